@@ -107,6 +107,7 @@ struct raft {
 	uint64_t transfer_target;
 	unsigned transfer_elapsed;
 	uint64_t read_round;
+	bool commit_dirty;          /* followers have not heard the commit */
 	struct pending_read *preads;
 	size_t n_preads;
 	size_t cap_preads;
@@ -669,6 +670,7 @@ static void reset(struct raft *r, uint64_t term)
 	r->transfer_target = 0;
 	r->transfer_elapsed = 0;
 	pending_reads_drop(r);
+	r->commit_dirty = false;
 }
 
 static void become_follower(struct raft *r, uint64_t term, uint64_t leader)
@@ -986,10 +988,37 @@ static void send_timeout_now(struct raft *r, uint64_t to)
 	trace(r, "timeout-now to=%llu", (unsigned long long)to);
 }
 
+/* The new commit index reaches followers with the next APPENDs, sent
+ * once per Ready (leader_flush) rather than once per acknowledgement. */
 static void commit_advanced(struct raft *r)
 {
-	bcast_append(r);
+	r->commit_dirty = true;
 	reads_start(r);
+}
+
+/* Sends what accumulated since the last Ready: new entries to every
+ * follower that has room in its window, so that many proposals travel in
+ * few messages, and the commit index where it moved. */
+static void leader_flush(struct raft *r)
+{
+	for (size_t i = 0; i < r->n_prs; i++) {
+		struct progress *pr = &r->prs[i];
+		bool sent = false;
+		if (pr->id == r->id)
+			continue;
+		while (!progress_paused(r, pr) && pr->next <= last_index(r)) {
+			size_t before = r->n_msgs;
+			send_append(r, pr, false);
+			if (r->n_msgs == before)
+				break;
+			sent = true;
+			if (pr->state != PR_REPLICATE)
+				break;
+		}
+		if (!sent && r->commit_dirty)
+			send_append(r, pr, true);
+	}
+	r->commit_dirty = false;
 }
 
 static void leader_handle_append_resp(struct raft *r, struct progress *pr,
@@ -1476,9 +1505,7 @@ static int propose_entry(struct raft *r, uint32_t type, const void *data,
 		*index = last_index(r);
 	if (term != NULL)
 		*term = r->term;
-	for (size_t i = 0; i < r->n_prs; i++)
-		send_append(r, &r->prs[i], false);
-	return RAFT_OK;
+	return RAFT_OK;  /* sent by leader_flush() in raft_ready() */
 }
 
 int raft_propose(struct raft *r, const void *data, size_t len,
@@ -1622,6 +1649,7 @@ bool raft_has_ready(const struct raft *r)
 {
 	struct raft_hard_state hs = hard_state(r);
 	return r->n_msgs > 0 || r->n_reads > 0 || r->snap_pending ||
+	       (r->role == RAFT_LEADER && r->commit_dirty) ||
 	       last_index(r) > r->stable || r->commit > r->applied ||
 	       !hs_equal(&hs, &r->hs_persisted);
 }
@@ -1648,6 +1676,8 @@ static void resolve_messages(struct raft *r)
 void raft_ready(struct raft *r, struct raft_ready *rd)
 {
 	RAFT_ASSERT(!r->in_ready);
+	if (r->role == RAFT_LEADER)
+		leader_flush(r);
 	memset(rd, 0, sizeof(*rd));
 	rd->role = r->role;
 	rd->leader = r->leader;
