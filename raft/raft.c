@@ -1176,8 +1176,7 @@ static int handle_append(struct raft *r, const struct raft_message *m)
 		if (!raft_log_term(r, e->index, &t))
 			break;
 		if (t != e->term) {
-			if (e->index <= r->commit)
-				return RAFT_EINVAL;  /* would undo a commit */
+			/* Above the commit: m->index >= commit was checked. */
 			log_truncate(r, e->index);
 			break;
 		}
