@@ -1,0 +1,31 @@
+#!/bin/sh
+# Runs the whole test suite: installs what is missing, builds with
+# ASan+UBSan and -Werror in _build/, and runs `make check`.
+set -e
+cd "$(dirname "$0")"
+sh build-aux/deps.sh
+[ -x configure ] || ./autogen.sh >/dev/null
+mkdir -p _build
+cd _build
+[ -f Makefile ] || ../configure --enable-sanitizers --enable-werror >/dev/null
+make -j"$(nproc)" >/dev/null
+status=0
+make -j"$(nproc)" check || status=$?
+pass=0; fail=0
+for f in $(find . -name '*.trs'); do
+	while read -r key res rest; do
+		[ "$key" = ":test-result:" ] || continue
+		case $res in
+		PASS|XFAIL|SKIP) pass=$((pass + 1)) ;;
+		*) fail=$((fail + 1)) ;;
+		esac
+	done < "$f"
+done
+if [ $status -ne 0 ]; then
+	find . -name '*.log' -newer Makefile | while read -r log; do
+		grep -qE '^(FAIL|ERROR|not ok)' "$log" 2>/dev/null && { echo "==== $log"; tail -60 "$log"; }
+	done
+	[ $fail -eq 0 ] && fail=1
+fi
+echo "$pass passed, $fail failed"
+exit $status
