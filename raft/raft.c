@@ -248,11 +248,12 @@ static bool id_remove(uint64_t *ids, uint32_t *n, uint64_t id)
 	return false;
 }
 
-/* A configuration read from a peer or a restore: counts in range, ids
- * non-zero and distinct. */
+/* A configuration read from a peer or a restore: at least one voter,
+ * counts in range, ids non-zero and distinct. */
 static bool conf_valid(const struct raft_conf *c)
 {
-	if (c->n_voters > RAFT_NODES_MAX || c->n_learners > RAFT_NODES_MAX ||
+	if (c->n_voters == 0 || c->n_voters > RAFT_NODES_MAX ||
+	    c->n_learners > RAFT_NODES_MAX ||
 	    c->n_voters + c->n_learners > RAFT_NODES_MAX)
 		return false;
 	for (uint32_t i = 0; i < c->n_voters; i++) {
@@ -707,6 +708,10 @@ static void become_leader(struct raft *r)
 
 static bool record_vote(struct raft *r, uint64_t from, bool granted)
 {
+	/* Only voters of our configuration count; strangers cannot fill the
+	 * table and crowd out real answers. */
+	if (!raft_conf_is_voter(&r->conf, from))
+		return false;
 	for (size_t i = 0; i < r->n_vote_ids; i++)
 		if (r->vote_ids[i] == from)
 			return false;  /* a duplicate answer counts once */
@@ -1163,7 +1168,7 @@ static int handle_append(struct raft *r, const struct raft_message *m)
 			/* First index of our conflicting term. */
 			hint_term = t;
 			hint = m->index;
-			while (hint - 1 > r->commit &&
+			while (hint > r->commit + 1 &&
 			       term_at(r, hint - 1) == hint_term)
 				hint--;
 		}
