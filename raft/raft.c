@@ -1810,9 +1810,10 @@ static bool restore_valid(const struct raft_restore *rs)
 	uint64_t first = rs->snapshot != NULL ? rs->snapshot->index + 1 : 1;
 	uint64_t prev_term = rs->snapshot != NULL ? rs->snapshot->term : 0;
 	uint64_t last = first - 1 + rs->n_entries;
+	/* A zeroed snapshot record means "none yet". */
 	if (rs->snapshot != NULL &&
 	    ((rs->snapshot->index == 0) != (rs->snapshot->term == 0) ||
-	     !conf_valid(&rs->snapshot->conf)))
+	     (rs->snapshot->index > 0 && !conf_valid(&rs->snapshot->conf))))
 		return false;
 	if (rs->n_entries > 0 && rs->entries == NULL)
 		return false;
