@@ -291,7 +291,7 @@ struct raft;
  * leader to send it the log, or for raft_bootstrap()). The entries and
  * snapshot are copied. Errors: RAFT_EINVAL (bad config, or a restore
  * whose log is not contiguous or whose hard state is out of range),
- * RAFT_ENOMEM. */
+ * RAFT_ENOMEM; on any error *out is NULL. */
 int raft_new(const struct raft_config *cfg, const struct raft_restore *rs,
 	     struct raft **out);
 void raft_free(struct raft *r);
