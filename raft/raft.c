@@ -1337,9 +1337,16 @@ static bool step_term(struct raft *r, const struct raft_message *m)
 			/* Tell a stale leader about the new term, so that it
 			 * steps down instead of lingering (etcd). */
 			send_append_resp(r, m->from, 0, false, 0, 0);
-		} else if (m->type == RAFT_MSG_PREVOTE) {
-			struct raft_message *resp =
-				msg_new(r, RAFT_MSG_PREVOTE_RESP, m->from);
+		} else if (m->type == RAFT_MSG_PREVOTE ||
+			   m->type == RAFT_MSG_VOTE) {
+			/* Figure 2: reply false with our term, so that a
+			 * candidate behind in terms catches up (else two
+			 * voters that never hear each other's terms can
+			 * campaign forever). */
+			struct raft_message *resp = msg_new(
+				r, m->type == RAFT_MSG_VOTE ? RAFT_MSG_VOTE_RESP
+							    : RAFT_MSG_PREVOTE_RESP,
+				m->from);
 			if (resp != NULL)
 				resp->reject = true;
 		}
