@@ -11,5 +11,5 @@ mkdir -p _build-run
 cd _build-run
 [ -f Makefile ] || ../configure CFLAGS="-O2 -g" >/dev/null
 make -j"$(nproc)" tests/sim/raft_sim >/dev/null
-./tests/sim/raft_sim --seed "${SEED:-1}" --verbose
+./tests/sim/raft_sim --seed "${SEED:-42}" --verbose
 ./tests/sim/raft_sim --seeds "${SEEDS:-200}"
