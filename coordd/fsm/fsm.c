@@ -1,0 +1,497 @@
+/*
+ * coordd/fsm/fsm.c: the fsm's life cycle, the apply driver (one atomic
+ * backend batch per command), reads of history and the state hash.
+ *
+ * What it never does: read a clock, do I/O other than through the
+ * backend, print, keep global state.
+ */
+#include <string.h>
+
+#include "coordd/fsm/fsm_int.h"
+#include "proto/assert.h"
+#include "proto/errors.h"
+#include "proto/limits.h"
+
+/* Meta records ('m' name), each a big-endian u64. */
+#define META_REVISION "mrevision"
+#define META_COMPACT "mcompact"
+#define META_APPLIED "mapplied"
+
+#define META_KEY(name) ((const uint8_t *)(name)), (sizeof(name) - 1)
+
+void fsm_config_default(struct fsm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->key_bytes_max = COORD_KEY_BYTES_MAX;
+	cfg->value_bytes_max = COORD_VALUE_BYTES_MAX;
+	cfg->txn_ops_max = COORD_TXN_OPS_MAX;
+}
+
+static int meta_get(struct fsm *f, const uint8_t *key, size_t key_len,
+		    uint64_t *v)
+{
+	const uint8_t *val;
+	size_t len;
+	int rc;
+
+	rc = f->b->ops->get(f->b, key, key_len, &val, &len);
+	if (rc == COORD_ENOTFOUND) {
+		*v = 0;
+		return COORD_OK;
+	}
+	if (rc != COORD_OK)
+		return rc;
+	if (len != 8)
+		return COORD_ECORRUPT;
+	*v = fsm_be64_get(val);
+	return COORD_OK;
+}
+
+static int meta_put(struct fsm *f, const uint8_t *key, size_t key_len,
+		    uint64_t v)
+{
+	uint8_t val[8];
+
+	fsm_be64_put(val, v);
+	return fsm_ov_put(f, key, key_len, val, sizeof(val));
+}
+
+int fsm_new(const struct fsm_config *cfg, struct fsm_backend *backend,
+	    struct fsm **out)
+{
+	struct fsm *f;
+	int rc;
+
+	/* Keys and values travel as msgpack bin32. */
+	if (cfg->key_bytes_max == 0 || cfg->key_bytes_max > UINT32_MAX ||
+	    cfg->value_bytes_max > UINT32_MAX || cfg->txn_ops_max == 0 ||
+	    backend == NULL)
+		return COORD_EINVAL;
+	f = coord_malloc(cfg->alloc, sizeof(*f));
+	if (f == NULL)
+		return COORD_ENOMEM;
+	memset(f, 0, sizeof(*f));
+	f->cfg = *cfg;
+	f->b = backend;
+	proto_arena_init(&f->arena, cfg->alloc);
+	fsm_ov_reset(&f->ov);
+	rc = meta_get(f, META_KEY(META_REVISION), &f->revision);
+	if (rc == COORD_OK)
+		rc = meta_get(f, META_KEY(META_COMPACT), &f->compact_revision);
+	if (rc == COORD_OK)
+		rc = meta_get(f, META_KEY(META_APPLIED), &f->applied_index);
+	if (rc == COORD_OK && f->compact_revision > f->revision)
+		rc = COORD_ECORRUPT;
+	if (rc != COORD_OK) {
+		fsm_free(f);
+		return rc;
+	}
+	*out = f;
+	return COORD_OK;
+}
+
+void fsm_free(struct fsm *f)
+{
+	if (f == NULL)
+		return;
+	proto_arena_close(&f->arena);
+	fsm_kbuf_free(f, &f->find_key);
+	fsm_kbuf_free(f, &f->scan_seek);
+	fsm_kbuf_free(f, &f->scan_ukey);
+	fsm_kbuf_free(f, &f->scan_group);
+	fsm_kbuf_free(f, &f->write_key);
+	coord_free(f->cfg.alloc, f);
+}
+
+uint64_t fsm_revision(const struct fsm *f)
+{
+	return f->revision;
+}
+
+uint64_t fsm_compact_revision(const struct fsm *f)
+{
+	return f->compact_revision;
+}
+
+uint64_t fsm_applied_index(const struct fsm *f)
+{
+	return f->applied_index;
+}
+
+/* Starts a call: the previous call's memory and overlay are dropped. */
+static void call_begin(struct fsm *f, unsigned flags)
+{
+	proto_arena_reset(&f->arena);
+	fsm_ov_reset(&f->ov);
+	f->rev_new = f->revision + 1;
+	f->sub = 0;
+	f->compact_new = f->compact_revision;
+	f->flags = flags;
+	f->events = NULL;
+	f->n_events = 0;
+	f->cap_events = 0;
+}
+
+int fsm_event_add(struct fsm *f, uint8_t type, const struct proto_kv *kv,
+		  const struct proto_kv *prev)
+{
+	struct proto_event *ev;
+	int rc;
+
+	if (!(f->flags & FSM_EVENTS))
+		return COORD_OK;
+	if (f->n_events == f->cap_events) {
+		size_t cap = f->cap_events == 0 ? 16 : f->cap_events * 2;
+
+		ev = proto_arena_grow(&f->arena, f->events, f->n_events, cap,
+				      sizeof(*ev));
+		if (ev == NULL)
+			return COORD_ENOMEM;
+		f->events = ev;
+		f->cap_events = cap;
+	}
+	ev = &f->events[f->n_events];
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	rc = fsm_kv_copy(f, &ev->kv, kv, true);
+	if (rc != COORD_OK)
+		return rc;
+	if (prev != NULL && (f->flags & FSM_EVENTS_PREV_KV)) {
+		rc = fsm_kv_copy(f, &ev->prev_kv, prev, true);
+		if (rc != COORD_OK)
+			return rc;
+		ev->has_prev_kv = true;
+	}
+	f->n_events++;
+	return COORD_OK;
+}
+
+static int apply_range(struct fsm *f, const struct proto_range *r,
+		       struct proto_range_reply *out)
+{
+	int rc = fsm_check_range(f, r);
+
+	if (rc == COORD_OK)
+		rc = fsm_check_range_rev(f, r->revision);
+	if (rc != COORD_OK)
+		return rc;
+	return fsm_do_range(f, r, r->revision != 0 ? r->revision : f->revision,
+			    out);
+}
+
+static int apply_cmd(struct fsm *f, const struct proto_cmd *cmd,
+		     struct proto_reply *reply)
+{
+	switch (cmd->type) {
+	case PROTO_CMD_PUT:
+		return fsm_cmd_put(f, &cmd->u.put, &reply->u.put);
+	case PROTO_CMD_DELETE:
+		return fsm_cmd_delete(f, &cmd->u.del, &reply->u.del);
+	case PROTO_CMD_RANGE:
+		return apply_range(f, &cmd->u.range, &reply->u.range);
+	case PROTO_CMD_TXN:
+		return fsm_cmd_txn(f, &cmd->u.txn, &reply->u.txn);
+	case PROTO_CMD_COMPACT:
+		return fsm_cmd_compact(f, cmd->u.compact.revision);
+	case PROTO_CMD_LEASE_END:
+		return fsm_cmd_lease_end(f, cmd->u.lease_end.lease,
+					 &reply->u.lease_end);
+	}
+	return COORD_EINVAL;
+}
+
+/* Ends fsm_apply(): writes the overlay and the meta records in one batch,
+ * then moves the cached counters. code: what the command returned. */
+static int apply_commit(struct fsm *f, uint64_t index, uint8_t type, int code,
+			struct fsm_result *res)
+{
+	struct fsm_backend_write *batch;
+	const struct fsm_ov_node *n;
+	size_t i = 0;
+	int rc;
+
+	if (fsm_is_local_failure(code))
+		return code;
+	if (code != COORD_OK) {
+		/* Commands check everything before their first write. */
+		COORD_ASSERT(f->sub == 0);
+		COORD_ASSERT(f->ov.n == 0);
+		memset(&res->reply.u, 0, sizeof(res->reply.u));
+		f->n_events = 0;
+	}
+	rc = meta_put(f, META_KEY(META_APPLIED), index);
+	if (rc == COORD_OK && f->sub > 0)
+		rc = meta_put(f, META_KEY(META_REVISION), f->rev_new);
+	if (rc != COORD_OK)
+		return rc;
+	batch = proto_arena_alloc(&f->arena, f->ov.n * sizeof(*batch));
+	if (batch == NULL)
+		return COORD_ENOMEM;
+	for (n = fsm_ov_first(&f->ov); n != NULL; n = n->next[0]) {
+		batch[i].type = n->deleted ? FSM_BACKEND_DELETE
+					   : FSM_BACKEND_PUT;
+		batch[i].key = n->key;
+		batch[i].key_len = n->key_len;
+		batch[i].value = n->value;
+		batch[i].value_len = n->value_len;
+		i++;
+	}
+	COORD_ASSERT(i == f->ov.n);
+	rc = f->b->ops->write(f->b, batch, i);
+	if (rc != COORD_OK)
+		return rc;
+	f->applied_index = index;
+	if (f->sub > 0)
+		f->revision = f->rev_new;
+	f->compact_revision = f->compact_new;
+	res->reply.type = type;
+	res->reply.code = code;
+	res->reply.revision = f->revision;
+	res->reply.compact_revision = f->compact_revision;
+	res->events = f->n_events > 0 ? f->events : NULL;
+	res->n_events = f->n_events;
+	return COORD_OK;
+}
+
+int fsm_apply(struct fsm *f, uint64_t index, const struct proto_cmd *cmd,
+	      unsigned flags, struct fsm_result *res)
+{
+	int code;
+
+	memset(res, 0, sizeof(*res));
+	if (index <= f->applied_index)
+		return COORD_EINVAL;
+	call_begin(f, flags);
+	code = apply_cmd(f, cmd, &res->reply);
+	return apply_commit(f, index, cmd->type, code, res);
+}
+
+int fsm_apply_data(struct fsm *f, uint64_t index, const uint8_t *data,
+		   size_t len, unsigned flags, struct fsm_result *res)
+{
+	struct proto_cmd cmd;
+	int code;
+
+	memset(res, 0, sizeof(*res));
+	if (index <= f->applied_index)
+		return COORD_EINVAL;
+	call_begin(f, flags);
+	code = proto_cmd_decode(data, len, &f->arena, &cmd);
+	if (code != COORD_OK)
+		return apply_commit(f, index, 0, code, res);
+	code = apply_cmd(f, &cmd, &res->reply);
+	return apply_commit(f, index, cmd.type, code, res);
+}
+
+int fsm_range(struct fsm *f, const struct proto_range *req,
+	      struct proto_reply *reply)
+{
+	int rc;
+
+	memset(reply, 0, sizeof(*reply));
+	call_begin(f, 0);
+	rc = apply_range(f, req, &reply->u.range);
+	if (rc != COORD_OK)
+		memset(&reply->u, 0, sizeof(reply->u));
+	reply->type = PROTO_CMD_RANGE;
+	reply->code = rc;
+	reply->revision = f->revision;
+	reply->compact_revision = f->compact_revision;
+	return rc;
+}
+
+/* The event of the change (rev, sub) of key, from its 'k' record. */
+static int history_event(struct fsm *f, struct fsm_view_iter *it,
+			 struct proto_bytes key, uint64_t rev, uint32_t sub)
+{
+	struct proto_kv kv = { .key = key, .mod_revision = rev }, prev = kv;
+	struct fsm_krec rec;
+	uint64_t rec_rev;
+	bool found, tombstone, has_prev = false;
+	int rc;
+
+	rc = fsm_mvcc_find(f, it, key.data, key.len, rev, &found, &rec_rev,
+			   &rec);
+	if (rc != COORD_OK)
+		return rc;
+	if (!found || rec_rev != rev || rec.sub != sub)
+		return COORD_ECORRUPT;
+	tombstone = rec.tombstone;
+	if (!tombstone) {
+		kv.value = proto_bytes_make(rec.value, rec.value_len);
+		kv.create_revision = rec.create_revision;
+		kv.version = rec.version;
+		kv.lease = rec.lease;
+		/* Copy: the next lookup moves the iterator. */
+		rc = fsm_kv_copy(f, &kv, &kv, true);
+		if (rc != COORD_OK)
+			return rc;
+	}
+	if (f->flags & FSM_EVENTS_PREV_KV) {
+		rc = fsm_mvcc_find(f, it, key.data, key.len, rev - 1, &found,
+				   &rec_rev, &rec);
+		if (rc != COORD_OK)
+			return rc;
+		if (found && !rec.tombstone) {
+			prev.value = proto_bytes_make(rec.value, rec.value_len);
+			prev.create_revision = rec.create_revision;
+			prev.mod_revision = rec_rev;
+			prev.version = rec.version;
+			prev.lease = rec.lease;
+			has_prev = true;
+		}
+	}
+	return fsm_event_add(f, tombstone ? PROTO_EVENT_DELETE : PROTO_EVENT_PUT,
+			     &kv, has_prev ? &prev : NULL);
+}
+
+int fsm_events_read(struct fsm *f, uint64_t rev_start,
+		    const struct proto_range *filter, size_t events_max,
+		    unsigned flags, struct fsm_events *out)
+{
+	struct fsm_view_iter it_r, it_k;
+	struct fsm_bounds b;
+	uint64_t last_rev = 0;
+	size_t rev_begin = 0;
+	uint8_t seek[1 + 8];
+	bool stopped = false;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	call_begin(f, FSM_EVENTS | (flags & FSM_EVENTS_PREV_KV));
+	if (rev_start == 0)
+		return COORD_EINVAL;
+	if (filter != NULL) {
+		rc = fsm_check_range(f, filter);
+		if (rc == COORD_OK)
+			rc = fsm_bounds_make(f, filter->key, filter->end,
+					     filter->flags, &b);
+		if (rc != COORD_OK)
+			return rc;
+	}
+	if (rev_start < f->compact_revision)
+		return COORD_ECOMPACTED;
+	out->rev_next = rev_start;
+	if (rev_start > f->revision)
+		return COORD_OK;
+	it_k.bit = NULL;
+	rc = fsm_view_open(f, &it_r);
+	if (rc == COORD_OK)
+		rc = fsm_view_open(f, &it_k);
+	if (rc != COORD_OK)
+		goto out;
+	seek[0] = FSM_KIND_REV;
+	fsm_be64_put(seek + 1, rev_start);
+	for (fsm_view_seek(&it_r, seek, sizeof(seek)); fsm_view_valid(&it_r);
+	     fsm_view_next(&it_r)) {
+		const uint8_t *k, *v;
+		size_t k_len, v_len;
+		uint64_t rev;
+
+		k = fsm_view_key(&it_r, &k_len);
+		if (k[0] != FSM_KIND_REV)
+			break;
+		if (k_len != 1 + 8 + 4) {
+			rc = COORD_ECORRUPT;
+			goto out;
+		}
+		rev = fsm_be64_get(k + 1);
+		if (rev != last_rev) {
+			if (events_max > 0 && f->n_events >= events_max) {
+				out->rev_next = rev;
+				stopped = true;
+				break;
+			}
+			last_rev = rev;
+			rev_begin = f->n_events;
+		}
+		v = fsm_view_value(&it_r, &v_len);
+		if (filter != NULL && !fsm_bounds_contains(&b, v, v_len))
+			continue;
+		rc = history_event(f, &it_k, proto_bytes_make(v, v_len), rev,
+				   fsm_be32_get(k + 9));
+		if (rc != COORD_OK)
+			goto out;
+		/* Over the limit: this revision goes to the next call, unless
+		 * it is the first one with events. */
+		if (events_max > 0 && f->n_events > events_max &&
+		    rev_begin > 0) {
+			f->n_events = rev_begin;
+			out->rev_next = rev;
+			stopped = true;
+			break;
+		}
+	}
+	rc = fsm_view_status(&it_r);
+	if (rc == COORD_OK && !stopped)
+		out->rev_next = f->revision + 1;
+out:
+	fsm_view_close(&it_r);
+	fsm_view_close(&it_k);
+	if (rc != COORD_OK) {
+		memset(out, 0, sizeof(*out));
+		return rc;
+	}
+	out->events = f->n_events > 0 ? f->events : NULL;
+	out->n_events = f->n_events;
+	return COORD_OK;
+}
+
+/* FNV-1a, 64 bits: simple, specified, the same everywhere. */
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t fnv_bytes(uint64_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+static uint64_t fnv_u64(uint64_t h, uint64_t v)
+{
+	uint8_t be[8];
+
+	fsm_be64_put(be, v);
+	return fnv_bytes(h, be, sizeof(be));
+}
+
+int fsm_hash(struct fsm *f, uint64_t *hash)
+{
+	const struct fsm_backend_ops *ops = f->b->ops;
+	struct fsm_backend_snap *snap = NULL;
+	struct fsm_backend_iter *it = NULL;
+	uint64_t h = FNV_OFFSET;
+	int rc;
+
+	rc = ops->snap_new(f->b, &snap);
+	if (rc != COORD_OK)
+		return rc;
+	rc = ops->iter_new(f->b, snap, &it);
+	if (rc != COORD_OK)
+		goto out;
+	for (ops->iter_seek(it, NULL, 0); ops->iter_valid(it);
+	     ops->iter_next(it)) {
+		size_t k_len, v_len;
+		const uint8_t *k = ops->iter_key(it, &k_len);
+		const uint8_t *v = ops->iter_value(it, &v_len);
+
+		if (k_len == sizeof(META_APPLIED) - 1 &&
+		    memcmp(k, META_APPLIED, k_len) == 0)
+			continue;
+		h = fnv_u64(h, k_len);
+		h = fnv_bytes(h, k, k_len);
+		h = fnv_u64(h, v_len);
+		h = fnv_bytes(h, v, v_len);
+	}
+	rc = ops->iter_status(it);
+	if (rc == COORD_OK)
+		*hash = h;
+out:
+	if (it != NULL)
+		ops->iter_free(it);
+	ops->snap_free(snap);
+	return rc;
+}

@@ -1,0 +1,196 @@
+/*
+ * coordd/fsm/fsm_int.h: internals shared by the files of coordd/fsm/.
+ *
+ * Reads during a command go through a view: the backend merged with the
+ * overlay, a skip list of the command's pending writes. The overlay
+ * becomes one atomic backend batch when the command succeeds and is
+ * dropped when it fails, so a command changes all or nothing and its later
+ * ops see its earlier writes. Rule: after a write to the overlay, the next
+ * use of a view iterator is a seek.
+ */
+#ifndef COORD_FSM_FSM_INT_H
+#define COORD_FSM_FSM_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coordd/fsm/backend.h"
+#include "coordd/fsm/fsm.h"
+#include "proto/arena.h"
+#include "proto/errors.h"
+#include "proto/msg.h"
+
+/* Record kinds: the first byte of every key the fsm stores. */
+#define FSM_KIND_KEY 'k'
+#define FSM_KIND_LEASE 'l'
+#define FSM_KIND_META 'm'
+#define FSM_KIND_REV 'r'
+
+/* A 'k' record's value: flags, create_revision, version, lease, sub. */
+#define FSM_KREC_HDR_BYTES 29
+#define FSM_KREC_TOMBSTONE 0x01
+
+/* A growable scratch buffer (allocator memory, kept across calls). */
+struct fsm_kbuf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+};
+
+/* A parsed 'k' record. value points into the source until it moves. */
+struct fsm_krec {
+	bool tombstone;
+	uint64_t create_revision;
+	uint64_t version;
+	uint64_t lease;
+	uint32_t sub;
+	const uint8_t *value;
+	size_t value_len;
+};
+
+#define FSM_OV_LEVELS 20
+
+struct fsm_ov_node {
+	const uint8_t *key;
+	size_t key_len;
+	const uint8_t *value;
+	size_t value_len;
+	bool deleted;
+	unsigned levels;
+	struct fsm_ov_node *next[];
+};
+
+struct fsm_overlay {
+	struct fsm_ov_node *head[FSM_OV_LEVELS];
+	size_t n;                   /* nodes */
+	uint64_t rng;               /* xorshift state for node levels */
+};
+
+/* Which user keys a range or delete selects. */
+struct fsm_bounds {
+	struct proto_bytes start;
+	struct proto_bytes end;     /* exclusive; unused when end_inf */
+	bool end_inf;
+};
+
+struct fsm {
+	struct fsm_config cfg;
+	struct fsm_backend *b;
+	uint64_t revision;
+	uint64_t compact_revision;
+	uint64_t applied_index;
+
+	struct proto_arena arena;   /* replies, events, overlay: one call */
+	struct fsm_overlay ov;
+
+	/* The command being applied. */
+	uint64_t rev_new;           /* revision its writes get */
+	uint32_t sub;               /* changes so far; > 0: revision + 1 */
+	uint64_t compact_new;       /* compact revision afterwards */
+	unsigned flags;             /* FSM_EVENTS... */
+	struct proto_event *events;
+	size_t n_events;
+	size_t cap_events;
+
+	/* Scratch keys, one per use so that none is clobbered by another. */
+	struct fsm_kbuf find_key;   /* fsm_mvcc_find(): the record's key */
+	struct fsm_kbuf scan_seek;
+	struct fsm_kbuf scan_ukey;
+	struct fsm_kbuf scan_group;
+	struct fsm_kbuf write_key;
+};
+
+/* A merged, ordered iterator over backend and overlay. */
+struct fsm_view_iter {
+	struct fsm *f;
+	struct fsm_backend_iter *bit;
+	struct fsm_ov_node *on;     /* overlay cursor */
+	int src;                    /* VIEW_NONE, VIEW_BACKEND, VIEW_OVERLAY */
+	bool shadow;                /* the backend is at the overlay's key */
+};
+
+/* view.c: scratch buffers. */
+int fsm_kbuf_reserve(struct fsm *f, struct fsm_kbuf *k, size_t more);
+int fsm_kbuf_set(struct fsm *f, struct fsm_kbuf *k, const uint8_t *p,
+		 size_t n);
+int fsm_kbuf_append(struct fsm *f, struct fsm_kbuf *k, const uint8_t *p,
+		    size_t n);
+int fsm_kbuf_append_u64(struct fsm *f, struct fsm_kbuf *k, uint64_t v);
+void fsm_kbuf_free(struct fsm *f, struct fsm_kbuf *k);
+
+/* view.c: key layout. */
+void fsm_be64_put(uint8_t *p, uint64_t v);
+uint64_t fsm_be64_get(const uint8_t *p);
+void fsm_be32_put(uint8_t *p, uint32_t v);
+uint32_t fsm_be32_get(const uint8_t *p);
+/* 'k' esc(key), with the 0x00 0x01 terminator if terminated. */
+int fsm_kkey_build(struct fsm *f, struct fsm_kbuf *k, const uint8_t *key,
+		   size_t key_len, bool terminated);
+/* Splits a 'k' record key: the user key into ukey, the length of the
+ * group prefix ('k' esc(key) 0x00 0x01) and the revision. COORD_ECORRUPT
+ * if it is not a well-formed 'k' key. */
+int fsm_kkey_parse(struct fsm *f, const uint8_t *k, size_t len,
+		   struct fsm_kbuf *ukey, size_t *group_len, uint64_t *rev);
+int fsm_krec_parse(const uint8_t *v, size_t len, struct fsm_krec *rec);
+/* The record value in arena memory; NULL when the arena fails. */
+uint8_t *fsm_krec_build(struct fsm *f, const struct fsm_krec *rec,
+			size_t *len);
+
+/* view.c: the overlay. Keys and values are copied into the arena. */
+void fsm_ov_reset(struct fsm_overlay *ov);
+int fsm_ov_put(struct fsm *f, const uint8_t *key, size_t key_len,
+	       const uint8_t *value, size_t value_len);
+int fsm_ov_del(struct fsm *f, const uint8_t *key, size_t key_len);
+const struct fsm_ov_node *fsm_ov_first(const struct fsm_overlay *ov);
+
+/* view.c: view iterators. */
+int fsm_view_open(struct fsm *f, struct fsm_view_iter *it);
+void fsm_view_close(struct fsm_view_iter *it);
+void fsm_view_seek(struct fsm_view_iter *it, const uint8_t *key,
+		   size_t key_len);
+bool fsm_view_valid(const struct fsm_view_iter *it);
+void fsm_view_next(struct fsm_view_iter *it);
+const uint8_t *fsm_view_key(const struct fsm_view_iter *it, size_t *len);
+const uint8_t *fsm_view_value(const struct fsm_view_iter *it, size_t *len);
+int fsm_view_status(const struct fsm_view_iter *it);
+
+/* mvcc.c: reads. */
+int fsm_bounds_make(struct fsm *f, struct proto_bytes key,
+		    struct proto_bytes end, uint32_t flags,
+		    struct fsm_bounds *b);
+bool fsm_bounds_contains(const struct fsm_bounds *b, const uint8_t *key,
+			 size_t key_len);
+int fsm_mvcc_find(struct fsm *f, struct fsm_view_iter *it,
+		  const uint8_t *key, size_t key_len, uint64_t rev,
+		  bool *found, uint64_t *rec_rev, struct fsm_krec *rec);
+int fsm_kv_copy(struct fsm *f, struct proto_kv *dst, const struct proto_kv *src,
+		bool with_value);
+
+/* mvcc.c: commands. Each returns COORD_OK, a command error (goes in the
+ * reply, nothing written) or a local failure. */
+int fsm_check_range(const struct fsm *f, const struct proto_range *r);
+int fsm_check_range_rev(const struct fsm *f, uint64_t rev);
+int fsm_do_range(struct fsm *f, const struct proto_range *r, uint64_t rev,
+		 struct proto_range_reply *out);
+int fsm_cmd_put(struct fsm *f, const struct proto_put *p,
+		struct proto_put_reply *out);
+int fsm_cmd_delete(struct fsm *f, const struct proto_delete *d,
+		   struct proto_delete_reply *out);
+int fsm_cmd_txn(struct fsm *f, const struct proto_txn *t,
+		struct proto_txn_reply *out);
+int fsm_cmd_compact(struct fsm *f, uint64_t rev);
+int fsm_cmd_lease_end(struct fsm *f, uint64_t lease,
+		      struct proto_lease_end_reply *out);
+
+/* fsm.c: events of the command being applied. */
+int fsm_event_add(struct fsm *f, uint8_t type, const struct proto_kv *kv,
+		  const struct proto_kv *prev);
+
+static inline bool fsm_is_local_failure(int code)
+{
+	return code == COORD_ENOMEM || code == COORD_EIO ||
+	       code == COORD_ECORRUPT;
+}
+
+#endif /* COORD_FSM_FSM_INT_H */

@@ -1,0 +1,43 @@
+/*
+ * proto/errors.h: the error codes of coord, one table for the whole system.
+ *
+ * The same numbers travel on the wire, so an entry's value never changes
+ * and a retired code is never reused: add new codes at the end.
+ * COORD_ERRORS(X) is an X-macro: X(name, value, message).
+ */
+#ifndef COORD_PROTO_ERRORS_H
+#define COORD_PROTO_ERRORS_H
+
+#define COORD_ERRORS(X)                                                      \
+	X(COORD_OK, 0, "success")                                            \
+	X(COORD_EINVAL, 1, "invalid argument")                               \
+	X(COORD_ENOMEM, 2, "out of memory")                                  \
+	X(COORD_EIO, 3, "storage I/O error")                                 \
+	X(COORD_ECORRUPT, 4, "stored data is corrupt")                       \
+	X(COORD_EMALFORMED, 5, "malformed message")                          \
+	X(COORD_ENOTLEADER, 6, "not the leader")                             \
+	X(COORD_EFENCED, 7, "fencing token is not the current grant")        \
+	X(COORD_EKEYTOOBIG, 8, "key too large")                              \
+	X(COORD_EVALUETOOBIG, 9, "value too large")                          \
+	X(COORD_ETXNTOOBIG, 10, "too many operations in one transaction")    \
+	X(COORD_ECOMPACTED, 11, "revision has been compacted")               \
+	X(COORD_EFUTUREREV, 12, "revision is in the future")                 \
+	X(COORD_ENOTFOUND, 13, "not found")                                  \
+	X(COORD_ELEASE, 14, "lease not found")                               \
+	X(COORD_EDUPKEY, 15, "a key is written twice in one transaction")
+
+enum coord_error {
+#define COORD_ERROR_ENUM_(name, value, message) name = (value),
+	COORD_ERRORS(COORD_ERROR_ENUM_)
+#undef COORD_ERROR_ENUM_
+};
+
+/* The message of an error code; "unknown error" for a code not in the
+ * table (a newer peer may send one). Never NULL, static storage. */
+const char *coord_strerror(int code);
+
+/* The symbolic name of an error code ("COORD_EINVAL"), for logs and
+ * tests; "COORD_E?" for an unknown code. */
+const char *coord_error_name(int code);
+
+#endif /* COORD_PROTO_ERRORS_H */

@@ -1,0 +1,30 @@
+/*
+ * proto/limits.h: default limits of coord, each checked on entry by the
+ * code that owns it and documented in docs/. Servers may configure other
+ * values; these are what they get by default.
+ */
+#ifndef COORD_PROTO_LIMITS_H
+#define COORD_PROTO_LIMITS_H
+
+/* Bytes in one key (fsm: COORD_EKEYTOOBIG). Applies to every key a
+ * command names: put keys, range and delete bounds, compare keys. */
+#define COORD_KEY_BYTES_MAX 4096
+
+/* Bytes in one value (fsm: COORD_EVALUETOOBIG). */
+#define COORD_VALUE_BYTES_MAX (512 * 1024)
+
+/* Entries in each list of a txn: compares, then-ops and else-ops are each
+ * limited to this many (fsm: COORD_ETXNTOOBIG), as in etcd's
+ * --max-txn-ops. */
+#define COORD_TXN_OPS_MAX 128
+
+/* Bytes in one encoded command, the unit the server proposes to Raft;
+ * matches raft_config_default()'s max_entry_bytes. */
+#define COORD_CMD_BYTES_MAX (1024 * 1024)
+
+/* One put of the largest key and value must fit in one command. */
+_Static_assert(COORD_KEY_BYTES_MAX + COORD_VALUE_BYTES_MAX + 64 <=
+		       COORD_CMD_BYTES_MAX,
+	       "a maximal put must fit in one command");
+
+#endif /* COORD_PROTO_LIMITS_H */

@@ -1,0 +1,320 @@
+/*
+ * proto/msg.h: the messages of the KV keyspace -- the commands the fsm
+ * applies (put, delete, range, txn, compact, lease end), their replies, the
+ * events they produce for watchers -- and their msgpack codec.
+ *
+ * proto/ is the only code that calls msgpack. Encoding uses msgpack-c's
+ * packer. Decoding is a strict cursor over the bytes, not msgpack-c's
+ * object unpacker, for two reasons: that unpacker allocates a container's
+ * declared size before reading its elements (five bytes claiming an array
+ * of 2^32 elements make it ask for 96 GiB), and it builds an object tree we
+ * would walk a second time. The cursor checks every type and length where
+ * it reads it, allocates nothing but the lists of the decoded message (from
+ * the caller's arena, bounded by the input length) and copies no bytes:
+ * keys and values of a decoded message point into the input buffer, which
+ * must outlive the message.
+ *
+ * Wire format: every message is one msgpack array; integers are unsigned,
+ * keys and values are bin, flags are bool; optional kvs are nil when
+ * absent. A decoder rejects with COORD_EMALFORMED: truncated or trailing
+ * bytes, a wrong type or array length, an unknown command, op, enum value
+ * or flag bit, an integer too large for its field. It never asserts on
+ * input.
+ *
+ *   cmd        [type, fields...] by type:
+ *     PUT        [1, key, value, lease, prev_kv]
+ *     DELETE     [2, key, end, flags, prev_kv]
+ *     RANGE      [3, key, end, flags, limit, revision, sort_order, sort_target]
+ *     TXN        [4, [compare...], [op...], [op...]]
+ *     COMPACT    [5, revision]
+ *     LEASE_END  [6, lease]
+ *   op         a PUT, DELETE or RANGE cmd array
+ *   compare    [key, target, result, number, value]
+ *   kv         [key, value, create_revision, mod_revision, version, lease]
+ *   reply      [type, code, revision, compact_revision, body] with body:
+ *     PUT        [prev_kv | nil]
+ *     DELETE     [deleted, [kv...]]
+ *     RANGE      [[kv...], count, more]
+ *     TXN        [succeeded, [op reply...]]   op reply: [type, body]
+ *     COMPACT    []
+ *     LEASE_END  [deleted]
+ *   events     [[type, kv, prev_kv | nil]...]
+ */
+#ifndef COORD_PROTO_MSG_H
+#define COORD_PROTO_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/arena.h"
+#include "proto/buf.h"
+
+/* A byte string; borrowed, never NUL-terminated. data may be NULL when
+ * len is 0. */
+struct proto_bytes {
+	const uint8_t *data;
+	size_t len;
+};
+
+/* One version of a key. */
+struct proto_kv {
+	struct proto_bytes key;
+	struct proto_bytes value;
+	uint64_t create_revision;   /* revision that created the key */
+	uint64_t mod_revision;      /* revision of this version */
+	uint64_t version;           /* 1 at creation, +1 per put */
+	uint64_t lease;             /* 0: none */
+};
+
+/*
+ * Which keys a range or delete names (key, end, flags):
+ *   PROTO_RANGE_PREFIX    every key starting with key (key may be empty:
+ *                         every key); end must be empty.
+ *   PROTO_RANGE_FROM      every key >= key; end must be empty.
+ *   neither, end empty    key alone (key must not be empty).
+ *   neither, end given    every key in [key, end) (empty when end <= key).
+ */
+#define PROTO_RANGE_PREFIX (1u << 0)
+#define PROTO_RANGE_FROM (1u << 1)
+#define PROTO_RANGE_KEYS_ONLY (1u << 2)    /* range: values left empty */
+#define PROTO_RANGE_COUNT_ONLY (1u << 3)   /* range: only the count */
+#define PROTO_RANGE_FLAGS_ALL 0xfu
+#define PROTO_DELETE_FLAGS_ALL (PROTO_RANGE_PREFIX | PROTO_RANGE_FROM)
+
+enum proto_sort_order {
+	PROTO_SORT_NONE = 0,        /* by key, ascending */
+	PROTO_SORT_ASCEND = 1,
+	PROTO_SORT_DESCEND = 2,
+};
+#define PROTO_SORT_ORDER_LAST PROTO_SORT_DESCEND
+
+enum proto_sort_target {
+	PROTO_SORT_KEY = 0,
+	PROTO_SORT_VERSION = 1,
+	PROTO_SORT_CREATE = 2,
+	PROTO_SORT_MOD = 3,
+	PROTO_SORT_VALUE = 4,
+};
+#define PROTO_SORT_TARGET_LAST PROTO_SORT_VALUE
+
+/* Reads the keys selected by (key, end, flags) as of revision (0: the
+ * current one). limit 0: no limit. Results are sorted by sort_target in
+ * sort_order (ties by key, ascending); the limit applies after sorting. */
+struct proto_range {
+	struct proto_bytes key;
+	struct proto_bytes end;
+	uint32_t flags;             /* PROTO_RANGE_* */
+	uint64_t limit;
+	uint64_t revision;
+	uint8_t sort_order;         /* enum proto_sort_order */
+	uint8_t sort_target;        /* enum proto_sort_target */
+};
+
+/* Sets key to value, attached to lease (0: none). prev_kv: the reply
+ * carries the version it replaced. */
+struct proto_put {
+	struct proto_bytes key;
+	struct proto_bytes value;
+	uint64_t lease;
+	bool prev_kv;
+};
+
+/* Deletes the keys selected by (key, end, flags & PROTO_DELETE_FLAGS_ALL).
+ * prev_kv: the reply carries the deleted versions. */
+struct proto_delete {
+	struct proto_bytes key;
+	struct proto_bytes end;
+	uint32_t flags;
+	bool prev_kv;
+};
+
+enum proto_cmp_target {
+	PROTO_CMP_VALUE = 0,
+	PROTO_CMP_VERSION = 1,
+	PROTO_CMP_CREATE = 2,
+	PROTO_CMP_MOD = 3,
+	PROTO_CMP_LEASE = 4,
+};
+#define PROTO_CMP_TARGET_LAST PROTO_CMP_LEASE
+
+enum proto_cmp_result {
+	PROTO_CMP_EQUAL = 0,
+	PROTO_CMP_NOT_EQUAL = 1,
+	PROTO_CMP_LESS = 2,
+	PROTO_CMP_GREATER = 3,
+};
+#define PROTO_CMP_RESULT_LAST PROTO_CMP_GREATER
+
+/* "The key's <target> is <result> <number or value>", as in etcd: value
+ * compares bytes lexicographically and is false for a missing key; the
+ * numeric targets of a missing key are 0. */
+struct proto_compare {
+	struct proto_bytes key;
+	uint8_t target;             /* enum proto_cmp_target */
+	uint8_t result;             /* enum proto_cmp_result */
+	uint64_t number;            /* for VERSION, CREATE, MOD, LEASE */
+	struct proto_bytes value;   /* for VALUE */
+};
+
+enum proto_cmd_type {
+	PROTO_CMD_PUT = 1,
+	PROTO_CMD_DELETE = 2,
+	PROTO_CMD_RANGE = 3,
+	PROTO_CMD_TXN = 4,
+	PROTO_CMD_COMPACT = 5,
+	PROTO_CMD_LEASE_END = 6,
+};
+#define PROTO_CMD_LAST PROTO_CMD_LEASE_END
+
+/* An operation of a txn branch: PROTO_CMD_PUT, _DELETE or _RANGE (a get
+ * is a range of one key). */
+struct proto_op {
+	uint8_t type;
+	union {
+		struct proto_put put;
+		struct proto_delete del;
+		struct proto_range range;
+	} u;
+};
+
+/* If every compare holds, runs success, otherwise failure; the ops of the
+ * branch run in order, each seeing the writes of the ones before it, and
+ * all writes share one revision. */
+struct proto_txn {
+	const struct proto_compare *compares;
+	size_t n_compares;
+	const struct proto_op *success;
+	size_t n_success;
+	const struct proto_op *failure;
+	size_t n_failure;
+};
+
+/* Deletes history below revision: reads at a lower revision fail with
+ * COORD_ECOMPACTED afterwards. */
+struct proto_compact {
+	uint64_t revision;
+};
+
+/* Deletes every key attached to lease (the lease has ended). */
+struct proto_lease_end {
+	uint64_t lease;
+};
+
+struct proto_cmd {
+	uint8_t type;               /* enum proto_cmd_type */
+	union {
+		struct proto_put put;
+		struct proto_delete del;
+		struct proto_range range;
+		struct proto_txn txn;
+		struct proto_compact compact;
+		struct proto_lease_end lease_end;
+	} u;
+};
+
+struct proto_put_reply {
+	bool has_prev_kv;
+	struct proto_kv prev_kv;
+};
+
+struct proto_delete_reply {
+	uint64_t deleted;
+	const struct proto_kv *prev_kvs;    /* when asked: the deleted kvs */
+	size_t n_prev_kvs;
+};
+
+struct proto_range_reply {
+	const struct proto_kv *kvs;
+	size_t n_kvs;
+	uint64_t count;             /* keys in the range, regardless of limit */
+	bool more;                  /* limit left some out */
+};
+
+struct proto_op_reply {
+	uint8_t type;               /* PROTO_CMD_PUT, _DELETE or _RANGE */
+	union {
+		struct proto_put_reply put;
+		struct proto_delete_reply del;
+		struct proto_range_reply range;
+	} u;
+};
+
+struct proto_txn_reply {
+	bool succeeded;             /* the compares held */
+	const struct proto_op_reply *replies;   /* one per op of the branch */
+	size_t n_replies;
+};
+
+struct proto_lease_end_reply {
+	uint64_t deleted;
+};
+
+/* The answer to one command. When code is not COORD_OK the command
+ * changed nothing and the body is zero. */
+struct proto_reply {
+	uint8_t type;               /* the cmd type it answers */
+	int code;                   /* COORD_OK or a COORD_E* code */
+	uint64_t revision;          /* the keyspace's revision afterwards */
+	uint64_t compact_revision;  /* reads below it: COORD_ECOMPACTED */
+	union {
+		struct proto_put_reply put;
+		struct proto_delete_reply del;
+		struct proto_range_reply range;
+		struct proto_txn_reply txn;
+		struct proto_lease_end_reply lease_end;
+	} u;
+};
+
+enum proto_event_type {
+	PROTO_EVENT_PUT = 1,
+	PROTO_EVENT_DELETE = 2,
+};
+
+/* One change of one key. A DELETE's kv has only key and mod_revision
+ * set (the revision of the delete). prev_kv: the version before, when it
+ * was asked for and still exists. */
+struct proto_event {
+	uint8_t type;               /* enum proto_event_type */
+	struct proto_kv kv;
+	bool has_prev_kv;
+	struct proto_kv prev_kv;
+};
+
+/*
+ * Encoders append to out (which is not cleared). They check only what the
+ * wire format needs -- known types, enum values and flag bits -- and
+ * return COORD_EINVAL otherwise, COORD_ENOMEM when out cannot grow; out
+ * keeps its old length on error.
+ *
+ * Decoders fill *msg from exactly len bytes at data. Lists go in arena;
+ * keys and values point into data. COORD_EMALFORMED for any bad input,
+ * COORD_ENOMEM when the arena fails; *msg is unspecified on error.
+ */
+int proto_cmd_encode(const struct proto_cmd *cmd, struct proto_buf *out);
+int proto_cmd_decode(const uint8_t *data, size_t len,
+		     struct proto_arena *arena, struct proto_cmd *cmd);
+
+int proto_reply_encode(const struct proto_reply *reply, struct proto_buf *out);
+int proto_reply_decode(const uint8_t *data, size_t len,
+		       struct proto_arena *arena, struct proto_reply *reply);
+
+int proto_events_encode(const struct proto_event *events, size_t n_events,
+			struct proto_buf *out);
+int proto_events_decode(const uint8_t *data, size_t len,
+			struct proto_arena *arena,
+			const struct proto_event **events, size_t *n_events);
+
+/* Byte helpers. */
+static inline struct proto_bytes proto_bytes_make(const void *data, size_t len)
+{
+	struct proto_bytes b = { (const uint8_t *)data, len };
+
+	return b;
+}
+
+/* memcmp order, a proper prefix first. */
+int proto_bytes_cmp(struct proto_bytes a, struct proto_bytes b);
+bool proto_bytes_eq(struct proto_bytes a, struct proto_bytes b);
+
+#endif /* COORD_PROTO_MSG_H */

@@ -1,0 +1,139 @@
+/*
+ * tests/unit/fsm_test.h: helpers of the proto/ and coordd/fsm/ unit tests:
+ * an allocator that fails its Nth call and counts what is live, a backend
+ * that wraps another and fails its Nth call, builders of commands, and an
+ * fsm fixture.
+ */
+#ifndef COORD_TESTS_UNIT_FSM_TEST_H
+#define COORD_TESTS_UNIT_FSM_TEST_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coordd/fsm/backend.h"
+#include "coordd/fsm/fsm.h"
+#include "proto/alloc.h"
+#include "proto/errors.h"
+#include "proto/msg.h"
+
+/* Seconds a single test may take (sanitizer builds are slow). */
+#define FT_TIMEOUT 120
+
+/* Adds test fn in a TCase of its own, named after it. */
+#define FT_ADD(s, fn)                                                        \
+	do {                                                                 \
+		TCase *tc_ = tcase_create(#fn);                              \
+		tcase_set_timeout(tc_, FT_TIMEOUT);                          \
+		tcase_add_test(tc_, fn);                                     \
+		suite_add_tcase((s), tc_);                                   \
+	} while (0)
+
+#define FT_ADD_LOOP(s, fn, lo, hi)                                           \
+	do {                                                                 \
+		TCase *tc_ = tcase_create(#fn);                              \
+		tcase_set_timeout(tc_, FT_TIMEOUT);                          \
+		tcase_add_loop_test(tc_, fn, (lo), (hi));                    \
+		suite_add_tcase((s), tc_);                                   \
+	} while (0)
+
+/*
+ * Check's ck_assert_* record every passing assertion (a write to a file
+ * without CK_FORK, to a pipe with it): far too slow in loops of millions.
+ * These call into Check only when they fail.
+ */
+#define ft_require(cond, ...)                                                \
+	do {                                                                 \
+		if (!(cond))                                                 \
+			ck_abort_msg(__VA_ARGS__);                           \
+	} while (0)
+
+/* Asserts a COORD_* code, naming both codes when it differs. */
+#define ft_code_eq(got, want)                                                \
+	do {                                                                 \
+		int g_ = (got), w_ = (want);                                 \
+		ft_require(g_ == w_, "%s: got %s, want %s", #got,            \
+			   coord_error_name(g_), coord_error_name(w_));      \
+	} while (0)
+
+/*
+ * An allocator that fails its fail_at-th call (1-based; 0: never) and, with
+ * fail_every, every call from then on. live counts blocks not yet freed.
+ */
+struct ft_alloc {
+	struct coord_allocator a;
+	size_t calls;
+	size_t fail_at;
+	bool fail_every;
+	size_t live;
+	size_t failures;
+};
+
+void ft_alloc_init(struct ft_alloc *t);
+
+/*
+ * A backend wrapping inner that fails its fail_at-th operation (1-based, 0:
+ * never; every get, write, snap_new, iter_new, iter_seek and iter_next
+ * counts) with err. A failing seek or next ends the iteration: valid()
+ * turns false and status() reports err.
+ */
+struct ft_fault;
+int ft_fault_new(struct fsm_backend *inner, const struct coord_allocator *alloc,
+		 struct ft_fault **out);
+void ft_fault_free(struct ft_fault *t);
+struct fsm_backend *ft_fault_backend(struct ft_fault *t);
+void ft_fault_arm(struct ft_fault *t, size_t fail_at, int err);
+size_t ft_fault_calls(const struct ft_fault *t);
+
+/* Byte strings from C strings (no NUL) or from (pointer, length). */
+struct proto_bytes ft_s(const char *s);
+#define FT_B(lit) proto_bytes_make((lit), sizeof(lit) - 1)
+
+/* Command builders. */
+struct proto_cmd ft_put(const char *key, const char *value, uint64_t lease);
+struct proto_cmd ft_put_b(struct proto_bytes key, struct proto_bytes value,
+			  uint64_t lease, bool prev_kv);
+struct proto_cmd ft_del(const char *key, const char *end, uint32_t flags,
+			bool prev_kv);
+struct proto_range ft_range(const char *key, const char *end, uint32_t flags);
+struct proto_cmd ft_compact(uint64_t rev);
+struct proto_cmd ft_lease_end(uint64_t lease);
+
+/*
+ * A fixture: an fsm on an in-memory backend, the allocator used by both,
+ * and the next Raft index. ft_apply() applies cmd at the next index with
+ * FSM_EVENTS | FSM_EVENTS_PREV_KV and asserts the apply itself succeeded.
+ */
+struct ft_fsm {
+	struct ft_alloc alloc;
+	struct fsm_config cfg;
+	struct fsm_backend *backend;
+	struct fsm *f;
+	uint64_t index;
+	struct fsm_result res;
+};
+
+void ft_fsm_open(struct ft_fsm *t, const struct fsm_config *cfg);
+void ft_fsm_close(struct ft_fsm *t);
+const struct proto_reply *ft_apply(struct ft_fsm *t, struct proto_cmd cmd);
+/* Applies and asserts the reply's code. */
+const struct proto_reply *ft_apply_ok(struct ft_fsm *t, struct proto_cmd cmd);
+const struct proto_reply *ft_apply_err(struct ft_fsm *t, struct proto_cmd cmd,
+				       int code);
+/* fsm_range() that asserts COORD_OK. */
+const struct proto_range_reply *ft_get(struct ft_fsm *t, struct proto_range r);
+/* The current value of key, or NULL (a pointer into fsm memory). */
+const struct proto_kv *ft_kv(struct ft_fsm *t, const char *key);
+uint64_t ft_hash(struct ft_fsm *t);
+
+/* Asserts kv is key=value with those revisions. */
+void ft_kv_check(const struct proto_kv *kv, const char *key, const char *value,
+		 uint64_t create, uint64_t mod, uint64_t version,
+		 uint64_t lease);
+
+/* The whole backend as one byte string (len-prefixed records), in
+ * allocator memory the caller frees with free(). */
+uint8_t *ft_backend_dump(struct fsm_backend *b, size_t *len);
+
+#endif /* COORD_TESTS_UNIT_FSM_TEST_H */
