@@ -1,0 +1,322 @@
+/*
+ * coordd/store/backend_leveldb.c: the fsm's struct fsm_backend on LevelDB.
+ *
+ * A thin adapter: every fsm key is stored as 'F' gen:4 key (gen: the live
+ * generation when the call, snapshot or iterator was made), so the fsm's
+ * memcmp order is LevelDB's order within the prefix. Writes are one
+ * WriteBatch with sync=false: the synced Raft log is the durable record,
+ * and replaying it restores an fsm write a crash lost. Reads verify
+ * LevelDB's block checksums. Snapshots are LevelDB snapshots; an iterator
+ * reads through its snapshot, or through LevelDB's implicit one taken
+ * when it is created.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "coordd/store/store_int.h"
+#include "proto/assert.h"
+#include "proto/errors.h"
+
+struct store_backend_snap {
+	struct fsm_backend_snap base;
+	const leveldb_snapshot_t *snap;
+	uint32_t gen;
+};
+
+struct store_backend_iter {
+	struct fsm_backend_iter base;
+	leveldb_iterator_t *it;
+	leveldb_readoptions_t *ro;
+	uint8_t prefix[STORE_FSM_PREFIX_LEN];
+	uint8_t *key;               /* prefix + the key sought */
+	size_t key_cap;
+	int status;
+};
+
+static struct store_backend *backend_of(struct fsm_backend *b)
+{
+	return (struct store_backend *)b;
+}
+
+int store_backend_key_reserve(struct store_backend *b, size_t n)
+{
+	return store_buf_reserve(b->s->alloc, &b->key, &b->key_cap, n);
+}
+
+/* b->key = 'F' gen key. */
+static int full_key(struct store_backend *b, const uint8_t *key, size_t len)
+{
+	int rv = store_backend_key_reserve(b, STORE_FSM_PREFIX_LEN + len);
+
+	if (rv != COORD_OK) {
+		store_errf(b->s, "out of memory building an fsm key");
+		return rv;
+	}
+	store_fsm_prefix(b->key, b->s->gen);
+	if (len > 0)
+		memcpy(b->key + STORE_FSM_PREFIX_LEN, key, len);
+	return COORD_OK;
+}
+
+static void drop_got(struct store_backend *b)
+{
+	if (b->got != NULL)
+		leveldb_free(b->got);
+	b->got = NULL;
+}
+
+static int be_get(struct fsm_backend *fb, const uint8_t *key, size_t key_len,
+		  const uint8_t **value, size_t *value_len)
+{
+	struct store_backend *b = backend_of(fb);
+	struct store *s = b->s;
+	char *err = NULL;
+	int rv;
+
+	drop_got(b);
+	rv = full_key(b, key, key_len);
+	if (rv != COORD_OK)
+		return rv;
+	b->got = leveldb_get(s->db, s->ropts, (const char *)b->key,
+			     STORE_FSM_PREFIX_LEN + key_len, value_len, &err);
+	if (err != NULL)
+		return store_leveldb_error(s, err, "reading an fsm record");
+	if (b->got == NULL)
+		return COORD_ENOTFOUND;
+	*value = (const uint8_t *)b->got;
+	return COORD_OK;
+}
+
+static int be_write(struct fsm_backend *fb,
+		    const struct fsm_backend_write *writes, size_t n)
+{
+	struct store_backend *b = backend_of(fb);
+	int rv;
+
+	drop_got(b);
+	leveldb_writebatch_clear(b->batch);
+	for (size_t i = 0; i < n; i++) {
+		const struct fsm_backend_write *w = &writes[i];
+
+		if (w->type != FSM_BACKEND_PUT &&
+		    w->type != FSM_BACKEND_DELETE) {
+			store_errf(b->s, "fsm write %zu has type %u", i,
+				   w->type);
+			return COORD_EINVAL;
+		}
+		rv = full_key(b, w->key, w->key_len);
+		if (rv != COORD_OK)
+			return rv;
+		if (w->type == FSM_BACKEND_PUT)
+			leveldb_writebatch_put(b->batch, (const char *)b->key,
+					       STORE_FSM_PREFIX_LEN + w->key_len,
+					       (const char *)w->value,
+					       w->value_len);
+		else
+			leveldb_writebatch_delete(b->batch,
+						  (const char *)b->key,
+						  STORE_FSM_PREFIX_LEN +
+							  w->key_len);
+	}
+	return store_batch_write(b->s, b->batch, false, "writing fsm records");
+}
+
+static int be_snap_new(struct fsm_backend *fb, struct fsm_backend_snap **out)
+{
+	struct store_backend *b = backend_of(fb);
+	struct store_backend_snap *sn;
+
+	*out = NULL;
+	sn = coord_malloc(b->s->alloc, sizeof(*sn));
+	if (sn == NULL) {
+		store_errf(b->s, "out of memory for an fsm snapshot");
+		return COORD_ENOMEM;
+	}
+	sn->base.backend = fb;
+	sn->snap = leveldb_create_snapshot(b->s->db);
+	sn->gen = b->s->gen;
+	b->n_snaps++;
+	*out = &sn->base;
+	return COORD_OK;
+}
+
+static void be_snap_free(struct fsm_backend_snap *fs)
+{
+	struct store_backend_snap *sn = (struct store_backend_snap *)fs;
+	struct store_backend *b;
+
+	if (fs == NULL)
+		return;
+	b = backend_of(fs->backend);
+	leveldb_release_snapshot(b->s->db, sn->snap);
+	COORD_ASSERT(b->n_snaps > 0);
+	b->n_snaps--;
+	coord_free(b->s->alloc, sn);
+}
+
+static int be_iter_new(struct fsm_backend *fb, struct fsm_backend_snap *fs,
+		       struct fsm_backend_iter **out)
+{
+	struct store_backend *b = backend_of(fb);
+	struct store_backend_snap *sn = (struct store_backend_snap *)fs;
+	struct store_backend_iter *it;
+
+	*out = NULL;
+	it = coord_malloc(b->s->alloc, sizeof(*it));
+	if (it == NULL) {
+		store_errf(b->s, "out of memory for an fsm iterator");
+		return COORD_ENOMEM;
+	}
+	memset(it, 0, sizeof(*it));
+	it->base.backend = fb;
+	it->ro = leveldb_readoptions_create();
+	leveldb_readoptions_set_verify_checksums(it->ro, 1);
+	if (sn != NULL) {
+		COORD_ASSERT(fs->backend == fb);
+		leveldb_readoptions_set_snapshot(it->ro, sn->snap);
+		store_fsm_prefix(it->prefix, sn->gen);
+	} else {
+		store_fsm_prefix(it->prefix, b->s->gen);
+	}
+	it->it = leveldb_create_iterator(b->s->db, it->ro);
+	it->status = COORD_OK;
+	b->n_iters++;
+	*out = &it->base;
+	return COORD_OK;
+}
+
+static void be_iter_free(struct fsm_backend_iter *fi)
+{
+	struct store_backend_iter *it = (struct store_backend_iter *)fi;
+	struct store_backend *b;
+
+	if (fi == NULL)
+		return;
+	b = backend_of(fi->backend);
+	leveldb_iter_destroy(it->it);
+	leveldb_readoptions_destroy(it->ro);
+	coord_free(b->s->alloc, it->key);
+	COORD_ASSERT(b->n_iters > 0);
+	b->n_iters--;
+	coord_free(b->s->alloc, it);
+}
+
+/* Records LevelDB's error, if any, as the iterator's status. */
+static void iter_check(struct store_backend_iter *it)
+{
+	struct store_backend *b = backend_of(it->base.backend);
+	char *err = NULL;
+
+	leveldb_iter_get_error(it->it, &err);
+	if (err != NULL)
+		it->status = store_leveldb_error(b->s, err,
+						 "iterating fsm records");
+}
+
+static void be_iter_seek(struct fsm_backend_iter *fi, const uint8_t *key,
+			 size_t key_len)
+{
+	struct store_backend_iter *it = (struct store_backend_iter *)fi;
+	struct store_backend *b = backend_of(fi->backend);
+
+	if (it->status != COORD_OK)
+		return;
+	if (store_buf_reserve(b->s->alloc, &it->key, &it->key_cap,
+			      STORE_FSM_PREFIX_LEN + key_len) != COORD_OK) {
+		store_errf(b->s, "out of memory seeking an fsm iterator");
+		it->status = COORD_ENOMEM;
+		return;
+	}
+	memcpy(it->key, it->prefix, STORE_FSM_PREFIX_LEN);
+	if (key_len > 0)
+		memcpy(it->key + STORE_FSM_PREFIX_LEN, key, key_len);
+	leveldb_iter_seek(it->it, (const char *)it->key,
+			  STORE_FSM_PREFIX_LEN + key_len);
+	iter_check(it);
+}
+
+static bool be_iter_valid(const struct fsm_backend_iter *fi)
+{
+	const struct store_backend_iter *it =
+		(const struct store_backend_iter *)fi;
+	const char *k;
+	size_t klen;
+
+	if (it->status != COORD_OK || !leveldb_iter_valid(it->it))
+		return false;
+	k = leveldb_iter_key(it->it, &klen);
+	return klen >= STORE_FSM_PREFIX_LEN &&
+	       memcmp(k, it->prefix, STORE_FSM_PREFIX_LEN) == 0;
+}
+
+static void be_iter_next(struct fsm_backend_iter *fi)
+{
+	struct store_backend_iter *it = (struct store_backend_iter *)fi;
+
+	COORD_ASSERT(be_iter_valid(fi));
+	leveldb_iter_next(it->it);
+	iter_check(it);
+}
+
+static const uint8_t *be_iter_key(const struct fsm_backend_iter *fi,
+				  size_t *len)
+{
+	const struct store_backend_iter *it =
+		(const struct store_backend_iter *)fi;
+	size_t klen;
+	const char *k = leveldb_iter_key(it->it, &klen);
+
+	*len = klen - STORE_FSM_PREFIX_LEN;
+	return (const uint8_t *)k + STORE_FSM_PREFIX_LEN;
+}
+
+static const uint8_t *be_iter_value(const struct fsm_backend_iter *fi,
+				    size_t *len)
+{
+	const struct store_backend_iter *it =
+		(const struct store_backend_iter *)fi;
+
+	return (const uint8_t *)leveldb_iter_value(it->it, len);
+}
+
+static int be_iter_status(const struct fsm_backend_iter *fi)
+{
+	return ((const struct store_backend_iter *)fi)->status;
+}
+
+static const struct fsm_backend_ops store_backend_ops = {
+	.get = be_get,
+	.write = be_write,
+	.snap_new = be_snap_new,
+	.snap_free = be_snap_free,
+	.iter_new = be_iter_new,
+	.iter_free = be_iter_free,
+	.iter_seek = be_iter_seek,
+	.iter_valid = be_iter_valid,
+	.iter_next = be_iter_next,
+	.iter_key = be_iter_key,
+	.iter_value = be_iter_value,
+	.iter_status = be_iter_status,
+};
+
+void store_backend_init(struct store_backend *b, struct store *s)
+{
+	memset(b, 0, sizeof(*b));
+	b->base.ops = &store_backend_ops;
+	b->s = s;
+	b->batch = leveldb_writebatch_create();
+}
+
+void store_backend_close(struct store_backend *b)
+{
+	COORD_ASSERT(b->n_iters == 0);
+	COORD_ASSERT(b->n_snaps == 0);
+	drop_got(b);
+	leveldb_writebatch_destroy(b->batch);
+	coord_free(b->s->alloc, b->key);
+}
+
+struct fsm_backend *store_fsm_backend(struct store *s)
+{
+	return &s->backend.base;
+}

@@ -1,0 +1,1319 @@
+/*
+ * coordd/store/store.c: opening, recovering and writing the store (see
+ * store.h for the layout and the guarantees). Never interprets entry data
+ * or fsm records.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coordd/store/store_int.h"
+#include "proto/assert.h"
+#include "proto/errors.h"
+
+void store_options_default(struct store_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->create_if_missing = true;
+	o->compression = true;
+	o->snapshot_chunk_bytes = STORE_SNAPSHOT_CHUNK_BYTES;
+}
+
+void store_errf(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+void store_logf(struct store *s, enum store_log_level level, const char *fmt,
+		...)
+{
+	char line[STORE_ERRMSG_MAX];
+	va_list ap;
+
+	if (s->opts.log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	s->opts.log(s->opts.log_ctx, level, line);
+}
+
+int store_leveldb_error(struct store *s, char *err, const char *what)
+{
+	size_t n = strlen(err);
+	int code = COORD_EIO;
+
+	if (strncmp(err, "Corruption", 10) == 0)
+		code = COORD_ECORRUPT;
+	else if (strncmp(err, "Invalid argument", 16) == 0)
+		code = COORD_EINVAL;
+	/* LevelDB reads its tables through mmap and reports a read past the
+	 * end of the file -- a table shorter than its own index says, a
+	 * truncated file -- as EINVAL: damage, not a failing disk. */
+	else if (strncmp(err, "IO error", 8) == 0 && n > 16 &&
+		 strcmp(err + n - 16, "Invalid argument") == 0)
+		code = COORD_ECORRUPT;
+	store_errf(s, "%s: %s", what, err);
+	leveldb_free(err);
+	return code;
+}
+
+int store_batch_write(struct store *s, leveldb_writebatch_t *batch, bool sync,
+		      const char *what)
+{
+	char *err = NULL;
+
+	if (s->failed) {
+		store_errf(s, "%s: the store failed earlier (a write error); "
+			      "close and reopen it", what);
+		return COORD_EIO;
+	}
+	leveldb_write(s->db, sync ? s->wsync : s->wnosync, batch, &err);
+	if (err != NULL) {
+		s->failed = true;
+		return store_leveldb_error(s, err, what);
+	}
+	return COORD_OK;
+}
+
+int store_buf_reserve(const struct coord_allocator *a, uint8_t **buf,
+		      size_t *cap, size_t n)
+{
+	size_t c = *cap > 0 ? *cap : 64;
+	uint8_t *p;
+
+	if (n <= *cap)
+		return COORD_OK;
+	while (c < n) {
+		if (c > SIZE_MAX / 2)
+			return COORD_ENOMEM;
+		c *= 2;
+	}
+	p = coord_realloc(a, *buf, c);
+	if (p == NULL)
+		return COORD_ENOMEM;
+	*buf = p;
+	*cap = c;
+	return COORD_OK;
+}
+
+/* An iterator over the current state with checksum verification. */
+static leveldb_iterator_t *iter_new(struct store *s)
+{
+	return leveldb_create_iterator(s->db, s->ropts);
+}
+
+/* COORD_OK, or the iterator's error mapped into s->errmsg. */
+static int iter_status(struct store *s, leveldb_iterator_t *it,
+		       const char *what)
+{
+	char *err = NULL;
+
+	leveldb_iter_get_error(it, &err);
+	return err == NULL ? COORD_OK : store_leveldb_error(s, err, what);
+}
+
+int store_gen_delete(struct store *s, uint32_t gen, uint64_t *n)
+{
+	uint8_t prefix[STORE_FSM_PREFIX_LEN];
+	leveldb_iterator_t *it;
+	leveldb_writebatch_t *b = leveldb_writebatch_create();
+	size_t in_batch = 0;
+	int rv = COORD_OK;
+
+	*n = 0;
+	store_fsm_prefix(prefix, gen);
+	it = iter_new(s);
+	for (leveldb_iter_seek(it, (const char *)prefix, sizeof(prefix));
+	     leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		size_t klen;
+		const char *k = leveldb_iter_key(it, &klen);
+
+		if (klen < sizeof(prefix) || memcmp(k, prefix, sizeof(prefix)))
+			break;
+		leveldb_writebatch_delete(b, k, klen);
+		(*n)++;
+		if (++in_batch == STORE_DELETE_BATCH) {
+			rv = store_batch_write(s, b, false,
+					       "removing a snapshot staging");
+			if (rv != COORD_OK)
+				goto out;
+			leveldb_writebatch_clear(b);
+			in_batch = 0;
+		}
+	}
+	rv = iter_status(s, it, "reading a snapshot staging");
+	if (rv == COORD_OK && in_batch > 0)
+		rv = store_batch_write(s, b, false,
+				       "removing a snapshot staging");
+out:
+	leveldb_iter_destroy(it);
+	leveldb_writebatch_destroy(b);
+	return rv;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Opening. */
+
+static void put_rec(leveldb_writebatch_t *b, char tag, const uint8_t *v,
+		    size_t len)
+{
+	leveldb_writebatch_put(b, &tag, 1, (const char *)v, len);
+}
+
+static void put_hard(leveldb_writebatch_t *b, const struct store_hard *h)
+{
+	uint8_t v[STORE_HARD_LEN];
+
+	put_rec(b, STORE_TAG_HARD, v, store_rec_hard_encode(v, h));
+}
+
+static void put_u64(leveldb_writebatch_t *b, char tag, uint64_t value)
+{
+	uint8_t v[STORE_APPLIED_LEN];
+
+	put_rec(b, tag, v, store_rec_u64_encode(v, tag, value));
+}
+
+static void put_gen(leveldb_writebatch_t *b, uint32_t gen)
+{
+	uint8_t v[STORE_GEN_LEN];
+
+	put_rec(b, STORE_TAG_GEN, v, store_rec_gen_encode(v, gen));
+}
+
+/* meta was validated by the caller (conf sizes). */
+static void put_meta(leveldb_writebatch_t *b,
+		     const struct raft_snapshot_meta *meta)
+{
+	uint8_t v[STORE_META_MAX];
+	size_t len;
+	int rv = store_rec_meta_encode(v, meta, &len);
+
+	COORD_ASSERT(rv == COORD_OK);
+	put_rec(b, STORE_TAG_META, v, len);
+}
+
+/* Reads one single-byte-key record: COORD_OK with *v (free with
+ * leveldb_free) or NULL when absent. */
+static int get_rec(struct store *s, char tag, char **v, size_t *len)
+{
+	char *err = NULL;
+
+	*v = leveldb_get(s->db, s->ropts, &tag, 1, len, &err);
+	if (err != NULL) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "reading the '%c' record", tag);
+		return store_leveldb_error(s, err, what);
+	}
+	return COORD_OK;
+}
+
+static int refuse(struct store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* COORD_ECORRUPT with the message and the remedy. */
+static int refuse(struct store *s, const char *fmt, ...)
+{
+	char msg[STORE_ERRMSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	store_errf(s, "corrupt store: %s -- %s", msg, STORE_REMEDY);
+	return COORD_ECORRUPT;
+}
+
+static int leveldb_setup(struct store *s, bool create)
+{
+	const struct store_options *o = &s->opts;
+
+	s->lopts = leveldb_options_create();
+	s->cache = leveldb_cache_create_lru(o->cache_bytes > 0 ? o->cache_bytes
+							      : 8u << 20);
+	s->filter = leveldb_filterpolicy_create_bloom(10);
+	s->ropts = leveldb_readoptions_create();
+	s->wsync = leveldb_writeoptions_create();
+	s->wnosync = leveldb_writeoptions_create();
+	s->batch = leveldb_writebatch_create();
+	leveldb_options_set_create_if_missing(s->lopts, create);
+	leveldb_options_set_paranoid_checks(s->lopts, 1);
+	leveldb_options_set_compression(s->lopts,
+					o->compression
+						? leveldb_snappy_compression
+						: leveldb_no_compression);
+	leveldb_options_set_cache(s->lopts, s->cache);
+	leveldb_options_set_filter_policy(s->lopts, s->filter);
+	if (o->write_buffer_bytes > 0)
+		leveldb_options_set_write_buffer_size(s->lopts,
+						      o->write_buffer_bytes);
+	if (o->max_file_bytes > 0)
+		leveldb_options_set_max_file_size(s->lopts, o->max_file_bytes);
+	leveldb_readoptions_set_verify_checksums(s->ropts, 1);
+	leveldb_writeoptions_set_sync(s->wsync, 1);
+	leveldb_writeoptions_set_sync(s->wnosync, 0);
+	return COORD_OK;
+}
+
+/*
+ * The data dirs this process holds, by the identity of their LOCK file.
+ * POSIX record locks belong to the process, and closing any descriptor of
+ * a file drops all of them: a second store_open() of a held dir must not
+ * so much as open the LOCK file, or its failure would unlock the first.
+ * (LevelDB keeps a table like this one for the same reason.) Entries of
+ * another pid were inherited through fork() and do not count.
+ */
+static pthread_mutex_t dir_locks_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct store *dir_locks;
+
+static bool dir_held(dev_t dev, ino_t ino)
+{
+	for (struct store *s = dir_locks; s != NULL; s = s->lock_next)
+		if (s->lock_dev == dev && s->lock_ino == ino &&
+		    s->lock_pid == getpid())
+			return true;
+	return false;
+}
+
+/* Takes LevelDB's LOCK ourselves for the checks that run before LevelDB
+ * opens (so that no live process writes what we scan). The fd stays open
+ * until store_close(), after LevelDB is closed. */
+static int dir_lock(struct store *s, const char *dir)
+{
+	char path[4096];
+	struct flock fl;
+	struct stat st;
+	int rv = COORD_EIO;
+
+	snprintf(path, sizeof(path), "%s/LOCK", dir);
+	pthread_mutex_lock(&dir_locks_mu);
+	if (stat(path, &st) == 0 && dir_held(st.st_dev, st.st_ino)) {
+		store_errf(s, "the data dir %s is already open in this "
+			      "process", dir);
+		goto out;
+	}
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (s->lock_fd < 0) {
+		store_errf(s, "cannot open %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(s->lock_fd, &st) != 0) {
+		store_errf(s, "cannot stat %s: %s", path, strerror(errno));
+		goto out;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(s->lock_fd, F_SETLK, &fl) != 0) {
+		store_errf(s, "cannot lock %s (%s): is another coordd using "
+			      "this data dir?", path, strerror(errno));
+		goto out;
+	}
+	s->lock_dev = st.st_dev;
+	s->lock_ino = st.st_ino;
+	s->lock_pid = getpid();
+	s->lock_next = dir_locks;
+	dir_locks = s;
+	s->lock_held = true;
+	rv = COORD_OK;
+out:
+	pthread_mutex_unlock(&dir_locks_mu);
+	return rv;
+}
+
+static void dir_unlock(struct store *s)
+{
+	pthread_mutex_lock(&dir_locks_mu);
+	if (s->lock_held) {
+		struct store **p = &dir_locks;
+
+		while (*p != s)
+			p = &(*p)->lock_next;
+		*p = s->lock_next;
+		s->lock_held = false;
+	}
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->lock_fd = -1;
+	pthread_mutex_unlock(&dir_locks_mu);
+}
+
+/* A new store: the marker and the initial records, synced. */
+static int init_new(struct store *s)
+{
+	uint8_t v[STORE_VERSION_LEN];
+	leveldb_writebatch_t *b = s->batch;
+
+	s->hard.first = 1;
+	leveldb_writebatch_clear(b);
+	put_rec(b, STORE_TAG_VERSION, v, store_rec_version_encode(v));
+	put_hard(b, &s->hard);
+	put_u64(b, STORE_TAG_APPLIED, 0);
+	put_gen(b, 0);
+	return store_batch_write(s, b, true, "creating the store");
+}
+
+/* Is the database empty? */
+static int db_empty(struct store *s, bool *empty)
+{
+	leveldb_iterator_t *it = iter_new(s);
+	int rv;
+
+	leveldb_iter_seek_to_first(it);
+	*empty = !leveldb_iter_valid(it);
+	rv = iter_status(s, it, "reading the store");
+	leveldb_iter_destroy(it);
+	return rv;
+}
+
+/* Reads V, H, M, A, G. */
+static int load_records(struct store *s, bool *fresh)
+{
+	char *v[5] = { NULL, NULL, NULL, NULL, NULL };
+	size_t len[5];
+	static const char tags[5] = { STORE_TAG_VERSION, STORE_TAG_HARD,
+				      STORE_TAG_META, STORE_TAG_APPLIED,
+				      STORE_TAG_GEN };
+	static const char *const names[5] = { "format marker", "hard state",
+					      "snapshot metadata",
+					      "applied index", "generation" };
+	uint32_t version;
+	int rv = COORD_OK, bad = -1;
+
+	*fresh = false;
+	for (int i = 0; i < 5 && rv == COORD_OK; i++)
+		rv = get_rec(s, tags[i], &v[i], &len[i]);
+	if (rv != COORD_OK)
+		goto out;
+	if (v[0] == NULL) {
+		bool empty;
+
+		rv = db_empty(s, &empty);
+		if (rv != COORD_OK)
+			goto out;
+		if (!empty) {
+			rv = refuse(s, "the format marker record is missing: "
+				       "this is not a coord store, or its "
+				       "marker was lost");
+			goto out;
+		}
+		*fresh = true;
+		rv = init_new(s);
+		goto out;
+	}
+	for (int i = 0; i < 5; i++) {
+		if (v[i] == NULL && tags[i] != STORE_TAG_META) {
+			rv = refuse(s, "the %s record is missing", names[i]);
+			goto out;
+		}
+	}
+	if (store_rec_version_decode((uint8_t *)v[0], len[0], &version) != 0)
+		bad = 0;
+	else if (store_rec_hard_decode((uint8_t *)v[1], len[1], &s->hard) != 0)
+		bad = 1;
+	else if (v[2] != NULL &&
+		 store_rec_meta_decode((uint8_t *)v[2], len[2], &s->snap) != 0)
+		bad = 2;
+	else if (store_rec_u64_decode((uint8_t *)v[3], len[3],
+				      STORE_TAG_APPLIED, &s->applied) != 0)
+		bad = 3;
+	else if (store_rec_gen_decode((uint8_t *)v[4], len[4], &s->gen) != 0)
+		bad = 4;
+	if (bad >= 0) {
+		rv = refuse(s, "the %s record fails its checksum or has a bad "
+			       "length (%zu bytes)", names[bad], len[bad]);
+		goto out;
+	}
+	if (version != STORE_FORMAT_VERSION) {
+		rv = refuse(s, "unknown store format version %" PRIu32
+			       " (this coordd writes version %u)",
+			    version, STORE_FORMAT_VERSION);
+		goto out;
+	}
+out:
+	for (int i = 0; i < 5; i++)
+		if (v[i] != NULL)
+			leveldb_free(v[i]);
+	return rv;
+}
+
+/* Appends a copy of e to the restore's log. */
+static int restore_push(struct store_restore *rs, const struct raft_entry *e,
+			size_t *cap)
+{
+	const struct coord_allocator *a = rs->alloc_;
+	struct raft_entry *copy;
+
+	if (rs->n_entries_ == *cap) {
+		size_t c = *cap > 0 ? *cap * 2 : 64;
+		struct raft_entry *p;
+
+		if (c > SIZE_MAX / sizeof(*p))
+			return COORD_ENOMEM;
+		p = coord_realloc(a, rs->entries_, c * sizeof(*p));
+		if (p == NULL)
+			return COORD_ENOMEM;
+		rs->entries_ = p;
+		*cap = c;
+	}
+	copy = &rs->entries_[rs->n_entries_];
+	*copy = *e;
+	copy->data = NULL;
+	if (e->len > 0) {
+		copy->data = coord_malloc(a, e->len);
+		if (copy->data == NULL)
+			return COORD_ENOMEM;
+		memcpy(copy->data, e->data, e->len);
+	}
+	rs->n_entries_++;
+	return COORD_OK;
+}
+
+/* Makes room for n runs in s->runs. */
+static int runs_reserve(struct store *s, size_t n)
+{
+	struct store_run *p;
+	size_t c = s->cap_runs > 0 ? s->cap_runs : 64;
+
+	if (n <= s->cap_runs)
+		return COORD_OK;
+	while (c < n)
+		c *= 2;
+	if (c > SIZE_MAX / sizeof(*p))
+		return COORD_ENOMEM;
+	p = coord_realloc(s->alloc, s->runs, c * sizeof(*p));
+	if (p == NULL)
+		return COORD_ENOMEM;
+	s->runs = p;
+	s->cap_runs = c;
+	return COORD_OK;
+}
+
+/* Reads the log back, verifying every entry and the log's shape. */
+static int load_log(struct store *s, struct store_restore *rs)
+{
+	uint8_t start[STORE_ENTRY_KEY_LEN];
+	leveldb_iterator_t *it = iter_new(s);
+	uint64_t next = s->hard.first, prev_term = s->snap.term;
+	size_t cap = 0;
+	int rv = COORD_OK;
+
+	store_entry_key(start, 0);
+	for (leveldb_iter_seek(it, (const char *)start, 1);
+	     leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		size_t klen, vlen;
+		const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
+		const uint8_t *v;
+		struct store_run_cursor c;
+		struct raft_entry e;
+		uint64_t first;
+
+		if (k[0] != STORE_TAG_ENTRY)
+			break;
+		if (klen != STORE_ENTRY_KEY_LEN) {
+			rv = refuse(s, "a log key of %zu bytes (after index="
+				       "%" PRIu64 ")", klen, next - 1);
+			goto out;
+		}
+		first = store_get_be64(k + 1);
+		if (first < s->hard.first) {
+			rv = refuse(s, "log entry index=%" PRIu64 " is at or "
+				       "below the snapshot index=%" PRIu64
+				       ": the log does not start right after "
+				       "the snapshot", first, s->snap.index);
+			goto out;
+		}
+		if (first != next) {
+			if (next == s->hard.first)
+				rv = refuse(s, "the log starts at index=%" PRIu64
+					       ", not right after the snapshot "
+					       "index=%" PRIu64 " (entries "
+					       "%" PRIu64 "..%" PRIu64
+					       " are missing)", first,
+					    s->snap.index, next, first - 1);
+			else
+				rv = refuse(s, "hole in the log: entries index=%"
+					       PRIu64 "..%" PRIu64 " are "
+					       "missing", next, first - 1);
+			goto out;
+		}
+		v = (const uint8_t *)leveldb_iter_value(it, &vlen);
+		if (store_rec_run_open(&c, first, v, vlen) != COORD_OK) {
+			rv = refuse(s, "the log record of entries from index=%"
+				       PRIu64 " fails its checksum (%zu bytes)",
+				    first, vlen);
+			goto out;
+		}
+		while ((rv = store_rec_run_next(&c, &e)) == COORD_OK) {
+			if (e.term < prev_term || e.term > s->hard.hs.term) {
+				rv = refuse(s, "log entry index=%" PRIu64 " has "
+					       "term %" PRIu64 ", outside [%"
+					       PRIu64 ", %" PRIu64 "] (the term "
+					       "before it, the hard state's "
+					       "term)", e.index, e.term,
+					    prev_term, s->hard.hs.term);
+				goto out;
+			}
+			rv = restore_push(rs, &e, &cap);
+			if (rv != COORD_OK) {
+				store_errf(s, "out of memory reading the log at "
+					      "index=%" PRIu64, e.index);
+				goto out;
+			}
+			prev_term = e.term;
+		}
+		if (rv != COORD_ENOTFOUND) {
+			rv = refuse(s, "log entry index=%" PRIu64 " fails its "
+				       "checksum", first + c.i);
+			goto out;
+		}
+		rv = runs_reserve(s, s->n_runs + 1);
+		if (rv != COORD_OK) {
+			store_errf(s, "out of memory reading the log at index="
+				      "%" PRIu64, first);
+			goto out;
+		}
+		s->runs[s->n_runs].first = first;
+		s->runs[s->n_runs].last_term = prev_term;
+		s->n_runs++;
+		next = first + c.count;
+	}
+	rv = iter_status(s, it, "reading the log");
+	if (rv != COORD_OK)
+		goto out;
+	s->last_term = prev_term;
+	if (next - 1 != s->hard.last)
+		rv = refuse(s, "the log ends at index=%" PRIu64 " but the hard "
+			       "state record says it ends at index=%" PRIu64
+			       ": entries index=%" PRIu64 "..%" PRIu64
+			       " are missing", next - 1, s->hard.last,
+			    next > s->hard.last ? s->hard.last + 1 : next,
+			    next > s->hard.last ? next - 1 : s->hard.last);
+out:
+	leveldb_iter_destroy(it);
+	return rv;
+}
+
+/* Walks every key outside the log and the live fsm generation: unknown
+ * keys are corruption; other fsm generations are the staging of an
+ * install that never committed, and are removed. */
+static int sweep(struct store *s, uint64_t *garbage)
+{
+	leveldb_iterator_t *it = iter_new(s);
+	leveldb_writebatch_t *b = leveldb_writebatch_create();
+	size_t in_batch = 0;
+	int rv = COORD_OK;
+
+	*garbage = 0;
+	leveldb_iter_seek_to_first(it);
+	while (leveldb_iter_valid(it)) {
+		size_t klen;
+		const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
+		uint8_t seek[STORE_FSM_PREFIX_LEN];
+
+		switch (k[0]) {
+		case STORE_TAG_ENTRY:
+			seek[0] = STORE_TAG_ENTRY + 1;  /* checked by load_log */
+			leveldb_iter_seek(it, (const char *)seek, 1);
+			continue;
+		case STORE_TAG_FSM:
+			if (klen < STORE_FSM_PREFIX_LEN) {
+				rv = refuse(s, "an fsm key of %zu bytes", klen);
+				goto out;
+			}
+			if (store_get_be32(k + 1) == s->gen) {
+				if (s->gen == UINT32_MAX) {
+					seek[0] = STORE_TAG_FSM + 1;
+					leveldb_iter_seek(it,
+							  (const char *)seek,
+							  1);
+				} else {
+					store_fsm_prefix(seek, s->gen + 1);
+					leveldb_iter_seek(it,
+							  (const char *)seek,
+							  sizeof(seek));
+				}
+				continue;
+			}
+			leveldb_writebatch_delete(b, (const char *)k, klen);
+			(*garbage)++;
+			if (++in_batch == STORE_DELETE_BATCH) {
+				rv = store_batch_write(s, b, false,
+						       "removing a snapshot "
+						       "staging");
+				if (rv != COORD_OK)
+					goto out;
+				leveldb_writebatch_clear(b);
+				in_batch = 0;
+			}
+			break;
+		case STORE_TAG_APPLIED:
+		case STORE_TAG_GEN:
+		case STORE_TAG_HARD:
+		case STORE_TAG_META:
+		case STORE_TAG_VERSION:
+			if (klen == 1)
+				break;
+			/* fall through */
+		default:
+			rv = refuse(s, "an unknown record key (%zu bytes, "
+				       "first byte 0x%02x)", klen, k[0]);
+			goto out;
+		}
+		leveldb_iter_next(it);
+	}
+	rv = iter_status(s, it, "reading the store");
+	if (rv == COORD_OK && in_batch > 0)
+		rv = store_batch_write(s, b, false,
+				       "removing a snapshot staging");
+out:
+	leveldb_iter_destroy(it);
+	leveldb_writebatch_destroy(b);
+	return rv;
+}
+
+/* The hard state, snapshot and applied index must agree with the log. */
+static int check_state(struct store *s)
+{
+	const struct store_hard *h = &s->hard;
+	uint64_t si = s->snap.index;
+
+	if ((si == 0) != (s->snap.term == 0))
+		return refuse(s, "the snapshot metadata has index=%" PRIu64
+				 " and term=%" PRIu64, si, s->snap.term);
+	if (h->first != si + 1)
+		return refuse(s, "the hard state record says the log starts at "
+				 "index=%" PRIu64 ", but the snapshot index is "
+				 "%" PRIu64, h->first, si);
+	if (h->last < si)
+		return refuse(s, "the hard state record says the log ends at "
+				 "index=%" PRIu64 ", below the snapshot index=%"
+				 PRIu64, h->last, si);
+	if (h->hs.commit > h->last)
+		return refuse(s, "hard state commit=%" PRIu64 " points past the "
+				 "log's last index=%" PRIu64, h->hs.commit,
+			      h->last);
+	if (h->hs.commit < si)
+		return refuse(s, "hard state commit=%" PRIu64 " is below the "
+				 "snapshot index=%" PRIu64, h->hs.commit, si);
+	if (s->applied > h->hs.commit)
+		return refuse(s, "applied index=%" PRIu64 " is above the commit "
+				 "index=%" PRIu64, s->applied, h->hs.commit);
+	if (s->applied < si)
+		return refuse(s, "applied index=%" PRIu64 " is below the "
+				 "snapshot index=%" PRIu64 ": the state machine "
+				 "lacks entries that are no longer in the log",
+			      s->applied, si);
+	return COORD_OK;
+}
+
+static int open_checked(struct store *s, const char *dir,
+			struct store_restore *rs);
+
+/* Every refusal names the remedy. */
+static int open_locked(struct store *s, const char *dir,
+		       struct store_restore *rs)
+{
+	int rv = open_checked(s, dir, rs);
+
+	if (rv == COORD_ECORRUPT && strstr(s->errmsg, STORE_REMEDY) == NULL)
+		return refuse(s, "%s", s->errmsg);
+	return rv;
+}
+
+static int open_checked(struct store *s, const char *dir,
+			struct store_restore *rs)
+{
+	struct stat st;
+	bool exists, fresh;
+	char *err = NULL;
+	uint64_t torn;
+	int rv;
+
+	if (stat(dir, &st) != 0) {
+		if (errno != ENOENT) {
+			store_errf(s, "cannot stat the data dir %s: %s", dir,
+				   strerror(errno));
+			return COORD_EIO;
+		}
+		if (!s->opts.create_if_missing) {
+			store_errf(s, "no store in %s (it does not exist)",
+				   dir);
+			return COORD_ENOTFOUND;
+		}
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+			store_errf(s, "cannot create the data dir %s: %s", dir,
+				   strerror(errno));
+			return COORD_EIO;
+		}
+	}
+	rv = dir_lock(s, dir);
+	if (rv != COORD_OK)
+		return rv;
+	rv = store_wal_check(s, dir, &exists, &torn);
+	if (rv != COORD_OK)
+		return rv;
+	rs->torn_bytes = torn;
+	if (!exists && !s->opts.create_if_missing) {
+		store_errf(s, "no store in %s", dir);
+		return COORD_ENOTFOUND;
+	}
+	leveldb_setup(s, !exists);
+	s->db = leveldb_open(s->lopts, dir, &err);
+	if (err != NULL) {
+		rv = store_leveldb_error(s, err, "LevelDB refuses to open");
+		/* A file LevelDB needs is gone: that is damage, not I/O. */
+		if (exists && rv == COORD_EIO &&
+		    strstr(s->errmsg, "No such file") != NULL)
+			rv = COORD_ECORRUPT;
+		return rv;
+	}
+	rv = load_records(s, &fresh);
+	if (rv != COORD_OK || fresh)
+		return rv;
+	rv = check_state(s);
+	if (rv != COORD_OK)
+		return rv;
+	rv = load_log(s, rs);
+	if (rv != COORD_OK)
+		return rv;
+	rv = sweep(s, &rs->garbage_records);
+	if (rv != COORD_OK)
+		return rv;
+	if (rs->garbage_records > 0)
+		store_logf(s, STORE_LOG_WARN,
+			   "removed records=%" PRIu64 " of a snapshot install "
+			   "that never committed (staging generation)",
+			   rs->garbage_records);
+	return COORD_OK;
+}
+
+int store_open(const char *dir, const struct store_options *opts,
+	       struct store **out, struct store_restore *rs)
+{
+	struct store_options o;
+	struct store *s;
+	int rv;
+
+	if (opts != NULL)
+		o = *opts;
+	else
+		store_options_default(&o);
+	memset(rs, 0, sizeof(*rs));
+	rs->alloc_ = o.alloc;
+	*out = NULL;
+	if (o.snapshot_chunk_bytes == 0)
+		o.snapshot_chunk_bytes = STORE_SNAPSHOT_CHUNK_BYTES;
+	if (dir == NULL || dir[0] == '\0' || strlen(dir) > 3000 ||
+	    o.snapshot_chunk_bytes < 4096 ||
+	    o.snapshot_chunk_bytes > UINT32_MAX) {
+		snprintf(rs->errmsg, sizeof(rs->errmsg),
+			 "bad store options: %s",
+			 dir == NULL || dir[0] == '\0' ? "no data dir"
+			 : strlen(dir) > 3000	       ? "data dir path too long"
+						       : "snapshot_chunk_bytes "
+							 "out of [4096, 4 GiB)");
+		return COORD_EINVAL;
+	}
+	s = coord_malloc(o.alloc, sizeof(*s));
+	if (s == NULL) {
+		snprintf(rs->errmsg, sizeof(rs->errmsg), "out of memory");
+		return COORD_ENOMEM;
+	}
+	memset(s, 0, sizeof(*s));
+	s->alloc = o.alloc;
+	s->opts = o;
+	s->lock_fd = -1;
+	s->hard.first = 1;
+	store_backend_init(&s->backend, s);
+	rv = open_locked(s, dir, rs);
+	if (rv != COORD_OK) {
+		snprintf(rs->errmsg, sizeof(rs->errmsg), "%s", s->errmsg);
+		store_restore_close(rs);
+		store_close(s);
+		return rv;
+	}
+	rs->raft.hard_state = s->hard.hs;
+	rs->snapshot = s->snap;
+	rs->raft.snapshot = s->snap.index > 0 ? &rs->snapshot : NULL;
+	rs->raft.entries = rs->entries_;
+	rs->raft.n_entries = rs->n_entries_;
+	rs->raft.applied = s->applied;
+	*out = s;
+	return COORD_OK;
+}
+
+void store_restore_close(struct store_restore *rs)
+{
+	for (size_t i = 0; i < rs->n_entries_; i++)
+		coord_free(rs->alloc_, rs->entries_[i].data);
+	coord_free(rs->alloc_, rs->entries_);
+	rs->entries_ = NULL;
+	rs->n_entries_ = 0;
+	memset(&rs->raft, 0, sizeof(rs->raft));
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	COORD_ASSERT(s->n_readers == 0);
+	COORD_ASSERT(!s->installing);
+	store_backend_close(&s->backend);
+	if (s->db != NULL)
+		leveldb_close(s->db);
+	if (s->batch != NULL)
+		leveldb_writebatch_destroy(s->batch);
+	if (s->wsync != NULL)
+		leveldb_writeoptions_destroy(s->wsync);
+	if (s->wnosync != NULL)
+		leveldb_writeoptions_destroy(s->wnosync);
+	if (s->ropts != NULL)
+		leveldb_readoptions_destroy(s->ropts);
+	if (s->lopts != NULL)
+		leveldb_options_destroy(s->lopts);
+	if (s->filter != NULL)
+		leveldb_filterpolicy_destroy(s->filter);
+	if (s->cache != NULL)
+		leveldb_cache_destroy(s->cache);
+	dir_unlock(s);
+	coord_free(s->alloc, s->runs);
+	coord_free(s->alloc, s->scratch);
+	coord_free(s->alloc, s);
+}
+
+const char *store_errmsg(const struct store *s)
+{
+	return s->errmsg;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Writing. */
+
+/* The run holding index (first <= index <= last). */
+static size_t run_find(const struct store *s, uint64_t index)
+{
+	size_t lo = 0, hi = s->n_runs;
+
+	COORD_ASSERT(s->n_runs > 0);
+	COORD_ASSERT(index >= s->runs[0].first && index <= s->hard.last);
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->runs[mid].first <= index)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static uint64_t run_last(const struct store *s, size_t r)
+{
+	return r + 1 < s->n_runs ? s->runs[r + 1].first - 1 : s->hard.last;
+}
+
+static void delete_run(leveldb_writebatch_t *b, uint64_t first)
+{
+	uint8_t key[STORE_ENTRY_KEY_LEN];
+
+	store_entry_key(key, first);
+	leveldb_writebatch_delete(b, (const char *)key, sizeof(key));
+}
+
+/*
+ * Adds to b run r rewritten as its entries lo..hi (lo > first or hi < its
+ * last) under key lo. The entries' bytes do not change (their checksums
+ * cover their own index only): a new header and a copy, after the old
+ * record was read back and verified. *term_before gets the term of entry
+ * lo - 1 if the run holds it, *term_hi that of entry hi.
+ */
+static int run_rewrite(struct store *s, size_t r, uint64_t lo, uint64_t hi,
+		       leveldb_writebatch_t *b, uint64_t *term_before,
+		       uint64_t *term_hi)
+{
+	uint8_t key[STORE_ENTRY_KEY_LEN];
+	struct store_run_cursor c;
+	struct raft_entry e;
+	const uint8_t *from = NULL, *to = NULL;
+	char *err = NULL, *v;
+	size_t len, n;
+	int rv;
+
+	memset(&c, 0, sizeof(c));
+	store_entry_key(key, s->runs[r].first);
+	v = leveldb_get(s->db, s->ropts, (const char *)key, sizeof(key), &len,
+			&err);
+	if (err != NULL)
+		return store_leveldb_error(s, err, "reading the log");
+	if (v == NULL) {
+		store_errf(s, "corrupt store: the log record of entries from "
+			      "index=%" PRIu64 " vanished -- %s",
+			   s->runs[r].first, STORE_REMEDY);
+		return COORD_ECORRUPT;
+	}
+	rv = store_rec_run_open(&c, s->runs[r].first, (const uint8_t *)v, len);
+	while (rv == COORD_OK && (rv = store_rec_run_next(&c, &e)) == COORD_OK) {
+		if (e.index + 1 == lo)
+			*term_before = e.term;
+		if (e.index == lo)
+			from = c.p - (STORE_RUN_ENTRY_HEADER + e.len);
+		if (e.index == hi) {
+			to = c.p;
+			*term_hi = e.term;
+			break;
+		}
+	}
+	if (rv != COORD_OK || from == NULL || to == NULL) {
+		store_errf(s, "corrupt store: log entry index=%" PRIu64 " fails "
+			      "its checksum -- %s", s->runs[r].first + c.i,
+			   STORE_REMEDY);
+		rv = COORD_ECORRUPT;
+		goto out;
+	}
+	n = STORE_RUN_HEADER + (size_t)(to - from);
+	rv = store_buf_reserve(s->alloc, &s->scratch, &s->scratch_cap, n);
+	if (rv != COORD_OK) {
+		store_errf(s, "out of memory rewriting the log at index=%"
+			      PRIu64, lo);
+		goto out;
+	}
+	memcpy(s->scratch + STORE_RUN_HEADER, from, (size_t)(to - from));
+	store_rec_run_header(s->scratch, lo, (uint32_t)(hi - lo + 1));
+	store_entry_key(key, lo);
+	COORD_ASSERT(store_rec_run_open(&c, lo, s->scratch, n) == COORD_OK);
+	leveldb_writebatch_put(b, (const char *)key, sizeof(key),
+			       (const char *)s->scratch, n);
+out:
+	leveldb_free(v);
+	return rv;
+}
+
+/* Encodes ents into the scratch buffer, verifies the encoding (checksums
+ * are checked when written and when read back) and adds it to b. */
+static int put_run(struct store *s, leveldb_writebatch_t *b,
+		   const struct raft_entry *ents, size_t n)
+{
+	uint8_t key[STORE_ENTRY_KEY_LEN];
+	struct store_run_cursor c;
+	struct raft_entry check;
+	size_t len = store_rec_run_size(ents, n);
+	int rv;
+
+	rv = store_buf_reserve(s->alloc, &s->scratch, &s->scratch_cap, len);
+	if (rv != COORD_OK) {
+		store_errf(s, "out of memory encoding entries from index=%"
+			      PRIu64, ents[0].index);
+		return rv;
+	}
+	COORD_ASSERT(store_rec_run_encode(s->scratch, ents, n) == len);
+	COORD_ASSERT(store_rec_run_open(&c, ents[0].index, s->scratch, len) ==
+		     COORD_OK);
+	for (size_t i = 0; i < n; i++) {
+		COORD_ASSERT(store_rec_run_next(&c, &check) == COORD_OK);
+		COORD_ASSERT(check.term == ents[i].term &&
+			     check.len == ents[i].len);
+	}
+	COORD_ASSERT(store_rec_run_next(&c, &check) == COORD_ENOTFOUND);
+	store_entry_key(key, ents[0].index);
+	leveldb_writebatch_put(b, (const char *)key, sizeof(key),
+			       (const char *)s->scratch, len);
+	return COORD_OK;
+}
+
+static int bad_ready(struct store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int bad_ready(struct store *s, const char *fmt, ...)
+{
+	char msg[STORE_ERRMSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	store_errf(s, "Ready breaks the persistence contract: %s", msg);
+	return COORD_EINVAL;
+}
+
+int store_ready_persist(struct store *s, const struct raft_ready *rd)
+{
+	const struct raft_entry *ents = rd->entries;
+	struct store_hard h = s->hard;
+	leveldb_writebatch_t *b = s->batch;
+	uint64_t last_term = s->last_term, prefix_term = 0;
+	size_t keep = s->n_runs;    /* runs that stay */
+	bool snap = rd->snapshot != NULL && rd->snapshot->index > 0;
+	bool trimmed = false;
+	int rv;
+
+	if (s->failed) {
+		store_errf(s, "persisting a Ready: the store failed earlier (a "
+			      "write error); close and reopen it");
+		return COORD_EIO;
+	}
+	if (!snap && rd->n_entries == 0 && !rd->hard_state_changed)
+		return COORD_OK;
+	leveldb_writebatch_clear(b);
+	if (snap) {
+		if (rd->snapshot->index != s->snap.index ||
+		    rd->snapshot->term != s->snap.term)
+			return bad_ready(s, "snapshot index=%" PRIu64 " term=%"
+					    PRIu64 " is not the installed one "
+					    "(index=%" PRIu64 "): install its "
+					    "data with store_snapshot_install_"
+					    "commit() first",
+					 rd->snapshot->index,
+					 rd->snapshot->term, s->snap.index);
+		/* Installed already; the log is replaced by it. */
+		for (size_t i = 0; i < s->n_runs; i++)
+			delete_run(b, s->runs[i].first);
+		keep = 0;
+		h.last = s->snap.index;
+		last_term = s->snap.term;
+	}
+	if (rd->hard_state_changed)
+		h.hs = rd->hard_state;
+	if (rd->n_entries > 0 && ents == NULL)
+		return bad_ready(s, "n_entries=%zu with no entries",
+				 rd->n_entries);
+	if (rd->n_entries > 0) {
+		uint64_t e0 = ents[0].index;
+
+		if (e0 < h.first || e0 > h.last + 1)
+			return bad_ready(s, "entries start at index=%" PRIu64
+					    ", outside [%" PRIu64 ", %" PRIu64
+					    "] (after the snapshot, no hole)",
+					 e0, h.first, h.last + 1);
+		if (e0 <= h.last && e0 <= s->hard.hs.commit)
+			return bad_ready(s, "entries at index=%" PRIu64 " would "
+					    "overwrite the committed log (commit="
+					    "%" PRIu64 ")", e0,
+					 s->hard.hs.commit);
+		for (size_t i = 0; i < rd->n_entries; i++) {
+			const struct raft_entry *e = &ents[i];
+
+			if (e->index != e0 + i)
+				return bad_ready(s, "entries are not contiguous "
+						    "(index=%" PRIu64 " after %"
+						    PRIu64 ")", e->index,
+						 e0 + i - 1);
+			if (e->len > 0 && e->data == NULL)
+				return bad_ready(s, "entry index=%" PRIu64 " has "
+						    "len %" PRIu32 " and no data",
+						 e->index, e->len);
+		}
+		if (e0 <= h.last) {
+			/* A conflicting suffix goes: the runs from e0 on, and
+			 * the part of the run holding e0 that is at or after
+			 * it. */
+			size_t r = run_find(s, e0);
+
+			if (e0 > s->runs[r].first) {
+				uint64_t unused = 0;
+
+				rv = run_rewrite(s, r, s->runs[r].first, e0 - 1,
+						 b, &unused, &prefix_term);
+				if (rv != COORD_OK)
+					return rv;
+				last_term = prefix_term;
+				trimmed = true;
+				keep = r + 1;
+			} else {
+				last_term = r > 0 ? s->runs[r - 1].last_term
+						  : s->snap.term;
+				keep = r;
+			}
+			for (size_t i = keep; i < s->n_runs; i++)
+				if (s->runs[i].first != e0)
+					delete_run(b, s->runs[i].first);
+		}
+		for (size_t i = 0; i < rd->n_entries; i++) {
+			if (ents[i].term < last_term || ents[i].term > h.hs.term)
+				return bad_ready(s, "entry index=%" PRIu64 " has "
+						    "term %" PRIu64 ", outside [%"
+						    PRIu64 ", %" PRIu64 "]",
+						 ents[i].index, ents[i].term,
+						 last_term, h.hs.term);
+			last_term = ents[i].term;
+		}
+		rv = runs_reserve(s, keep + 1);
+		if (rv == COORD_OK)
+			rv = put_run(s, b, ents, rd->n_entries);
+		if (rv != COORD_OK) {
+			store_errf(s, "out of memory persisting entries from "
+				      "index=%" PRIu64, e0);
+			return rv;
+		}
+		h.last = e0 + rd->n_entries - 1;
+	}
+	if (h.hs.commit > h.last || h.hs.commit < s->snap.index)
+		return bad_ready(s, "commit=%" PRIu64 " is outside the log [%"
+				    PRIu64 ", %" PRIu64 "]", h.hs.commit,
+				 s->snap.index, h.last);
+	if (h.hs.commit < s->hard.hs.commit || h.hs.term < s->hard.hs.term ||
+	    (h.hs.term == s->hard.hs.term && s->hard.hs.vote != 0 &&
+	     h.hs.vote != s->hard.hs.vote))
+		return bad_ready(s, "the hard state goes back (term %" PRIu64
+				    " -> %" PRIu64 ", vote %" PRIu64 " -> %"
+				    PRIu64 ", commit %" PRIu64 " -> %" PRIu64
+				    ")", s->hard.hs.term, h.hs.term,
+				 s->hard.hs.vote, h.hs.vote,
+				 s->hard.hs.commit, h.hs.commit);
+	put_hard(b, &h);
+	rv = store_batch_write(s, b, true, "persisting a Ready");
+	if (rv != COORD_OK)
+		return rv;
+	s->hard = h;
+	s->last_term = last_term;
+	s->n_runs = keep;
+	if (trimmed)
+		s->runs[keep - 1].last_term = prefix_term;
+	if (rd->n_entries > 0) {
+		s->runs[s->n_runs].first = ents[0].index;
+		s->runs[s->n_runs].last_term = last_term;
+		s->n_runs++;
+	}
+	return COORD_OK;
+}
+
+int store_applied_set(struct store *s, uint64_t index)
+{
+	leveldb_writebatch_t *b = s->batch;
+	int rv;
+
+	if (index < s->applied || index > s->hard.hs.commit) {
+		store_errf(s, "applied index=%" PRIu64 " is outside [%" PRIu64
+			      ", %" PRIu64 "] (stored applied, commit)",
+			   index, s->applied, s->hard.hs.commit);
+		return COORD_EINVAL;
+	}
+	if (index == s->applied && !s->failed)
+		return COORD_OK;
+	leveldb_writebatch_clear(b);
+	put_u64(b, STORE_TAG_APPLIED, index);
+	rv = store_batch_write(s, b, false, "recording the applied index");
+	if (rv == COORD_OK)
+		s->applied = index;
+	return rv;
+}
+
+int store_log_compact(struct store *s, const struct raft_snapshot_meta *meta)
+{
+	leveldb_writebatch_t *b = s->batch;
+	struct store_hard h = s->hard;
+	uint64_t term = 0, unused = 0;
+	size_t r, drop;
+	bool trim;
+	int rv;
+
+	if (meta->index == s->snap.index && meta->term == s->snap.term)
+		return COORD_OK;
+	if (meta->index <= s->snap.index || meta->index > h.last ||
+	    meta->index > s->applied) {
+		store_errf(s, "cannot compact the log to index=%" PRIu64
+			      ": outside (%" PRIu64 ", min(last=%" PRIu64
+			      ", applied=%" PRIu64 ")]", meta->index,
+			   s->snap.index, h.last, s->applied);
+		return COORD_EINVAL;
+	}
+	if (meta->conf.n_voters > RAFT_NODES_MAX ||
+	    meta->conf.n_learners > RAFT_NODES_MAX) {
+		store_errf(s, "snapshot conf has %" PRIu32 " voters and %"
+			      PRIu32 " learners", meta->conf.n_voters,
+			   meta->conf.n_learners);
+		return COORD_EINVAL;
+	}
+	leveldb_writebatch_clear(b);
+	/* The runs up to the one holding the index go; that one is cut to
+	 * the entries after the index (read back and verified). */
+	r = run_find(s, meta->index);
+	trim = meta->index < run_last(s, r);
+	if (trim) {
+		rv = run_rewrite(s, r, meta->index + 1, run_last(s, r), b,
+				 &term, &unused);
+		if (rv != COORD_OK)
+			return rv;
+	} else {
+		term = s->runs[r].last_term;
+	}
+	if (term != meta->term) {
+		store_errf(s, "cannot compact the log to index=%" PRIu64
+			      " term=%" PRIu64 ": the stored entry has term %"
+			      PRIu64, meta->index, meta->term, term);
+		return COORD_EINVAL;
+	}
+	for (size_t i = 0; i <= r; i++)
+		delete_run(b, s->runs[i].first);
+	put_meta(b, meta);
+	h.first = meta->index + 1;
+	put_hard(b, &h);
+	rv = store_batch_write(s, b, false, "compacting the log");
+	if (rv != COORD_OK)
+		return rv;
+	drop = trim ? r : r + 1;
+	memmove(s->runs, s->runs + drop, (s->n_runs - drop) * sizeof(*s->runs));
+	s->n_runs -= drop;
+	if (trim)
+		s->runs[0].first = meta->index + 1;
+	s->hard = h;
+	s->snap = *meta;
+	if (h.last == meta->index)
+		s->last_term = meta->term;
+	return COORD_OK;
+}
+
+struct raft_hard_state store_hard_state(const struct store *s)
+{
+	return s->hard.hs;
+}
+
+const struct raft_snapshot_meta *store_snapshot_meta(const struct store *s)
+{
+	return &s->snap;
+}
+
+uint64_t store_first_index(const struct store *s)
+{
+	return s->hard.first;
+}
+
+uint64_t store_last_index(const struct store *s)
+{
+	return s->hard.last;
+}
+
+uint64_t store_applied_index(const struct store *s)
+{
+	return s->applied;
+}
+
+/* Used by snapshot.c's commit: the state after an install. */
+void store_install_apply(struct store *s, leveldb_writebatch_t *b,
+			 const struct raft_snapshot_meta *meta, uint32_t gen,
+			 struct store_hard *h)
+{
+	*h = s->hard;
+	for (size_t i = 0; i < s->n_runs; i++)
+		delete_run(b, s->runs[i].first);
+	put_meta(b, meta);
+	put_gen(b, gen);
+	h->first = meta->index + 1;
+	h->last = meta->index;
+	h->hs.commit = meta->index;
+	put_hard(b, h);
+	put_u64(b, STORE_TAG_APPLIED, meta->index);
+}

@@ -1,0 +1,295 @@
+/*
+ * coordd/store/store_int.h: the inside of coordd/store/ -- the handle,
+ * the key and record formats (see the layout in store.h) and helpers
+ * shared by its files. Tests include it to build and damage records.
+ */
+#ifndef COORD_STORE_STORE_INT_H
+#define COORD_STORE_STORE_INT_H
+
+#include <leveldb/c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "coordd/fsm/backend.h"
+#include "coordd/store/store.h"
+#include "raft/raft.h"
+
+/* Key tags. */
+#define STORE_TAG_APPLIED 'A'
+#define STORE_TAG_ENTRY 'E'
+#define STORE_TAG_FSM 'F'
+#define STORE_TAG_GEN 'G'
+#define STORE_TAG_HARD 'H'
+#define STORE_TAG_META 'M'
+#define STORE_TAG_VERSION 'V'
+
+#define STORE_FORMAT_MAGIC "coord-store"
+#define STORE_FORMAT_VERSION 1u
+
+/* 'E' first:8 -- a run: the entries one Ready persisted, first.. */
+#define STORE_ENTRY_KEY_LEN 9
+/* 'F' gen:4 */
+#define STORE_FSM_PREFIX_LEN 5
+
+/* Record sizes (crc:4 first). */
+#define STORE_CRC_LEN 4
+#define STORE_VERSION_LEN (STORE_CRC_LEN + 11 + 4)
+#define STORE_HARD_LEN (STORE_CRC_LEN + 5 * 8)
+#define STORE_META_MIN (STORE_CRC_LEN + 8 + 8 + 4 + 4)
+#define STORE_META_MAX (STORE_META_MIN + 2 * RAFT_NODES_MAX * 8)
+#define STORE_APPLIED_LEN (STORE_CRC_LEN + 8)
+#define STORE_GEN_LEN (STORE_CRC_LEN + 4)
+#define STORE_RUN_HEADER (STORE_CRC_LEN + 4)         /* crc, count */
+#define STORE_RUN_ENTRY_HEADER (STORE_CRC_LEN + 8 + 4 + 4)  /* then data */
+
+/* Rows of one background-free cleanup batch (staging removal). */
+#define STORE_DELETE_BATCH 4096
+
+static inline void store_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t store_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static inline void store_put_be64(uint8_t *p, uint64_t v)
+{
+	store_put_be32(p, (uint32_t)(v >> 32));
+	store_put_be32(p + 4, (uint32_t)v);
+}
+
+static inline uint64_t store_get_be64(const uint8_t *p)
+{
+	return (uint64_t)store_get_be32(p) << 32 | store_get_be32(p + 4);
+}
+
+static inline void store_entry_key(uint8_t key[STORE_ENTRY_KEY_LEN],
+				   uint64_t index)
+{
+	key[0] = STORE_TAG_ENTRY;
+	store_put_be64(key + 1, index);
+}
+
+static inline void store_fsm_prefix(uint8_t prefix[STORE_FSM_PREFIX_LEN],
+				    uint32_t gen)
+{
+	prefix[0] = STORE_TAG_FSM;
+	store_put_be32(prefix + 1, gen);
+}
+
+/* The hard state record: raft's hard state and the log's bounds. */
+struct store_hard {
+	struct raft_hard_state hs;
+	uint64_t first;             /* snapshot index + 1 */
+	uint64_t last;              /* snapshot index when the log is empty */
+};
+
+/*
+ * Record codecs (record.c). Encoders write the whole value, CRC first, and
+ * return its length; decoders verify length and CRC and return COORD_OK or
+ * COORD_ECORRUPT. The single-key records' CRC covers their tag too, an
+ * entry's its whole key (so a record under the wrong key fails).
+ */
+size_t store_rec_version_encode(uint8_t out[STORE_VERSION_LEN]);
+int store_rec_version_decode(const uint8_t *v, size_t len, uint32_t *version);
+
+size_t store_rec_hard_encode(uint8_t out[STORE_HARD_LEN],
+			     const struct store_hard *h);
+int store_rec_hard_decode(const uint8_t *v, size_t len, struct store_hard *h);
+
+/* COORD_EINVAL (nothing written) for a conf with too many ids. */
+int store_rec_meta_encode(uint8_t out[STORE_META_MAX],
+			  const struct raft_snapshot_meta *m, size_t *len);
+int store_rec_meta_decode(const uint8_t *v, size_t len,
+			  struct raft_snapshot_meta *m);
+
+size_t store_rec_u64_encode(uint8_t out[STORE_APPLIED_LEN], char tag,
+			    uint64_t value);
+int store_rec_u64_decode(const uint8_t *v, size_t len, char tag,
+			 uint64_t *value);
+
+size_t store_rec_gen_encode(uint8_t out[STORE_GEN_LEN], uint32_t gen);
+int store_rec_gen_decode(const uint8_t *v, size_t len, uint32_t *gen);
+
+/*
+ * A run record ('E' first:8): the entries first..first+count-1 that one
+ * Ready persisted, so that a Ready of 256 entries is one LevelDB record,
+ * not 256 (LevelDB's cost is per record):
+ *
+ *   crc:4 count:4                  crc over the key and count
+ *   count times:
+ *     crc:4 term:8 type:4 len:4 data[len]
+ *                                  crc over the entry's index (8 bytes,
+ *                                  big-endian), term, type, len, data
+ *
+ * Each entry keeps a checksum of its own, so damage is found and named
+ * per index.
+ */
+
+/* Bytes of the run of ents[0..n) (n >= 1, consecutive indexes). */
+size_t store_rec_run_size(const struct raft_entry *ents, size_t n);
+/* Encodes it into out (store_rec_run_size() bytes); returns the length. */
+size_t store_rec_run_encode(uint8_t *out, const struct raft_entry *ents,
+			    size_t n);
+
+/* Writes a run's header (count and its CRC) for entries from first; the
+ * entries follow it, encoded as above. */
+void store_rec_run_header(uint8_t *out, uint64_t first, uint32_t count);
+
+/* Reads a run back, verifying as it goes. */
+struct store_run_cursor {
+	uint64_t first;
+	uint32_t count;
+	uint32_t i;                 /* entries returned so far */
+	const uint8_t *p;
+	const uint8_t *end;
+};
+
+/* COORD_ECORRUPT when the header fails its checksum or count is 0. */
+int store_rec_run_open(struct store_run_cursor *c, uint64_t first,
+		       const uint8_t *v, size_t len);
+/* The next entry (its data points into the record): COORD_OK;
+ * COORD_ENOTFOUND after the last one; COORD_ECORRUPT when entry
+ * first + c->i fails its checksum or its length, or when bytes follow the
+ * last entry. */
+int store_rec_run_next(struct store_run_cursor *c, struct raft_entry *e);
+
+/* The fsm backend (backend_leveldb.c), embedded in the handle. */
+struct store_backend {
+	struct fsm_backend base;
+	struct store *s;
+	char *got;                  /* the last get()'s value (LevelDB's) */
+	uint8_t *key;               /* prefix + key of the current call */
+	size_t key_cap;
+	leveldb_writebatch_t *batch;
+	size_t n_iters;
+	size_t n_snaps;
+};
+
+void store_backend_init(struct store_backend *b, struct store *s);
+void store_backend_close(struct store_backend *b);
+/* Makes key_cap >= n. */
+int store_backend_key_reserve(struct store_backend *b, size_t n);
+
+/* A stored run: its first index and the term of its last entry. */
+struct store_run {
+	uint64_t first;
+	uint64_t last_term;
+};
+
+struct store {
+	const struct coord_allocator *alloc;
+	struct store_options opts;
+	leveldb_t *db;
+	leveldb_options_t *lopts;
+	leveldb_cache_t *cache;
+	leveldb_filterpolicy_t *filter;
+	leveldb_readoptions_t *ropts;       /* verify_checksums */
+	leveldb_writeoptions_t *wsync;
+	leveldb_writeoptions_t *wnosync;
+	leveldb_writebatch_t *batch;
+	int lock_fd;                /* our lock on LevelDB's LOCK file */
+	bool lock_held;             /* in the process's list of held dirs */
+	dev_t lock_dev;
+	ino_t lock_ino;
+	pid_t lock_pid;
+	struct store *lock_next;
+
+	/* What is on disk. */
+	struct store_hard hard;
+	struct raft_snapshot_meta snap;
+	uint64_t applied;
+	uint32_t gen;
+	uint64_t last_term;         /* of the entry at hard.last */
+	struct store_run *runs;     /* the stored runs, in index order */
+	size_t n_runs;
+	size_t cap_runs;
+
+	bool failed;                /* a write failed: COORD_EIO from now on */
+	bool installing;
+	size_t n_readers;
+	uint8_t *scratch;           /* an encoded run */
+	size_t scratch_cap;
+	struct store_backend backend;
+	char errmsg[STORE_ERRMSG_MAX];
+};
+
+/* Sets s->errmsg. */
+void store_errf(struct store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* One line to the log callback, if any. */
+void store_logf(struct store *s, enum store_log_level level, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+
+/* Maps a LevelDB error (and frees it): "Corruption: ..." is
+ * COORD_ECORRUPT, "Invalid argument: ..." COORD_EINVAL, anything else
+ * COORD_EIO; s->errmsg gets "<what>: <LevelDB's text>". */
+int store_leveldb_error(struct store *s, char *err, const char *what);
+
+/* Writes batch; sync for the durable ones. A failure makes the store
+ * failed. COORD_EIO at once when it already is. */
+int store_batch_write(struct store *s, leveldb_writebatch_t *batch, bool sync,
+		      const char *what);
+
+/* Grows *buf (allocator memory) to at least n bytes. */
+int store_buf_reserve(const struct coord_allocator *a, uint8_t **buf,
+		      size_t *cap, size_t n);
+
+/* Adds to b what installing a snapshot changes besides the fsm keyspace
+ * (store.c): the log emptied, meta, the generation, the hard state
+ * (commit = meta->index) and the applied index; *h gets the new hard
+ * state record for the cache. */
+void store_install_apply(struct store *s, leveldb_writebatch_t *b,
+			 const struct raft_snapshot_meta *meta, uint32_t gen,
+			 struct store_hard *h);
+
+/* Deletes every record of generation gen (sync=false, in batches of
+ * STORE_DELETE_BATCH) and counts them in *n. */
+int store_gen_delete(struct store *s, uint32_t gen, uint64_t *n);
+
+/* The text "restore this node from a peer ..." that ends every refusal. */
+#define STORE_REMEDY                                                         \
+	"restore this node from a peer: remove the data dir and re-add it "  \
+	"as a new member"
+
+/*
+ * LevelDB's files (wal.c). Run before leveldb_open(), with the dir
+ * locked: decides whether dir holds a database (*exists), checks that
+ * CURRENT names a readable MANIFEST and that the write-ahead log the
+ * MANIFEST names is there, and scans every write-ahead log LevelDB will
+ * replay. An incomplete record at the very end of a log (truncated or
+ * zero-filled: a torn write) is counted in *torn_bytes and logged; any
+ * other damage is COORD_ECORRUPT naming the file and offset.
+ */
+int store_wal_check(struct store *s, const char *dir, bool *exists,
+		    uint64_t *torn_bytes);
+
+/* The result of scanning one file in LevelDB's log format (for tests). */
+struct store_wal_scan {
+	uint64_t records;           /* complete logical records */
+	uint64_t good_bytes;        /* end of the last complete record */
+	uint64_t torn_bytes;        /* an incomplete tail after it */
+	uint64_t bad_offset;        /* where damage starts (when corrupt) */
+	const char *bad_reason;     /* NULL: not corrupt */
+};
+
+/* Scans buf as a LevelDB log; rec (may be NULL) is called with each
+ * complete logical record and may stop the scan by returning non-zero
+ * (which scan returns). Returns 0 otherwise; corruption is reported in
+ * *out, not as a return value. */
+int store_wal_scan(const uint8_t *buf, size_t len, struct store_wal_scan *out,
+		   int (*rec)(void *ctx, const uint8_t *data, size_t len),
+		   void *ctx, uint8_t **scratch, size_t *scratch_cap,
+		   const struct coord_allocator *alloc);
+
+#endif /* COORD_STORE_STORE_INT_H */

@@ -1,0 +1,380 @@
+/*
+ * tests/unit/test_store_backend.c: the LevelDB fsm backend against the
+ * contract of coordd/fsm/backend.h, and the fsm itself run on it beside
+ * the in-memory backend (the same commands must give byte-identical
+ * states).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coordd/fsm/fsm.h"
+#include "coordd/store/store_int.h"
+#include "tests/unit/store_test.h"
+#include "tests/unit/test_store.h"
+
+struct fx {
+	char *dir;
+	struct store_options o;
+	struct store *s;
+	struct store_restore rs;
+	struct fsm_backend *b;
+};
+
+static void fx_open(struct fx *f)
+{
+	f->dir = st_dir_new();
+	st_options(&f->o, NULL);
+	f->s = st_open(f->dir, &f->o, &f->rs);
+	f->b = store_fsm_backend(f->s);
+}
+
+static void fx_reopen(struct fx *f)
+{
+	store_restore_close(&f->rs);
+	store_close(f->s);
+	f->s = st_open(f->dir, &f->o, &f->rs);
+	f->b = store_fsm_backend(f->s);
+}
+
+static void fx_close(struct fx *f)
+{
+	store_restore_close(&f->rs);
+	store_close(f->s);
+	st_dir_free(f->dir);
+}
+
+static void wput(struct fsm_backend_write *w, const char *k, const char *v)
+{
+	w->type = FSM_BACKEND_PUT;
+	w->key = (const uint8_t *)k;
+	w->key_len = strlen(k);
+	w->value = (const uint8_t *)v;
+	w->value_len = strlen(v);
+}
+
+static void wdel(struct fsm_backend_write *w, const char *k)
+{
+	w->type = FSM_BACKEND_DELETE;
+	w->key = (const uint8_t *)k;
+	w->key_len = strlen(k);
+	w->value = NULL;
+	w->value_len = 0;
+}
+
+static const char *bget(struct fsm_backend *b, const char *key, char *buf)
+{
+	const uint8_t *v;
+	size_t len;
+	int rc = b->ops->get(b, (const uint8_t *)key, strlen(key), &v, &len);
+
+	if (rc == COORD_ENOTFOUND)
+		return NULL;
+	st_code_eq(rc, COORD_OK);
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* "key=value," for every record from `from` on. */
+static void scan(struct fsm_backend *b, struct fsm_backend_snap *snap,
+		 const char *from, char *out)
+{
+	struct fsm_backend_iter *it;
+
+	out[0] = '\0';
+	st_code_eq(b->ops->iter_new(b, snap, &it), COORD_OK);
+	ck_assert(!b->ops->iter_valid(it));
+	for (b->ops->iter_seek(it, (const uint8_t *)from, strlen(from));
+	     b->ops->iter_valid(it); b->ops->iter_next(it)) {
+		size_t kl, vl;
+		const uint8_t *k = b->ops->iter_key(it, &kl);
+		const uint8_t *v = b->ops->iter_value(it, &vl);
+
+		strncat(out, (const char *)k, kl);
+		strcat(out, "=");
+		strncat(out, (const char *)v, vl);
+		strcat(out, ",");
+	}
+	st_code_eq(b->ops->iter_status(it), COORD_OK);
+	b->ops->iter_free(it);
+}
+
+START_TEST(backend_keeps_keys_in_byte_order)
+{
+	struct fx f;
+	struct fsm_backend_write w[5];
+	char buf[256];
+
+	fx_open(&f);
+	wput(&w[0], "b", "2");
+	wput(&w[1], "a", "1");
+	wput(&w[2], "ab", "3");
+	wput(&w[3], "c", "4");
+	wput(&w[4], "", "empty");
+	st_code_eq(f.b->ops->write(f.b, w, 5), COORD_OK);
+	scan(f.b, NULL, "", buf);
+	ck_assert_str_eq(buf, "=empty,a=1,ab=3,b=2,c=4,");
+	scan(f.b, NULL, "aa", buf);
+	ck_assert_str_eq(buf, "ab=3,b=2,c=4,");
+	scan(f.b, NULL, "d", buf);
+	ck_assert_str_eq(buf, "");
+	ck_assert_str_eq(bget(f.b, "ab", buf), "3");
+	ck_assert_ptr_null(bget(f.b, "zz", buf));
+	/* The store's own records are not the fsm's keys. */
+	ck_assert_ptr_null(bget(f.b, "H", buf));
+	fx_reopen(&f);
+	scan(f.b, NULL, "", buf);
+	ck_assert_str_eq(buf, "=empty,a=1,ab=3,b=2,c=4,");
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(backend_batch_is_atomic_and_last_write_wins)
+{
+	struct fx f;
+	struct fsm_backend_write w[3];
+	char buf[256];
+
+	fx_open(&f);
+	wput(&w[0], "k", "1");
+	wput(&w[1], "k", "2");
+	wput(&w[2], "j", "x");
+	st_code_eq(f.b->ops->write(f.b, w, 3), COORD_OK);
+	ck_assert_str_eq(bget(f.b, "k", buf), "2");
+	wdel(&w[0], "k");
+	wput(&w[1], "k", "3");
+	wdel(&w[2], "j");
+	st_code_eq(f.b->ops->write(f.b, w, 3), COORD_OK);
+	ck_assert_str_eq(bget(f.b, "k", buf), "3");
+	ck_assert_ptr_null(bget(f.b, "j", buf));
+	/* A bad write type: nothing of the batch happens. */
+	wput(&w[0], "new", "1");
+	w[1].type = 9;
+	st_code_eq(f.b->ops->write(f.b, w, 2), COORD_EINVAL);
+	ck_assert_ptr_null(bget(f.b, "new", buf));
+	st_code_eq(f.b->ops->write(f.b, w, 0), COORD_OK);
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(backend_snapshots_and_iterators_see_their_moment)
+{
+	struct fx f;
+	struct fsm_backend_write w[2];
+	struct fsm_backend_snap *snap;
+	struct fsm_backend_iter *it;
+	char buf[256];
+	size_t kl;
+
+	fx_open(&f);
+	wput(&w[0], "a", "1");
+	wput(&w[1], "b", "1");
+	st_code_eq(f.b->ops->write(f.b, w, 2), COORD_OK);
+	st_code_eq(f.b->ops->snap_new(f.b, &snap), COORD_OK);
+	st_code_eq(f.b->ops->iter_new(f.b, NULL, &it), COORD_OK);
+	wput(&w[0], "a", "2");
+	wdel(&w[1], "b");
+	st_code_eq(f.b->ops->write(f.b, w, 2), COORD_OK);
+	scan(f.b, snap, "", buf);
+	ck_assert_str_eq(buf, "a=1,b=1,");
+	scan(f.b, NULL, "", buf);
+	ck_assert_str_eq(buf, "a=2,");
+	/* The iterator made before the write sees the old state. */
+	f.b->ops->iter_seek(it, (const uint8_t *)"b", 1);
+	ck_assert(f.b->ops->iter_valid(it));
+	ck_assert(memcmp(f.b->ops->iter_key(it, &kl), "b", 1) == 0);
+	f.b->ops->iter_next(it);
+	ck_assert(!f.b->ops->iter_valid(it));
+	st_code_eq(f.b->ops->iter_status(it), COORD_OK);
+	f.b->ops->iter_free(it);
+	f.b->ops->snap_free(snap);
+	f.b->ops->snap_free(NULL);
+	f.b->ops->iter_free(NULL);
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(backend_takes_keys_of_any_bytes)
+{
+	struct fx f;
+	struct fsm_backend_write w[3];
+	static const uint8_t k0[] = { 0x00 }, k1[] = { 0x00, 0x00 },
+			     k2[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct fsm_backend_iter *it;
+	const uint8_t *v;
+	size_t len, n = 0;
+
+	fx_open(&f);
+	for (int i = 0; i < 3; i++) {
+		w[i].type = FSM_BACKEND_PUT;
+		w[i].value = (const uint8_t *)"";
+		w[i].value_len = 0;
+	}
+	w[0].key = k2;
+	w[0].key_len = sizeof(k2);
+	w[1].key = k0;
+	w[1].key_len = sizeof(k0);
+	w[2].key = k1;
+	w[2].key_len = sizeof(k1);
+	st_code_eq(f.b->ops->write(f.b, w, 3), COORD_OK);
+	st_code_eq(f.b->ops->get(f.b, k2, sizeof(k2), &v, &len), COORD_OK);
+	ck_assert_uint_eq(len, 0);
+	fx_reopen(&f);
+	st_code_eq(f.b->ops->iter_new(f.b, NULL, &it), COORD_OK);
+	for (f.b->ops->iter_seek(it, k0, 0); f.b->ops->iter_valid(it);
+	     f.b->ops->iter_next(it)) {
+		size_t kl;
+		const uint8_t *k = f.b->ops->iter_key(it, &kl);
+
+		ck_assert_uint_eq(kl, n == 0 ? 1 : n == 1 ? 2 : 6);
+		ck_assert(memcmp(k, n == 2 ? k2 : k1, kl) == 0);
+		n++;
+	}
+	ck_assert_uint_eq(n, 3);
+	f.b->ops->iter_free(it);
+	fx_close(&f);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------- */
+/* The fsm on both backends. */
+
+static uint64_t rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* A random command; key/value/end storage in the caller's buffers. */
+static struct proto_cmd random_cmd(uint64_t *x, uint64_t rev, char *key,
+				   char *val, char *end)
+{
+	struct proto_cmd c;
+	unsigned r = (unsigned)(rnd(x) % 100);
+
+	memset(&c, 0, sizeof(c));
+	sprintf(key, "key%02u", (unsigned)(rnd(x) % 30));
+	if (r < 60) {
+		size_t n = rnd(x) % 300;
+
+		for (size_t i = 0; i < n; i++)
+			val[i] = (char)('a' + rnd(x) % 26);
+		c.type = PROTO_CMD_PUT;
+		c.u.put.key = proto_bytes_make(key, strlen(key));
+		c.u.put.value = proto_bytes_make(val, n);
+		c.u.put.prev_kv = rnd(x) % 2;
+	} else if (r < 80) {
+		c.type = PROTO_CMD_DELETE;
+		c.u.del.key = proto_bytes_make(key, strlen(key));
+		c.u.del.prev_kv = true;
+	} else if (r < 88) {
+		sprintf(end, "key%02u", (unsigned)(rnd(x) % 30));
+		c.type = PROTO_CMD_DELETE;
+		c.u.del.key = proto_bytes_make(key, strlen(key));
+		c.u.del.end = proto_bytes_make(end, strlen(end));
+	} else if (r < 94) {
+		c.type = PROTO_CMD_RANGE;
+		c.u.range.key = proto_bytes_make("key", 3);
+		c.u.range.flags = PROTO_RANGE_PREFIX;
+		c.u.range.revision = rev > 3 ? rev - rnd(x) % 3 : 0;
+	} else {
+		c.type = PROTO_CMD_COMPACT;
+		c.u.compact.revision = rev > 5 ? rev - 5 : rev + 1;
+	}
+	return c;
+}
+
+/* The whole keyspace as bytes, for byte-identical comparison. */
+static size_t dump(struct fsm_backend *b, uint8_t **out)
+{
+	struct fsm_backend_iter *it;
+	size_t n = 0, cap = 4096;
+	uint8_t *buf = malloc(cap);
+
+	st_code_eq(b->ops->iter_new(b, NULL, &it), COORD_OK);
+	for (b->ops->iter_seek(it, (const uint8_t *)"", 0);
+	     b->ops->iter_valid(it); b->ops->iter_next(it)) {
+		size_t kl, vl;
+		const uint8_t *k = b->ops->iter_key(it, &kl);
+		const uint8_t *v = b->ops->iter_value(it, &vl);
+
+		while (n + kl + vl + 16 > cap)
+			buf = realloc(buf, cap *= 2);
+		memcpy(buf + n, &kl, sizeof(kl));
+		memcpy(buf + n + 8, &vl, sizeof(vl));
+		memcpy(buf + n + 16, k, kl);
+		memcpy(buf + n + 16 + kl, v, vl);
+		n += 16 + kl + vl;
+	}
+	st_code_eq(b->ops->iter_status(it), COORD_OK);
+	b->ops->iter_free(it);
+	*out = buf;
+	return n;
+}
+
+START_TEST(fsm_on_leveldb_matches_fsm_in_memory)
+{
+	struct fx f;
+	struct fsm_backend *mem;
+	struct fsm_config cfg;
+	struct fsm *fa, *fb;
+	uint64_t x = 0x1234567u + (uint64_t)_i * 7919u;
+	uint8_t *da, *db;
+	size_t la, lb;
+
+	fx_open(&f);
+	fsm_config_default(&cfg);
+	st_code_eq(fsm_backend_mem_new(NULL, &mem), COORD_OK);
+	st_code_eq(fsm_new(&cfg, mem, &fa), COORD_OK);
+	st_code_eq(fsm_new(&cfg, f.b, &fb), COORD_OK);
+	for (uint64_t index = 1; index <= 400; index++) {
+		char key[16], val[320], end[16];
+		struct proto_cmd c = random_cmd(&x, fsm_revision(fa), key, val,
+						end);
+		struct fsm_result ra, rb;
+		uint64_t ha, hb;
+
+		st_code_eq(fsm_apply(fa, index, &c, FSM_EVENTS, &ra), COORD_OK);
+		st_code_eq(fsm_apply(fb, index, &c, FSM_EVENTS, &rb), COORD_OK);
+		ck_assert_int_eq(ra.reply.code, rb.reply.code);
+		ck_assert_uint_eq(ra.reply.revision, rb.reply.revision);
+		ck_assert_uint_eq(ra.n_events, rb.n_events);
+		st_code_eq(fsm_hash(fa, &ha), COORD_OK);
+		st_code_eq(fsm_hash(fb, &hb), COORD_OK);
+		ck_assert_msg(ha == hb, "hash differs after index %llu",
+			      (unsigned long long)index);
+		if (index % 150 == 0) {
+			/* Restart the LevelDB side: its state is on disk. */
+			fsm_free(fb);
+			fx_reopen(&f);
+			st_code_eq(fsm_new(&cfg, f.b, &fb), COORD_OK);
+			ck_assert_uint_eq(fsm_applied_index(fb), index);
+		}
+	}
+	la = dump(mem, &da);
+	lb = dump(f.b, &db);
+	ck_assert_uint_eq(la, lb);
+	ck_assert(memcmp(da, db, la) == 0);
+	free(da);
+	free(db);
+	fsm_free(fa);
+	fsm_free(fb);
+	fsm_backend_mem_free(mem);
+	fx_close(&f);
+}
+END_TEST
+
+Suite *store_backend_suite(void)
+{
+	Suite *s = suite_create("store_backend");
+
+	ST_ADD(s, backend_keeps_keys_in_byte_order);
+	ST_ADD(s, backend_batch_is_atomic_and_last_write_wins);
+	ST_ADD(s, backend_snapshots_and_iterators_see_their_moment);
+	ST_ADD(s, backend_takes_keys_of_any_bytes);
+	ST_ADD_LOOP(s, fsm_on_leveldb_matches_fsm_in_memory, 0, 4);
+	return s;
+}
