@@ -1298,6 +1298,13 @@ static void handle_vote_resp(struct raft *r, const struct raft_message *m)
 	}
 }
 
+/* True for the messages only a leader of the current term may send. */
+static bool msg_from_leader_role(const struct raft_message *m)
+{
+	return m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
+	       m->type == RAFT_MSG_SNAPSHOT || m->type == RAFT_MSG_TIMEOUT_NOW;
+}
+
 static bool msg_valid(const struct raft *r, const struct raft_message *m)
 {
 	if (m == NULL || m->type < RAFT_MSG_APPEND ||
@@ -1305,16 +1312,21 @@ static bool msg_valid(const struct raft *r, const struct raft_message *m)
 		return false;
 	if (m->to != r->id || m->from == 0 || m->from == r->id)
 		return false;
+	/* Peer input: no index computation below may wrap. */
+	if (m->term > RAFT_INDEX_MAX || m->log_term > RAFT_INDEX_MAX ||
+	    m->index > RAFT_INDEX_MAX || m->commit > RAFT_INDEX_MAX ||
+	    m->reject_hint > RAFT_INDEX_MAX || m->hint_term > RAFT_INDEX_MAX ||
+	    m->n_entries > RAFT_INDEX_MAX - m->index ||
+	    m->snapshot.index > RAFT_INDEX_MAX ||
+	    m->snapshot.term > RAFT_INDEX_MAX)
+		return false;
 	return true;
 }
 
 /* Terms first (figure 2, "Rules for all servers"); false: drop it. */
 static bool step_term(struct raft *r, const struct raft_message *m)
 {
-	bool from_leader = m->type == RAFT_MSG_APPEND ||
-			   m->type == RAFT_MSG_HEARTBEAT ||
-			   m->type == RAFT_MSG_SNAPSHOT ||
-			   m->type == RAFT_MSG_TIMEOUT_NOW;
+	bool from_leader = msg_from_leader_role(m);
 	if (m->term > r->term) {
 		bool vote_req = m->type == RAFT_MSG_VOTE ||
 				m->type == RAFT_MSG_PREVOTE;
@@ -1665,19 +1677,39 @@ bool raft_has_ready(const struct raft *r)
 	       !hs_equal(&hs, &r->hs_persisted);
 }
 
-/* Points the APPENDs at their entries; drops those that went stale
- * (a leader that stepped down, or entries compacted since). */
+/* Messages queued since the last Ready are resolved here, when the
+ * application takes them. Dropped: leader messages and log responses
+ * (APPEND_RESP, HEARTBEAT_RESP) of an older term -- a response would
+ * speak for a log that may have been truncated since, in the same
+ * batch, by a newer leader -- and leader messages from a
+ * node that is no longer leader, and APPENDs whose entries were compacted
+ * or truncated since. APPENDs are pointed at their entries, and a
+ * SNAPSHOT carries the snapshot as it is now: a raft_compact() since it
+ * was queued replaced the one it named, whose data the application no
+ * longer has. */
 static void resolve_messages(struct raft *r)
 {
 	size_t out = 0;
 	for (size_t i = 0; i < r->n_msgs; i++) {
 		struct raft_message *m = &r->msgs[i];
+		bool log_resp = m->type == RAFT_MSG_APPEND_RESP ||
+				m->type == RAFT_MSG_HEARTBEAT_RESP;
+		if ((log_resp || msg_from_leader_role(m)) &&
+		    m->term != r->term)
+			continue;
+		if (msg_from_leader_role(m) && r->role != RAFT_LEADER)
+			continue;
 		if (m->type == RAFT_MSG_APPEND && m->n_entries > 0) {
-			if (m->term != r->term || r->role != RAFT_LEADER ||
-			    m->index < r->snap.index ||
+			if (m->index < r->snap.index ||
 			    m->index + m->n_entries > last_index(r))
 				continue;
 			m->entries = entry_at(r, m->index + 1);
+		} else if (m->type == RAFT_MSG_SNAPSHOT) {
+			struct progress *pr = progress_find(r, m->to);
+			if (pr == NULL || pr->state != PR_SNAPSHOT)
+				continue;
+			m->snapshot = r->snap;
+			pr->pending_snapshot = r->snap.index;
 		}
 		r->msgs[out++] = *m;
 	}
@@ -1724,7 +1756,7 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 static void apply_conf_changes(struct raft *r, uint64_t from, uint64_t to)
 {
 	bool changed = false;
-	for (uint64_t i = from; i <= to; i++) {
+	for (uint64_t i = from; i <= to && i != 0; i++) {
 		const struct raft_entry *e = entry_at(r, i);
 		if (e != NULL && conf_apply_entry(&r->conf, e))
 			changed = true;

@@ -91,6 +91,11 @@ extern "C" {
 
 /* Limits. */
 #define RAFT_NODES_MAX 16   /* voters + learners in one configuration */
+/* The largest log index (and term) a peer may name: a message with an
+ * index, commit, term or snapshot index above it, or with entries that
+ * would pass it, is malformed (RAFT_EINVAL). 2^62 entries is beyond any
+ * real log, and the margin keeps every index computation from wrapping. */
+#define RAFT_INDEX_MAX (UINT64_C(1) << 62)
 
 const char *raft_strerror(int code);
 
@@ -304,7 +309,9 @@ int raft_bootstrap(struct raft *r, const uint64_t *voters, size_t n);
 void raft_tick(struct raft *r);
 
 /* Feeds a message from a peer. m->to must be this node. Returns 0 also for
- * messages that were ignored; RAFT_EINVAL for a malformed one. */
+ * messages that were ignored; RAFT_EINVAL for a malformed one (unknown
+ * type, bad sender, an index or term above RAFT_INDEX_MAX, entries out of
+ * sequence). */
 int raft_step(struct raft *r, const struct raft_message *m);
 
 /* Appends data (copied) to the leader's log. index and term (may be NULL) say

@@ -78,6 +78,61 @@ START_TEST(message_with_bad_type_rejected)
 }
 END_TEST
 
+/* Indexes and terms past RAFT_INDEX_MAX, or entries that would pass it,
+ * are refused whole: no index computation on peer input may wrap (a
+ * snapshot at UINT64_MAX once made raft_advance() loop forever). */
+START_TEST(message_with_index_past_max_rejected)
+{
+	static const uint64_t bad[] = { RAFT_INDEX_MAX + 1, UINT64_MAX };
+	struct harness h;
+	struct raft *r;
+	struct t_state s;
+	struct raft_entry e = { 0, 0, RAFT_ENTRY_NORMAL, 1, (uint8_t *)"n" };
+
+	t_cluster(&h, 3, 1);
+	r = h_raft(&h, 2);
+	s = t_state_of(r);
+	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+		for (int field = 0; field < 9; field++) {
+			struct raft_message m = h_msg_make(
+				field < 7 ? RAFT_MSG_HEARTBEAT
+					  : RAFT_MSG_SNAPSHOT,
+				1, 2, s.term);
+
+			switch (field) {
+			case 0: m.term = bad[b]; break;
+			case 1: m.log_term = bad[b]; break;
+			case 2: m.index = bad[b]; break;
+			case 3: m.commit = bad[b]; break;
+			case 4: m.reject_hint = bad[b]; break;
+			case 5: m.hint_term = bad[b]; break;
+			case 6: m.type = RAFT_MSG_APPEND;
+				m.index = RAFT_INDEX_MAX;
+				m.log_term = s.term;
+				e.index = RAFT_INDEX_MAX + 1;
+				e.term = s.term;
+				m.entries = &e;
+				m.n_entries = 1;
+				break;
+			case 7: m.snapshot.index = bad[b];
+				m.snapshot.term = 1;
+				m.snapshot.conf = *raft_conf(r);
+				break;
+			default: m.snapshot.index = 100;
+				m.snapshot.term = bad[b];
+				break;
+			}
+			ck_assert_msg(raft_step(r, &m) == RAFT_EINVAL,
+				      "field %d value %llu accepted", field,
+				      (unsigned long long)bad[b]);
+			ck_assert(!raft_has_ready(r));
+			t_state_same(r, &s);
+		}
+	}
+	h_close(&h);
+}
+END_TEST
+
 START_TEST(message_with_bad_addresses_rejected)
 {
 	struct harness h;
@@ -344,8 +399,9 @@ START_TEST(commit_far_past_log_clamped)
 	r = h_raft(&h, 2);
 	last = raft_last_index(r);   /* 5 */
 	m = h_msg_make(RAFT_MSG_HEARTBEAT, 1, 2, 2);
-	m.commit = UINT64_MAX;
-	t_step_ok_or_einval(&h, &m);
+	m.commit = RAFT_INDEX_MAX;
+	ck_assert_int_eq(raft_step(r, &m), 0);
+	h_ready_all(&h);
 	ck_assert_uint_le(raft_commit_index(r), last);
 	ck_assert_uint_le(h_node(&h, 2)->hs.commit, last);
 	/* An APPEND commits at most its last new entry. */
@@ -356,11 +412,66 @@ START_TEST(commit_far_past_log_clamped)
 	m.log_term = 2;
 	m.entries = &e;
 	m.n_entries = 1;
-	m.commit = UINT64_MAX;
-	t_step_ok_or_einval(&h, &m);
+	m.commit = RAFT_INDEX_MAX;
+	ck_assert_int_eq(raft_step(r, &m), 0);
+	h_ready_all(&h);
 	ck_assert_uint_eq(raft_last_index(r), last + 1);
 	ck_assert_uint_eq(raft_commit_index(r), last + 1);
 	ck_assert_uint_eq(h_node(&h, 2)->applied, last + 1);
+	h_close(&h);
+}
+END_TEST
+
+/* A response speaks for the log as it is when it leaves. An APPEND_RESP
+ * of term 2 queued before a term-3 APPEND truncated the entries it
+ * acknowledged, in the same batch, is dropped: the term-2 leader could
+ * otherwise count entries this node no longer has. */
+START_TEST(stale_term_append_resp_dropped_after_truncation)
+{
+	struct harness h;
+	struct raft *r;
+	struct raft_message m;
+	struct raft_ready rd;
+	struct raft_entry e = { 0, 0, RAFT_ENTRY_NORMAL, 1, (uint8_t *)"n" };
+	size_t n_resp = 0;
+
+	h_init(&h, 3);
+	h_preload(&h, 2, 3, (const uint64_t[]){ 2, 2 }, 2, 2, 0);
+	h_start(&h, 2);
+	h_ready_all(&h);
+	r = h_raft(&h, 2);
+	/* Leader 1 of term 2 appends index 6. */
+	m = h_msg_make(RAFT_MSG_APPEND, 1, 2, 2);
+	m.index = 5;
+	m.log_term = 2;
+	e.index = 6;
+	e.term = 2;
+	m.entries = &e;
+	m.n_entries = 1;
+	ck_assert_int_eq(raft_step(r, &m), 0);
+	/* Leader 3 of term 3 replaces 4..6 with its own index 4. */
+	m = h_msg_make(RAFT_MSG_APPEND, 3, 2, 3);
+	m.index = 3;
+	m.log_term = 1;
+	e.index = 4;
+	e.term = 3;
+	m.entries = &e;
+	m.n_entries = 1;
+	ck_assert_int_eq(raft_step(r, &m), 0);
+	ck_assert_uint_eq(raft_last_index(r), 4);
+	raft_ready(r, &rd);
+	for (size_t k = 0; k < rd.n_messages; k++) {
+		const struct raft_message *o = &rd.messages[k];
+
+		if (o->type != RAFT_MSG_APPEND_RESP)
+			continue;
+		n_resp++;
+		ck_assert_uint_eq(o->term, 3);
+		ck_assert_uint_eq(o->to, 3);
+		ck_assert_uint_eq(o->index, 4);
+	}
+	ck_assert_uint_eq(n_resp, 1);
+	h_ready_process(&h, 2, &rd);
 	h_close(&h);
 }
 END_TEST
@@ -814,6 +925,7 @@ Suite *raft_input_suite(void)
 
 	T_ADD(s, message_with_bad_type_rejected);
 	T_ADD(s, message_with_bad_addresses_rejected);
+	T_ADD(s, message_with_index_past_max_rejected);
 	T_ADD(s, unknown_sender_cannot_move_commit);
 	T_ADD(s, unknown_sender_votes_do_not_elect);
 	T_ADD(s, unknown_sender_rejections_do_not_block_election);
@@ -822,6 +934,7 @@ Suite *raft_input_suite(void)
 	T_ADD(s, append_below_commit_cannot_overwrite);
 	T_ADD(s, append_with_prev_below_snapshot_is_harmless);
 	T_ADD(s, commit_far_past_log_clamped);
+	T_ADD(s, stale_term_append_resp_dropped_after_truncation);
 	T_ADD(s, append_with_malformed_entries_refused);
 	T_ADD(s, snapshot_with_bad_metadata_refused);
 	T_ADD(s, append_resp_beyond_leader_log_ignored);

@@ -510,6 +510,70 @@ START_TEST(compaction_after_append_queued_sends_snapshot)
 }
 END_TEST
 
+/* A SNAPSHOT queued before a raft_compact() that moved the snapshot on
+ * leaves in the next Ready naming the new snapshot, whose data is the only
+ * one the application still has (else the follower would install the new
+ * data under the old index and apply entries twice). */
+START_TEST(snapshot_queued_before_compaction_names_the_new_one)
+{
+	struct harness h;
+	struct raft *l;
+	struct raft_ready rd;
+	uint64_t applied;
+	size_t n_snap = 0;
+	long i;
+
+	t_behind(&h);
+	l = h_raft(&h, 1);
+	h_commit(&h, 1, "late1");
+	h_commit(&h, 1, "late2");
+	applied = h_node(&h, 1)->applied;
+	ck_assert_uint_gt(applied, raft_snapshot(l)->index);
+	h_heal(&h);
+	/* 3 answers a heartbeat, rejects the APPEND that follows, and its
+	 * rejection makes the leader queue the snapshot it has now. */
+	for (int t = 0; t < 20; t++) {
+		h_drop(&h, 0, 0, 0);
+		h_tick(&h, 1, 1);
+		h_deliver_types(&h, H_BIT(RAFT_MSG_HEARTBEAT));
+		i = h_find(&h, RAFT_MSG_HEARTBEAT_RESP, 3, 1);
+		if (i < 0)
+			continue;
+		h_deliver_at(&h, (size_t)i);
+		while (h_deliver_first(&h, RAFT_MSG_APPEND, 1, 3))
+			;
+		i = h_find(&h, RAFT_MSG_APPEND_RESP, 3, 1);
+		if (i < 0)
+			continue;
+		ck_assert(h.queue[i].m.reject);
+		ck_assert_int_eq(raft_step(l, &h.queue[i].m), 0);
+		h_remove_at(&h, (size_t)i);
+		break;
+	}
+	h_drop(&h, 0, 0, 0);
+	/* Compaction moves the snapshot on before the Ready is taken. */
+	ck_assert_int_eq(h_compact(&h, 1, applied), 0);
+	raft_ready(l, &rd);
+	for (size_t k = 0; k < rd.n_messages; k++) {
+		if (rd.messages[k].type != RAFT_MSG_SNAPSHOT)
+			continue;
+		n_snap++;
+		ck_assert_uint_eq(rd.messages[k].snapshot.index, applied);
+		ck_assert_uint_eq(rd.messages[k].snapshot.term,
+				  raft_snapshot(l)->term);
+	}
+	ck_assert_uint_eq(n_snap, 1);
+	h_ready_process(&h, 1, &rd);
+	h_deliver_all(&h);
+	h_settle(&h);
+	ck_assert_uint_eq(h_node(&h, 3)->n_installed, 1);
+	ck_assert(h_applied_data(h_node(&h, 1), "late2"));
+	ck_assert_uint_eq(h_node(&h, 3)->sm_hash, h_node(&h, 1)->sm_hash);
+	h_check_safety(&h);
+	h_close(&h);
+}
+END_TEST
+
 static void t_conf_change(struct harness *h, uint64_t leader,
 			  enum raft_conf_op op, uint64_t id)
 {
@@ -596,6 +660,7 @@ Suite *raft_snapshot_suite(void)
 	T_ADD(s, reported_snapshot_resumes_replication);
 	T_ADD(s, follower_above_snapshot_gets_entries);
 	T_ADD(s, compaction_after_append_queued_sends_snapshot);
+	T_ADD(s, snapshot_queued_before_compaction_names_the_new_one);
 	T_ADD(s, configuration_travels_in_snapshot);
 	T_ADD(s, new_member_receives_snapshot);
 	return s;
