@@ -221,20 +221,35 @@ static int get_rec(struct store *s, char tag, char **v, size_t *len)
 	return COORD_OK;
 }
 
+/* Sets s->errmsg to head, the formatted message and tail; returns code. */
+static int fail_v(struct store *s, int code, const char *head,
+		  const char *tail, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
+
+static int fail_v(struct store *s, int code, const char *head,
+		  const char *tail, const char *fmt, va_list ap)
+{
+	char msg[STORE_ERRMSG_MAX];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	store_errf(s, "%s%s%s", head, msg, tail);
+	return code;
+}
+
 static int refuse(struct store *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* COORD_ECORRUPT with the message and the remedy. */
 static int refuse(struct store *s, const char *fmt, ...)
 {
-	char msg[STORE_ERRMSG_MAX];
 	va_list ap;
+	int rv;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rv = fail_v(s, COORD_ECORRUPT, "corrupt store: ", " -- " STORE_REMEDY,
+		    fmt, ap);
 	va_end(ap);
-	store_errf(s, "corrupt store: %s -- %s", msg, STORE_REMEDY);
-	return COORD_ECORRUPT;
+	return rv;
 }
 
 static int leveldb_setup(struct store *s, bool create)
@@ -1037,16 +1052,17 @@ static int put_run(struct store *s, leveldb_writebatch_t *b,
 static int bad_ready(struct store *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* COORD_EINVAL: rd breaks raft.h's contract. */
 static int bad_ready(struct store *s, const char *fmt, ...)
 {
-	char msg[STORE_ERRMSG_MAX];
 	va_list ap;
+	int rv;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rv = fail_v(s, COORD_EINVAL, "Ready breaks the persistence contract: ",
+		    "", fmt, ap);
 	va_end(ap);
-	store_errf(s, "Ready breaks the persistence contract: %s", msg);
-	return COORD_EINVAL;
+	return rv;
 }
 
 int store_ready_persist(struct store *s, const struct raft_ready *rd)

@@ -8,68 +8,6 @@
 #include <string.h>
 
 /*
- * The failing allocator. Blocks carry a header with their size class so
- * that live counts stay exact across realloc.
- */
-
-static bool ft_alloc_fails(struct ft_alloc *t)
-{
-	t->calls++;
-	if (t->fail_at != 0 &&
-	    (t->calls == t->fail_at || (t->fail_every && t->calls > t->fail_at))) {
-		t->failures++;
-		return true;
-	}
-	return false;
-}
-
-static void *ft_malloc(void *ctx, size_t size)
-{
-	struct ft_alloc *t = ctx;
-	void *p;
-
-	if (ft_alloc_fails(t))
-		return NULL;
-	p = malloc(size == 0 ? 1 : size);
-	if (p != NULL)
-		t->live++;
-	return p;
-}
-
-static void *ft_realloc(void *ctx, void *ptr, size_t size)
-{
-	struct ft_alloc *t = ctx;
-	void *p;
-
-	if (ft_alloc_fails(t))
-		return NULL;
-	p = realloc(ptr, size == 0 ? 1 : size);
-	if (p != NULL && ptr == NULL)
-		t->live++;
-	return p;
-}
-
-static void ft_free(void *ctx, void *ptr)
-{
-	struct ft_alloc *t = ctx;
-
-	if (ptr == NULL)
-		return;
-	ft_require(t->live > 0, "free of a block never allocated");
-	t->live--;
-	free(ptr);
-}
-
-void ft_alloc_init(struct ft_alloc *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->a.malloc = ft_malloc;
-	t->a.realloc = ft_realloc;
-	t->a.free = ft_free;
-	t->a.ctx = t;
-}
-
-/*
  * The fault backend.
  */
 

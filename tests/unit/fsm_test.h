@@ -17,60 +17,18 @@
 #include "proto/alloc.h"
 #include "proto/errors.h"
 #include "proto/msg.h"
+#include "tests/unit/check_util.h"
 
 /* Seconds a single test may take (sanitizer builds are slow). */
 #define FT_TIMEOUT 120
 
-/* Adds test fn in a TCase of its own, named after it. */
-#define FT_ADD(s, fn)                                                        \
-	do {                                                                 \
-		TCase *tc_ = tcase_create(#fn);                              \
-		tcase_set_timeout(tc_, FT_TIMEOUT);                          \
-		tcase_add_test(tc_, fn);                                     \
-		suite_add_tcase((s), tc_);                                   \
-	} while (0)
-
-#define FT_ADD_LOOP(s, fn, lo, hi)                                           \
-	do {                                                                 \
-		TCase *tc_ = tcase_create(#fn);                              \
-		tcase_set_timeout(tc_, FT_TIMEOUT);                          \
-		tcase_add_loop_test(tc_, fn, (lo), (hi));                    \
-		suite_add_tcase((s), tc_);                                   \
-	} while (0)
-
-/*
- * Check's ck_assert_* record every passing assertion (a write to a file
- * without CK_FORK, to a pipe with it): far too slow in loops of millions.
- * These call into Check only when they fail.
- */
-#define ft_require(cond, ...)                                                \
-	do {                                                                 \
-		if (!(cond))                                                 \
-			ck_abort_msg(__VA_ARGS__);                           \
-	} while (0)
-
-/* Asserts a COORD_* code, naming both codes when it differs. */
-#define ft_code_eq(got, want)                                                \
-	do {                                                                 \
-		int g_ = (got), w_ = (want);                                 \
-		ft_require(g_ == w_, "%s: got %s, want %s", #got,            \
-			   coord_error_name(g_), coord_error_name(w_));      \
-	} while (0)
-
-/*
- * An allocator that fails its fail_at-th call (1-based; 0: never) and, with
- * fail_every, every call from then on. live counts blocks not yet freed.
- */
-struct ft_alloc {
-	struct coord_allocator a;
-	size_t calls;
-	size_t fail_at;
-	bool fail_every;
-	size_t live;
-	size_t failures;
-};
-
-void ft_alloc_init(struct ft_alloc *t);
+/* The helpers of check_util.h under this suite's names. */
+#define FT_ADD(s, fn) CU_ADD((s), fn, FT_TIMEOUT)
+#define FT_ADD_LOOP(s, fn, lo, hi) CU_ADD_LOOP((s), fn, (lo), (hi), FT_TIMEOUT)
+#define ft_require cu_require
+#define ft_code_eq cu_code_eq
+#define ft_alloc cu_alloc
+#define ft_alloc_init cu_alloc_init
 
 /*
  * A backend wrapping inner that fails its fail_at-th operation (1-based, 0:

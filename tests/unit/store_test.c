@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "coordd/store/crc32c.h"
 #include "coordd/store/store_int.h"
 
 char *st_dir_new(void)
@@ -183,57 +184,63 @@ struct store *st_open(const char *dir, const struct store_options *o,
 	return s;
 }
 
-static void *st_malloc(void *ctx, size_t size)
+void st_work_build(const char *dir, uint64_t seed, uint64_t steps,
+		   uint64_t reopen_every, uint64_t compact_every,
+		   uint64_t compact_at)
 {
-	struct st_alloc *t = ctx;
-	void *p;
+	struct store_options o;
+	struct store_restore rs;
+	struct store *s;
+	struct st_work w;
 
-	t->calls++;
-	if (t->fail_at != 0 && (t->calls == t->fail_at ||
-				(t->fail_every && t->calls > t->fail_at))) {
-		t->failures++;
-		return NULL;
+	st_options(&o, NULL);
+	st_work_init(&w, seed);
+	s = st_open(dir, &o, &rs);
+	store_restore_close(&rs);
+	while (w.step < steps) {
+		st_work_step(&w);
+		st_code_eq(st_work_persist(&w, s), COORD_OK);
+		st_code_eq(st_work_apply(&w, s), COORD_OK);
+		if ((compact_every > 0 && w.step % compact_every == 0) ||
+		    w.step == compact_at)
+			st_code_eq(st_work_compact(&w, s), COORD_OK);
+		if (reopen_every > 0 && w.step % reopen_every == 0) {
+			store_close(s);
+			s = st_open(dir, &o, &rs);
+			store_restore_close(&rs);
+		}
 	}
-	p = malloc(size);
-	if (p != NULL)
-		t->live++;
-	return p;
+	store_close(s);
+	st_work_close(&w);
 }
 
-static void *st_realloc(void *ctx, void *ptr, size_t size)
+void st_peek(const char *dir, uint64_t *first, uint64_t *last,
+	     uint64_t *term)
 {
-	struct st_alloc *t = ctx;
-	void *p;
+	struct store_options o;
+	struct store_restore rs;
+	struct store *s;
 
-	t->calls++;
-	if (t->fail_at != 0 && (t->calls == t->fail_at ||
-				(t->fail_every && t->calls > t->fail_at))) {
-		t->failures++;
-		return NULL;
-	}
-	p = realloc(ptr, size);
-	if (p != NULL && ptr == NULL)
-		t->live++;
-	return p;
+	st_options(&o, NULL);
+	s = st_open(dir, &o, &rs);
+	if (first != NULL)
+		*first = store_first_index(s);
+	if (last != NULL)
+		*last = store_last_index(s);
+	if (term != NULL)
+		*term = store_hard_state(s).term;
+	store_restore_close(&rs);
+	store_close(s);
 }
 
-static void st_free(void *ctx, void *ptr)
+size_t st_chunk_seal(uint8_t *out, size_t len)
 {
-	struct st_alloc *t = ctx;
-
-	if (ptr == NULL)
-		return;
-	t->live--;
-	free(ptr);
-}
-
-void st_alloc_init(struct st_alloc *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->a.malloc = st_malloc;
-	t->a.realloc = st_realloc;
-	t->a.free = st_free;
-	t->a.ctx = t;
+	store_put_be32(out + 32, (uint32_t)(len - STORE_SNAPSHOT_CHUNK_HEADER));
+	store_put_be32(out + 36,
+		       store_crc32c_extend(store_crc32c(out, 36),
+					   out + STORE_SNAPSHOT_CHUNK_HEADER,
+					   len - STORE_SNAPSHOT_CHUNK_HEADER));
+	return len;
 }
 
 leveldb_t *st_raw_open(const char *dir)

@@ -18,33 +18,15 @@
 #include "proto/alloc.h"
 #include "proto/errors.h"
 #include "raft/raft.h"
+#include "tests/unit/check_util.h"
 
 /* Seconds a single test may take (sanitizer builds are slow). */
 #define ST_TIMEOUT 240
 
-#define ST_ADD(s, fn)                                                        \
-	do {                                                                 \
-		TCase *tc_ = tcase_create(#fn);                              \
-		tcase_set_timeout(tc_, ST_TIMEOUT);                          \
-		tcase_add_test(tc_, fn);                                     \
-		suite_add_tcase((s), tc_);                                   \
-	} while (0)
-
-#define ST_ADD_LOOP(s, fn, lo, hi)                                           \
-	do {                                                                 \
-		TCase *tc_ = tcase_create(#fn);                              \
-		tcase_set_timeout(tc_, ST_TIMEOUT);                          \
-		tcase_add_loop_test(tc_, fn, (lo), (hi));                    \
-		suite_add_tcase((s), tc_);                                   \
-	} while (0)
-
-/* Asserts a COORD_* code, naming both codes when it differs. */
-#define st_code_eq(got, want)                                                \
-	do {                                                                 \
-		int g_ = (got), w_ = (want);                                 \
-		ck_assert_msg(g_ == w_, "%s: got %s, want %s", #got,         \
-			      coord_error_name(g_), coord_error_name(w_));   \
-	} while (0)
+/* The helpers of check_util.h under this suite's names. */
+#define ST_ADD(s, fn) CU_ADD((s), fn, ST_TIMEOUT)
+#define ST_ADD_LOOP(s, fn, lo, hi) CU_ADD_LOOP((s), fn, (lo), (hi), ST_TIMEOUT)
+#define st_code_eq cu_code_eq
 
 /* A fresh directory under $TMPDIR (or /tmp); st_dir_free removes it with
  * everything in it. */
@@ -77,19 +59,6 @@ void st_options(struct store_options *o, struct st_log *log);
 /* store_open() that asserts success. */
 struct store *st_open(const char *dir, const struct store_options *o,
 		      struct store_restore *rs);
-
-/* An allocator that fails its fail_at-th call (1-based; 0: never) and
- * every later one when fail_every; live counts blocks not freed. */
-struct st_alloc {
-	struct coord_allocator a;
-	size_t calls;
-	size_t fail_at;
-	bool fail_every;
-	size_t live;
-	size_t failures;
-};
-
-void st_alloc_init(struct st_alloc *t);
 
 /* Raw LevelDB, to damage a store from outside (paranoid checks off). */
 leveldb_t *st_raw_open(const char *dir);
@@ -148,6 +117,25 @@ int st_work_persist(struct st_work *w, struct store *s);
 int st_work_apply(struct st_work *w, struct store *s);
 /* Compacts the store's log at its applied index (if above its snapshot). */
 int st_work_compact(struct st_work *w, struct store *s);
+
+/* Runs the workload from seed for `steps` steps in a new store in dir
+ * (st_options): persists and applies each step, compacts after every
+ * step that is a multiple of compact_every or equals compact_at, reopens
+ * after every multiple of reopen_every (0: never, for all three), then
+ * closes it. */
+void st_work_build(const char *dir, uint64_t seed, uint64_t steps,
+		   uint64_t reopen_every, uint64_t compact_every,
+		   uint64_t compact_at);
+
+/* Opens the store in dir (st_options; it must open), reads its log bounds
+ * and hard state term (each may be NULL) and closes it. */
+void st_peek(const char *dir, uint64_t *first, uint64_t *last,
+	     uint64_t *term);
+
+/* Fills in the body length and CRC of the snapshot chunk of len bytes a
+ * test built by hand in out (the rest of its header is the test's);
+ * returns len. */
+size_t st_chunk_seal(uint8_t *out, size_t len);
 
 /* The fsm's applied index as the keyspace records it (0: none). */
 uint64_t st_fsm_applied(struct store *s);

@@ -4,63 +4,9 @@
  */
 #include <string.h>
 
+#include "tests/unit/backend_check.h"
 #include "tests/unit/fsm_test.h"
 #include "tests/unit/test_fsm.h"
-
-static void wput(struct fsm_backend_write *w, const char *k, const char *v)
-{
-	w->type = FSM_BACKEND_PUT;
-	w->key = (const uint8_t *)k;
-	w->key_len = strlen(k);
-	w->value = (const uint8_t *)v;
-	w->value_len = strlen(v);
-}
-
-static void wdel(struct fsm_backend_write *w, const char *k)
-{
-	w->type = FSM_BACKEND_DELETE;
-	w->key = (const uint8_t *)k;
-	w->key_len = strlen(k);
-	w->value = NULL;
-	w->value_len = 0;
-}
-
-/* The value of key, or NULL; copied into buf. */
-static const char *bget(struct fsm_backend *b, const char *key, char *buf)
-{
-	const uint8_t *v;
-	size_t len;
-	int rc = b->ops->get(b, (const uint8_t *)key, strlen(key), &v, &len);
-
-	if (rc == COORD_ENOTFOUND)
-		return NULL;
-	ft_code_eq(rc, COORD_OK);
-	memcpy(buf, v, len);
-	buf[len] = '\0';
-	return buf;
-}
-
-/* Keys seen from key on, joined by ','. */
-static void scan(struct fsm_backend *b, struct fsm_backend_snap *snap,
-		 const char *from, char *out)
-{
-	struct fsm_backend_iter *it;
-
-	out[0] = '\0';
-	ft_code_eq(b->ops->iter_new(b, snap, &it), COORD_OK);
-	ck_assert(!b->ops->iter_valid(it));     /* unpositioned */
-	for (b->ops->iter_seek(it, (const uint8_t *)from, strlen(from));
-	     b->ops->iter_valid(it); b->ops->iter_next(it)) {
-		size_t kl, vl;
-		const uint8_t *k = b->ops->iter_key(it, &kl);
-
-		(void)b->ops->iter_value(it, &vl);
-		strncat(out, (const char *)k, kl);
-		strcat(out, ",");
-	}
-	ft_code_eq(b->ops->iter_status(it), COORD_OK);
-	b->ops->iter_free(it);
-}
 
 START_TEST(mem_backend_keeps_keys_in_byte_order)
 {
@@ -69,21 +15,21 @@ START_TEST(mem_backend_keeps_keys_in_byte_order)
 	char buf[64];
 
 	ft_code_eq(fsm_backend_mem_new(NULL, &b), COORD_OK);
-	wput(&w[0], "b", "2");
-	wput(&w[1], "a", "1");
-	wput(&w[2], "ab", "3");
-	wput(&w[3], "c", "4");
+	bc_put(&w[0], "b", "2");
+	bc_put(&w[1], "a", "1");
+	bc_put(&w[2], "ab", "3");
+	bc_put(&w[3], "c", "4");
 	ft_code_eq(b->ops->write(b, w, 4), COORD_OK);
 	ck_assert_uint_eq(fsm_backend_mem_count(b), 4);
-	scan(b, NULL, "", buf);
+	bc_scan_keys(b, NULL, "", buf);
 	ck_assert_str_eq(buf, "a,ab,b,c,");
-	scan(b, NULL, "aa", buf);
+	bc_scan_keys(b, NULL, "aa", buf);
 	ck_assert_str_eq(buf, "ab,b,c,");
-	scan(b, NULL, "d", buf);
+	bc_scan_keys(b, NULL, "d", buf);
 	ck_assert_str_eq(buf, "");
-	ck_assert_str_eq(bget(b, "ab", buf), "3");
-	ck_assert_ptr_null(bget(b, "aa", buf));
-	ck_assert_ptr_null(bget(b, "zz", buf));
+	ck_assert_str_eq(bc_get(b, "ab", buf), "3");
+	ck_assert_ptr_null(bc_get(b, "aa", buf));
+	ck_assert_ptr_null(bc_get(b, "zz", buf));
 	fsm_backend_mem_free(b);
 }
 END_TEST
@@ -95,18 +41,18 @@ START_TEST(mem_backend_batch_last_write_of_a_key_wins)
 	char buf[64];
 
 	ft_code_eq(fsm_backend_mem_new(NULL, &b), COORD_OK);
-	wput(&w[0], "k", "1");
-	wput(&w[1], "k", "2");
-	wput(&w[2], "x", "1");
-	wdel(&w[3], "x");
-	wdel(&w[4], "nothing");
+	bc_put(&w[0], "k", "1");
+	bc_put(&w[1], "k", "2");
+	bc_put(&w[2], "x", "1");
+	bc_del(&w[3], "x");
+	bc_del(&w[4], "nothing");
 	ft_code_eq(b->ops->write(b, w, 5), COORD_OK);
-	ck_assert_str_eq(bget(b, "k", buf), "2");
-	ck_assert_ptr_null(bget(b, "x", buf));
-	wdel(&w[0], "k");
-	wput(&w[1], "k", "3");
+	ck_assert_str_eq(bc_get(b, "k", buf), "2");
+	ck_assert_ptr_null(bc_get(b, "x", buf));
+	bc_del(&w[0], "k");
+	bc_put(&w[1], "k", "3");
 	ft_code_eq(b->ops->write(b, w, 2), COORD_OK);
-	ck_assert_str_eq(bget(b, "k", buf), "3");
+	ck_assert_str_eq(bc_get(b, "k", buf), "3");
 	ft_code_eq(b->ops->write(b, w, 1), COORD_OK);
 	ck_assert_uint_eq(fsm_backend_mem_count(b), 0);
 	ft_code_eq(b->ops->write(b, w, 0), COORD_OK);
@@ -124,17 +70,17 @@ START_TEST(mem_backend_snapshots_and_iterators_see_their_moment)
 	size_t kl;
 
 	ft_code_eq(fsm_backend_mem_new(NULL, &b), COORD_OK);
-	wput(&w[0], "a", "1");
-	wput(&w[1], "b", "1");
+	bc_put(&w[0], "a", "1");
+	bc_put(&w[1], "b", "1");
 	ft_code_eq(b->ops->write(b, w, 2), COORD_OK);
 	ft_code_eq(b->ops->snap_new(b, &snap), COORD_OK);
 	ft_code_eq(b->ops->iter_new(b, NULL, &it), COORD_OK);
-	wdel(&w[0], "a");
-	wput(&w[1], "c", "1");
+	bc_del(&w[0], "a");
+	bc_put(&w[1], "c", "1");
 	ft_code_eq(b->ops->write(b, w, 2), COORD_OK);
-	scan(b, snap, "", buf);
+	bc_scan_keys(b, snap, "", buf);
 	ck_assert_str_eq(buf, "a,b,");
-	scan(b, NULL, "", buf);
+	bc_scan_keys(b, NULL, "", buf);
 	ck_assert_str_eq(buf, "b,c,");
 	b->ops->iter_seek(it, NULL, 0);
 	ck_assert(b->ops->iter_valid(it));
@@ -153,11 +99,11 @@ START_TEST(mem_backend_rejects_unknown_write_types)
 	char buf[64];
 
 	ft_code_eq(fsm_backend_mem_new(NULL, &b), COORD_OK);
-	wput(&w[0], "a", "1");
-	wput(&w[1], "b", "1");
+	bc_put(&w[0], "a", "1");
+	bc_put(&w[1], "b", "1");
 	w[1].type = 9;
 	ft_code_eq(b->ops->write(b, w, 2), COORD_EINVAL);
-	ck_assert_ptr_null(bget(b, "a", buf));
+	ck_assert_ptr_null(bc_get(b, "a", buf));
 	fsm_backend_mem_free(b);
 }
 END_TEST
@@ -180,17 +126,17 @@ START_TEST(mem_backend_allocation_failure_changes_nothing)
 		ck_assert_uint_eq(a.live, 0);
 	}
 	a.fail_at = 0;
-	wput(&w[0], "a", "1");
+	bc_put(&w[0], "a", "1");
 	ft_code_eq(b->ops->write(b, w, 1), COORD_OK);
-	wput(&w[0], "b", "2");
-	wdel(&w[1], "a");
-	wput(&w[2], "c", "3");
+	bc_put(&w[0], "b", "2");
+	bc_del(&w[1], "a");
+	bc_put(&w[2], "c", "3");
 	for (k = 1;; k++) {
 		a.fail_at = a.calls + k;
 		if (b->ops->write(b, w, 3) == COORD_OK)
 			break;
 		a.fail_at = 0;
-		scan(b, NULL, "", buf);
+		bc_scan_keys(b, NULL, "", buf);
 		ck_assert_str_eq(buf, "a,");
 	}
 	ck_assert_uint_ge(k, 4);
@@ -199,7 +145,7 @@ START_TEST(mem_backend_allocation_failure_changes_nothing)
 	a.fail_at = a.calls + 1;
 	ft_code_eq(b->ops->iter_new(b, NULL, &it), COORD_ENOMEM);
 	a.fail_at = 0;
-	scan(b, NULL, "", buf);
+	bc_scan_keys(b, NULL, "", buf);
 	ck_assert_str_eq(buf, "b,c,");
 	fsm_backend_mem_free(b);
 	ck_assert_uint_eq(a.live, 0);

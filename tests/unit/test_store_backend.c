@@ -10,6 +10,7 @@
 
 #include "coordd/fsm/fsm.h"
 #include "coordd/store/store_int.h"
+#include "tests/unit/backend_check.h"
 #include "tests/unit/store_test.h"
 #include "tests/unit/test_store.h"
 
@@ -44,62 +45,6 @@ static void fx_close(struct fx *f)
 	st_dir_free(f->dir);
 }
 
-static void wput(struct fsm_backend_write *w, const char *k, const char *v)
-{
-	w->type = FSM_BACKEND_PUT;
-	w->key = (const uint8_t *)k;
-	w->key_len = strlen(k);
-	w->value = (const uint8_t *)v;
-	w->value_len = strlen(v);
-}
-
-static void wdel(struct fsm_backend_write *w, const char *k)
-{
-	w->type = FSM_BACKEND_DELETE;
-	w->key = (const uint8_t *)k;
-	w->key_len = strlen(k);
-	w->value = NULL;
-	w->value_len = 0;
-}
-
-static const char *bget(struct fsm_backend *b, const char *key, char *buf)
-{
-	const uint8_t *v;
-	size_t len;
-	int rc = b->ops->get(b, (const uint8_t *)key, strlen(key), &v, &len);
-
-	if (rc == COORD_ENOTFOUND)
-		return NULL;
-	st_code_eq(rc, COORD_OK);
-	memcpy(buf, v, len);
-	buf[len] = '\0';
-	return buf;
-}
-
-/* "key=value," for every record from `from` on. */
-static void scan(struct fsm_backend *b, struct fsm_backend_snap *snap,
-		 const char *from, char *out)
-{
-	struct fsm_backend_iter *it;
-
-	out[0] = '\0';
-	st_code_eq(b->ops->iter_new(b, snap, &it), COORD_OK);
-	ck_assert(!b->ops->iter_valid(it));
-	for (b->ops->iter_seek(it, (const uint8_t *)from, strlen(from));
-	     b->ops->iter_valid(it); b->ops->iter_next(it)) {
-		size_t kl, vl;
-		const uint8_t *k = b->ops->iter_key(it, &kl);
-		const uint8_t *v = b->ops->iter_value(it, &vl);
-
-		strncat(out, (const char *)k, kl);
-		strcat(out, "=");
-		strncat(out, (const char *)v, vl);
-		strcat(out, ",");
-	}
-	st_code_eq(b->ops->iter_status(it), COORD_OK);
-	b->ops->iter_free(it);
-}
-
 START_TEST(backend_keeps_keys_in_byte_order)
 {
 	struct fx f;
@@ -107,24 +52,24 @@ START_TEST(backend_keeps_keys_in_byte_order)
 	char buf[256];
 
 	fx_open(&f);
-	wput(&w[0], "b", "2");
-	wput(&w[1], "a", "1");
-	wput(&w[2], "ab", "3");
-	wput(&w[3], "c", "4");
-	wput(&w[4], "", "empty");
+	bc_put(&w[0], "b", "2");
+	bc_put(&w[1], "a", "1");
+	bc_put(&w[2], "ab", "3");
+	bc_put(&w[3], "c", "4");
+	bc_put(&w[4], "", "empty");
 	st_code_eq(f.b->ops->write(f.b, w, 5), COORD_OK);
-	scan(f.b, NULL, "", buf);
+	bc_scan(f.b, NULL, "", buf);
 	ck_assert_str_eq(buf, "=empty,a=1,ab=3,b=2,c=4,");
-	scan(f.b, NULL, "aa", buf);
+	bc_scan(f.b, NULL, "aa", buf);
 	ck_assert_str_eq(buf, "ab=3,b=2,c=4,");
-	scan(f.b, NULL, "d", buf);
+	bc_scan(f.b, NULL, "d", buf);
 	ck_assert_str_eq(buf, "");
-	ck_assert_str_eq(bget(f.b, "ab", buf), "3");
-	ck_assert_ptr_null(bget(f.b, "zz", buf));
+	ck_assert_str_eq(bc_get(f.b, "ab", buf), "3");
+	ck_assert_ptr_null(bc_get(f.b, "zz", buf));
 	/* The store's own records are not the fsm's keys. */
-	ck_assert_ptr_null(bget(f.b, "H", buf));
+	ck_assert_ptr_null(bc_get(f.b, "H", buf));
 	fx_reopen(&f);
-	scan(f.b, NULL, "", buf);
+	bc_scan(f.b, NULL, "", buf);
 	ck_assert_str_eq(buf, "=empty,a=1,ab=3,b=2,c=4,");
 	fx_close(&f);
 }
@@ -137,22 +82,22 @@ START_TEST(backend_batch_is_atomic_and_last_write_wins)
 	char buf[256];
 
 	fx_open(&f);
-	wput(&w[0], "k", "1");
-	wput(&w[1], "k", "2");
-	wput(&w[2], "j", "x");
+	bc_put(&w[0], "k", "1");
+	bc_put(&w[1], "k", "2");
+	bc_put(&w[2], "j", "x");
 	st_code_eq(f.b->ops->write(f.b, w, 3), COORD_OK);
-	ck_assert_str_eq(bget(f.b, "k", buf), "2");
-	wdel(&w[0], "k");
-	wput(&w[1], "k", "3");
-	wdel(&w[2], "j");
+	ck_assert_str_eq(bc_get(f.b, "k", buf), "2");
+	bc_del(&w[0], "k");
+	bc_put(&w[1], "k", "3");
+	bc_del(&w[2], "j");
 	st_code_eq(f.b->ops->write(f.b, w, 3), COORD_OK);
-	ck_assert_str_eq(bget(f.b, "k", buf), "3");
-	ck_assert_ptr_null(bget(f.b, "j", buf));
+	ck_assert_str_eq(bc_get(f.b, "k", buf), "3");
+	ck_assert_ptr_null(bc_get(f.b, "j", buf));
 	/* A bad write type: nothing of the batch happens. */
-	wput(&w[0], "new", "1");
+	bc_put(&w[0], "new", "1");
 	w[1].type = 9;
 	st_code_eq(f.b->ops->write(f.b, w, 2), COORD_EINVAL);
-	ck_assert_ptr_null(bget(f.b, "new", buf));
+	ck_assert_ptr_null(bc_get(f.b, "new", buf));
 	st_code_eq(f.b->ops->write(f.b, w, 0), COORD_OK);
 	fx_close(&f);
 }
@@ -168,17 +113,17 @@ START_TEST(backend_snapshots_and_iterators_see_their_moment)
 	size_t kl;
 
 	fx_open(&f);
-	wput(&w[0], "a", "1");
-	wput(&w[1], "b", "1");
+	bc_put(&w[0], "a", "1");
+	bc_put(&w[1], "b", "1");
 	st_code_eq(f.b->ops->write(f.b, w, 2), COORD_OK);
 	st_code_eq(f.b->ops->snap_new(f.b, &snap), COORD_OK);
 	st_code_eq(f.b->ops->iter_new(f.b, NULL, &it), COORD_OK);
-	wput(&w[0], "a", "2");
-	wdel(&w[1], "b");
+	bc_put(&w[0], "a", "2");
+	bc_del(&w[1], "b");
 	st_code_eq(f.b->ops->write(f.b, w, 2), COORD_OK);
-	scan(f.b, snap, "", buf);
+	bc_scan(f.b, snap, "", buf);
 	ck_assert_str_eq(buf, "a=1,b=1,");
-	scan(f.b, NULL, "", buf);
+	bc_scan(f.b, NULL, "", buf);
 	ck_assert_str_eq(buf, "a=2,");
 	/* The iterator made before the write sees the old state. */
 	f.b->ops->iter_seek(it, (const uint8_t *)"b", 1);

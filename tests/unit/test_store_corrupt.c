@@ -25,29 +25,7 @@
 static void build_x(const char *dir, uint64_t steps, uint64_t reopen_every,
 		    uint64_t compact_every)
 {
-	struct store_options o;
-	struct store_restore rs;
-	struct store *s;
-	struct st_work w;
-
-	st_options(&o, NULL);
-	st_work_init(&w, SEED);
-	s = st_open(dir, &o, &rs);
-	store_restore_close(&rs);
-	while (w.step < steps) {
-		st_work_step(&w);
-		st_code_eq(st_work_persist(&w, s), COORD_OK);
-		st_code_eq(st_work_apply(&w, s), COORD_OK);
-		if (w.step % compact_every == 0)
-			st_code_eq(st_work_compact(&w, s), COORD_OK);
-		if (reopen_every > 0 && w.step % reopen_every == 0) {
-			store_close(s);
-			s = st_open(dir, &o, &rs);
-			store_restore_close(&rs);
-		}
-	}
-	store_close(s);
-	st_work_close(&w);
+	st_work_build(dir, SEED, steps, reopen_every, compact_every, 0);
 }
 
 /* Compacting at step 25 only leaves a log of the steps after it. */
@@ -79,14 +57,7 @@ static void refuses(const char *dir, const char *what)
 
 static void opens(const char *dir)
 {
-	struct store_options o;
-	struct store_restore rs;
-	struct store *s;
-
-	st_options(&o, NULL);
-	s = st_open(dir, &o, &rs);
-	store_restore_close(&rs);
-	store_close(s);
+	st_peek(dir, NULL, NULL, NULL);
 }
 
 static void key_e(uint8_t k[STORE_ENTRY_KEY_LEN], uint64_t index)
@@ -118,22 +89,6 @@ static size_t runs_list(const char *dir, uint64_t *firsts, size_t max)
 	return n;
 }
 
-/* The stored bounds of the log, and the hard state's term. */
-static void bounds_term(const char *dir, uint64_t *first, uint64_t *last,
-			uint64_t *term)
-{
-	struct store_options o;
-	struct store_restore rs;
-	struct store *s;
-
-	st_options(&o, NULL);
-	s = st_open(dir, &o, &rs);
-	*first = store_first_index(s);
-	*last = store_last_index(s);
-	*term = store_hard_state(s).term;
-	store_restore_close(&rs);
-	store_close(s);
-}
 
 
 /* What store_open() must say about a run record from `first` whose byte
@@ -232,7 +187,7 @@ START_TEST(log_holes_and_lost_ends_are_refused)
 	char want[128];
 
 	build(dir, 40, 0);
-	bounds_term(dir, &first, &last, &term);
+	st_peek(dir, &first, &last, &term);
 	n = runs_list(dir, firsts, 512);
 	ck_assert_uint_gt(n, 3);
 	ck_assert_uint_eq(firsts[0], first);
@@ -663,18 +618,18 @@ START_TEST(wal_scan_reports_allocation_failure)
 	uint8_t *buf = calloc(1, 80000), d[40000];
 	size_t len;
 	struct store_wal_scan r;
-	struct st_alloc a;
+	struct cu_alloc a;
 	uint8_t *scratch = NULL;
 	size_t cap = 0;
 
 	memset(d, 'z', sizeof(d));
 	len = wal_add(buf, 0, d, sizeof(d));
-	st_alloc_init(&a);
+	cu_alloc_init(&a);
 	a.fail_at = 1;
 	st_code_eq(store_wal_scan(buf, len, &r, NULL, NULL, &scratch, &cap,
 				  &a.a),
 		   COORD_ENOMEM);
-	st_alloc_init(&a);
+	cu_alloc_init(&a);
 	a.fail_at = 2;
 	st_code_eq(store_wal_scan(buf, len, &r, NULL, NULL, &scratch, &cap,
 				  &a.a),

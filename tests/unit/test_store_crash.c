@@ -258,12 +258,7 @@ static size_t version_chunk(uint64_t v, uint32_t seq, uint8_t *out,
 	store_put_be32(out + 12, n);
 	store_put_be64(out + 16, v * 10);
 	store_put_be64(out + 24, 1);
-	store_put_be32(out + 32, (uint32_t)(len - STORE_SNAPSHOT_CHUNK_HEADER));
-	store_put_be32(out + 36,
-		       store_crc32c_extend(store_crc32c(out, 36),
-					   out + STORE_SNAPSHOT_CHUNK_HEADER,
-					   len - STORE_SNAPSHOT_CHUNK_HEADER));
-	return len;
+	return st_chunk_seal(out, len);
 }
 
 static struct raft_snapshot_meta version_meta(uint64_t v)

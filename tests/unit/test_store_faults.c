@@ -20,24 +20,7 @@
 /* A store with a log, a snapshot and fsm records, closed. */
 static void build(const char *dir, uint64_t steps)
 {
-	struct store_options o;
-	struct store_restore rs;
-	struct store *s;
-	struct st_work w;
-
-	st_options(&o, NULL);
-	st_work_init(&w, 5);
-	s = st_open(dir, &o, &rs);
-	store_restore_close(&rs);
-	while (w.step < steps) {
-		st_work_step(&w);
-		st_code_eq(st_work_persist(&w, s), COORD_OK);
-		st_code_eq(st_work_apply(&w, s), COORD_OK);
-		if (w.step == steps / 2)
-			st_code_eq(st_work_compact(&w, s), COORD_OK);
-	}
-	store_close(s);
-	st_work_close(&w);
+	st_work_build(dir, 5, steps, 0, 0, steps / 2);
 }
 
 START_TEST(open_fails_cleanly_at_every_allocation)
@@ -48,13 +31,13 @@ START_TEST(open_fails_cleanly_at_every_allocation)
 
 	build(dir, 40);
 	for (size_t fail = 1; oks == 0; fail++) {
-		struct st_alloc a;
+		struct cu_alloc a;
 		struct store_options o;
 		struct store_restore rs;
 		struct store *s;
 		int rv;
 
-		st_alloc_init(&a);
+		cu_alloc_init(&a);
 		a.fail_at = fail;
 		a.fail_every = fail % 2 == 0;
 		st_options(&o, NULL);
@@ -82,7 +65,7 @@ END_TEST
 START_TEST(writes_fail_cleanly_at_every_allocation)
 {
 	char *dir = st_dir_new();
-	struct st_alloc a;
+	struct cu_alloc a;
 	struct store_options o;
 	struct store_restore rs;
 	struct store *s;
@@ -102,7 +85,7 @@ START_TEST(writes_fail_cleanly_at_every_allocation)
 
 	memset(big, 'b', sizeof(big) - 1);
 	memset(key, 'k', sizeof(key) - 1);
-	st_alloc_init(&a);
+	cu_alloc_init(&a);
 	st_options(&o, NULL);
 	o.alloc = &a.a;
 	s = st_open(dir, &o, &rs);

@@ -347,12 +347,7 @@ static size_t craft(uint8_t *out, uint32_t seq, bool last, uint64_t index,
 		out[len + 8 + kl] = 'v';
 		len += 9 + kl;
 	}
-	store_put_be32(out + 32, (uint32_t)(len - STORE_SNAPSHOT_CHUNK_HEADER));
-	store_put_be32(out + 36,
-		       store_crc32c_extend(store_crc32c(out, 36),
-					   out + STORE_SNAPSHOT_CHUNK_HEADER,
-					   len - STORE_SNAPSHOT_CHUNK_HEADER));
-	return len;
+	return st_chunk_seal(out, len);
 }
 
 static void reseal(uint8_t *c, size_t len)
