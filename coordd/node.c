@@ -1,0 +1,713 @@
+/*
+ * coordd/node.c: the Ready loop that ties raft/, coordd/store/ and
+ * coordd/fsm/ together (see node.h). No sockets and no event loop here:
+ * the only outside calls are the store's (LevelDB, through store/) and
+ * the monotonic clock that times fsyncs for /metrics.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "coordd/node.h"
+#include "coordd/store/store.h"
+#include "proto/assert.h"
+#include "proto/buf.h"
+#include "proto/errors.h"
+#include "proto/limits.h"
+
+/* Waiter lists. */
+enum {
+	W_NONE = 0,
+	W_PROPOSAL,     /* by index, ascending */
+	W_READ_NEW,     /* waiting for the next ReadIndex round */
+	W_READ_SENT,    /* its round is out: read_ctx names it */
+	W_READ_INDEX,   /* confirmed: waits for applied >= index */
+	W_LISTS,
+};
+
+struct wlist {
+	struct node_waiter *head;
+	struct node_waiter *tail;
+};
+
+struct node {
+	struct node_config cfg;
+	struct raft *raft;
+	struct store *store;
+	struct fsm *fsm;
+	struct wlist lists[W_LISTS];
+	uint64_t read_ctx_next;
+	struct store_snapshot_install *install;
+	uint64_t install_from;
+	uint64_t leader_seen;
+	struct proto_buf reply;
+	struct node_stats stats;
+	char name[64];
+};
+
+static void node_logf(struct node *n, enum node_log_level level,
+		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void node_logf(struct node *n, enum node_log_level level,
+		      const char *fmt, ...)
+{
+	static const char *const names[] = { "debug", "info", "warn", "error" };
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n->cfg.log != NULL)
+		n->cfg.log(n->cfg.log_ctx, level, msg);
+	else
+		fprintf(stderr, "level=%s node=%s %s\n", names[level], n->name,
+			msg);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Waiters. */
+
+static void wlist_push(struct node *n, int list, struct node_waiter *w)
+{
+	struct wlist *l = &n->lists[list];
+
+	w->list = list;
+	w->next = NULL;
+	w->prev = l->tail;
+	if (l->tail != NULL)
+		l->tail->next = w;
+	else
+		l->head = w;
+	l->tail = w;
+}
+
+static void wlist_remove(struct node *n, struct node_waiter *w)
+{
+	struct wlist *l = &n->lists[w->list];
+
+	COORD_ASSERT(w->list > W_NONE && w->list < W_LISTS);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		l->head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	else
+		l->tail = w->prev;
+	w->next = w->prev = NULL;
+	w->list = W_NONE;
+}
+
+/* Inserts w in a list kept in ascending index order (appends are the
+ * common case: proposals and read indexes mostly rise). */
+static void wlist_insert_sorted(struct node *n, int list,
+				struct node_waiter *w)
+{
+	struct wlist *l = &n->lists[list];
+	struct node_waiter *at = l->tail;
+
+	while (at != NULL && at->index > w->index)
+		at = at->prev;
+	if (at == l->tail) {
+		wlist_push(n, list, w);
+		return;
+	}
+	w->list = list;
+	w->prev = at;
+	w->next = at != NULL ? at->next : l->head;
+	w->next->prev = w;
+	if (at != NULL)
+		at->next = w;
+	else
+		l->head = w;
+}
+
+static void waiter_done(struct node *n, struct node_waiter *w, int code,
+			const uint8_t *reply, size_t len)
+{
+	wlist_remove(n, w);
+	w->done(w->ctx, code, reply, len);
+}
+
+void node_waiter_cancel(struct node *n, struct node_waiter *w)
+{
+	if (w->list != W_NONE)
+		wlist_remove(n, w);
+}
+
+static void fail_list(struct node *n, int list, int code)
+{
+	while (n->lists[list].head != NULL)
+		waiter_done(n, n->lists[list].head, code, NULL, 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Life cycle. */
+
+void node_config_default(struct node_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->name = "default";
+	cfg->id = 1;
+	cfg->data_dir = "coordd.data";
+	cfg->election_ticks = 10;
+	cfg->heartbeat_ticks = 1;
+	cfg->seed = 1;
+	cfg->snapshot_entries = 10000;
+	cfg->request_ticks = 30;
+	fsm_config_default(&cfg->fsm);
+	cfg->store_compression = false;
+}
+
+static void store_log_cb(void *ctx, enum store_log_level level,
+			 const char *msg)
+{
+	node_logf(ctx, level == STORE_LOG_WARN ? NODE_LOG_WARN : NODE_LOG_INFO,
+		  "store: %s", msg);
+}
+
+static int fsm_open(struct node *n)
+{
+	struct fsm_config fc = n->cfg.fsm;
+
+	fc.alloc = NULL;
+	return fsm_new(&fc, store_fsm_backend(n->store), &n->fsm);
+}
+
+int node_open(const struct node_config *cfg, struct node **out, char *err,
+	      size_t errlen)
+{
+	struct node *n;
+	struct store_options so;
+	struct store_restore rs;
+	struct raft_config rc;
+	int rc_code;
+
+	*out = NULL;
+	if (cfg->id == 0 || cfg->election_ticks < 2 ||
+	    cfg->heartbeat_ticks == 0 ||
+	    cfg->heartbeat_ticks >= cfg->election_ticks ||
+	    cfg->snapshot_entries == 0 || cfg->request_ticks == 0 ||
+	    cfg->transport.send == NULL) {
+		snprintf(err, errlen, "invalid node configuration");
+		return COORD_EINVAL;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return COORD_ENOMEM;
+	}
+	n->cfg = *cfg;
+	snprintf(n->name, sizeof(n->name), "%s", cfg->name);
+	proto_buf_init(&n->reply, NULL);
+
+	store_options_default(&so);
+	so.compression = cfg->store_compression;
+	so.log = store_log_cb;
+	so.log_ctx = n;
+	rc_code = store_open(cfg->data_dir, &so, &n->store, &rs);
+	if (rc_code != COORD_OK) {
+		snprintf(err, errlen, "%s", rs.errmsg);
+		store_restore_close(&rs);
+		free(n);
+		return rc_code;
+	}
+	raft_config_default(&rc, cfg->id, cfg->seed);
+	rc.election_ticks = cfg->election_ticks;
+	rc.heartbeat_ticks = cfg->heartbeat_ticks;
+	rc.max_entry_bytes = COORD_CMD_BYTES_MAX;
+	rc_code = raft_new(&rc, &rs.raft, &n->raft);
+	store_restore_close(&rs);
+	if (rc_code != RAFT_OK) {
+		snprintf(err, errlen, "restoring raft from %s: %s",
+			 cfg->data_dir, raft_strerror(rc_code));
+		node_close(n);
+		return rc_code == RAFT_ENOMEM ? COORD_ENOMEM : COORD_ECORRUPT;
+	}
+	if (cfg->n_voters > 0 && raft_last_index(n->raft) == 0) {
+		rc_code = raft_bootstrap(n->raft, cfg->voters, cfg->n_voters);
+		if (rc_code != RAFT_OK) {
+			snprintf(err, errlen, "bootstrap: %s",
+				 raft_strerror(rc_code));
+			node_close(n);
+			return COORD_EINVAL;
+		}
+		node_logf(n, NODE_LOG_INFO,
+			  "bootstrapped a new cluster voters=%zu",
+			  cfg->n_voters);
+	}
+	rc_code = fsm_open(n);
+	if (rc_code != COORD_OK) {
+		snprintf(err, errlen, "opening the keyspace in %s: %s",
+			 cfg->data_dir, coord_strerror(rc_code));
+		node_close(n);
+		return rc_code;
+	}
+	node_logf(n, NODE_LOG_INFO,
+		  "opened data_dir=%s term=%" PRIu64 " commit=%" PRIu64
+		  " applied=%" PRIu64 " last=%" PRIu64 " revision=%" PRIu64,
+		  cfg->data_dir, raft_term(n->raft),
+		  raft_commit_index(n->raft), fsm_applied_index(n->fsm),
+		  raft_last_index(n->raft), fsm_revision(n->fsm));
+	*out = n;
+	return COORD_OK;
+}
+
+void node_close(struct node *n)
+{
+	if (n == NULL)
+		return;
+	for (int l = W_NONE + 1; l < W_LISTS; l++)
+		fail_list(n, l, COORD_ENOTLEADER);
+	store_snapshot_install_abort(n->install);
+	fsm_free(n->fsm);
+	raft_free(n->raft);
+	store_close(n->store);
+	proto_buf_close(&n->reply);
+	free(n);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Input. */
+
+/* Requests that waited request_ticks give up: their entry or read round
+ * was lost with a leader, or the cluster has no quorum. */
+static void age_list(struct node *n, int list)
+{
+	struct node_waiter *w = n->lists[list].head;
+
+	while (w != NULL) {
+		struct node_waiter *next = w->next;
+
+		if (++w->age >= n->cfg.request_ticks)
+			waiter_done(n, w, COORD_ENOTLEADER, NULL, 0);
+		w = next;
+	}
+}
+
+void node_tick(struct node *n)
+{
+	raft_tick(n->raft);
+	age_list(n, W_PROPOSAL);
+	age_list(n, W_READ_SENT);
+	age_list(n, W_READ_INDEX);
+}
+
+int node_step(struct node *n, const struct raft_message *m)
+{
+	int rc = raft_step(n->raft, m);
+
+	if (rc == RAFT_OK)
+		return COORD_OK;
+	node_logf(n, NODE_LOG_WARN,
+		  "dropped a malformed peer message type=%s from=%" PRIu64
+		  ": %s",
+		  raft_msg_type_name((int)m->type), m->from,
+		  raft_strerror(rc));
+	return COORD_EMALFORMED;
+}
+
+int node_propose(struct node *n, const uint8_t *data, size_t len,
+		 struct node_waiter *w, node_done_fn done, void *ctx)
+{
+	uint64_t index, term;
+	int rc = raft_propose(n->raft, data, len, &index, &term);
+
+	switch (rc) {
+	case RAFT_OK:
+		break;
+	case RAFT_ETOOBIG:
+		return COORD_EINVAL;
+	case RAFT_ENOMEM:
+		return COORD_ENOMEM;
+	default:
+		return COORD_ENOTLEADER;
+	}
+	w->done = done;
+	w->ctx = ctx;
+	w->index = index;
+	w->term = term;
+	w->age = 0;
+	wlist_insert_sorted(n, W_PROPOSAL, w);
+	return COORD_OK;
+}
+
+void node_read(struct node *n, struct node_waiter *w, node_done_fn done,
+	       void *ctx)
+{
+	w->done = done;
+	w->ctx = ctx;
+	w->index = 0;
+	w->term = 0;
+	w->age = 0;
+	wlist_push(n, W_READ_NEW, w);
+}
+
+/* One ReadIndex round for every read that arrived since the last one. */
+static void reads_start(struct node *n)
+{
+	struct node_waiter *w;
+	uint64_t ctx;
+
+	if (n->lists[W_READ_NEW].head == NULL)
+		return;
+	ctx = ++n->read_ctx_next;
+	if (raft_read_index(n->raft, ctx) != RAFT_OK) {
+		fail_list(n, W_READ_NEW, COORD_ENOTLEADER);
+		return;
+	}
+	while ((w = n->lists[W_READ_NEW].head) != NULL) {
+		wlist_remove(n, w);
+		w->read_ctx = ctx;
+		wlist_push(n, W_READ_SENT, w);
+	}
+}
+
+/* A read round came back: its reads wait for applied >= index. */
+static void reads_confirmed(struct node *n, const struct raft_read_state *rs)
+{
+	struct node_waiter *w = n->lists[W_READ_SENT].head;
+
+	while (w != NULL) {
+		struct node_waiter *next = w->next;
+
+		/* Rounds come back in order; an older one lost is retried by
+		 * the later one's confirmation, which covers it. */
+		if (w->read_ctx <= rs->context) {
+			wlist_remove(n, w);
+			w->index = rs->index;
+			wlist_insert_sorted(n, W_READ_INDEX, w);
+		}
+		w = next;
+	}
+}
+
+static void reads_serve(struct node *n)
+{
+	uint64_t applied = fsm_applied_index(n->fsm);
+	struct node_waiter *w;
+
+	if (raft_applied_index(n->raft) > applied)
+		applied = raft_applied_index(n->raft);
+	while ((w = n->lists[W_READ_INDEX].head) != NULL && w->index <= applied)
+		waiter_done(n, w, COORD_OK, NULL, 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Snapshots. */
+
+int node_snapshot_chunk(struct node *n, uint64_t from, const uint8_t *chunk,
+			size_t len)
+{
+	int rc;
+
+	if (n->install != NULL && n->install_from != from) {
+		store_snapshot_install_abort(n->install);
+		n->install = NULL;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (n->install == NULL) {
+			rc = store_snapshot_install_begin(n->store,
+							  &n->install);
+			if (rc != COORD_OK)
+				return rc;
+			n->install_from = from;
+		}
+		rc = store_snapshot_install_add_chunk(n->install, chunk, len);
+		if (rc == COORD_OK)
+			return COORD_OK;
+		/* Perhaps the first chunk of a new stream: start over once. */
+		store_snapshot_install_abort(n->install);
+		n->install = NULL;
+	}
+	node_logf(n, NODE_LOG_WARN,
+		  "dropped a snapshot chunk from=%" PRIu64 ": %s", from,
+		  coord_strerror(rc));
+	return rc;
+}
+
+void node_snapshot_sent(struct node *n, uint64_t to, bool ok)
+{
+	raft_report_snapshot(n->raft, to, ok);
+}
+
+/* rd->snapshot: the staged state becomes the keyspace (before the
+ * Ready's entries are persisted, as store_ready_persist() requires). */
+static int snapshot_install(struct node *n, const struct raft_ready *rd)
+{
+	int rc;
+
+	if (n->install == NULL) {
+		node_logf(n, NODE_LOG_ERROR,
+			  "raft installed snapshot index=%" PRIu64
+			  " but no snapshot data arrived",
+			  rd->snapshot->index);
+		return COORD_EIO;
+	}
+	fsm_free(n->fsm);
+	n->fsm = NULL;
+	rc = store_snapshot_install_commit(n->install, rd->snapshot);
+	n->install = NULL;
+	if (rc != COORD_OK) {
+		node_logf(n, NODE_LOG_ERROR,
+			  "installing snapshot index=%" PRIu64 ": %s",
+			  rd->snapshot->index, store_errmsg(n->store));
+		return COORD_EIO;
+	}
+	rc = fsm_open(n);
+	if (rc != COORD_OK) {
+		node_logf(n, NODE_LOG_ERROR,
+			  "reopening the keyspace after snapshot: %s",
+			  coord_strerror(rc));
+		return COORD_EIO;
+	}
+	n->stats.snapshots_installed++;
+	node_logf(n, NODE_LOG_INFO,
+		  "installed snapshot index=%" PRIu64 " term=%" PRIu64
+		  " revision=%" PRIu64,
+		  rd->snapshot->index, rd->snapshot->term, fsm_revision(n->fsm));
+	return COORD_OK;
+}
+
+/* After raft_advance(): compact once enough was applied past the last
+ * snapshot. The store keeps the keyspace itself, so a snapshot is only
+ * the metadata; the data is read from the store when one is sent. */
+static int maybe_compact(struct node *n)
+{
+	uint64_t applied = raft_applied_index(n->raft);
+	const struct raft_snapshot_meta *s = raft_snapshot(n->raft);
+	uint64_t base = s != NULL ? s->index : 0;
+	int rc;
+
+	if (applied < base + n->cfg.snapshot_entries)
+		return COORD_OK;
+	if (raft_compact(n->raft, applied) != RAFT_OK)
+		return COORD_OK;
+	rc = store_log_compact(n->store, raft_snapshot(n->raft));
+	if (rc != COORD_OK) {
+		node_logf(n, NODE_LOG_ERROR, "log compaction at %" PRIu64
+			  ": %s", applied, store_errmsg(n->store));
+		return COORD_EIO;
+	}
+	n->stats.snapshots_made++;
+	return COORD_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The Ready loop. */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void stats_fsync(struct node *n, uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	unsigned b = 0;
+
+	n->stats.fsyncs++;
+	n->stats.fsync_ns_total += ns;
+	while (us > 1 && b < 15) {
+		us >>= 1;
+		b++;
+	}
+	n->stats.fsync_hist[b]++;
+}
+
+/* The proposals waiting at index: the entry there now is e. */
+static void proposals_complete(struct node *n, const struct raft_entry *e,
+			       int code, const uint8_t *reply, size_t len)
+{
+	struct node_waiter *w;
+
+	while ((w = n->lists[W_PROPOSAL].head) != NULL && w->index <= e->index) {
+		if (w->index == e->index && w->term == e->term) {
+			n->stats.proposals_committed++;
+			waiter_done(n, w, code, reply, len);
+		} else {
+			/* Another leader's entry took its place. */
+			n->stats.proposals_failed++;
+			waiter_done(n, w, COORD_ENOTLEADER, NULL, 0);
+		}
+	}
+}
+
+static int apply_entry(struct node *n, const struct raft_entry *e)
+{
+	struct fsm_result res;
+	int rc;
+
+	if (e->index <= fsm_applied_index(n->fsm)) {
+		/* Replayed after a restart or a snapshot install: the
+		 * keyspace already holds it. */
+		return COORD_OK;
+	}
+	if (e->type != RAFT_ENTRY_NORMAL || e->len == 0) {
+		/* Configuration changes and leader no-ops: raft applies
+		 * them; only waiters care. */
+		proposals_complete(n, e, COORD_OK, NULL, 0);
+		return COORD_OK;
+	}
+	rc = fsm_apply_data(n->fsm, e->index, e->data, e->len, 0, &res);
+	if (rc != COORD_OK) {
+		node_logf(n, NODE_LOG_ERROR,
+			  "applying entry index=%" PRIu64 ": %s", e->index,
+			  coord_strerror(rc));
+		return COORD_EIO;
+	}
+	proto_buf_clear(&n->reply);
+	rc = proto_reply_encode(&res.reply, &n->reply);
+	if (rc != COORD_OK)
+		proposals_complete(n, e, rc, NULL, 0);
+	else
+		proposals_complete(n, e, COORD_OK, n->reply.data,
+				   n->reply.len);
+	return COORD_OK;
+}
+
+bool node_has_ready(const struct node *n)
+{
+	return raft_has_ready(n->raft) || n->lists[W_READ_NEW].head != NULL;
+}
+
+static int flush_one(struct node *n)
+{
+	struct raft_ready rd;
+	int rc = COORD_OK;
+
+	raft_ready(n->raft, &rd);
+	if (rd.leader != n->leader_seen) {
+		n->leader_seen = rd.leader;
+		n->stats.leader_changes++;
+		node_logf(n, NODE_LOG_INFO,
+			  "leader=%" PRIu64 " term=%" PRIu64 " role=%s",
+			  rd.leader, rd.term, raft_role_name(rd.role));
+	}
+	if (rd.snapshot != NULL) {
+		rc = snapshot_install(n, &rd);
+		if (rc != COORD_OK)
+			goto out;
+	}
+	/* A stream raft did not install (older than our commit) stays
+	 * staged until the next stream replaces it, or the store removes it
+	 * on its next open. */
+	if (rd.n_entries > 0 || rd.hard_state_changed) {
+		uint64_t t0 = mono_ns();
+
+		rc = store_ready_persist(n->store, &rd);
+		if (rc != COORD_OK) {
+			node_logf(n, NODE_LOG_ERROR, "persisting a Ready: %s",
+				  store_errmsg(n->store));
+			rc = COORD_EIO;
+			goto out;
+		}
+		stats_fsync(n, mono_ns() - t0);
+		n->stats.ready_entries += rd.n_entries;
+		if (rd.n_entries > n->stats.ready_batch_max)
+			n->stats.ready_batch_max = rd.n_entries;
+	}
+	n->stats.readies++;
+	for (size_t i = 0; i < rd.n_messages; i++)
+		n->cfg.transport.send(n->cfg.transport.ctx, &rd.messages[i]);
+	for (size_t i = 0; i < rd.n_committed; i++) {
+		rc = apply_entry(n, &rd.committed[i]);
+		if (rc != COORD_OK)
+			goto out;
+	}
+	if (rd.n_committed > 0) {
+		uint64_t applied = rd.committed[rd.n_committed - 1].index;
+
+		if (applied > store_applied_index(n->store) &&
+		    store_applied_set(n->store, applied) != COORD_OK) {
+			rc = COORD_EIO;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < rd.n_reads; i++)
+		reads_confirmed(n, &rd.reads[i]);
+out:
+	raft_advance(n->raft, &rd);
+	if (rc == COORD_OK)
+		rc = maybe_compact(n);
+	return rc;
+}
+
+int node_flush(struct node *n)
+{
+	int rc;
+
+	reads_start(n);
+	while (raft_has_ready(n->raft)) {
+		rc = flush_one(n);
+		if (rc != COORD_OK)
+			return rc;
+		reads_serve(n);
+		reads_start(n);
+	}
+	reads_serve(n);
+	return COORD_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Membership, transfer, getters. */
+
+int node_transfer_leadership(struct node *n, uint64_t target)
+{
+	int rc = raft_transfer_leadership(n->raft, target);
+
+	if (rc == RAFT_OK)
+		return COORD_OK;
+	return rc == RAFT_ENOTLEADER ? COORD_ENOTLEADER : COORD_EINVAL;
+}
+
+int node_conf_change(struct node *n, enum raft_conf_op op, uint64_t id,
+		     struct node_waiter *w, node_done_fn done, void *ctx)
+{
+	uint64_t index;
+	int rc = raft_propose_conf_change(n->raft, op, id, &index);
+
+	if (rc == RAFT_ENOTLEADER)
+		return COORD_ENOTLEADER;
+	if (rc != RAFT_OK)
+		return COORD_EINVAL;
+	w->done = done;
+	w->ctx = ctx;
+	w->index = index;
+	w->term = raft_term(n->raft);
+	w->age = 0;
+	wlist_insert_sorted(n, W_PROPOSAL, w);
+	return COORD_OK;
+}
+
+struct raft *node_raft(struct node *n)
+{
+	return n->raft;
+}
+
+struct fsm *node_fsm(struct node *n)
+{
+	return n->fsm;
+}
+
+struct store *node_store(struct node *n)
+{
+	return n->store;
+}
+
+uint64_t node_id(const struct node *n)
+{
+	return n->cfg.id;
+}
+
+const struct node_stats *node_stats(const struct node *n)
+{
+	return &n->stats;
+}

@@ -1,0 +1,198 @@
+/*
+ * coordd/node.h: one coordd node -- the wiring of raft/, coordd/store/ and
+ * coordd/fsm/ -- without I/O of its own.
+ *
+ * The node drives the Raft core through the Ready loop of raft/raft.h:
+ * node_flush() persists each Ready in one synced store batch (group
+ * commit: everything proposed or received since the last flush shares one
+ * fdatasync), hands the messages to the transport, applies the committed
+ * entries to the fsm and completes the requests waiting on them. The
+ * network layer (coordd/net/) owns the event loop: it calls node_tick() on
+ * a timer, node_step() for every peer message, and node_flush() once per
+ * loop turn. So the node is driven exactly like the core, and tests can
+ * run a cluster of nodes in one process with a transport of their own.
+ *
+ * Requests wait on a struct node_waiter that the caller embeds in its own
+ * request object (no allocation per request here); the callback runs once,
+ * from node_flush() or node_tick(), unless the caller cancels the waiter
+ * first (a connection that closes). Callbacks must not free the node; they
+ * may start new requests.
+ *
+ * Errors: COORD_OK or a code of proto/errors.h, with text in the err
+ * buffer of node_open() or in the log.
+ */
+#ifndef COORD_COORDD_NODE_H
+#define COORD_COORDD_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coordd/fsm/fsm.h"
+#include "raft/raft.h"
+
+struct node;
+struct store;
+
+enum node_log_level {
+	NODE_LOG_DEBUG = 0,
+	NODE_LOG_INFO = 1,
+	NODE_LOG_WARN = 2,
+	NODE_LOG_ERROR = 3,
+};
+
+/* What the node needs from the network. */
+struct node_transport {
+	/* Sends m to peer m->to. Called only from node_flush(), after the
+	 * state the message speaks for is on disk. m is valid during the call
+	 * only: copy it (or encode it) to queue it. A RAFT_MSG_SNAPSHOT asks
+	 * the transport to stream the node's current snapshot first
+	 * (node_snapshot_reader_new()) and send m after its last chunk, then
+	 * to call node_snapshot_sent(). */
+	void (*send)(void *ctx, const struct raft_message *m);
+	void *ctx;
+};
+
+struct node_config {
+	const char *name;           /* for logs */
+	uint64_t id;                /* non-zero, unique in the cluster */
+	const char *data_dir;       /* created if missing */
+	/* Founding voters, this node among them: a node with an empty store
+	 * bootstraps with them. n_voters 0: join an existing cluster (wait
+	 * for a leader to send the log). */
+	const uint64_t *voters;
+	size_t n_voters;
+	unsigned election_ticks;    /* >= 2 */
+	unsigned heartbeat_ticks;   /* >= 1, < election_ticks */
+	uint64_t seed;              /* for the randomized election timeout */
+	/* Compact the log once this many entries were applied past the
+	 * last snapshot (>= 1). */
+	uint64_t snapshot_entries;
+	/* Reads and proposals that hear nothing for this many ticks fail
+	 * with COORD_ENOTLEADER (the caller retries, maybe elsewhere). */
+	unsigned request_ticks;
+	struct fsm_config fsm;      /* limits; alloc and lease hook unused */
+	bool store_compression;
+	struct node_transport transport;
+	/* One line per event; NULL: stderr. */
+	void (*log)(void *ctx, enum node_log_level level, const char *msg);
+	void *log_ctx;
+};
+
+/* Defaults: election 10 ticks, heartbeat 1, snapshot every 10000 entries,
+ * requests time out after 30 ticks, the fsm limits of proto/limits.h. */
+void node_config_default(struct node_config *cfg);
+
+/* Opens the store in cfg->data_dir (creating it), restores Raft and the
+ * fsm from it, and bootstraps a new cluster when the store is empty and
+ * voters are given. On error, a message naming the cause (and, for a
+ * corrupt store, what to do) is written to err. */
+int node_open(const struct node_config *cfg, struct node **out, char *err,
+	      size_t errlen);
+
+/* Fails every waiting request with COORD_ENOTLEADER and closes the store.
+ * NULL does nothing. */
+void node_close(struct node *n);
+
+/* Advances Raft's logical clock by one tick. */
+void node_tick(struct node *n);
+
+/* A message from a peer (decoded by the transport; its entries may point
+ * into the transport's buffer: the core copies what it keeps). Malformed
+ * messages are dropped with a log line and COORD_EMALFORMED. */
+int node_step(struct node *n, const struct raft_message *m);
+
+/* Runs the Ready loop until Raft has nothing more to say. Returns 0, or
+ * COORD_EIO when the store failed: the node can no longer make progress
+ * and must stop (the caller exits; recovery happens on restart). */
+int node_flush(struct node *n);
+
+/* True when node_flush() has work to do. */
+bool node_has_ready(const struct node *n);
+
+/* Completion of a request: code COORD_OK with the reply's bytes (the
+ * encoded proto_reply of the command, valid during the call only), or an
+ * error code and no bytes. */
+typedef void (*node_done_fn)(void *ctx, int code, const uint8_t *reply,
+			     size_t len);
+
+/* Caller storage, embedded in the request; the fields are private. */
+struct node_waiter {
+	node_done_fn done;
+	void *ctx;
+	uint64_t index;
+	uint64_t term;
+	uint64_t read_ctx;
+	unsigned age;
+	struct node_waiter *next;
+	struct node_waiter *prev;
+	int list;
+};
+
+/*
+ * Proposes data (an encoded command, copied) and calls w->done once the
+ * entry is applied -- with the reply the fsm gave -- or once it is known
+ * that it never will be (COORD_ENOTLEADER: leadership lost and the entry
+ * overwritten, or no reply within request_ticks; the caller may retry
+ * with the same exactly-once sequence). Returns COORD_ENOTLEADER at once
+ * on a follower, COORD_EINVAL for data too large; then w is unused.
+ */
+int node_propose(struct node *n, const uint8_t *data, size_t len,
+		 struct node_waiter *w, node_done_fn done, void *ctx);
+
+/*
+ * A linearizable read point (Raft thesis 6.4, ReadIndex): w->done runs
+ * with COORD_OK and no bytes once this node has applied everything that
+ * was committed when the read began -- the caller then reads the fsm --
+ * or with COORD_ENOTLEADER when no leader confirmed it in time. Reads
+ * that arrive before the same flush share one ReadIndex round.
+ */
+void node_read(struct node *n, struct node_waiter *w, node_done_fn done,
+	       void *ctx);
+
+/* Forgets w without calling it (its request went away). */
+void node_waiter_cancel(struct node *n, struct node_waiter *w);
+
+/*
+ * Snapshots. Sending: the transport streams the chunks of a
+ * store_snapshot_reader (coordd/store/store.h, on node_store()) and then
+ * the RAFT_MSG_SNAPSHOT, and reports the outcome with
+ * node_snapshot_sent(). Receiving: each chunk goes to
+ * node_snapshot_chunk() in order, then the message to node_step(); the
+ * staged state becomes the fsm's when Raft installs the snapshot, and is
+ * dropped when it does not (older than what this node has). A chunk that
+ * starts a new stream drops a half-received older one. COORD_EMALFORMED /
+ * COORD_ECORRUPT for a bad chunk (the stream is dropped).
+ */
+int node_snapshot_chunk(struct node *n, uint64_t from, const uint8_t *chunk,
+			size_t len);
+void node_snapshot_sent(struct node *n, uint64_t to, bool ok);
+
+/* Leadership transfer, membership. */
+int node_transfer_leadership(struct node *n, uint64_t target);
+int node_conf_change(struct node *n, enum raft_conf_op op, uint64_t id,
+		     struct node_waiter *w, node_done_fn done, void *ctx);
+
+/* Getters. */
+struct raft *node_raft(struct node *n);
+struct fsm *node_fsm(struct node *n);
+struct store *node_store(struct node *n);
+uint64_t node_id(const struct node *n);
+
+/* Counters for /metrics. */
+struct node_stats {
+	uint64_t leader_changes;
+	uint64_t proposals_committed;
+	uint64_t proposals_failed;
+	uint64_t readies;
+	uint64_t ready_entries;     /* entries persisted, summed */
+	uint64_t ready_batch_max;
+	uint64_t fsyncs;
+	uint64_t fsync_ns_total;
+	uint64_t fsync_hist[16];    /* by power of two microseconds */
+	uint64_t snapshots_made;
+	uint64_t snapshots_installed;
+};
+const struct node_stats *node_stats(const struct node *n);
+
+#endif /* COORD_COORDD_NODE_H */

@@ -1,0 +1,590 @@
+/*
+ * tests/unit/test_node.c: coordd/node.c -- the Ready loop over raft,
+ * store (LevelDB in mktemp dirs) and fsm -- driven as a cluster of nodes
+ * in one process with an in-memory transport: proposals complete with the
+ * fsm's reply, linearizable reads wait for the read index, a restarted
+ * node recovers, a node behind the compacted log catches up by a snapshot
+ * streamed in chunks, and every node converges to the same state hash.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coordd/node.h"
+#include "coordd/store/store.h"
+#include "proto/arena.h"
+#include "proto/buf.h"
+#include "proto/errors.h"
+#include "proto/msg.h"
+
+#define N_MAX 5
+#define Q_MAX 65536
+
+struct qmsg {
+	struct raft_message m;
+	uint8_t **datas;
+};
+
+struct cluster {
+	size_t n;
+	char *dirs[N_MAX + 1];
+	struct node *nodes[N_MAX + 1];
+	bool cut[N_MAX + 1];
+	struct qmsg *q;
+	size_t nq;
+	uint64_t voters[N_MAX];
+	uint64_t snapshot_entries;
+};
+
+static struct cluster *g_cl;   /* the transport's context */
+
+static char *dir_new(void)
+{
+	char tmpl[] = "/tmp/coord-node-XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	ck_assert_ptr_nonnull(d);
+	return strdup(d);
+}
+
+static void dir_free(char *d)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	ck_assert_int_eq(system(cmd), 0);
+	free(d);
+}
+
+/* The transport: copies the message, and streams the snapshot's chunks
+ * ahead of a RAFT_MSG_SNAPSHOT straight into the receiver. */
+static void t_send(void *ctx, const struct raft_message *m)
+{
+	struct cluster *c = ctx;
+	struct qmsg *q;
+
+	if (c->cut[m->from] || c->cut[m->to] || c->nodes[m->to] == NULL)
+		return;
+	ck_assert_uint_lt(c->nq, Q_MAX);
+	q = &c->q[c->nq++];
+	q->m = *m;
+	q->datas = NULL;
+	if (m->n_entries > 0) {
+		struct raft_entry *e = calloc(m->n_entries, sizeof(*e));
+
+		for (size_t i = 0; i < m->n_entries; i++) {
+			e[i] = m->entries[i];
+			e[i].data = malloc(e[i].len + 1);
+			if (e[i].len > 0)
+				memcpy(e[i].data, m->entries[i].data,
+				       e[i].len);
+		}
+		q->m.entries = e;
+	}
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		struct store_snapshot_reader *r;
+		struct node *from = c->nodes[m->from];
+		struct node *to = c->nodes[m->to];
+		bool last = false;
+
+		ck_assert_int_eq(store_snapshot_reader_new(node_store(from), &r),
+				 COORD_OK);
+		ck_assert_uint_eq(store_snapshot_reader_meta(r)->index,
+				  m->snapshot.index);
+		while (!last) {
+			const uint8_t *chunk;
+			size_t len;
+
+			ck_assert_int_eq(store_snapshot_reader_next_chunk(
+						 r, &chunk, &len, &last),
+					 COORD_OK);
+			ck_assert_int_eq(node_snapshot_chunk(to, m->from, chunk,
+							     len),
+					 COORD_OK);
+		}
+		store_snapshot_reader_free(r);
+		node_snapshot_sent(from, m->to, true);
+	}
+}
+
+static void q_free(struct qmsg *q)
+{
+	for (size_t i = 0; i < q->m.n_entries; i++)
+		free(q->m.entries[i].data);
+	free(q->m.entries);
+}
+
+/* Warnings and errors only, so that a failing test's output is short. */
+static void t_log(void *ctx, enum node_log_level level, const char *msg)
+{
+	(void)ctx;
+	if (level >= NODE_LOG_WARN)
+		fprintf(stderr, "node: %s\n", msg);
+}
+
+static void node_start(struct cluster *c, uint64_t id)
+{
+	struct node_config cfg;
+	char err[512];
+	char name[16];
+
+	snprintf(name, sizeof(name), "n%llu", (unsigned long long)id);
+	node_config_default(&cfg);
+	cfg.name = name;
+	cfg.id = id;
+	cfg.data_dir = c->dirs[id];
+	cfg.voters = c->voters;
+	cfg.n_voters = c->n;
+	cfg.seed = id * 7919;
+	cfg.snapshot_entries = c->snapshot_entries;
+	cfg.transport.send = t_send;
+	cfg.transport.ctx = c;
+	cfg.log = t_log;
+	ck_assert_msg(node_open(&cfg, &c->nodes[id], err, sizeof(err)) ==
+			      COORD_OK,
+		      "node_open: %s", err);
+}
+
+static void cl_init(struct cluster *c, size_t n, uint64_t snapshot_entries)
+{
+	memset(c, 0, sizeof(*c));
+	c->n = n;
+	c->snapshot_entries = snapshot_entries;
+	c->q = calloc(Q_MAX, sizeof(*c->q));
+	for (size_t i = 0; i < n; i++)
+		c->voters[i] = i + 1;
+	for (uint64_t id = 1; id <= n; id++) {
+		c->dirs[id] = dir_new();
+		node_start(c, id);
+	}
+	g_cl = c;
+}
+
+static void cl_close(struct cluster *c)
+{
+	for (size_t i = 0; i < c->nq; i++)
+		q_free(&c->q[i]);
+	for (uint64_t id = 1; id <= c->n; id++) {
+		node_close(c->nodes[id]);
+		dir_free(c->dirs[id]);
+	}
+	free(c->q);
+}
+
+static void cl_flush(struct cluster *c)
+{
+	for (uint64_t id = 1; id <= c->n; id++)
+		if (c->nodes[id] != NULL)
+			ck_assert_int_eq(node_flush(c->nodes[id]), COORD_OK);
+}
+
+/* Delivers everything queued (and what it causes). */
+static void cl_deliver(struct cluster *c)
+{
+	cl_flush(c);
+	while (c->nq > 0) {
+		size_t n = c->nq;
+		struct qmsg *batch = malloc(n * sizeof(*batch));
+
+		memcpy(batch, c->q, n * sizeof(*batch));
+		c->nq = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct node *to = c->nodes[batch[i].m.to];
+
+			if (to != NULL && !c->cut[batch[i].m.to])
+				node_step(to, &batch[i].m);
+			q_free(&batch[i]);
+		}
+		free(batch);
+		cl_flush(c);
+	}
+}
+
+static void cl_tick(struct cluster *c, unsigned times)
+{
+	for (unsigned t = 0; t < times; t++) {
+		for (uint64_t id = 1; id <= c->n; id++)
+			if (c->nodes[id] != NULL && !c->cut[id])
+				node_tick(c->nodes[id]);
+		cl_deliver(c);
+	}
+}
+
+static uint64_t cl_leader(struct cluster *c)
+{
+	for (int t = 0; t < 400; t++) {
+		for (uint64_t id = 1; id <= c->n; id++)
+			if (c->nodes[id] != NULL && !c->cut[id] &&
+			    raft_is_leader(node_raft(c->nodes[id])))
+				return id;
+		cl_tick(c, 1);
+	}
+	ck_abort_msg("no leader");
+	return 0;
+}
+
+struct done {
+	int calls;
+	int code;
+	struct proto_reply reply;
+	struct proto_arena arena;
+	uint8_t bytes[4096];
+};
+
+static void on_done(void *ctx, int code, const uint8_t *reply, size_t len)
+{
+	struct done *d = ctx;
+
+	d->calls++;
+	d->code = code;
+	if (reply != NULL) {
+		ck_assert_uint_le(len, sizeof(d->bytes));
+		memcpy(d->bytes, reply, len);
+		proto_arena_init(&d->arena, NULL);
+		ck_assert_int_eq(proto_reply_decode(d->bytes, len, &d->arena,
+						    &d->reply),
+				 COORD_OK);
+	}
+}
+
+static void done_close(struct done *d)
+{
+	if (d->calls > 0 && d->code == COORD_OK && d->reply.type != 0)
+		proto_arena_close(&d->arena);
+}
+
+static int propose_put(struct cluster *c, uint64_t id, const char *key,
+		       const char *value, struct node_waiter *w,
+		       struct done *d)
+{
+	struct proto_cmd cmd;
+	struct proto_buf b;
+	int rc;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = PROTO_CMD_PUT;
+	cmd.u.put.key = proto_bytes_make(key, strlen(key));
+	cmd.u.put.value = proto_bytes_make(value, strlen(value));
+	proto_buf_init(&b, NULL);
+	ck_assert_int_eq(proto_cmd_encode(&cmd, &b), COORD_OK);
+	memset(d, 0, sizeof(*d));
+	rc = node_propose(c->nodes[id], b.data, b.len, w, on_done, d);
+	proto_buf_close(&b);
+	return rc;
+}
+
+/* The value of key on node id (a serializable read of its fsm). */
+static bool get(struct cluster *c, uint64_t id, const char *key, char *out)
+{
+	struct proto_range rq;
+	struct proto_reply rp;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.key = proto_bytes_make(key, strlen(key));
+	ck_assert_int_eq(fsm_range(node_fsm(c->nodes[id]), &rq, &rp),
+			 COORD_OK);
+	if (rp.u.range.n_kvs == 0)
+		return false;
+	memcpy(out, rp.u.range.kvs[0].value.data,
+	       rp.u.range.kvs[0].value.len);
+	out[rp.u.range.kvs[0].value.len] = '\0';
+	return true;
+}
+
+static uint64_t hash_of(struct cluster *c, uint64_t id)
+{
+	uint64_t h;
+
+	ck_assert_int_eq(fsm_hash(node_fsm(c->nodes[id]), &h), COORD_OK);
+	return h;
+}
+
+static void assert_converged(struct cluster *c)
+{
+	uint64_t h1 = hash_of(c, 1);
+
+	for (uint64_t id = 2; id <= c->n; id++) {
+		ck_assert_uint_eq(fsm_revision(node_fsm(c->nodes[id])),
+				  fsm_revision(node_fsm(c->nodes[1])));
+		ck_assert_uint_eq(hash_of(c, id), h1);
+	}
+}
+
+START_TEST(proposal_completes_with_fsm_reply_on_every_node)
+{
+	struct cluster c;
+	struct node_waiter w;
+	struct done d;
+	char v[64];
+	uint64_t l;
+
+	cl_init(&c, 3, 10000);
+	l = cl_leader(&c);
+	ck_assert_int_eq(propose_put(&c, l, "k", "v1", &w, &d), COORD_OK);
+	ck_assert_int_eq(d.calls, 0);
+	cl_deliver(&c);
+	ck_assert_int_eq(d.calls, 1);
+	ck_assert_int_eq(d.code, COORD_OK);
+	ck_assert_int_eq(d.reply.type, PROTO_CMD_PUT);
+	ck_assert_int_eq(d.reply.code, COORD_OK);
+	ck_assert_uint_eq(d.reply.revision, 1);
+	done_close(&d);
+	cl_tick(&c, 2);
+	for (uint64_t id = 1; id <= 3; id++) {
+		ck_assert(get(&c, id, "k", v));
+		ck_assert_str_eq(v, "v1");
+	}
+	assert_converged(&c);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(follower_refuses_proposal)
+{
+	struct cluster c;
+	struct node_waiter w;
+	struct done d;
+	uint64_t l, f;
+
+	cl_init(&c, 3, 10000);
+	l = cl_leader(&c);
+	f = l == 1 ? 2 : 1;
+	ck_assert_int_eq(propose_put(&c, f, "k", "v", &w, &d),
+			 COORD_ENOTLEADER);
+	ck_assert_int_eq(d.calls, 0);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(many_proposals_share_one_ready)
+{
+	struct cluster c;
+	static struct node_waiter w[200];
+	static struct done d[200];
+	uint64_t l;
+	const struct node_stats *st;
+	char key[16];
+
+	cl_init(&c, 3, 10000);
+	l = cl_leader(&c);
+	for (int i = 0; i < 200; i++) {
+		snprintf(key, sizeof(key), "k%03d", i);
+		ck_assert_int_eq(propose_put(&c, l, key, "v", &w[i], &d[i]),
+				 COORD_OK);
+	}
+	st = node_stats(c.nodes[l]);
+	cl_deliver(&c);
+	for (int i = 0; i < 200; i++) {
+		ck_assert_int_eq(d[i].calls, 1);
+		ck_assert_int_eq(d[i].code, COORD_OK);
+		ck_assert_uint_eq(d[i].reply.revision, (uint64_t)i + 1);
+		done_close(&d[i]);
+	}
+	/* Group commit: the 200 proposals went to disk together. */
+	ck_assert_uint_ge(st->ready_batch_max, 200);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(read_waits_for_read_index_on_leader_and_follower)
+{
+	struct cluster c;
+	struct node_waiter wp, wr1, wr2;
+	struct done dp, dr1, dr2;
+	uint64_t l, f;
+	char v[64];
+
+	cl_init(&c, 3, 10000);
+	l = cl_leader(&c);
+	f = l == 1 ? 2 : 1;
+	ck_assert_int_eq(propose_put(&c, l, "k", "v", &wp, &dp), COORD_OK);
+	cl_deliver(&c);
+	ck_assert_int_eq(dp.code, COORD_OK);
+	done_close(&dp);
+	memset(&dr1, 0, sizeof(dr1));
+	memset(&dr2, 0, sizeof(dr2));
+	node_read(c.nodes[l], &wr1, on_done, &dr1);
+	node_read(c.nodes[f], &wr2, on_done, &dr2);
+	ck_assert_int_eq(dr1.calls + dr2.calls, 0);
+	cl_deliver(&c);
+	cl_tick(&c, 2);
+	ck_assert_int_eq(dr1.calls, 1);
+	ck_assert_int_eq(dr1.code, COORD_OK);
+	ck_assert_int_eq(dr2.calls, 1);
+	ck_assert_int_eq(dr2.code, COORD_OK);
+	/* Served after the write: both see it. */
+	ck_assert(get(&c, l, "k", v));
+	ck_assert(get(&c, f, "k", v));
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(read_on_isolated_node_times_out)
+{
+	struct cluster c;
+	struct node_waiter w;
+	struct done d;
+	uint64_t l;
+
+	cl_init(&c, 3, 10000);
+	l = cl_leader(&c);
+	for (uint64_t id = 1; id <= 3; id++)
+		if (id != l)
+			c.cut[id] = true;
+	memset(&d, 0, sizeof(d));
+	node_read(c.nodes[l], &w, on_done, &d);
+	for (int t = 0; t < 60 && d.calls == 0; t++) {
+		node_tick(c.nodes[l]);
+		cl_flush(&c);
+	}
+	ck_assert_int_eq(d.calls, 1);
+	ck_assert_int_eq(d.code, COORD_ENOTLEADER);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(cancelled_waiter_is_never_called)
+{
+	struct cluster c;
+	struct node_waiter w;
+	struct done d;
+	uint64_t l;
+
+	cl_init(&c, 3, 10000);
+	l = cl_leader(&c);
+	ck_assert_int_eq(propose_put(&c, l, "k", "v", &w, &d), COORD_OK);
+	node_waiter_cancel(c.nodes[l], &w);
+	cl_deliver(&c);
+	ck_assert_int_eq(d.calls, 0);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(restarted_node_recovers_and_converges)
+{
+	struct cluster c;
+	struct node_waiter w;
+	struct done d;
+	uint64_t l, f;
+	char key[16];
+
+	cl_init(&c, 3, 10000);
+	l = cl_leader(&c);
+	f = l == 3 ? 2 : 3;
+	for (int i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		ck_assert_int_eq(propose_put(&c, l, key, "v", &w, &d),
+				 COORD_OK);
+		cl_deliver(&c);
+		ck_assert_int_eq(d.code, COORD_OK);
+		done_close(&d);
+	}
+	node_close(c.nodes[f]);
+	c.nodes[f] = NULL;
+	for (int i = 20; i < 30; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		ck_assert_int_eq(propose_put(&c, l, key, "v", &w, &d),
+				 COORD_OK);
+		cl_deliver(&c);
+		done_close(&d);
+	}
+	node_start(&c, f);
+	ck_assert_uint_eq(fsm_revision(node_fsm(c.nodes[f])), 20);
+	cl_tick(&c, 20);
+	assert_converged(&c);
+	ck_assert_uint_eq(fsm_revision(node_fsm(c.nodes[f])), 30);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(node_behind_compacted_log_catches_up_by_snapshot)
+{
+	struct cluster c;
+	struct node_waiter w;
+	struct done d;
+	uint64_t l, f;
+	char key[16];
+
+	cl_init(&c, 3, 16);
+	l = cl_leader(&c);
+	f = l == 3 ? 2 : 3;
+	c.cut[f] = true;
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		ck_assert_int_eq(propose_put(&c, l, key, "value", &w, &d),
+				 COORD_OK);
+		cl_deliver(&c);
+		ck_assert_int_eq(d.code, COORD_OK);
+		done_close(&d);
+	}
+	ck_assert_uint_ge(node_stats(c.nodes[l])->snapshots_made, 1);
+	ck_assert_uint_gt(raft_first_index(node_raft(c.nodes[l])), 20);
+	c.cut[f] = false;
+	cl_tick(&c, 30);
+	ck_assert_uint_eq(node_stats(c.nodes[f])->snapshots_installed, 1);
+	assert_converged(&c);
+	/* It follows new writes, and survives a restart. */
+	ck_assert_int_eq(propose_put(&c, l, "after", "x", &w, &d), COORD_OK);
+	cl_deliver(&c);
+	done_close(&d);
+	cl_tick(&c, 3);
+	node_close(c.nodes[f]);
+	c.nodes[f] = NULL;
+	node_start(&c, f);
+	cl_tick(&c, 5);
+	assert_converged(&c);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(node_open_refuses_bad_config_and_reports_store_errors)
+{
+	struct node_config cfg;
+	struct node *n = (struct node *)1;
+	char err[512];
+
+	node_config_default(&cfg);
+	cfg.transport.send = t_send;
+	cfg.id = 0;
+	ck_assert_int_eq(node_open(&cfg, &n, err, sizeof(err)), COORD_EINVAL);
+	ck_assert_ptr_null(n);
+	cfg.id = 1;
+	cfg.data_dir = "/proc/coord-no-such-dir/x";
+	ck_assert_int_ne(node_open(&cfg, &n, err, sizeof(err)), COORD_OK);
+	ck_assert_ptr_null(n);
+	ck_assert_uint_gt(strlen(err), 0);
+	node_close(NULL);
+}
+END_TEST
+
+static Suite *node_suite(void)
+{
+	Suite *s = suite_create("node");
+	TCase *tc = tcase_create("node");
+
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, proposal_completes_with_fsm_reply_on_every_node);
+	tcase_add_test(tc, follower_refuses_proposal);
+	tcase_add_test(tc, many_proposals_share_one_ready);
+	tcase_add_test(tc, read_waits_for_read_index_on_leader_and_follower);
+	tcase_add_test(tc, read_on_isolated_node_times_out);
+	tcase_add_test(tc, cancelled_waiter_is_never_called);
+	tcase_add_test(tc, restarted_node_recovers_and_converges);
+	tcase_add_test(tc, node_behind_compacted_log_catches_up_by_snapshot);
+	tcase_add_test(tc, node_open_refuses_bad_config_and_reports_store_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(node_suite());
+	int failed;
+
+	srunner_set_tap(sr, "-");
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
