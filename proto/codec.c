@@ -214,38 +214,72 @@ static int enc_finish(struct enc *e, size_t len_before)
 	return e->err;
 }
 
+static void enc_cmd(struct enc *e, const struct proto_cmd *cmd)
+{
+	switch (cmd->type) {
+	case PROTO_CMD_PUT:
+		enc_put(e, &cmd->u.put);
+		break;
+	case PROTO_CMD_DELETE:
+		enc_delete(e, &cmd->u.del);
+		break;
+	case PROTO_CMD_RANGE:
+		enc_range(e, &cmd->u.range);
+		break;
+	case PROTO_CMD_TXN:
+		enc_txn(e, &cmd->u.txn);
+		break;
+	case PROTO_CMD_COMPACT:
+		enc_array(e, 2);
+		enc_uint(e, PROTO_CMD_COMPACT);
+		enc_uint(e, cmd->u.compact.revision);
+		break;
+	case PROTO_CMD_LEASE_END:
+		enc_array(e, 2);
+		enc_uint(e, PROTO_CMD_LEASE_END);
+		enc_uint(e, cmd->u.lease_end.lease);
+		break;
+	case PROTO_CMD_CLIENTS_EXPIRE:
+		enc_array(e, 3);
+		enc_uint(e, PROTO_CMD_CLIENTS_EXPIRE);
+		enc_uint(e, cmd->u.clients_expire.now_ms);
+		enc_uint(e, cmd->u.clients_expire.idle_ms);
+		break;
+	default:
+		enc_invalid(e);
+	}
+}
+
 int proto_cmd_encode(const struct proto_cmd *cmd, struct proto_buf *out)
 {
 	struct enc e;
 	size_t len_before = out->len;
 
 	enc_init(&e, out);
-	switch (cmd->type) {
-	case PROTO_CMD_PUT:
-		enc_put(&e, &cmd->u.put);
-		break;
-	case PROTO_CMD_DELETE:
-		enc_delete(&e, &cmd->u.del);
-		break;
-	case PROTO_CMD_RANGE:
-		enc_range(&e, &cmd->u.range);
-		break;
-	case PROTO_CMD_TXN:
-		enc_txn(&e, &cmd->u.txn);
-		break;
-	case PROTO_CMD_COMPACT:
-		enc_array(&e, 2);
-		enc_uint(&e, PROTO_CMD_COMPACT);
-		enc_uint(&e, cmd->u.compact.revision);
-		break;
-	case PROTO_CMD_LEASE_END:
-		enc_array(&e, 2);
-		enc_uint(&e, PROTO_CMD_LEASE_END);
-		enc_uint(&e, cmd->u.lease_end.lease);
-		break;
-	default:
+	enc_cmd(&e, cmd);
+	return enc_finish(&e, len_before);
+}
+
+/* The wire format pairs them: no client, no sequence; a client, a
+ * sequence from 1. */
+static bool entry_ids_valid(uint64_t client_id, uint64_t sequence)
+{
+	return (client_id == 0) == (sequence == 0);
+}
+
+int proto_entry_encode(const struct proto_entry *entry, struct proto_buf *out)
+{
+	struct enc e;
+	size_t len_before = out->len;
+
+	enc_init(&e, out);
+	if (!entry_ids_valid(entry->client_id, entry->sequence))
 		enc_invalid(&e);
-	}
+	enc_array(&e, 4);
+	enc_uint(&e, entry->client_id);
+	enc_uint(&e, entry->sequence);
+	enc_uint(&e, entry->now_ms);
+	enc_cmd(&e, &entry->cmd);
 	return enc_finish(&e, len_before);
 }
 
@@ -316,6 +350,10 @@ int proto_reply_encode(const struct proto_reply *r, struct proto_buf *out)
 	case PROTO_CMD_LEASE_END:
 		enc_array(&e, 1);
 		enc_uint(&e, r->u.lease_end.deleted);
+		break;
+	case PROTO_CMD_CLIENTS_EXPIRE:
+		enc_array(&e, 1);
+		enc_uint(&e, r->u.clients_expire.expired);
 		break;
 	default:
 		enc_invalid(&e);
@@ -688,45 +726,63 @@ static void dec_init(struct dec *d, const uint8_t *data, size_t len,
 	d->err = COORD_OK;
 }
 
+static bool dec_cmd(struct dec *d, struct proto_cmd *cmd)
+{
+	uint32_t n;
+
+	if (!(dec_array(d, &n) && (n > 0 || dec_fail(d, COORD_EMALFORMED)) &&
+	      dec_u8(d, UINT8_MAX, &cmd->type)))
+		return false;
+	switch (cmd->type) {
+	case PROTO_CMD_PUT:
+		return dec_put_fields(d, n, &cmd->u.put);
+	case PROTO_CMD_DELETE:
+		return dec_delete_fields(d, n, &cmd->u.del);
+	case PROTO_CMD_RANGE:
+		return dec_range_fields(d, n, &cmd->u.range);
+	case PROTO_CMD_TXN:
+		return dec_txn_fields(d, n, &cmd->u.txn);
+	case PROTO_CMD_COMPACT:
+		return (n == 2 || dec_fail(d, COORD_EMALFORMED)) &&
+		       dec_u64(d, &cmd->u.compact.revision);
+	case PROTO_CMD_LEASE_END:
+		return (n == 2 || dec_fail(d, COORD_EMALFORMED)) &&
+		       dec_u64(d, &cmd->u.lease_end.lease);
+	case PROTO_CMD_CLIENTS_EXPIRE:
+		return (n == 3 || dec_fail(d, COORD_EMALFORMED)) &&
+		       dec_u64(d, &cmd->u.clients_expire.now_ms) &&
+		       dec_u64(d, &cmd->u.clients_expire.idle_ms);
+	}
+	return dec_fail(d, COORD_EMALFORMED);
+}
+
 int proto_cmd_decode(const uint8_t *data, size_t len,
 		     struct proto_arena *arena, struct proto_cmd *cmd)
 {
 	struct dec d;
-	uint32_t n;
-	bool ok;
 
 	memset(cmd, 0, sizeof(*cmd));
 	if (data == NULL)
 		return COORD_EMALFORMED;
 	dec_init(&d, data, len, arena);
-	ok = dec_array(&d, &n) && (n > 0 || dec_fail(&d, COORD_EMALFORMED)) &&
-	     dec_u8(&d, UINT8_MAX, &cmd->type);
-	if (ok) {
-		switch (cmd->type) {
-		case PROTO_CMD_PUT:
-			ok = dec_put_fields(&d, n, &cmd->u.put);
-			break;
-		case PROTO_CMD_DELETE:
-			ok = dec_delete_fields(&d, n, &cmd->u.del);
-			break;
-		case PROTO_CMD_RANGE:
-			ok = dec_range_fields(&d, n, &cmd->u.range);
-			break;
-		case PROTO_CMD_TXN:
-			ok = dec_txn_fields(&d, n, &cmd->u.txn);
-			break;
-		case PROTO_CMD_COMPACT:
-			ok = (n == 2 || dec_fail(&d, COORD_EMALFORMED)) &&
-			     dec_u64(&d, &cmd->u.compact.revision);
-			break;
-		case PROTO_CMD_LEASE_END:
-			ok = (n == 2 || dec_fail(&d, COORD_EMALFORMED)) &&
-			     dec_u64(&d, &cmd->u.lease_end.lease);
-			break;
-		default:
-			ok = dec_fail(&d, COORD_EMALFORMED);
-		}
-	}
+	return dec_finish(&d, dec_cmd(&d, cmd));
+}
+
+int proto_entry_decode(const uint8_t *data, size_t len,
+		       struct proto_arena *arena, struct proto_entry *entry)
+{
+	struct dec d;
+	bool ok;
+
+	memset(entry, 0, sizeof(*entry));
+	if (data == NULL)
+		return COORD_EMALFORMED;
+	dec_init(&d, data, len, arena);
+	ok = dec_array_len(&d, 4) && dec_u64(&d, &entry->client_id) &&
+	     dec_u64(&d, &entry->sequence) &&
+	     (entry_ids_valid(entry->client_id, entry->sequence) ||
+	      dec_fail(&d, COORD_EMALFORMED)) &&
+	     dec_u64(&d, &entry->now_ms) && dec_cmd(&d, &entry->cmd);
 	return dec_finish(&d, ok);
 }
 
@@ -800,6 +856,10 @@ int proto_reply_decode(const uint8_t *data, size_t len,
 		case PROTO_CMD_LEASE_END:
 			ok = dec_array_len(&d, 1) &&
 			     dec_u64(&d, &r->u.lease_end.deleted);
+			break;
+		case PROTO_CMD_CLIENTS_EXPIRE:
+			ok = dec_array_len(&d, 1) &&
+			     dec_u64(&d, &r->u.clients_expire.expired);
 			break;
 		default:
 			ok = dec_fail(&d, COORD_EMALFORMED);

@@ -27,4 +27,23 @@ _Static_assert(COORD_KEY_BYTES_MAX + COORD_VALUE_BYTES_MAX + 64 <=
 		       COORD_CMD_BYTES_MAX,
 	       "a maximal put must fit in one command");
 
+/*
+ * Exactly-once: the fsm's client table (coordd/fsm/fsm.h).
+ *
+ * COORD_CLIENT_IDLE_MS: the leader proposes CLIENTS_EXPIRE with this
+ * idle_ms, so a client's entry (its last sequence and reply) is forgotten
+ * once it has sent no applied request for this long, measured in cluster
+ * time. A client must not retry a request after this long (libcoord gives
+ * up on a request well before); after it, start over with a new client id.
+ * COORD_CLIENT_EXPIRE_INTERVAL_MS: how often the leader proposes it.
+ * COORD_CLIENTS_MAX: entries kept; a new client beyond it evicts the least
+ * recently active one (fsm: config clients_max, equal on every replica).
+ */
+#define COORD_CLIENT_IDLE_MS (60u * 60u * 1000u)
+#define COORD_CLIENT_EXPIRE_INTERVAL_MS (60u * 1000u)
+#define COORD_CLIENTS_MAX 65536
+
+_Static_assert(COORD_CLIENT_EXPIRE_INTERVAL_MS < COORD_CLIENT_IDLE_MS,
+	       "clients are expired more often than they may idle");
+
 #endif /* COORD_PROTO_LIMITS_H */

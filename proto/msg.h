@@ -1,7 +1,9 @@
 /*
- * proto/msg.h: the messages of the KV keyspace -- the commands the fsm
- * applies (put, delete, range, txn, compact, lease end), their replies, the
- * events they produce for watchers -- and their msgpack codec.
+ * proto/msg.h: the messages of the replicated state machine -- the
+ * commands the fsm applies (put, delete, range, txn, compact, lease end,
+ * clients expire), the entry that carries a command through Raft with the
+ * client's exactly-once identity, the replies, the events they produce for
+ * watchers -- and their msgpack codec.
  *
  * proto/ is the only code that calls msgpack. Encoding uses msgpack-c's
  * packer. Decoding is a strict cursor over the bytes, not msgpack-c's
@@ -21,6 +23,14 @@
  * or flag bit, an integer too large for its field. It never asserts on
  * input.
  *
+ *   entry      [client_id, sequence, now_ms, cmd]
+ *              What the server proposes to Raft, one per request. A
+ *              client_id of 0 means no exactly-once (internal commands)
+ *              and then sequence must be 0; with a client id, sequence is
+ *              >= 1. A decoder rejects the other two combinations. now_ms
+ *              is the proposing leader's cluster time in milliseconds,
+ *              used only to track how long clients have been idle
+ *              (coordd/fsm/fsm.h says how the fsm keeps it monotone).
  *   cmd        [type, fields...] by type:
  *     PUT        [1, key, value, lease, prev_kv]
  *     DELETE     [2, key, end, flags, prev_kv]
@@ -28,6 +38,7 @@
  *     TXN        [4, [compare...], [op...], [op...]]
  *     COMPACT    [5, revision]
  *     LEASE_END  [6, lease]
+ *     CLIENTS_EXPIRE [7, now_ms, idle_ms]
  *   op         a PUT, DELETE or RANGE cmd array
  *   compare    [key, target, result, number, value]
  *   kv         [key, value, create_revision, mod_revision, version, lease]
@@ -38,6 +49,7 @@
  *     TXN        [succeeded, [op reply...]]   op reply: [type, body]
  *     COMPACT    []
  *     LEASE_END  [deleted]
+ *     CLIENTS_EXPIRE [expired]
  *   events     [[type, kv, prev_kv | nil]...]
  */
 #ifndef COORD_PROTO_MSG_H
@@ -164,8 +176,9 @@ enum proto_cmd_type {
 	PROTO_CMD_TXN = 4,
 	PROTO_CMD_COMPACT = 5,
 	PROTO_CMD_LEASE_END = 6,
+	PROTO_CMD_CLIENTS_EXPIRE = 7,
 };
-#define PROTO_CMD_LAST PROTO_CMD_LEASE_END
+#define PROTO_CMD_LAST PROTO_CMD_CLIENTS_EXPIRE
 
 /* An operation of a txn branch: PROTO_CMD_PUT, _DELETE or _RANGE (a get
  * is a range of one key). */
@@ -201,6 +214,14 @@ struct proto_lease_end {
 	uint64_t lease;
 };
 
+/* Forgets the exactly-once entries of clients idle for more than idle_ms
+ * at cluster time now_ms (an internal command the leader proposes from
+ * time to time; coordd/fsm/fsm.h has the exact rule). */
+struct proto_clients_expire {
+	uint64_t now_ms;
+	uint64_t idle_ms;
+};
+
 struct proto_cmd {
 	uint8_t type;               /* enum proto_cmd_type */
 	union {
@@ -210,7 +231,16 @@ struct proto_cmd {
 		struct proto_txn txn;
 		struct proto_compact compact;
 		struct proto_lease_end lease_end;
+		struct proto_clients_expire clients_expire;
 	} u;
+};
+
+/* A committed Raft entry: one command and who asked for it. */
+struct proto_entry {
+	uint64_t client_id;         /* 0: no exactly-once */
+	uint64_t sequence;          /* client_id 0: 0; otherwise >= 1 */
+	uint64_t now_ms;            /* the proposing leader's cluster time */
+	struct proto_cmd cmd;
 };
 
 struct proto_put_reply {
@@ -250,6 +280,10 @@ struct proto_lease_end_reply {
 	uint64_t deleted;
 };
 
+struct proto_clients_expire_reply {
+	uint64_t expired;           /* client entries forgotten */
+};
+
 /* The answer to one command. When code is not COORD_OK the command
  * changed nothing and the body is zero. */
 struct proto_reply {
@@ -263,6 +297,7 @@ struct proto_reply {
 		struct proto_range_reply range;
 		struct proto_txn_reply txn;
 		struct proto_lease_end_reply lease_end;
+		struct proto_clients_expire_reply clients_expire;
 	} u;
 };
 
@@ -294,6 +329,12 @@ struct proto_event {
 int proto_cmd_encode(const struct proto_cmd *cmd, struct proto_buf *out);
 int proto_cmd_decode(const uint8_t *data, size_t len,
 		     struct proto_arena *arena, struct proto_cmd *cmd);
+
+/* An entry: the rules of its command, plus the client_id/sequence pairing
+ * of the wire format (COORD_EINVAL / COORD_EMALFORMED when broken). */
+int proto_entry_encode(const struct proto_entry *entry, struct proto_buf *out);
+int proto_entry_decode(const uint8_t *data, size_t len,
+		       struct proto_arena *arena, struct proto_entry *entry);
 
 int proto_reply_encode(const struct proto_reply *reply, struct proto_buf *out);
 int proto_reply_decode(const uint8_t *data, size_t len,

@@ -12,6 +12,12 @@
  * THE KEY LAYOUT (the fsm's records; all integers big-endian, so that byte
  * order is numeric order):
  *
+ *   'a' active_ms:8 client_id:8     the client table's index by activity
+ *                                   time: expiry and eviction scan it
+ *                                   oldest first. Value: empty.
+ *   'c' client_id:8                 a client of exactly-once. Value:
+ *                                   sequence:8 active_ms:8, then the
+ *                                   encoded reply to that sequence.
  *   'k' esc(key) 0x00 0x01 ~rev:8   a version of key, written at main
  *                                   revision rev. ~rev sorts the newest
  *                                   version of each key first. Value:
@@ -22,7 +28,9 @@
  *                                   versions only). Value: empty.
  *   'm' name                        meta: "revision", "compact", "applied"
  *                                   (the raft index of the last command
- *                                   applied). Value: 8 bytes.
+ *                                   applied), "clock" (the cluster clock,
+ *                                   ms), "clients" (entries in the client
+ *                                   table; absent when 0). Value: 8 bytes.
  *   'r' rev:8 sub:4                 the history in revision order: the
  *                                   sub-th change of main revision rev.
  *                                   Value: the key.

@@ -1,6 +1,7 @@
 /*
  * coordd/fsm/fsm.c: the fsm's life cycle, the apply driver (one atomic
- * backend batch per command), reads of history and the state hash.
+ * backend batch per command or entry, the exactly-once rules of entries),
+ * reads of history and the state hash.
  *
  * What it never does: read a clock, do I/O other than through the
  * backend, print, keep global state.
@@ -16,6 +17,8 @@
 #define META_REVISION "mrevision"
 #define META_COMPACT "mcompact"
 #define META_APPLIED "mapplied"
+#define META_CLOCK "mclock"
+#define META_CLIENTS "mclients"
 
 #define META_KEY(name) ((const uint8_t *)(name)), (sizeof(name) - 1)
 
@@ -25,6 +28,7 @@ void fsm_config_default(struct fsm_config *cfg)
 	cfg->key_bytes_max = COORD_KEY_BYTES_MAX;
 	cfg->value_bytes_max = COORD_VALUE_BYTES_MAX;
 	cfg->txn_ops_max = COORD_TXN_OPS_MAX;
+	cfg->clients_max = COORD_CLIENTS_MAX;
 }
 
 static int meta_get(struct fsm *f, const uint8_t *key, size_t key_len,
@@ -65,7 +69,7 @@ int fsm_new(const struct fsm_config *cfg, struct fsm_backend *backend,
 	/* Keys and values travel as msgpack bin32. */
 	if (cfg->key_bytes_max == 0 || cfg->key_bytes_max > UINT32_MAX ||
 	    cfg->value_bytes_max > UINT32_MAX || cfg->txn_ops_max == 0 ||
-	    backend == NULL)
+	    cfg->clients_max == 0 || backend == NULL)
 		return COORD_EINVAL;
 	f = coord_malloc(cfg->alloc, sizeof(*f));
 	if (f == NULL)
@@ -74,12 +78,17 @@ int fsm_new(const struct fsm_config *cfg, struct fsm_backend *backend,
 	f->cfg = *cfg;
 	f->b = backend;
 	proto_arena_init(&f->arena, cfg->alloc);
+	proto_buf_init(&f->reply, cfg->alloc);
 	fsm_ov_reset(&f->ov);
 	rc = meta_get(f, META_KEY(META_REVISION), &f->revision);
 	if (rc == COORD_OK)
 		rc = meta_get(f, META_KEY(META_COMPACT), &f->compact_revision);
 	if (rc == COORD_OK)
 		rc = meta_get(f, META_KEY(META_APPLIED), &f->applied_index);
+	if (rc == COORD_OK)
+		rc = meta_get(f, META_KEY(META_CLOCK), &f->clock_ms);
+	if (rc == COORD_OK)
+		rc = meta_get(f, META_KEY(META_CLIENTS), &f->clients);
 	if (rc == COORD_OK && f->compact_revision > f->revision)
 		rc = COORD_ECORRUPT;
 	if (rc != COORD_OK) {
@@ -95,6 +104,7 @@ void fsm_free(struct fsm *f)
 	if (f == NULL)
 		return;
 	proto_arena_close(&f->arena);
+	proto_buf_close(&f->reply);
 	fsm_kbuf_free(f, &f->find_key);
 	fsm_kbuf_free(f, &f->scan_seek);
 	fsm_kbuf_free(f, &f->scan_ukey);
@@ -118,6 +128,16 @@ uint64_t fsm_applied_index(const struct fsm *f)
 	return f->applied_index;
 }
 
+uint64_t fsm_clients_count(const struct fsm *f)
+{
+	return f->clients;
+}
+
+uint64_t fsm_clients_clock_ms(const struct fsm *f)
+{
+	return f->clock_ms;
+}
+
 /* Starts a call: the previous call's memory and overlay are dropped. */
 static void call_begin(struct fsm *f, unsigned flags)
 {
@@ -126,6 +146,8 @@ static void call_begin(struct fsm *f, unsigned flags)
 	f->rev_new = f->revision + 1;
 	f->sub = 0;
 	f->compact_new = f->compact_revision;
+	f->clock_new = f->clock_ms;
+	f->clients_new = f->clients;
 	f->flags = flags;
 	f->events = NULL;
 	f->n_events = 0;
@@ -196,22 +218,18 @@ static int apply_cmd(struct fsm *f, const struct proto_cmd *cmd,
 	case PROTO_CMD_LEASE_END:
 		return fsm_cmd_lease_end(f, cmd->u.lease_end.lease,
 					 &reply->u.lease_end);
+	case PROTO_CMD_CLIENTS_EXPIRE:
+		return fsm_cmd_clients_expire(f, &cmd->u.clients_expire,
+					      &reply->u.clients_expire);
 	}
 	return COORD_EINVAL;
 }
 
-/* Ends fsm_apply(): writes the overlay and the meta records in one batch,
- * then moves the cached counters. code: what the command returned. */
-static int apply_commit(struct fsm *f, uint64_t index, uint8_t type, int code,
-			struct fsm_result *res)
+/* Sets the reply's header and the events as they are once the command
+ * commits. code: what the command returned, not a local failure. */
+static void reply_finish(struct fsm *f, uint8_t type, int code,
+			 struct fsm_result *res)
 {
-	struct fsm_backend_write *batch;
-	const struct fsm_ov_node *n;
-	size_t i = 0;
-	int rc;
-
-	if (fsm_is_local_failure(code))
-		return code;
 	if (code != COORD_OK) {
 		/* Commands check everything before their first write. */
 		COORD_ASSERT(f->sub == 0);
@@ -219,9 +237,34 @@ static int apply_commit(struct fsm *f, uint64_t index, uint8_t type, int code,
 		memset(&res->reply.u, 0, sizeof(res->reply.u));
 		f->n_events = 0;
 	}
+	res->reply.type = type;
+	res->reply.code = code;
+	res->reply.revision = f->sub > 0 ? f->rev_new : f->revision;
+	res->reply.compact_revision = f->compact_new;
+	res->events = f->n_events > 0 ? f->events : NULL;
+	res->n_events = f->n_events;
+}
+
+/* Ends a call that applies: writes the overlay and the meta records in one
+ * batch, then moves the cached counters. */
+static int commit(struct fsm *f, uint64_t index)
+{
+	struct fsm_backend_write *batch;
+	const struct fsm_ov_node *n;
+	size_t i = 0;
+	int rc;
+
 	rc = meta_put(f, META_KEY(META_APPLIED), index);
 	if (rc == COORD_OK && f->sub > 0)
 		rc = meta_put(f, META_KEY(META_REVISION), f->rev_new);
+	if (rc == COORD_OK && f->clock_new != f->clock_ms)
+		rc = meta_put(f, META_KEY(META_CLOCK), f->clock_new);
+	/* An empty table has no record, as before its first client. */
+	if (rc == COORD_OK && f->clients_new != f->clients)
+		rc = f->clients_new == 0
+			     ? fsm_ov_del(f, META_KEY(META_CLIENTS))
+			     : meta_put(f, META_KEY(META_CLIENTS),
+					f->clients_new);
 	if (rc != COORD_OK)
 		return rc;
 	batch = proto_arena_alloc(&f->arena, f->ov.n * sizeof(*batch));
@@ -244,13 +287,19 @@ static int apply_commit(struct fsm *f, uint64_t index, uint8_t type, int code,
 	if (f->sub > 0)
 		f->revision = f->rev_new;
 	f->compact_revision = f->compact_new;
-	res->reply.type = type;
-	res->reply.code = code;
-	res->reply.revision = f->revision;
-	res->reply.compact_revision = f->compact_revision;
-	res->events = f->n_events > 0 ? f->events : NULL;
-	res->n_events = f->n_events;
+	f->clock_ms = f->clock_new;
+	f->clients = f->clients_new;
 	return COORD_OK;
+}
+
+/* Ends fsm_apply(). code: what the command returned. */
+static int apply_commit(struct fsm *f, uint64_t index, uint8_t type, int code,
+			struct fsm_result *res)
+{
+	if (fsm_is_local_failure(code))
+		return code;
+	reply_finish(f, type, code, res);
+	return commit(f, index);
 }
 
 int fsm_apply(struct fsm *f, uint64_t index, const struct proto_cmd *cmd,
@@ -281,6 +330,139 @@ int fsm_apply_data(struct fsm *f, uint64_t index, const uint8_t *data,
 		return apply_commit(f, index, 0, code, res);
 	code = apply_cmd(f, &cmd, &res->reply);
 	return apply_commit(f, index, cmd.type, code, res);
+}
+
+/* A retry: the stored reply, decoded for res, and nothing else. */
+static int entry_duplicate(struct fsm *f, uint64_t index,
+			   const struct fsm_client *c,
+			   struct fsm_entry_result *out)
+{
+	int rc;
+
+	rc = proto_buf_append(&f->reply, c->reply, c->reply_len);
+	if (rc != COORD_OK)
+		return rc;
+	rc = proto_reply_decode(f->reply.data, f->reply.len, &f->arena,
+				&out->res.reply);
+	if (rc == COORD_EMALFORMED)
+		return COORD_ECORRUPT;
+	if (rc != COORD_OK)
+		return rc;
+	out->duplicate = true;
+	return commit(f, index);
+}
+
+/* The exactly-once rules of fsm.h, then the command and its commit. */
+static int entry_apply(struct fsm *f, uint64_t index,
+		       const struct proto_entry *e, struct fsm_entry_result *out)
+{
+	struct fsm_result *res = &out->res;
+	struct fsm_client c;
+	bool found = false, refused = false;
+	int code = COORD_OK, rc;
+
+	if (e->client_id != 0) {
+		rc = fsm_client_get(f, e->client_id, &found, &c);
+		if (rc != COORD_OK)
+			return rc;
+		if (found && e->sequence == c.sequence)
+			return entry_duplicate(f, index, &c, out);
+		/* The table's own refusals leave the table as it was. */
+		refused = found ? e->sequence < c.sequence : e->sequence != 1;
+		if (refused)
+			code = found ? FSM_ECLIENT_STALE_SEQ
+				     : FSM_ECLIENT_UNKNOWN;
+		else if (e->cmd.type == PROTO_CMD_CLIENTS_EXPIRE)
+			code = COORD_EINVAL;    /* internal: no client */
+	}
+	if (!refused && code == COORD_OK) {
+		if (e->now_ms > f->clock_new)
+			f->clock_new = e->now_ms;
+		code = apply_cmd(f, &e->cmd, &res->reply);
+		if (fsm_is_local_failure(code))
+			return code;
+	}
+	reply_finish(f, e->cmd.type, code, res);
+	rc = proto_reply_encode(&res->reply, &f->reply);
+	if (rc != COORD_OK)
+		return rc;
+	if (e->client_id != 0 && !refused) {
+		rc = fsm_client_store(f, e->client_id, e->sequence,
+				      found ? &c : NULL, f->reply.data,
+				      f->reply.len);
+		if (rc != COORD_OK)
+			return rc;
+	}
+	return commit(f, index);
+}
+
+/* Starts an entry's call; COORD_EINVAL for a stale index. */
+static int entry_begin(struct fsm *f, uint64_t index, unsigned flags,
+		       struct fsm_entry_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (index <= f->applied_index)
+		return COORD_EINVAL;
+	call_begin(f, flags);
+	proto_buf_clear(&f->reply);
+	return COORD_OK;
+}
+
+/* Ends an entry's call: the encoded reply, when there is one. */
+static int entry_end(struct fsm *f, int rc, struct fsm_entry_result *out)
+{
+	if (rc == COORD_OK && f->reply.len > 0) {
+		out->reply_data = f->reply.data;
+		out->reply_len = f->reply.len;
+	}
+	return rc;
+}
+
+int fsm_apply_entry(struct fsm *f, uint64_t index,
+		    const struct proto_entry *entry, unsigned flags,
+		    struct fsm_entry_result *out)
+{
+	int rc = entry_begin(f, index, flags, out);
+
+	if (rc != COORD_OK)
+		return rc;
+	/* What the wire format cannot carry is the caller's error. */
+	if ((entry->client_id == 0) != (entry->sequence == 0) ||
+	    entry->cmd.type == 0 || entry->cmd.type > PROTO_CMD_LAST)
+		return COORD_EINVAL;
+	return entry_end(f, entry_apply(f, index, entry, out), out);
+}
+
+int fsm_apply_entry_data(struct fsm *f, uint64_t index, const uint8_t *data,
+			 size_t len, unsigned flags,
+			 struct fsm_entry_result *out)
+{
+	struct proto_entry e;
+	int rc = entry_begin(f, index, flags, out);
+
+	if (rc != COORD_OK)
+		return rc;
+	rc = proto_entry_decode(data, len, &f->arena, &e);
+	if (rc != COORD_OK)
+		return apply_commit(f, index, 0, rc, &out->res);
+	return entry_end(f, entry_apply(f, index, &e, out), out);
+}
+
+int fsm_client_lookup(struct fsm *f, uint64_t client_id, uint64_t *sequence,
+		      uint64_t *active_ms)
+{
+	struct fsm_client c;
+	bool found;
+	int rc;
+
+	rc = fsm_client_get(f, client_id, &found, &c);
+	if (rc == COORD_OK && !found)
+		rc = COORD_ENOTFOUND;
+	if (rc == COORD_OK) {
+		*sequence = c.sequence;
+		*active_ms = c.active_ms;
+	}
+	return rc;
 }
 
 int fsm_range(struct fsm *f, const struct proto_range *req,

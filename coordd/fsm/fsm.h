@@ -1,5 +1,6 @@
 /*
- * coordd/fsm/fsm.h: the replicated state machine's keyspace.
+ * coordd/fsm/fsm.h: the replicated state machine's keyspace and its
+ * exactly-once client table.
  *
  * An MVCC keyspace like etcd's, applied from committed Raft entries: one
  * revision counter, +1 for every command that changes a key; each key has
@@ -11,21 +12,69 @@
  * Replicas that apply the same commands in the same order hold the same
  * bytes in their backends and report the same fsm_hash(). State lives in
  * the backend only (see backend.h for the key layout); the struct fsm
- * caches three counters from it and scratch memory.
+ * caches five counters from it and scratch memory.
  *
  * Errors, two kinds:
  * - The command's own outcome (a key too large, a compacted revision, a
  *   lease that does not exist...) is deterministic. It goes in
- *   reply.code, the command changes nothing, and fsm_apply() returns 0:
- *   the command was applied (as a no-op), on every replica alike.
+ *   reply.code, the command changes nothing (but with a client id its
+ *   reply is stored, see below), and fsm_apply() returns 0: the command
+ *   was applied (as a no-op), on every replica alike.
  * - A local failure (COORD_ENOMEM, COORD_EIO, COORD_ECORRUPT from the
  *   allocator or the backend) is returned by fsm_apply() itself: the
  *   command was not applied and nothing changed, not even the applied
  *   index. The caller retries it or stops the node; it must not skip it.
  *
+ * Exactly-once (the client table). The server proposes every request as a
+ * proto_entry (proto/msg.h): [client_id, sequence, now_ms, cmd], applied
+ * by fsm_apply_entry_data(). For each client id the fsm keeps, in the
+ * backend (so in snapshots and fsm_hash(), the same on every replica), the
+ * last applied sequence, the encoded reply of that request and the time of
+ * its last activity. An entry with client id c and sequence s, where the
+ * table holds sequence last for c:
+ * - s == last: a retry. The stored reply is returned, byte for byte, and
+ *   nothing else happens: no write, no event, no revision; only the applied
+ *   index moves.
+ * - s < last: FSM_ECLIENT_STALE_SEQ in the reply; nothing applied or
+ *   stored (the reply of that older request is gone).
+ * - s > last: the command is applied (gaps are allowed) and its reply,
+ *   error or not, replaces the stored one.
+ * - c not in the table: s == 1 starts an entry and applies the command;
+ *   any other s gets FSM_ECLIENT_UNKNOWN, nothing applied: the entry was
+ *   dropped (idle or evicted, see below), so a retry can no longer be told
+ *   from a new request and the client must start over with a new id.
+ * A client may have one mutating request in flight at a time: a request
+ * overtaken by a later sequence of the same client is stale. Client id 0
+ * means no exactly-once: the command is applied each time it is committed.
+ * Replies of the table errors carry the command's type, the current
+ * revisions and an empty body.
+ *
+ * Time. The fsm has no clock: an entry's now_ms is the proposing leader's
+ * cluster time, and the fsm keeps the cluster clock as the largest now_ms
+ * of any applied entry or CLIENTS_EXPIRE (fsm_clients_clock_ms()). A
+ * client's activity time is that clock after its entry. So a now_ms that
+ * goes backwards (a new leader whose clock is behind) moves nothing back:
+ * the clock stands still until it catches up, and entries live longer,
+ * never shorter. A leader must not run ahead either: it should propose
+ * fsm_clients_clock_ms() as of when it took office plus the time elapsed
+ * since on its own monotonic clock, so that cluster time is continuous
+ * across leaders (it then runs slightly slow, the safe direction).
+ *
+ * Bounds. CLIENTS_EXPIRE [now_ms, idle_ms] (an internal command, client
+ * id 0, proposed by the leader every COORD_CLIENT_EXPIRE_INTERVAL_MS with
+ * idle_ms = COORD_CLIENT_IDLE_MS, proto/limits.h) first advances the clock
+ * to now_ms, then drops every entry whose activity time is below clock -
+ * idle_ms (none while clock <= idle_ms); its reply counts them. The table
+ * holds at most cfg.clients_max entries: a new client beyond that evicts
+ * the entry least recently active (ties: the lowest client id) in the
+ * same command. Both are functions of replicated state only, so every
+ * replica drops the same entries. Neither changes the revision: the table
+ * is not part of the keyspace.
+ *
  * Memory: replies and events point into memory of the fsm, valid until the
- * next call of fsm_apply(), fsm_apply_data(), fsm_range(),
- * fsm_events_read() or fsm_free(). Commands are borrowed.
+ * next call of fsm_apply(), fsm_apply_data(), fsm_apply_entry(),
+ * fsm_apply_entry_data(), fsm_range(), fsm_events_read() or fsm_free().
+ * Commands are borrowed.
  */
 #ifndef COORD_FSM_FSM_H
 #define COORD_FSM_FSM_H
@@ -36,6 +85,7 @@
 
 #include "coordd/fsm/backend.h"
 #include "proto/alloc.h"
+#include "proto/errors.h"
 #include "proto/msg.h"
 
 struct fsm;
@@ -50,6 +100,9 @@ struct fsm_config {
 	 * NULL: every lease exists. */
 	bool (*lease_exists)(void *ctx, uint64_t lease);
 	void *lease_ctx;
+	/* Entries of the client table (>= 1); a new client beyond them
+	 * evicts the least recently active. Must be equal on every replica. */
+	uint64_t clients_max;
 };
 
 /* Fills cfg with the defaults of proto/limits.h, libc, no lease check. */
@@ -94,6 +147,9 @@ struct fsm_result {
  * also deletes), COORD_ELEASE, COORD_ECOMPACTED and COORD_EFUTUREREV (a
  * range revision, or a compaction at or below the compact revision /
  * above the current one).
+ *
+ * A command applied here has no client: no exactly-once, the client table
+ * is not consulted (CLIENTS_EXPIRE still expires it).
  */
 int fsm_apply(struct fsm *f, uint64_t index, const struct proto_cmd *cmd,
 	      unsigned flags, struct fsm_result *res);
@@ -104,6 +160,57 @@ int fsm_apply(struct fsm *f, uint64_t index, const struct proto_cmd *cmd,
  * replica must step over it alike. */
 int fsm_apply_data(struct fsm *f, uint64_t index, const uint8_t *data,
 		   size_t len, unsigned flags, struct fsm_result *res);
+
+/*
+ * The reply codes of the client table's own errors. They are provisional
+ * aliases: they become codes of their own in proto/errors.h
+ * (COORD_ESTALESEQ "a newer request of this client was applied; the reply
+ * to this one is gone", COORD_ECLIENTGONE "the server no longer remembers
+ * this client; start over with a new client id"), and only these two
+ * lines change then.
+ */
+#define FSM_ECLIENT_STALE_SEQ COORD_EINVAL
+#define FSM_ECLIENT_UNKNOWN COORD_ENOTFOUND
+
+/* What one applied entry produced. */
+struct fsm_entry_result {
+	struct fsm_result res;      /* the reply, decoded; events (none for a
+				     * retry: they went out the first time) */
+	const uint8_t *reply_data;  /* the encoded reply to send the client */
+	size_t reply_len;           /* 0: none (an undecodable entry) */
+	bool duplicate;             /* a retry, answered from the table */
+};
+
+/*
+ * Applies entry (a proto_entry) as Raft entry index under the rules of
+ * exactly-once above: index as for fsm_apply(). Returns 0 with the result
+ * in *out: the reply both decoded and encoded (the bytes to send, the same
+ * bytes for every retry), and with FSM_EVENTS the events. Local failures
+ * as for fsm_apply(): nothing changed. COORD_EINVAL, nothing changed: a
+ * bad index, client_id and sequence not paired as the wire format demands,
+ * a command type out of range. CLIENTS_EXPIRE with a client id fails with
+ * COORD_EINVAL in the reply (it is internal).
+ */
+int fsm_apply_entry(struct fsm *f, uint64_t index,
+		    const struct proto_entry *entry, unsigned flags,
+		    struct fsm_entry_result *out);
+
+/* fsm_apply_entry() of the msgpack-encoded entry in data, the bytes of a
+ * committed Raft entry. Undecodable data (a bare command included) is
+ * applied as a no-op whose reply.code is COORD_EMALFORMED, reply.type 0
+ * and reply_len 0: the server answers its client from its own records. */
+int fsm_apply_entry_data(struct fsm *f, uint64_t index, const uint8_t *data,
+			 size_t len, unsigned flags,
+			 struct fsm_entry_result *out);
+
+/* The client table's entry for client_id: its last sequence and activity
+ * time. COORD_ENOTFOUND when there is none; local failures. */
+int fsm_client_lookup(struct fsm *f, uint64_t client_id, uint64_t *sequence,
+		      uint64_t *active_ms);
+
+/* Entries in the client table, and the cluster clock (see Time above). */
+uint64_t fsm_clients_count(const struct fsm *f);
+uint64_t fsm_clients_clock_ms(const struct fsm *f);
 
 /* A read of the current state (a serializable read, or a linearizable
  * one once the read index is applied). Returns the reply's code: COORD_OK,
@@ -137,8 +244,9 @@ uint64_t fsm_compact_revision(const struct fsm *f);
 uint64_t fsm_applied_index(const struct fsm *f);
 
 /*
- * A 64-bit FNV-1a hash of every record of the keyspace in the backend --
- * keys, values, revisions, history, compact revision -- but not the
+ * A 64-bit FNV-1a hash of every record of the fsm in the backend -- keys,
+ * values, revisions, history, compact revision, client table, cluster
+ * clock -- but not the
  * applied index, so that replicas can compare states reached through
  * different Raft entries. Equal states give equal hashes on every
  * platform. Reads a backend snapshot: O(records).

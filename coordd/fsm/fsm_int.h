@@ -18,10 +18,13 @@
 #include "coordd/fsm/backend.h"
 #include "coordd/fsm/fsm.h"
 #include "proto/arena.h"
+#include "proto/buf.h"
 #include "proto/errors.h"
 #include "proto/msg.h"
 
 /* Record kinds: the first byte of every key the fsm stores. */
+#define FSM_KIND_ACTIVE 'a'
+#define FSM_KIND_CLIENT 'c'
 #define FSM_KIND_KEY 'k'
 #define FSM_KIND_LEASE 'l'
 #define FSM_KIND_META 'm'
@@ -30,6 +33,12 @@
 /* A 'k' record's value: flags, create_revision, version, lease, sub. */
 #define FSM_KREC_HDR_BYTES 29
 #define FSM_KREC_TOMBSTONE 0x01
+
+/* A 'c' record's value: sequence, active_ms, then the encoded reply. */
+#define FSM_CREC_HDR_BYTES 16
+/* 'c' client_id, and 'a' active_ms client_id. */
+#define FSM_CKEY_BYTES 9
+#define FSM_AKEY_BYTES 17
 
 /* A growable scratch buffer (allocator memory, kept across calls). */
 struct fsm_kbuf {
@@ -80,6 +89,8 @@ struct fsm {
 	uint64_t revision;
 	uint64_t compact_revision;
 	uint64_t applied_index;
+	uint64_t clock_ms;          /* the cluster clock */
+	uint64_t clients;           /* entries in the client table */
 
 	struct proto_arena arena;   /* replies, events, overlay: one call */
 	struct fsm_overlay ov;
@@ -88,6 +99,8 @@ struct fsm {
 	uint64_t rev_new;           /* revision its writes get */
 	uint32_t sub;               /* changes so far; > 0: revision + 1 */
 	uint64_t compact_new;       /* compact revision afterwards */
+	uint64_t clock_new;         /* clock_ms afterwards */
+	uint64_t clients_new;       /* clients afterwards */
 	unsigned flags;             /* FSM_EVENTS... */
 	struct proto_event *events;
 	size_t n_events;
@@ -99,6 +112,17 @@ struct fsm {
 	struct fsm_kbuf scan_ukey;
 	struct fsm_kbuf scan_group;
 	struct fsm_kbuf write_key;
+
+	struct proto_buf reply;     /* an entry's encoded reply */
+};
+
+/* A parsed 'c' record. reply points into the backend's memory: valid
+ * until its next get() or write(). */
+struct fsm_client {
+	uint64_t sequence;
+	uint64_t active_ms;
+	const uint8_t *reply;
+	size_t reply_len;
 };
 
 /* A merged, ordered iterator over backend and overlay. */
@@ -182,6 +206,21 @@ int fsm_cmd_txn(struct fsm *f, const struct proto_txn *t,
 int fsm_cmd_compact(struct fsm *f, uint64_t rev);
 int fsm_cmd_lease_end(struct fsm *f, uint64_t lease,
 		      struct proto_lease_end_reply *out);
+
+/* clients.c: the client table. Its records are written only at the end
+ * of a call (fsm_client_store) or by CLIENTS_EXPIRE, which has no client,
+ * so the table's reads go to the backend directly: the overlay never
+ * holds a record they look for. */
+int fsm_client_get(struct fsm *f, uint64_t client_id, bool *found,
+		   struct fsm_client *c);
+/* Records reply as client_id's answer to sequence at clock_new; old is
+ * the entry found by fsm_client_get() (its reply unused), or NULL for a
+ * new client, which may evict others. */
+int fsm_client_store(struct fsm *f, uint64_t client_id, uint64_t sequence,
+		     const struct fsm_client *old, const uint8_t *reply,
+		     size_t reply_len);
+int fsm_cmd_clients_expire(struct fsm *f, const struct proto_clients_expire *x,
+			   struct proto_clients_expire_reply *out);
 
 /* fsm.c: events of the command being applied. */
 int fsm_event_add(struct fsm *f, uint8_t type, const struct proto_kv *kv,
