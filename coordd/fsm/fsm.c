@@ -375,9 +375,10 @@ static int entry_apply(struct fsm *f, uint64_t index,
 		else if (e->cmd.type == PROTO_CMD_CLIENTS_EXPIRE)
 			code = COORD_EINVAL;    /* internal: no client */
 	}
+	/* Applied, even as a command error: the clock moves. */
+	if (!refused && e->now_ms > f->clock_new)
+		f->clock_new = e->now_ms;
 	if (!refused && code == COORD_OK) {
-		if (e->now_ms > f->clock_new)
-			f->clock_new = e->now_ms;
 		code = apply_cmd(f, &e->cmd, &res->reply);
 		if (fsm_is_local_failure(code))
 			return code;

@@ -15,5 +15,6 @@ Suite *fsm_history_suite(void);
 Suite *fsm_faults_suite(void);
 Suite *fsm_backend_suite(void);
 Suite *fsm_view_suite(void);
+Suite *fsm_clients_suite(void);
 
 #endif /* COORD_TESTS_UNIT_TEST_FSM_H */

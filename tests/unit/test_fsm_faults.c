@@ -1,12 +1,15 @@
 /*
  * tests/unit/test_fsm_faults.c: the fsm under failing allocations, a
  * failing backend and corrupt records. A local failure must change
- * nothing -- state, revision, applied index -- and the retried command
- * must then give exactly the reply a fault-free replica gave.
+ * nothing -- state, revision, applied index, client table -- and the
+ * retried command must then give exactly the reply a fault-free replica
+ * gave.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/limits.h"
+#include "tests/unit/fsm_clients_test.h"
 #include "tests/unit/fsm_test.h"
 #include "tests/unit/test_fsm.h"
 
@@ -82,6 +85,8 @@ struct snapshot_state {
 	uint64_t revision;
 	uint64_t compact;
 	uint64_t applied;
+	uint64_t clients;
+	uint64_t clock;
 };
 
 static struct snapshot_state state_of(struct fsm *f)
@@ -92,6 +97,8 @@ static struct snapshot_state state_of(struct fsm *f)
 	s.revision = fsm_revision(f);
 	s.compact = fsm_compact_revision(f);
 	s.applied = fsm_applied_index(f);
+	s.clients = fsm_clients_count(f);
+	s.clock = fsm_clients_clock_ms(f);
 	return s;
 }
 
@@ -103,6 +110,8 @@ static void state_same(struct fsm *f, const struct snapshot_state *s)
 	ck_assert_uint_eq(now.revision, s->revision);
 	ck_assert_uint_eq(now.compact, s->compact);
 	ck_assert_uint_eq(now.applied, s->applied);
+	ck_assert_uint_eq(now.clients, s->clients);
+	ck_assert_uint_eq(now.clock, s->clock);
 }
 
 /* How a fault is armed: the allocator's or the backend's Nth call. */
@@ -169,6 +178,62 @@ static bool env_disarm(struct fault_env *e)
 	return fired;
 }
 
+/* One step of a workload: a command, or an entry (as a struct, or
+ * encoded when data is set). */
+struct step {
+	const struct proto_cmd *cmd;
+	const struct proto_entry *entry;
+	const struct proto_buf *data;
+};
+
+static int step_apply(struct fsm *f, uint64_t index, const struct step *st,
+		      struct fsm_entry_result *res)
+{
+	const unsigned flags = FSM_EVENTS | FSM_EVENTS_PREV_KV;
+
+	if (st->cmd != NULL) {
+		memset(res, 0, sizeof(*res));
+		return fsm_apply(f, index, st->cmd, flags, &res->res);
+	}
+	if (st->data != NULL)
+		return fsm_apply_entry_data(f, index, st->data->data,
+					    st->data->len, flags, res);
+	return fsm_apply_entry(f, index, st->entry, flags, res);
+}
+
+/* Applies st as entry index with a fault at every possible point, until
+ * it applies; after each fault nothing may have changed. Returns the
+ * faults that fired. */
+static size_t apply_under_faults(struct fault_env *e, uint64_t index,
+				 const struct step *st,
+				 struct fsm_entry_result *res)
+{
+	size_t faults = 0;
+
+	for (size_t k = 1;; k++) {
+		struct snapshot_state before;
+		int rc;
+
+		/* A fresh fsm: its scratch memory grows under fire. */
+		fsm_free(e->f);
+		ft_code_eq(fsm_new(&e->cfg,
+				   e->fault ? ft_fault_backend(e->fault) : e->mem,
+				   &e->f),
+			   COORD_OK);
+		before = state_of(e->f);
+		env_arm(e, k);
+		rc = step_apply(e->f, index, st, res);
+		if (!env_disarm(e)) {
+			ft_code_eq(rc, COORD_OK);
+			return faults;
+		}
+		/* A fault that fired is reported, never swallowed. */
+		ft_code_eq(rc, e->err);
+		state_same(e->f, &before);
+		faults++;
+	}
+}
+
 /*
  * Applies the workload to env with a fault at every possible point of
  * every command, and to a fault-free reference; after each fault nothing
@@ -189,35 +254,13 @@ static void run_faults(bool backend_faults)
 	proto_buf_init(&want, NULL);
 	proto_buf_init(&got, NULL);
 	for (size_t i = 0; i < n; i++) {
-		const unsigned flags = FSM_EVENTS | FSM_EVENTS_PREV_KV;
-		struct fsm_result res;
+		struct step st = { .cmd = &cmds[i] };
+		struct fsm_entry_result res;
 
 		ft_apply(&ref, cmds[i]);
 		encode_result(&ref.res, &want);
-		for (size_t k = 1;; k++) {
-			struct snapshot_state before;
-			int rc;
-
-			/* A fresh fsm: its scratch memory grows under fire. */
-			fsm_free(e.f);
-			ft_code_eq(fsm_new(&e.cfg,
-					   e.fault ? ft_fault_backend(e.fault)
-						   : e.mem,
-					   &e.f),
-				   COORD_OK);
-			before = state_of(e.f);
-			env_arm(&e, k);
-			rc = fsm_apply(e.f, i + 1, &cmds[i], flags, &res);
-			if (!env_disarm(&e)) {
-				ft_code_eq(rc, COORD_OK);
-				break;
-			}
-			/* A fault that fired is reported, never swallowed. */
-			ft_code_eq(rc, e.err);
-			state_same(e.f, &before);
-			faults++;
-		}
-		encode_result(&res, &got);
+		faults += apply_under_faults(&e, i + 1, &st, &res);
+		encode_result(&res.res, &got);
 		ck_assert_uint_eq(got.len, want.len);
 		ck_assert_int_eq(memcmp(got.data, want.data, got.len), 0);
 		ck_assert_uint_eq(state_of(e.f).hash, ft_hash(&ref));
@@ -386,6 +429,127 @@ START_TEST(apply_data_allocation_failure_is_local)
 	}
 	ck_assert_uint_eq(fsm_revision(e.f), 10);
 	proto_buf_close(&buf);
+	env_close(&e);
+}
+END_TEST
+
+/*
+ * Entries: the same, through the client table's paths -- a new client, a
+ * retry, a stale and an unknown sequence, an eviction, a command error
+ * that is stored, an expiry -- with a table of two.
+ */
+
+static size_t entry_workload(struct proto_entry *es)
+{
+	size_t n = 0;
+
+	es[n++] = ft_entry(0, 0, 100, ft_put("a", "1", 0));
+	es[n++] = ft_entry(1, 1, 200, ft_put_b(ft_s("a"), ft_s("2"), 0, true));
+	/* A retry. */
+	es[n++] = ft_entry(1, 1, 250, ft_put("a", "2", 0));
+	es[n++] = ft_entry(2, 1, 300, ft_put("c", "1", 0));
+	/* Evicts client 1, then the clock goes back. */
+	es[n++] = ft_entry(3, 1, 400, ft_put("d", "1", 0));
+	es[n++] = ft_entry(3, 2, 150, ft_del("a", NULL, 0, true));
+	/* Stale; unknown; a command error, stored. */
+	es[n++] = ft_entry(3, 1, 500, ft_put("d", "2", 0));
+	es[n++] = ft_entry(1, 2, 500, ft_put("d", "3", 0));
+	es[n++] = ft_entry(2, 2, 600, ft_put("", "x", 0));
+	/* Drops client 3 (active at 400); the retry of the error. */
+	es[n++] = ft_entry(0, 0, 700, ft_expire(5000, 4500));
+	es[n++] = ft_entry(2, 2, 800, ft_put("", "x", 0));
+	es[n] = ft_entry(4, 1, 900, ft_put("e", "1", 0));
+	es[n++].cmd.type = PROTO_CMD_RANGE;
+	es[n - 1].cmd.u.range = ft_range("", NULL, PROTO_RANGE_PREFIX);
+	return n;
+}
+
+static void encode_entry_result(const struct fsm_entry_result *res,
+				struct proto_buf *out)
+{
+	proto_buf_clear(out);
+	ft_code_eq(proto_buf_append(out, res->reply_data, res->reply_len),
+		   COORD_OK);
+	ft_code_eq(proto_events_encode(res->res.events, res->res.n_events,
+				       out),
+		   COORD_OK);
+	ft_code_eq(proto_buf_append(out, &res->duplicate, 1), COORD_OK);
+}
+
+/* encoded: through fsm_apply_entry_data(), else fsm_apply_entry(). */
+static void run_entry_faults(bool backend_faults, bool encoded)
+{
+	struct proto_entry es[WORKLOAD_MAX];
+	size_t n = entry_workload(es);
+	struct fsm_config cfg;
+	struct fault_env e;
+	struct ft_fsm ref;
+	struct proto_buf want, got, data;
+	size_t faults = 0;
+
+	env_open(&e, backend_faults);
+	e.cfg.clients_max = 2;
+	fsm_config_default(&cfg);
+	cfg.clients_max = 2;
+	ft_fsm_open(&ref, &cfg);
+	proto_buf_init(&want, NULL);
+	proto_buf_init(&got, NULL);
+	proto_buf_init(&data, NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct step st = { .entry = &es[i],
+				   .data = encoded ? &data : NULL };
+		struct fsm_entry_result res;
+
+		proto_buf_clear(&data);
+		ft_code_eq(proto_entry_encode(&es[i], &data), COORD_OK);
+		ft_code_eq(step_apply(ref.f, i + 1, &st, &res), COORD_OK);
+		encode_entry_result(&res, &want);
+		faults += apply_under_faults(&e, i + 1, &st, &res);
+		encode_entry_result(&res, &got);
+		ck_assert_uint_eq(got.len, want.len);
+		ck_assert_int_eq(memcmp(got.data, want.data, got.len), 0);
+		ck_assert_uint_eq(state_of(e.f).hash, ft_hash(&ref));
+	}
+	ck_assert_uint_gt(faults, n);
+	/* The workload went where it should. */
+	ck_assert_uint_eq(fsm_clients_count(ref.f), 2);
+	ck_assert_uint_eq(fsm_clients_clock_ms(ref.f), 5000);
+	proto_buf_close(&want);
+	proto_buf_close(&got);
+	proto_buf_close(&data);
+	ft_fsm_close(&ref);
+	env_close(&e);
+}
+
+START_TEST(allocation_failure_anywhere_in_an_entry_changes_nothing)
+{
+	run_entry_faults(false, false);
+	run_entry_faults(false, true);
+}
+END_TEST
+
+START_TEST(backend_failure_anywhere_in_an_entry_changes_nothing)
+{
+	run_entry_faults(true, false);
+	run_entry_faults(true, true);
+}
+END_TEST
+
+START_TEST(client_lookup_failure_is_reported)
+{
+	struct fault_env e;
+	struct proto_entry en = ft_entry(7, 1, 10, ft_put("a", "1", 0));
+	struct fsm_entry_result res;
+	uint64_t s, a;
+
+	env_open(&e, true);
+	ft_code_eq(fsm_apply_entry(e.f, 1, &en, 0, &res), COORD_OK);
+	env_arm(&e, 1);
+	ft_code_eq(fsm_client_lookup(e.f, 7, &s, &a), COORD_EIO);
+	ck_assert(env_disarm(&e));
+	ft_code_eq(fsm_client_lookup(e.f, 7, &s, &a), COORD_OK);
+	ck_assert_uint_eq(s, 1);
+	ck_assert_uint_eq(a, 10);
 	env_close(&e);
 }
 END_TEST
@@ -634,6 +798,130 @@ START_TEST(lease_index_of_a_key_not_under_that_lease_is_reported)
 }
 END_TEST
 
+/*
+ * Corrupt records of the client table: the same.
+ */
+
+/* Applies e and expects a local COORD_ECORRUPT that changed nothing. */
+static void expect_corrupt(struct ft_fsm *t, struct proto_entry e)
+{
+	struct snapshot_state before = state_of(t->f);
+	struct fsm_entry_result res;
+
+	ft_code_eq(fsm_apply_entry(t->f, t->index + 1, &e, 0, &res),
+		   COORD_ECORRUPT);
+	state_same(t->f, &before);
+}
+
+/* Applies e at the next index; it must apply. */
+static void entry_ok(struct ft_fsm *t, struct proto_entry e)
+{
+	struct fsm_entry_result res;
+
+	ft_code_eq(fsm_apply_entry(t->f, ++t->index, &e, 0, &res), COORD_OK);
+}
+
+/* A fixture with a table of clients_max. */
+static void table_open(struct ft_fsm *t, uint64_t clients_max)
+{
+	struct fsm_config cfg;
+
+	fsm_config_default(&cfg);
+	cfg.clients_max = clients_max;
+	ft_fsm_open(t, &cfg);
+}
+
+START_TEST(corrupt_client_records_are_reported)
+{
+	struct ft_fsm t;
+	uint8_t k[32], v[32];
+	uint64_t s, a;
+
+	/* A 'c' record shorter than its header; one with sequence 0. */
+	table_open(&t, COORD_CLIENTS_MAX);
+	k[0] = 'c';
+	be64(k + 1, 7);
+	raw_put(t.backend, k, 9, "short", 5);
+	expect_corrupt(&t, ft_entry(7, 1, 10, ft_put("a", "1", 0)));
+	ft_code_eq(fsm_client_lookup(t.f, 7, &s, &a), COORD_ECORRUPT);
+	memset(v, 0, sizeof(v));
+	raw_put(t.backend, k, 9, v, 16);
+	expect_corrupt(&t, ft_entry(7, 1, 10, ft_put("a", "1", 0)));
+	ft_fsm_close(&t);
+
+	/* A stored reply that does not decode. */
+	table_open(&t, COORD_CLIENTS_MAX);
+	entry_ok(&t, ft_entry(7, 1, 10, ft_put("a", "1", 0)));
+	be64(v, 1);
+	be64(v + 8, 10);
+	v[16] = 0xc1;
+	raw_put(t.backend, k, 9, v, 17);
+	expect_corrupt(&t, ft_entry(7, 1, 10, ft_put("a", "1", 0)));
+	ft_fsm_close(&t);
+}
+END_TEST
+
+START_TEST(corrupt_activity_index_is_reported)
+{
+	struct ft_fsm t;
+	uint8_t k[32], v[16];
+
+	/* An 'a' key of the wrong length, met by eviction and by expiry. */
+	table_open(&t, 1);
+	entry_ok(&t, ft_entry(7, 1, 10, ft_put("a", "1", 0)));
+	k[0] = 'a';
+	be64(k + 1, 0);
+	raw_put(t.backend, k, 9, "", 0);
+	expect_corrupt(&t, ft_entry(8, 1, 10, ft_put("a", "1", 0)));
+	expect_corrupt(&t, ft_entry(0, 0, 10, ft_expire(10000, 0)));
+	ft_fsm_close(&t);
+
+	/* An 'a' record of a client that has no 'c' record; of one whose
+	 * activity differs. */
+	for (int i = 0; i < 2; i++) {
+		table_open(&t, 1);
+		entry_ok(&t, ft_entry(7, 1, 10, ft_put("a", "1", 0)));
+		k[0] = 'a';
+		be64(k + 1, 5);
+		be64(k + 9, i == 0 ? 9 : 7);
+		raw_put(t.backend, k, 17, "", 0);
+		expect_corrupt(&t, ft_entry(8, 1, 10, ft_put("a", "1", 0)));
+		expect_corrupt(&t, ft_entry(0, 0, 10, ft_expire(10000, 0)));
+		ft_fsm_close(&t);
+	}
+
+	/* An 'a' record while the count says the table is empty. */
+	table_open(&t, 1);
+	k[0] = 'a';
+	be64(k + 1, 5);
+	be64(k + 9, 9);
+	raw_put(t.backend, k, 17, "", 0);
+	k[0] = 'c';
+	be64(k + 1, 9);
+	be64(v, 1);
+	be64(v + 8, 5);
+	raw_put(t.backend, k, 9, v, 16);
+	expect_corrupt(&t, ft_entry(0, 0, 10, ft_expire(10000, 0)));
+	ft_fsm_close(&t);
+}
+END_TEST
+
+START_TEST(corrupt_clock_or_count_refuses_to_open)
+{
+	struct ft_fsm t;
+	struct fsm *f = NULL;
+
+	table_open(&t, COORD_CLIENTS_MAX);
+	raw_put(t.backend, "mclock", 6, "abc", 3);
+	ft_code_eq(fsm_new(&t.cfg, t.backend, &f), COORD_ECORRUPT);
+	raw_put(t.backend, "mclock", 6, "\0\0\0\0\0\0\0\1", 8);
+	raw_put(t.backend, "mclients", 8, "abc", 3);
+	ft_code_eq(fsm_new(&t.cfg, t.backend, &f), COORD_ECORRUPT);
+	ck_assert_ptr_null(f);
+	ft_fsm_close(&t);
+}
+END_TEST
+
 Suite *fsm_faults_suite(void)
 {
 	Suite *s = suite_create("fsm_faults");
@@ -649,5 +937,11 @@ Suite *fsm_faults_suite(void)
 	FT_ADD(s, version_key_inside_a_group_with_a_bad_length_is_reported);
 	FT_ADD(s, history_pointing_at_a_missing_version_is_reported);
 	FT_ADD(s, lease_index_of_a_key_not_under_that_lease_is_reported);
+	FT_ADD(s, allocation_failure_anywhere_in_an_entry_changes_nothing);
+	FT_ADD(s, backend_failure_anywhere_in_an_entry_changes_nothing);
+	FT_ADD(s, client_lookup_failure_is_reported);
+	FT_ADD(s, corrupt_client_records_are_reported);
+	FT_ADD(s, corrupt_activity_index_is_reported);
+	FT_ADD(s, corrupt_clock_or_count_refuses_to_open);
 	return s;
 }

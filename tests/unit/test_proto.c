@@ -239,7 +239,7 @@ static struct proto_op sample_op(int i)
 	return op;
 }
 
-#define N_SAMPLE_CMDS 8
+#define N_SAMPLE_CMDS 9
 
 static struct proto_cmd sample_cmd(int i, struct proto_op *ops)
 {
@@ -276,6 +276,11 @@ static struct proto_cmd sample_cmd(int i, struct proto_op *ops)
 	case 6:
 		c.type = PROTO_CMD_LEASE_END;
 		c.u.lease_end.lease = UINT64_MAX;
+		break;
+	case 7:
+		c.type = PROTO_CMD_CLIENTS_EXPIRE;
+		c.u.clients_expire.now_ms = 1ull << 50;
+		c.u.clients_expire.idle_ms = 3600000;
 		break;
 	default:
 		c.type = PROTO_CMD_PUT;         /* empty key and value */
@@ -370,6 +375,12 @@ static void cmd_check(const struct proto_cmd *a, const struct proto_cmd *b)
 	case PROTO_CMD_COMPACT:
 		ck_assert_uint_eq(a->u.compact.revision, b->u.compact.revision);
 		break;
+	case PROTO_CMD_CLIENTS_EXPIRE:
+		ck_assert_uint_eq(a->u.clients_expire.now_ms,
+				  b->u.clients_expire.now_ms);
+		ck_assert_uint_eq(a->u.clients_expire.idle_ms,
+				  b->u.clients_expire.idle_ms);
+		break;
 	default:
 		ck_assert_uint_eq(a->u.lease_end.lease, b->u.lease_end.lease);
 	}
@@ -380,7 +391,7 @@ static const struct proto_kv sample_kvs[] = {
 	{ { (const uint8_t *)"\0\0", 2 }, { NULL, 0 }, UINT64_MAX, 0, 1, 0 },
 };
 
-#define N_SAMPLE_REPLIES 9
+#define N_SAMPLE_REPLIES 10
 
 static struct proto_reply sample_reply(int i, struct proto_op_reply *ops)
 {
@@ -436,6 +447,10 @@ static struct proto_reply sample_reply(int i, struct proto_op_reply *ops)
 	case 7:
 		r.type = PROTO_CMD_TXN;
 		r.code = COORD_ETXNTOOBIG;
+		break;
+	case 8:
+		r.type = PROTO_CMD_CLIENTS_EXPIRE;
+		r.u.clients_expire.expired = 65536;
 		break;
 	default:
 		r.type = PROTO_CMD_RANGE;
@@ -511,6 +526,10 @@ static void reply_check(const struct proto_reply *a, const struct proto_reply *b
 	case PROTO_CMD_LEASE_END:
 		ck_assert_uint_eq(a->u.lease_end.deleted, b->u.lease_end.deleted);
 		break;
+	case PROTO_CMD_CLIENTS_EXPIRE:
+		ck_assert_uint_eq(a->u.clients_expire.expired,
+				  b->u.clients_expire.expired);
+		break;
 	case PROTO_CMD_COMPACT:
 		break;
 	default:
@@ -530,12 +549,35 @@ static const struct proto_event sample_events[] = {
 	  { { (const uint8_t *)"k", 1 }, { (const uint8_t *)"v", 1 }, 3, 3, 1, 9 } },
 };
 
-/* Encodes sample i of kind (0 cmd, 1 reply, 2 events) into out. */
-#define N_SAMPLES (N_SAMPLE_CMDS + N_SAMPLE_REPLIES + 1)
+/* Entries: a client's txn, an internal expire. */
+#define N_SAMPLE_ENTRIES 2
+
+static struct proto_entry sample_entry(int i, struct proto_op *ops)
+{
+	struct proto_entry e;
+
+	memset(&e, 0, sizeof(e));
+	if (i == 0) {
+		e.client_id = UINT64_MAX;
+		e.sequence = 1ull << 33;
+		e.now_ms = 1234567;
+		e.cmd = sample_cmd(3, ops);
+	} else {
+		e.cmd = sample_cmd(7, ops);
+	}
+	return e;
+}
+
+/* Encodes sample i of kind (0 cmd, 1 reply, 2 events, 3 entry) into out. */
+#define N_SAMPLES (N_SAMPLE_CMDS + N_SAMPLE_REPLIES + 1 + N_SAMPLE_ENTRIES)
+#define FIRST_SAMPLE_ENTRY (N_SAMPLE_CMDS + N_SAMPLE_REPLIES + 1)
 
 static int sample_kind(int i)
 {
-	return i < N_SAMPLE_CMDS ? 0 : i < N_SAMPLE_CMDS + N_SAMPLE_REPLIES ? 1 : 2;
+	return i < N_SAMPLE_CMDS ? 0
+	       : i < N_SAMPLE_CMDS + N_SAMPLE_REPLIES ? 1
+	       : i < FIRST_SAMPLE_ENTRY ? 2
+				       : 3;
 }
 
 static void sample_encode(int i, struct proto_buf *out)
@@ -544,6 +586,7 @@ static void sample_encode(int i, struct proto_buf *out)
 	struct proto_op_reply oreps[3];
 	struct proto_cmd c;
 	struct proto_reply r;
+	struct proto_entry e;
 
 	memset(oreps, 0, sizeof(oreps));
 	proto_buf_clear(out);
@@ -556,6 +599,10 @@ static void sample_encode(int i, struct proto_buf *out)
 		r = sample_reply(i - N_SAMPLE_CMDS, oreps);
 		ft_code_eq(proto_reply_encode(&r, out), COORD_OK);
 		break;
+	case 3:
+		e = sample_entry(i - FIRST_SAMPLE_ENTRY, ops);
+		ft_code_eq(proto_entry_encode(&e, out), COORD_OK);
+		break;
 	default:
 		ft_code_eq(proto_events_encode(sample_events, 2, out), COORD_OK);
 	}
@@ -567,6 +614,7 @@ static int sample_decode(int i, const uint8_t *data, size_t len,
 {
 	struct proto_cmd c;
 	struct proto_reply r;
+	struct proto_entry e;
 	const struct proto_event *ev;
 	size_t n;
 	int rc;
@@ -576,6 +624,11 @@ static int sample_decode(int i, const uint8_t *data, size_t len,
 		rc = proto_cmd_decode(data, len, ar, &c);
 		if (rc == COORD_OK && reencoded != NULL)
 			ft_code_eq(proto_cmd_encode(&c, reencoded), COORD_OK);
+		return rc;
+	case 3:
+		rc = proto_entry_decode(data, len, ar, &e);
+		if (rc == COORD_OK && reencoded != NULL)
+			ft_code_eq(proto_entry_encode(&e, reencoded), COORD_OK);
 		return rc;
 	case 1:
 		rc = proto_reply_decode(data, len, ar, &r);
@@ -690,6 +743,95 @@ static int decode_raw(const uint8_t *p, size_t len, struct proto_cmd *c)
 	decode_raw((const uint8_t[]){ __VA_ARGS__ },                         \
 		   sizeof((const uint8_t[]){ __VA_ARGS__ }), (c))
 
+START_TEST(entries_round_trip)
+{
+	struct proto_op ops[5];
+	struct proto_buf b, b2;
+	struct proto_arena ar;
+
+	proto_buf_init(&b, NULL);
+	proto_buf_init(&b2, NULL);
+	proto_arena_init(&ar, NULL);
+	for (int i = 0; i < N_SAMPLE_ENTRIES; i++) {
+		struct proto_entry e = sample_entry(i, ops), d;
+
+		/* The same bytes again, through the decoded entry. */
+		sample_encode(FIRST_SAMPLE_ENTRY + i, &b);
+		proto_buf_clear(&b2);
+		ft_code_eq(sample_decode(FIRST_SAMPLE_ENTRY + i, b.data, b.len,
+					 &ar, &b2),
+			   COORD_OK);
+		ck_assert_uint_eq(b.len, b2.len);
+		ck_assert_int_eq(memcmp(b.data, b2.data, b.len), 0);
+		ft_code_eq(proto_entry_decode(b.data, b.len, &ar, &d), COORD_OK);
+		ck_assert_uint_eq(d.client_id, e.client_id);
+		ck_assert_uint_eq(d.sequence, e.sequence);
+		ck_assert_uint_eq(d.now_ms, e.now_ms);
+		cmd_check(&e.cmd, &d.cmd);
+	}
+	proto_arena_close(&ar);
+	proto_buf_close(&b);
+	proto_buf_close(&b2);
+}
+END_TEST
+
+static int decode_entry_raw(const uint8_t *p, size_t len)
+{
+	struct proto_arena ar;
+	struct proto_entry e;
+	int rc;
+
+	proto_arena_init(&ar, NULL);
+	rc = proto_entry_decode(p, len, &ar, &e);
+	proto_arena_close(&ar);
+	return rc;
+}
+
+#define DECODE_ENTRY(...)                                                    \
+	decode_entry_raw((const uint8_t[]){ __VA_ARGS__ },                   \
+			 sizeof((const uint8_t[]){ __VA_ARGS__ }))
+
+START_TEST(entry_decoder_pairs_client_and_sequence)
+{
+	struct proto_buf b;
+	struct proto_entry e;
+
+	/* [1, 1, 0, [5, 1]] and [0, 0, 9, [5, 1]] are entries. */
+	ft_code_eq(DECODE_ENTRY(0x94, 0x01, 0x01, 0x00, 0x92, 0x05, 0x01),
+		   COORD_OK);
+	ft_code_eq(DECODE_ENTRY(0x94, 0x00, 0x00, 0x09, 0x92, 0x05, 0x01),
+		   COORD_OK);
+	/* No client with a sequence; a client without one. */
+	ft_code_eq(DECODE_ENTRY(0x94, 0x00, 0x01, 0x00, 0x92, 0x05, 0x01),
+		   COORD_EMALFORMED);
+	ft_code_eq(DECODE_ENTRY(0x94, 0x01, 0x00, 0x00, 0x92, 0x05, 0x01),
+		   COORD_EMALFORMED);
+	/* Wrong arity; a bare command; a negative time; a bad command. */
+	ft_code_eq(DECODE_ENTRY(0x93, 0x01, 0x01, 0x92, 0x05, 0x01),
+		   COORD_EMALFORMED);
+	ft_code_eq(DECODE_ENTRY(0x92, 0x05, 0x01), COORD_EMALFORMED);
+	ft_code_eq(DECODE_ENTRY(0x94, 0x01, 0x01, 0xff, 0x92, 0x05, 0x01),
+		   COORD_EMALFORMED);
+	ft_code_eq(DECODE_ENTRY(0x94, 0x01, 0x01, 0x00, 0x90),
+		   COORD_EMALFORMED);
+	ft_code_eq(decode_entry_raw(NULL, 0), COORD_EMALFORMED);
+	/* The encoder refuses the same pairs, and a bad command. */
+	proto_buf_init(&b, NULL);
+	memset(&e, 0, sizeof(e));
+	e.cmd.type = PROTO_CMD_COMPACT;
+	e.sequence = 1;
+	ft_code_eq(proto_entry_encode(&e, &b), COORD_EINVAL);
+	e.sequence = 0;
+	e.client_id = 1;
+	ft_code_eq(proto_entry_encode(&e, &b), COORD_EINVAL);
+	e.sequence = 1;
+	e.cmd.type = 0;
+	ft_code_eq(proto_entry_encode(&e, &b), COORD_EINVAL);
+	ck_assert_uint_eq(b.len, 0);
+	proto_buf_close(&b);
+}
+END_TEST
+
 START_TEST(decoder_accepts_every_encoding_of_an_integer)
 {
 	struct proto_cmd c;
@@ -747,14 +889,16 @@ START_TEST(decoder_rejects_wrong_types_and_values)
 	/* A map instead of the command array; an empty array. */
 	ft_code_eq(DECODE(&c, 0x81, 0x05, 0x07), COORD_EMALFORMED);
 	ft_code_eq(DECODE(&c, 0x90), COORD_EMALFORMED);
-	/* Unknown command types: 0, 7, 300. */
+	/* Unknown command types: 0, 8, 300. */
 	ft_code_eq(DECODE(&c, 0x92, 0x00, 0x07), COORD_EMALFORMED);
-	ft_code_eq(DECODE(&c, 0x92, 0x07, 0x07), COORD_EMALFORMED);
+	ft_code_eq(DECODE(&c, 0x92, 0x08, 0x07), COORD_EMALFORMED);
 	ft_code_eq(DECODE(&c, 0x92, 0xcd, 0x01, 0x2c, 0x07), COORD_EMALFORMED);
 	/* Wrong arity: PUT with 4 fields, COMPACT with 3. */
 	ft_code_eq(DECODE(&c, 0x94, 0x01, 0xc4, 0x01, 'k', 0xc4, 0x00, 0x00),
 		   COORD_EMALFORMED);
 	ft_code_eq(DECODE(&c, 0x93, 0x05, 0x07, 0x07), COORD_EMALFORMED);
+	/* CLIENTS_EXPIRE with 1 field. */
+	ft_code_eq(DECODE(&c, 0x92, 0x07, 0x07), COORD_EMALFORMED);
 	/* Unknown flag bits: DELETE flags 4, RANGE flags 16. */
 	ft_code_eq(DECODE(&c, 0x95, 0x02, 0xc4, 0x01, 'k', 0xc4, 0x00, 0x04,
 			  0xc2),
@@ -974,6 +1118,7 @@ static uint64_t xorshift(uint64_t *x)
  * Returns how many kinds decoded. */
 static int decode_any(const uint8_t *buf, size_t len, struct proto_arena *ar)
 {
+	struct proto_entry e;
 	struct proto_cmd c;
 	struct proto_reply r;
 	const struct proto_event *ev;
@@ -987,6 +1132,9 @@ static int decode_any(const uint8_t *buf, size_t len, struct proto_arena *ar)
 	ck_assert(rc == COORD_OK || rc == COORD_EMALFORMED);
 	ok += rc == COORD_OK;
 	rc = proto_events_decode(buf, len, ar, &ev, &n);
+	ck_assert(rc == COORD_OK || rc == COORD_EMALFORMED);
+	ok += rc == COORD_OK;
+	rc = proto_entry_decode(buf, len, ar, &e);
 	ck_assert(rc == COORD_OK || rc == COORD_EMALFORMED);
 	ok += rc == COORD_OK;
 	proto_arena_reset(ar);
@@ -1187,6 +1335,8 @@ static Suite *proto_codec_suite(void)
 	FT_ADD(s, every_command_round_trips);
 	FT_ADD(s, every_reply_round_trips);
 	FT_ADD(s, events_round_trip);
+	FT_ADD(s, entries_round_trip);
+	FT_ADD(s, entry_decoder_pairs_client_and_sequence);
 	FT_ADD(s, decoder_accepts_every_encoding_of_an_integer);
 	FT_ADD(s, decoder_rejects_wrong_types_and_values);
 	FT_ADD(s, decoder_rejects_bad_replies_and_events);
