@@ -16,6 +16,14 @@
  * the same bytes. The first fsm is sometimes closed and reopened on its
  * backend.
  *
+ * Most steps go in as entries (proto_entry): from no client, or from one
+ * of a few clients whose sequences run on, repeat (a retry), fall behind
+ * (stale) or skip, on a leader clock that mostly rises and sometimes
+ * falls, with CLIENTS_EXPIRE now and then and a table of three clients.
+ * The model keeps its own client table (a flat array, stored replies
+ * encoded by the model) and must agree on every reply byte, on the table
+ * and on the clock.
+ *
  * The model can be mutated (test-only bugs, see enum mutation); each
  * mutation must be caught by some seed, which shows the comparison has
  * teeth. Replay one seed: CK_RUN_CASE=model_seed FSM_MODEL_SEED=<n>.
@@ -35,6 +43,8 @@
 #define VALUE_MAX 5
 #define OPS_MAX 3
 #define LEASE_LIVE_MAX 3    /* leases 1..3 exist, 4 does not */
+#define CLIENTS_MAX 3       /* the fsm's table */
+#define CLIENT_IDS 5        /* clients 1..5 send entries */
 
 #define MB 8                /* bytes kept per key or value: > the limits */
 
@@ -48,13 +58,19 @@ enum mutation {
 	MUT_DELETE_NO_PREV,     /* delete events lose prev_kv */
 	MUT_DESCEND_IGNORED,    /* descending sorts ascend */
 	MUT_TXN_READS_BEFORE,   /* txn ranges miss the txn's own writes */
+	MUT_RETRY_REAPPLIES,    /* a retry runs its command again */
+	MUT_EXPIRE_AT_CUTOFF,   /* expiry also drops a client at the cutoff */
+	MUT_EVICT_NEWEST,       /* a full table evicts the most recent */
+	MUT_CLOCK_FOLLOWS,      /* the clock follows a leader backwards */
+	MUT_STALE_APPLIES,      /* a stale sequence runs its command */
 	MUT_COUNT,
 };
 
 static const char *const mutation_names[] = {
 	"none", "version_stuck", "end_inclusive", "compact_off_by_one",
 	"lease_end_skips", "less_or_equal", "delete_no_prev",
-	"descend_ignored", "txn_reads_before",
+	"descend_ignored", "txn_reads_before", "retry_reapplies",
+	"expire_at_cutoff", "evict_newest", "clock_follows", "stale_applies",
 };
 
 /*
@@ -70,10 +86,19 @@ struct mver {
 	bool tomb;
 };
 
+/* A client of the model's table. */
+struct mclient {
+	uint64_t id, seq, active;
+	struct proto_buf reply;     /* encoded */
+};
+
 struct model {
 	struct mver *h;         /* every version, in revision order */
 	size_t n, cap;
 	uint64_t rev, compact;
+	struct mclient cl[CLIENTS_MAX];
+	size_t n_cl;
+	uint64_t clock;
 	enum mutation mut;
 	struct proto_arena ar;  /* replies and events of one step */
 };
@@ -88,12 +113,16 @@ static void model_init(struct model *m, enum mutation mut)
 	memset(m, 0, sizeof(*m));
 	m->mut = mut;
 	proto_arena_init(&m->ar, NULL);
+	for (size_t i = 0; i < CLIENTS_MAX; i++)
+		proto_buf_init(&m->cl[i].reply, NULL);
 }
 
 static void model_close(struct model *m)
 {
 	free(m->h);
 	proto_arena_close(&m->ar);
+	for (size_t i = 0; i < CLIENTS_MAX; i++)
+		proto_buf_close(&m->cl[i].reply);
 }
 
 /* The newest version of key at or below rev: an index or -1. */
@@ -539,6 +568,84 @@ static void m_lease_end(struct model *m, uint64_t lease,
 	out->deleted = k;
 }
 
+/* The client table. */
+
+static struct mclient *m_client(struct model *m, uint64_t id)
+{
+	for (size_t i = 0; i < m->n_cl; i++)
+		if (m->cl[i].id == id)
+			return &m->cl[i];
+	return NULL;
+}
+
+static void m_client_drop(struct model *m, size_t i)
+{
+	struct proto_buf keep = m->cl[i].reply;
+
+	memmove(&m->cl[i], &m->cl[i + 1], (m->n_cl - i - 1) * sizeof(m->cl[0]));
+	m->n_cl--;
+	/* The buffer moves to the free slot, to be reused. */
+	m->cl[m->n_cl].reply = keep;
+}
+
+static void m_clock(struct model *m, uint64_t now_ms)
+{
+	if (now_ms > m->clock || m->mut == MUT_CLOCK_FOLLOWS)
+		m->clock = now_ms;
+}
+
+static void m_expire(struct model *m, const struct proto_clients_expire *x,
+		     struct proto_clients_expire_reply *out)
+{
+	m_clock(m, x->now_ms);
+	out->expired = 0;
+	if (m->clock <= x->idle_ms)
+		return;
+	for (size_t i = 0; i < m->n_cl;) {
+		uint64_t cutoff = m->clock - x->idle_ms;
+
+		if (m->cl[i].active < cutoff ||
+		    (m->mut == MUT_EXPIRE_AT_CUTOFF && m->cl[i].active == cutoff)) {
+			m_client_drop(m, i);
+			out->expired++;
+		} else {
+			i++;
+		}
+	}
+}
+
+/* Stores reply as id's answer to seq, evicting for a new client. */
+static void m_client_store(struct model *m, uint64_t id, uint64_t seq,
+			   const struct proto_buf *reply)
+{
+	struct mclient *c = m_client(m, id);
+
+	if (c == NULL) {
+		if (m->n_cl == CLIENTS_MAX) {
+			size_t v = 0;
+
+			/* Least recently active; ties: the lower id. */
+			for (size_t i = 1; i < m->n_cl; i++) {
+				const struct mclient *a = &m->cl[i], *b = &m->cl[v];
+				bool older = a->active < b->active ||
+					     (a->active == b->active &&
+					      a->id < b->id);
+
+				if (m->mut == MUT_EVICT_NEWEST ? !older : older)
+					v = i;
+			}
+			m_client_drop(m, v);
+		}
+		c = &m->cl[m->n_cl++];
+		c->id = id;
+	}
+	c->seq = seq;
+	c->active = m->clock;
+	proto_buf_clear(&c->reply);
+	ft_code_eq(proto_buf_append(&c->reply, reply->data, reply->len),
+		   COORD_OK);
+}
+
 /* Applies cmd to the model: the reply and the events (per flags). */
 static void m_apply(struct model *m, const struct proto_cmd *cmd,
 		    unsigned flags, struct proto_reply *reply,
@@ -585,6 +692,9 @@ static void m_apply(struct model *m, const struct proto_cmd *cmd,
 		else
 			m->compact = cmd->u.compact.revision;
 		break;
+	case PROTO_CMD_CLIENTS_EXPIRE:
+		m_expire(m, &cmd->u.clients_expire, &reply->u.clients_expire);
+		break;
 	default:
 		if (cmd->u.lease_end.lease == 0)
 			rc = COORD_EINVAL;
@@ -623,6 +733,61 @@ static void m_apply(struct model *m, const struct proto_cmd *cmd,
 	reply->code = rc;
 	reply->revision = m->rev;
 	reply->compact_revision = m->compact;
+}
+
+/* A reply that only says code, as of the model's current state. */
+static void m_reply_code(const struct model *m, uint8_t type, int code,
+			 struct proto_reply *reply)
+{
+	memset(reply, 0, sizeof(*reply));
+	reply->type = type;
+	reply->code = code;
+	reply->revision = m->rev;
+	reply->compact_revision = m->compact;
+}
+
+/* Applies entry e as fsm.h's exactly-once rules say: the reply (a retry's
+ * decoded from the stored bytes), its bytes in out, the events. */
+static void m_entry(struct model *m, const struct proto_entry *e,
+		    unsigned flags, struct proto_reply *reply,
+		    struct proto_event **events, size_t *n_events, bool *dup,
+		    struct proto_buf *out)
+{
+	struct mclient *c = e->client_id != 0 ? m_client(m, e->client_id)
+					      : NULL;
+	int refused = COORD_OK;
+
+	*dup = false;
+	*events = NULL;
+	*n_events = 0;
+	proto_buf_clear(out);
+	if (c != NULL && e->sequence == c->seq &&
+	    m->mut != MUT_RETRY_REAPPLIES) {
+		*dup = true;
+		ft_code_eq(proto_buf_append(out, c->reply.data, c->reply.len),
+			   COORD_OK);
+		ft_code_eq(proto_reply_decode(out->data, out->len, &m->ar,
+					      reply),
+			   COORD_OK);
+		return;
+	}
+	if (c != NULL && e->sequence < c->seq && m->mut != MUT_STALE_APPLIES)
+		refused = FSM_ECLIENT_STALE_SEQ;
+	if (e->client_id != 0 && c == NULL && e->sequence != 1)
+		refused = FSM_ECLIENT_UNKNOWN;
+	if (refused != COORD_OK) {
+		m_reply_code(m, e->cmd.type, refused, reply);
+	} else {
+		m_clock(m, e->now_ms);
+		if (e->client_id != 0 &&
+		    e->cmd.type == PROTO_CMD_CLIENTS_EXPIRE)
+			m_reply_code(m, e->cmd.type, COORD_EINVAL, reply);
+		else
+			m_apply(m, &e->cmd, flags, reply, events, n_events);
+	}
+	ft_code_eq(proto_reply_encode(reply, out), COORD_OK);
+	if (e->client_id != 0 && refused == COORD_OK)
+		m_client_store(m, e->client_id, e->sequence, out);
 }
 
 /* History from start, as fsm_events_read() defines it. */
@@ -789,6 +954,10 @@ static void dump_reply(struct proto_buf *b, const struct proto_reply *r)
 		sb_printf(b, "deleted=%llu",
 			  (unsigned long long)r->u.lease_end.deleted);
 		break;
+	case PROTO_CMD_CLIENTS_EXPIRE:
+		sb_printf(b, "expired=%llu",
+			  (unsigned long long)r->u.clients_expire.expired);
+		break;
 	default:
 		dump_op_reply(b, r->type, &r->u.put, &r->u.del, &r->u.range);
 	}
@@ -817,6 +986,8 @@ struct gen {
 	struct proto_arena *ar;
 	uint64_t rev;           /* the model's, to aim revisions */
 	uint64_t compact;
+	struct model *m;        /* to aim sequences and idle times */
+	uint64_t now;           /* the leader's clock */
 };
 
 static uint64_t rnd(struct gen *g)
@@ -1041,11 +1212,64 @@ static struct proto_cmd gen_cmd(struct gen *g)
 		c.u.compact.revision = g->compact + rnd(g) % (g->rev - g->compact + 2);
 		if (pct(g) < 10)
 			c.u.compact.revision = rnd(g) % (g->rev + 2);
-	} else {
+	} else if (p < 97) {
 		c.type = PROTO_CMD_LEASE_END;
 		c.u.lease_end.lease = rnd(g) % (LEASE_LIVE_MAX + 2);
+	} else {
+		const struct model *m = g->m;
+		uint64_t now = g->now > m->clock ? g->now : m->clock;
+
+		c.type = PROTO_CMD_CLIENTS_EXPIRE;
+		c.u.clients_expire.now_ms = g->now;
+		c.u.clients_expire.idle_ms = rnd(g) % 300;
+		/* Half the time, exactly at some client's activity. */
+		if (m->n_cl > 0 && pct(g) < 50)
+			c.u.clients_expire.idle_ms =
+				now - m->cl[rnd(g) % m->n_cl].active;
 	}
 	return c;
+}
+
+/* A leader clock that mostly rises and sometimes falls. */
+static uint64_t gen_now(struct gen *g)
+{
+	if (pct(g) < 10 && g->now >= 200)
+		g->now -= 1 + rnd(g) % 200;
+	else
+		g->now += rnd(g) % 60;
+	return g->now;
+}
+
+/* An entry, or (*bare) just its command: from no client, or from one of
+ * a few whose sequences run on, repeat, fall behind or skip. */
+static struct proto_entry gen_entry(struct gen *g, bool *bare)
+{
+	struct proto_entry e;
+	unsigned p = pct(g);
+
+	memset(&e, 0, sizeof(e));
+	e.now_ms = gen_now(g);
+	e.cmd = gen_cmd(g);
+	*bare = p < 30;
+	if (p < 45)
+		return e;
+	e.client_id = 1 + rnd(g) % CLIENT_IDS;
+	{
+		const struct mclient *c = m_client(g->m, e.client_id);
+		unsigned q = pct(g);
+
+		if (c == NULL)
+			e.sequence = q < 75 ? 1 : 2 + rnd(g) % 3;
+		else if (q < 55)
+			e.sequence = c->seq + 1;
+		else if (q < 75)
+			e.sequence = c->seq;                    /* a retry */
+		else if (q < 88 && c->seq > 1)
+			e.sequence = c->seq - 1;                /* stale */
+		else
+			e.sequence = c->seq + 2 + rnd(g) % 3;   /* a gap */
+	}
+	return e;
 }
 
 /*
@@ -1083,7 +1307,7 @@ struct fixture {
 	struct fsm *a, *b;
 	struct model m;
 	struct proto_arena gen_ar;
-	struct proto_buf t1, t2, enc, enc_b;
+	struct proto_buf t1, t2, enc, enc_b, mbytes;
 };
 
 /* Compares a range at rev (0: current) of the fsm and the model. */
@@ -1200,12 +1424,44 @@ static bool check_records(struct fixture *x, struct outcome *o, uint64_t seed,
 	m_records(&x->m, &k, &r, &l);
 	proto_buf_clear(&x->t1);
 	proto_buf_clear(&x->t2);
-	sb_printf(&x->t1, "k=%zu r=%zu l=%zu m=%zu", counts['k'], counts['r'],
-		  counts['l'], counts['m']);
-	sb_printf(&x->t2, "k=%zu r=%zu l=%zu m=%zu", k, r, l,
-		  (size_t)(1 + (x->m.rev > 0) + (x->m.compact > 0)));
+	sb_printf(&x->t1, "k=%zu r=%zu l=%zu m=%zu c=%zu a=%zu", counts['k'],
+		  counts['r'], counts['l'], counts['m'], counts['c'],
+		  counts['a']);
+	sb_printf(&x->t2, "k=%zu r=%zu l=%zu m=%zu c=%zu a=%zu", k, r, l,
+		  (size_t)(1 + (x->m.rev > 0) + (x->m.compact > 0) +
+			   (x->m.clock > 0) + (x->m.n_cl > 0)),
+		  x->m.n_cl, x->m.n_cl);
 	if (!same(&x->t1, &x->t2))
 		return mismatch(o, seed, step, "records held", &x->t1, &x->t2);
+	return true;
+}
+
+/* The client table and the clock, entry by entry. */
+static bool check_clients(struct fixture *x, struct outcome *o, uint64_t seed,
+			  int step)
+{
+	proto_buf_clear(&x->t1);
+	proto_buf_clear(&x->t2);
+	sb_printf(&x->t1, "clock=%llu n=%llu",
+		  (unsigned long long)fsm_clients_clock_ms(x->a),
+		  (unsigned long long)fsm_clients_count(x->a));
+	sb_printf(&x->t2, "clock=%llu n=%zu", (unsigned long long)x->m.clock,
+		  x->m.n_cl);
+	for (uint64_t id = 1; id <= CLIENT_IDS; id++) {
+		const struct mclient *c = m_client(&x->m, id);
+		uint64_t seq = 0, active = 0;
+		int rc = fsm_client_lookup(x->a, id, &seq, &active);
+
+		sb_printf(&x->t1, " %llu:%s/%llu/%llu", (unsigned long long)id,
+			  coord_error_name(rc), (unsigned long long)seq,
+			  (unsigned long long)active);
+		sb_printf(&x->t2, " %llu:%s/%llu/%llu", (unsigned long long)id,
+			  coord_error_name(c ? COORD_OK : COORD_ENOTFOUND),
+			  (unsigned long long)(c ? c->seq : 0),
+			  (unsigned long long)(c ? c->active : 0));
+	}
+	if (!same(&x->t1, &x->t2))
+		return mismatch(o, seed, step, "client table", &x->t1, &x->t2);
 	return true;
 }
 
@@ -1216,7 +1472,8 @@ static bool check_all(struct fixture *x, struct outcome *o, uint64_t seed,
 	struct proto_range q;
 	uint64_t first = x->m.compact > 0 ? x->m.compact : 1;
 
-	if (!check_records(x, o, seed, step))
+	if (!check_records(x, o, seed, step) ||
+	    !check_clients(x, o, seed, step))
 		return false;
 	memset(&q, 0, sizeof(q));
 	q.flags = PROTO_RANGE_PREFIX;
@@ -1238,6 +1495,7 @@ static void fixture_open(struct fixture *x, enum mutation mut)
 	x->cfg_a.value_bytes_max = VALUE_MAX;
 	x->cfg_a.txn_ops_max = OPS_MAX;
 	x->cfg_a.lease_exists = lease_exists;
+	x->cfg_a.clients_max = CLIENTS_MAX;
 	x->cfg_b = x->cfg_a;
 	ft_alloc_init(&x->alloc_b);
 	x->cfg_b.alloc = &x->alloc_b.a;
@@ -1251,6 +1509,7 @@ static void fixture_open(struct fixture *x, enum mutation mut)
 	proto_buf_init(&x->t2, NULL);
 	proto_buf_init(&x->enc, NULL);
 	proto_buf_init(&x->enc_b, NULL);
+	proto_buf_init(&x->mbytes, NULL);
 }
 
 static void fixture_close(struct fixture *x)
@@ -1266,32 +1525,42 @@ static void fixture_close(struct fixture *x)
 	proto_buf_close(&x->t2);
 	proto_buf_close(&x->enc);
 	proto_buf_close(&x->enc_b);
+	proto_buf_close(&x->mbytes);
 }
 
-/* Applies cmd to fsm b from its encoding, with a failing allocator
- * first; b's reply must encode as a's did (x->enc). */
+/* Applies cmd (e NULL) or entry e to fsm b from its encoding, with a
+ * failing allocator first; b's reply must encode as a's did (x->enc). */
 static bool step_b(struct fixture *x, struct outcome *o, uint64_t seed,
 		   int step, struct gen *g, const struct proto_cmd *cmd,
-		   unsigned flags)
+		   const struct proto_entry *e, unsigned flags)
 {
+	const uint64_t index = (uint64_t)step + 1;
 	struct proto_buf data;
-	struct fsm_result res;
+	struct fsm_entry_result res;
 	bool encoded;
 	int rc;
 
 	proto_buf_init(&data, NULL);
 	/* What the wire cannot carry (bad enum values, an op type no txn
 	 * holds) goes in as a struct. */
-	encoded = proto_cmd_encode(cmd, &data) == COORD_OK;
+	encoded = (e != NULL ? proto_entry_encode(e, &data)
+			     : proto_cmd_encode(cmd, &data)) == COORD_OK;
 	for (int attempt = 0;; attempt++) {
 		if (attempt == 0) {
 			x->alloc_b.fail_at = x->alloc_b.calls + 1 + rnd(g) % 60;
 			x->alloc_b.failures = 0;
 		}
-		rc = encoded ? fsm_apply_data(x->b, (uint64_t)step + 1,
-					      data.data, data.len, flags, &res)
-			     : fsm_apply(x->b, (uint64_t)step + 1, cmd, flags,
-					 &res);
+		if (e != NULL)
+			rc = encoded ? fsm_apply_entry_data(x->b, index,
+							    data.data, data.len,
+							    flags, &res)
+				     : fsm_apply_entry(x->b, index, e, flags,
+						       &res);
+		else
+			rc = encoded ? fsm_apply_data(x->b, index, data.data,
+						      data.len, flags, &res.res)
+				     : fsm_apply(x->b, index, cmd, flags,
+						 &res.res);
 		x->alloc_b.fail_at = 0;
 		/* A failure that fired is reported, never swallowed. */
 		ft_require((rc == COORD_OK) == (x->alloc_b.failures == 0),
@@ -1305,8 +1574,9 @@ static bool step_b(struct fixture *x, struct outcome *o, uint64_t seed,
 	}
 	proto_buf_close(&data);
 	proto_buf_clear(&x->enc_b);
-	ft_code_eq(proto_reply_encode(&res.reply, &x->enc_b), COORD_OK);
-	ft_code_eq(proto_events_encode(res.events, res.n_events, &x->enc_b),
+	ft_code_eq(proto_reply_encode(&res.res.reply, &x->enc_b), COORD_OK);
+	ft_code_eq(proto_events_encode(res.res.events, res.res.n_events,
+				       &x->enc_b),
 		   COORD_OK);
 	if (!same(&x->enc, &x->enc_b))
 		return mismatch(o, seed, step, "reply of the encoded replica", NULL,
@@ -1326,13 +1596,16 @@ static void run(uint64_t seed, int steps, enum mutation mut, struct outcome *o)
 	memset(&g, 0, sizeof(g));
 	g.x = seed * 0x2545f4914f6cdd1dull + 1;
 	g.ar = &x.gen_ar;
+	g.m = &x.m;
 	for (int step = 0; step < steps && o->ok; step++) {
-		struct proto_cmd cmd;
+		struct proto_entry e;
+		struct fsm_entry_result eres;
 		struct fsm_result res;
 		struct proto_reply mreply;
 		struct proto_event *mev;
 		size_t mn;
 		uint64_t ha, hb;
+		bool bare, mdup = false;
 		unsigned flags = pct(&g) < 80 ? FSM_EVENTS | FSM_EVENTS_PREV_KV
 				 : pct(&g) < 50 ? FSM_EVENTS
 						: 0;
@@ -1341,11 +1614,36 @@ static void run(uint64_t seed, int steps, enum mutation mut, struct outcome *o)
 		proto_arena_reset(&x.m.ar);
 		g.rev = x.m.rev;
 		g.compact = x.m.compact;
-		cmd = gen_cmd(&g);
+		e = gen_entry(&g, &bare);
 
-		ft_code_eq(fsm_apply(x.a, (uint64_t)step + 1, &cmd, flags, &res),
-			   COORD_OK);
-		m_apply(&x.m, &cmd, flags, &mreply, &mev, &mn);
+		if (bare) {
+			ft_code_eq(fsm_apply(x.a, (uint64_t)step + 1, &e.cmd,
+					     flags, &res),
+				   COORD_OK);
+			m_apply(&x.m, &e.cmd, flags, &mreply, &mev, &mn);
+		} else {
+			ft_code_eq(fsm_apply_entry(x.a, (uint64_t)step + 1, &e,
+						   flags, &eres),
+				   COORD_OK);
+			res = eres.res;
+			m_entry(&x.m, &e, flags, &mreply, &mev, &mn, &mdup,
+				&x.mbytes);
+			/* The bytes to send: fresh or stored, the model's. */
+			if (eres.duplicate != mdup ||
+			    eres.reply_len != x.mbytes.len ||
+			    memcmp(eres.reply_data, x.mbytes.data,
+				   x.mbytes.len) != 0) {
+				proto_buf_clear(&x.t1);
+				proto_buf_clear(&x.t2);
+				sb_printf(&x.t1, "dup=%d ", eres.duplicate);
+				sb_printf(&x.t2, "dup=%d ", mdup);
+				dump_reply(&x.t1, &res.reply);
+				dump_reply(&x.t2, &mreply);
+				mismatch(o, seed, step, "reply bytes", &x.t1,
+					 &x.t2);
+				break;
+			}
+		}
 		proto_buf_clear(&x.t1);
 		proto_buf_clear(&x.t2);
 		dump_reply(&x.t1, &res.reply);
@@ -1368,13 +1666,19 @@ static void run(uint64_t seed, int steps, enum mutation mut, struct outcome *o)
 				 NULL, NULL);
 			break;
 		}
+		if (fsm_clients_count(x.a) != x.m.n_cl ||
+		    fsm_clients_clock_ms(x.a) != x.m.clock) {
+			check_clients(&x, o, seed, step);
+			break;
+		}
 
 		/* The encoded replica, under allocation failures. */
 		proto_buf_clear(&x.enc);
 		ft_code_eq(proto_reply_encode(&res.reply, &x.enc), COORD_OK);
 		ft_code_eq(proto_events_encode(res.events, res.n_events, &x.enc),
 			   COORD_OK);
-		if (!step_b(&x, o, seed, step, &g, &cmd, flags))
+		if (!step_b(&x, o, seed, step, &g, &e.cmd, bare ? NULL : &e,
+			    flags))
 			break;
 		ft_code_eq(fsm_hash(x.a, &ha), COORD_OK);
 		ft_code_eq(fsm_hash(x.b, &hb), COORD_OK);
