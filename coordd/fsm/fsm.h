@@ -69,7 +69,13 @@
  * the entry least recently active (ties: the lowest client id) in the
  * same command. Both are functions of replicated state only, so every
  * replica drops the same entries. Neither changes the revision: the table
- * is not part of the keyspace.
+ * is not part of the keyspace. What a dropped entry costs: a later
+ * sequence of that client is refused (FSM_ECLIENT_UNKNOWN), but a retry
+ * of its sequence 1 cannot be told from a new client and applies again.
+ * So clients stop retrying a request well within COORD_CLIENT_IDLE_MS,
+ * and clients_max should exceed the clients active at once. A stored
+ * reply is as large as the reply itself: the server proposes reads
+ * (RANGE) with client id 0.
  *
  * Memory: replies and events point into memory of the fsm, valid until the
  * next call of fsm_apply(), fsm_apply_data(), fsm_apply_entry(),
