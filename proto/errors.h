@@ -24,7 +24,11 @@
 	X(COORD_EFUTUREREV, 12, "revision is in the future")                 \
 	X(COORD_ENOTFOUND, 13, "not found")                                  \
 	X(COORD_ELEASE, 14, "lease not found")                               \
-	X(COORD_EDUPKEY, 15, "a key is written twice in one transaction")
+	X(COORD_EDUPKEY, 15, "a key is written twice in one transaction")    \
+	X(COORD_EPROTOVERSION, 16, "protocol version mismatch")              \
+	X(COORD_EFRAMETOOBIG, 17, "frame too large")                         \
+	X(COORD_EUNKNOWNMSG, 18, "unknown message kind")                     \
+	X(COORD_ECLUSTER, 19, "cluster id mismatch")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

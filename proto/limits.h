@@ -46,4 +46,39 @@ _Static_assert(COORD_KEY_BYTES_MAX + COORD_VALUE_BYTES_MAX + 64 <=
 _Static_assert(COORD_CLIENT_EXPIRE_INTERVAL_MS < COORD_CLIENT_IDLE_MS,
 	       "clients are expired more often than they may idle");
 
+/*
+ * The wire (proto/frame.h, proto/wire.h, proto/peer.h). A frame is a
+ * 4-byte big-endian length and one msgpack value of that many bytes; a
+ * receiver refuses a longer frame with COORD_EFRAMETOOBIG and closes the
+ * connection, before it allocates anything for it.
+ *
+ * COORD_REQUEST_FRAME_BYTES_MAX: client -> server; room for a maximal
+ * command plus its envelope and fences.
+ * COORD_RESPONSE_FRAME_BYTES_MAX: server -> client (replies and pushes);
+ * a range reply is cut to fit (its "more" flag set).
+ * COORD_PEER_FRAME_BYTES_MAX: server <-> server; AppendEntries batches and
+ * snapshot chunks are sized to fit.
+ * COORD_SNAPSHOT_CHUNK_BYTES_MAX: the data of one snapshot chunk.
+ * COORD_NAME_BYTES_MAX: a lock, semaphore, election, queue, client or node
+ * name. COORD_SECRET_BYTES_MAX: a session secret. COORD_ADDR_BYTES_MAX: a
+ * member's address. COORD_FENCES_MAX: fences on one write.
+ * COORD_MEMBERS_MAX: members in a member list (raft's RAFT_NODES_MAX).
+ */
+#define COORD_REQUEST_FRAME_BYTES_MAX (2 * 1024 * 1024)
+#define COORD_RESPONSE_FRAME_BYTES_MAX (16 * 1024 * 1024)
+#define COORD_PEER_FRAME_BYTES_MAX (8 * 1024 * 1024)
+#define COORD_SNAPSHOT_CHUNK_BYTES_MAX (1024 * 1024)
+#define COORD_NAME_BYTES_MAX 256
+#define COORD_SECRET_BYTES_MAX 64
+#define COORD_ADDR_BYTES_MAX 256
+#define COORD_FENCES_MAX 16
+#define COORD_MEMBERS_MAX 16
+
+_Static_assert(COORD_CMD_BYTES_MAX + 64 * 1024 <= COORD_REQUEST_FRAME_BYTES_MAX,
+	       "a maximal command and its envelope fit in one request frame");
+_Static_assert(COORD_CMD_BYTES_MAX + 64 * 1024 <= COORD_PEER_FRAME_BYTES_MAX &&
+		       COORD_SNAPSHOT_CHUNK_BYTES_MAX + 1024 <=
+			       COORD_PEER_FRAME_BYTES_MAX,
+	       "one maximal entry or snapshot chunk fits in one peer frame");
+
 #endif /* COORD_PROTO_LIMITS_H */
