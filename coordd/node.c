@@ -43,7 +43,6 @@ struct node {
 	struct store_snapshot_install *install;
 	uint64_t install_from;
 	uint64_t leader_seen;
-	struct proto_buf reply;
 	struct node_stats stats;
 	char name[64];
 };
@@ -203,10 +202,11 @@ int node_open(const struct node_config *cfg, struct node **out, char *err,
 	}
 	n->cfg = *cfg;
 	snprintf(n->name, sizeof(n->name), "%s", cfg->name);
-	proto_buf_init(&n->reply, NULL);
 
 	store_options_default(&so);
 	so.compression = cfg->store_compression;
+	/* A chunk and its frame fit in one peer frame (proto/limits.h). */
+	so.snapshot_chunk_bytes = COORD_SNAPSHOT_CHUNK_BYTES_MAX / 2;
 	so.log = store_log_cb;
 	so.log_ctx = n;
 	rc_code = store_open(cfg->data_dir, &so, &n->store, &rs);
@@ -267,7 +267,6 @@ void node_close(struct node *n)
 	fsm_free(n->fsm);
 	raft_free(n->raft);
 	store_close(n->store);
-	proto_buf_close(&n->reply);
 	free(n);
 }
 
@@ -542,7 +541,7 @@ static void proposals_complete(struct node *n, const struct raft_entry *e,
 
 static int apply_entry(struct node *n, const struct raft_entry *e)
 {
-	struct fsm_result res;
+	struct fsm_entry_result res;
 	int rc;
 
 	if (e->index <= fsm_applied_index(n->fsm)) {
@@ -556,20 +555,18 @@ static int apply_entry(struct node *n, const struct raft_entry *e)
 		proposals_complete(n, e, COORD_OK, NULL, 0);
 		return COORD_OK;
 	}
-	rc = fsm_apply_data(n->fsm, e->index, e->data, e->len, 0, &res);
+	rc = fsm_apply_entry_data(n->fsm, e->index, e->data, e->len, 0, &res);
 	if (rc != COORD_OK) {
 		node_logf(n, NODE_LOG_ERROR,
 			  "applying entry index=%" PRIu64 ": %s", e->index,
 			  coord_strerror(rc));
 		return COORD_EIO;
 	}
-	proto_buf_clear(&n->reply);
-	rc = proto_reply_encode(&res.reply, &n->reply);
-	if (rc != COORD_OK)
-		proposals_complete(n, e, rc, NULL, 0);
+	if (res.reply_len == 0)
+		proposals_complete(n, e, COORD_EMALFORMED, NULL, 0);
 	else
-		proposals_complete(n, e, COORD_OK, n->reply.data,
-				   n->reply.len);
+		proposals_complete(n, e, COORD_OK, res.reply_data,
+				   res.reply_len);
 	return COORD_OK;
 }
 

@@ -130,8 +130,10 @@ struct node_waiter {
 };
 
 /*
- * Proposes data (an encoded command, copied) and calls w->done once the
- * entry is applied -- with the reply the fsm gave -- or once it is known
+ * Proposes data (an encoded proto_entry, copied: proto/msg.h) and calls
+ * w->done once the entry is applied -- with the encoded reply the fsm
+ * gave (fsm_apply_entry_data(): for a retry of an applied (client id,
+ * sequence), the stored reply) -- or once it is known
  * that it never will be (COORD_ENOTLEADER: leadership lost and the entry
  * overwritten, or no reply within request_ticks; the caller may retry
  * with the same exactly-once sequence). Returns COORD_ENOTLEADER at once

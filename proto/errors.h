@@ -28,7 +28,13 @@
 	X(COORD_EPROTOVERSION, 16, "protocol version mismatch")              \
 	X(COORD_EFRAMETOOBIG, 17, "frame too large")                         \
 	X(COORD_EUNKNOWNMSG, 18, "unknown message kind")                     \
-	X(COORD_ECLUSTER, 19, "cluster id mismatch")
+	X(COORD_ECLUSTER, 19, "cluster id mismatch")                         \
+	X(COORD_ETIMEDOUT, 20, "no answer in time")                          \
+	X(COORD_ECANCELED, 21, "canceled")                                   \
+	X(COORD_ESTALESEQ, 22,                                               \
+	  "a newer request of this client was applied; this reply is gone")  \
+	X(COORD_ECLIENTGONE, 23,                                             \
+	  "the server no longer remembers this client id; use a new one")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

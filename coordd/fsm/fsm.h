@@ -167,16 +167,9 @@ int fsm_apply(struct fsm *f, uint64_t index, const struct proto_cmd *cmd,
 int fsm_apply_data(struct fsm *f, uint64_t index, const uint8_t *data,
 		   size_t len, unsigned flags, struct fsm_result *res);
 
-/*
- * The reply codes of the client table's own errors. They are provisional
- * aliases: they become codes of their own in proto/errors.h
- * (COORD_ESTALESEQ "a newer request of this client was applied; the reply
- * to this one is gone", COORD_ECLIENTGONE "the server no longer remembers
- * this client; start over with a new client id"), and only these two
- * lines change then.
- */
-#define FSM_ECLIENT_STALE_SEQ COORD_EINVAL
-#define FSM_ECLIENT_UNKNOWN COORD_ENOTFOUND
+/* The reply codes of the client table's own errors. */
+#define FSM_ECLIENT_STALE_SEQ COORD_ESTALESEQ
+#define FSM_ECLIENT_UNKNOWN COORD_ECLIENTGONE
 
 /* What one applied entry produced. */
 struct fsm_entry_result {

@@ -258,16 +258,16 @@ static int propose_put(struct cluster *c, uint64_t id, const char *key,
 		       const char *value, struct node_waiter *w,
 		       struct done *d)
 {
-	struct proto_cmd cmd;
+	struct proto_entry en;
 	struct proto_buf b;
 	int rc;
 
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = PROTO_CMD_PUT;
-	cmd.u.put.key = proto_bytes_make(key, strlen(key));
-	cmd.u.put.value = proto_bytes_make(value, strlen(value));
+	memset(&en, 0, sizeof(en));
+	en.cmd.type = PROTO_CMD_PUT;
+	en.cmd.u.put.key = proto_bytes_make(key, strlen(key));
+	en.cmd.u.put.value = proto_bytes_make(value, strlen(value));
 	proto_buf_init(&b, NULL);
-	ck_assert_int_eq(proto_cmd_encode(&cmd, &b), COORD_OK);
+	ck_assert_int_eq(proto_entry_encode(&en, &b), COORD_OK);
 	memset(d, 0, sizeof(*d));
 	rc = node_propose(c->nodes[id], b.data, b.len, w, on_done, d);
 	proto_buf_close(&b);

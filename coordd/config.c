@@ -1,0 +1,466 @@
+/*
+ * coordd/config.c: flags and COORDD_* environment variables (config.h).
+ * One table describes every setting: its flag, its variable, its help
+ * line and how to parse it, so the three can never disagree.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coordd/config.h"
+#include "proto/limits.h"
+
+enum opt_kind {
+	OPT_STR,        /* char[CONFIG_STR_MAX] or char[64] (size in off2) */
+	OPT_UINT,       /* unsigned */
+	OPT_U64,        /* uint64_t */
+	OPT_SIZE,       /* size_t */
+	OPT_BOOL,       /* bool: a bare flag, or =true/false */
+	OPT_CLUSTER,    /* --initial-cluster */
+	OPT_LEVEL,      /* --log-level */
+};
+
+struct opt {
+	const char *flag;           /* without the leading "--" */
+	enum opt_kind kind;
+	size_t off;
+	size_t size;                /* OPT_STR: buffer size */
+	uint64_t min, max;          /* numbers */
+	const char *help;
+};
+
+#define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+
+static const struct opt opts[] = {
+	{ "name", OPT_STR, F(name), 0, 0,
+	  "this member's name (its node id is derived from it)" },
+	{ "data-dir", OPT_STR, F(data_dir), 0, 0,
+	  "where the store lives (created if missing)" },
+	{ "client-addr", OPT_STR, F(client_addr), 0, 0,
+	  "host:port the client listener binds" },
+	{ "peer-addr", OPT_STR, F(peer_addr), 0, 0,
+	  "host:port the peer listener binds (and others dial)" },
+	{ "http-addr", OPT_STR, F(http_addr), 0, 0,
+	  "host:port of /health and /metrics; \"off\" for none" },
+	{ "initial-cluster", OPT_CLUSTER, 0, 0, 0, 0,
+	  "name=host:port,... every founding member's peer address\n"
+	  "\t\t(default: this member alone, at --peer-addr)" },
+	{ "join", OPT_BOOL, F(join), 0, 1,
+	  "join an existing cluster: never bootstrap; wait to be added\n"
+	  "\t\t(coordctl member add) and sent the log" },
+	{ "heartbeat-ms", OPT_UINT, F(heartbeat_ms), 1, 60000,
+	  "leader heartbeat interval" },
+	{ "election-ms", OPT_UINT, F(election_ms), 2, 600000,
+	  "election timeout base (randomized in [x, 2x)); >= 2 heartbeats" },
+	{ "snapshot-entries", OPT_U64, F(snapshot_entries), 1, UINT64_MAX,
+	  "compact the Raft log after this many applied entries" },
+	{ "max-frame-bytes", OPT_SIZE, F(max_frame_bytes), 1024,
+	  (64u << 20), "largest client frame accepted" },
+	{ "max-key-bytes", OPT_SIZE, F(max_key_bytes), 1, COORD_KEY_BYTES_MAX,
+	  "largest key (COORD_EKEYTOOBIG above)" },
+	{ "max-value-bytes", OPT_SIZE, F(max_value_bytes), 0,
+	  COORD_VALUE_BYTES_MAX, "largest value (COORD_EVALUETOOBIG above)" },
+	{ "max-txn-ops", OPT_SIZE, F(max_txn_ops), 1, COORD_TXN_OPS_MAX,
+	  "compares, then-ops and else-ops per txn, each" },
+	{ "max-connections", OPT_SIZE, F(max_connections), 1, 1000000,
+	  "client connections at once (more are closed at accept)" },
+	{ "max-watches-per-conn", OPT_SIZE, F(max_watches_per_conn), 1,
+	  1000000, "watches one client connection may hold" },
+	{ "client-idle-ms", OPT_UINT, F(client_idle_ms), 1000, 86400000,
+	  "exactly-once state of a client idle this long is dropped" },
+	{ "cert-file", OPT_STR, F(cert_file), 0, 0,
+	  "client TLS: server certificate (PEM); enables TLS" },
+	{ "key-file", OPT_STR, F(key_file), 0, 0,
+	  "client TLS: its private key (PEM)" },
+	{ "trusted-ca-file", OPT_STR, F(trusted_ca_file), 0, 0,
+	  "client TLS: CA that signs client certificates" },
+	{ "client-cert-auth", OPT_BOOL, F(client_cert_auth), 0, 1,
+	  "client TLS: require a client certificate signed by that CA" },
+	{ "peer-cert-file", OPT_STR, F(peer_cert_file), 0, 0,
+	  "peer TLS: this member's certificate; enables peer TLS" },
+	{ "peer-key-file", OPT_STR, F(peer_key_file), 0, 0,
+	  "peer TLS: its private key" },
+	{ "peer-trusted-ca-file", OPT_STR, F(peer_trusted_ca_file), 0, 0,
+	  "peer TLS: CA of the members' certificates (always verified)" },
+	{ "log-level", OPT_LEVEL, F(log_level), 0, 3,
+	  "debug, info, warn or error" },
+	{ "shutdown-ms", OPT_UINT, F(shutdown_ms), 100, 600000,
+	  "SIGTERM: bound on transferring leadership and draining" },
+};
+
+#undef F
+
+static void defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "default");
+	snprintf(c->data_dir, sizeof(c->data_dir), "coordd.data");
+	snprintf(c->client_addr, sizeof(c->client_addr), "%s",
+		 COORDD_DEFAULT_CLIENT_ADDR);
+	snprintf(c->peer_addr, sizeof(c->peer_addr), "%s",
+		 COORDD_DEFAULT_PEER_ADDR);
+	snprintf(c->http_addr, sizeof(c->http_addr), "%s",
+		 COORDD_DEFAULT_HTTP_ADDR);
+	c->heartbeat_ms = 100;
+	c->election_ms = 1000;
+	c->snapshot_entries = 10000;
+	c->max_frame_bytes = 2u << 20;
+	c->max_key_bytes = COORD_KEY_BYTES_MAX;
+	c->max_value_bytes = COORD_VALUE_BYTES_MAX;
+	c->max_txn_ops = COORD_TXN_OPS_MAX;
+	c->max_connections = 10000;
+	c->max_watches_per_conn = 1000;
+	c->client_idle_ms = 3600 * 1000;
+	c->log_level = 1;
+	c->shutdown_ms = 5000;
+}
+
+uint64_t config_member_id(const char *name)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ull;
+	}
+	return h == 0 ? 1 : h;
+}
+
+bool config_split_addr(const char *addr, char *host, size_t hostlen,
+		       unsigned *port)
+{
+	const char *colon = strrchr(addr, ':');
+	const char *h = addr;
+	size_t hl;
+	char *end;
+	unsigned long p;
+
+	if (colon == NULL || colon == addr)
+		return false;
+	hl = (size_t)(colon - addr);
+	if (addr[0] == '[') {
+		if (colon[-1] != ']')
+			return false;
+		h = addr + 1;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= hostlen)
+		return false;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end == colon + 1 || p > 65535)
+		return false;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (unsigned)p;
+	return true;
+}
+
+static int parse_cluster(struct config *c, const char *v, char *err,
+			 size_t errlen)
+{
+	const char *p = v;
+
+	c->n_members = 0;
+	while (*p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		struct config_member *m;
+		size_t nl, al;
+		char host[CONFIG_STR_MAX];
+		unsigned port;
+
+		if (c->n_members == CONFIG_MEMBERS_MAX) {
+			snprintf(err, errlen,
+				 "--initial-cluster: more than %d members",
+				 CONFIG_MEMBERS_MAX);
+			return -1;
+		}
+		m = &c->members[c->n_members];
+		if (eq == NULL || eq == p) {
+			snprintf(err, errlen,
+				 "--initial-cluster: \"%.*s\" is not name=host:port",
+				 (int)len, p);
+			return -1;
+		}
+		nl = (size_t)(eq - p);
+		al = len - nl - 1;
+		if (nl >= sizeof(m->name) || al >= sizeof(m->peer_addr)) {
+			snprintf(err, errlen, "--initial-cluster: entry too long");
+			return -1;
+		}
+		memcpy(m->name, p, nl);
+		m->name[nl] = '\0';
+		memcpy(m->peer_addr, eq + 1, al);
+		m->peer_addr[al] = '\0';
+		if (!config_split_addr(m->peer_addr, host, sizeof(host), &port)) {
+			snprintf(err, errlen,
+				 "--initial-cluster: bad address \"%s\" for %s",
+				 m->peer_addr, m->name);
+			return -1;
+		}
+		m->id = config_member_id(m->name);
+		for (size_t i = 0; i < c->n_members; i++) {
+			if (c->members[i].id == m->id) {
+				snprintf(err, errlen,
+					 "--initial-cluster: %s given twice",
+					 m->name);
+				return -1;
+			}
+		}
+		c->n_members++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (c->n_members == 0) {
+		snprintf(err, errlen, "--initial-cluster: empty");
+		return -1;
+	}
+	return 0;
+}
+
+static int set_opt(struct config *c, const struct opt *o, const char *v,
+		   const char *src, char *err, size_t errlen)
+{
+	char *base = (char *)c;
+	unsigned long long n;
+	char *end;
+
+	switch (o->kind) {
+	case OPT_STR:
+		if (v == NULL || strlen(v) >= o->size) {
+			snprintf(err, errlen, "%s: %s", src,
+				 v == NULL ? "needs a value" : "too long");
+			return -1;
+		}
+		snprintf(base + o->off, o->size, "%s", v);
+		return 0;
+	case OPT_BOOL:
+		if (v == NULL || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+			*(bool *)(base + o->off) = true;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			*(bool *)(base + o->off) = false;
+		else {
+			snprintf(err, errlen, "%s: \"%s\" is not true or false",
+				 src, v);
+			return -1;
+		}
+		return 0;
+	case OPT_CLUSTER:
+		if (v == NULL) {
+			snprintf(err, errlen, "%s: needs a value", src);
+			return -1;
+		}
+		return parse_cluster(c, v, err, errlen);
+	case OPT_LEVEL: {
+		static const char *const names[] = { "debug", "info", "warn",
+						     "error" };
+
+		for (int i = 0; i < 4 && v != NULL; i++) {
+			if (strcmp(v, names[i]) == 0) {
+				c->log_level = i;
+				return 0;
+			}
+		}
+		snprintf(err, errlen, "%s: use debug, info, warn or error", src);
+		return -1;
+	}
+	default:
+		break;
+	}
+	if (v == NULL || !isdigit((unsigned char)v[0])) {
+		snprintf(err, errlen, "%s: needs a number", src);
+		return -1;
+	}
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < o->min || n > o->max) {
+		snprintf(err, errlen, "%s: \"%s\" is not a number in [%" PRIu64
+			 ", %" PRIu64 "]", src, v, o->min, o->max);
+		return -1;
+	}
+	switch (o->kind) {
+	case OPT_UINT:
+		*(unsigned *)(base + o->off) = (unsigned)n;
+		break;
+	case OPT_U64:
+		*(uint64_t *)(base + o->off) = (uint64_t)n;
+		break;
+	default:
+		*(size_t *)(base + o->off) = (size_t)n;
+		break;
+	}
+	return 0;
+}
+
+/* COORDD_DATA_DIR for "data-dir". */
+static void env_name(const struct opt *o, char *out, size_t len)
+{
+	size_t i = 0;
+
+	i += (size_t)snprintf(out, len, "COORDD_");
+	for (const char *p = o->flag; *p && i + 1 < len; p++)
+		out[i++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+	out[i] = '\0';
+}
+
+void config_usage(FILE *f)
+{
+	struct config d;
+
+	defaults(&d);
+	fprintf(f,
+		"usage: coordd [flags]\n"
+		"\n"
+		"Starts one member of a coord cluster. With no flags: a single-node\n"
+		"cluster on loopback (clients at %s), data in ./coordd.data.\n"
+		"Every flag can also be set with its environment variable (shown\n"
+		"in brackets); a flag wins over its variable.\n\n",
+		COORDD_DEFAULT_CLIENT_ADDR);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		const struct opt *o = &opts[i];
+		char env[64];
+		char def[CONFIG_STR_MAX + 32] = "";
+		const char *base = (const char *)&d;
+
+		env_name(o, env, sizeof(env));
+		switch (o->kind) {
+		case OPT_STR:
+			snprintf(def, sizeof(def), "%s", base + o->off);
+			break;
+		case OPT_UINT:
+			snprintf(def, sizeof(def), "%u",
+				 *(const unsigned *)(base + o->off));
+			break;
+		case OPT_U64:
+			snprintf(def, sizeof(def), "%" PRIu64,
+				 *(const uint64_t *)(base + o->off));
+			break;
+		case OPT_SIZE:
+			snprintf(def, sizeof(def), "%zu",
+				 *(const size_t *)(base + o->off));
+			break;
+		case OPT_BOOL:
+			snprintf(def, sizeof(def), "false");
+			break;
+		case OPT_LEVEL:
+			snprintf(def, sizeof(def), "info");
+			break;
+		default:
+			break;
+		}
+		fprintf(f, "  --%s [%s]\n\t\t%s%s%s%s\n", o->flag, env, o->help,
+			def[0] ? " (default: " : "", def, def[0] ? ")" : "");
+	}
+	fprintf(f, "  --help\n\t\tthis text\n");
+}
+
+static const struct opt *opt_find(const char *flag, size_t len)
+{
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (strlen(opts[i].flag) == len &&
+		    strncmp(opts[i].flag, flag, len) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+int config_parse(struct config *c, int argc, char **argv, char *err,
+		 size_t errlen)
+{
+	bool cluster_given = false;
+
+	defaults(c);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		char env[64];
+		const char *v;
+
+		env_name(&opts[i], env, sizeof(env));
+		v = getenv(env);
+		if (v == NULL)
+			continue;
+		if (set_opt(c, &opts[i], v, env, err, errlen) != 0)
+			return -1;
+		if (opts[i].kind == OPT_CLUSTER)
+			cluster_given = true;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *eq;
+		const struct opt *o;
+		const char *v = NULL;
+		char src[96];
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			config_usage(stdout);
+			return 1;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", a);
+			return -1;
+		}
+		a += 2;
+		eq = strchr(a, '=');
+		o = opt_find(a, eq != NULL ? (size_t)(eq - a) : strlen(a));
+		if (o == NULL) {
+			snprintf(err, errlen, "unknown flag \"%s\" (see --help)",
+				 argv[i]);
+			return -1;
+		}
+		if (eq != NULL)
+			v = eq + 1;
+		else if (o->kind != OPT_BOOL && i + 1 < argc)
+			v = argv[++i];
+		snprintf(src, sizeof(src), "--%s", o->flag);
+		if (set_opt(c, o, v, src, err, errlen) != 0)
+			return -1;
+		if (o->kind == OPT_CLUSTER)
+			cluster_given = true;
+	}
+	if (c->election_ms < 2 * c->heartbeat_ms) {
+		snprintf(err, errlen,
+			 "--election-ms (%u) must be at least twice --heartbeat-ms (%u)",
+			 c->election_ms, c->heartbeat_ms);
+		return -1;
+	}
+	if (!cluster_given) {
+		c->n_members = 1;
+		snprintf(c->members[0].name, sizeof(c->members[0].name), "%s",
+			 c->name);
+		snprintf(c->members[0].peer_addr,
+			 sizeof(c->members[0].peer_addr), "%s", c->peer_addr);
+		c->members[0].id = config_member_id(c->name);
+	}
+	{
+		bool self = false;
+
+		for (size_t i = 0; i < c->n_members; i++)
+			if (strcmp(c->members[i].name, c->name) == 0)
+				self = true;
+		if (!self && !c->join) {
+			snprintf(err, errlen,
+				 "--name %s is not in --initial-cluster (use --join to join an existing cluster)",
+				 c->name);
+			return -1;
+		}
+	}
+	if ((c->cert_file[0] != '\0') != (c->key_file[0] != '\0')) {
+		snprintf(err, errlen, "--cert-file and --key-file go together");
+		return -1;
+	}
+	if (c->client_cert_auth && c->trusted_ca_file[0] == '\0') {
+		snprintf(err, errlen, "--client-cert-auth needs --trusted-ca-file");
+		return -1;
+	}
+	if (c->peer_cert_file[0] != '\0' &&
+	    (c->peer_key_file[0] == '\0' || c->peer_trusted_ca_file[0] == '\0')) {
+		snprintf(err, errlen,
+			 "peer TLS needs --peer-cert-file, --peer-key-file and --peer-trusted-ca-file");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,76 @@
+/*
+ * coordd/main.c: coordd, one member of a coord cluster. Parses the
+ * settings (coordd/config.h), binds the listeners, opens the node and runs
+ * the event loop until SIGTERM or SIGINT (net.c: graceful stop).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coordd/config.h"
+#include "coordd/net/net.h"
+#include "coordd/node.h"
+#include "proto/errors.h"
+
+static void node_log_cb(void *ctx, enum node_log_level level, const char *msg)
+{
+	(void)ctx;
+	coordd_log((int)level, "%s", msg);
+}
+
+int main(int argc, char **argv)
+{
+	static struct config cfg;
+	struct node_config nc;
+	struct net *net = NULL;
+	struct node *node = NULL;
+	uint64_t voters[CONFIG_MEMBERS_MAX];
+	char err[1024];
+	int rc, status;
+
+	rc = config_parse(&cfg, argc, argv, err, sizeof(err));
+	if (rc == 1)
+		return 0;
+	if (rc != 0) {
+		fprintf(stderr, "coordd: %s\n", err);
+		return 2;
+	}
+	coordd_log_init(cfg.name, cfg.log_level);
+	if (net_new(&cfg, &net, err, sizeof(err)) != COORD_OK) {
+		coordd_log(3, "cannot start: %s", err);
+		return 1;
+	}
+	node_config_default(&nc);
+	nc.name = cfg.name;
+	nc.id = config_member_id(cfg.name);
+	nc.data_dir = cfg.data_dir;
+	for (size_t i = 0; i < cfg.n_members; i++)
+		voters[i] = cfg.members[i].id;
+	nc.voters = cfg.join ? NULL : voters;
+	nc.n_voters = cfg.join ? 0 : cfg.n_members;
+	nc.heartbeat_ticks = 1;
+	nc.election_ticks = cfg.election_ms / cfg.heartbeat_ms;
+	nc.seed = nc.id ^ (uint64_t)getpid();
+	nc.snapshot_entries = cfg.snapshot_entries;
+	/* Requests give up after two election timeouts. */
+	nc.request_ticks = 2 * nc.election_ticks;
+	nc.fsm.key_bytes_max = cfg.max_key_bytes;
+	nc.fsm.value_bytes_max = cfg.max_value_bytes;
+	nc.fsm.txn_ops_max = cfg.max_txn_ops;
+	nc.transport = net_transport(net);
+	nc.log = node_log_cb;
+	rc = node_open(&nc, &node, err, sizeof(err));
+	if (rc != COORD_OK) {
+		coordd_log(3, "cannot open the node: %s", err);
+		net_free(net);
+		return 1;
+	}
+	net_attach(net, node);
+	status = net_run(net);
+	net_free(net);
+	node_close(node);
+	coordd_log(1, "exited status=%d", status);
+	return status;
+}

@@ -1,0 +1,856 @@
+/*
+ * coordd/net/client.c: client connections -- the HELLO exchange, the KV
+ * requests (put, range, delete, txn, compact) with exactly-once, watches,
+ * status and leadership transfer.
+ *
+ * Writes are served by the leader only: a follower answers
+ * COORD_ENOTLEADER with the leader's node id as leader_hint, and the
+ * client goes there (libcoord maps node ids to endpoints through the
+ * HELLO replies). Each write becomes one proto_entry [client_id,
+ * sequence, now_ms, cmd] proposed to Raft; its reply is the fsm's, so a
+ * retry of the same (client_id, sequence) gets the first reply.
+ * Reads are linearizable through ReadIndex on any node (a follower asks
+ * the leader), or serializable from the local state on request.
+ *
+ * Watches are served by the node the client is connected to: after every
+ * flush, each watch reads the events from its next revision out of the
+ * fsm's history (fsm_events_read()), in revision order, and pushes them.
+ * So a watch that starts in the past and one that follows live writes
+ * are the same code, and none can skip or repeat a revision.
+ *
+ * Requests of the coordination API (leases, sessions, locks, semaphores,
+ * elections, job queues) and membership changes are defined in
+ * proto/wire.h but not served by this version: they get
+ * COORD_EUNKNOWNMSG with a log line.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coordd/net/net_int.h"
+#include "proto/errors.h"
+#include "proto/frame.h"
+#include "proto/limits.h"
+#include "proto/msg.h"
+#include "proto/wire.h"
+
+/* Events read per watch per flush, so one busy watch cannot starve the
+ * loop (the rest come after the next flush). */
+#define WATCH_EVENTS_PER_FLUSH 1000
+
+struct req;
+
+struct watch {
+	uint64_t id;
+	uint64_t next_rev;
+	uint32_t flags;
+	bool prev_kv;
+	uint8_t *key;
+	size_t key_len;
+	uint8_t *end;
+	size_t end_len;
+	struct watch *next;
+};
+
+struct client {
+	struct net *net;
+	struct conn *conn;          /* NULL once closed */
+	struct client *next;
+	struct client *prev;
+	bool hello;
+	struct req *reqs;           /* waiting on the node */
+	size_t n_reqs;
+	struct watch *watches;
+	size_t n_watches;
+	uint64_t watch_id_next;
+	bool wants_leader_pushes;
+};
+
+struct req {
+	struct client *cl;
+	struct node_waiter w;
+	uint32_t kind;
+	uint64_t request_id;
+	struct proto_range range;   /* reads: bounds copied below */
+	uint8_t *bounds;
+	struct req *next;
+	struct req *prev;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Replies. */
+
+static void count_error(struct net *net, int code)
+{
+	if (code >= 0 && (size_t)code < sizeof(net->errors_by_code) /
+						  sizeof(net->errors_by_code[0]))
+		net->errors_by_code[code]++;
+}
+
+static uint64_t leader_hint(struct net *net)
+{
+	return raft_leader(node_raft(net->node));
+}
+
+static void send_response(struct client *cl, const struct proto_response *r)
+{
+	struct conn *c = cl->conn;
+	size_t mark;
+	int rc;
+
+	if (c == NULL)
+		return;
+	if (r->code != COORD_OK)
+		count_error(cl->net, r->code);
+	rc = conn_frame_begin(c, &mark);
+	if (rc == COORD_OK)
+		rc = proto_response_encode(r, &c->out);
+	if (rc == COORD_OK)
+		rc = conn_frame_send(c, mark, COORD_RESPONSE_FRAME_BYTES_MAX);
+	if (rc != COORD_OK) {
+		log_warn("client addr=%s: reply to %s not sent: %s", c->addr,
+			 proto_kind_name(r->kind), coord_strerror(rc));
+		conn_close(c, "reply too large to send");
+	}
+}
+
+static void send_error(struct client *cl, uint32_t kind, uint64_t request_id,
+		       int code)
+{
+	struct proto_response r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = kind;
+	r.request_id = request_id;
+	r.code = code;
+	r.leader_hint = leader_hint(cl->net);
+	send_response(cl, &r);
+}
+
+static void send_kv(struct client *cl, uint32_t kind, uint64_t request_id,
+		    const struct proto_reply *reply)
+{
+	struct proto_response r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = kind;
+	r.request_id = request_id;
+	r.code = reply->code;
+	r.leader_hint = leader_hint(cl->net);
+	r.has_body = true;
+	r.u.kv = *reply;
+	send_response(cl, &r);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Requests waiting on the node. */
+
+static struct req *req_new(struct client *cl, const struct proto_request *rq)
+{
+	struct req *q = calloc(1, sizeof(*q));
+
+	if (q == NULL)
+		return NULL;
+	q->cl = cl;
+	q->kind = rq->kind;
+	q->request_id = rq->request_id;
+	q->next = cl->reqs;
+	if (cl->reqs != NULL)
+		cl->reqs->prev = q;
+	cl->reqs = q;
+	cl->n_reqs++;
+	return q;
+}
+
+static void client_maybe_free(struct client *cl);
+
+static void req_free(struct req *q)
+{
+	struct client *cl = q->cl;
+
+	if (q->prev != NULL)
+		q->prev->next = q->next;
+	else
+		cl->reqs = q->next;
+	if (q->next != NULL)
+		q->next->prev = q->prev;
+	cl->n_reqs--;
+	free(q->bounds);
+	free(q);
+	client_maybe_free(cl);
+}
+
+static void write_done(void *ctx, int code, const uint8_t *reply, size_t len)
+{
+	struct req *q = ctx;
+	struct client *cl = q->cl;
+	struct net *net = cl->net;
+	struct proto_reply rp;
+
+	if (code != COORD_OK) {
+		send_error(cl, q->kind, q->request_id, code);
+	} else {
+		proto_arena_reset(&net->arena);
+		code = proto_reply_decode(reply, len, &net->arena, &rp);
+		if (code == COORD_OK)
+			send_kv(cl, q->kind, q->request_id, &rp);
+		else
+			send_error(cl, q->kind, q->request_id, code);
+	}
+	req_free(q);
+}
+
+static void read_done(void *ctx, int code, const uint8_t *reply, size_t len)
+{
+	struct req *q = ctx;
+	struct client *cl = q->cl;
+	struct proto_reply rp;
+
+	(void)reply;
+	(void)len;
+	if (code == COORD_OK) {
+		code = fsm_range(node_fsm(cl->net->node), &q->range, &rp);
+		if (code == COORD_OK || rp.code != COORD_OK) {
+			send_kv(cl, q->kind, q->request_id, &rp);
+			req_free(q);
+			return;
+		}
+	}
+	send_error(cl, q->kind, q->request_id, code);
+	req_free(q);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Handlers. */
+
+static void on_hello(struct client *cl, const struct proto_request *rq)
+{
+	struct net *net = cl->net;
+	struct proto_response r;
+	char why[256];
+
+	memset(&r, 0, sizeof(r));
+	r.kind = PROTO_HELLO;
+	r.request_id = rq->request_id;
+	r.code = proto_hello_check(rq->u.hello.version, rq->u.hello.cluster_id,
+				   PROTO_VERSION, 0, why, sizeof(why));
+	r.leader_hint = leader_hint(net);
+	r.has_body = true;
+	r.u.hello.version = PROTO_VERSION;
+	r.u.hello.node_id = net->id;
+	r.u.hello.node_name = proto_bytes_make(net->cfg->name,
+					       strlen(net->cfg->name));
+	r.u.hello.cluster_id = 0;
+	if (r.code != COORD_OK)
+		log_warn("client addr=%s: hello refused: %s", cl->conn->addr,
+			 why);
+	else
+		cl->hello = true;
+	send_response(cl, &r);
+}
+
+static int propose_cmd(struct client *cl, const struct proto_request *rq,
+		       const struct proto_cmd *cmd)
+{
+	struct net *net = cl->net;
+	struct proto_entry en;
+	struct req *q;
+	int rc;
+
+	if (!raft_is_leader(node_raft(net->node)) || net->stopping)
+		return COORD_ENOTLEADER;
+	en.client_id = rq->client_id;
+	en.sequence = rq->sequence;
+	en.now_ms = net_cluster_now_ms(net);
+	en.cmd = *cmd;
+	proto_buf_clear(&net->scratch);
+	rc = proto_entry_encode(&en, &net->scratch);
+	if (rc != COORD_OK)
+		return rc;
+	q = req_new(cl, rq);
+	if (q == NULL)
+		return COORD_ENOMEM;
+	rc = node_propose(net->node, net->scratch.data, net->scratch.len,
+			  &q->w, write_done, q);
+	if (rc != COORD_OK) {
+		req_free(q);
+		return rc;
+	}
+	net_kick(net);
+	return COORD_OK;
+}
+
+static void on_write(struct client *cl, const struct proto_request *rq)
+{
+	struct proto_cmd cmd;
+	int rc;
+
+	if (rq->fences.n > 0) {
+		/* No lock holds a grant in this version: a fence can never
+		 * name the current one (DESIGN.md, Fenced writes). */
+		send_error(cl, rq->kind, rq->request_id, COORD_EFENCED);
+		return;
+	}
+	memset(&cmd, 0, sizeof(cmd));
+	switch (rq->kind) {
+	case PROTO_PUT:
+		cmd.type = PROTO_CMD_PUT;
+		cmd.u.put = rq->u.put;
+		break;
+	case PROTO_DELETE:
+		cmd.type = PROTO_CMD_DELETE;
+		cmd.u.del = rq->u.del;
+		break;
+	case PROTO_TXN:
+		cmd = rq->u.txn;
+		break;
+	default:
+		cmd.type = PROTO_CMD_COMPACT;
+		cmd.u.compact = rq->u.compact;
+		break;
+	}
+	rc = propose_cmd(cl, rq, &cmd);
+	if (rc != COORD_OK)
+		send_error(cl, rq->kind, rq->request_id, rc);
+}
+
+/* Copies b into *dst at *at. */
+static struct proto_bytes bounds_copy(uint8_t *base, size_t *at,
+				      struct proto_bytes b)
+{
+	struct proto_bytes out = { base + *at, b.len };
+
+	if (b.len > 0)
+		memcpy(base + *at, b.data, b.len);
+	*at += b.len;
+	return out;
+}
+
+static void on_range(struct client *cl, const struct proto_request *rq)
+{
+	struct net *net = cl->net;
+	const struct proto_range_req *r = &rq->u.range;
+	struct proto_reply rp;
+	struct req *q;
+	size_t at = 0;
+	int rc;
+
+	if (r->serializable) {
+		rc = fsm_range(node_fsm(net->node), &r->range, &rp);
+		if (rc == COORD_OK || rp.code != COORD_OK)
+			send_kv(cl, rq->kind, rq->request_id, &rp);
+		else
+			send_error(cl, rq->kind, rq->request_id, rc);
+		return;
+	}
+	if (net->stopping) {
+		send_error(cl, rq->kind, rq->request_id, COORD_ENOTLEADER);
+		return;
+	}
+	q = req_new(cl, rq);
+	if (q == NULL) {
+		send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
+		return;
+	}
+	/* The frame goes away: the bounds travel with the request. */
+	q->range = r->range;
+	q->bounds = malloc(r->range.key.len + r->range.end.len + 1);
+	if (q->bounds == NULL) {
+		req_free(q);
+		send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
+		return;
+	}
+	q->range.key = bounds_copy(q->bounds, &at, r->range.key);
+	q->range.end = bounds_copy(q->bounds, &at, r->range.end);
+	node_read(net->node, &q->w, read_done, q);
+	net_kick(net);
+}
+
+static uint8_t *dup_bytes(struct proto_bytes b)
+{
+	uint8_t *p = malloc(b.len + 1);
+
+	if (p != NULL && b.len > 0)
+		memcpy(p, b.data, b.len);
+	return p;
+}
+
+static void watch_free(struct watch *w)
+{
+	free(w->key);
+	free(w->end);
+	free(w);
+}
+
+static void on_watch_create(struct client *cl, const struct proto_request *rq)
+{
+	const struct proto_watch_create *wc = &rq->u.watch_create;
+	struct fsm *f = node_fsm(cl->net->node);
+	struct proto_response r;
+	struct watch *w;
+
+	if (cl->n_watches >= cl->net->cfg->max_watches_per_conn) {
+		log_warn("client addr=%s: watch refused: max-watches-per-conn "
+			 "(%zu) reached", cl->conn->addr,
+			 cl->net->cfg->max_watches_per_conn);
+		send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
+		return;
+	}
+	if (wc->start_revision != 0 &&
+	    wc->start_revision <= fsm_compact_revision(f)) {
+		send_error(cl, rq->kind, rq->request_id, COORD_ECOMPACTED);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL || (w->key = dup_bytes(wc->key)) == NULL ||
+	    (w->end = dup_bytes(wc->end)) == NULL) {
+		if (w != NULL)
+			watch_free(w);
+		send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
+		return;
+	}
+	w->key_len = wc->key.len;
+	w->end_len = wc->end.len;
+	w->flags = wc->flags;
+	w->prev_kv = wc->prev_kv;
+	w->id = ++cl->watch_id_next;
+	w->next_rev = wc->start_revision != 0 ? wc->start_revision
+					      : fsm_revision(f) + 1;
+	w->next = cl->watches;
+	cl->watches = w;
+	cl->n_watches++;
+	memset(&r, 0, sizeof(r));
+	r.kind = rq->kind;
+	r.request_id = rq->request_id;
+	r.leader_hint = leader_hint(cl->net);
+	r.has_body = true;
+	r.u.watch.watch_id = w->id;
+	send_response(cl, &r);
+	/* Events already in history go out with the next flush. */
+	net_kick(cl->net);
+}
+
+static bool watch_remove(struct client *cl, uint64_t id)
+{
+	for (struct watch **pp = &cl->watches; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			struct watch *w = *pp;
+
+			*pp = w->next;
+			watch_free(w);
+			cl->n_watches--;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void on_watch_cancel(struct client *cl, const struct proto_request *rq)
+{
+	struct proto_response r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = rq->kind;
+	r.request_id = rq->request_id;
+	r.code = watch_remove(cl, rq->u.watch_cancel.watch_id)
+			 ? COORD_OK
+			 : COORD_ENOTFOUND;
+	r.leader_hint = leader_hint(cl->net);
+	r.has_body = r.code == COORD_OK;
+	send_response(cl, &r);
+}
+
+static void on_status(struct client *cl, const struct proto_request *rq)
+{
+	struct net *net = cl->net;
+	struct raft *raft = node_raft(net->node);
+	struct fsm *f = node_fsm(net->node);
+	struct proto_response r;
+	uint64_t hash = 0;
+	int rc = fsm_hash(f, &hash);
+
+	memset(&r, 0, sizeof(r));
+	r.kind = rq->kind;
+	r.request_id = rq->request_id;
+	r.code = rc;
+	r.leader_hint = raft_leader(raft);
+	r.has_body = rc == COORD_OK;
+	r.u.status.version = PROTO_VERSION;
+	r.u.status.node_id = net->id;
+	r.u.status.node_name = proto_bytes_make(net->cfg->name,
+						strlen(net->cfg->name));
+	r.u.status.leader = raft_leader(raft);
+	r.u.status.term = raft_term(raft);
+	r.u.status.revision = fsm_revision(f);
+	r.u.status.applied_index = fsm_applied_index(f);
+	r.u.status.commit_index = raft_commit_index(raft);
+	r.u.status.state_hash = hash;
+	send_response(cl, &r);
+}
+
+static void on_member_list(struct client *cl, const struct proto_request *rq)
+{
+	struct net *net = cl->net;
+	const struct raft_conf *conf = raft_conf(node_raft(net->node));
+	struct proto_member ms[CONFIG_MEMBERS_MAX];
+	struct proto_response r;
+	size_t n = 0;
+
+	for (size_t i = 0; i < net->cfg->n_members; i++) {
+		const struct config_member *m = &net->cfg->members[i];
+
+		if (!raft_conf_is_voter(conf, m->id) &&
+		    !raft_conf_is_learner(conf, m->id))
+			continue;
+		ms[n].id = m->id;
+		ms[n].name = proto_bytes_make(m->name, strlen(m->name));
+		ms[n].peer_addr = proto_bytes_make(m->peer_addr,
+						   strlen(m->peer_addr));
+		ms[n].client_addr =
+			m->id == net->id
+				? proto_bytes_make(net->cfg->client_addr,
+						   strlen(net->cfg->client_addr))
+				: proto_bytes_make(NULL, 0);
+		ms[n].learner = raft_conf_is_learner(conf, m->id);
+		n++;
+	}
+	memset(&r, 0, sizeof(r));
+	r.kind = rq->kind;
+	r.request_id = rq->request_id;
+	r.leader_hint = leader_hint(net);
+	r.has_body = true;
+	r.u.member_list.members.v = ms;
+	r.u.member_list.members.n = n;
+	send_response(cl, &r);
+}
+
+static void on_transfer(struct client *cl, const struct proto_request *rq)
+{
+	struct net *net = cl->net;
+	uint64_t to = rq->u.member.id;
+	const struct raft_conf *conf = raft_conf(node_raft(net->node));
+	int rc;
+
+	if (to == 0) {
+		for (uint32_t i = 0; i < conf->n_voters && to == 0; i++)
+			if (conf->voters[i] != net->id)
+				to = conf->voters[i];
+	}
+	rc = node_transfer_leadership(net->node, to);
+	if (rc == COORD_OK)
+		net_kick(net);
+	send_error(cl, rq->kind, rq->request_id, rc);
+}
+
+static int client_frame(struct conn *c, const uint8_t *body, size_t len)
+{
+	struct client *cl = c->ctx;
+	struct net *net = cl->net;
+	struct proto_request rq;
+	int rc;
+
+	memset(&rq, 0, sizeof(rq));
+	proto_arena_reset(&net->arena);
+	rc = proto_request_decode(body, len, &net->arena, &rq);
+	if (rq.kind < sizeof(net->requests_by_kind) /
+			      sizeof(net->requests_by_kind[0]))
+		net->requests_by_kind[rq.kind]++;
+	if (rc != COORD_OK) {
+		log_warn("client addr=%s: bad request kind=%" PRIu32 ": %s",
+			 c->addr, rq.kind, coord_strerror(rc));
+		send_error(cl, rq.kind, rq.request_id, rc);
+		return 0;
+	}
+	if (!cl->hello && rq.kind != PROTO_HELLO) {
+		log_warn("client addr=%s: %s before HELLO: closing", c->addr,
+			 proto_kind_name(rq.kind));
+		send_error(cl, rq.kind, rq.request_id, COORD_EPROTOVERSION);
+		return 1;
+	}
+	switch (rq.kind) {
+	case PROTO_HELLO:
+		on_hello(cl, &rq);
+		return 0;
+	case PROTO_PUT:
+	case PROTO_DELETE:
+	case PROTO_TXN:
+	case PROTO_COMPACT:
+		on_write(cl, &rq);
+		return 0;
+	case PROTO_RANGE:
+		on_range(cl, &rq);
+		return 0;
+	case PROTO_WATCH_CREATE:
+		on_watch_create(cl, &rq);
+		return 0;
+	case PROTO_WATCH_CANCEL:
+		on_watch_cancel(cl, &rq);
+		return 0;
+	case PROTO_STATUS:
+		on_status(cl, &rq);
+		return 0;
+	case PROTO_MEMBER_LIST:
+		on_member_list(cl, &rq);
+		return 0;
+	case PROTO_TRANSFER_LEADER:
+		on_transfer(cl, &rq);
+		return 0;
+	default:
+		log_warn("client addr=%s: %s is not served by this version",
+			 c->addr, proto_kind_name(rq.kind));
+		send_error(cl, rq.kind, rq.request_id, COORD_EUNKNOWNMSG);
+		return 0;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Watches. */
+
+static void watch_push_canceled(struct client *cl, struct watch *w, int code,
+				uint64_t compact_rev)
+{
+	struct proto_push p;
+	size_t mark;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = PROTO_PUSH_WATCH_CANCELED;
+	p.u.watch_canceled.watch_id = w->id;
+	p.u.watch_canceled.code = code;
+	p.u.watch_canceled.compact_revision = compact_rev;
+	if (conn_frame_begin(cl->conn, &mark) == COORD_OK &&
+	    proto_push_encode(&p, &cl->conn->out) == COORD_OK)
+		conn_frame_send(cl->conn, mark, COORD_RESPONSE_FRAME_BYTES_MAX);
+}
+
+/* Pushes what the watch has not seen yet; false: the watch ended. */
+static bool watch_catch_up(struct client *cl, struct watch *w)
+{
+	struct fsm *f = node_fsm(cl->net->node);
+	struct proto_range filter;
+	struct fsm_events ev;
+	struct proto_push p;
+	size_t mark;
+	int rc;
+
+	if (w->next_rev > fsm_revision(f))
+		return true;
+	memset(&filter, 0, sizeof(filter));
+	filter.key = proto_bytes_make(w->key, w->key_len);
+	filter.end = proto_bytes_make(w->end, w->end_len);
+	filter.flags = w->flags;
+	rc = fsm_events_read(f, w->next_rev, &filter, WATCH_EVENTS_PER_FLUSH,
+			     w->prev_kv ? FSM_EVENTS_PREV_KV : 0, &ev);
+	if (rc == COORD_ECOMPACTED) {
+		watch_push_canceled(cl, w, rc, fsm_compact_revision(f));
+		return false;
+	}
+	if (rc != COORD_OK) {
+		log_warn("watch id=%" PRIu64 ": reading events: %s", w->id,
+			 coord_strerror(rc));
+		watch_push_canceled(cl, w, rc, 0);
+		return false;
+	}
+	if (ev.n_events > 0) {
+		memset(&p, 0, sizeof(p));
+		p.kind = PROTO_PUSH_WATCH_EVENTS;
+		p.u.watch_events.watch_id = w->id;
+		p.u.watch_events.events.v = ev.events;
+		p.u.watch_events.events.n = ev.n_events;
+		rc = conn_frame_begin(cl->conn, &mark);
+		if (rc == COORD_OK)
+			rc = proto_push_encode(&p, &cl->conn->out);
+		if (rc == COORD_OK)
+			rc = conn_frame_send(cl->conn, mark,
+					     COORD_RESPONSE_FRAME_BYTES_MAX);
+		if (rc != COORD_OK) {
+			log_warn("watch id=%" PRIu64 ": events not sent: %s",
+				 w->id, coord_strerror(rc));
+			watch_push_canceled(cl, w, rc, 0);
+			return false;
+		}
+	}
+	w->next_rev = ev.rev_next;
+	return true;
+}
+
+void clients_after_flush(struct net *net)
+{
+	for (struct client *cl = net->clients; cl != NULL; cl = cl->next) {
+		struct watch **pp = &cl->watches;
+
+		if (cl->conn == NULL || conn_output_len(cl->conn) > (4u << 20))
+			continue;   /* slow reader: it catches up later */
+		while (*pp != NULL) {
+			struct watch *w = *pp;
+
+			if (watch_catch_up(cl, w)) {
+				pp = &w->next;
+			} else {
+				*pp = w->next;
+				watch_free(w);
+				cl->n_watches--;
+			}
+		}
+	}
+}
+
+void clients_leader_changed(struct net *net, uint64_t leader, uint64_t term)
+{
+	for (struct client *cl = net->clients; cl != NULL; cl = cl->next) {
+		struct proto_push p;
+		size_t mark;
+
+		if (cl->conn == NULL || !cl->hello || cl->n_watches == 0)
+			continue;
+		memset(&p, 0, sizeof(p));
+		p.kind = PROTO_PUSH_LEADER_CHANGE;
+		p.u.leader_change.leader = leader;
+		p.u.leader_change.term = term;
+		if (conn_frame_begin(cl->conn, &mark) == COORD_OK &&
+		    proto_push_encode(&p, &cl->conn->out) == COORD_OK)
+			conn_frame_send(cl->conn, mark,
+					COORD_RESPONSE_FRAME_BYTES_MAX);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Internal proposals. */
+
+static void expire_done(void *ctx, int code, const uint8_t *reply,
+			size_t len)
+{
+	(void)reply;
+	(void)len;
+	if (code != COORD_OK)
+		log_debug("clients expire not applied: %s",
+			  coord_strerror(code));
+	free(ctx);
+}
+
+void clients_propose_expire(struct net *net)
+{
+	struct proto_entry en;
+	struct node_waiter *w;
+
+	memset(&en, 0, sizeof(en));
+	en.now_ms = net_cluster_now_ms(net);
+	en.cmd.type = PROTO_CMD_CLIENTS_EXPIRE;
+	en.cmd.u.clients_expire.now_ms = en.now_ms;
+	en.cmd.u.clients_expire.idle_ms = net->cfg->client_idle_ms;
+	proto_buf_clear(&net->scratch);
+	if (proto_entry_encode(&en, &net->scratch) != COORD_OK)
+		return;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return;
+	if (node_propose(net->node, net->scratch.data, net->scratch.len, w,
+			 expire_done, w) != COORD_OK)
+		free(w);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Connections. */
+
+static void client_maybe_free(struct client *cl)
+{
+	struct net *net = cl->net;
+
+	if (cl->conn != NULL || cl->n_reqs > 0)
+		return;
+	if (cl->prev != NULL)
+		cl->prev->next = cl->next;
+	else
+		net->clients = cl->next;
+	if (cl->next != NULL)
+		cl->next->prev = cl->prev;
+	net->n_clients--;
+	free(cl);
+}
+
+static void client_closed(struct conn *c, const char *why)
+{
+	struct client *cl = c->ctx;
+
+	log_debug("client addr=%s closed: %s", c->addr, why);
+	cl->conn = NULL;
+	while (cl->watches != NULL) {
+		struct watch *w = cl->watches;
+
+		cl->watches = w->next;
+		watch_free(w);
+	}
+	cl->n_watches = 0;
+	/* Requests in flight complete into the void (their entries may
+	 * still commit: exactly-once makes the client's retry safe). */
+	client_maybe_free(cl);
+}
+
+static const struct conn_ops client_ops = { client_frame, client_closed,
+					    NULL, NULL };
+
+void client_accept(struct net *net, struct bufferevent *bev,
+		   const char *addr)
+{
+	struct client *cl = calloc(1, sizeof(*cl));
+
+	if (cl == NULL) {
+		bufferevent_free(bev);
+		return;
+	}
+	cl->net = net;
+	cl->conn = conn_new(net, bev, &client_ops, cl,
+			    net->cfg->max_frame_bytes, addr);
+	if (cl->conn == NULL) {
+		free(cl);
+		return;
+	}
+	cl->next = net->clients;
+	if (net->clients != NULL)
+		net->clients->prev = cl;
+	net->clients = cl;
+	net->n_clients++;
+	net->client_conns_total++;
+}
+
+size_t clients_in_flight(const struct net *net)
+{
+	size_t n = 0;
+
+	for (const struct client *cl = net->clients; cl != NULL; cl = cl->next)
+		n += cl->n_reqs;
+	return n;
+}
+
+void clients_stop(struct net *net)
+{
+	struct client *cl = net->clients;
+
+	while (cl != NULL) {
+		struct client *next = cl->next;   /* cl may be freed */
+
+		if (cl->conn != NULL && cl->n_reqs == 0)
+			conn_close_after_flush(cl->conn);
+		cl = next;
+	}
+}
+
+void clients_free(struct net *net)
+{
+	while (net->clients != NULL) {
+		struct client *cl = net->clients;
+
+		while (cl->reqs != NULL) {
+			struct req *q = cl->reqs;
+
+			node_waiter_cancel(net->node, &q->w);
+			cl->reqs = q->next;
+			free(q->bounds);
+			free(q);
+		}
+		cl->n_reqs = 0;
+		if (cl->conn != NULL)
+			conn_close(cl->conn, "shutting down");
+		else
+			client_maybe_free(cl);
+	}
+}

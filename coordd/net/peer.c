@@ -1,0 +1,481 @@
+/*
+ * coordd/net/peer.c: the peer transport. Every node dials every other
+ * member once and keeps that connection for what it sends; what it
+ * receives arrives on the connections the others dialed. So each
+ * direction is one ordered stream: AppendEntries pipeline on it without
+ * waiting for answers, and a snapshot's chunks reach the receiver before
+ * the RAFT_MSG_SNAPSHOT that names them (proto/peer.h).
+ *
+ * A lost connection is redialed with exponential backoff (100 ms doubling
+ * to 2 s); while it is down, messages to that peer are dropped and Raft
+ * is told the peer is unreachable (it retransmits by itself). A sender
+ * never buffers more than PEER_OUT_MAX bytes for one peer: past that,
+ * messages are dropped the same way, so a slow follower cannot exhaust
+ * the leader's memory.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/bufferevent_ssl.h>
+
+#include "coordd/net/net_int.h"
+#include "coordd/store/store.h"
+#include "proto/errors.h"
+#include "proto/frame.h"
+#include "proto/limits.h"
+#include "proto/peer.h"
+
+#define PEER_OUT_MAX (64u << 20)
+#define PEER_SNAPSHOT_WINDOW (4u << 20)   /* chunks buffered at once */
+#define PEER_BACKOFF_MIN_MS 100
+#define PEER_BACKOFF_MAX_MS 2000
+#define PEER_CLUSTER_ID 0
+
+struct peer {
+	struct net *net;
+	uint64_t id;
+	char name[64];
+	char addr[CONFIG_STR_MAX];
+	struct conn *conn;          /* outgoing; NULL while down */
+	bool up;                    /* connected and hello sent */
+	unsigned backoff_ms;
+	struct event *retry_ev;
+	/* A snapshot being streamed. */
+	struct store_snapshot_reader *snap;
+	struct raft_message snap_msg;
+	uint64_t snap_offset;
+	bool snap_last_sent;
+	uint64_t sent_msgs;
+	uint64_t dropped_msgs;
+};
+
+/* An accepted connection: messages from one peer. */
+struct peer_in {
+	struct net *net;
+	struct conn *conn;
+	uint64_t from;              /* 0 until its hello */
+	struct peer_in *next;
+	struct peer_in *prev;
+};
+
+static void peer_dial(struct peer *p);
+
+static struct peer *peer_find(struct net *net, uint64_t id)
+{
+	for (size_t i = 0; i < net->n_peers; i++)
+		if (net->peers[i]->id == id)
+			return net->peers[i];
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Snapshots, sending side. */
+
+static void snap_end(struct peer *p, bool ok)
+{
+	if (p->snap == NULL)
+		return;
+	store_snapshot_reader_free(p->snap);
+	p->snap = NULL;
+	if (p->net->node != NULL)
+		node_snapshot_sent(p->net->node, p->id, ok);
+	log_info("snapshot to=%s index=%" PRIu64 " bytes=%" PRIu64 " %s",
+		 p->name, p->snap_msg.snapshot.index, p->snap_offset,
+		 ok ? "sent" : "failed");
+	net_kick(p->net);
+}
+
+static int send_frame_raft(struct peer *p, const struct raft_message *m)
+{
+	size_t mark;
+	int rc = conn_frame_begin(p->conn, &mark);
+
+	if (rc == COORD_OK)
+		rc = proto_peer_raft_encode(m, &p->conn->out);
+	if (rc == COORD_OK)
+		rc = conn_frame_send(p->conn, mark, COORD_PEER_FRAME_BYTES_MAX);
+	return rc;
+}
+
+/* Sends chunks while the output has room; the RAFT_MSG_SNAPSHOT last. */
+static void snap_pump(struct peer *p)
+{
+	while (p->snap != NULL && p->conn != NULL && p->up &&
+	       conn_output_len(p->conn) < PEER_SNAPSHOT_WINDOW) {
+		const uint8_t *chunk;
+		size_t len, mark;
+		bool last;
+		struct proto_snapshot_chunk c;
+		int rc;
+
+		if (p->snap_last_sent) {
+			rc = send_frame_raft(p, &p->snap_msg);
+			snap_end(p, rc == COORD_OK);
+			return;
+		}
+		rc = store_snapshot_reader_next_chunk(p->snap, &chunk, &len,
+						      &last);
+		if (rc != COORD_OK) {
+			log_warn("snapshot to=%s: reading: %s", p->name,
+				 coord_strerror(rc));
+			snap_end(p, false);
+			return;
+		}
+		c.index = p->snap_msg.snapshot.index;
+		c.term = p->snap_msg.snapshot.term;
+		c.offset = p->snap_offset;
+		c.data = proto_bytes_make(chunk, len);
+		c.last = last;
+		rc = conn_frame_begin(p->conn, &mark);
+		if (rc == COORD_OK)
+			rc = proto_peer_chunk_encode(&c, &p->conn->out);
+		if (rc == COORD_OK)
+			rc = conn_frame_send(p->conn, mark,
+					     COORD_PEER_FRAME_BYTES_MAX);
+		if (rc != COORD_OK) {
+			log_warn("snapshot to=%s: sending: %s", p->name,
+				 coord_strerror(rc));
+			snap_end(p, false);
+			return;
+		}
+		p->snap_offset += len;
+		p->snap_last_sent = last;
+	}
+}
+
+static void snap_start(struct peer *p, const struct raft_message *m)
+{
+	int rc;
+
+	if (p->snap != NULL) {
+		/* One stream at a time; Raft asks again later. */
+		node_snapshot_sent(p->net->node, p->id, false);
+		return;
+	}
+	rc = store_snapshot_reader_new(node_store(p->net->node), &p->snap);
+	if (rc != COORD_OK) {
+		log_warn("snapshot to=%s: %s", p->name, coord_strerror(rc));
+		p->snap = NULL;
+		node_snapshot_sent(p->net->node, p->id, false);
+		return;
+	}
+	p->snap_msg = *m;
+	p->snap_msg.entries = NULL;
+	p->snap_msg.n_entries = 0;
+	p->snap_msg.snapshot_data = NULL;
+	p->snap_msg.snapshot_len = 0;
+	p->snap_offset = 0;
+	p->snap_last_sent = false;
+	log_info("snapshot to=%s index=%" PRIu64 " term=%" PRIu64 ": streaming",
+		 p->name, m->snapshot.index, m->snapshot.term);
+	snap_pump(p);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Sending. */
+
+void peer_send(void *ctx, const struct raft_message *m)
+{
+	struct net *net = ctx;
+	struct peer *p = peer_find(net, m->to);
+	int rc;
+
+	if (p == NULL) {
+		log_debug("no address for node=%016" PRIx64 ": message dropped",
+			  m->to);
+		return;
+	}
+	if (p->conn == NULL || !p->up ||
+	    conn_output_len(p->conn) > PEER_OUT_MAX) {
+		p->dropped_msgs++;
+		raft_report_unreachable(node_raft(net->node), p->id);
+		if (m->type == RAFT_MSG_SNAPSHOT)
+			node_snapshot_sent(net->node, p->id, false);
+		return;
+	}
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		snap_start(p, m);
+		return;
+	}
+	rc = send_frame_raft(p, m);
+	if (rc != COORD_OK) {
+		log_warn("message to=%s type=%s dropped: %s", p->name,
+			 raft_msg_type_name((int)m->type), coord_strerror(rc));
+		p->dropped_msgs++;
+		return;
+	}
+	p->sent_msgs++;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The outgoing connection. */
+
+static void out_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	peer_dial(arg);
+}
+
+static void out_schedule_retry(struct peer *p)
+{
+	struct timeval tv = { p->backoff_ms / 1000,
+			      (long)(p->backoff_ms % 1000) * 1000 };
+
+	evtimer_add(p->retry_ev, &tv);
+	p->backoff_ms *= 2;
+	if (p->backoff_ms > PEER_BACKOFF_MAX_MS)
+		p->backoff_ms = PEER_BACKOFF_MAX_MS;
+}
+
+static int out_frame(struct conn *c, const uint8_t *body, size_t len)
+{
+	(void)body;
+	(void)len;
+	log_warn("peer addr=%s sent on our outgoing connection: closing",
+		 c->addr);
+	return 1;
+}
+
+static void out_closed(struct conn *c, const char *why)
+{
+	struct peer *p = c->ctx;
+
+	if (p->up)
+		log_warn("lost connection to=%s addr=%s: %s", p->name, p->addr,
+			 why);
+	else
+		log_debug("cannot reach peer=%s addr=%s: %s", p->name, p->addr,
+			  why);
+	p->conn = NULL;
+	p->up = false;
+	snap_end(p, false);
+	if (p->net->node != NULL)
+		raft_report_unreachable(node_raft(p->net->node), p->id);
+	out_schedule_retry(p);
+}
+
+static void out_connected(struct conn *c)
+{
+	struct peer *p = c->ctx;
+	struct proto_peer_hello h = { PROTO_PEER_VERSION, PEER_CLUSTER_ID,
+				      p->net->id, p->id };
+	size_t mark;
+	int rc = conn_frame_begin(c, &mark);
+
+	if (rc == COORD_OK)
+		rc = proto_peer_hello_encode(&h, &c->out);
+	if (rc == COORD_OK)
+		rc = conn_frame_send(c, mark, COORD_PEER_FRAME_BYTES_MAX);
+	if (rc != COORD_OK) {
+		conn_close(c, "cannot send hello");
+		return;
+	}
+	p->up = true;
+	p->backoff_ms = PEER_BACKOFF_MIN_MS;
+	log_info("connected to=%s addr=%s", p->name, p->addr);
+}
+
+static void out_drained(struct conn *c)
+{
+	snap_pump(c->ctx);
+}
+
+static const struct conn_ops out_ops = {
+	out_frame, out_closed, out_drained, out_connected,
+};
+
+static void peer_dial(struct peer *p)
+{
+	struct net *net = p->net;
+	struct sockaddr_storage ss;
+	int sslen;
+	struct bufferevent *bev;
+	int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+
+	if (net_resolve(p->addr, &ss, &sslen) != 0) {
+		log_warn("peer=%s: cannot resolve %s", p->name, p->addr);
+		out_schedule_retry(p);
+		return;
+	}
+	if (net->peer_client_tls != NULL) {
+		SSL *ssl = SSL_new(net->peer_client_tls);
+
+		bev = ssl == NULL ? NULL
+				  : bufferevent_openssl_socket_new(
+					    net->base, -1, ssl,
+					    BUFFEREVENT_SSL_CONNECTING, opts);
+	} else {
+		bev = bufferevent_socket_new(net->base, -1, opts);
+	}
+	if (bev == NULL) {
+		out_schedule_retry(p);
+		return;
+	}
+	p->conn = conn_new(net, bev, &out_ops, p, COORD_PEER_FRAME_BYTES_MAX,
+			   p->addr);
+	if (p->conn == NULL) {
+		out_schedule_retry(p);
+		return;
+	}
+	if (bufferevent_socket_connect(bev, (struct sockaddr *)&ss, sslen) != 0)
+		conn_close(p->conn, "connect failed");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Incoming connections. */
+
+static int in_frame(struct conn *c, const uint8_t *body, size_t len)
+{
+	struct peer_in *in = c->ctx;
+	struct net *net = in->net;
+	struct proto_peer_msg msg;
+	char why[256];
+	int rc;
+
+	proto_arena_reset(&net->arena);
+	rc = proto_peer_decode(body, len, &net->arena, &msg);
+	if (rc != COORD_OK) {
+		log_warn("peer addr=%s: undecodable message (%s): closing",
+			 c->addr, coord_strerror(rc));
+		return 1;
+	}
+	if (in->from == 0) {
+		if (msg.kind != PROTO_PEER_HELLO) {
+			log_warn("peer addr=%s: no hello: closing", c->addr);
+			return 1;
+		}
+		rc = proto_peer_hello_check(&msg.u.hello, PROTO_PEER_VERSION,
+					    PEER_CLUSTER_ID, net->id, why,
+					    sizeof(why));
+		if (rc != COORD_OK) {
+			log_warn("peer addr=%s refused: %s", c->addr, why);
+			return 1;
+		}
+		in->from = msg.u.hello.from;
+		log_debug("peer addr=%s is node=%016" PRIx64, c->addr, in->from);
+		return 0;
+	}
+	switch (msg.kind) {
+	case PROTO_PEER_RAFT:
+		if (msg.u.raft.from != in->from) {
+			log_warn("peer addr=%s: message from=%016" PRIx64
+				 " on the connection of %016" PRIx64
+				 ": closing", c->addr, msg.u.raft.from,
+				 in->from);
+			return 1;
+		}
+		node_step(net->node, &msg.u.raft);
+		net_kick(net);
+		return 0;
+	case PROTO_PEER_SNAPSHOT_CHUNK:
+		node_snapshot_chunk(net->node, in->from, msg.u.chunk.data.data,
+				    msg.u.chunk.data.len);
+		return 0;
+	default:
+		log_warn("peer addr=%s: a second hello: closing", c->addr);
+		return 1;
+	}
+}
+
+static void in_closed(struct conn *c, const char *why)
+{
+	struct peer_in *in = c->ctx;
+
+	log_debug("peer connection addr=%s closed: %s", c->addr, why);
+	if (in->prev != NULL)
+		in->prev->next = in->next;
+	else
+		in->net->peer_ins = in->next;
+	if (in->next != NULL)
+		in->next->prev = in->prev;
+	free(in);
+}
+
+static const struct conn_ops in_ops = { in_frame, in_closed, NULL, NULL };
+
+void peer_accept(struct net *net, struct bufferevent *bev, const char *addr)
+{
+	struct peer_in *in = calloc(1, sizeof(*in));
+
+	if (in == NULL) {
+		bufferevent_free(bev);
+		return;
+	}
+	in->net = net;
+	in->conn = conn_new(net, bev, &in_ops, in, COORD_PEER_FRAME_BYTES_MAX,
+			    addr);
+	if (in->conn == NULL) {
+		free(in);
+		return;
+	}
+	in->next = net->peer_ins;
+	if (net->peer_ins != NULL)
+		net->peer_ins->prev = in;
+	net->peer_ins = in;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Life cycle. */
+
+static void quiet_closed(struct conn *c, const char *why)
+{
+	(void)c;
+	(void)why;
+}
+
+static const struct conn_ops quiet_ops = { out_frame, quiet_closed, NULL,
+					   NULL };
+
+int peers_init(struct net *net, char *err, size_t errlen)
+{
+	const struct config *cfg = net->cfg;
+
+	for (size_t i = 0; i < cfg->n_members; i++) {
+		const struct config_member *m = &cfg->members[i];
+		struct peer *p;
+
+		if (m->id == net->id)
+			continue;
+		p = calloc(1, sizeof(*p));
+		if (p == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		p->net = net;
+		p->id = m->id;
+		snprintf(p->name, sizeof(p->name), "%s", m->name);
+		snprintf(p->addr, sizeof(p->addr), "%s", m->peer_addr);
+		p->backoff_ms = PEER_BACKOFF_MIN_MS;
+		p->retry_ev = evtimer_new(net->base, out_retry_cb, p);
+		net->peers[net->n_peers++] = p;
+	}
+	return 0;
+}
+
+void peers_start(struct net *net)
+{
+	for (size_t i = 0; i < net->n_peers; i++)
+		peer_dial(net->peers[i]);
+}
+
+void peers_free(struct net *net)
+{
+	for (size_t i = 0; i < net->n_peers; i++) {
+		struct peer *p = net->peers[i];
+
+		if (p->snap != NULL)
+			store_snapshot_reader_free(p->snap);
+		p->snap = NULL;
+		if (p->conn != NULL) {
+			p->conn->ops = &quiet_ops;  /* no redial from here */
+			conn_close(p->conn, "shutting down");
+		}
+		event_free(p->retry_ev);
+		free(p);
+	}
+	net->n_peers = 0;
+	while (net->peer_ins != NULL)
+		conn_close(net->peer_ins->conn, "shutting down");
+}

@@ -1,0 +1,108 @@
+/*
+ * coordd/net/tls.c: the OpenSSL contexts of the client and peer
+ * listeners and of outgoing peer connections. TLS 1.2 and later only.
+ * Clients: a server certificate (--cert-file, --key-file), and with
+ * --client-cert-auth a client certificate signed by --trusted-ca-file is
+ * required. Peers: with --peer-cert-file both sides present certificates
+ * and both verify the other's against --peer-trusted-ca-file, always.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "coordd/net/net_int.h"
+
+static void tls_err(char *err, size_t errlen, const char *what,
+		    const char *file)
+{
+	char buf[200];
+	unsigned long e = ERR_get_error();
+
+	ERR_error_string_n(e, buf, sizeof(buf));
+	snprintf(err, errlen, "TLS: %s %s: %s", what, file, buf);
+	ERR_clear_error();
+}
+
+/* A context with our certificate and key, verifying the other side
+ * against ca (NULL: no verification) when verify. */
+static SSL_CTX *ctx_new(bool server, const char *cert, const char *key,
+			const char *ca, bool verify, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method()
+					  : TLS_client_method());
+
+	if (ctx == NULL) {
+		tls_err(err, errlen, "creating a context", "");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (cert != NULL && cert[0] != '\0') {
+		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+			tls_err(err, errlen, "loading certificate", cert);
+			goto fail;
+		}
+		if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+			tls_err(err, errlen, "loading key", key);
+			goto fail;
+		}
+		if (SSL_CTX_check_private_key(ctx) != 1) {
+			tls_err(err, errlen, "key does not match certificate",
+				cert);
+			goto fail;
+		}
+	}
+	if (ca != NULL && ca[0] != '\0') {
+		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+			tls_err(err, errlen, "loading CA", ca);
+			goto fail;
+		}
+	}
+	if (verify) {
+		SSL_CTX_set_verify(ctx,
+				   SSL_VERIFY_PEER |
+					   SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+				   NULL);
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+int tls_init(struct net *net, char *err, size_t errlen)
+{
+	const struct config *c = net->cfg;
+
+	if (c->cert_file[0] != '\0') {
+		net->client_tls = ctx_new(true, c->cert_file, c->key_file,
+					  c->trusted_ca_file,
+					  c->client_cert_auth, err, errlen);
+		if (net->client_tls == NULL)
+			return -1;
+	}
+	if (c->peer_cert_file[0] != '\0') {
+		net->peer_server_tls = ctx_new(true, c->peer_cert_file,
+					       c->peer_key_file,
+					       c->peer_trusted_ca_file, true,
+					       err, errlen);
+		if (net->peer_server_tls == NULL)
+			return -1;
+		net->peer_client_tls = ctx_new(false, c->peer_cert_file,
+					       c->peer_key_file,
+					       c->peer_trusted_ca_file, true,
+					       err, errlen);
+		if (net->peer_client_tls == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+void tls_free(struct net *net)
+{
+	SSL_CTX_free(net->client_tls);
+	SSL_CTX_free(net->peer_server_tls);
+	SSL_CTX_free(net->peer_client_tls);
+}

@@ -1,0 +1,1507 @@
+/*
+ * libcoord/client.c: the client library (coord.h): connection, HELLO,
+ * request pipelining, failover with exactly-once retries, watches that
+ * resume without gaps, and the synchronous API over a private loop.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "libcoord/coord.h"
+#include "proto/arena.h"
+#include "proto/buf.h"
+#include "proto/frame.h"
+#include "proto/limits.h"
+#include "proto/msg.h"
+#include "proto/wire.h"
+
+#define EP_MAX 16
+#define TICK_MS 20
+#define RETRY_DELAY_MS 50
+#define SLOTS_MAX 4096
+
+enum req_state { RQ_QUEUED, RQ_SENT };
+
+enum conn_state { CS_NONE, CS_CONNECTING, CS_HELLO, CS_READY };
+
+struct creq;
+typedef void (*creq_done_fn)(struct coord_client *c, struct creq *q, int code,
+			     const struct proto_response *r);
+
+struct creq {
+	struct creq *next;
+	struct creq *prev;
+	uint32_t kind;
+	uint64_t request_id;
+	struct proto_buf frame;     /* the whole frame, as sent each time */
+	uint64_t deadline_ms;
+	uint64_t not_before_ms;     /* a retry waits until then */
+	int slot;                   /* exactly-once slot, -1: none */
+	enum req_state state;
+	creq_done_fn done;
+	void *fn;                   /* the user's callback */
+	void *arg;
+	/* Synchronous calls. */
+	bool finished;
+	int code;
+	void *result;
+	uint64_t u64a, u64b;
+	struct coord_status *status_out;
+};
+
+struct slot {
+	uint64_t client_id;
+	uint64_t sequence;
+	bool busy;
+};
+
+struct coord_watch {
+	struct coord_watch *next;
+	uint64_t server_id;         /* on the current connection; 0: none */
+	uint64_t create_req;        /* request id of its WATCH_CREATE */
+	uint64_t next_rev;          /* 0: not known yet */
+	uint8_t *key;
+	size_t key_len;
+	unsigned flags;
+	bool prev_kv;
+	coord_watch_fn fn;
+	void *arg;
+	bool ended;
+};
+
+struct coord_client {
+	struct event_base *base;
+	bool own_base;
+	char eps[EP_MAX][128];
+	uint64_t ep_id[EP_MAX];     /* node id behind each endpoint, 0: unknown */
+	size_t n_eps;
+	size_t cur;                 /* endpoint of the connection */
+	struct bufferevent *bev;
+	enum conn_state cs;
+	uint64_t hello_req;
+	uint64_t leader_hint;
+	struct creq *reqs;          /* every unfinished request */
+	uint64_t next_req_id;
+	struct slot *slots;
+	size_t n_slots;
+	struct coord_watch *watches;
+	struct event *tick_ev;
+	struct event *dial_ev;
+	unsigned dial_failures;
+	SSL_CTX *tls;
+	struct coord_options opts;
+	char name[64];
+	struct proto_arena arena;
+	bool stop;
+	bool in_free;
+	char errmsg[256];
+};
+
+static void conn_start(struct coord_client *c);
+static void conn_drop(struct coord_client *c, const char *why);
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void errf(struct coord_client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void errf(struct coord_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+const char *coord_errmsg(const struct coord_client *c)
+{
+	return c->errmsg;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Exactly-once slots: one (client id, sequence) stream per mutating
+ * request in flight, since a server keeps one per client id. */
+
+static uint64_t random_u64(void)
+{
+	uint64_t v = 0;
+
+	while (v == 0) {
+		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+			v = (uint64_t)now_ms() * 6364136223846793005ull +
+			    (uint64_t)(uintptr_t)&v;
+	}
+	return v;
+}
+
+static int slot_take(struct coord_client *c)
+{
+	for (size_t i = 0; i < c->n_slots; i++) {
+		if (!c->slots[i].busy) {
+			c->slots[i].busy = true;
+			c->slots[i].sequence++;
+			return (int)i;
+		}
+	}
+	if (c->n_slots == SLOTS_MAX)
+		return -1;
+	{
+		struct slot *s = realloc(c->slots,
+					 (c->n_slots + 1) * sizeof(*s));
+
+		if (s == NULL)
+			return -1;
+		c->slots = s;
+		s[c->n_slots].client_id = random_u64();
+		s[c->n_slots].sequence = 1;
+		s[c->n_slots].busy = true;
+		return (int)c->n_slots++;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Requests. */
+
+static void req_unlink(struct coord_client *c, struct creq *q)
+{
+	if (q->prev != NULL)
+		q->prev->next = q->next;
+	else
+		c->reqs = q->next;
+	if (q->next != NULL)
+		q->next->prev = q->prev;
+	q->next = q->prev = NULL;
+}
+
+/* Finishes q: the callback runs, then q is freed (async) or marked for
+ * the waiting synchronous call. */
+static void req_finish(struct coord_client *c, struct creq *q, int code,
+		       const struct proto_response *r)
+{
+	req_unlink(c, q);
+	if (q->slot >= 0)
+		c->slots[q->slot].busy = false;
+	q->code = code;
+	q->finished = true;
+	q->done(c, q, code, r);
+	proto_buf_close(&q->frame);
+	if (q->fn != NULL || q->arg == NULL)
+		free(q);
+	/* else: a synchronous call owns q (arg == q, fn == NULL). */
+}
+
+static struct creq *req_new(struct coord_client *c, struct proto_request *rq,
+			    creq_done_fn done)
+{
+	struct creq *q = calloc(1, sizeof(*q));
+	size_t mark;
+	int rc;
+
+	if (q == NULL) {
+		errf(c, "out of memory");
+		return NULL;
+	}
+	rq->request_id = ++c->next_req_id;
+	q->request_id = rq->request_id;
+	q->kind = rq->kind;
+	q->done = done;
+	q->slot = -1;
+	if (proto_kind_is_mutating(rq->kind)) {
+		q->slot = slot_take(c);
+		if (q->slot < 0) {
+			errf(c, "too many writes in flight (%d)", SLOTS_MAX);
+			free(q);
+			return NULL;
+		}
+		rq->client_id = c->slots[q->slot].client_id;
+		rq->sequence = c->slots[q->slot].sequence;
+	}
+	proto_buf_init(&q->frame, NULL);
+	rc = proto_frame_begin(&q->frame, &mark);
+	if (rc == COORD_OK)
+		rc = proto_request_encode(rq, &q->frame);
+	if (rc == COORD_OK)
+		rc = proto_frame_end(&q->frame, mark,
+				     COORD_REQUEST_FRAME_BYTES_MAX);
+	if (rc != COORD_OK) {
+		errf(c, "cannot encode the request: %s", coord_strerror(rc));
+		if (q->slot >= 0)
+			c->slots[q->slot].busy = false;
+		proto_buf_close(&q->frame);
+		free(q);
+		return NULL;
+	}
+	q->deadline_ms = now_ms() + c->opts.request_timeout_ms;
+	q->state = RQ_QUEUED;
+	q->next = c->reqs;
+	if (c->reqs != NULL)
+		c->reqs->prev = q;
+	c->reqs = q;
+	return q;
+}
+
+static void req_send(struct coord_client *c, struct creq *q)
+{
+	if (c->cs != CS_READY || q->not_before_ms > now_ms())
+		return;
+	if (evbuffer_add(bufferevent_get_output(c->bev), q->frame.data,
+			 q->frame.len) != 0)
+		return;
+	q->state = RQ_SENT;
+}
+
+static void send_queued(struct coord_client *c)
+{
+	for (struct creq *q = c->reqs; q != NULL; q = q->next)
+		if (q->state == RQ_QUEUED)
+			req_send(c, q);
+}
+
+/* Submits q; a connection is started if there is none. */
+static coord_err_t req_submit(struct coord_client *c, struct creq *q)
+{
+	if (c->cs == CS_NONE && !event_pending(c->dial_ev, EV_TIMEOUT, NULL))
+		conn_start(c);
+	req_send(c, q);
+	return COORD_OK;
+}
+
+/* A synchronous call: runs the loop until q is finished. */
+static coord_err_t req_wait(struct coord_client *c, struct creq *q)
+{
+	int code;
+
+	q->arg = q;   /* marks it synchronous: req_finish keeps it */
+	req_submit(c, q);
+	while (!q->finished)
+		event_base_loop(c->base, EVLOOP_ONCE);
+	code = q->code;
+	return code;
+}
+
+/* A synchronous call whose callback left a result in q->result: waits,
+ * hands the result over (NULL on error) and frees q. */
+static coord_err_t req_wait_result(struct coord_client *c, struct creq *q,
+				   void **out)
+{
+	int code;
+
+	*out = NULL;
+	if (q == NULL)
+		return COORD_EINVAL;
+	code = req_wait(c, q);
+	*out = q->result;
+	free(q);
+	return code;
+}
+
+/* An async call: the user's callback goes on q, which is submitted. */
+static coord_err_t req_async(struct coord_client *c, struct creq *q, void *fn,
+			     void *arg)
+{
+	if (q == NULL)
+		return COORD_EINVAL;
+	q->fn = fn;
+	q->arg = arg;
+	return req_submit(c, q);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Connection. */
+
+static size_t ep_of_node(const struct coord_client *c, uint64_t id)
+{
+	for (size_t i = 0; i < c->n_eps; i++)
+		if (c->ep_id[i] == id)
+			return i;
+	return EP_MAX;
+}
+
+static void requeue_sent(struct coord_client *c, uint64_t delay_ms)
+{
+	uint64_t t = now_ms() + delay_ms;
+
+	for (struct creq *q = c->reqs; q != NULL; q = q->next) {
+		if (q->state == RQ_SENT || q->kind == PROTO_HELLO) {
+			q->state = RQ_QUEUED;
+			q->not_before_ms = t;
+		}
+	}
+}
+
+static void conn_drop(struct coord_client *c, const char *why)
+{
+	struct creq *q = c->reqs;
+
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	if (why != NULL)
+		errf(c, "%s: %s", c->eps[c->cur], why);
+	c->cs = CS_NONE;
+	/* The HELLO of the dead connection goes with it. */
+	while (q != NULL) {
+		struct creq *next = q->next;
+
+		if (q->kind == PROTO_HELLO)
+			req_finish(c, q, COORD_EIO, NULL);
+		q = next;
+	}
+	for (struct coord_watch *w = c->watches; w != NULL; w = w->next)
+		w->server_id = 0;
+	requeue_sent(c, 0);
+}
+
+/* Moves to endpoint ep (or the next one) after a delay. */
+static void conn_switch(struct coord_client *c, size_t ep, unsigned delay_ms)
+{
+	struct timeval tv = { delay_ms / 1000, (long)(delay_ms % 1000) * 1000 };
+
+	conn_drop(c, NULL);
+	c->cur = ep < c->n_eps ? ep : (c->cur + 1) % c->n_eps;
+	if (c->reqs != NULL || c->watches != NULL)
+		evtimer_add(c->dial_ev, &tv);
+}
+
+static void conn_failed(struct coord_client *c, const char *why)
+{
+	unsigned delay = c->dial_failures < c->n_eps
+				 ? 0
+				 : RETRY_DELAY_MS << (c->dial_failures / c->n_eps < 5
+							      ? c->dial_failures / c->n_eps
+							      : 5);
+
+	conn_drop(c, why);
+	c->dial_failures++;
+	conn_switch(c, EP_MAX, delay);
+}
+
+static void watch_send_create(struct coord_client *c, struct coord_watch *w);
+
+static void on_hello(struct coord_client *c, struct creq *q, int code,
+		     const struct proto_response *r)
+{
+	(void)q;
+	if (c->in_free || c->bev == NULL)
+		return;
+	if (code != COORD_OK) {
+		if (r != NULL && code == COORD_EPROTOVERSION)
+			errf(c, "%s speaks protocol version %" PRIu64
+			     ", this library %d", c->eps[c->cur],
+			     r->u.hello.version, PROTO_VERSION);
+		conn_failed(c, coord_strerror(code));
+		return;
+	}
+	c->ep_id[c->cur] = r->u.hello.node_id;
+	c->cs = CS_READY;
+	c->dial_failures = 0;
+	for (struct coord_watch *w = c->watches; w != NULL; w = w->next)
+		if (!w->ended)
+			watch_send_create(c, w);
+	send_queued(c);
+}
+
+static void hello_send(struct coord_client *c)
+{
+	struct proto_request rq;
+	struct creq *q;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_HELLO;
+	rq.u.hello.version = PROTO_VERSION;
+	rq.u.hello.client_name = proto_bytes_make(c->name, strlen(c->name));
+	q = req_new(c, &rq, on_hello);
+	if (q == NULL) {
+		conn_failed(c, "cannot send hello");
+		return;
+	}
+	c->hello_req = q->request_id;
+	q->deadline_ms = now_ms() + c->opts.dial_timeout_ms;
+	evbuffer_add(bufferevent_get_output(c->bev), q->frame.data,
+		     q->frame.len);
+	q->state = RQ_SENT;
+}
+
+static void handle_push(struct coord_client *c, const uint8_t *body,
+			size_t len);
+static void handle_response(struct coord_client *c, const uint8_t *body,
+			    size_t len);
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct coord_client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (c->bev == bev) {
+		size_t avail = evbuffer_get_length(in), frame_len;
+		uint8_t hdr[PROTO_FRAME_HEADER_BYTES];
+		const uint8_t *frame;
+		uint32_t kind;
+		int rc;
+
+		if (avail < sizeof(hdr))
+			return;
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		rc = proto_frame_check(hdr, sizeof(hdr),
+				       COORD_RESPONSE_FRAME_BYTES_MAX,
+				       &frame_len);
+		if (rc != PROTO_FRAME_MORE && rc != COORD_OK) {
+			conn_failed(c, coord_strerror(rc));
+			return;
+		}
+		if (avail < frame_len)
+			return;
+		frame = evbuffer_pullup(in, (ssize_t)frame_len);
+		if (frame == NULL) {
+			conn_failed(c, "out of memory");
+			return;
+		}
+		rc = proto_server_msg_kind(proto_frame_body(frame),
+					   frame_len - sizeof(hdr), &kind);
+		if (rc != COORD_OK) {
+			conn_failed(c, "undecodable message from the server");
+			return;
+		}
+		if (kind >= PROTO_PUSH_FIRST)
+			handle_push(c, proto_frame_body(frame),
+				    frame_len - sizeof(hdr));
+		else
+			handle_response(c, proto_frame_body(frame),
+					frame_len - sizeof(hdr));
+		if (c->bev == bev)
+			evbuffer_drain(in, frame_len);
+	}
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct coord_client *c = arg;
+	char why[160];
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		evutil_socket_t fd = bufferevent_getfd(c->bev);
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->cs = CS_HELLO;
+		hello_send(c);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		snprintf(why, sizeof(why), "connection closed by the server");
+	} else {
+		unsigned long e = bufferevent_get_openssl_error(c->bev);
+
+		if (e != 0) {
+			char buf[128];
+
+			ERR_error_string_n(e, buf, sizeof(buf));
+			snprintf(why, sizeof(why), "TLS: %s", buf);
+		} else {
+			snprintf(why, sizeof(why), "%s",
+				 evutil_socket_error_to_string(
+					 EVUTIL_SOCKET_ERROR()));
+		}
+	}
+	conn_failed(c, why);
+}
+
+static int resolve(const char *addr, struct sockaddr_storage *ss, int *len)
+{
+	char host[128];
+	const char *colon = strrchr(addr, ':');
+	struct evutil_addrinfo hints, *ai = NULL;
+	size_t hl;
+
+	if (colon == NULL || colon == addr)
+		return -1;
+	hl = (size_t)(colon - addr);
+	if (addr[0] == '[' && hl >= 2 && colon[-1] == ']') {
+		addr++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return -1;
+	memcpy(host, addr, hl);
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (evutil_getaddrinfo(host, colon + 1, &hints, &ai) != 0 || ai == NULL)
+		return -1;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = (int)ai->ai_addrlen;
+	evutil_freeaddrinfo(ai);
+	return 0;
+}
+
+static void conn_start(struct coord_client *c)
+{
+	struct sockaddr_storage ss;
+	int sslen;
+	int opts = BEV_OPT_CLOSE_ON_FREE;
+	struct timeval tv = { c->opts.dial_timeout_ms / 1000,
+			      (long)(c->opts.dial_timeout_ms % 1000) * 1000 };
+
+	if (resolve(c->eps[c->cur], &ss, &sslen) != 0) {
+		conn_failed(c, "cannot resolve the address");
+		return;
+	}
+	if (c->tls != NULL) {
+		SSL *ssl = SSL_new(c->tls);
+
+		c->bev = ssl == NULL ? NULL
+				     : bufferevent_openssl_socket_new(
+					       c->base, -1, ssl,
+					       BUFFEREVENT_SSL_CONNECTING,
+					       opts);
+	} else {
+		c->bev = bufferevent_socket_new(c->base, -1, opts);
+	}
+	if (c->bev == NULL) {
+		conn_failed(c, "out of memory");
+		return;
+	}
+	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->cs = CS_CONNECTING;
+	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, sslen) !=
+	    0)
+		conn_failed(c, "connect failed");
+}
+
+static void dial_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct coord_client *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->cs == CS_NONE)
+		conn_start(c);
+}
+
+/* Every TICK_MS: deadlines, delayed retries, an idle connection's
+ * write timeout switched off once connected. */
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct coord_client *c = arg;
+	uint64_t t = now_ms();
+	struct creq *q = c->reqs;
+
+	(void)fd;
+	(void)what;
+	while (q != NULL) {
+		struct creq *next = q->next;
+
+		if (t >= q->deadline_ms) {
+			if (q->kind == PROTO_HELLO) {
+				conn_failed(c, "no answer to HELLO");
+				return;   /* the list changed */
+			}
+			errf(c, "%s: no answer within %u ms",
+			     proto_kind_name(q->kind),
+			     c->opts.request_timeout_ms);
+			req_finish(c, q, COORD_ETIMEDOUT, NULL);
+		}
+		q = next;
+	}
+	if (c->cs == CS_READY) {
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
+		send_queued(c);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Incoming. */
+
+static void handle_response(struct coord_client *c, const uint8_t *body,
+			    size_t len)
+{
+	struct proto_response r;
+	struct creq *q;
+	int rc;
+
+	proto_arena_reset(&c->arena);
+	rc = proto_response_decode(body, len, &c->arena, &r);
+	if (rc != COORD_OK) {
+		conn_failed(c, "undecodable reply from the server");
+		return;
+	}
+	for (q = c->reqs; q != NULL; q = q->next)
+		if (q->request_id == r.request_id && q->state == RQ_SENT)
+			break;
+	if (q == NULL) {
+		/* A watch create, or the answer to a request that timed
+		 * out already. */
+		for (struct coord_watch *w = c->watches; w != NULL;
+		     w = w->next) {
+			if (w->create_req == r.request_id) {
+				if (r.code == COORD_OK) {
+					w->server_id = r.u.watch.watch_id;
+				} else if (!w->ended) {
+					w->ended = true;
+					w->fn(w->arg, r.code, NULL, 0);
+				}
+			}
+		}
+		return;
+	}
+	if (r.leader_hint != 0)
+		c->leader_hint = r.leader_hint;
+	if (r.code == COORD_ENOTLEADER && q->kind != PROTO_HELLO &&
+	    q->kind != PROTO_STATUS) {
+		/* Go to the leader if we know where it is, else try the
+		 * next endpoint; the request goes again, same sequence. */
+		size_t ep = r.leader_hint != 0 ? ep_of_node(c, r.leader_hint)
+					       : EP_MAX;
+
+		q->state = RQ_QUEUED;
+		if (ep == c->cur) {
+			q->not_before_ms = now_ms() + RETRY_DELAY_MS;
+			return;
+		}
+		conn_switch(c, ep, r.leader_hint == 0 ? RETRY_DELAY_MS : 0);
+		return;
+	}
+	req_finish(c, q, r.code, &r);
+}
+
+static void kv_copy(struct coord_kv *dst, const struct proto_kv *src,
+		    uint8_t **mem)
+{
+	dst->key = *mem;
+	memcpy(*mem, src->key.data, src->key.len);
+	(*mem)[src->key.len] = '\0';
+	*mem += src->key.len + 1;
+	dst->key_len = src->key.len;
+	dst->value = *mem;
+	if (src->value.len > 0)
+		memcpy(*mem, src->value.data, src->value.len);
+	(*mem)[src->value.len] = '\0';
+	*mem += src->value.len + 1;
+	dst->value_len = src->value.len;
+	dst->create_revision = src->create_revision;
+	dst->mod_revision = src->mod_revision;
+	dst->version = src->version;
+	dst->lease = src->lease;
+}
+
+static size_t kv_bytes(const struct proto_kv *kv)
+{
+	return kv->key.len + kv->value.len + 2;
+}
+
+static void handle_push(struct coord_client *c, const uint8_t *body,
+			size_t len)
+{
+	struct proto_push p;
+	struct coord_watch *w;
+
+	proto_arena_reset(&c->arena);
+	if (proto_push_decode(body, len, &c->arena, &p) != COORD_OK) {
+		conn_failed(c, "undecodable push from the server");
+		return;
+	}
+	if (p.kind == PROTO_PUSH_LEADER_CHANGE) {
+		c->leader_hint = p.u.leader_change.leader;
+		return;
+	}
+	if (p.kind != PROTO_PUSH_WATCH_EVENTS &&
+	    p.kind != PROTO_PUSH_WATCH_CANCELED)
+		return;
+	for (w = c->watches; w != NULL; w = w->next)
+		if (w->server_id != 0 &&
+		    w->server_id == (p.kind == PROTO_PUSH_WATCH_EVENTS
+					     ? p.u.watch_events.watch_id
+					     : p.u.watch_canceled.watch_id))
+			break;
+	if (w == NULL || w->ended)
+		return;
+	if (p.kind == PROTO_PUSH_WATCH_CANCELED) {
+		w->ended = true;
+		errf(c, "watch ended: %s (compact revision %" PRIu64 ")",
+		     coord_strerror(p.u.watch_canceled.code),
+		     p.u.watch_canceled.compact_revision);
+		w->fn(w->arg, p.u.watch_canceled.code, NULL, 0);
+		return;
+	}
+	{
+		size_t n = p.u.watch_events.events.n, bytes = 0, k = 0;
+		const struct proto_event *pe = p.u.watch_events.events.v;
+		struct coord_event *ev;
+		uint8_t *mem, *at;
+
+		for (size_t i = 0; i < n; i++)
+			bytes += kv_bytes(&pe[i].kv) +
+				 (pe[i].has_prev_kv ? kv_bytes(&pe[i].prev_kv)
+						    : 0);
+		ev = calloc(n + 1, sizeof(*ev));
+		mem = malloc(bytes + 1);
+		if (ev == NULL || mem == NULL) {
+			free(ev);
+			free(mem);
+			conn_failed(c, "out of memory");
+			return;
+		}
+		at = mem;
+		for (size_t i = 0; i < n; i++) {
+			/* Already delivered before a reconnect: skip. */
+			if (w->next_rev != 0 &&
+			    pe[i].kv.mod_revision < w->next_rev)
+				continue;
+			ev[k].type = pe[i].type == PROTO_EVENT_PUT
+					     ? COORD_EVENT_PUT
+					     : COORD_EVENT_DELETE;
+			kv_copy(&ev[k].kv, &pe[i].kv, &at);
+			ev[k].has_prev_kv = pe[i].has_prev_kv;
+			if (pe[i].has_prev_kv)
+				kv_copy(&ev[k].prev_kv, &pe[i].prev_kv, &at);
+			k++;
+		}
+		if (k > 0) {
+			w->next_rev = ev[k - 1].kv.mod_revision + 1;
+			w->fn(w->arg, COORD_OK, ev, k);
+		}
+		free(ev);
+		free(mem);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Life cycle. */
+
+static int parse_endpoints(struct coord_client *c, const char *endpoints)
+{
+	const char *p = endpoints;
+
+	while (p != NULL && *p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		if (len == 0 || len >= sizeof(c->eps[0]) || c->n_eps == EP_MAX)
+			return -1;
+		memcpy(c->eps[c->n_eps], p, len);
+		c->eps[c->n_eps][len] = '\0';
+		c->n_eps++;
+		p = comma != NULL ? comma + 1 : NULL;
+	}
+	return c->n_eps > 0 ? 0 : -1;
+}
+
+static int tls_setup(struct coord_client *c)
+{
+	c->tls = SSL_CTX_new(TLS_client_method());
+	if (c->tls == NULL)
+		return -1;
+	SSL_CTX_set_min_proto_version(c->tls, TLS1_2_VERSION);
+	if (SSL_CTX_load_verify_locations(c->tls, c->opts.cacert, NULL) != 1) {
+		errf(c, "cannot load CA %s", c->opts.cacert);
+		return -1;
+	}
+	SSL_CTX_set_verify(c->tls, SSL_VERIFY_PEER, NULL);
+	if (c->opts.cert != NULL) {
+		if (SSL_CTX_use_certificate_chain_file(c->tls, c->opts.cert) !=
+			    1 ||
+		    SSL_CTX_use_PrivateKey_file(c->tls, c->opts.key,
+						SSL_FILETYPE_PEM) != 1) {
+			errf(c, "cannot load certificate %s / key %s",
+			     c->opts.cert, c->opts.key ? c->opts.key : "(none)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static coord_err_t client_new(struct event_base *base, bool own,
+			      const char *endpoints,
+			      const struct coord_options *opts,
+			      struct coord_client **out)
+{
+	struct coord_client *c = calloc(1, sizeof(*c));
+	struct timeval tick = { 0, TICK_MS * 1000 };
+
+	*out = NULL;
+	if (c == NULL)
+		return COORD_ENOMEM;
+	if (opts != NULL)
+		c->opts = *opts;
+	if (c->opts.request_timeout_ms == 0)
+		c->opts.request_timeout_ms = 10000;
+	if (c->opts.dial_timeout_ms == 0)
+		c->opts.dial_timeout_ms = 2000;
+	snprintf(c->name, sizeof(c->name), "%s",
+		 c->opts.name != NULL ? c->opts.name : "libcoord");
+	c->base = base;
+	c->own_base = own;
+	proto_arena_init(&c->arena, NULL);
+	if (parse_endpoints(c, endpoints) != 0) {
+		errf(c, "endpoints \"%s\": want host:port[,host:port...]",
+		     endpoints ? endpoints : "");
+		*out = c;
+		return COORD_EINVAL;
+	}
+	if (c->opts.cacert != NULL && tls_setup(c) != 0) {
+		*out = c;
+		return COORD_EINVAL;
+	}
+	c->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, c);
+	c->dial_ev = evtimer_new(base, dial_cb, c);
+	if (c->tick_ev == NULL || c->dial_ev == NULL) {
+		*out = c;
+		return COORD_ENOMEM;
+	}
+	event_add(c->tick_ev, &tick);
+	*out = c;
+	return COORD_OK;
+}
+
+coord_err_t coord_client_new(const char *endpoints,
+			     const struct coord_options *opts,
+			     struct coord_client **out)
+{
+	struct event_base *base = event_base_new();
+
+	if (base == NULL) {
+		*out = NULL;
+		return COORD_ENOMEM;
+	}
+	return client_new(base, true, endpoints, opts, out);
+}
+
+coord_err_t coord_client_new_async(struct event_base *base,
+				   const char *endpoints,
+				   const struct coord_options *opts,
+				   struct coord_client **out)
+{
+	return client_new(base, false, endpoints, opts, out);
+}
+
+void coord_client_free(struct coord_client *c)
+{
+	if (c == NULL)
+		return;
+	c->in_free = true;
+	while (c->reqs != NULL)
+		req_finish(c, c->reqs, COORD_ECANCELED, NULL);
+	while (c->watches != NULL) {
+		struct coord_watch *w = c->watches;
+
+		c->watches = w->next;
+		if (!w->ended)
+			w->fn(w->arg, COORD_ECANCELED, NULL, 0);
+		free(w->key);
+		free(w);
+	}
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	if (c->tick_ev != NULL)
+		event_free(c->tick_ev);
+	if (c->dial_ev != NULL)
+		event_free(c->dial_ev);
+	if (c->tls != NULL)
+		SSL_CTX_free(c->tls);
+	if (c->own_base && c->base != NULL)
+		event_base_free(c->base);
+	proto_arena_close(&c->arena);
+	free(c->slots);
+	free(c);
+}
+
+coord_err_t coord_client_run(struct coord_client *c, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	c->stop = false;
+	while (!c->stop && (ms == 0 || now_ms() < end))
+		event_base_loop(c->base, EVLOOP_ONCE);
+	return COORD_OK;
+}
+
+void coord_client_stop(struct coord_client *c)
+{
+	c->stop = true;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Results. */
+
+static struct coord_kvs *kvs_from(const struct proto_range_reply *rr,
+				  uint64_t revision)
+{
+	size_t bytes = 1;
+	struct coord_kvs *r = calloc(1, sizeof(*r));
+	uint8_t *mem;
+
+	if (r == NULL)
+		return NULL;
+	for (size_t i = 0; i < rr->n_kvs; i++)
+		bytes += kv_bytes(&rr->kvs[i]);
+	/* One block: the array, then the bytes. */
+	r->kvs = malloc(rr->n_kvs * sizeof(*r->kvs) + bytes);
+	if (r->kvs == NULL) {
+		free(r);
+		return NULL;
+	}
+	mem = (uint8_t *)(r->kvs + rr->n_kvs);
+	for (size_t i = 0; i < rr->n_kvs; i++)
+		kv_copy(&r->kvs[i], &rr->kvs[i], &mem);
+	r->n = rr->n_kvs;
+	r->count = rr->count;
+	r->more = rr->more;
+	r->revision = revision;
+	return r;
+}
+
+void coord_kvs_free(struct coord_kvs *r)
+{
+	if (r == NULL)
+		return;
+	free(r->kvs);
+	free(r);
+}
+
+void coord_txn_result_free(struct coord_txn_result *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n_results; i++)
+		free(r->results[i].kvs);
+	free(r->results);
+	free(r);
+}
+
+static struct coord_txn_result *txn_from(const struct proto_reply *rp)
+{
+	struct coord_txn_result *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->succeeded = rp->u.txn.succeeded;
+	t->revision = rp->revision;
+	t->n_results = rp->u.txn.n_replies;
+	t->results = calloc(t->n_results + 1, sizeof(*t->results));
+	if (t->results == NULL) {
+		free(t);
+		return NULL;
+	}
+	for (size_t i = 0; i < t->n_results; i++) {
+		const struct proto_op_reply *o = &rp->u.txn.replies[i];
+
+		if (o->type == PROTO_CMD_RANGE) {
+			struct coord_kvs *k = kvs_from(&o->u.range,
+						       rp->revision);
+
+			if (k == NULL) {
+				t->n_results = i;
+				coord_txn_result_free(t);
+				return NULL;
+			}
+			t->results[i] = *k;
+			free(k);
+		} else {
+			t->results[i].revision = rp->revision;
+			t->results[i].count = o->type == PROTO_CMD_DELETE
+						      ? o->u.del.deleted
+						      : 1;
+		}
+	}
+	return t;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Requests of the API. */
+
+static void put_done(struct coord_client *c, struct creq *q, int code,
+		     const struct proto_response *r)
+{
+	uint64_t rev = 0;
+
+	(void)c;
+	if (code == COORD_OK)
+		rev = r->u.kv.revision;
+	q->u64a = rev;
+	if (q->fn != NULL)
+		((coord_put_fn)q->fn)(q->arg, code, rev);
+}
+
+static struct creq *put_req(struct coord_client *c, const void *key,
+			    size_t key_len, const void *value,
+			    size_t value_len)
+{
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_PUT;
+	rq.u.put.key = proto_bytes_make(key, key_len);
+	rq.u.put.value = proto_bytes_make(value, value_len);
+	return req_new(c, &rq, put_done);
+}
+
+coord_err_t coord_put(struct coord_client *c, const void *key,
+		      size_t key_len, const void *value, size_t value_len,
+		      uint64_t *revision)
+{
+	struct creq *q = put_req(c, key, key_len, value, value_len);
+	int code;
+
+	if (q == NULL)
+		return COORD_EINVAL;
+	code = req_wait(c, q);
+	if (revision != NULL)
+		*revision = q->u64a;
+	free(q);
+	return code;
+}
+
+coord_err_t coord_put_async(struct coord_client *c, const void *key,
+			    size_t key_len, const void *value,
+			    size_t value_len, coord_put_fn fn, void *arg)
+{
+	return req_async(c, put_req(c, key, key_len, value, value_len), (void *)fn,
+			 arg);
+}
+
+static void get_done(struct coord_client *c, struct creq *q, int code,
+		     const struct proto_response *r)
+{
+	struct coord_kvs *k = NULL;
+
+	(void)c;
+	if (code == COORD_OK) {
+		k = kvs_from(&r->u.kv.u.range, r->u.kv.revision);
+		if (k == NULL)
+			code = COORD_ENOMEM;
+	}
+	if (q->fn != NULL) {
+		((coord_get_fn)q->fn)(q->arg, code, k);
+		coord_kvs_free(k);
+	} else {
+		q->code = code;
+		q->result = k;
+	}
+}
+
+static struct creq *get_req(struct coord_client *c, const void *key,
+			    size_t key_len, const struct coord_get_opts *o)
+{
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_RANGE;
+	rq.u.range.range.key = proto_bytes_make(key, key_len);
+	if (o != NULL) {
+		rq.u.range.range.flags = o->flags & PROTO_RANGE_FLAGS_ALL;
+		rq.u.range.range.end = proto_bytes_make(o->end, o->end_len);
+		rq.u.range.range.limit = o->limit;
+		rq.u.range.range.revision = o->revision;
+		rq.u.range.serializable = (o->flags & COORD_SERIALIZABLE) != 0;
+	}
+	return req_new(c, &rq, get_done);
+}
+
+coord_err_t coord_get(struct coord_client *c, const void *key,
+		      size_t key_len, const struct coord_get_opts *opts,
+		      struct coord_kvs **out)
+{
+	return req_wait_result(c, get_req(c, key, key_len, opts),
+			       (void **)out);
+}
+
+coord_err_t coord_get_async(struct coord_client *c, const void *key,
+			    size_t key_len, const struct coord_get_opts *opts,
+			    coord_get_fn fn, void *arg)
+{
+	return req_async(c, get_req(c, key, key_len, opts), (void *)fn,
+			 arg);
+}
+
+static void delete_done(struct coord_client *c, struct creq *q, int code,
+			const struct proto_response *r)
+{
+	(void)c;
+	if (code == COORD_OK) {
+		q->u64a = r->u.kv.u.del.deleted;
+		q->u64b = r->u.kv.revision;
+	}
+}
+
+coord_err_t coord_delete(struct coord_client *c, const void *key,
+			 size_t key_len, unsigned flags, uint64_t *deleted,
+			 uint64_t *revision)
+{
+	struct proto_request rq;
+	struct creq *q;
+	int code;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_DELETE;
+	rq.u.del.key = proto_bytes_make(key, key_len);
+	rq.u.del.flags = flags & PROTO_DELETE_FLAGS_ALL;
+	q = req_new(c, &rq, delete_done);
+	if (q == NULL)
+		return COORD_EINVAL;
+	code = req_wait(c, q);
+	if (deleted != NULL)
+		*deleted = q->u64a;
+	if (revision != NULL)
+		*revision = q->u64b;
+	free(q);
+	return code;
+}
+
+static void txn_done(struct coord_client *c, struct creq *q, int code,
+		     const struct proto_response *r)
+{
+	struct coord_txn_result *t = NULL;
+
+	(void)c;
+	if (code == COORD_OK) {
+		t = txn_from(&r->u.kv);
+		if (t == NULL)
+			code = COORD_ENOMEM;
+	}
+	if (q->fn != NULL) {
+		((coord_txn_fn)q->fn)(q->arg, code, t);
+		coord_txn_result_free(t);
+	} else {
+		q->code = code;
+		q->result = t;
+	}
+}
+
+static void op_to_proto(const struct coord_op *o, struct proto_op *p)
+{
+	memset(p, 0, sizeof(*p));
+	switch (o->type) {
+	case COORD_OP_PUT:
+		p->type = PROTO_CMD_PUT;
+		p->u.put.key = proto_bytes_make(o->key, o->key_len);
+		p->u.put.value = proto_bytes_make(o->value, o->value_len);
+		break;
+	case COORD_OP_DELETE:
+		p->type = PROTO_CMD_DELETE;
+		p->u.del.key = proto_bytes_make(o->key, o->key_len);
+		p->u.del.flags = o->flags & PROTO_DELETE_FLAGS_ALL;
+		break;
+	default:
+		p->type = PROTO_CMD_RANGE;
+		p->u.range.key = proto_bytes_make(o->key, o->key_len);
+		p->u.range.flags = o->flags & PROTO_RANGE_FLAGS_ALL;
+		break;
+	}
+}
+
+static struct creq *txn_req(struct coord_client *c,
+			    const struct coord_compare *cmps, size_t n_cmps,
+			    const struct coord_op *then_ops, size_t n_then,
+			    const struct coord_op *else_ops, size_t n_else)
+{
+	struct proto_request rq;
+	struct proto_compare *pc;
+	struct proto_op *pt, *pe;
+	struct creq *q;
+
+	if (n_cmps > COORD_TXN_OPS_MAX || n_then > COORD_TXN_OPS_MAX ||
+	    n_else > COORD_TXN_OPS_MAX) {
+		errf(c, "more than %d operations in a txn list",
+		     COORD_TXN_OPS_MAX);
+		return NULL;
+	}
+	pc = calloc(n_cmps + 1, sizeof(*pc));
+	pt = calloc(n_then + 1, sizeof(*pt));
+	pe = calloc(n_else + 1, sizeof(*pe));
+	if (pc == NULL || pt == NULL || pe == NULL) {
+		free(pc);
+		free(pt);
+		free(pe);
+		errf(c, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < n_cmps; i++) {
+		pc[i].key = proto_bytes_make(cmps[i].key, cmps[i].key_len);
+		pc[i].target = (uint8_t)cmps[i].target;
+		pc[i].result = (uint8_t)cmps[i].op;
+		pc[i].number = cmps[i].number;
+		pc[i].value = proto_bytes_make(cmps[i].value,
+					       cmps[i].value_len);
+	}
+	for (size_t i = 0; i < n_then; i++)
+		op_to_proto(&then_ops[i], &pt[i]);
+	for (size_t i = 0; i < n_else; i++)
+		op_to_proto(&else_ops[i], &pe[i]);
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_TXN;
+	rq.u.txn.type = PROTO_CMD_TXN;
+	rq.u.txn.u.txn.compares = pc;
+	rq.u.txn.u.txn.n_compares = n_cmps;
+	rq.u.txn.u.txn.success = pt;
+	rq.u.txn.u.txn.n_success = n_then;
+	rq.u.txn.u.txn.failure = pe;
+	rq.u.txn.u.txn.n_failure = n_else;
+	q = req_new(c, &rq, txn_done);
+	free(pc);
+	free(pt);
+	free(pe);
+	return q;
+}
+
+coord_err_t coord_txn(struct coord_client *c, const struct coord_compare *cmps,
+		      size_t n_cmps, const struct coord_op *then_ops,
+		      size_t n_then, const struct coord_op *else_ops,
+		      size_t n_else, struct coord_txn_result **out)
+{
+	return req_wait_result(c,
+			       txn_req(c, cmps, n_cmps, then_ops, n_then,
+				       else_ops, n_else),
+			       (void **)out);
+}
+
+coord_err_t coord_txn_async(struct coord_client *c,
+			    const struct coord_compare *cmps, size_t n_cmps,
+			    const struct coord_op *then_ops, size_t n_then,
+			    const struct coord_op *else_ops, size_t n_else,
+			    coord_txn_fn fn, void *arg)
+{
+	return req_async(c, txn_req(c, cmps, n_cmps, then_ops, n_then, else_ops,
+					 n_else), (void *)fn,
+			 arg);
+}
+
+/* Status of one endpoint: a short-lived client of its own, so that the
+ * answer comes from that node and no other. */
+static void status_done(struct coord_client *c, struct creq *q, int code,
+			const struct proto_response *r)
+{
+	struct coord_status *s = q->status_out;
+	const struct proto_status_reply *st;
+
+	(void)c;
+	if (code != COORD_OK || s == NULL)
+		return;
+	st = &r->u.status;
+	snprintf(s->name, sizeof(s->name), "%.*s", (int)st->node_name.len,
+		 (const char *)st->node_name.data);
+	s->node_id = st->node_id;
+	s->leader = st->leader;
+	s->term = st->term;
+	s->revision = st->revision;
+	s->applied_index = st->applied_index;
+	s->commit_index = st->commit_index;
+	s->state_hash = st->state_hash;
+}
+
+coord_err_t coord_status(struct coord_client *c, const char *endpoint,
+			 struct coord_status *out)
+{
+	struct coord_client *one;
+	struct proto_request rq;
+	struct creq *q;
+	int code;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->endpoint, sizeof(out->endpoint), "%s", endpoint);
+	code = coord_client_new(endpoint, &c->opts, &one);
+	if (code != COORD_OK) {
+		errf(c, "%s", one != NULL ? one->errmsg : "out of memory");
+		coord_client_free(one);
+		return code;
+	}
+	/* A node that is down answers nothing: do not wait long. */
+	one->opts.request_timeout_ms = c->opts.dial_timeout_ms;
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_STATUS;
+	q = req_new(one, &rq, status_done);
+	if (q == NULL) {
+		coord_client_free(one);
+		return COORD_ENOMEM;
+	}
+	q->status_out = out;
+	code = req_wait(one, q);
+	if (code != COORD_OK)
+		errf(c, "%s", one->errmsg);
+	free(q);
+	coord_client_free(one);
+	return code;
+}
+
+static void members_done(struct coord_client *c, struct creq *q, int code,
+			 const struct proto_response *r)
+{
+	const struct proto_member_list *ml;
+	struct coord_member *m;
+
+	(void)c;
+	if (code != COORD_OK)
+		return;
+	ml = &r->u.member_list.members;
+	m = calloc(ml->n + 1, sizeof(*m));
+	if (m == NULL) {
+		q->code = COORD_ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < ml->n; i++) {
+		const struct proto_member *pm = &ml->v[i];
+
+		m[i].id = pm->id;
+		snprintf(m[i].name, sizeof(m[i].name), "%.*s",
+			 (int)pm->name.len, (const char *)pm->name.data);
+		snprintf(m[i].peer_addr, sizeof(m[i].peer_addr), "%.*s",
+			 (int)pm->peer_addr.len,
+			 (const char *)pm->peer_addr.data);
+		snprintf(m[i].client_addr, sizeof(m[i].client_addr), "%.*s",
+			 (int)pm->client_addr.len,
+			 (const char *)pm->client_addr.data);
+		m[i].learner = pm->learner;
+	}
+	q->result = m;
+	q->u64a = ml->n;
+}
+
+coord_err_t coord_member_list(struct coord_client *c,
+			      struct coord_member **out, size_t *n)
+{
+	struct proto_request rq;
+	struct creq *q;
+	int code;
+
+	*out = NULL;
+	*n = 0;
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_MEMBER_LIST;
+	q = req_new(c, &rq, members_done);
+	code = req_wait_result(c, q, (void **)out);
+	if (*out != NULL)
+		for (const struct coord_member *m = *out; m->id != 0; m++)
+			(*n)++;
+	return code;
+}
+
+void coord_members_free(struct coord_member *m)
+{
+	free(m);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Watches. */
+
+/* Sends a request nobody waits on (watch create and cancel: their
+ * answers are matched by the watch). */
+static void send_untracked(struct coord_client *c, struct proto_request *rq)
+{
+	struct proto_buf b;
+	size_t mark;
+
+	rq->request_id = ++c->next_req_id;
+	proto_buf_init(&b, NULL);
+	if (proto_frame_begin(&b, &mark) == COORD_OK &&
+	    proto_request_encode(rq, &b) == COORD_OK &&
+	    proto_frame_end(&b, mark, COORD_REQUEST_FRAME_BYTES_MAX) == COORD_OK)
+		evbuffer_add(bufferevent_get_output(c->bev), b.data, b.len);
+	proto_buf_close(&b);
+}
+
+static void watch_send_create(struct coord_client *c, struct coord_watch *w)
+{
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_WATCH_CREATE;
+	rq.u.watch_create.key = proto_bytes_make(w->key, w->key_len);
+	rq.u.watch_create.flags = w->flags & PROTO_DELETE_FLAGS_ALL;
+	rq.u.watch_create.start_revision = w->next_rev;
+	rq.u.watch_create.prev_kv = w->prev_kv;
+	w->server_id = 0;
+	send_untracked(c, &rq);
+	w->create_req = rq.request_id;
+}
+
+coord_err_t coord_watch_create(struct coord_client *c, const void *key,
+			       size_t key_len, unsigned flags,
+			       uint64_t start_revision, bool prev_kv,
+			       coord_watch_fn fn, void *arg,
+			       struct coord_watch **out)
+{
+	struct coord_watch *w;
+
+	*out = NULL;
+	if (start_revision == 0) {
+		/* "From the next change" is fixed now, as a revision, so
+		 * that a reconnect resumes exactly there. */
+		struct coord_kvs *k = NULL;
+		struct coord_get_opts o = { COORD_COUNT_ONLY, NULL, 0, 0, 0 };
+		int code = coord_get(c, key, key_len, &o, &k);
+
+		if (code != COORD_OK)
+			return code;
+		start_revision = k->revision + 1;
+		coord_kvs_free(k);
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL || (w->key = malloc(key_len + 1)) == NULL) {
+		free(w);
+		return COORD_ENOMEM;
+	}
+	if (key_len > 0)
+		memcpy(w->key, key, key_len);
+	w->key_len = key_len;
+	w->flags = flags;
+	w->prev_kv = prev_kv;
+	w->fn = fn;
+	w->arg = arg;
+	w->next_rev = start_revision;
+	w->next = c->watches;
+	c->watches = w;
+	if (c->cs == CS_READY)
+		watch_send_create(c, w);
+	else if (c->cs == CS_NONE)
+		conn_start(c);
+	*out = w;
+	return COORD_OK;
+}
+
+void coord_watch_cancel(struct coord_client *c, struct coord_watch *w)
+{
+	for (struct coord_watch **pp = &c->watches; *pp != NULL;
+	     pp = &(*pp)->next) {
+		if (*pp != w)
+			continue;
+		*pp = w->next;
+		if (c->cs == CS_READY && w->server_id != 0) {
+			struct proto_request rq;
+
+			memset(&rq, 0, sizeof(rq));
+			rq.kind = PROTO_WATCH_CANCEL;
+			rq.u.watch_cancel.watch_id = w->server_id;
+			send_untracked(c, &rq);
+		}
+		free(w->key);
+		free(w);
+		return;
+	}
+}

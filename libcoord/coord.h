@@ -1,0 +1,296 @@
+/*
+ * coord.h: libcoord, the client library of coord.
+ *
+ * A struct coord_client talks to a cluster through one connection at a
+ * time, to one of its endpoints; it fails over by itself. Two ways to
+ * use it:
+ *
+ *   - synchronous: coord_client_new(), then coord_put(), coord_get()...
+ *     each call returns when its answer is there (or its timeout passed).
+ *     The client runs a private event loop inside each call.
+ *   - asynchronous: coord_client_new_async() on your event_base; the
+ *     coord_*_async() calls return at once and call you back from that
+ *     loop. Requests are pipelined on the connection.
+ *
+ * Failover and exactly once. Every mutating request carries a (client id,
+ * sequence) pair; the servers apply a pair at most once and answer a
+ * retry with the first answer. When a connection breaks, or a server says
+ * it is not the leader, the request is sent again -- with the same pair --
+ * to the leader if its endpoint is known (servers name the leader in
+ * their answers; HELLO tells which node each endpoint is), else to the
+ * next endpoint, until it is answered or its timeout passes. So a put
+ * acknowledged once was applied once, even across a leader crash. A
+ * request that times out (COORD_ETIMEDOUT) may or may not have been
+ * applied.
+ *
+ * Reads are linearizable by default (the server confirms its read point
+ * with a quorum); COORD_SERIALIZABLE reads the connected node's state as
+ * it is, possibly stale, without a round to the leader.
+ *
+ * Watches deliver every event of their keys once, in revision order,
+ * from their start revision on. If the connection breaks, the client
+ * re-creates each watch on the next connection from the revision after
+ * the last one it delivered, so the callback sees no gap and no
+ * duplicate. A start revision older than the cluster's compaction ends
+ * the watch with COORD_ECOMPACTED.
+ *
+ * Ownership. Every pointer argument is borrowed for the duration of the
+ * call. Results (struct coord_kvs, struct coord_status...) are allocated
+ * by the library and freed with their _free() function; callbacks' results
+ * are valid during the callback only. Strings returned by coord_errmsg()
+ * and coord_strerror() are owned by the library.
+ *
+ * Errors are coord_err_t codes (the same numbers the servers send; the
+ * table is in coord_errors.h); coord_strerror() names them, and
+ * coord_errmsg(client) holds the detail of the last failure.
+ *
+ * Threads: a client is used by one thread at a time.
+ */
+#ifndef COORD_H
+#define COORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coord_errors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(COORD_BUILDING_LIBCOORD)
+#define COORD_API __attribute__((visibility("default")))
+#else
+#define COORD_API
+#endif
+
+typedef int coord_err_t;
+
+struct event_base;
+struct coord_client;
+
+struct coord_options {
+	unsigned request_timeout_ms;    /* per request, retries included;
+					 * 0: 10000 */
+	unsigned dial_timeout_ms;       /* per connection attempt; 0: 2000 */
+	const char *cacert;             /* TLS: CA of the servers; enables TLS */
+	const char *cert;               /* TLS: client certificate */
+	const char *key;                /* TLS: its key */
+	const char *name;               /* sent in HELLO; NULL: "libcoord" */
+};
+
+/* endpoints: "host:port[,host:port...]" (at most 16). */
+COORD_API coord_err_t coord_client_new(const char *endpoints,
+				       const struct coord_options *opts,
+				       struct coord_client **out);
+COORD_API coord_err_t coord_client_new_async(struct event_base *base,
+					     const char *endpoints,
+					     const struct coord_options *opts,
+					     struct coord_client **out);
+/* Outstanding async requests and live watches are called back with
+ * COORD_ECANCELED; NULL does nothing. */
+COORD_API void coord_client_free(struct coord_client *c);
+
+COORD_API const char *coord_errmsg(const struct coord_client *c);
+
+/* One key-value version. Bytes are NUL-terminated for convenience (the
+ * terminator is not counted in the length). */
+struct coord_kv {
+	const uint8_t *key;
+	size_t key_len;
+	const uint8_t *value;
+	size_t value_len;
+	uint64_t create_revision;
+	uint64_t mod_revision;
+	uint64_t version;
+	uint64_t lease;
+};
+
+/* A read's result; free with coord_kvs_free(). */
+struct coord_kvs {
+	struct coord_kv *kvs;
+	size_t n;
+	uint64_t count;             /* keys in the range, regardless of limit */
+	bool more;                  /* limit left some out */
+	uint64_t revision;          /* of the keyspace the read saw */
+};
+COORD_API void coord_kvs_free(struct coord_kvs *r);
+
+/* Range flags (as proto/msg.h's PROTO_RANGE_*). */
+#define COORD_PREFIX (1u << 0)      /* every key starting with key */
+#define COORD_FROM_KEY (1u << 1)    /* every key >= key */
+#define COORD_KEYS_ONLY (1u << 2)
+#define COORD_COUNT_ONLY (1u << 3)
+#define COORD_SERIALIZABLE (1u << 16)   /* a local, maybe stale read */
+
+struct coord_get_opts {
+	unsigned flags;             /* COORD_PREFIX... COORD_SERIALIZABLE */
+	const uint8_t *end;         /* [key, end) when end_len > 0 */
+	size_t end_len;
+	uint64_t limit;             /* 0: none */
+	uint64_t revision;          /* 0: the current one */
+};
+
+/* Sets key to value. *revision (may be NULL) gets the revision of the
+ * write. */
+COORD_API coord_err_t coord_put(struct coord_client *c, const void *key,
+				size_t key_len, const void *value,
+				size_t value_len, uint64_t *revision);
+/* Reads key (or the range opts names; opts may be NULL). */
+COORD_API coord_err_t coord_get(struct coord_client *c, const void *key,
+				size_t key_len,
+				const struct coord_get_opts *opts,
+				struct coord_kvs **out);
+/* Deletes key (flags: COORD_PREFIX or COORD_FROM_KEY for many);
+ * *deleted (may be NULL) counts them. */
+COORD_API coord_err_t coord_delete(struct coord_client *c, const void *key,
+				   size_t key_len, unsigned flags,
+				   uint64_t *deleted, uint64_t *revision);
+
+/* Transactions: if every compare holds, the then-ops run, else the
+ * else-ops; all in one revision. */
+enum coord_cmp_target { COORD_CMP_VALUE = 0, COORD_CMP_VERSION,
+			COORD_CMP_CREATE, COORD_CMP_MOD, COORD_CMP_LEASE };
+enum coord_cmp_op { COORD_CMP_EQUAL = 0, COORD_CMP_NOT_EQUAL,
+		    COORD_CMP_LESS, COORD_CMP_GREATER };
+enum coord_op_type { COORD_OP_PUT = 1, COORD_OP_DELETE = 2,
+		     COORD_OP_GET = 3 };
+
+struct coord_compare {
+	const void *key;
+	size_t key_len;
+	enum coord_cmp_target target;
+	enum coord_cmp_op op;
+	uint64_t number;            /* VERSION, CREATE, MOD, LEASE */
+	const void *value;          /* VALUE */
+	size_t value_len;
+};
+
+struct coord_op {
+	enum coord_op_type type;
+	const void *key;
+	size_t key_len;
+	const void *value;          /* PUT */
+	size_t value_len;
+	unsigned flags;             /* DELETE, GET: COORD_PREFIX... */
+};
+
+/* The outcome; free with coord_txn_result_free(). results[i] is the
+ * answer to the i-th op of the branch that ran (a GET's kvs; a PUT's or
+ * DELETE's revision in the struct's revision). */
+struct coord_txn_result {
+	bool succeeded;
+	uint64_t revision;
+	struct coord_kvs *results;
+	size_t n_results;
+};
+COORD_API void coord_txn_result_free(struct coord_txn_result *r);
+
+COORD_API coord_err_t coord_txn(struct coord_client *c,
+				const struct coord_compare *cmps, size_t n_cmps,
+				const struct coord_op *then_ops, size_t n_then,
+				const struct coord_op *else_ops, size_t n_else,
+				struct coord_txn_result **out);
+
+/* Status of the node behind one endpoint (not of the cluster). */
+struct coord_status {
+	char endpoint[128];
+	char name[128];
+	uint64_t node_id;
+	uint64_t leader;            /* 0: unknown */
+	uint64_t term;
+	uint64_t revision;
+	uint64_t applied_index;
+	uint64_t commit_index;
+	uint64_t state_hash;
+};
+/* Asks the node at endpoint (one of the client's, or any other). */
+COORD_API coord_err_t coord_status(struct coord_client *c,
+				   const char *endpoint,
+				   struct coord_status *out);
+
+/* Members as the connected node knows them; free with
+ * coord_members_free(). */
+struct coord_member {
+	uint64_t id;
+	char name[128];
+	char peer_addr[256];
+	char client_addr[256];
+	bool learner;
+};
+COORD_API coord_err_t coord_member_list(struct coord_client *c,
+					struct coord_member **out, size_t *n);
+COORD_API void coord_members_free(struct coord_member *m);
+
+/* Watches. */
+enum coord_event_type { COORD_EVENT_PUT = 1, COORD_EVENT_DELETE = 2 };
+
+struct coord_event {
+	enum coord_event_type type;
+	struct coord_kv kv;         /* a DELETE: key and mod_revision */
+	bool has_prev_kv;
+	struct coord_kv prev_kv;
+};
+
+/* Called with the events of one or more whole revisions, in order; or,
+ * once, with code != COORD_OK (n 0) when the watch ended (compacted
+ * start, or the client is freed). */
+typedef void (*coord_watch_fn)(void *arg, coord_err_t code,
+			       const struct coord_event *events, size_t n);
+
+struct coord_watch;
+
+/* Watches key (flags: COORD_PREFIX or COORD_FROM_KEY) from revision
+ * start_revision (0: from the next change -- the call then blocks for
+ * one read that fixes that revision, so that a reconnect resumes exactly
+ * there). prev_kv: events carry the version before. The callback runs
+ * from the client's loop: inside coord_client_run() for a synchronous
+ * client. */
+COORD_API coord_err_t coord_watch_create(struct coord_client *c,
+					 const void *key, size_t key_len,
+					 unsigned flags,
+					 uint64_t start_revision, bool prev_kv,
+					 coord_watch_fn fn, void *arg,
+					 struct coord_watch **out);
+COORD_API void coord_watch_cancel(struct coord_client *c,
+				  struct coord_watch *w);
+
+/* Synchronous client: runs its loop for at most ms milliseconds (0:
+ * until coord_client_stop() is called from a callback). */
+COORD_API coord_err_t coord_client_run(struct coord_client *c, unsigned ms);
+COORD_API void coord_client_stop(struct coord_client *c);
+
+/* Asynchronous calls: the callback gets the code and, with COORD_OK, the
+ * result (valid during the callback only). */
+typedef void (*coord_put_fn)(void *arg, coord_err_t code, uint64_t revision);
+typedef void (*coord_get_fn)(void *arg, coord_err_t code,
+			     const struct coord_kvs *r);
+typedef void (*coord_txn_fn)(void *arg, coord_err_t code,
+			     const struct coord_txn_result *r);
+
+COORD_API coord_err_t coord_put_async(struct coord_client *c, const void *key,
+				      size_t key_len, const void *value,
+				      size_t value_len, coord_put_fn fn,
+				      void *arg);
+COORD_API coord_err_t coord_get_async(struct coord_client *c, const void *key,
+				      size_t key_len,
+				      const struct coord_get_opts *opts,
+				      coord_get_fn fn, void *arg);
+COORD_API coord_err_t coord_txn_async(struct coord_client *c,
+				      const struct coord_compare *cmps,
+				      size_t n_cmps,
+				      const struct coord_op *then_ops,
+				      size_t n_then,
+				      const struct coord_op *else_ops,
+				      size_t n_else, coord_txn_fn fn,
+				      void *arg);
+
+/* The message of a code; never NULL. */
+COORD_API const char *coord_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* COORD_H */

@@ -1,0 +1,185 @@
+# tests/cluster/lib.sh: helpers of the multi-process cluster tests. Each
+# test sources it, starts coordd processes on loopback ports of its own
+# (a base derived from its pid, so parallel tests do not collide), and
+# everything it started is killed by pid on exit, whatever happens.
+#
+#   cl_init NAME            a scratch dir, ports, the exit trap
+#   cl_start N [FLAGS...]   N nodes n1..nN, flags added to every coordd
+#   cl_node_start I         (re)starts node nI with the flags of cl_start
+#   cl_kill I [SIG]         signal node nI (default KILL), wait for it;
+#                           its exit status in CL_STATUS
+#   cl_ctl ARGS...          coordctl against every node
+#   cl_ctl_node I ARGS...   coordctl against node nI only
+#   cl_leader               the index of the leader (waits up to 10 s)
+#   cl_wait_converged       every running node at one applied index with
+#                           one state hash (waits up to 10 s)
+#   cl_http I PATH          GET PATH from node nI's HTTP listener
+#   fail MSG                print and exit 1
+# The tests are bash scripts (for /dev/tcp).
+set -u
+
+top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+COORDD=$top_builddir/coordd/coordd
+COORDCTL=$top_builddir/tools/coordctl
+CL_N=0
+CL_FLAGS=""
+
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$CL_DIR"/n*.log; do
+		[ -f "$f" ] || continue
+		echo "---- last lines of $f" >&2
+		tail -20 "$f" >&2
+	done
+	exit 1
+}
+
+cl_cleanup() {
+	for f in "$CL_DIR"/n*.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	[ -n "${CL_KEEP:-}" ] || rm -rf "$CL_DIR"
+}
+
+cl_init() {
+	CL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/coord-$1.XXXXXX")
+	# 40 ports per test, in 10000..29999: below Linux's ephemeral range
+	# (32768..60999), where outgoing connections take their ports.
+	CL_BASE=$(( 10000 + ($$ % 500) * 40 ))
+	trap cl_cleanup EXIT
+	trap 'exit 1' INT TERM
+	[ -x "$COORDD" ] || fail "no $COORDD"
+	[ -x "$COORDCTL" ] || fail "no $COORDCTL"
+}
+
+cl_port() { # I KIND(0 client, 1 peer, 2 http)
+	echo $(( CL_BASE + ($1 - 1) * 3 + $2 ))
+}
+
+cl_cluster() {
+	s=""
+	for i in $(seq 1 "$CL_N"); do
+		s="$s${s:+,}n$i=127.0.0.1:$(cl_port "$i" 1)"
+	done
+	echo "$s"
+}
+
+cl_endpoints() {
+	s=""
+	for i in $(seq 1 "$CL_N"); do
+		s="$s${s:+,}127.0.0.1:$(cl_port "$i" 0)"
+	done
+	echo "$s"
+}
+
+cl_node_start() {
+	i=$1
+	# shellcheck disable=SC2086
+	"$COORDD" --name "n$i" --data-dir "$CL_DIR/n$i.data" \
+		--client-addr "127.0.0.1:$(cl_port "$i" 0)" \
+		--peer-addr "127.0.0.1:$(cl_port "$i" 1)" \
+		--http-addr "127.0.0.1:$(cl_port "$i" 2)" \
+		--initial-cluster "$(cl_cluster)" $CL_FLAGS \
+		>>"$CL_DIR/n$i.log" 2>&1 &
+	echo $! >"$CL_DIR/n$i.pid"
+}
+
+cl_start() {
+	CL_N=$1
+	shift
+	CL_FLAGS="$*"
+	for i in $(seq 1 "$CL_N"); do
+		cl_node_start "$i"
+	done
+	cl_leader >/dev/null
+}
+
+cl_pid() {
+	cat "$CL_DIR/n$1.pid"
+}
+
+cl_running() {
+	[ -f "$CL_DIR/n$1.pid" ] && kill -0 "$(cl_pid "$1")" 2>/dev/null
+}
+
+cl_kill() {
+	sig=${2:-KILL}
+	pid=$(cl_pid "$1")
+	kill "-$sig" "$pid" 2>/dev/null || true
+	j=0
+	while kill -0 "$pid" 2>/dev/null && [ $j -lt 200 ]; do
+		sleep 0.05
+		j=$((j + 1))
+	done
+	kill -0 "$pid" 2>/dev/null && fail "n$1 (pid $pid) did not exit"
+	wait "$pid" 2>/dev/null
+	CL_STATUS=$?
+	rm -f "$CL_DIR/n$1.pid"
+}
+
+cl_ctl() {
+	"$COORDCTL" --endpoints "$(cl_endpoints)" --timeout-ms "${CL_TIMEOUT_MS:-10000}" "$@"
+}
+
+cl_ctl_node() {
+	i=$1
+	shift
+	"$COORDCTL" --endpoints "127.0.0.1:$(cl_port "$i" 0)" --timeout-ms "${CL_TIMEOUT_MS:-10000}" "$@"
+}
+
+# Prints "index leader_id node_id applied hash" of node I, or nothing.
+cl_status_of() {
+	"$COORDCTL" --endpoints "127.0.0.1:$(cl_port "$1" 0)" --timeout-ms 1000 \
+		--json status 2>/dev/null |
+		sed -n 's/.*"id":"\([0-9a-f]*\)".*"leader":"\([0-9a-f]*\)".*"applied_index":\([0-9]*\).*"state_hash":"\([0-9a-f]*\)".*/\1 \2 \3 \4/p'
+}
+
+cl_leader() {
+	j=0
+	while [ $j -lt 200 ]; do
+		for i in $(seq 1 "$CL_N"); do
+			cl_running "$i" || continue
+			set -- $(cl_status_of "$i")
+			if [ $# -eq 4 ] && [ "$1" = "$2" ]; then
+				echo "$i"
+				return 0
+			fi
+		done
+		sleep 0.05
+		j=$((j + 1))
+	done
+	fail "no leader within 10 s"
+}
+
+cl_wait_converged() {
+	j=0
+	while [ $j -lt 200 ]; do
+		seen=""
+		ok=1
+		for i in $(seq 1 "$CL_N"); do
+			cl_running "$i" || continue
+			set -- $(cl_status_of "$i")
+			[ $# -eq 4 ] || { ok=0; break; }
+			if [ -z "$seen" ]; then
+				seen="$3 $4"
+			elif [ "$seen" != "$3 $4" ]; then
+				ok=0
+				break
+			fi
+		done
+		[ $ok -eq 1 ] && [ -n "$seen" ] && { echo "$seen"; return 0; }
+		sleep 0.05
+		j=$((j + 1))
+	done
+	fail "nodes did not converge within 10 s"
+}
+
+cl_http() {
+	exec 3<>"/dev/tcp/127.0.0.1/$(cl_port "$1" 2)" || return 1
+	printf 'GET %s HTTP/1.0\r\n\r\n' "$2" >&3
+	cat <&3
+	exec 3<&-
+}
