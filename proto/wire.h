@@ -591,8 +591,8 @@ int proto_server_msg_kind(const uint8_t *data, size_t len, uint32_t *kind);
  * message naming both values written to msg (NUL-terminated, cut to
  * msg_size; msg may be NULL when msg_size is 0). The server then replies
  * with its proto_hello_reply, whatever the code, so the client can say
- * which version the server speaks; a client checks the reply with the
- * same function, swapping roles.
+ * which version the server speaks; the client checks that reply with the
+ * same call (its own version and expected cluster id first).
  */
 int proto_hello_check(uint64_t client_version, uint64_t client_cluster_id,
 		      uint64_t server_version, uint64_t server_cluster_id,
