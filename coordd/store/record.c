@@ -52,34 +52,6 @@ int store_rec_version_decode(const uint8_t *v, size_t len, uint32_t *version)
 	return COORD_OK;
 }
 
-size_t store_rec_hard_encode(uint8_t out[STORE_HARD_LEN],
-			     const struct store_hard *h)
-{
-	uint8_t *p = out + STORE_CRC_LEN;
-
-	store_put_be64(p, h->hs.term);
-	store_put_be64(p + 8, h->hs.vote);
-	store_put_be64(p + 16, h->hs.commit);
-	store_put_be64(p + 24, h->first);
-	store_put_be64(p + 32, h->last);
-	rec_seal(STORE_TAG_HARD, out, STORE_HARD_LEN);
-	return STORE_HARD_LEN;
-}
-
-int store_rec_hard_decode(const uint8_t *v, size_t len, struct store_hard *h)
-{
-	const uint8_t *p = v + STORE_CRC_LEN;
-
-	if (len != STORE_HARD_LEN || !rec_sound(STORE_TAG_HARD, v, len))
-		return COORD_ECORRUPT;
-	h->hs.term = store_get_be64(p);
-	h->hs.vote = store_get_be64(p + 8);
-	h->hs.commit = store_get_be64(p + 16);
-	h->first = store_get_be64(p + 24);
-	h->last = store_get_be64(p + 32);
-	return COORD_OK;
-}
-
 int store_rec_meta_encode(uint8_t out[STORE_META_MAX],
 			  const struct raft_snapshot_meta *m, size_t *len)
 {

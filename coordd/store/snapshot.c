@@ -383,7 +383,6 @@ int store_snapshot_install_commit(struct store_snapshot_install *in,
 				  const struct raft_snapshot_meta *meta)
 {
 	struct store *s = in->s;
-	struct store_hard h;
 	uint32_t old = s->gen;
 	uint64_t n;
 	int rv;
@@ -406,18 +405,20 @@ int store_snapshot_install_commit(struct store_snapshot_install *in,
 		return COORD_EINVAL;
 	}
 	leveldb_writebatch_clear(s->batch);
-	store_install_apply(s, s->batch, meta, in->gen, &h);
+	store_install_apply(s, s->batch, meta, in->gen);
 	rv = store_batch_write(s, s->batch, true, "installing a snapshot");
 	if (rv != COORD_OK) {
 		store_snapshot_install_abort(in);
 		return rv;
 	}
-	s->hard = h;
-	s->snap = *meta;
-	s->applied = meta->index;
 	s->gen = in->gen;
-	s->last_term = meta->term;
-	s->n_runs = 0;
+	rv = store_install_finish(s, meta);
+	if (rv != COORD_OK) {
+		/* Committed: the next open completes the reset and removes
+		 * the old generation. */
+		install_free(in);
+		return rv;
+	}
 	store_logf(s, STORE_LOG_INFO,
 		   "installed snapshot index=%" PRIu64 " term=%" PRIu64
 		   " records=%" PRIu64, meta->index, meta->term, in->records);

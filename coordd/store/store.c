@@ -172,13 +172,6 @@ static void put_rec(leveldb_writebatch_t *b, char tag, const uint8_t *v,
 	leveldb_writebatch_put(b, &tag, 1, (const char *)v, len);
 }
 
-static void put_hard(leveldb_writebatch_t *b, const struct store_hard *h)
-{
-	uint8_t v[STORE_HARD_LEN];
-
-	put_rec(b, STORE_TAG_HARD, v, store_rec_hard_encode(v, h));
-}
-
 static void put_u64(leveldb_writebatch_t *b, char tag, uint64_t value)
 {
 	uint8_t v[STORE_APPLIED_LEN];
@@ -366,18 +359,75 @@ static void dir_unlock(struct store *s)
 	pthread_mutex_unlock(&dir_locks_mu);
 }
 
-/* A new store: the marker and the initial records, synced. */
-static int init_new(struct store *s)
+/* A hard state record: its frame at out; returns the frame's length. */
+static size_t frame_hard(uint8_t *out, const struct raft_hard_state *hs)
+{
+	uint8_t *b = out + STORE_FRAME_HEADER;
+
+	b[0] = STORE_LREC_HARD;
+	store_put_be64(b + 1, hs->term);
+	store_put_be64(b + 9, hs->vote);
+	store_put_be64(b + 17, hs->commit);
+	return store_frame_seal(out, STORE_LREC_HARD_BODY);
+}
+
+static size_t frame_reset(uint8_t *out, uint64_t index, uint64_t term)
+{
+	uint8_t *b = out + STORE_FRAME_HEADER;
+
+	b[0] = STORE_LREC_RESET;
+	store_put_be64(b + 1, index);
+	store_put_be64(b + 9, term);
+	return store_frame_seal(out, STORE_LREC_RESET_BODY);
+}
+
+/* A new segment that starts with head (the hard state, after a reset
+ * record when reset), and room for `need` bytes more; the store records
+ * its number so that losing it is noticed. Not synced: the segment itself
+ * is, and a record that lags only lets an older number be checked. */
+static int new_segment(struct store *s, bool reset, size_t need)
+{
+	uint8_t head[2 * (STORE_FRAME_OVERHEAD + STORE_LREC_HARD_BODY)];
+	leveldb_writebatch_t *b = s->batch;
+	size_t len = 0;
+	int rv;
+
+	if (reset)
+		len = frame_reset(head, s->snap.index, s->snap.term);
+	len += frame_hard(head + len, &s->hard.hs);
+	rv = store_rlog_rotate(s, head, len, need);
+	if (rv != COORD_OK)
+		return rv;
+	leveldb_writebatch_clear(b);
+	put_u64(b, STORE_TAG_SEGMENT, s->segs[s->n_segs - 1].seq);
+	rv = store_batch_write(s, b, false, "recording a new raft log segment");
+	if (rv == COORD_OK)
+		s->seg_seq_min = s->segs[s->n_segs - 1].seq;
+	return rv;
+}
+
+/* A new store: the first segment, then the marker and the initial
+ * records, synced (a crash before the marker leaves an empty database,
+ * which is a new store again). */
+static int init_new(struct store *s, const char *dir)
 {
 	uint8_t v[STORE_VERSION_LEN];
 	leveldb_writebatch_t *b = s->batch;
+	int rv;
 
 	s->hard.first = 1;
+	rv = store_rlog_dir_open(s, dir, true);
+	if (rv == COORD_OK)
+		rv = store_rlog_remove_all(s);
+	if (rv == COORD_OK)
+		rv = new_segment(s, false, 0);
+	if (rv != COORD_OK)
+		return rv;
 	leveldb_writebatch_clear(b);
 	put_rec(b, STORE_TAG_VERSION, v, store_rec_version_encode(v));
-	put_hard(b, &s->hard);
 	put_u64(b, STORE_TAG_APPLIED, 0);
 	put_gen(b, 0);
+	put_u64(b, STORE_TAG_SEGMENT, 1);
 	return store_batch_write(s, b, true, "creating the store");
 }
 
@@ -394,15 +444,16 @@ static int db_empty(struct store *s, bool *empty)
 	return rv;
 }
 
-/* Reads V, H, M, A, G. */
-static int load_records(struct store *s, bool *fresh)
+/* Reads V, M, A, G, L. */
+static int load_records(struct store *s, const char *dir, bool *fresh)
 {
 	char *v[5] = { NULL, NULL, NULL, NULL, NULL };
 	size_t len[5];
-	static const char tags[5] = { STORE_TAG_VERSION, STORE_TAG_HARD,
+	static const char tags[5] = { STORE_TAG_VERSION, STORE_TAG_SEGMENT,
 				      STORE_TAG_META, STORE_TAG_APPLIED,
 				      STORE_TAG_GEN };
-	static const char *const names[5] = { "format marker", "hard state",
+	static const char *const names[5] = { "format marker",
+					      "raft log segment",
 					      "snapshot metadata",
 					      "applied index", "generation" };
 	uint32_t version;
@@ -426,7 +477,7 @@ static int load_records(struct store *s, bool *fresh)
 			goto out;
 		}
 		*fresh = true;
-		rv = init_new(s);
+		rv = init_new(s, dir);
 		goto out;
 	}
 	for (int i = 0; i < 5; i++) {
@@ -437,7 +488,8 @@ static int load_records(struct store *s, bool *fresh)
 	}
 	if (store_rec_version_decode((uint8_t *)v[0], len[0], &version) != 0)
 		bad = 0;
-	else if (store_rec_hard_decode((uint8_t *)v[1], len[1], &s->hard) != 0)
+	else if (store_rec_u64_decode((uint8_t *)v[1], len[1],
+				      STORE_TAG_SEGMENT, &s->seg_seq_min) != 0)
 		bad = 1;
 	else if (v[2] != NULL &&
 		 store_rec_meta_decode((uint8_t *)v[2], len[2], &s->snap) != 0)
@@ -458,6 +510,14 @@ static int load_records(struct store *s, bool *fresh)
 			    version, STORE_FORMAT_VERSION);
 		goto out;
 	}
+	leveldb_free(v[0]);
+	v[0] = NULL;
+	rv = get_rec(s, STORE_TAG_INSTALL, &v[0], &len[0]);
+	if (rv == COORD_OK && v[0] != NULL &&
+	    store_rec_u64_decode((uint8_t *)v[0], len[0], STORE_TAG_INSTALL,
+				 &s->installed) != 0)
+		rv = refuse(s, "the install record fails its checksum or has a "
+			       "bad length (%zu bytes)", len[0]);
 out:
 	for (int i = 0; i < 5; i++)
 		if (v[i] != NULL)
@@ -497,129 +557,255 @@ static int restore_push(struct store_restore *rs, const struct raft_entry *e,
 	return COORD_OK;
 }
 
-/* Makes room for n runs in s->runs. */
-static int runs_reserve(struct store *s, size_t n)
+/* Drops the restore's entries from position n on. */
+static void restore_truncate(struct store_restore *rs, size_t n)
 {
-	struct store_run *p;
-	size_t c = s->cap_runs > 0 ? s->cap_runs : 64;
+	for (size_t i = n; i < rs->n_entries_; i++)
+		coord_free(rs->alloc_, rs->entries_[i].data);
+	if (n < rs->n_entries_)
+		rs->n_entries_ = n;
+}
 
-	if (n <= s->cap_runs)
+/* Makes room for n terms. */
+static int terms_reserve(struct store *s, size_t n)
+{
+	size_t c = s->cap_terms > 0 ? s->cap_terms : 16;
+	struct store_term *p;
+
+	if (n <= s->cap_terms)
 		return COORD_OK;
 	while (c < n)
 		c *= 2;
 	if (c > SIZE_MAX / sizeof(*p))
 		return COORD_ENOMEM;
-	p = coord_realloc(s->alloc, s->runs, c * sizeof(*p));
+	p = coord_realloc(s->alloc, s->terms, c * sizeof(*p));
 	if (p == NULL)
 		return COORD_ENOMEM;
-	s->runs = p;
-	s->cap_runs = c;
+	s->terms = p;
+	s->cap_terms = c;
 	return COORD_OK;
 }
 
-/* Reads the log back, verifying every entry and the log's shape. */
-static int load_log(struct store *s, struct store_restore *rs)
+/* The terms of the log: a new entry at index with term. */
+static int terms_push(struct store *s, uint64_t index, uint64_t term)
 {
-	uint8_t start[STORE_ENTRY_KEY_LEN];
-	leveldb_iterator_t *it = iter_new(s);
-	uint64_t next = s->hard.first, prev_term = s->snap.term;
-	size_t cap = 0;
-	int rv = COORD_OK;
+	if (s->n_terms > 0 && s->terms[s->n_terms - 1].term == term)
+		return COORD_OK;
+	if (terms_reserve(s, s->n_terms + 1) != COORD_OK)
+		return COORD_ENOMEM;
+	s->terms[s->n_terms].first = index;
+	s->terms[s->n_terms].term = term;
+	s->n_terms++;
+	return COORD_OK;
+}
 
-	store_entry_key(start, 0);
-	for (leveldb_iter_seek(it, (const char *)start, 1);
-	     leveldb_iter_valid(it); leveldb_iter_next(it)) {
-		size_t klen, vlen;
-		const uint8_t *k = (const uint8_t *)leveldb_iter_key(it, &klen);
-		const uint8_t *v;
-		struct store_run_cursor c;
-		struct raft_entry e;
-		uint64_t first;
+/* Forgets the terms of entries from index on. */
+static void terms_truncate(struct store *s, uint64_t index)
+{
+	while (s->n_terms > 0 && s->terms[s->n_terms - 1].first >= index)
+		s->n_terms--;
+}
 
-		if (k[0] != STORE_TAG_ENTRY)
-			break;
-		if (klen != STORE_ENTRY_KEY_LEN) {
-			rv = refuse(s, "a log key of %zu bytes (after index="
-				       "%" PRIu64 ")", klen, next - 1);
-			goto out;
+/* Forgets the terms of entries up to index. */
+static void terms_compact(struct store *s, uint64_t index)
+{
+	size_t n = 0;
+
+	while (n < s->n_terms &&
+	       (n + 1 < s->n_terms ? s->terms[n + 1].first <= index + 1
+				   : index >= s->hard.last))
+		n++;
+	memmove(s->terms, s->terms + n, (s->n_terms - n) * sizeof(*s->terms));
+	s->n_terms -= n;
+	if (s->n_terms > 0 && s->terms[0].first <= index)
+		s->terms[0].first = index + 1;
+}
+
+/* The term of the stored entry at index (snapshot index <= index <=
+ * last). */
+static uint64_t term_at(const struct store *s, uint64_t index)
+{
+	size_t lo = 0, hi = s->n_terms;
+
+	COORD_ASSERT(index >= s->snap.index && index <= s->hard.last);
+	if (index == s->snap.index)
+		return s->snap.term;
+	COORD_ASSERT(s->n_terms > 0 && s->terms[0].first <= index);
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->terms[mid].first <= index)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return s->terms[lo].term;
+}
+
+/* The state of a replay of the raft log: the log is the restore's entries
+ * after base (the snapshot index), up to last. */
+struct replay {
+	struct store_restore *rs;
+	size_t cap;
+	uint64_t last;
+	bool have_hs;
+	struct raft_hard_state hs;
+};
+
+static int replay_entries(struct store *s, struct replay *r, size_t seg,
+			  const char *name, const struct store_frame *f)
+{
+	uint64_t base = s->snap.index, first;
+	struct store_run_cursor c;
+	struct raft_entry e;
+	int rv;
+
+	if (f->len <= STORE_LREC_ENTRIES_HEAD)
+		return refuse(s, "%s offset=%zu: an entries record of %zu "
+				 "bytes", name, f->offset, f->len);
+	first = store_get_be64(f->body + 1);
+	if (store_rec_run_open(&c, first, f->body + STORE_LREC_ENTRIES_HEAD,
+			       f->len - STORE_LREC_ENTRIES_HEAD) != COORD_OK)
+		return refuse(s, "%s offset=%zu: the log record of entries from "
+				 "index=%" PRIu64 " fails its checksum", name,
+			      f->offset, first);
+	/* Raft's rule: the record replaces whatever the log held from its
+	 * first index on (a record at or below the snapshot, everything
+	 * after the snapshot). */
+	if (first <= r->last) {
+		restore_truncate(r->rs, first > base ? (size_t)(first - base - 1)
+						     : 0);
+		r->last = first > base ? first - 1 : base;
+	}
+	while ((rv = store_rec_run_next(&c, &e)) == COORD_OK) {
+		if (e.index <= base)
+			continue;
+		if (e.index > r->last + 1) {
+			if (r->last == base)
+				return refuse(s, "the log starts at index=%"
+						 PRIu64 ", not right after the "
+						 "snapshot index=%" PRIu64
+						 " (entries %" PRIu64 "..%"
+						 PRIu64 " are missing; %s)",
+					      e.index, base, base + 1,
+					      e.index - 1, name);
+			return refuse(s, "hole in the log: entries index=%"
+					 PRIu64 "..%" PRIu64 " are missing (%s "
+					 "offset=%zu)", r->last + 1,
+				      e.index - 1, name, f->offset);
 		}
-		first = store_get_be64(k + 1);
-		if (first < s->hard.first) {
-			rv = refuse(s, "log entry index=%" PRIu64 " is at or "
-				       "below the snapshot index=%" PRIu64
-				       ": the log does not start right after "
-				       "the snapshot", first, s->snap.index);
-			goto out;
-		}
-		if (first != next) {
-			if (next == s->hard.first)
-				rv = refuse(s, "the log starts at index=%" PRIu64
-					       ", not right after the snapshot "
-					       "index=%" PRIu64 " (entries "
-					       "%" PRIu64 "..%" PRIu64
-					       " are missing)", first,
-					    s->snap.index, next, first - 1);
-			else
-				rv = refuse(s, "hole in the log: entries index=%"
-					       PRIu64 "..%" PRIu64 " are "
-					       "missing", next, first - 1);
-			goto out;
-		}
-		v = (const uint8_t *)leveldb_iter_value(it, &vlen);
-		if (store_rec_run_open(&c, first, v, vlen) != COORD_OK) {
-			rv = refuse(s, "the log record of entries from index=%"
-				       PRIu64 " fails its checksum (%zu bytes)",
-				    first, vlen);
-			goto out;
-		}
-		while ((rv = store_rec_run_next(&c, &e)) == COORD_OK) {
-			if (e.term < prev_term || e.term > s->hard.hs.term) {
-				rv = refuse(s, "log entry index=%" PRIu64 " has "
-					       "term %" PRIu64 ", outside [%"
-					       PRIu64 ", %" PRIu64 "] (the term "
-					       "before it, the hard state's "
-					       "term)", e.index, e.term,
-					    prev_term, s->hard.hs.term);
-				goto out;
-			}
-			rv = restore_push(rs, &e, &cap);
-			if (rv != COORD_OK) {
-				store_errf(s, "out of memory reading the log at "
-					      "index=%" PRIu64, e.index);
-				goto out;
-			}
-			prev_term = e.term;
-		}
-		if (rv != COORD_ENOTFOUND) {
-			rv = refuse(s, "log entry index=%" PRIu64 " fails its "
-				       "checksum", first + c.i);
-			goto out;
-		}
-		rv = runs_reserve(s, s->n_runs + 1);
+		rv = restore_push(r->rs, &e, &r->cap);
 		if (rv != COORD_OK) {
 			store_errf(s, "out of memory reading the log at index="
-				      "%" PRIu64, first);
-			goto out;
+				      "%" PRIu64, e.index);
+			return rv;
 		}
-		s->runs[s->n_runs].first = first;
-		s->runs[s->n_runs].last_term = prev_term;
-		s->n_runs++;
-		next = first + c.count;
+		r->last = e.index;
 	}
-	rv = iter_status(s, it, "reading the log");
+	if (rv != COORD_ENOTFOUND)
+		return refuse(s, "%s offset=%zu: log entry index=%" PRIu64
+				 " fails its checksum", name, f->offset,
+			      first + c.i);
+	if (first + c.count - 1 > s->segs[seg].last_index)
+		s->segs[seg].last_index = first + c.count - 1;
+	return COORD_OK;
+}
+
+static int replay_rec(struct store *s, void *ctx, size_t seg,
+		      const char *name, const struct store_frame *f)
+{
+	struct replay *r = ctx;
+	const uint8_t *b = f->body;
+
+	switch (b[0]) {
+	case STORE_LREC_ENTRIES:
+		return replay_entries(s, r, seg, name, f);
+	case STORE_LREC_HARD:
+		if (f->len != STORE_LREC_HARD_BODY)
+			break;
+		r->have_hs = true;
+		r->hs.term = store_get_be64(b + 1);
+		r->hs.vote = store_get_be64(b + 9);
+		r->hs.commit = store_get_be64(b + 17);
+		return COORD_OK;
+	case STORE_LREC_RESET:
+		if (f->len != STORE_LREC_RESET_BODY)
+			break;
+		if (store_get_be64(b + 1) > s->snap.index)
+			return refuse(s, "%s offset=%zu: the log was replaced "
+					 "by a snapshot at index=%" PRIu64
+					 " that the snapshot metadata (index="
+					 "%" PRIu64 ") does not record", name,
+				      f->offset, store_get_be64(b + 1),
+				      s->snap.index);
+		restore_truncate(r->rs, 0);
+		r->last = s->snap.index;
+		return COORD_OK;
+	default:
+		break;
+	}
+	return refuse(s, "%s offset=%zu: an unknown raft log record (type "
+			 "0x%02x, %zu bytes)", name, f->offset, b[0], f->len);
+}
+
+/* Reads the raft log back, verifying every record and the log's shape;
+ * *reset: the snapshot metadata is newer than the log (an install whose
+ * reset record never reached the log), which the log must be told. */
+static int load_log(struct store *s, const char *dir,
+		    struct store_restore *rs, bool *reset)
+{
+	struct replay r;
+	uint64_t prev_term = s->snap.term, torn = 0;
+	int rv;
+
+	memset(&r, 0, sizeof(r));
+	r.rs = rs;
+	r.last = s->snap.index;
+	*reset = false;
+	rv = store_rlog_dir_open(s, dir, false);
+	if (rv == COORD_OK)
+		rv = store_rlog_scan(s, s->seg_seq_min, replay_rec, &r,
+				     &torn);
+	rs->torn_bytes += torn;
 	if (rv != COORD_OK)
-		goto out;
+		return rv;
+	if (!r.have_hs)
+		return refuse(s, "the raft log holds no hard state record");
+	s->hard.hs = r.hs;
+	if (s->snap.index > r.hs.commit) {
+		/* Installs raise the snapshot above the commit index and
+		 * replace the log (and say so in the same batch);
+		 * compaction never does. */
+		if (s->installed != s->snap.index)
+			return refuse(s, "hard state commit=%" PRIu64 " is below "
+					 "the snapshot index=%" PRIu64,
+				      r.hs.commit, s->snap.index);
+		restore_truncate(rs, 0);
+		r.last = s->snap.index;
+		s->hard.hs.commit = s->snap.index;
+		*reset = true;
+	}
+	s->hard.first = s->snap.index + 1;
+	s->hard.last = r.last;
+	for (size_t i = 0; i < rs->n_entries_; i++) {
+		const struct raft_entry *e = &rs->entries_[i];
+
+		if (e->term < prev_term || e->term > s->hard.hs.term)
+			return refuse(s, "log entry index=%" PRIu64 " has term %"
+					 PRIu64 ", outside [%" PRIu64 ", %"
+					 PRIu64 "] (the term before it, the "
+					 "hard state's term)", e->index,
+				      e->term, prev_term, s->hard.hs.term);
+		rv = terms_push(s, e->index, e->term);
+		if (rv != COORD_OK) {
+			store_errf(s, "out of memory reading the log at index="
+				      "%" PRIu64, e->index);
+			return rv;
+		}
+		prev_term = e->term;
+	}
 	s->last_term = prev_term;
-	if (next - 1 != s->hard.last)
-		rv = refuse(s, "the log ends at index=%" PRIu64 " but the hard "
-			       "state record says it ends at index=%" PRIu64
-			       ": entries index=%" PRIu64 "..%" PRIu64
-			       " are missing", next - 1, s->hard.last,
-			    next > s->hard.last ? s->hard.last + 1 : next,
-			    next > s->hard.last ? next - 1 : s->hard.last);
-out:
-	leveldb_iter_destroy(it);
-	return rv;
+	return COORD_OK;
 }
 
 /* Walks every key outside the log and the live fsm generation: unknown
@@ -640,10 +826,6 @@ static int sweep(struct store *s, uint64_t *garbage)
 		uint8_t seek[STORE_FSM_PREFIX_LEN];
 
 		switch (k[0]) {
-		case STORE_TAG_ENTRY:
-			seek[0] = STORE_TAG_ENTRY + 1;  /* checked by load_log */
-			leveldb_iter_seek(it, (const char *)seek, 1);
-			continue;
 		case STORE_TAG_FSM:
 			if (klen < STORE_FSM_PREFIX_LEN) {
 				rv = refuse(s, "an fsm key of %zu bytes", klen);
@@ -677,7 +859,8 @@ static int sweep(struct store *s, uint64_t *garbage)
 			break;
 		case STORE_TAG_APPLIED:
 		case STORE_TAG_GEN:
-		case STORE_TAG_HARD:
+		case STORE_TAG_INSTALL:
+		case STORE_TAG_SEGMENT:
 		case STORE_TAG_META:
 		case STORE_TAG_VERSION:
 			if (klen == 1)
@@ -700,30 +883,26 @@ out:
 	return rv;
 }
 
+/* The snapshot metadata must be sound. */
+static int check_meta(struct store *s)
+{
+	if ((s->snap.index == 0) != (s->snap.term == 0))
+		return refuse(s, "the snapshot metadata has index=%" PRIu64
+				 " and term=%" PRIu64, s->snap.index,
+			      s->snap.term);
+	return COORD_OK;
+}
+
 /* The hard state, snapshot and applied index must agree with the log. */
 static int check_state(struct store *s)
 {
 	const struct store_hard *h = &s->hard;
 	uint64_t si = s->snap.index;
 
-	if ((si == 0) != (s->snap.term == 0))
-		return refuse(s, "the snapshot metadata has index=%" PRIu64
-				 " and term=%" PRIu64, si, s->snap.term);
-	if (h->first != si + 1)
-		return refuse(s, "the hard state record says the log starts at "
-				 "index=%" PRIu64 ", but the snapshot index is "
-				 "%" PRIu64, h->first, si);
-	if (h->last < si)
-		return refuse(s, "the hard state record says the log ends at "
-				 "index=%" PRIu64 ", below the snapshot index=%"
-				 PRIu64, h->last, si);
 	if (h->hs.commit > h->last)
 		return refuse(s, "hard state commit=%" PRIu64 " points past the "
 				 "log's last index=%" PRIu64, h->hs.commit,
 			      h->last);
-	if (h->hs.commit < si)
-		return refuse(s, "hard state commit=%" PRIu64 " is below the "
-				 "snapshot index=%" PRIu64, h->hs.commit, si);
 	if (s->applied > h->hs.commit)
 		return refuse(s, "applied index=%" PRIu64 " is above the commit "
 				 "index=%" PRIu64, s->applied, h->hs.commit);
@@ -753,7 +932,7 @@ static int open_checked(struct store *s, const char *dir,
 			struct store_restore *rs)
 {
 	struct stat st;
-	bool exists, fresh;
+	bool exists, fresh, reset;
 	char *err = NULL;
 	uint64_t torn;
 	int rv;
@@ -796,13 +975,16 @@ static int open_checked(struct store *s, const char *dir,
 			rv = COORD_ECORRUPT;
 		return rv;
 	}
-	rv = load_records(s, &fresh);
+	rv = load_records(s, dir, &fresh);
 	if (rv != COORD_OK || fresh)
 		return rv;
-	rv = check_state(s);
+	rv = check_meta(s);
 	if (rv != COORD_OK)
 		return rv;
-	rv = load_log(s, rs);
+	rv = load_log(s, dir, rs, &reset);
+	if (rv != COORD_OK)
+		return rv;
+	rv = check_state(s);
 	if (rv != COORD_OK)
 		return rv;
 	rv = sweep(s, &rs->garbage_records);
@@ -813,7 +995,14 @@ static int open_checked(struct store *s, const char *dir,
 			   "removed records=%" PRIu64 " of a snapshot install "
 			   "that never committed (staging generation)",
 			   rs->garbage_records);
-	return COORD_OK;
+	if (reset) {
+		store_logf(s, STORE_LOG_INFO,
+			   "the log is replaced by the installed snapshot "
+			   "index=%" PRIu64 " (the install was cut short "
+			   "after it committed)", s->snap.index);
+		rv = store_install_finish(s, &s->snap);
+	}
+	return rv;
 }
 
 int store_open(const char *dir, const struct store_options *opts,
@@ -832,15 +1021,20 @@ int store_open(const char *dir, const struct store_options *opts,
 	*out = NULL;
 	if (o.snapshot_chunk_bytes == 0)
 		o.snapshot_chunk_bytes = STORE_SNAPSHOT_CHUNK_BYTES;
+	if (o.segment_bytes == 0)
+		o.segment_bytes = STORE_SEGMENT_BYTES;
 	if (dir == NULL || dir[0] == '\0' || strlen(dir) > 3000 ||
 	    o.snapshot_chunk_bytes < 4096 ||
-	    o.snapshot_chunk_bytes > UINT32_MAX) {
+	    o.snapshot_chunk_bytes > UINT32_MAX || o.segment_bytes < 4096 ||
+	    o.segment_bytes > STORE_FRAME_BODY_MAX) {
 		snprintf(rs->errmsg, sizeof(rs->errmsg),
 			 "bad store options: %s",
 			 dir == NULL || dir[0] == '\0' ? "no data dir"
 			 : strlen(dir) > 3000	       ? "data dir path too long"
-						       : "snapshot_chunk_bytes "
-							 "out of [4096, 4 GiB)");
+			 : o.segment_bytes < 4096 ||
+					 o.segment_bytes > STORE_FRAME_BODY_MAX
+				 ? "segment_bytes out of [4096, 2 GiB]"
+				 : "snapshot_chunk_bytes out of [4096, 4 GiB)");
 		return COORD_EINVAL;
 	}
 	s = coord_malloc(o.alloc, sizeof(*s));
@@ -852,6 +1046,9 @@ int store_open(const char *dir, const struct store_options *opts,
 	s->alloc = o.alloc;
 	s->opts = o;
 	s->lock_fd = -1;
+	s->log_fd = -1;
+	s->log_dirfd = -1;
+	s->seg_bytes = o.segment_bytes;
 	s->hard.first = 1;
 	store_backend_init(&s->backend, s);
 	rv = open_locked(s, dir, rs);
@@ -904,8 +1101,9 @@ void store_close(struct store *s)
 		leveldb_filterpolicy_destroy(s->filter);
 	if (s->cache != NULL)
 		leveldb_cache_destroy(s->cache);
+	store_rlog_close(s);
 	dir_unlock(s);
-	coord_free(s->alloc, s->runs);
+	coord_free(s->alloc, s->terms);
 	coord_free(s->alloc, s->scratch);
 	coord_free(s->alloc, s);
 }
@@ -918,124 +1116,27 @@ const char *store_errmsg(const struct store *s)
 /* ---------------------------------------------------------------------- */
 /* Writing. */
 
-/* The run holding index (first <= index <= last). */
-static size_t run_find(const struct store *s, uint64_t index)
+/* Encodes the entries record of ents at out (store_rec_run_size() +
+ * STORE_LREC_ENTRIES_HEAD + STORE_FRAME_OVERHEAD bytes) and verifies
+ * it (checksums are checked when written and when read back); returns
+ * the frame's length. */
+static size_t frame_entries(uint8_t *out, const struct raft_entry *ents,
+			    size_t n)
 {
-	size_t lo = 0, hi = s->n_runs;
-
-	COORD_ASSERT(s->n_runs > 0);
-	COORD_ASSERT(index >= s->runs[0].first && index <= s->hard.last);
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->runs[mid].first <= index)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static uint64_t run_last(const struct store *s, size_t r)
-{
-	return r + 1 < s->n_runs ? s->runs[r + 1].first - 1 : s->hard.last;
-}
-
-static void delete_run(leveldb_writebatch_t *b, uint64_t first)
-{
-	uint8_t key[STORE_ENTRY_KEY_LEN];
-
-	store_entry_key(key, first);
-	leveldb_writebatch_delete(b, (const char *)key, sizeof(key));
-}
-
-/*
- * Adds to b run r rewritten as its entries lo..hi (lo > first or hi < its
- * last) under key lo. The entries' bytes do not change (their checksums
- * cover their own index only): a new header and a copy, after the old
- * record was read back and verified. *term_before gets the term of entry
- * lo - 1 if the run holds it, *term_hi that of entry hi.
- */
-static int run_rewrite(struct store *s, size_t r, uint64_t lo, uint64_t hi,
-		       leveldb_writebatch_t *b, uint64_t *term_before,
-		       uint64_t *term_hi)
-{
-	uint8_t key[STORE_ENTRY_KEY_LEN];
+	uint8_t *b = out + STORE_FRAME_HEADER;
+	size_t run = store_rec_run_size(ents, n), len;
 	struct store_run_cursor c;
-	struct raft_entry e;
-	const uint8_t *from = NULL, *to = NULL;
-	char *err = NULL, *v;
-	size_t len, n;
-	int rv;
-
-	memset(&c, 0, sizeof(c));
-	store_entry_key(key, s->runs[r].first);
-	v = leveldb_get(s->db, s->ropts, (const char *)key, sizeof(key), &len,
-			&err);
-	if (err != NULL)
-		return store_leveldb_error(s, err, "reading the log");
-	if (v == NULL) {
-		store_errf(s, "corrupt store: the log record of entries from "
-			      "index=%" PRIu64 " vanished -- %s",
-			   s->runs[r].first, STORE_REMEDY);
-		return COORD_ECORRUPT;
-	}
-	rv = store_rec_run_open(&c, s->runs[r].first, (const uint8_t *)v, len);
-	while (rv == COORD_OK && (rv = store_rec_run_next(&c, &e)) == COORD_OK) {
-		if (e.index + 1 == lo)
-			*term_before = e.term;
-		if (e.index == lo)
-			from = c.p - (STORE_RUN_ENTRY_HEADER + e.len);
-		if (e.index == hi) {
-			to = c.p;
-			*term_hi = e.term;
-			break;
-		}
-	}
-	if (rv != COORD_OK || from == NULL || to == NULL) {
-		store_errf(s, "corrupt store: log entry index=%" PRIu64 " fails "
-			      "its checksum -- %s", s->runs[r].first + c.i,
-			   STORE_REMEDY);
-		rv = COORD_ECORRUPT;
-		goto out;
-	}
-	n = STORE_RUN_HEADER + (size_t)(to - from);
-	rv = store_buf_reserve(s->alloc, &s->scratch, &s->scratch_cap, n);
-	if (rv != COORD_OK) {
-		store_errf(s, "out of memory rewriting the log at index=%"
-			      PRIu64, lo);
-		goto out;
-	}
-	memcpy(s->scratch + STORE_RUN_HEADER, from, (size_t)(to - from));
-	store_rec_run_header(s->scratch, lo, (uint32_t)(hi - lo + 1));
-	store_entry_key(key, lo);
-	COORD_ASSERT(store_rec_run_open(&c, lo, s->scratch, n) == COORD_OK);
-	leveldb_writebatch_put(b, (const char *)key, sizeof(key),
-			       (const char *)s->scratch, n);
-out:
-	leveldb_free(v);
-	return rv;
-}
-
-/* Encodes ents into the scratch buffer, verifies the encoding (checksums
- * are checked when written and when read back) and adds it to b. */
-static int put_run(struct store *s, leveldb_writebatch_t *b,
-		   const struct raft_entry *ents, size_t n)
-{
-	uint8_t key[STORE_ENTRY_KEY_LEN];
-	struct store_run_cursor c;
+	struct store_frame f;
 	struct raft_entry check;
-	size_t len = store_rec_run_size(ents, n);
-	int rv;
 
-	rv = store_buf_reserve(s->alloc, &s->scratch, &s->scratch_cap, len);
-	if (rv != COORD_OK) {
-		store_errf(s, "out of memory encoding entries from index=%"
-			      PRIu64, ents[0].index);
-		return rv;
-	}
-	COORD_ASSERT(store_rec_run_encode(s->scratch, ents, n) == len);
-	COORD_ASSERT(store_rec_run_open(&c, ents[0].index, s->scratch, len) ==
+	b[0] = STORE_LREC_ENTRIES;
+	store_put_be64(b + 1, ents[0].index);
+	COORD_ASSERT(store_rec_run_encode(b + STORE_LREC_ENTRIES_HEAD, ents,
+					  n) == run);
+	len = store_frame_seal(out, STORE_LREC_ENTRIES_HEAD + run);
+	COORD_ASSERT(store_frame_check(out, len, 0, &f) == STORE_FRAME_OK);
+	COORD_ASSERT(store_rec_run_open(&c, ents[0].index,
+					b + STORE_LREC_ENTRIES_HEAD, run) ==
 		     COORD_OK);
 	for (size_t i = 0; i < n; i++) {
 		COORD_ASSERT(store_rec_run_next(&c, &check) == COORD_OK);
@@ -1043,10 +1144,7 @@ static int put_run(struct store *s, leveldb_writebatch_t *b,
 			     check.len == ents[i].len);
 	}
 	COORD_ASSERT(store_rec_run_next(&c, &check) == COORD_ENOTFOUND);
-	store_entry_key(key, ents[0].index);
-	leveldb_writebatch_put(b, (const char *)key, sizeof(key),
-			       (const char *)s->scratch, len);
-	return COORD_OK;
+	return len;
 }
 
 static int bad_ready(struct store *s, const char *fmt, ...)
@@ -1069,11 +1167,9 @@ int store_ready_persist(struct store *s, const struct raft_ready *rd)
 {
 	const struct raft_entry *ents = rd->entries;
 	struct store_hard h = s->hard;
-	leveldb_writebatch_t *b = s->batch;
-	uint64_t last_term = s->last_term, prefix_term = 0;
-	size_t keep = s->n_runs;    /* runs that stay */
+	uint64_t last_term = s->last_term;
 	bool snap = rd->snapshot != NULL && rd->snapshot->index > 0;
-	bool trimmed = false;
+	size_t len = 0, cap;
 	int rv;
 
 	if (s->failed) {
@@ -1083,24 +1179,16 @@ int store_ready_persist(struct store *s, const struct raft_ready *rd)
 	}
 	if (!snap && rd->n_entries == 0 && !rd->hard_state_changed)
 		return COORD_OK;
-	leveldb_writebatch_clear(b);
-	if (snap) {
-		if (rd->snapshot->index != s->snap.index ||
-		    rd->snapshot->term != s->snap.term)
-			return bad_ready(s, "snapshot index=%" PRIu64 " term=%"
-					    PRIu64 " is not the installed one "
-					    "(index=%" PRIu64 "): install its "
-					    "data with store_snapshot_install_"
-					    "commit() first",
-					 rd->snapshot->index,
-					 rd->snapshot->term, s->snap.index);
-		/* Installed already; the log is replaced by it. */
-		for (size_t i = 0; i < s->n_runs; i++)
-			delete_run(b, s->runs[i].first);
-		keep = 0;
-		h.last = s->snap.index;
-		last_term = s->snap.term;
-	}
+	/* Installed already (store_snapshot_install_commit() replaced the
+	 * log); only checked here. */
+	if (snap && (rd->snapshot->index != s->snap.index ||
+		     rd->snapshot->term != s->snap.term))
+		return bad_ready(s, "snapshot index=%" PRIu64 " term=%" PRIu64
+				    " is not the installed one (index=%" PRIu64
+				    "): install its data with store_snapshot_"
+				    "install_commit() first",
+				 rd->snapshot->index, rd->snapshot->term,
+				 s->snap.index);
 	if (rd->hard_state_changed)
 		h.hs = rd->hard_state;
 	if (rd->n_entries > 0 && ents == NULL)
@@ -1132,31 +1220,9 @@ int store_ready_persist(struct store *s, const struct raft_ready *rd)
 						    "len %" PRIu32 " and no data",
 						 e->index, e->len);
 		}
-		if (e0 <= h.last) {
-			/* A conflicting suffix goes: the runs from e0 on, and
-			 * the part of the run holding e0 that is at or after
-			 * it. */
-			size_t r = run_find(s, e0);
-
-			if (e0 > s->runs[r].first) {
-				uint64_t unused = 0;
-
-				rv = run_rewrite(s, r, s->runs[r].first, e0 - 1,
-						 b, &unused, &prefix_term);
-				if (rv != COORD_OK)
-					return rv;
-				last_term = prefix_term;
-				trimmed = true;
-				keep = r + 1;
-			} else {
-				last_term = r > 0 ? s->runs[r - 1].last_term
-						  : s->snap.term;
-				keep = r;
-			}
-			for (size_t i = keep; i < s->n_runs; i++)
-				if (s->runs[i].first != e0)
-					delete_run(b, s->runs[i].first);
-		}
+		/* A conflicting suffix goes: replaying the log, a record
+		 * from e0 cuts what was stored from e0 on. */
+		last_term = term_at(s, e0 - 1);
 		for (size_t i = 0; i < rd->n_entries; i++) {
 			if (ents[i].term < last_term || ents[i].term > h.hs.term)
 				return bad_ready(s, "entry index=%" PRIu64 " has "
@@ -1166,15 +1232,13 @@ int store_ready_persist(struct store *s, const struct raft_ready *rd)
 						 last_term, h.hs.term);
 			last_term = ents[i].term;
 		}
-		rv = runs_reserve(s, keep + 1);
-		if (rv == COORD_OK)
-			rv = put_run(s, b, ents, rd->n_entries);
-		if (rv != COORD_OK) {
-			store_errf(s, "out of memory persisting entries from "
-				      "index=%" PRIu64, e0);
-			return rv;
-		}
 		h.last = e0 + rd->n_entries - 1;
+		len = STORE_FRAME_OVERHEAD + STORE_LREC_ENTRIES_HEAD +
+		      store_rec_run_size(ents, rd->n_entries);
+		if (len - STORE_FRAME_OVERHEAD > STORE_FRAME_BODY_MAX)
+			return bad_ready(s, "entries from index=%" PRIu64
+					    " take %zu bytes, more than one "
+					    "record holds", e0, len);
 	}
 	if (h.hs.commit > h.last || h.hs.commit < s->snap.index)
 		return bad_ready(s, "commit=%" PRIu64 " is outside the log [%"
@@ -1189,20 +1253,44 @@ int store_ready_persist(struct store *s, const struct raft_ready *rd)
 				    ")", s->hard.hs.term, h.hs.term,
 				 s->hard.hs.vote, h.hs.vote,
 				 s->hard.hs.commit, h.hs.commit);
-	put_hard(b, &h);
-	rv = store_batch_write(s, b, true, "persisting a Ready");
+	cap = len + STORE_FRAME_OVERHEAD + STORE_LREC_HARD_BODY;
+	rv = store_buf_reserve(s->alloc, &s->scratch, &s->scratch_cap, cap);
+	/* Room for every term the entries may add, so that nothing can
+	 * fail once they are written. */
+	if (rv == COORD_OK)
+		rv = terms_reserve(s, s->n_terms + rd->n_entries);
+	if (rv != COORD_OK) {
+		store_errf(s, "out of memory persisting a Ready");
+		return rv;
+	}
+	if (rd->n_entries > 0)
+		COORD_ASSERT(frame_entries(s->scratch, ents, rd->n_entries) ==
+			     len);
+	if (h.hs.term != s->hard.hs.term || h.hs.vote != s->hard.hs.vote ||
+	    h.hs.commit != s->hard.hs.commit)
+		len += frame_hard(s->scratch + len, &h.hs);
+	if (len == 0)
+		return COORD_OK;
+	if (s->log_off + len > s->log_size) {
+		rv = new_segment(s, false, len);
+		if (rv != COORD_OK)
+			return rv;
+	}
+	rv = store_rlog_append(s, s->scratch, len);
 	if (rv != COORD_OK)
 		return rv;
+	if (rd->n_entries > 0) {
+		uint64_t e0 = ents[0].index;
+
+		terms_truncate(s, e0);
+		for (size_t i = 0; i < rd->n_entries; i++)
+			COORD_ASSERT(terms_push(s, ents[i].index,
+						ents[i].term) == COORD_OK);
+		if (h.last > s->segs[s->n_segs - 1].last_index)
+			s->segs[s->n_segs - 1].last_index = h.last;
+	}
 	s->hard = h;
 	s->last_term = last_term;
-	s->n_runs = keep;
-	if (trimmed)
-		s->runs[keep - 1].last_term = prefix_term;
-	if (rd->n_entries > 0) {
-		s->runs[s->n_runs].first = ents[0].index;
-		s->runs[s->n_runs].last_term = last_term;
-		s->n_runs++;
-	}
 	return COORD_OK;
 }
 
@@ -1230,20 +1318,17 @@ int store_applied_set(struct store *s, uint64_t index)
 int store_log_compact(struct store *s, const struct raft_snapshot_meta *meta)
 {
 	leveldb_writebatch_t *b = s->batch;
-	struct store_hard h = s->hard;
-	uint64_t term = 0, unused = 0;
-	size_t r, drop;
-	bool trim;
+	uint64_t term;
 	int rv;
 
 	if (meta->index == s->snap.index && meta->term == s->snap.term)
 		return COORD_OK;
-	if (meta->index <= s->snap.index || meta->index > h.last ||
+	if (meta->index <= s->snap.index || meta->index > s->hard.last ||
 	    meta->index > s->applied) {
 		store_errf(s, "cannot compact the log to index=%" PRIu64
 			      ": outside (%" PRIu64 ", min(last=%" PRIu64
 			      ", applied=%" PRIu64 ")]", meta->index,
-			   s->snap.index, h.last, s->applied);
+			   s->snap.index, s->hard.last, s->applied);
 		return COORD_EINVAL;
 	}
 	if (meta->conf.n_voters > RAFT_NODES_MAX ||
@@ -1253,43 +1338,28 @@ int store_log_compact(struct store *s, const struct raft_snapshot_meta *meta)
 			   meta->conf.n_learners);
 		return COORD_EINVAL;
 	}
-	leveldb_writebatch_clear(b);
-	/* The runs up to the one holding the index go; that one is cut to
-	 * the entries after the index (read back and verified). */
-	r = run_find(s, meta->index);
-	trim = meta->index < run_last(s, r);
-	if (trim) {
-		rv = run_rewrite(s, r, meta->index + 1, run_last(s, r), b,
-				 &term, &unused);
-		if (rv != COORD_OK)
-			return rv;
-	} else {
-		term = s->runs[r].last_term;
-	}
+	term = term_at(s, meta->index);
 	if (term != meta->term) {
 		store_errf(s, "cannot compact the log to index=%" PRIu64
 			      " term=%" PRIu64 ": the stored entry has term %"
 			      PRIu64, meta->index, meta->term, term);
 		return COORD_EINVAL;
 	}
-	for (size_t i = 0; i <= r; i++)
-		delete_run(b, s->runs[i].first);
+	/* Synced when a segment goes: the log must never start after a
+	 * snapshot the store does not have. Otherwise losing it leaves the
+	 * older snapshot and the entries, which is still consistent. */
+	leveldb_writebatch_clear(b);
 	put_meta(b, meta);
-	h.first = meta->index + 1;
-	put_hard(b, &h);
-	rv = store_batch_write(s, b, false, "compacting the log");
+	rv = store_batch_write(s, b, store_rlog_droppable(s, meta->index, 0) > 0,
+			       "compacting the log");
 	if (rv != COORD_OK)
 		return rv;
-	drop = trim ? r : r + 1;
-	memmove(s->runs, s->runs + drop, (s->n_runs - drop) * sizeof(*s->runs));
-	s->n_runs -= drop;
-	if (trim)
-		s->runs[0].first = meta->index + 1;
-	s->hard = h;
+	terms_compact(s, meta->index);
 	s->snap = *meta;
-	if (h.last == meta->index)
+	s->hard.first = meta->index + 1;
+	if (s->hard.last == meta->index)
 		s->last_term = meta->term;
-	return COORD_OK;
+	return store_rlog_drop(s, meta->index, 0);
 }
 
 struct raft_hard_state store_hard_state(const struct store *s)
@@ -1319,17 +1389,30 @@ uint64_t store_applied_index(const struct store *s)
 
 /* Used by snapshot.c's commit: the state after an install. */
 void store_install_apply(struct store *s, leveldb_writebatch_t *b,
-			 const struct raft_snapshot_meta *meta, uint32_t gen,
-			 struct store_hard *h)
+			 const struct raft_snapshot_meta *meta, uint32_t gen)
 {
-	*h = s->hard;
-	for (size_t i = 0; i < s->n_runs; i++)
-		delete_run(b, s->runs[i].first);
+	(void)s;
 	put_meta(b, meta);
 	put_gen(b, gen);
-	h->first = meta->index + 1;
-	h->last = meta->index;
-	h->hs.commit = meta->index;
-	put_hard(b, h);
 	put_u64(b, STORE_TAG_APPLIED, meta->index);
+	put_u64(b, STORE_TAG_INSTALL, meta->index);
+}
+
+int store_install_finish(struct store *s,
+			 const struct raft_snapshot_meta *meta)
+{
+	int rv;
+
+	s->snap = *meta;
+	s->applied = meta->index;
+	s->installed = meta->index;
+	s->hard.first = meta->index + 1;
+	s->hard.last = meta->index;
+	s->hard.hs.commit = meta->index;
+	s->last_term = meta->term;
+	s->n_terms = 0;
+	rv = new_segment(s, true, 0);
+	if (rv == COORD_OK)
+		rv = store_rlog_drop(s, meta->index, s->n_segs - 1);
+	return rv;
 }

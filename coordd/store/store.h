@@ -1,70 +1,119 @@
 /*
- * coordd/store/store.h: a node's durable storage -- the Raft log, the hard
- * state, the snapshot metadata, the applied index and the fsm's keyspace,
- * all in one LevelDB database (one data dir per node).
+ * coordd/store/store.h: a node's durable storage -- the Raft log and the
+ * hard state in append-only segment files of our own, and the snapshot
+ * metadata, the applied index and the fsm's keyspace in one LevelDB
+ * database beside them (one data dir per node).
  *
  * store/ is the only code that calls LevelDB. It never interprets the
  * fsm's records (coordd/fsm/ reaches them through the struct fsm_backend
  * this module implements) nor the data of log entries.
  *
- * LAYOUT (one key space; integers big-endian so that byte order is
- * numeric order; every record of ours carries CRC32Cs -- see
- * store_int.h for the exact bytes):
+ * LAYOUT. The data dir is LevelDB's; the Raft log lives in its
+ * subdirectory raftlog/ (integers big-endian; see store_int.h for the
+ * exact bytes):
  *
- *   'V'             format marker: "coord-store", version 1
- *   'H'             hard state and log bounds: term, vote, commit,
- *                   first (= snapshot index + 1), last
- *   'M'             snapshot metadata (struct raft_snapshot_meta);
- *                   absent: none (index 0)
- *   'A'             applied index
- *   'G'             the live generation of the fsm keyspace
- *   'E' first:8     a run: the log entries first.. that one Ready
- *                   persisted, each with its own checksum (term, type,
- *                   data). One record per Ready, because LevelDB's cost
- *                   is per record: 256 entries in one record sync about
- *                   twice as fast as 256 records.
- *   'F' gen:4 key   the fsm's record key in generation gen: the live
- *                   generation is the keyspace; the next one is the
- *                   staging area of a snapshot being installed
+ *   raftlog/<seq:16 hex>.seg   segments, numbered 1, 2, ... without gaps.
+ *       Each is created at a fixed size (segment_bytes, or larger for a
+ *       Ready that does not fit) and filled with zeros before it is used,
+ *       then holds frames back to back, zeros after the last one:
+ *         crc:4 len:4 lcrc:4 body[len] trailer:4
+ *       crc is a CRC32C over len and the body, lcrc one over len alone,
+ *       the trailer a fixed non-zero marker. Bodies, by their first byte:
+ *         'S'  the segment's header: magic, its number, its size -- the
+ *              first frame of every segment
+ *         'H'  hard state: term, vote, commit -- the second frame of
+ *              every segment (the state when it was started), and again
+ *              whenever a Ready changes it
+ *         'E'  entries: first index, then the entries one Ready
+ *              persisted, each with a CRC32C of its own (index, term,
+ *              type, data), so that damage is named per index
+ *         'R'  reset: the log was replaced by the snapshot at index
+ *              (written after a snapshot install)
+ *   LevelDB, one key space:
+ *     'V'            format marker: "coord-store", version 2
+ *     'L'            the number of the newest segment created
+ *     'M'            snapshot metadata (struct raft_snapshot_meta);
+ *                    absent: none (index 0)
+ *     'A'            applied index
+ *     'I'            the index of the last snapshot install (absent: none)
+ *     'G'            the live generation of the fsm keyspace
+ *     'F' gen:4 key  the fsm's record key in generation gen: the live
+ *                    generation is the keyspace; the next one is the
+ *                    staging area of a snapshot being installed
+ *   Every LevelDB record of ours carries a CRC32C too.
  *
- * DURABILITY. store_ready_persist() writes everything one raft_ready asks
- * to persist in one LevelDB WriteBatch with sync=true (group commit: one
- * fdatasync per Ready). Everything else -- fsm applies, the applied index,
- * log compaction, staged snapshot chunks -- is written with sync=false:
- * it is either rebuilt by replaying the synced log or harmless to lose.
- * LevelDB writes every batch to one sequential log, so a later batch never
- * survives a crash without the earlier ones, and a batch survives whole or
- * not at all.
+ * The log is what replaying the segments in order gives: an 'E' record
+ * replaces whatever the log held from its first index on (Raft's
+ * truncation of a conflicting suffix costs nothing but the new record),
+ * an 'R' record empties it, the last 'H' is the hard state. Entries at
+ * or below the snapshot index are skipped.
+ *
+ * DURABILITY. store_ready_persist() appends what one raft_ready asks to
+ * persist -- an 'E' frame and an 'H' frame -- with one write() and one
+ * fdatasync() of the segment (group commit: one sync per Ready). Because
+ * the segment was zero-filled and synced before its first append, an
+ * append changes neither the file's size nor its extents: the sync has
+ * no file metadata to commit, and the frames are on disk when it
+ * returns. A Ready that does not fit starts the next segment first: it
+ * is written whole (header, hard state, zeros) under a temporary name,
+ * synced, renamed into place and the directory synced, so a segment that
+ * is visible always has its header. Nothing a crash can do to an append
+ * reaches earlier frames. Everything in LevelDB is written with
+ * sync=false (fsm applies, the applied index, 'L', staged snapshot
+ * chunks) -- it is rebuilt by replaying the synced log or harmless to
+ * lose -- except three things that must never get ahead of the log or
+ * lag behind it: the store's creation, the snapshot install (one synced
+ * batch), and the snapshot metadata of a compaction that removes
+ * segments (synced before any segment goes, so the log never starts
+ * after a snapshot the store does not have). LevelDB writes its batches
+ * to one sequential log, so the applied index never survives without the
+ * fsm writes before it.
+ *
+ * COMPACTION removes whole segments: the oldest ones, never the newest,
+ * whose entries are all at or below the snapshot index (each segment
+ * starts with the hard state, so none is lost with them); the directory
+ * is synced so that no removed segment comes back and leaves a gap. A
+ * snapshot install commits in LevelDB first (metadata, generation,
+ * applied and install index in one synced batch), then starts a segment
+ * with 'R' and 'H' (commit = the snapshot index) and removes all older
+ * ones. If a crash comes between the two, the store finds the snapshot
+ * above the log's commit index with the install index equal to it --
+ * which only an install produces -- and completes the reset on open.
  *
  * RECOVERY. store_open() checks LevelDB's own files first (the CURRENT
- * file, the MANIFEST, the write-ahead logs), then reads back our records,
- * verifying every checksum and the shape of the log, and fills a struct
- * raft_restore for raft_new(). Anything that does not add up makes it
- * refuse with COORD_ECORRUPT and a message naming the record or file and
- * the index, ending in what to do.
+ * file, the MANIFEST, the write-ahead logs), reads back our LevelDB
+ * records, then every segment, verifying every frame and every entry's
+ * checksum, the segments' numbers (no gaps, the newest at least 'L'),
+ * headers and sizes, and the log's shape (no holes, terms in order and
+ * not above the hard state's, commit within the log, applied within
+ * [snapshot, commit]), and fills a struct raft_restore for raft_new().
+ * Anything that does not add up makes it refuse with COORD_ECORRUPT and a
+ * message naming the file (and offset) or record and the index, ending
+ * in what to do.
  *
- * TORN TAIL. A WriteBatch is one record of LevelDB's write-ahead log; a
- * sync returns only after the whole record reached the disk. So the only
- * torn write this layout can show is an incomplete last record at the end
- * of a write-ahead log file -- cut short, or followed only by zeros, by a
- * crash (or a failed write) while it was being written: its sync never
- * returned, so nothing it held was acknowledged, and LevelDB drops it on
- * open. store_open() finds such a tail before LevelDB does, logs it
- * (file, offset, bytes) through the log callback and reports it in struct
- * store_restore. Nothing else is ever cut. A write-ahead log record whose
- * checksum fails, in the middle or at the end, and a log entry of ours
- * whose checksum fails -- whatever its index, above the commit index too
- * -- cannot come from a crash (batches are atomic and synced whole), and
- * an entry above the commit index may still be one this node acknowledged
- * to a leader that counted it: cutting it could lose a committed entry.
- * The store refuses to open instead.
+ * TORN TAIL. A write that a crash cut short leaves a prefix of its bytes
+ * and, after it, the zeros the segment was filled with. So the only torn
+ * write this layout can show is a last frame of the newest segment whose
+ * trailer (or the rest of whose header) is zero with only zeros after it:
+ * its sync never returned, so nothing it held was acknowledged. It is
+ * cut (zeroed, synced), logged (file, offset, bytes) and reported in
+ * struct store_restore. Nothing else is ever cut: a whole frame whose
+ * checksum fails, anywhere, a frame in an older segment, non-zero bytes
+ * after the end of the data, cannot come from a crash, and an entry above
+ * the commit index may still be one this node acknowledged to a leader
+ * that counted it: cutting it could lose a committed entry. The store
+ * refuses to open instead. (A disk that persists the pages of one write
+ * out of order can leave a torn frame that does not look cut short; it
+ * is refused, never cut.) LevelDB's own write-ahead log is checked the
+ * same way: an incomplete last record is dropped and logged, any other
+ * damage refused.
  *
- * What cannot be told from a clean state: a write-ahead log cut exactly
- * between two records (by hand, or by a disk that lost a synced write)
- * looks like a store that was never written further; and a log file
- * newer than the one the MANIFEST names can vanish unnoticed. Both lose
- * synced writes silently; nothing inside the data dir can prove they
- * existed.
+ * What cannot be told from a clean state: the newest segment losing
+ * whole frames at its end (by a disk that lost synced writes) looks like
+ * a log that was never written further, and a segment newer than the
+ * one 'L' names can vanish unnoticed if 'L' had not reached the disk.
+ * Both lose synced writes silently; nothing inside the data dir can prove
+ * they existed.
  *
  * Errors: COORD_OK or a code of proto/errors.h; the text of the last error
  * is in store_errmsg() (for store_open(), in restore->errmsg). COORD_EIO
@@ -110,6 +159,9 @@ struct store_options {
 	size_t write_buffer_bytes;  /* LevelDB memtable; 0: 4 MiB */
 	size_t max_file_bytes;      /* LevelDB table file; 0: 2 MiB */
 	size_t snapshot_chunk_bytes;    /* >= 4096; 0: the default above */
+	/* Bytes a raft log segment file is preallocated to (>= 4096; 0:
+	 * 64 MiB). A Ready larger than that gets a segment of its own. */
+	size_t segment_bytes;
 	/* LevelDB's snappy compression of its tables: smaller files, but the
 	 * CPU it costs competes with the writer on a busy machine. */
 	bool compression;
@@ -165,24 +217,25 @@ void store_close(struct store *s);
 const char *store_errmsg(const struct store *s);
 
 /*
- * Persists what rd asks to persist (raft.h, step 1) in one WriteBatch
- * written with sync=true: rd->entries (the stored log is first truncated
- * from entries[0].index when that is at or below the last stored index)
- * and rd->hard_state when rd->hard_state_changed. A Ready without either
- * writes nothing.
+ * Persists what rd asks to persist (raft.h, step 1) with one append and
+ * one fdatasync of the raft log: rd->entries (the stored log is first
+ * truncated from entries[0].index when that is at or below the last
+ * stored index) and rd->hard_state when rd->hard_state_changed and it
+ * differs from the stored one. A Ready without either writes nothing.
  *
  * rd->snapshot: its data must have been installed first, by
  * store_snapshot_install_commit() with this same metadata, which stored
- * the metadata, dropped the log and switched the fsm keyspace in one
- * batch (raft.h's "the stored log is replaced by the snapshot"); doing it
- * there keeps a crash between the two from leaving metadata without the
- * data. A snapshot that is not the stored one is COORD_EINVAL.
+ * the metadata and switched the fsm keyspace in one batch and replaced
+ * the log (raft.h's "the stored log is replaced by the snapshot"); doing
+ * it there keeps a crash between the two from leaving metadata without
+ * the data. A snapshot that is not the stored one is COORD_EINVAL.
  *
  * COORD_EINVAL, nothing written, for a Ready that breaks raft.h's
  * contract: entries that are not contiguous, that would leave a hole after
  * the stored log, that reach into the snapshot or that overwrite a
  * committed index, or a commit index past the resulting log. COORD_EIO
- * (the store is failed) when LevelDB cannot write or sync.
+ * (the store is failed) when the raft log cannot be written or synced,
+ * or a new segment cannot be made.
  */
 int store_ready_persist(struct store *s, const struct raft_ready *rd);
 
@@ -198,14 +251,15 @@ int store_applied_set(struct store *s, uint64_t index);
 /*
  * Log compaction: the state machine has a snapshot as of meta->index (as
  * raft_compact() produced it: use raft_snapshot() afterwards). Stores meta
- * and deletes the entries up to meta->index in one batch -- the runs below
- * it, and the run holding it is rewritten without them (sync=false:
- * losing it leaves the older snapshot and the entries, which is still
- * consistent). COORD_EINVAL when meta->index is below the stored snapshot
- * index, beyond the log, above the stored applied index (set that first),
- * or when meta->term is not the stored entry's term; COORD_ECORRUPT when
- * that entry fails its checksum. Equal to the stored snapshot: nothing to
- * do.
+ * (synced only when segments are removed: losing it otherwise leaves the
+ * older snapshot and the entries, which is still consistent), then
+ * removes the oldest segments whose entries are all at or below
+ * meta->index; entries up to meta->index in the segments that stay are
+ * skipped from now on. COORD_EINVAL when meta->index is below the stored
+ * snapshot index, beyond the log, above the stored applied index (set
+ * that first), or when meta->term is not the stored entry's term;
+ * COORD_EIO (the store is failed) when a write fails. Equal to the stored
+ * snapshot: nothing to do.
  */
 int store_log_compact(struct store *s, const struct raft_snapshot_meta *meta);
 
@@ -280,10 +334,13 @@ void store_snapshot_reader_free(struct store_snapshot_reader *r);
  * stream's, its index above the stored commit index (raft installs only
  * such snapshots) and the last chunk must have arrived (COORD_EINVAL
  * otherwise). In one synced batch: the staged generation becomes the
- * keyspace, meta is stored, the log is emptied (raft.h: the log is
- * replaced by the snapshot), commit and applied become meta->index. Then
- * the old generation is deleted. commit frees in, whatever it returns;
- * on failure the staging is removed.
+ * keyspace, meta is stored, applied becomes meta->index. Then the log is
+ * emptied (raft.h: the log is replaced by the snapshot) and commit
+ * becomes meta->index, in a new synced segment, and the old generation
+ * is deleted. commit frees in, whatever it returns; on a failure before
+ * the batch the staging is removed; a failure after it (COORD_EIO, the
+ * store failed) leaves the install committed, and the next open
+ * completes it.
  */
 struct store_snapshot_install;
 

@@ -21,14 +21,15 @@
 #define STORE_TAG_ENTRY 'E'
 #define STORE_TAG_FSM 'F'
 #define STORE_TAG_GEN 'G'
-#define STORE_TAG_HARD 'H'
+#define STORE_TAG_INSTALL 'I'
+#define STORE_TAG_SEGMENT 'L'
 #define STORE_TAG_META 'M'
 #define STORE_TAG_VERSION 'V'
 
 #define STORE_FORMAT_MAGIC "coord-store"
-#define STORE_FORMAT_VERSION 1u
+#define STORE_FORMAT_VERSION 2u
 
-/* 'E' first:8 -- a run: the entries one Ready persisted, first.. */
+/* The key a run's CRC covers: 'E' first:8 (see the run format below). */
 #define STORE_ENTRY_KEY_LEN 9
 /* 'F' gen:4 */
 #define STORE_FSM_PREFIX_LEN 5
@@ -36,7 +37,6 @@
 /* Record sizes (crc:4 first). */
 #define STORE_CRC_LEN 4
 #define STORE_VERSION_LEN (STORE_CRC_LEN + 11 + 4)
-#define STORE_HARD_LEN (STORE_CRC_LEN + 5 * 8)
 #define STORE_META_MIN (STORE_CRC_LEN + 8 + 8 + 4 + 4)
 #define STORE_META_MAX (STORE_META_MIN + 2 * RAFT_NODES_MAX * 8)
 #define STORE_APPLIED_LEN (STORE_CRC_LEN + 8)
@@ -86,7 +86,7 @@ static inline void store_fsm_prefix(uint8_t prefix[STORE_FSM_PREFIX_LEN],
 	store_put_be32(prefix + 1, gen);
 }
 
-/* The hard state record: raft's hard state and the log's bounds. */
+/* Raft's hard state and the log's bounds (cached). */
 struct store_hard {
 	struct raft_hard_state hs;
 	uint64_t first;             /* snapshot index + 1 */
@@ -101,10 +101,6 @@ struct store_hard {
  */
 size_t store_rec_version_encode(uint8_t out[STORE_VERSION_LEN]);
 int store_rec_version_decode(const uint8_t *v, size_t len, uint32_t *version);
-
-size_t store_rec_hard_encode(uint8_t out[STORE_HARD_LEN],
-			     const struct store_hard *h);
-int store_rec_hard_decode(const uint8_t *v, size_t len, struct store_hard *h);
 
 /* COORD_EINVAL (nothing written) for a conf with too many ids. */
 int store_rec_meta_encode(uint8_t out[STORE_META_MAX],
@@ -121,9 +117,8 @@ size_t store_rec_gen_encode(uint8_t out[STORE_GEN_LEN], uint32_t gen);
 int store_rec_gen_decode(const uint8_t *v, size_t len, uint32_t *gen);
 
 /*
- * A run record ('E' first:8): the entries first..first+count-1 that one
- * Ready persisted, so that a Ready of 256 entries is one LevelDB record,
- * not 256 (LevelDB's cost is per record):
+ * A run: the entries first..first+count-1 that one Ready persisted (the
+ * body of an entries record of the raft log, after its first:8):
  *
  *   crc:4 count:4                  crc over the key and count
  *   count times:
@@ -180,11 +175,100 @@ void store_backend_close(struct store_backend *b);
 /* Makes key_cap >= n. */
 int store_backend_key_reserve(struct store_backend *b, size_t n);
 
-/* A stored run: its first index and the term of its last entry. */
-struct store_run {
+/* The stored log's terms: entries first.. (up to the next one's first)
+ * have term `term`. Raft logs change term rarely, so this is short. */
+struct store_term {
 	uint64_t first;
-	uint64_t last_term;
+	uint64_t term;
 };
+
+/* A segment file of the raft log: its sequence number and the highest
+ * entry index any record in it wrote (0: none). */
+struct store_seg {
+	uint64_t seq;
+	uint64_t last_index;
+};
+
+/*
+ * The raft log's segment files (raftlog.c; the format is in store.h).
+ * A frame: crc:4 len:4 lcrc:4 body[len] trailer:4, where body[0] is the
+ * record type.
+ */
+#define STORE_LOG_DIR "raftlog"
+#define STORE_SEG_TMP "tmp.seg"
+#define STORE_SEG_MAGIC "coord-raftlog"
+#define STORE_SEGMENT_BYTES (64u << 20)
+#define STORE_FRAME_HEADER 12
+#define STORE_FRAME_TRAILER 4
+#define STORE_FRAME_OVERHEAD (STORE_FRAME_HEADER + STORE_FRAME_TRAILER)
+#define STORE_FRAME_BODY_MAX (1u << 31)
+#define STORE_SEG_HEAD_BODY (1 + (sizeof(STORE_SEG_MAGIC) - 1) + 8 + 8)
+#define STORE_SEG_HEAD (STORE_FRAME_OVERHEAD + STORE_SEG_HEAD_BODY)
+#define STORE_LREC_SEGMENT 'S'      /* magic, seq:8, size:8 -- first in a
+				     * segment */
+#define STORE_LREC_HARD 'H'         /* term:8 vote:8 commit:8 */
+#define STORE_LREC_ENTRIES 'E'      /* first:8, then a run */
+#define STORE_LREC_RESET 'R'        /* index:8 term:8 -- the log replaced
+				     * by the snapshot installed there */
+#define STORE_LREC_HARD_BODY (1 + 3 * 8)
+#define STORE_LREC_RESET_BODY (1 + 2 * 8)
+#define STORE_LREC_ENTRIES_HEAD (1 + 8)
+
+enum {
+	STORE_FRAME_OK = 0,
+	STORE_FRAME_END,            /* only zeros from here: no more data */
+	STORE_FRAME_TORN,           /* a write cut short, only zeros after */
+	STORE_FRAME_BAD,            /* anything else: corruption */
+};
+
+struct store_frame {
+	size_t offset;
+	size_t end;                 /* after the frame (TORN: after its last
+				     * non-zero byte) */
+	const uint8_t *body;        /* NULL unless the length was sound */
+	size_t len;
+};
+
+/* Seals the frame whose body (body_len bytes) is already at
+ * frame + STORE_FRAME_HEADER; returns the frame's length. */
+size_t store_frame_seal(uint8_t *frame, size_t body_len);
+/* Reads the frame at buf[off] of a segment of size bytes. */
+int store_frame_check(const uint8_t *buf, size_t size, size_t off,
+		      struct store_frame *f);
+/* "raftlog/<seq as 16 hex digits>.seg" */
+void store_seg_name(char *out, size_t size, uint64_t seq);
+
+/* Opens (create: makes) dir/raftlog; COORD_ECORRUPT when it is missing. */
+int store_rlog_dir_open(struct store *s, const char *dir, bool create);
+/* Called with each record after a segment's header, in order; seg is
+ * the index in s->segs. */
+typedef int store_rlog_rec_fn(struct store *s, void *ctx, size_t seg,
+			      const char *name, const struct store_frame *f);
+/* Lists and checks the segments (contiguous, the newest at least
+ * seq_min), scans every record and leaves the last segment open for
+ * appends. A torn tail of the last segment is cut (zeroed, synced),
+ * logged and counted in *torn; anything else bad is COORD_ECORRUPT
+ * naming the file and offset. */
+int store_rlog_scan(struct store *s, uint64_t seq_min, store_rlog_rec_fn *fn,
+		    void *ctx, uint64_t *torn);
+/* Removes every segment (a store being created anew). */
+int store_rlog_remove_all(struct store *s);
+/* Starts segment (last seq + 1), preallocated to max(seg_bytes, what
+ * head and then `need` more bytes take), holding its header and the
+ * frames head (len bytes), synced with its directory entry; appends go
+ * there from now on. COORD_EIO fails the store. */
+int store_rlog_rotate(struct store *s, const uint8_t *head, size_t len,
+		      size_t need);
+/* Writes len bytes of frames at the end of the open segment (they must
+ * fit) and fdatasyncs it. COORD_EIO fails the store. */
+int store_rlog_append(struct store *s, const uint8_t *buf, size_t len);
+/* Removes the oldest segments, never the newest: the first drop_min, and
+ * any after them whose entries are all at or below index. */
+int store_rlog_drop(struct store *s, uint64_t index, size_t drop_min);
+/* How many store_rlog_drop() would remove. */
+size_t store_rlog_droppable(const struct store *s, uint64_t index,
+			    size_t drop_min);
+void store_rlog_close(struct store *s);
 
 struct store {
 	const struct coord_allocator *alloc;
@@ -210,9 +294,23 @@ struct store {
 	uint64_t applied;
 	uint32_t gen;
 	uint64_t last_term;         /* of the entry at hard.last */
-	struct store_run *runs;     /* the stored runs, in index order */
-	size_t n_runs;
-	size_t cap_runs;
+	struct store_term *terms;   /* the log's terms, in index order */
+	size_t n_terms;
+	size_t cap_terms;
+
+	/* The raft log's segments (raftlog.c). */
+	int log_dirfd;
+	int log_fd;                 /* the newest segment, appended to */
+	size_t log_off;             /* where the next frame goes */
+	size_t log_size;
+	size_t seg_bytes;
+	struct store_seg *segs;     /* oldest first */
+	size_t n_segs;
+	size_t cap_segs;
+	uint64_t seg_seq_min;       /* the 'L' record */
+	uint64_t installed;         /* the 'I' record: the last install's
+				     * index (0: none) */
+	uint8_t seg_head[160];      /* a new segment's first frames */
 
 	bool failed;                /* a write failed: COORD_EIO from now on */
 	bool installing;
@@ -245,13 +343,17 @@ int store_batch_write(struct store *s, leveldb_writebatch_t *batch, bool sync,
 int store_buf_reserve(const struct coord_allocator *a, uint8_t **buf,
 		      size_t *cap, size_t n);
 
-/* Adds to b what installing a snapshot changes besides the fsm keyspace
- * (store.c): the log emptied, meta, the generation, the hard state
- * (commit = meta->index) and the applied index; *h gets the new hard
- * state record for the cache. */
+/* Adds to b what installing a snapshot changes in LevelDB besides the
+ * fsm keyspace (store.c): meta, the generation and the applied index. */
 void store_install_apply(struct store *s, leveldb_writebatch_t *b,
-			 const struct raft_snapshot_meta *meta, uint32_t gen,
-			 struct store_hard *h);
+			 const struct raft_snapshot_meta *meta, uint32_t gen);
+
+/* After b was written: the log is replaced by the snapshot (a new
+ * segment starting with a reset record and the hard state with commit =
+ * meta->index, synced; the older segments removed). COORD_EIO fails the
+ * store (recovery completes the reset from the stored metadata). */
+int store_install_finish(struct store *s,
+			 const struct raft_snapshot_meta *meta);
 
 /* Deletes every record of generation gen (sync=false, in batches of
  * STORE_DELETE_BATCH) and counts them in *n. */

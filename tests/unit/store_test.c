@@ -82,6 +82,16 @@ void st_dir_copy(const char *src, const char *dst)
 		close(out);
 	}
 	st_names_free(names);
+	/* The raft log's directory, if any. */
+	{
+		char from[4096], to[4096];
+		struct stat st;
+
+		snprintf(from, sizeof(from), "%s/" STORE_LOG_DIR, src);
+		snprintf(to, sizeof(to), "%s/" STORE_LOG_DIR, dst);
+		if (stat(from, &st) == 0 && S_ISDIR(st.st_mode))
+			st_dir_copy(from, to);
+	}
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -159,6 +169,8 @@ void st_log_cb(void *ctx, enum store_log_level level, const char *msg)
 	snprintf(l->text + used, sizeof(l->text) - used, "%s\n", msg);
 }
 
+size_t st_segment_bytes = 4096;
+
 void st_options(struct store_options *o, struct st_log *log)
 {
 	store_options_default(o);
@@ -166,6 +178,7 @@ void st_options(struct store_options *o, struct st_log *log)
 	o->max_file_bytes = 64 * 1024;
 	o->cache_bytes = 1 << 20;
 	o->snapshot_chunk_bytes = 4096;
+	o->segment_bytes = st_segment_bytes;
 	if (log != NULL) {
 		memset(log, 0, sizeof(*log));
 		o->log = st_log_cb;
@@ -231,6 +244,98 @@ void st_peek(const char *dir, uint64_t *first, uint64_t *last,
 		*term = store_hard_state(s).term;
 	store_restore_close(&rs);
 	store_close(s);
+}
+
+size_t st_segs(const char *dir, uint64_t *seqs, size_t max)
+{
+	char path[4096];
+	char **names;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/" STORE_LOG_DIR, dir);
+	names = st_dir_names(path, ".seg");
+	for (char **p = names; *p != NULL && n < max; p++)
+		seqs[n++] = strtoull(*p, NULL, 16);
+	st_names_free(names);
+	return n;
+}
+
+void st_seg_path(const char *dir, uint64_t seq, char *out, size_t size)
+{
+	char name[64];
+
+	store_seg_name(name, sizeof(name), seq);
+	snprintf(out, size, "%s/%s", dir, name);
+}
+
+uint8_t *st_file_read(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	uint8_t *buf;
+
+	ck_assert_int_ge(fd, 0);
+	*len = st_file_size(path);
+	buf = malloc(*len + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(pread(fd, buf, *len, 0), (ssize_t)*len);
+	close(fd);
+	return buf;
+}
+
+size_t st_seg_frames(const char *path, size_t *offs, size_t max, size_t *end)
+{
+	size_t len, off = 0, n = 0;
+	uint8_t *buf = st_file_read(path, &len);
+	struct store_frame f;
+
+	while (store_frame_check(buf, len, off, &f) == STORE_FRAME_OK) {
+		if (n < max)
+			offs[n++] = off;
+		off = f.end;
+	}
+	free(buf);
+	*end = off;
+	return n;
+}
+
+void st_file_write(const char *path, size_t off, const void *p, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, p, len, (off_t)off), (ssize_t)len);
+	close(fd);
+}
+
+size_t st_seg_append(const char *dir, const uint8_t *body, size_t blen,
+		     size_t *len)
+{
+	uint64_t seqs[4096];
+	size_t n = st_segs(dir, seqs, 4096), end, offs[1];
+	uint8_t *frame = malloc(blen + STORE_FRAME_OVERHEAD);
+	char path[4096];
+
+	ck_assert_uint_gt(n, 0);
+	st_seg_path(dir, seqs[n - 1], path, sizeof(path));
+	st_seg_frames(path, offs, 1, &end);
+	memcpy(frame + STORE_FRAME_HEADER, body, blen);
+	*len = store_frame_seal(frame, blen);
+	ck_assert_uint_le(end + *len, st_file_size(path));
+	st_file_write(path, end, frame, *len);
+	free(frame);
+	return end;
+}
+
+void st_seg_unappend(const char *dir, size_t off, size_t len)
+{
+	uint64_t seqs[4096];
+	size_t n = st_segs(dir, seqs, 4096);
+	uint8_t *zeros = calloc(1, len);
+	char path[4096];
+
+	st_seg_path(dir, seqs[n - 1], path, sizeof(path));
+	st_file_write(path, off, zeros, len);
+	free(zeros);
 }
 
 size_t st_chunk_seal(uint8_t *out, size_t len)

@@ -53,7 +53,9 @@ struct st_log {
 void st_log_cb(void *ctx, enum store_log_level level, const char *msg);
 
 /* Options for tests: small LevelDB buffers (so tables and compactions
- * happen early), small chunks, log to *log (may be NULL). */
+ * happen early), small chunks, raft log segments of st_segment_bytes
+ * (4096: many), log to *log (may be NULL). */
+extern size_t st_segment_bytes;
 void st_options(struct store_options *o, struct st_log *log);
 
 /* store_open() that asserts success. */
@@ -131,6 +133,23 @@ void st_work_build(const char *dir, uint64_t seed, uint64_t steps,
  * and hard state term (each may be NULL) and closes it. */
 void st_peek(const char *dir, uint64_t *first, uint64_t *last,
 	     uint64_t *term);
+
+/* The raft log: the segments of dir (their numbers, oldest first, at
+ * most max; returns how many) and the path of one. */
+size_t st_segs(const char *dir, uint64_t *seqs, size_t max);
+void st_seg_path(const char *dir, uint64_t seq, char *out, size_t size);
+/* The whole file (malloc). */
+uint8_t *st_file_read(const char *path, size_t *len);
+void st_file_write(const char *path, size_t off, const void *p, size_t len);
+/* The offsets of a segment's sound frames (at most max; returns how many,
+ * the segment header included) and where its data ends. */
+size_t st_seg_frames(const char *path, size_t *offs, size_t max, size_t *end);
+/* Appends a frame of body to the newest segment (a record the store never
+ * wrote); returns its offset, its length in *len. st_seg_unappend zeros
+ * it again. */
+size_t st_seg_append(const char *dir, const uint8_t *body, size_t blen,
+		     size_t *len);
+void st_seg_unappend(const char *dir, size_t off, size_t len);
 
 /* Fills in the body length and CRC of the snapshot chunk of len bytes a
  * test built by hand in out (the rest of its header is the test's);
