@@ -15,6 +15,16 @@
 #                           one state hash (waits up to 10 s)
 #   cl_http I PATH          GET PATH from node nI's HTTP listener
 #   fail MSG                print and exit 1
+#   cl_tls_ca DIR NAME      a self-signed EC P-256 CA: DIR/NAME.{key,crt}
+#   cl_tls_cert DIR CA NAME CN  a certificate signed by DIR/CA for TLS
+#                           server and client use, SAN IP 127.0.0.1 and
+#                           DNS localhost: DIR/NAME.{key,crt}
+# Hooks (optional; empty by default):
+#   CL_CTL_FLAGS            global flags added to every coordctl call of
+#                           cl_ctl, cl_ctl_node, cl_status_of and so
+#                           cl_leader (e.g. --cacert/--cert/--key for TLS)
+#   cl_node_flags I         a function the test may define: its output is
+#                           added to node nI's flags (per-node certificates)
 # The tests are bash scripts (for /dev/tcp).
 set -u
 
@@ -23,6 +33,7 @@ COORDD=$top_builddir/coordd/coordd
 COORDCTL=$top_builddir/tools/coordctl
 CL_N=0
 CL_FLAGS=""
+CL_CTL_FLAGS=${CL_CTL_FLAGS:-}
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -82,9 +93,16 @@ cl_node_start() {
 		--client-addr "127.0.0.1:$(cl_port "$i" 0)" \
 		--peer-addr "127.0.0.1:$(cl_port "$i" 1)" \
 		--http-addr "127.0.0.1:$(cl_port "$i" 2)" \
-		--initial-cluster "$(cl_cluster)" $CL_FLAGS \
+		--initial-cluster "$(cl_cluster)" $CL_FLAGS $(cl_node_flags_ "$i") \
 		>>"$CL_DIR/n$i.log" 2>&1 &
 	echo $! >"$CL_DIR/n$i.pid"
+}
+
+# The output of the test's cl_node_flags, if it defines one.
+cl_node_flags_() {
+	if declare -F cl_node_flags >/dev/null; then
+		cl_node_flags "$1"
+	fi
 }
 
 cl_start() {
@@ -121,19 +139,22 @@ cl_kill() {
 }
 
 cl_ctl() {
-	"$COORDCTL" --endpoints "$(cl_endpoints)" --timeout-ms "${CL_TIMEOUT_MS:-10000}" "$@"
+	# shellcheck disable=SC2086
+	"$COORDCTL" --endpoints "$(cl_endpoints)" --timeout-ms "${CL_TIMEOUT_MS:-10000}" $CL_CTL_FLAGS "$@"
 }
 
 cl_ctl_node() {
 	i=$1
 	shift
-	"$COORDCTL" --endpoints "127.0.0.1:$(cl_port "$i" 0)" --timeout-ms "${CL_TIMEOUT_MS:-10000}" "$@"
+	# shellcheck disable=SC2086
+	"$COORDCTL" --endpoints "127.0.0.1:$(cl_port "$i" 0)" --timeout-ms "${CL_TIMEOUT_MS:-10000}" $CL_CTL_FLAGS "$@"
 }
 
 # Prints "index leader_id node_id applied hash" of node I, or nothing.
 cl_status_of() {
+	# shellcheck disable=SC2086
 	"$COORDCTL" --endpoints "127.0.0.1:$(cl_port "$1" 0)" --timeout-ms 1000 \
-		--json status 2>/dev/null |
+		$CL_CTL_FLAGS --json status 2>/dev/null |
 		sed -n 's/.*"id":"\([0-9a-f]*\)".*"leader":"\([0-9a-f]*\)".*"applied_index":\([0-9]*\).*"state_hash":"\([0-9a-f]*\)".*/\1 \2 \3 \4/p'
 }
 
@@ -182,4 +203,27 @@ cl_http() {
 	printf 'GET %s HTTP/1.0\r\n\r\n' "$2" >&3
 	cat <&3
 	exec 3<&-
+}
+
+cl_tls_ca() {
+	mkdir -p "$1"
+	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-nodes -keyout "$1/$2.key" -out "$1/$2.crt" -days 2 \
+		-subj "/CN=coord test $2" \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" \
+		>/dev/null 2>&1 || fail "openssl: CA $2"
+}
+
+cl_tls_cert() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1/$3.key" -out "$1/$3.csr" -subj "/CN=$4" \
+		>/dev/null 2>&1 || fail "openssl: request $3"
+	printf '%s\n' "basicConstraints=CA:FALSE" \
+		"keyUsage=critical,digitalSignature" \
+		"extendedKeyUsage=serverAuth,clientAuth" \
+		"subjectAltName=IP:127.0.0.1,DNS:localhost" >"$1/$3.ext"
+	openssl x509 -req -in "$1/$3.csr" -CA "$1/$2.crt" -CAkey "$1/$2.key" \
+		-CAcreateserial -out "$1/$3.crt" -days 2 -extfile "$1/$3.ext" \
+		>/dev/null 2>&1 || fail "openssl: sign $3"
 }
