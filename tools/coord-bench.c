@@ -12,8 +12,21 @@
  *       The durable store on LevelDB: the disk's raw fdatasync rate, entries
  *       appended with sync at batch sizes 1, 16 and 256, fsm puts applied
  *       per second, peak RSS with 1,000,000 keys (see tools/bench_store.c).
+ *
+ *   coord-bench put|get|txn-cas [--endpoints ...] [--clients N] [--conns N]
+ *               [--seconds S | --total N] [--key-size B] [--val-size B]
+ *               [--linearizable | --serializable]
+ *       Client load on a running cluster through libcoord's async API, the
+ *       closed loops of etcd-load (shared/bench/etcd): one RESULT line with
+ *       ops/s and latency percentiles (see tools/bench_kv.c).
+ *
+ *   coord-bench failover --kill-log FILE [--clients N] ...
+ *       A put load that, when stopped, reports the time from each leader
+ *       kill logged in FILE (by scripts/bench-compare) to the next
+ *       successful write.
  */
 #include "raft/raft.h"
+#include "tools/bench_kv.h"
 #include "tools/bench_store.h"
 
 #include <inttypes.h>
@@ -254,7 +267,8 @@ static int bench_raft(int argc, char **argv)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: coord-bench raft [--seconds S] [--size BYTES]\n"
-		   "       coord-bench store [--help]\n");
+		   "       coord-bench store [--help]\n"
+		   "       coord-bench put|get|txn-cas|failover [--help]\n");
 }
 
 int main(int argc, char **argv)
@@ -263,6 +277,11 @@ int main(int argc, char **argv)
 		return bench_raft(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "store") == 0)
 		return bench_store(argc - 2, argv + 2);
+	if (argc >= 2 && (strcmp(argv[1], "put") == 0 ||
+			  strcmp(argv[1], "get") == 0 ||
+			  strcmp(argv[1], "txn-cas") == 0 ||
+			  strcmp(argv[1], "failover") == 0))
+		return bench_kv(argv[1], argc - 2, argv + 2);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 			  strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
