@@ -12,6 +12,7 @@
 
 #include "coordd/config.h"
 #include "proto/limits.h"
+#include "proto/wire.h"
 
 enum opt_kind {
 	OPT_STR,        /* char[CONFIG_STR_MAX] or char[64] (size in off2) */
@@ -120,13 +121,7 @@ static void defaults(struct config *c)
 
 uint64_t config_member_id(const char *name)
 {
-	uint64_t h = 14695981039346656037ull;
-
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		h ^= *p;
-		h *= 1099511628211ull;
-	}
-	return h == 0 ? 1 : h;
+	return proto_member_id(name, strlen(name));
 }
 
 bool config_split_addr(const char *addr, char *host, size_t hostlen,

@@ -60,6 +60,8 @@ int main(int argc, char **argv)
 	nc.fsm.value_bytes_max = cfg.max_value_bytes;
 	nc.fsm.txn_ops_max = cfg.max_txn_ops;
 	nc.transport = net_transport(net);
+	nc.on_members = net_members_changed;
+	nc.members_ctx = net;
 	nc.log = node_log_cb;
 	rc = node_open(&nc, &node, err, sizeof(err));
 	if (rc != COORD_OK) {

@@ -33,6 +33,20 @@ struct wlist {
 	struct node_waiter *tail;
 };
 
+/* A proposal or configuration change asked for by a callback that runs
+ * inside a Ready (Raft takes none there); made right after raft_advance(). */
+struct deferred {
+	struct deferred *next;
+	struct node_waiter *w;
+	node_done_fn done;
+	void *ctx;
+	bool conf;
+	enum raft_conf_op op;
+	uint64_t id;
+	size_t len;
+	uint8_t data[];
+};
+
 struct node {
 	struct node_config cfg;
 	struct raft *raft;
@@ -43,6 +57,16 @@ struct node {
 	struct store_snapshot_install *install;
 	uint64_t install_from;
 	uint64_t leader_seen;
+	bool members_changed;
+	bool in_ready;              /* between raft_ready() and raft_advance() */
+	/* Transport feedback that arrived inside a Ready, for after it. */
+	struct {
+		uint64_t id;
+		int what;           /* 0 unreachable, 1 snapshot ok, 2 failed */
+	} reports[64];
+	size_t n_reports;
+	struct deferred *deferred;      /* proposals made inside a Ready */
+	struct deferred **deferred_tail;
 	struct node_stats stats;
 	char name[64];
 };
@@ -134,8 +158,22 @@ static void waiter_done(struct node *n, struct node_waiter *w, int code,
 
 void node_waiter_cancel(struct node *n, struct node_waiter *w)
 {
-	if (w->list != W_NONE)
+	if (w->list != W_NONE) {
 		wlist_remove(n, w);
+		return;
+	}
+	for (struct deferred **pp = &n->deferred; *pp != NULL;
+	     pp = &(*pp)->next) {
+		struct deferred *d = *pp;
+
+		if (d->w == w) {
+			*pp = d->next;
+			if (*pp == NULL)
+				n->deferred_tail = pp;
+			free(d);
+			return;
+		}
+	}
 }
 
 static void fail_list(struct node *n, int list, int code)
@@ -263,6 +301,13 @@ void node_close(struct node *n)
 		return;
 	for (int l = W_NONE + 1; l < W_LISTS; l++)
 		fail_list(n, l, COORD_ENOTLEADER);
+	while (n->deferred != NULL) {
+		struct deferred *d = n->deferred;
+
+		n->deferred = d->next;
+		d->done(d->ctx, COORD_ENOTLEADER, NULL, 0);
+		free(d);
+	}
 	store_snapshot_install_abort(n->install);
 	fsm_free(n->fsm);
 	raft_free(n->raft);
@@ -310,8 +355,50 @@ int node_step(struct node *n, const struct raft_message *m)
 	return COORD_EMALFORMED;
 }
 
-int node_propose(struct node *n, const uint8_t *data, size_t len,
-		 struct node_waiter *w, node_done_fn done, void *ctx)
+static void waiter_add(struct node *n, struct node_waiter *w,
+		       node_done_fn done, void *ctx, uint64_t index,
+		       uint64_t term)
+{
+	w->done = done;
+	w->ctx = ctx;
+	w->index = index;
+	w->term = term;
+	w->age = 0;
+	wlist_insert_sorted(n, W_PROPOSAL, w);
+}
+
+static int defer(struct node *n, const uint8_t *data, size_t len, bool conf,
+		 enum raft_conf_op op, uint64_t id, struct node_waiter *w,
+		 node_done_fn done, void *ctx)
+{
+	struct deferred *d;
+
+	if (len > COORD_CMD_BYTES_MAX)
+		return COORD_EINVAL;
+	d = malloc(sizeof(*d) + len);
+	if (d == NULL)
+		return COORD_ENOMEM;
+	d->next = NULL;
+	d->w = w;
+	d->done = done;
+	d->ctx = ctx;
+	d->conf = conf;
+	d->op = op;
+	d->id = id;
+	d->len = len;
+	if (len > 0)
+		memcpy(d->data, data, len);
+	if (n->deferred == NULL)
+		n->deferred_tail = &n->deferred;
+	*n->deferred_tail = d;
+	n->deferred_tail = &d->next;
+	/* The waiter is parked on no list until the proposal is made. */
+	w->list = W_NONE;
+	return COORD_OK;
+}
+
+static int propose_now(struct node *n, const uint8_t *data, size_t len,
+		       struct node_waiter *w, node_done_fn done, void *ctx)
 {
 	uint64_t index, term;
 	int rc = raft_propose(n->raft, data, len, &index, &term);
@@ -326,13 +413,49 @@ int node_propose(struct node *n, const uint8_t *data, size_t len,
 	default:
 		return COORD_ENOTLEADER;
 	}
-	w->done = done;
-	w->ctx = ctx;
-	w->index = index;
-	w->term = term;
-	w->age = 0;
-	wlist_insert_sorted(n, W_PROPOSAL, w);
+	waiter_add(n, w, done, ctx, index, term);
 	return COORD_OK;
+}
+
+static int conf_change_now(struct node *n, enum raft_conf_op op, uint64_t id,
+			   struct node_waiter *w, node_done_fn done, void *ctx)
+{
+	uint64_t index;
+	int rc = raft_propose_conf_change(n->raft, op, id, &index);
+
+	if (rc == RAFT_ENOTLEADER)
+		return COORD_ENOTLEADER;
+	if (rc != RAFT_OK)
+		return COORD_EINVAL;
+	waiter_add(n, w, done, ctx, index, raft_term(n->raft));
+	return COORD_OK;
+}
+
+int node_propose(struct node *n, const uint8_t *data, size_t len,
+		 struct node_waiter *w, node_done_fn done, void *ctx)
+{
+	if (n->in_ready)
+		return defer(n, data, len, false, 0, 0, w, done, ctx);
+	return propose_now(n, data, len, w, done, ctx);
+}
+
+/* After raft_advance(): the proposals callbacks made inside the Ready. A
+ * refusal reaches the waiter's callback. */
+static void deferred_run(struct node *n)
+{
+	while (n->deferred != NULL) {
+		struct deferred *d = n->deferred;
+		int rc;
+
+		n->deferred = d->next;
+		rc = d->conf ? conf_change_now(n, d->op, d->id, d->w, d->done,
+					       d->ctx)
+			     : propose_now(n, d->data, d->len, d->w, d->done,
+					   d->ctx);
+		if (rc != COORD_OK)
+			d->done(d->ctx, rc, NULL, 0);
+		free(d);
+	}
 }
 
 void node_read(struct node *n, struct node_waiter *w, node_done_fn done,
@@ -429,9 +552,37 @@ int node_snapshot_chunk(struct node *n, uint64_t from, const uint8_t *chunk,
 	return rc;
 }
 
+/* Raft takes no input between raft_ready() and raft_advance(), and the
+ * transport reports from inside send(): such reports wait for the end of
+ * the Ready. Unreachable reports are idempotent; when the buffer is full
+ * the rest are dropped (Raft notices by itself, through its timeouts). */
+static void report(struct node *n, uint64_t id, int what)
+{
+	if (!n->in_ready) {
+		if (what == 0)
+			raft_report_unreachable(n->raft, id);
+		else
+			raft_report_snapshot(n->raft, id, what == 1);
+		return;
+	}
+	for (size_t i = 0; i < n->n_reports; i++)
+		if (n->reports[i].id == id && n->reports[i].what == what)
+			return;
+	if (n->n_reports < sizeof(n->reports) / sizeof(n->reports[0])) {
+		n->reports[n->n_reports].id = id;
+		n->reports[n->n_reports].what = what;
+		n->n_reports++;
+	}
+}
+
 void node_snapshot_sent(struct node *n, uint64_t to, bool ok)
 {
-	raft_report_snapshot(n->raft, to, ok);
+	report(n, to, ok ? 1 : 2);
+}
+
+void node_report_unreachable(struct node *n, uint64_t id)
+{
+	report(n, id, 0);
 }
 
 /* rd->snapshot: the staged state becomes the keyspace (before the
@@ -465,6 +616,7 @@ static int snapshot_install(struct node *n, const struct raft_ready *rd)
 		return COORD_EIO;
 	}
 	n->stats.snapshots_installed++;
+	n->members_changed = true;
 	node_logf(n, NODE_LOG_INFO,
 		  "installed snapshot index=%" PRIu64 " term=%" PRIu64
 		  " revision=%" PRIu64,
@@ -552,6 +704,8 @@ static int apply_entry(struct node *n, const struct raft_entry *e)
 	if (e->type != RAFT_ENTRY_NORMAL || e->len == 0) {
 		/* Configuration changes and leader no-ops: raft applies
 		 * them; only waiters care. */
+		if (e->type == RAFT_ENTRY_CONF)
+			n->members_changed = true;
 		proposals_complete(n, e, COORD_OK, NULL, 0);
 		return COORD_OK;
 	}
@@ -562,6 +716,10 @@ static int apply_entry(struct node *n, const struct raft_entry *e)
 			  coord_strerror(rc));
 		return COORD_EIO;
 	}
+	if ((res.res.reply.type == PROTO_CMD_MEMBER_PUT ||
+	     res.res.reply.type == PROTO_CMD_MEMBER_DEL) &&
+	    res.res.reply.code == COORD_OK)
+		n->members_changed = true;
 	if (res.reply_len == 0)
 		proposals_complete(n, e, COORD_EMALFORMED, NULL, 0);
 	else
@@ -581,6 +739,7 @@ static int flush_one(struct node *n)
 	int rc = COORD_OK;
 
 	raft_ready(n->raft, &rd);
+	n->in_ready = true;
 	if (rd.leader != n->leader_seen) {
 		n->leader_seen = rd.leader;
 		n->stats.leader_changes++;
@@ -632,8 +791,17 @@ static int flush_one(struct node *n)
 		reads_confirmed(n, &rd.reads[i]);
 out:
 	raft_advance(n->raft, &rd);
+	n->in_ready = false;
+	for (size_t i = 0; i < n->n_reports; i++)
+		report(n, n->reports[i].id, n->reports[i].what);
+	n->n_reports = 0;
+	deferred_run(n);
 	if (rc == COORD_OK)
 		rc = maybe_compact(n);
+	if (n->members_changed && n->cfg.on_members != NULL) {
+		n->members_changed = false;
+		n->cfg.on_members(n->cfg.members_ctx);
+	}
 	return rc;
 }
 
@@ -668,20 +836,9 @@ int node_transfer_leadership(struct node *n, uint64_t target)
 int node_conf_change(struct node *n, enum raft_conf_op op, uint64_t id,
 		     struct node_waiter *w, node_done_fn done, void *ctx)
 {
-	uint64_t index;
-	int rc = raft_propose_conf_change(n->raft, op, id, &index);
-
-	if (rc == RAFT_ENOTLEADER)
-		return COORD_ENOTLEADER;
-	if (rc != RAFT_OK)
-		return COORD_EINVAL;
-	w->done = done;
-	w->ctx = ctx;
-	w->index = index;
-	w->term = raft_term(n->raft);
-	w->age = 0;
-	wlist_insert_sorted(n, W_PROPOSAL, w);
-	return COORD_OK;
+	if (n->in_ready)
+		return defer(n, NULL, 0, true, op, id, w, done, ctx);
+	return conf_change_now(n, op, id, w, done, ctx);
 }
 
 struct raft *node_raft(struct node *n)

@@ -74,6 +74,11 @@ struct node_config {
 	struct fsm_config fsm;      /* limits; alloc and lease hook unused */
 	bool store_compression;
 	struct node_transport transport;
+	/* Called after a Ready that changed who the members are or where
+	 * they live (a configuration change, a MEMBER_PUT / MEMBER_DEL, a
+	 * snapshot installed); NULL: none. */
+	void (*on_members)(void *ctx);
+	void *members_ctx;
 	/* One line per event; NULL: stderr. */
 	void (*log)(void *ctx, enum node_log_level level, const char *msg);
 	void *log_ctx;
@@ -169,6 +174,10 @@ void node_waiter_cancel(struct node *n, struct node_waiter *w);
 int node_snapshot_chunk(struct node *n, uint64_t from, const uint8_t *chunk,
 			size_t len);
 void node_snapshot_sent(struct node *n, uint64_t to, bool ok);
+
+/* The transport could not deliver to peer id (raft_report_unreachable(),
+ * deferred to the end of the Ready when called from inside send()). */
+void node_report_unreachable(struct node *n, uint64_t id);
 
 /* Leadership transfer, membership. */
 int node_transfer_leadership(struct node *n, uint64_t target);

@@ -1407,6 +1407,73 @@ void coord_members_free(struct coord_member *m)
 	free(m);
 }
 
+uint64_t coord_member_id(const char *name)
+{
+	return proto_member_id(name, strlen(name));
+}
+
+static void code_done(struct coord_client *c, struct creq *q, int code,
+		      const struct proto_response *r)
+{
+	(void)c;
+	(void)q;
+	(void)code;
+	(void)r;
+}
+
+static coord_err_t member_call(struct coord_client *c,
+			       struct proto_request *rq)
+{
+	struct creq *q = req_new(c, rq, code_done);
+	int code;
+
+	if (q == NULL)
+		return COORD_EINVAL;
+	code = req_wait(c, q);
+	free(q);
+	return code;
+}
+
+coord_err_t coord_member_add(struct coord_client *c, const char *name,
+			     const char *peer_addr, const char *client_addr,
+			     bool learner, uint64_t *id)
+{
+	struct proto_request rq;
+	struct proto_member *m = &rq.u.member_add.member;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_MEMBER_ADD;
+	m->id = coord_member_id(name);
+	m->name = proto_bytes_make(name, strlen(name));
+	m->peer_addr = proto_bytes_make(peer_addr, strlen(peer_addr));
+	m->client_addr = proto_bytes_make(client_addr ? client_addr : "",
+					  client_addr ? strlen(client_addr) : 0);
+	m->learner = learner;
+	if (id != NULL)
+		*id = m->id;
+	return member_call(c, &rq);
+}
+
+coord_err_t coord_member_remove(struct coord_client *c, uint64_t id)
+{
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_MEMBER_REMOVE;
+	rq.u.member.id = id;
+	return member_call(c, &rq);
+}
+
+coord_err_t coord_member_promote(struct coord_client *c, uint64_t id)
+{
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_MEMBER_PROMOTE;
+	rq.u.member.id = id;
+	return member_call(c, &rq);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Watches. */
 

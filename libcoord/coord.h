@@ -223,6 +223,22 @@ COORD_API coord_err_t coord_member_list(struct coord_client *c,
 					struct coord_member **out, size_t *n);
 COORD_API void coord_members_free(struct coord_member *m);
 
+/* Adds a member: its addresses go into the replicated member table and
+ * it joins the Raft configuration as a learner; unless learner, the
+ * leader makes it a voter once it has caught up. Start the new node with
+ * --join and an --initial-cluster naming every member, itself included.
+ * *id (may be NULL) gets its node id (derived from name). */
+COORD_API coord_err_t coord_member_add(struct coord_client *c,
+				       const char *name, const char *peer_addr,
+				       const char *client_addr, bool learner,
+				       uint64_t *id);
+/* Removes member id from the configuration (and its table entry). */
+COORD_API coord_err_t coord_member_remove(struct coord_client *c, uint64_t id);
+/* Makes learner id a voter now. */
+COORD_API coord_err_t coord_member_promote(struct coord_client *c, uint64_t id);
+/* The node id of a member name (as the servers derive it). */
+COORD_API uint64_t coord_member_id(const char *name);
+
 /* Watches. */
 enum coord_event_type { COORD_EVENT_PUT = 1, COORD_EVENT_DELETE = 2 };
 

@@ -16,6 +16,7 @@
 #include <msgpack.h>
 
 #include "proto/errors.h"
+#include "proto/limits.h"
 
 int proto_bytes_cmp(struct proto_bytes a, struct proto_bytes b)
 {
@@ -245,6 +246,31 @@ static void enc_cmd(struct enc *e, const struct proto_cmd *cmd)
 		enc_uint(e, cmd->u.clients_expire.now_ms);
 		enc_uint(e, cmd->u.clients_expire.idle_ms);
 		break;
+	case PROTO_CMD_MEMBER_PUT:
+		if (cmd->u.member_put.id == 0 ||
+		    cmd->u.member_put.name.len > COORD_NAME_BYTES_MAX ||
+		    cmd->u.member_put.peer_addr.len > COORD_ADDR_BYTES_MAX ||
+		    cmd->u.member_put.client_addr.len > COORD_ADDR_BYTES_MAX) {
+			enc_invalid(e);
+			break;
+		}
+		enc_array(e, 6);
+		enc_uint(e, PROTO_CMD_MEMBER_PUT);
+		enc_uint(e, cmd->u.member_put.id);
+		enc_bytes(e, cmd->u.member_put.name);
+		enc_bytes(e, cmd->u.member_put.peer_addr);
+		enc_bytes(e, cmd->u.member_put.client_addr);
+		enc_bool(e, cmd->u.member_put.promote);
+		break;
+	case PROTO_CMD_MEMBER_DEL:
+		if (cmd->u.member_del.id == 0) {
+			enc_invalid(e);
+			break;
+		}
+		enc_array(e, 2);
+		enc_uint(e, PROTO_CMD_MEMBER_DEL);
+		enc_uint(e, cmd->u.member_del.id);
+		break;
 	default:
 		enc_invalid(e);
 	}
@@ -354,6 +380,10 @@ int proto_reply_encode(const struct proto_reply *r, struct proto_buf *out)
 	case PROTO_CMD_CLIENTS_EXPIRE:
 		enc_array(&e, 1);
 		enc_uint(&e, r->u.clients_expire.expired);
+		break;
+	case PROTO_CMD_MEMBER_PUT:
+	case PROTO_CMD_MEMBER_DEL:
+		enc_array(&e, 0);
 		break;
 	default:
 		enc_invalid(&e);
@@ -752,6 +782,23 @@ static bool dec_cmd(struct dec *d, struct proto_cmd *cmd)
 		return (n == 3 || dec_fail(d, COORD_EMALFORMED)) &&
 		       dec_u64(d, &cmd->u.clients_expire.now_ms) &&
 		       dec_u64(d, &cmd->u.clients_expire.idle_ms);
+	case PROTO_CMD_MEMBER_PUT: {
+		struct proto_member_put *m = &cmd->u.member_put;
+
+		return (n == 6 || dec_fail(d, COORD_EMALFORMED)) &&
+		       dec_u64(d, &m->id) && dec_bytes(d, &m->name) &&
+		       dec_bytes(d, &m->peer_addr) &&
+		       dec_bytes(d, &m->client_addr) && dec_bool(d, &m->promote) &&
+		       ((m->id != 0 && m->name.len <= COORD_NAME_BYTES_MAX &&
+			 m->peer_addr.len <= COORD_ADDR_BYTES_MAX &&
+			 m->client_addr.len <= COORD_ADDR_BYTES_MAX) ||
+			dec_fail(d, COORD_EMALFORMED));
+	}
+	case PROTO_CMD_MEMBER_DEL:
+		return (n == 2 || dec_fail(d, COORD_EMALFORMED)) &&
+		       dec_u64(d, &cmd->u.member_del.id) &&
+		       (cmd->u.member_del.id != 0 ||
+			dec_fail(d, COORD_EMALFORMED));
 	}
 	return dec_fail(d, COORD_EMALFORMED);
 }
@@ -860,6 +907,10 @@ int proto_reply_decode(const uint8_t *data, size_t len,
 		case PROTO_CMD_CLIENTS_EXPIRE:
 			ok = dec_array_len(&d, 1) &&
 			     dec_u64(&d, &r->u.clients_expire.expired);
+			break;
+		case PROTO_CMD_MEMBER_PUT:
+		case PROTO_CMD_MEMBER_DEL:
+			ok = dec_array_len(&d, 0);
 			break;
 		default:
 			ok = dec_fail(&d, COORD_EMALFORMED);

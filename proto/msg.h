@@ -39,6 +39,8 @@
  *     COMPACT    [5, revision]
  *     LEASE_END  [6, lease]
  *     CLIENTS_EXPIRE [7, now_ms, idle_ms]
+ *     MEMBER_PUT [8, id, name, peer_addr, client_addr, promote]
+ *     MEMBER_DEL [9, id]
  *   op         a PUT, DELETE or RANGE cmd array
  *   compare    [key, target, result, number, value]
  *   kv         [key, value, create_revision, mod_revision, version, lease]
@@ -50,6 +52,7 @@
  *     COMPACT    []
  *     LEASE_END  [deleted]
  *     CLIENTS_EXPIRE [expired]
+ *     MEMBER_PUT, MEMBER_DEL []
  *   events     [[type, kv, prev_kv | nil]...]
  */
 #ifndef COORD_PROTO_MSG_H
@@ -177,8 +180,10 @@ enum proto_cmd_type {
 	PROTO_CMD_COMPACT = 5,
 	PROTO_CMD_LEASE_END = 6,
 	PROTO_CMD_CLIENTS_EXPIRE = 7,
+	PROTO_CMD_MEMBER_PUT = 8,
+	PROTO_CMD_MEMBER_DEL = 9,
 };
-#define PROTO_CMD_LAST PROTO_CMD_CLIENTS_EXPIRE
+#define PROTO_CMD_LAST PROTO_CMD_MEMBER_DEL
 
 /* An operation of a txn branch: PROTO_CMD_PUT, _DELETE or _RANGE (a get
  * is a range of one key). */
@@ -222,6 +227,25 @@ struct proto_clients_expire {
 	uint64_t idle_ms;
 };
 
+/* Records a cluster member's addresses in the replicated member table
+ * (internal, proposed by the leader when a member is added; the Raft
+ * configuration itself changes through Raft's own entries). promote: the
+ * member joins as a learner and the leader makes it a voter once it has
+ * caught up. Names and addresses: at most COORD_NAME_BYTES_MAX and
+ * COORD_ADDR_BYTES_MAX bytes. */
+struct proto_member_put {
+	uint64_t id;
+	struct proto_bytes name;
+	struct proto_bytes peer_addr;
+	struct proto_bytes client_addr;
+	bool promote;
+};
+
+/* Forgets a member's addresses (after its removal). */
+struct proto_member_del {
+	uint64_t id;
+};
+
 struct proto_cmd {
 	uint8_t type;               /* enum proto_cmd_type */
 	union {
@@ -232,6 +256,8 @@ struct proto_cmd {
 		struct proto_compact compact;
 		struct proto_lease_end lease_end;
 		struct proto_clients_expire clients_expire;
+		struct proto_member_put member_put;
+		struct proto_member_del member_del;
 	} u;
 };
 

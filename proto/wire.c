@@ -941,3 +941,14 @@ int proto_hello_check(uint64_t client_version, uint64_t client_cluster_id,
 	}
 	return rc;
 }
+
+uint64_t proto_member_id(const char *name, size_t len)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)name[i];
+		h *= 1099511628211ull;
+	}
+	return h == 0 ? 1 : h;
+}

@@ -104,6 +104,10 @@ enum proto_push_kind {
 /* Does a request of this kind carry (client_id, sequence)? fences? */
 bool proto_kind_is_mutating(uint32_t kind);
 bool proto_kind_is_fenced(uint32_t kind);
+/* A member's node id, derived from its name: FNV-1a 64 of the bytes,
+ * never 0. Servers and clients derive it alike. */
+uint64_t proto_member_id(const char *name, size_t len);
+
 /* "PUT", "PUSH_GRANT"...; "?" for an unknown kind. */
 const char *proto_kind_name(uint32_t kind);
 

@@ -2014,3 +2014,16 @@ uint64_t raft_transfer_target(const struct raft *r)
 {
 	return r->transfer_target;
 }
+
+int raft_progress_match(const struct raft *r, uint64_t id, uint64_t *match)
+{
+	const struct progress *pr;
+
+	if (r->role != RAFT_LEADER)
+		return RAFT_ENOTLEADER;
+	pr = progress_find((struct raft *)r, id);
+	if (pr == NULL)
+		return RAFT_EINVAL;
+	*match = pr->match;
+	return RAFT_OK;
+}

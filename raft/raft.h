@@ -374,6 +374,11 @@ bool raft_log_term(const struct raft *r, uint64_t index, uint64_t *term);
 /* The entry at index, or NULL; valid until the node next changes. */
 const struct raft_entry *raft_log_entry(const struct raft *r, uint64_t index);
 uint64_t raft_transfer_target(const struct raft *r);  /* 0: none */
+/* On the leader: the highest index known to be in id's log (a voter or a
+ * learner; the leader itself: its stable log). RAFT_ENOTLEADER on other
+ * nodes, RAFT_EINVAL for an id outside the configuration. For deciding
+ * when a learner has caught up. */
+int raft_progress_match(const struct raft *r, uint64_t id, uint64_t *match);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,9 @@
  *   coordctl txn                      (reads the txn from stdin)
  *   coordctl watch KEY [--prefix] [--rev R] [--prev-kv]
  *   coordctl member list
+ *   coordctl member add NAME PEER_ADDR [--client-addr A] [--learner]
+ *   coordctl member remove NAME|ID
+ *   coordctl member promote NAME|ID
  *   coordctl status                   (every endpoint)
  *   coordctl endpoint health          (every endpoint)
  *
@@ -51,7 +54,8 @@ static void usage(FILE *f)
 		"  del KEY [--prefix] [--from-key]\n"
 		"  txn                      read a transaction from stdin (see the man page)\n"
 		"  watch KEY [--prefix] [--rev R] [--prev-kv]\n"
-		"  member list\n"
+		"  member list | add NAME PEER_ADDR [--client-addr A] [--learner]\n"
+		"         | remove NAME|ID | promote NAME|ID\n"
 		"  status                   leader, term, revision, indexes of every endpoint\n"
 		"  endpoint health          whether every endpoint answers\n"
 		"default endpoints: %s\n",
@@ -560,6 +564,17 @@ static int cmd_watch(struct coord_client *c, const struct gopts *g, int argc,
 /* ---------------------------------------------------------------------- */
 /* member, status, health */
 
+/* A member named by its name or its hex id. */
+static uint64_t member_arg(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 16);
+
+	if (strlen(s) == 16 && *end == '\0')
+		return (uint64_t)v;
+	return coord_member_id(s);
+}
+
 static int cmd_member(struct coord_client *c, const struct gopts *g, int argc,
 		      char **argv)
 {
@@ -567,9 +582,44 @@ static int cmd_member(struct coord_client *c, const struct gopts *g, int argc,
 	size_t n;
 	int code;
 
+	if (argc >= 1 && strcmp(argv[0], "add") == 0) {
+		const char *client = "";
+		bool learner = false;
+		uint64_t id;
+
+		if (argc < 3)
+			die_usage("member add NAME PEER_ADDR [--client-addr A] [--learner]");
+		for (int i = 3; i < argc; i++) {
+			if (strcmp(argv[i], "--learner") == 0)
+				learner = true;
+			else if (strcmp(argv[i], "--client-addr") == 0 && i + 1 < argc)
+				client = argv[++i];
+			else
+				die_usage("member add NAME PEER_ADDR [--client-addr A] [--learner]");
+		}
+		code = coord_member_add(c, argv[1], argv[2], client, learner, &id);
+		if (code != COORD_OK)
+			return fail(c, "member add", code);
+		printf("added %s as %016" PRIx64 "%s\n", argv[1], id,
+		       learner ? " (learner)" : " (learner, promoted when caught up)");
+		return 0;
+	}
+	if (argc == 2 && (strcmp(argv[0], "remove") == 0 ||
+			  strcmp(argv[0], "promote") == 0)) {
+		uint64_t id = member_arg(argv[1]);
+
+		code = argv[0][0] == 'r' ? coord_member_remove(c, id)
+					 : coord_member_promote(c, id);
+		if (code != COORD_OK)
+			return fail(c, argv[0][0] == 'r' ? "member remove"
+							 : "member promote",
+				    code);
+		printf("%s %016" PRIx64 "\n",
+		       argv[0][0] == 'r' ? "removed" : "promoted", id);
+		return 0;
+	}
 	if (argc != 1 || strcmp(argv[0], "list") != 0)
-		die_usage("member list (adding and removing members is not "
-			  "available in this version)");
+		die_usage("member list | add NAME PEER_ADDR [--client-addr A] [--learner] | remove NAME|ID | promote NAME|ID");
 	code = coord_member_list(c, &m, &n);
 	if (code != COORD_OK)
 		return fail(c, "member list", code);

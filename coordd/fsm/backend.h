@@ -31,6 +31,10 @@
  *                                   applied), "clock" (the cluster clock,
  *                                   ms), "clients" (entries in the client
  *                                   table; absent when 0). Value: 8 bytes.
+ *   'n' id:8                        a cluster member's addresses: flags:1
+ *                                   (bit 0: promote when caught up), then
+ *                                   name, peer_addr, client_addr, each
+ *                                   len:2 bytes.
  *   'r' rev:8 sub:4                 the history in revision order: the
  *                                   sub-th change of main revision rev.
  *                                   Value: the key.

@@ -221,6 +221,10 @@ static int apply_cmd(struct fsm *f, const struct proto_cmd *cmd,
 	case PROTO_CMD_CLIENTS_EXPIRE:
 		return fsm_cmd_clients_expire(f, &cmd->u.clients_expire,
 					      &reply->u.clients_expire);
+	case PROTO_CMD_MEMBER_PUT:
+		return fsm_cmd_member_put(f, &cmd->u.member_put);
+	case PROTO_CMD_MEMBER_DEL:
+		return fsm_cmd_member_del(f, &cmd->u.member_del);
 	}
 	return COORD_EINVAL;
 }

@@ -92,6 +92,7 @@
 #include "coordd/fsm/backend.h"
 #include "proto/alloc.h"
 #include "proto/errors.h"
+#include "proto/limits.h"
 #include "proto/msg.h"
 
 struct fsm;
@@ -206,6 +207,21 @@ int fsm_apply_entry_data(struct fsm *f, uint64_t index, const uint8_t *data,
  * time. COORD_ENOTFOUND when there is none; local failures. */
 int fsm_client_lookup(struct fsm *f, uint64_t client_id, uint64_t *sequence,
 		      uint64_t *active_ms);
+
+/* The member table: addresses of the cluster's members, written by the
+ * internal MEMBER_PUT / MEMBER_DEL commands (proto/msg.h). Neither
+ * changes the revision; both are in snapshots and fsm_hash(). */
+struct fsm_member {
+	uint64_t id;
+	char name[COORD_NAME_BYTES_MAX + 1];
+	char peer_addr[COORD_ADDR_BYTES_MAX + 1];
+	char client_addr[COORD_ADDR_BYTES_MAX + 1];
+	bool promote;       /* make it a voter once it has caught up */
+};
+
+/* Up to max members in id order into out; *n how many. Local failures,
+ * COORD_ECORRUPT for a record that does not parse. */
+int fsm_members(struct fsm *f, struct fsm_member *out, size_t max, size_t *n);
 
 /* Entries in the client table, and the cluster clock (see Time above). */
 uint64_t fsm_clients_count(const struct fsm *f);

@@ -28,6 +28,7 @@
 #define FSM_KIND_KEY 'k'
 #define FSM_KIND_LEASE 'l'
 #define FSM_KIND_META 'm'
+#define FSM_KIND_MEMBER 'n'
 #define FSM_KIND_REV 'r'
 
 /* A 'k' record's value: flags, create_revision, version, lease, sub. */
@@ -221,6 +222,10 @@ int fsm_client_store(struct fsm *f, uint64_t client_id, uint64_t sequence,
 		     size_t reply_len);
 int fsm_cmd_clients_expire(struct fsm *f, const struct proto_clients_expire *x,
 			   struct proto_clients_expire_reply *out);
+
+/* members.c: the member table. */
+int fsm_cmd_member_put(struct fsm *f, const struct proto_member_put *m);
+int fsm_cmd_member_del(struct fsm *f, const struct proto_member_del *m);
 
 /* fsm.c: events of the command being applied. */
 int fsm_event_add(struct fsm *f, uint8_t type, const struct proto_kv *kv,

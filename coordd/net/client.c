@@ -19,9 +19,8 @@
  * are the same code, and none can skip or repeat a revision.
  *
  * Requests of the coordination API (leases, sessions, locks, semaphores,
- * elections, job queues) and membership changes are defined in
- * proto/wire.h but not served by this version: they get
- * COORD_EUNKNOWNMSG with a log line.
+ * elections, job queues) are defined in proto/wire.h but not served by
+ * this version: they get COORD_EUNKNOWNMSG with a log line.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -73,9 +72,13 @@ struct req {
 	uint64_t request_id;
 	struct proto_range range;   /* reads: bounds copied below */
 	uint8_t *bounds;
+	uint64_t member_id;         /* MEMBER_ADD / REMOVE: the member */
 	struct req *next;
 	struct req *prev;
 };
+
+static void expire_done(void *ctx, int code, const uint8_t *reply,
+			size_t len);
 
 /* ---------------------------------------------------------------------- */
 /* Replies. */
@@ -124,6 +127,8 @@ static void send_error(struct client *cl, uint32_t kind, uint64_t request_id,
 	r.request_id = request_id;
 	r.code = code;
 	r.leader_hint = leader_hint(cl->net);
+	/* Success of a kind whose reply body is empty ([]). */
+	r.has_body = code == COORD_OK;
 	send_response(cl, &r);
 }
 
@@ -490,29 +495,55 @@ static void on_status(struct client *cl, const struct proto_request *rq)
 
 static void on_member_list(struct client *cl, const struct proto_request *rq)
 {
+	static struct fsm_member table[COORD_MEMBERS_MAX];
 	struct net *net = cl->net;
 	const struct raft_conf *conf = raft_conf(node_raft(net->node));
-	struct proto_member ms[CONFIG_MEMBERS_MAX];
+	struct proto_member ms[2 * RAFT_NODES_MAX];
 	struct proto_response r;
-	size_t n = 0;
+	size_t n = 0, n_table = 0;
+	int rc;
 
-	for (size_t i = 0; i < net->cfg->n_members; i++) {
-		const struct config_member *m = &net->cfg->members[i];
+	rc = fsm_members(node_fsm(net->node), table, COORD_MEMBERS_MAX,
+			 &n_table);
+	if (rc != COORD_OK) {
+		send_error(cl, rq->kind, rq->request_id, rc);
+		return;
+	}
+	/* Every member of the configuration, with its addresses from the
+	 * member table, else from --initial-cluster. */
+	for (uint32_t pass = 0; pass < 2; pass++) {
+		const uint64_t *ids = pass == 0 ? conf->voters : conf->learners;
+		uint32_t count = pass == 0 ? conf->n_voters : conf->n_learners;
 
-		if (!raft_conf_is_voter(conf, m->id) &&
-		    !raft_conf_is_learner(conf, m->id))
-			continue;
-		ms[n].id = m->id;
-		ms[n].name = proto_bytes_make(m->name, strlen(m->name));
-		ms[n].peer_addr = proto_bytes_make(m->peer_addr,
-						   strlen(m->peer_addr));
-		ms[n].client_addr =
-			m->id == net->id
-				? proto_bytes_make(net->cfg->client_addr,
-						   strlen(net->cfg->client_addr))
-				: proto_bytes_make(NULL, 0);
-		ms[n].learner = raft_conf_is_learner(conf, m->id);
-		n++;
+		for (uint32_t i = 0; i < count; i++) {
+			struct proto_member *m = &ms[n++];
+			const char *name = "", *peer = "", *client = "";
+
+			for (size_t k = 0; k < n_table; k++) {
+				if (table[k].id == ids[i]) {
+					name = table[k].name;
+					peer = table[k].peer_addr;
+					client = table[k].client_addr;
+				}
+			}
+			for (size_t k = 0; k < net->cfg->n_members && !*name;
+			     k++) {
+				const struct config_member *c =
+					&net->cfg->members[k];
+
+				if (c->id == ids[i]) {
+					name = c->name;
+					peer = c->peer_addr;
+				}
+			}
+			if (ids[i] == net->id)
+				client = net->cfg->client_addr;
+			m->id = ids[i];
+			m->name = proto_bytes_make(name, strlen(name));
+			m->peer_addr = proto_bytes_make(peer, strlen(peer));
+			m->client_addr = proto_bytes_make(client, strlen(client));
+			m->learner = pass == 1;
+		}
 	}
 	memset(&r, 0, sizeof(r));
 	r.kind = rq->kind;
@@ -522,6 +553,177 @@ static void on_member_list(struct client *cl, const struct proto_request *rq)
 	r.u.member_list.members.v = ms;
 	r.u.member_list.members.n = n;
 	send_response(cl, &r);
+}
+
+/*
+ * MEMBER_ADD: the member's addresses go into the replicated member table
+ * first (so that every node dials it), then a Raft configuration change
+ * makes it a learner; with promote (not asked for as a learner) the
+ * leader makes it a voter once it has caught up (members_promote()).
+ * MEMBER_REMOVE: the configuration change, then the table entry goes.
+ * MEMBER_PROMOTE: ADD_VOTER at once (Raft refuses while another change is
+ * pending: COORD_EINVAL, retry).
+ */
+static void member_conf_done(void *ctx, int code, const uint8_t *reply,
+			     size_t len)
+{
+	struct req *q = ctx;
+
+	(void)reply;
+	(void)len;
+	if (q->kind == PROTO_MEMBER_REMOVE && code == COORD_OK) {
+		/* The table entry goes too (no client: an internal entry). */
+		struct net *net = q->cl->net;
+		struct proto_entry en;
+		struct node_waiter *w = calloc(1, sizeof(*w));
+
+		memset(&en, 0, sizeof(en));
+		en.now_ms = net_cluster_now_ms(net);
+		en.cmd.type = PROTO_CMD_MEMBER_DEL;
+		en.cmd.u.member_del.id = q->member_id;
+		proto_buf_clear(&net->scratch);
+		if (w != NULL &&
+		    (proto_entry_encode(&en, &net->scratch) != COORD_OK ||
+		     node_propose(net->node, net->scratch.data,
+				  net->scratch.len, w, expire_done, w) !=
+			     COORD_OK))
+			free(w);
+		net_kick(net);
+	}
+	send_error(q->cl, q->kind, q->request_id, code);
+	req_free(q);
+}
+
+static int member_conf_change(struct client *cl, struct req *q,
+			      enum raft_conf_op op)
+{
+	const struct raft_conf *conf = raft_conf(node_raft(cl->net->node));
+	bool present = raft_conf_is_voter(conf, q->member_id) ||
+		       raft_conf_is_learner(conf, q->member_id);
+	int rc;
+
+	/* Already done (a retry after a failover): nothing to change. */
+	if ((op == RAFT_CONF_ADD_LEARNER && present) ||
+	    (op == RAFT_CONF_REMOVE && !present) ||
+	    (op == RAFT_CONF_ADD_VOTER && raft_conf_is_voter(conf, q->member_id))) {
+		member_conf_done(q, COORD_OK, NULL, 0);
+		return COORD_OK;
+	}
+	rc = node_conf_change(cl->net->node, op, q->member_id, &q->w,
+			      member_conf_done, q);
+	if (rc != COORD_OK)
+		return rc;
+	net_kick(cl->net);
+	return COORD_OK;
+}
+
+static void member_put_done(void *ctx, int code, const uint8_t *reply,
+			    size_t len)
+{
+	struct req *q = ctx;
+	struct proto_reply rp;
+
+	if (code == COORD_OK) {
+		proto_arena_reset(&q->cl->net->arena);
+		code = proto_reply_decode(reply, len, &q->cl->net->arena, &rp);
+		if (code == COORD_OK)
+			code = rp.code;
+	}
+	if (code == COORD_OK)
+		code = member_conf_change(q->cl, q, RAFT_CONF_ADD_LEARNER);
+	if (code != COORD_OK) {
+		send_error(q->cl, q->kind, q->request_id, code);
+		req_free(q);
+	}
+}
+
+static void on_member_change(struct client *cl, const struct proto_request *rq)
+{
+	struct net *net = cl->net;
+	struct req *q;
+	int rc;
+
+	if (!raft_is_leader(node_raft(net->node)) || net->stopping) {
+		send_error(cl, rq->kind, rq->request_id, COORD_ENOTLEADER);
+		return;
+	}
+	q = req_new(cl, rq);
+	if (q == NULL) {
+		send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
+		return;
+	}
+	if (rq->kind == PROTO_MEMBER_ADD) {
+		const struct proto_member *m = &rq->u.member_add.member;
+		struct proto_entry en;
+
+		q->member_id = m->id;
+		memset(&en, 0, sizeof(en));
+		en.client_id = rq->client_id;
+		en.sequence = rq->sequence;
+		en.now_ms = net_cluster_now_ms(net);
+		en.cmd.type = PROTO_CMD_MEMBER_PUT;
+		en.cmd.u.member_put.id = m->id;
+		en.cmd.u.member_put.name = m->name;
+		en.cmd.u.member_put.peer_addr = m->peer_addr;
+		en.cmd.u.member_put.client_addr = m->client_addr;
+		en.cmd.u.member_put.promote = !m->learner;
+		proto_buf_clear(&net->scratch);
+		rc = proto_entry_encode(&en, &net->scratch);
+		if (rc == COORD_OK)
+			rc = node_propose(net->node, net->scratch.data,
+					  net->scratch.len, &q->w,
+					  member_put_done, q);
+		if (rc == COORD_OK)
+			net_kick(net);
+	} else {
+		q->member_id = rq->u.member.id;
+		rc = member_conf_change(cl, q, rq->kind == PROTO_MEMBER_REMOVE
+						       ? RAFT_CONF_REMOVE
+						       : RAFT_CONF_ADD_VOTER);
+		if (rc == COORD_OK)
+			return;
+	}
+	if (rc != COORD_OK) {
+		send_error(cl, rq->kind, rq->request_id, rc);
+		req_free(q);
+	}
+}
+
+/* Leader: learners marked promote become voters once they hold the whole
+ * committed log. One change at a time: Raft refuses the next while one
+ * is pending, and the next tick tries again. */
+void members_promote(struct net *net)
+{
+	static struct fsm_member table[COORD_MEMBERS_MAX];
+	struct raft *r = node_raft(net->node);
+	const struct raft_conf *conf = raft_conf(r);
+	size_t n = 0;
+
+	if (conf->n_learners == 0 ||
+	    fsm_members(node_fsm(net->node), table, COORD_MEMBERS_MAX, &n) !=
+		    COORD_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t match;
+		struct node_waiter *w;
+
+		if (!table[i].promote || !raft_conf_is_learner(conf, table[i].id) ||
+		    raft_progress_match(r, table[i].id, &match) != RAFT_OK ||
+		    match < raft_commit_index(r))
+			continue;
+		w = calloc(1, sizeof(*w));
+		if (w == NULL)
+			return;
+		if (node_conf_change(net->node, RAFT_CONF_ADD_VOTER,
+				     table[i].id, w, expire_done, w) != COORD_OK) {
+			free(w);
+			return;
+		}
+		log_info("promoting learner %s (%016" PRIx64 ") to voter",
+			 table[i].name, table[i].id);
+		net_kick(net);
+		return;
+	}
 }
 
 static void on_transfer(struct client *cl, const struct proto_request *rq)
@@ -594,6 +796,11 @@ static int client_frame(struct conn *c, const uint8_t *body, size_t len)
 		return 0;
 	case PROTO_TRANSFER_LEADER:
 		on_transfer(cl, &rq);
+		return 0;
+	case PROTO_MEMBER_ADD:
+	case PROTO_MEMBER_REMOVE:
+	case PROTO_MEMBER_PROMOTE:
+		on_member_change(cl, &rq);
 		return 0;
 	default:
 		log_warn("client addr=%s: %s is not served by this version",

@@ -154,6 +154,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			COORD_CLIENT_EXPIRE_INTERVAL_MS / net->tick_ms;
 		clients_propose_expire(net);
 	}
+	if (raft_is_leader(node_raft(net->node)) && net->tick_count % 5 == 0)
+		members_promote(net);
 	net_kick(net);
 	if (net->stopping && stop_done(net)) {
 		node_flush(net->node);
@@ -385,6 +387,14 @@ fail:
 	return COORD_EIO;
 }
 
+void net_members_changed(void *ctx)
+{
+	struct net *net = ctx;
+
+	if (net->node != NULL)
+		peers_sync(net);
+}
+
 struct node_transport net_transport(struct net *net)
 {
 	struct node_transport t = { peer_send, net };
@@ -406,6 +416,7 @@ void net_attach(struct net *net, struct node *node)
 	evsignal_add(net->sigterm_ev, NULL);
 	evsignal_add(net->sigint_ev, NULL);
 	peers_start(net);
+	peers_sync(net);
 	net_kick(net);
 	log_info("serving clients=%s peers=%s http=%s", net->cfg->client_addr,
 		 net->cfg->peer_addr, net->cfg->http_addr);

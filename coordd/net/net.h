@@ -36,6 +36,10 @@ int net_new(const struct config *cfg, struct net **out, char *err,
 /* The transport the node sends through (node_config.transport). */
 struct node_transport net_transport(struct net *net);
 
+/* node_config.on_members: the member table or the configuration changed
+ * (ctx is the struct net). */
+void net_members_changed(void *ctx);
+
 /* Starts serving node: accepts connections, dials peers, ticks. */
 void net_attach(struct net *net, struct node *node);
 

@@ -130,6 +130,11 @@ void peers_start(struct net *net);
 void peers_free(struct net *net);
 void peer_send(void *ctx, const struct raft_message *m);
 void peer_accept(struct net *net, struct bufferevent *bev, const char *addr);
+/* Dials new members and drops removed ones (node_config.on_members). */
+void peers_sync(struct net *net);
+const char *peer_addr_of(struct net *net, uint64_t id);
+/* Leader: proposes ADD_VOTER for caught-up learners marked promote. */
+void members_promote(struct net *net);
 
 /* client.c */
 void client_accept(struct net *net, struct bufferevent *bev,

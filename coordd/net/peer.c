@@ -20,6 +20,7 @@
 #include <event2/bufferevent_ssl.h>
 
 #include "coordd/net/net_int.h"
+#include "coordd/fsm/fsm.h"
 #include "coordd/store/store.h"
 #include "proto/errors.h"
 #include "proto/frame.h"
@@ -189,7 +190,7 @@ void peer_send(void *ctx, const struct raft_message *m)
 	if (p->conn == NULL || !p->up ||
 	    conn_output_len(p->conn) > PEER_OUT_MAX) {
 		p->dropped_msgs++;
-		raft_report_unreachable(node_raft(net->node), p->id);
+		node_report_unreachable(net->node, p->id);
 		if (m->type == RAFT_MSG_SNAPSHOT)
 			node_snapshot_sent(net->node, p->id, false);
 		return;
@@ -252,7 +253,7 @@ static void out_closed(struct conn *c, const char *why)
 	p->up = false;
 	snap_end(p, false);
 	if (p->net->node != NULL)
-		raft_report_unreachable(node_raft(p->net->node), p->id);
+		node_report_unreachable(p->net->node, p->id);
 	out_schedule_retry(p);
 }
 
@@ -428,30 +429,146 @@ static void quiet_closed(struct conn *c, const char *why)
 static const struct conn_ops quiet_ops = { out_frame, quiet_closed, NULL,
 					   NULL };
 
+static struct peer *peer_add(struct net *net, uint64_t id, const char *name,
+			     const char *addr)
+{
+	struct peer *p;
+
+	if (net->n_peers == CONFIG_MEMBERS_MAX)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->net = net;
+	p->id = id;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->addr, sizeof(p->addr), "%s", addr);
+	p->backoff_ms = PEER_BACKOFF_MIN_MS;
+	p->retry_ev = evtimer_new(net->base, out_retry_cb, p);
+	net->peers[net->n_peers++] = p;
+	return p;
+}
+
+static void peer_free(struct peer *p)
+{
+	if (p->snap != NULL)
+		store_snapshot_reader_free(p->snap);
+	p->snap = NULL;
+	if (p->conn != NULL) {
+		p->conn->ops = &quiet_ops;  /* no redial from here */
+		conn_close(p->conn, "peer removed");
+	}
+	event_free(p->retry_ev);
+	free(p);
+}
+
 int peers_init(struct net *net, char *err, size_t errlen)
 {
 	const struct config *cfg = net->cfg;
 
 	for (size_t i = 0; i < cfg->n_members; i++) {
 		const struct config_member *m = &cfg->members[i];
-		struct peer *p;
 
 		if (m->id == net->id)
 			continue;
-		p = calloc(1, sizeof(*p));
-		if (p == NULL) {
+		if (peer_add(net, m->id, m->name, m->peer_addr) == NULL) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
-		p->net = net;
-		p->id = m->id;
-		snprintf(p->name, sizeof(p->name), "%s", m->name);
-		snprintf(p->addr, sizeof(p->addr), "%s", m->peer_addr);
-		p->backoff_ms = PEER_BACKOFF_MIN_MS;
-		p->retry_ev = evtimer_new(net->base, out_retry_cb, p);
-		net->peers[net->n_peers++] = p;
 	}
 	return 0;
+}
+
+/*
+ * The peers to talk to: every member of the Raft configuration and every
+ * member of the replicated member table (a member being added is dialed
+ * before its configuration change commits); a node whose configuration
+ * is still empty (joining) talks to every member --initial-cluster names.
+ * Addresses come from the member table when it has one, else from
+ * --initial-cluster. Peers that are none of these are closed.
+ */
+void peers_sync(struct net *net)
+{
+	static struct fsm_member ms[COORD_MEMBERS_MAX];
+	const struct raft_conf *conf = raft_conf(node_raft(net->node));
+	bool joining = conf->n_voters == 0;
+	struct {
+		uint64_t id;
+		const char *name;
+		const char *addr;
+	} want[2 * CONFIG_MEMBERS_MAX];
+	size_t n_ms = 0, n_want = 0;
+
+	if (fsm_members(node_fsm(net->node), ms, COORD_MEMBERS_MAX, &n_ms) !=
+	    COORD_OK) {
+		log_warn("reading the member table failed: peers unchanged");
+		return;
+	}
+	for (size_t i = 0; i < n_ms; i++) {
+		if (ms[i].id == net->id)
+			continue;
+		want[n_want].id = ms[i].id;
+		want[n_want].name = ms[i].name;
+		want[n_want].addr = ms[i].peer_addr;
+		n_want++;
+	}
+	for (size_t i = 0; i < net->cfg->n_members; i++) {
+		const struct config_member *m = &net->cfg->members[i];
+		bool listed = false;
+
+		for (size_t k = 0; k < n_want; k++)
+			listed = listed || want[k].id == m->id;
+		if (listed || m->id == net->id)
+			continue;
+		if (joining || raft_conf_is_voter(conf, m->id) ||
+		    raft_conf_is_learner(conf, m->id)) {
+			want[n_want].id = m->id;
+			want[n_want].name = m->name;
+			want[n_want].addr = m->peer_addr;
+			n_want++;
+		}
+	}
+	/* Drop or re-address what changed. */
+	for (size_t i = 0; i < net->n_peers;) {
+		struct peer *p = net->peers[i];
+		size_t k;
+
+		for (k = 0; k < n_want && want[k].id != p->id; k++)
+			;
+		if (k < n_want && strcmp(want[k].addr, p->addr) == 0) {
+			i++;
+			continue;
+		}
+		log_info("peer %s (%016" PRIx64 ") at %s %s", p->name, p->id,
+			 p->addr, k < n_want ? "moved" : "removed");
+		net->peers[i] = net->peers[--net->n_peers];
+		if (p->snap != NULL)
+			node_snapshot_sent(net->node, p->id, false);
+		peer_free(p);
+	}
+	/* Add what is new. */
+	for (size_t k = 0; k < n_want; k++) {
+		struct peer *p;
+
+		if (peer_find(net, want[k].id) != NULL)
+			continue;
+		p = peer_add(net, want[k].id, want[k].name, want[k].addr);
+		if (p == NULL) {
+			log_warn("cannot add peer %s", want[k].name);
+			continue;
+		}
+		log_info("peer %s (%016" PRIx64 ") at %s added", p->name, p->id,
+			 p->addr);
+		peer_dial(p);
+	}
+}
+
+/* A member's peer address, from the peers known here ("" if none). */
+const char *peer_addr_of(struct net *net, uint64_t id)
+{
+	struct peer *p = peer_find(net, id);
+
+	return p != NULL ? p->addr : "";
 }
 
 void peers_start(struct net *net)
@@ -462,19 +579,8 @@ void peers_start(struct net *net)
 
 void peers_free(struct net *net)
 {
-	for (size_t i = 0; i < net->n_peers; i++) {
-		struct peer *p = net->peers[i];
-
-		if (p->snap != NULL)
-			store_snapshot_reader_free(p->snap);
-		p->snap = NULL;
-		if (p->conn != NULL) {
-			p->conn->ops = &quiet_ops;  /* no redial from here */
-			conn_close(p->conn, "shutting down");
-		}
-		event_free(p->retry_ev);
-		free(p);
-	}
+	for (size_t i = 0; i < net->n_peers; i++)
+		peer_free(net->peers[i]);
 	net->n_peers = 0;
 	while (net->peer_ins != NULL)
 		conn_close(net->peer_ins->conn, "shutting down");

@@ -5,7 +5,8 @@
 #
 #   cl_init NAME            a scratch dir, ports, the exit trap
 #   cl_start N [FLAGS...]   N nodes n1..nN, flags added to every coordd
-#   cl_node_start I         (re)starts node nI with the flags of cl_start
+#   cl_node_start I [FLAGS] (re)starts node nI with the flags of cl_start
+#                           (and FLAGS); --initial-cluster names n1..nCL_N
 #   cl_kill I [SIG]         signal node nI (default KILL), wait for it;
 #                           its exit status in CL_STATUS
 #   cl_ctl ARGS...          coordctl against every node
@@ -86,14 +87,15 @@ cl_endpoints() {
 	echo "$s"
 }
 
-cl_node_start() {
+cl_node_start() { # I [EXTRA FLAGS...]
 	i=$1
+	shift
 	# shellcheck disable=SC2086
 	"$COORDD" --name "n$i" --data-dir "$CL_DIR/n$i.data" \
 		--client-addr "127.0.0.1:$(cl_port "$i" 0)" \
 		--peer-addr "127.0.0.1:$(cl_port "$i" 1)" \
 		--http-addr "127.0.0.1:$(cl_port "$i" 2)" \
-		--initial-cluster "$(cl_cluster)" $CL_FLAGS $(cl_node_flags_ "$i") \
+		--initial-cluster "$(cl_cluster)" $CL_FLAGS $(cl_node_flags_ "$i") "$@" \
 		>>"$CL_DIR/n$i.log" 2>&1 &
 	echo $! >"$CL_DIR/n$i.pid"
 }

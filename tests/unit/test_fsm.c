@@ -19,6 +19,7 @@ int main(void)
 	srunner_add_suite(sr, fsm_backend_suite());
 	srunner_add_suite(sr, fsm_view_suite());
 	srunner_add_suite(sr, fsm_clients_suite());
+	srunner_add_suite(sr, fsm_members_suite());
 	srunner_set_tap(sr, "-");
 	srunner_run_all(sr, getenv("CK_VERBOSITY") ? CK_ENV : CK_SILENT);
 	failed = srunner_ntests_failed(sr);

@@ -16,5 +16,6 @@ Suite *fsm_faults_suite(void);
 Suite *fsm_backend_suite(void);
 Suite *fsm_view_suite(void);
 Suite *fsm_clients_suite(void);
+Suite *fsm_members_suite(void);
 
 #endif /* COORD_TESTS_UNIT_TEST_FSM_H */

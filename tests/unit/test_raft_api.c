@@ -7,6 +7,29 @@
 
 #include "tests/unit/test_raft.h"
 
+/* raft_progress_match(): what the leader knows of each log. */
+START_TEST(progress_match_reports_followers_on_the_leader_only)
+{
+	struct harness h;
+	uint64_t idx, m;
+
+	h_init(&h, 3);
+	h_bootstrap(&h, 3);
+	h_elect(&h, 1);
+	idx = h_commit(&h, 1, "x");
+	h_settle(&h);
+	ck_assert_int_eq(raft_progress_match(h_raft(&h, 1), 2, &m), RAFT_OK);
+	ck_assert_uint_eq(m, idx);
+	ck_assert_int_eq(raft_progress_match(h_raft(&h, 1), 1, &m), RAFT_OK);
+	ck_assert_uint_eq(m, raft_last_index(h_raft(&h, 1)));
+	ck_assert_int_eq(raft_progress_match(h_raft(&h, 1), 9, &m),
+			 RAFT_EINVAL);
+	ck_assert_int_eq(raft_progress_match(h_raft(&h, 2), 1, &m),
+			 RAFT_ENOTLEADER);
+	h_close(&h);
+}
+END_TEST
+
 START_TEST(strerror_names_every_code)
 {
 	const int codes[] = { RAFT_OK, RAFT_EINVAL, RAFT_ENOTLEADER,
@@ -474,5 +497,6 @@ Suite *raft_api_suite(void)
 	T_ADD(s, propose_checks_size_and_data);
 	T_ADD(s, trace_reports_events);
 	T_ADD(s, same_inputs_same_outputs);
+	T_ADD(s, progress_match_reports_followers_on_the_leader_only);
 	return s;
 }
