@@ -15,6 +15,10 @@
  *              BYTES (default 256) with a hard state, the applied index
  *              set and the log compacted as a server would: entries/s, and
  *              the ratio entries/s / (fdatasync/s x batch).
+ *   ratio_interleaved
+ *              the batch-256 ratio again, the raw 4 KiB fdatasync and the
+ *              store measured in 16 alternating slices over 2 x S seconds,
+ *              so that both see the same moments of a shared disk.
  *   fsm        fsm_apply() of PUT commands (32-byte keys, BYTES-byte
  *              values) through the LevelDB fsm backend: puts/s.
  *   rss        in a child process: N (default 1,000,000) keys of 32 bytes
@@ -114,40 +118,70 @@ static uint64_t du(const char *dir)
 	return (uint64_t)du_cb_total;
 }
 
+/* A raw file appended to with write(bytes) + fdatasync(). */
+struct raw_file {
+	char path[8192];
+	uint8_t *buf;
+	size_t bytes;
+	int fd;
+};
+
+static int raw_open(struct raw_file *r, const char *dir, const char *name,
+		    size_t bytes)
+{
+	snprintf(r->path, sizeof(r->path), "%s/%s", dir, name);
+	r->bytes = bytes;
+	r->buf = malloc(bytes);
+	r->fd = open(r->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+	if (r->fd < 0 || r->buf == NULL) {
+		fprintf(stderr, "coord-bench store: %s: %s\n", r->path,
+			strerror(errno));
+		if (r->fd >= 0)
+			close(r->fd);
+		free(r->buf);
+		return -1;
+	}
+	memset(r->buf, 'r', bytes);
+	return 0;
+}
+
+static int raw_sync(struct raw_file *r)
+{
+	if (write(r->fd, r->buf, r->bytes) != (ssize_t)r->bytes ||
+	    fdatasync(r->fd) != 0) {
+		fprintf(stderr, "coord-bench store: raw write: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void raw_close(struct raw_file *r)
+{
+	close(r->fd);
+	unlink(r->path);
+	free(r->buf);
+}
+
 /* write(bytes) + fdatasync() on an appended file for `seconds`. */
 static double raw_fdatasync(const char *dir, size_t bytes, double seconds)
 {
-	char path[8192];
-	uint8_t *buf = malloc(bytes);
+	struct raw_file r;
 	double t0, elapsed;
 	uint64_t n = 0;
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/raw", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
-	if (fd < 0 || buf == NULL) {
-		fprintf(stderr, "coord-bench store: %s: %s\n", path,
-			strerror(errno));
-		free(buf);
+	if (raw_open(&r, dir, "raw", bytes) != 0)
 		return -1;
-	}
-	memset(buf, 'r', bytes);
 	t0 = now_s();
 	do {
-		if (write(fd, buf, bytes) != (ssize_t)bytes ||
-		    fdatasync(fd) != 0) {
-			fprintf(stderr, "coord-bench store: raw write: %s\n",
-				strerror(errno));
-			close(fd);
-			free(buf);
+		if (raw_sync(&r) != 0) {
+			raw_close(&r);
 			return -1;
 		}
 		n++;
 		elapsed = now_s() - t0;
 	} while (elapsed < seconds);
-	close(fd);
-	unlink(path);
-	free(buf);
+	raw_close(&r);
 	return (double)n / elapsed;
 }
 
@@ -166,89 +200,194 @@ static int open_store(const char *dir, const char *name, struct store **s)
 	return rv;
 }
 
+/* A store appended to with synced Readys of `batch` entries, applied and
+ * compacted as a server would. */
+struct appender {
+	struct store *s;
+	struct raft_entry *ents;
+	uint8_t *data;
+	struct raft_ready rd;
+	struct raft_snapshot_meta meta;
+	size_t batch;
+	size_t size;
+	uint64_t last;
+	uint64_t readys;
+	uint64_t compact_next;
+};
+
+static int appender_open(struct appender *a, const char *dir,
+			 const char *name, size_t batch, size_t size)
+{
+	uint64_t x = 88172645463325252ull;
+
+	memset(a, 0, sizeof(*a));
+	a->batch = batch;
+	a->size = size;
+	a->compact_next = COMPACT_EVERY;
+	a->ents = calloc(batch, sizeof(*a->ents));
+	a->data = malloc(batch * size);
+	if (a->ents == NULL || a->data == NULL ||
+	    open_store(dir, name, &a->s) != 0) {
+		free(a->ents);
+		free(a->data);
+		return -1;
+	}
+	fill(a->data, batch * size, &x);
+	a->rd.hard_state_changed = true;
+	a->rd.hard_state.term = 1;
+	a->rd.hard_state.vote = 1;
+	a->rd.entries = a->ents;
+	a->rd.n_entries = batch;
+	a->meta.term = 1;
+	a->meta.conf.n_voters = 1;
+	a->meta.conf.voters[0] = 1;
+	return 0;
+}
+
+static int appender_step(struct appender *a)
+{
+	for (size_t i = 0; i < a->batch; i++) {
+		a->ents[i].index = a->last + 1 + i;
+		a->ents[i].term = 1;
+		a->ents[i].len = (uint32_t)a->size;
+		a->ents[i].data = a->data + i * a->size;
+	}
+	/* The commit lags a batch, as a follower's would. */
+	a->rd.hard_state.commit = a->last;
+	if (store_ready_persist(a->s, &a->rd) != COORD_OK) {
+		fprintf(stderr, "coord-bench store: persist: %s\n",
+			store_errmsg(a->s));
+		return -1;
+	}
+	a->last += a->batch;
+	a->readys++;
+	/* Apply and compact as a server would, keeping the last
+	 * COMPACT_KEEP entries (its cost is part of the figure). */
+	if (a->last >= a->compact_next) {
+		a->meta.index = a->rd.hard_state.commit - COMPACT_KEEP;
+		if (store_applied_set(a->s, a->rd.hard_state.commit) !=
+			    COORD_OK ||
+		    store_log_compact(a->s, &a->meta) != COORD_OK) {
+			fprintf(stderr, "coord-bench store: compact: %s\n",
+				store_errmsg(a->s));
+			return -1;
+		}
+		a->compact_next += COMPACT_EVERY;
+	}
+	return 0;
+}
+
+static void appender_close(struct appender *a)
+{
+	store_close(a->s);
+	free(a->ents);
+	free(a->data);
+}
+
 /* Synced Readys of `batch` entries for `seconds`: entries/s. */
 static double bench_append(const char *dir, size_t batch, size_t size,
 			   double seconds, double raw_per_sec,
 			   double *syncs_per_sec)
 {
-	struct store *s;
-	struct raft_entry *ents = calloc(batch, sizeof(*ents));
-	uint8_t *data = malloc(batch * size);
-	struct raft_ready rd;
-	struct raft_snapshot_meta meta;
-	uint64_t x = 88172645463325252ull, last = 0, readys = 0;
-	uint64_t compact_next = COMPACT_EVERY;
+	struct appender a;
 	double t0, elapsed;
 	char name[32];
 
 	snprintf(name, sizeof(name), "append-%zu", batch);
-	if (ents == NULL || data == NULL || open_store(dir, name, &s) != 0) {
-		free(ents);
-		free(data);
+	if (appender_open(&a, dir, name, batch, size) != 0)
 		return -1;
-	}
-	fill(data, batch * size, &x);
-	memset(&rd, 0, sizeof(rd));
-	rd.hard_state_changed = true;
-	rd.hard_state.term = 1;
-	rd.hard_state.vote = 1;
-	rd.entries = ents;
-	rd.n_entries = batch;
-	memset(&meta, 0, sizeof(meta));
-	meta.term = 1;
-	meta.conf.n_voters = 1;
-	meta.conf.voters[0] = 1;
 	t0 = now_s();
 	do {
-		for (size_t i = 0; i < batch; i++) {
-			ents[i].index = last + 1 + i;
-			ents[i].term = 1;
-			ents[i].len = (uint32_t)size;
-			ents[i].data = data + i * size;
-		}
-		/* The commit lags a batch, as a follower's would. */
-		rd.hard_state.commit = last;
-		if (store_ready_persist(s, &rd) != COORD_OK) {
-			fprintf(stderr, "coord-bench store: persist: %s\n",
-				store_errmsg(s));
-			store_close(s);
-			free(ents);
-			free(data);
+		if (appender_step(&a) != 0) {
+			appender_close(&a);
 			return -1;
-		}
-		last += batch;
-		readys++;
-		/* Apply and compact as a server would, keeping the last
-		 * COMPACT_KEEP entries (its cost is part of the figure). */
-		if (last >= compact_next) {
-			meta.index = rd.hard_state.commit - COMPACT_KEEP;
-			if (store_applied_set(s, rd.hard_state.commit) !=
-				    COORD_OK ||
-			    store_log_compact(s, &meta) != COORD_OK) {
-				fprintf(stderr, "coord-bench store: compact: "
-						"%s\n", store_errmsg(s));
-				store_close(s);
-				free(ents);
-				free(data);
-				return -1;
-			}
-			compact_next += COMPACT_EVERY;
 		}
 		elapsed = now_s() - t0;
 	} while (elapsed < seconds);
 	printf("RESULT bench=store what=append batch=%zu entry_bytes=%zu "
 	       "compression=%s entries=%" PRIu64 " seconds=%.2f "
 	       "entries_per_sec=%.0f syncs_per_sec=%.0f ratio_to_raw=%.3f\n",
-	       batch, size, bench_opts.compression ? "on" : "off", last,
-	       elapsed, (double)last / elapsed,
-	       (double)readys / elapsed,
-	       (double)last / elapsed / (raw_per_sec * (double)batch));
+	       batch, size, bench_opts.compression ? "on" : "off", a.last,
+	       elapsed, (double)a.last / elapsed,
+	       (double)a.readys / elapsed,
+	       (double)a.last / elapsed / (raw_per_sec * (double)batch));
 	if (syncs_per_sec != NULL)
-		*syncs_per_sec = (double)readys / elapsed;
-	store_close(s);
-	free(ents);
-	free(data);
-	return (double)last / elapsed;
+		*syncs_per_sec = (double)a.readys / elapsed;
+	appender_close(&a);
+	return (double)a.last / elapsed;
+}
+
+static int dbl_cmp(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * The batch-256 ratio with the two sides measured in turns: SLICES
+ * slices of the raw 4 KiB write + fdatasync (exactly as above) and of the
+ * store, alternating, so that both see the same disk -- on a shared disk
+ * whose sync rate swings by 10x within seconds, figures taken seconds
+ * apart compare nothing. Prints the ratio over all slices and the min,
+ * median and max of the per-pair ratios.
+ */
+#define SLICES 16
+
+static int bench_interleaved(const char *dir, size_t size, double seconds)
+{
+	struct raw_file r;
+	struct appender a;
+	double raw_t = 0, store_t = 0, pair[SLICES], slice = seconds / SLICES;
+	uint64_t raw_n = 0, entries0;
+
+	if (raw_open(&r, dir, "raw-il", 4096) != 0)
+		return 1;
+	if (appender_open(&a, dir, "append-256-il", 256, size) != 0) {
+		raw_close(&r);
+		return 1;
+	}
+	for (int k = 0; k < SLICES; k++) {
+		double t0 = now_s(), t, rt, st;
+		uint64_t n = 0;
+
+		do {
+			if (raw_sync(&r) != 0)
+				goto fail;
+			n++;
+		} while ((t = now_s()) - t0 < slice);
+		rt = t - t0;
+		entries0 = a.last;
+		t0 = now_s();
+		do {
+			if (appender_step(&a) != 0)
+				goto fail;
+		} while ((t = now_s()) - t0 < slice);
+		st = t - t0;
+		raw_n += n;
+		raw_t += rt;
+		store_t += st;
+		pair[k] = ((double)(a.last - entries0) / st) /
+			  ((double)n / rt * 256);
+	}
+	qsort(pair, SLICES, sizeof(pair[0]), dbl_cmp);
+	printf("RESULT bench=store what=ratio_interleaved batch=256 "
+	       "slices=%d slice_seconds=%.3f store_entries_per_sec=%.0f "
+	       "raw_syncs_per_sec=%.0f raw_limit_entries_per_sec=%.0f "
+	       "ratio=%.3f pair_ratio_min=%.3f pair_ratio_median=%.3f "
+	       "pair_ratio_max=%.3f target=0.5\n",
+	       SLICES, slice, (double)a.last / store_t,
+	       (double)raw_n / raw_t, (double)raw_n / raw_t * 256,
+	       ((double)a.last / store_t) / ((double)raw_n / raw_t * 256),
+	       pair[0], (pair[SLICES / 2 - 1] + pair[SLICES / 2]) / 2,
+	       pair[SLICES - 1]);
+	appender_close(&a);
+	raw_close(&r);
+	return 0;
+fail:
+	appender_close(&a);
+	raw_close(&r);
+	return 1;
 }
 
 static void key_make(uint8_t key[KEY_BYTES], uint64_t n)
@@ -582,6 +721,10 @@ int bench_store(int argc, char **argv)
 	       "ratio=%.3f target=0.5 ratio_same_bytes=%.3f\n",
 	       bench_opts.compression ? "on" : "off", at256, raw * 256,
 	       at256 / (raw * 256), sync256 / raw_batch);
+	if (bench_interleaved(dir, size, 2 * seconds) != 0) {
+		rv = 1;
+		goto stop;
+	}
 	if (bench_fsm(dir, size, seconds) != 0) {
 		rv = 1;
 		goto stop;
