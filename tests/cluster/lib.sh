@@ -17,9 +17,9 @@
 #   cl_http I PATH          GET PATH from node nI's HTTP listener
 #   fail MSG                print and exit 1
 #   cl_tls_ca DIR NAME      a self-signed EC P-256 CA: DIR/NAME.{key,crt}
-#   cl_tls_cert DIR CA NAME CN  a certificate signed by DIR/CA for TLS
-#                           server and client use, SAN IP 127.0.0.1 and
-#                           DNS localhost: DIR/NAME.{key,crt}
+#   cl_tls_cert DIR CA NAME CN [SAN]  a certificate signed by DIR/CA for
+#                           TLS server and client use, SAN (default
+#                           IP:127.0.0.1,DNS:localhost): DIR/NAME.{key,crt}
 # Hooks (optional; empty by default):
 #   CL_CTL_FLAGS            global flags added to every coordctl call of
 #                           cl_ctl, cl_ctl_node, cl_status_of and so
@@ -224,7 +224,7 @@ cl_tls_cert() {
 	printf '%s\n' "basicConstraints=CA:FALSE" \
 		"keyUsage=critical,digitalSignature" \
 		"extendedKeyUsage=serverAuth,clientAuth" \
-		"subjectAltName=IP:127.0.0.1,DNS:localhost" >"$1/$3.ext"
+		"subjectAltName=${5:-IP:127.0.0.1,DNS:localhost}" >"$1/$3.ext"
 	openssl x509 -req -in "$1/$3.csr" -CA "$1/$2.crt" -CAkey "$1/$2.key" \
 		-CAcreateserial -out "$1/$3.crt" -days 2 -extfile "$1/$3.ext" \
 		>/dev/null 2>&1 || fail "openssl: sign $3"

@@ -10,7 +10,7 @@
 #   - refused: a client without a certificate, a client whose
 #     certificate comes from the untrusted CA, a plain-TCP client, a
 #     TLS 1.1 client (openssl s_client), and n1 logs each refusal with
-#     its reason (the cluster runs at --log-level debug: see tls_log.sh);
+#     its reason (the cluster runs at --log-level debug: see tls_strict.sh);
 #   - an impostor member (a coordd named n3, with a certificate from the
 #     untrusted CA, dialing n1 and n2) is refused: the leader and its term
 #     stay, writes go on, the impostor's attempts show in the logs.
@@ -73,7 +73,7 @@ refused "untrusted client certificate" --cacert "$P/ca.crt" \
 	--cert "$P/evilclient.crt" --key "$P/evilclient.key"
 refused "plain TCP"
 # n1 logged each refusal with OpenSSL's reason. (At --log-level debug:
-# at the default level these lines are not written -- see tls_log.sh.)
+# at the default level these lines are not written -- see tls_strict.sh.)
 logged() {
 	grep -q "client addr=127.0.0.1:[0-9]* closed: tls: .*$1" "$CL_DIR/n1.log" ||
 		fail "n1 did not log a refusal for $2 ('$1')"
