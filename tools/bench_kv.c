@@ -564,16 +564,18 @@ static double pct_ms(const uint64_t *l, size_t n, double q)
 	return (double)l[i] / 1e6;
 }
 
-static double cmp_double_median(double *x, size_t n)
+static int cmp_double(const void *a, const void *b)
 {
-	for (size_t i = 1; i < n; i++)
-		for (size_t k = i; k > 0 && x[k - 1] > x[k]; k--) {
-			double t = x[k];
-			x[k] = x[k - 1];
-			x[k - 1] = t;
-		}
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *x, size_t n)
+{
 	if (n == 0)
 		return 0;
+	qsort(x, n, sizeof(*x), cmp_double);
 	return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
 }
 
@@ -710,7 +712,7 @@ static void report_failover(struct bench *b, const char *la)
 	printf("RESULT workload=failover clients=%d conns=%d rounds=%zu"
 	       " median_put_ms=%.1f put_ms=%s ops=%" PRIu64 " errors=%" PRIu64
 	       " probe_ms=%u label=%s loadavg1=%s\n", b->o.clients, b->n_conns,
-	       n, cmp_double_median(ms, n), n ? list : "-", b->ops, b->errors,
+	       n, median(ms, n), n ? list : "-", b->ops, b->errors,
 	       b->o.probe_ms, label_or(b), la);
 	if (b->last_err[0] != '\0')
 		fprintf(stderr, "last error: %s\n", b->last_err);
