@@ -55,7 +55,11 @@ struct node {
 	struct wlist lists[W_LISTS];
 	uint64_t read_ctx_next;
 	struct store_snapshot_install *install;
-	uint64_t install_from;
+	uint64_t install_from;      /* the stream being staged */
+	uint64_t install_index;
+	uint64_t install_term;
+	uint64_t install_offset;    /* bytes staged so far */
+	bool install_done;          /* its last chunk arrived */
 	uint64_t leader_seen;
 	bool members_changed;
 	bool in_ready;              /* between raft_ready() and raft_advance() */
@@ -343,7 +347,22 @@ void node_tick(struct node *n)
 
 int node_step(struct node *n, const struct raft_message *m)
 {
-	int rc = raft_step(n->raft, m);
+	int rc;
+
+	if (m->type == RAFT_MSG_SNAPSHOT &&
+	    (n->install == NULL || !n->install_done ||
+	     n->install_from != m->from ||
+	     n->install_index != m->snapshot.index ||
+	     n->install_term != m->snapshot.term)) {
+		/* Raft must not install a snapshot whose data is not all
+		 * staged here: the leader sends it again. */
+		node_logf(n, NODE_LOG_WARN,
+			  "ignored snapshot index=%" PRIu64 " from=%016" PRIx64
+			  ": its data did not arrive whole",
+			  m->snapshot.index, m->from);
+		return COORD_OK;
+	}
+	rc = raft_step(n->raft, m);
 
 	if (rc == RAFT_OK)
 		return COORD_OK;
@@ -522,34 +541,55 @@ static void reads_serve(struct node *n)
 /* ---------------------------------------------------------------------- */
 /* Snapshots. */
 
-int node_snapshot_chunk(struct node *n, uint64_t from, const uint8_t *chunk,
-			size_t len)
+static void install_drop(struct node *n)
+{
+	store_snapshot_install_abort(n->install);
+	n->install = NULL;
+	n->install_done = false;
+}
+
+int node_snapshot_chunk(struct node *n, const struct node_chunk *c)
 {
 	int rc;
 
-	if (n->install != NULL && n->install_from != from) {
-		store_snapshot_install_abort(n->install);
-		n->install = NULL;
-	}
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (n->install == NULL) {
-			rc = store_snapshot_install_begin(n->store,
-							  &n->install);
-			if (rc != COORD_OK)
-				return rc;
-			n->install_from = from;
+	if (c->offset == 0) {
+		/* A new stream replaces whatever was staged. */
+		install_drop(n);
+		rc = store_snapshot_install_begin(n->store, &n->install);
+		if (rc != COORD_OK) {
+			n->install = NULL;
+			return rc;
 		}
-		rc = store_snapshot_install_add_chunk(n->install, chunk, len);
-		if (rc == COORD_OK)
-			return COORD_OK;
-		/* Perhaps the first chunk of a new stream: start over once. */
-		store_snapshot_install_abort(n->install);
-		n->install = NULL;
+		n->install_from = c->from;
+		n->install_index = c->index;
+		n->install_term = c->term;
+		n->install_offset = 0;
+	} else if (n->install == NULL || n->install_done ||
+		   n->install_from != c->from ||
+		   n->install_index != c->index ||
+		   n->install_term != c->term ||
+		   n->install_offset != c->offset) {
+		/* Not the continuation of the stream staged here (another
+		 * leader's, or one whose start we missed): ignored; the
+		 * sender starts over when Raft asks it again. */
+		node_logf(n, NODE_LOG_DEBUG,
+			  "ignored a snapshot chunk from=%016" PRIx64
+			  " index=%" PRIu64 " offset=%" PRIu64,
+			  c->from, c->index, c->offset);
+		return COORD_EMALFORMED;
 	}
-	node_logf(n, NODE_LOG_WARN,
-		  "dropped a snapshot chunk from=%" PRIu64 ": %s", from,
-		  coord_strerror(rc));
-	return rc;
+	rc = store_snapshot_install_add_chunk(n->install, c->data, c->len);
+	if (rc != COORD_OK) {
+		node_logf(n, NODE_LOG_WARN,
+			  "dropped a snapshot stream from=%016" PRIx64
+			  " index=%" PRIu64 ": %s",
+			  c->from, c->index, store_errmsg(n->store));
+		install_drop(n);
+		return rc;
+	}
+	n->install_offset += c->len;
+	n->install_done = c->last;
+	return COORD_OK;
 }
 
 /* Raft takes no input between raft_ready() and raft_advance(), and the
@@ -602,6 +642,7 @@ static int snapshot_install(struct node *n, const struct raft_ready *rd)
 	n->fsm = NULL;
 	rc = store_snapshot_install_commit(n->install, rd->snapshot);
 	n->install = NULL;
+	n->install_done = false;
 	if (rc != COORD_OK) {
 		node_logf(n, NODE_LOG_ERROR,
 			  "installing snapshot index=%" PRIu64 ": %s",

@@ -165,14 +165,25 @@ void node_waiter_cancel(struct node *n, struct node_waiter *w);
  * store_snapshot_reader (coordd/store/store.h, on node_store()) and then
  * the RAFT_MSG_SNAPSHOT, and reports the outcome with
  * node_snapshot_sent(). Receiving: each chunk goes to
- * node_snapshot_chunk() in order, then the message to node_step(); the
- * staged state becomes the fsm's when Raft installs the snapshot, and is
- * dropped when it does not (older than what this node has). A chunk that
- * starts a new stream drops a half-received older one. COORD_EMALFORMED /
+ * node_snapshot_chunk() in order, then the message to node_step(). A
+ * chunk at offset 0 starts a new stream (dropping one half-staged); other
+ * chunks must continue the staged stream exactly (same sender, index,
+ * term, next offset) or they are ignored (COORD_EMALFORMED). node_step()
+ * ignores a RAFT_MSG_SNAPSHOT unless the whole stream it names is staged,
+ * so Raft never installs a snapshot whose data is missing; the staged
+ * state becomes the fsm's when Raft installs it. COORD_EMALFORMED /
  * COORD_ECORRUPT for a bad chunk (the stream is dropped).
  */
-int node_snapshot_chunk(struct node *n, uint64_t from, const uint8_t *chunk,
-			size_t len);
+struct node_chunk {
+	uint64_t from;
+	uint64_t index;             /* the snapshot's */
+	uint64_t term;
+	uint64_t offset;            /* of data in the stream */
+	const uint8_t *data;
+	size_t len;
+	bool last;
+};
+int node_snapshot_chunk(struct node *n, const struct node_chunk *c);
 void node_snapshot_sent(struct node *n, uint64_t to, bool ok);
 
 /* The transport could not deliver to peer id (raft_report_unreachable(),

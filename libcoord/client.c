@@ -83,6 +83,8 @@ struct coord_watch {
 	coord_watch_fn fn;
 	void *arg;
 	bool ended;
+	bool canceled;              /* waits for its create reply to cancel */
+	uint64_t start_req;         /* the read that fixes next_rev, or 0 */
 };
 
 struct coord_client {
@@ -110,11 +112,19 @@ struct coord_client {
 	struct proto_arena arena;
 	bool stop;
 	bool in_free;
+	unsigned depth;             /* dispatches in progress (callbacks) */
+	bool free_pending;          /* coord_client_free() from a callback */
 	char errmsg[256];
 };
 
 static void conn_start(struct coord_client *c);
+static void watch_free(struct coord_client *c, struct coord_watch *w);
+static void send_untracked(struct coord_client *c, struct proto_request *rq);
 static void conn_drop(struct coord_client *c, const char *why);
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void tick_cb(evutil_socket_t fd, short what, void *arg);
+static void dial_cb(evutil_socket_t fd, short what, void *arg);
 
 static uint64_t now_ms(void)
 {
@@ -180,6 +190,44 @@ static int slot_take(struct coord_client *c)
 		s[c->n_slots].busy = true;
 		return (int)c->n_slots++;
 	}
+}
+
+/*
+ * The server no longer remembers the slot's client id (COORD_ECLIENTGONE:
+ * it was idle past the server's --client-idle-ms, or evicted), so it
+ * applied nothing: the slot takes a new id, starting at sequence 1, and
+ * q's frame is encoded again with it.
+ */
+static int slot_renew(struct coord_client *c, struct creq *q)
+{
+	struct proto_request rq;
+	struct proto_buf nb;
+	size_t mark;
+	int rc;
+
+	proto_arena_reset(&c->arena);
+	rc = proto_request_decode(proto_frame_body(q->frame.data),
+				  q->frame.len - PROTO_FRAME_HEADER_BYTES,
+				  &c->arena, &rq);
+	if (rc != COORD_OK)
+		return rc;
+	c->slots[q->slot].client_id = random_u64();
+	c->slots[q->slot].sequence = 1;
+	rq.client_id = c->slots[q->slot].client_id;
+	rq.sequence = 1;
+	proto_buf_init(&nb, NULL);
+	rc = proto_frame_begin(&nb, &mark);
+	if (rc == COORD_OK)
+		rc = proto_request_encode(&rq, &nb);
+	if (rc == COORD_OK)
+		rc = proto_frame_end(&nb, mark, COORD_REQUEST_FRAME_BYTES_MAX);
+	if (rc != COORD_OK) {
+		proto_buf_close(&nb);
+		return rc;
+	}
+	proto_buf_close(&q->frame);
+	q->frame = nb;
+	return COORD_OK;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -294,10 +342,26 @@ static coord_err_t req_wait(struct coord_client *c, struct creq *q)
 {
 	int code;
 
+	if (c->depth > 0) {
+		/* From a callback: the loop is running; re-entering it
+		 * would spin. Synchronous calls belong outside callbacks. */
+		errf(c, "a synchronous call from inside a libcoord callback");
+		req_unlink(c, q);
+		if (q->slot >= 0)
+			c->slots[q->slot].busy = false;
+		proto_buf_close(&q->frame);
+		q->code = COORD_EINVAL;
+		return COORD_EINVAL;
+	}
 	q->arg = q;   /* marks it synchronous: req_finish keeps it */
 	req_submit(c, q);
-	while (!q->finished)
-		event_base_loop(c->base, EVLOOP_ONCE);
+	while (!q->finished) {
+		if (event_base_loop(c->base, EVLOOP_ONCE) < 0) {
+			errf(c, "the event loop failed");
+			req_finish(c, q, COORD_EINVAL, NULL);
+			break;
+		}
+	}
 	code = q->code;
 	return code;
 }
@@ -371,8 +435,13 @@ static void conn_drop(struct coord_client *c, const char *why)
 			req_finish(c, q, COORD_EIO, NULL);
 		q = next;
 	}
-	for (struct coord_watch *w = c->watches; w != NULL; w = w->next)
+	for (struct coord_watch *w = c->watches, *next; w != NULL; w = next) {
+		next = w->next;
 		w->server_id = 0;
+		w->create_req = 0;
+		if (w->canceled)    /* its server side died with the link */
+			watch_free(c, w);
+	}
 	requeue_sent(c, 0);
 }
 
@@ -420,7 +489,7 @@ static void on_hello(struct coord_client *c, struct creq *q, int code,
 	c->cs = CS_READY;
 	c->dial_failures = 0;
 	for (struct coord_watch *w = c->watches; w != NULL; w = w->next)
-		if (!w->ended)
+		if (!w->ended && !w->canceled && w->next_rev != 0)
 			watch_send_create(c, w);
 	send_queued(c);
 }
@@ -451,12 +520,12 @@ static void handle_push(struct coord_client *c, const uint8_t *body,
 static void handle_response(struct coord_client *c, const uint8_t *body,
 			    size_t len);
 
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+static void conn_read_cb_inner(struct bufferevent *bev, void *arg)
 {
 	struct coord_client *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	while (c->bev == bev) {
+	while (c->bev == bev && !c->free_pending) {
 		size_t avail = evbuffer_get_length(in), frame_len;
 		uint8_t hdr[PROTO_FRAME_HEADER_BYTES];
 		const uint8_t *frame;
@@ -497,7 +566,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+static void conn_event_cb_inner(struct bufferevent *bev, short what, void *arg)
 {
 	struct coord_client *c = arg;
 	char why[160];
@@ -596,7 +665,7 @@ static void conn_start(struct coord_client *c)
 		conn_failed(c, "connect failed");
 }
 
-static void dial_cb(evutil_socket_t fd, short what, void *arg)
+static void dial_cb_inner(evutil_socket_t fd, short what, void *arg)
 {
 	struct coord_client *c = arg;
 
@@ -608,7 +677,7 @@ static void dial_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Every TICK_MS: deadlines, delayed retries, an idle connection's
  * write timeout switched off once connected. */
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+static void tick_cb_inner(evutil_socket_t fd, short what, void *arg)
 {
 	struct coord_client *c = arg;
 	uint64_t t = now_ms();
@@ -638,6 +707,65 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Dispatch: every entry from the event loop goes through these, so that a
+ * callback may free the client (the free waits until the dispatch is
+ * over) and a synchronous call from a callback is refused instead of
+ * re-entering the loop. */
+
+static void client_destroy(struct coord_client *c);
+
+static void dispatch_enter(struct coord_client *c)
+{
+	c->depth++;
+}
+
+/* False when the client is gone. */
+static bool dispatch_leave(struct coord_client *c)
+{
+	if (--c->depth == 0 && c->free_pending) {
+		client_destroy(c);
+		return false;
+	}
+	return true;
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct coord_client *c = arg;
+
+	dispatch_enter(c);
+	conn_read_cb_inner(bev, arg);
+	dispatch_leave(c);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct coord_client *c = arg;
+
+	dispatch_enter(c);
+	conn_event_cb_inner(bev, what, arg);
+	dispatch_leave(c);
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct coord_client *c = arg;
+
+	dispatch_enter(c);
+	tick_cb_inner(fd, what, arg);
+	dispatch_leave(c);
+}
+
+static void dial_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct coord_client *c = arg;
+
+	dispatch_enter(c);
+	dial_cb_inner(fd, what, arg);
+	dispatch_leave(c);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Incoming. */
 
 static void handle_response(struct coord_client *c, const uint8_t *body,
@@ -661,14 +789,27 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 		 * out already. */
 		for (struct coord_watch *w = c->watches; w != NULL;
 		     w = w->next) {
-			if (w->create_req == r.request_id) {
+			if (w->create_req == 0 || w->create_req != r.request_id)
+				continue;
+			if (w->canceled) {
+				/* Cancelled before the server named it. */
 				if (r.code == COORD_OK) {
-					w->server_id = r.u.watch.watch_id;
-				} else if (!w->ended) {
-					w->ended = true;
-					w->fn(w->arg, r.code, NULL, 0);
+					struct proto_request cr;
+
+					memset(&cr, 0, sizeof(cr));
+					cr.kind = PROTO_WATCH_CANCEL;
+					cr.u.watch_cancel.watch_id =
+						r.u.watch.watch_id;
+					send_untracked(c, &cr);
 				}
+				watch_free(c, w);
+			} else if (r.code == COORD_OK) {
+				w->server_id = r.u.watch.watch_id;
+			} else if (!w->ended) {
+				w->ended = true;
+				w->fn(w->arg, r.code, NULL, 0);
 			}
+			break;  /* request ids are unique; w may be gone */
 		}
 		return;
 	}
@@ -687,6 +828,14 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 			return;
 		}
 		conn_switch(c, ep, r.leader_hint == 0 ? RETRY_DELAY_MS : 0);
+		return;
+	}
+	if (r.code == COORD_ECLIENTGONE && q->slot >= 0 &&
+	    slot_renew(c, q) == COORD_OK) {
+		/* The server forgot this id (idle, or evicted) and applied
+		 * nothing: the same request under a new id. */
+		q->state = RQ_QUEUED;
+		req_send(c, q);
 		return;
 	}
 	req_finish(c, q, r.code, &r);
@@ -906,14 +1055,24 @@ void coord_client_free(struct coord_client *c)
 {
 	if (c == NULL)
 		return;
+	if (c->depth > 0) {
+		c->free_pending = true;
+		return;
+	}
+	client_destroy(c);
+}
+
+static void client_destroy(struct coord_client *c)
+{
 	c->in_free = true;
+	c->depth++;     /* a callback freeing it again only marks it */
 	while (c->reqs != NULL)
 		req_finish(c, c->reqs, COORD_ECANCELED, NULL);
 	while (c->watches != NULL) {
 		struct coord_watch *w = c->watches;
 
 		c->watches = w->next;
-		if (!w->ended)
+		if (!w->ended && !w->canceled)
 			w->fn(w->arg, COORD_ECANCELED, NULL, 0);
 		free(w->key);
 		free(w);
@@ -1508,6 +1667,31 @@ static void watch_send_create(struct coord_client *c, struct coord_watch *w)
 	w->create_req = rq.request_id;
 }
 
+/* The count-only read that fixed "from the next change": the watch starts
+ * at the revision after the one it saw. */
+static void watch_start_done(struct coord_client *c, struct creq *q, int code,
+			     const struct proto_response *r)
+{
+	struct coord_watch *w;
+
+	for (w = c->watches; w != NULL && w->start_req != q->request_id;
+	     w = w->next)
+		;
+	if (w == NULL)
+		return;     /* cancelled meanwhile */
+	w->start_req = 0;
+	if (code != COORD_OK) {
+		w->ended = true;
+		errf(c, "watch: reading its start revision: %s",
+		     coord_strerror(code));
+		w->fn(w->arg, code, NULL, 0);
+		return;
+	}
+	w->next_rev = r->u.kv.revision + 1;
+	if (c->cs == CS_READY)
+		watch_send_create(c, w);
+}
+
 coord_err_t coord_watch_create(struct coord_client *c, const void *key,
 			       size_t key_len, unsigned flags,
 			       uint64_t start_revision, bool prev_kv,
@@ -1517,18 +1701,6 @@ coord_err_t coord_watch_create(struct coord_client *c, const void *key,
 	struct coord_watch *w;
 
 	*out = NULL;
-	if (start_revision == 0) {
-		/* "From the next change" is fixed now, as a revision, so
-		 * that a reconnect resumes exactly there. */
-		struct coord_kvs *k = NULL;
-		struct coord_get_opts o = { COORD_COUNT_ONLY, NULL, 0, 0, 0 };
-		int code = coord_get(c, key, key_len, &o, &k);
-
-		if (code != COORD_OK)
-			return code;
-		start_revision = k->revision + 1;
-		coord_kvs_free(k);
-	}
 	w = calloc(1, sizeof(*w));
 	if (w == NULL || (w->key = malloc(key_len + 1)) == NULL) {
 		free(w);
@@ -1542,33 +1714,63 @@ coord_err_t coord_watch_create(struct coord_client *c, const void *key,
 	w->fn = fn;
 	w->arg = arg;
 	w->next_rev = start_revision;
+	if (start_revision == 0) {
+		/* "From the next change" is fixed first, as a revision (a
+		 * linearizable count-only read of the key), so that a
+		 * reconnect resumes exactly there. */
+		struct coord_get_opts o = { COORD_COUNT_ONLY, NULL, 0, 0, 0 };
+		struct creq *q = get_req(c, key, key_len, &o);
+
+		if (q == NULL) {
+			free(w->key);
+			free(w);
+			return COORD_EINVAL;
+		}
+		q->done = watch_start_done;
+		w->start_req = q->request_id;
+		req_submit(c, q);
+	}
 	w->next = c->watches;
 	c->watches = w;
-	if (c->cs == CS_READY)
+	if (w->next_rev != 0 && c->cs == CS_READY)
 		watch_send_create(c, w);
-	else if (c->cs == CS_NONE)
+	else if (c->cs == CS_NONE &&
+		 !event_pending(c->dial_ev, EV_TIMEOUT, NULL))
 		conn_start(c);
 	*out = w;
 	return COORD_OK;
 }
 
-void coord_watch_cancel(struct coord_client *c, struct coord_watch *w)
+static void watch_free(struct coord_client *c, struct coord_watch *w)
 {
 	for (struct coord_watch **pp = &c->watches; *pp != NULL;
 	     pp = &(*pp)->next) {
-		if (*pp != w)
-			continue;
-		*pp = w->next;
-		if (c->cs == CS_READY && w->server_id != 0) {
-			struct proto_request rq;
-
-			memset(&rq, 0, sizeof(rq));
-			rq.kind = PROTO_WATCH_CANCEL;
-			rq.u.watch_cancel.watch_id = w->server_id;
-			send_untracked(c, &rq);
+		if (*pp == w) {
+			*pp = w->next;
+			break;
 		}
-		free(w->key);
-		free(w);
+	}
+	free(w->key);
+	free(w);
+}
+
+void coord_watch_cancel(struct coord_client *c, struct coord_watch *w)
+{
+	if (c->in_free)
+		return;     /* coord_client_free() frees every watch */
+	if (c->cs == CS_READY && w->server_id == 0 && w->create_req != 0 &&
+	    !w->ended) {
+		/* The server has not named it yet: cancel it when it does. */
+		w->canceled = true;
 		return;
 	}
+	if (c->cs == CS_READY && w->server_id != 0) {
+		struct proto_request rq;
+
+		memset(&rq, 0, sizeof(rq));
+		rq.kind = PROTO_WATCH_CANCEL;
+		rq.u.watch_cancel.watch_id = w->server_id;
+		send_untracked(c, &rq);
+	}
+	watch_free(c, w);
 }

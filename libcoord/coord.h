@@ -44,6 +44,11 @@
  * table is in coord_errors.h); coord_strerror() names them, and
  * coord_errmsg(client) holds the detail of the last failure.
  *
+ * Callbacks may start asynchronous requests, cancel watches and free the
+ * client (the free completes when the callback returns). A synchronous
+ * call from inside a callback fails with COORD_EINVAL: the loop it would
+ * need is the one running the callback.
+ *
  * Threads: a client is used by one thread at a time.
  */
 #ifndef COORD_H

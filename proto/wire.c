@@ -810,8 +810,11 @@ int proto_response_encode(const struct proto_response *resp,
 	struct wio_out w;
 
 	wio_out_init(&w, out);
-	if (k == NULL || resp->code < 0 ||
-	    (resp->code == COORD_OK && !resp->has_body)) {
+	/* A kind this version does not know is answered too, with an error
+	 * and no body (COORD_EUNKNOWNMSG for a request from a newer
+	 * client). */
+	if ((k == NULL && (resp->code == COORD_OK || resp->has_body)) ||
+	    resp->code < 0 || (resp->code == COORD_OK && !resp->has_body)) {
 		wio_put_fail(&w, COORD_EINVAL);
 		return wio_out_finish(&w);
 	}

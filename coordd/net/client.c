@@ -110,10 +110,28 @@ static void send_response(struct client *cl, const struct proto_response *r)
 		rc = proto_response_encode(r, &c->out);
 	if (rc == COORD_OK)
 		rc = conn_frame_send(c, mark, COORD_RESPONSE_FRAME_BYTES_MAX);
+	if (rc == COORD_EFRAMETOOBIG && r->code == COORD_OK) {
+		/* A reply over the frame limit (a range of many large
+		 * values): the client gets the error, not a closed link it
+		 * would retry into the same wall. */
+		struct proto_response e;
+
+		log_warn("client addr=%s: reply to %s over %u bytes: "
+			 "answered COORD_EFRAMETOOBIG (use a limit)",
+			 c->addr, proto_kind_name(r->kind),
+			 (unsigned)COORD_RESPONSE_FRAME_BYTES_MAX);
+		memset(&e, 0, sizeof(e));
+		e.kind = r->kind;
+		e.request_id = r->request_id;
+		e.code = COORD_EFRAMETOOBIG;
+		e.leader_hint = r->leader_hint;
+		send_response(cl, &e);
+		return;
+	}
 	if (rc != COORD_OK) {
-		log_warn("client addr=%s: reply to %s not sent: %s", c->addr,
-			 proto_kind_name(r->kind), coord_strerror(rc));
-		conn_close(c, "reply too large to send");
+		log_warn("client addr=%s: reply to %s not sent: %s: closing",
+			 c->addr, proto_kind_name(r->kind), coord_strerror(rc));
+		conn_close(c, "reply not sendable");
 	}
 }
 
@@ -836,16 +854,17 @@ static bool watch_catch_up(struct client *cl, struct watch *w)
 	struct proto_range filter;
 	struct fsm_events ev;
 	struct proto_push p;
-	size_t mark;
+	size_t mark, max = WATCH_EVENTS_PER_FLUSH;
 	int rc;
 
 	if (w->next_rev > fsm_revision(f))
 		return true;
+again:
 	memset(&filter, 0, sizeof(filter));
 	filter.key = proto_bytes_make(w->key, w->key_len);
 	filter.end = proto_bytes_make(w->end, w->end_len);
 	filter.flags = w->flags;
-	rc = fsm_events_read(f, w->next_rev, &filter, WATCH_EVENTS_PER_FLUSH,
+	rc = fsm_events_read(f, w->next_rev, &filter, max,
 			     w->prev_kv ? FSM_EVENTS_PREV_KV : 0, &ev);
 	if (rc == COORD_ECOMPACTED) {
 		watch_push_canceled(cl, w, rc, fsm_compact_revision(f));
@@ -869,6 +888,12 @@ static bool watch_catch_up(struct client *cl, struct watch *w)
 		if (rc == COORD_OK)
 			rc = conn_frame_send(cl->conn, mark,
 					     COORD_RESPONSE_FRAME_BYTES_MAX);
+		if (rc == COORD_EFRAMETOOBIG && ev.n_events > 1 && max != 1) {
+			/* Too many bytes for one push: fewer events (whole
+			 * revisions always) in each, until they fit. */
+			max = ev.n_events / 2 > 0 ? ev.n_events / 2 : 1;
+			goto again;
+		}
 		if (rc != COORD_OK) {
 			log_warn("watch id=%" PRIu64 ": events not sent: %s",
 				 w->id, coord_strerror(rc));

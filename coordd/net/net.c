@@ -163,15 +163,26 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Picks the most caught-up voter other than us for the transfer. */
+/* Picks, for the transfer, the voter other than us that we can reach and
+ * whose log is the most complete (0: none reachable). */
 static uint64_t transfer_target(struct net *net)
 {
-	const struct raft_conf *conf = raft_conf(node_raft(net->node));
+	struct raft *r = node_raft(net->node);
+	const struct raft_conf *conf = raft_conf(r);
+	uint64_t best = 0, best_match = 0;
 
-	for (uint32_t i = 0; i < conf->n_voters; i++)
-		if (conf->voters[i] != net->id)
-			return conf->voters[i];
-	return 0;
+	for (uint32_t i = 0; i < conf->n_voters; i++) {
+		uint64_t id = conf->voters[i], match = 0;
+
+		if (id == net->id || !peer_is_up(net, id) ||
+		    raft_progress_match(r, id, &match) != RAFT_OK)
+			continue;
+		if (best == 0 || match > best_match) {
+			best = id;
+			best_match = match;
+		}
+	}
+	return best;
 }
 
 static void stop_begin(struct net *net, const char *sig)

@@ -133,6 +133,8 @@ void peer_accept(struct net *net, struct bufferevent *bev, const char *addr);
 /* Dials new members and drops removed ones (node_config.on_members). */
 void peers_sync(struct net *net);
 const char *peer_addr_of(struct net *net, uint64_t id);
+/* Our connection to id is up (hello sent). */
+bool peer_is_up(struct net *net, uint64_t id);
 /* Leader: proposes ADD_VOTER for caught-up learners marked promote. */
 void members_promote(struct net *net);
 

@@ -371,9 +371,15 @@ static int in_frame(struct conn *c, const uint8_t *body, size_t len)
 		net_kick(net);
 		return 0;
 	case PROTO_PEER_SNAPSHOT_CHUNK:
-		node_snapshot_chunk(net->node, in->from, msg.u.chunk.data.data,
-				    msg.u.chunk.data.len);
+	{
+		struct node_chunk ch = { in->from, msg.u.chunk.index,
+					 msg.u.chunk.term, msg.u.chunk.offset,
+					 msg.u.chunk.data.data,
+					 msg.u.chunk.data.len, msg.u.chunk.last };
+
+		node_snapshot_chunk(net->node, &ch);
 		return 0;
+	}
 	default:
 		log_warn("peer addr=%s: a second hello: closing", c->addr);
 		return 1;
@@ -561,6 +567,13 @@ void peers_sync(struct net *net)
 			 p->addr);
 		peer_dial(p);
 	}
+}
+
+bool peer_is_up(struct net *net, uint64_t id)
+{
+	struct peer *p = peer_find(net, id);
+
+	return p != NULL && p->up;
 }
 
 /* A member's peer address, from the peers known here ("" if none). */

@@ -92,16 +92,25 @@ static void t_send(void *ctx, const struct raft_message *m)
 				 COORD_OK);
 		ck_assert_uint_eq(store_snapshot_reader_meta(r)->index,
 				  m->snapshot.index);
+		uint64_t off = 0;
+
 		while (!last) {
 			const uint8_t *chunk;
 			size_t len;
+			struct node_chunk ch;
 
 			ck_assert_int_eq(store_snapshot_reader_next_chunk(
 						 r, &chunk, &len, &last),
 					 COORD_OK);
-			ck_assert_int_eq(node_snapshot_chunk(to, m->from, chunk,
-							     len),
-					 COORD_OK);
+			ch.from = m->from;
+			ch.index = m->snapshot.index;
+			ch.term = m->snapshot.term;
+			ch.offset = off;
+			ch.data = chunk;
+			ch.len = len;
+			ch.last = last;
+			ck_assert_int_eq(node_snapshot_chunk(to, &ch), COORD_OK);
+			off += len;
 		}
 		store_snapshot_reader_free(r);
 		node_snapshot_sent(from, m->to, true);
@@ -538,6 +547,53 @@ START_TEST(node_behind_compacted_log_catches_up_by_snapshot)
 }
 END_TEST
 
+/* A RAFT_MSG_SNAPSHOT whose data did not arrive whole is ignored (the
+ * node does not install a snapshot it cannot fill), and a chunk that does
+ * not continue the staged stream is refused. */
+START_TEST(snapshot_without_its_data_is_ignored)
+{
+	struct cluster c;
+	struct node_waiter w;
+	struct done d;
+	struct raft_message m;
+	struct node_chunk ch;
+	uint64_t l, f;
+	char key[16];
+
+	cl_init(&c, 3, 16);
+	l = cl_leader(&c);
+	f = l == 3 ? 2 : 3;
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		ck_assert_int_eq(propose_put(&c, l, key, "v", &w, &d), COORD_OK);
+		cl_deliver(&c);
+		done_close(&d);
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_SNAPSHOT;
+	m.from = l;
+	m.to = f;
+	m.term = raft_term(node_raft(c.nodes[l]));
+	m.snapshot = *raft_snapshot(node_raft(c.nodes[l]));
+	m.snapshot.index += 100;   /* ahead of the follower: raft would take it */
+	ck_assert_int_eq(node_step(c.nodes[f], &m), COORD_OK);
+	ck_assert_int_eq(node_flush(c.nodes[f]), COORD_OK);
+	ck_assert_uint_eq(node_stats(c.nodes[f])->snapshots_installed, 0);
+	memset(&ch, 0, sizeof(ch));
+	ch.from = l;
+	ch.index = m.snapshot.index;
+	ch.term = m.term;
+	ch.offset = 4096;
+	ch.data = (const uint8_t *)"x";
+	ch.len = 1;
+	ck_assert_int_eq(node_snapshot_chunk(c.nodes[f], &ch), COORD_EMALFORMED);
+	/* The cluster is unharmed. */
+	cl_tick(&c, 5);
+	assert_converged(&c);
+	cl_close(&c);
+}
+END_TEST
+
 START_TEST(node_open_refuses_bad_config_and_reports_store_errors)
 {
 	struct node_config cfg;
@@ -572,6 +628,7 @@ static Suite *node_suite(void)
 	tcase_add_test(tc, cancelled_waiter_is_never_called);
 	tcase_add_test(tc, restarted_node_recovers_and_converges);
 	tcase_add_test(tc, node_behind_compacted_log_catches_up_by_snapshot);
+	tcase_add_test(tc, snapshot_without_its_data_is_ignored);
 	tcase_add_test(tc, node_open_refuses_bad_config_and_reports_store_errors);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1035,6 +1035,32 @@ START_TEST(server_msg_kind_tells_replies_from_pushes)
 }
 END_TEST
 
+/* A request of a kind this version does not know is answered: the reply
+ * keeps its kind and request id, with COORD_EUNKNOWNMSG and no body; a
+ * success or a body for such a kind cannot be encoded. */
+START_TEST(unknown_kind_can_be_answered_with_an_error)
+{
+	struct proto_response r;
+	struct proto_buf b;
+
+	proto_buf_init(&b, NULL);
+	memset(&r, 0, sizeof(r));
+	r.kind = 99;
+	r.request_id = 7;
+	r.code = COORD_EUNKNOWNMSG;
+	ck_assert_int_eq(proto_response_encode(&r, &b), COORD_OK);
+	ck_assert_uint_gt(b.len, 0);
+	proto_buf_clear(&b);
+	r.code = COORD_OK;
+	r.has_body = true;
+	ck_assert_int_eq(proto_response_encode(&r, &b), COORD_EINVAL);
+	r.code = COORD_EUNKNOWNMSG;
+	ck_assert_int_eq(proto_response_encode(&r, &b), COORD_EINVAL);
+	ck_assert_uint_eq(b.len, 0);
+	proto_buf_close(&b);
+}
+END_TEST
+
 Suite *wire_client_suite(void)
 {
 	Suite *s = suite_create("wire_client");
@@ -1049,6 +1075,7 @@ Suite *wire_client_suite(void)
 	TW_ADD(s, truncated_and_trailing_bytes_are_malformed);
 	TW_ADD(s, mutated_messages_never_crash_the_decoders);
 	TW_ADD(s, unknown_kinds_get_their_own_code);
+	TW_ADD(s, unknown_kind_can_be_answered_with_an_error);
 	TW_ADD(s, wrong_types_are_malformed);
 	TW_ADD(s, out_of_range_values_are_malformed);
 	TW_ADD(s, exactly_once_pair_is_both_or_neither);
