@@ -233,7 +233,9 @@ wait "$flood_pid" || fail "raw_client flood failed: $(cat "$CL_DIR/flood.out")"
 OUT=$(cat "$CL_DIR/flood.out")
 set -- $(printf '%s\n' "$OUT" | sed -n 's/^flood served=\([0-9]*\) closed=\([0-9]*\) silent=\([0-9]*\)$/\1 \2 \3/p')
 [ $# -eq 3 ] || fail "flood: $OUT"
-[ "$1" -ge 1 ] && [ "$1" -le 50 ] || fail "flood: $1 connections served (max 50)"
+if [ "$1" -lt 1 ] || [ "$1" -gt 50 ]; then
+	fail "flood: $1 connections served (max 50)"
+fi
 [ "$2" -ge 950 ] || fail "flood: only $2 connections refused"
 [ "$3" = 0 ] || fail "flood: $3 connections neither served nor closed"
 logged "flood"
