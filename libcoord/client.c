@@ -3,6 +3,7 @@
  * request pipelining, failover with exactly-once retries, watches that
  * resume without gaps, and the synchronous API over a private loop.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -629,6 +630,35 @@ static int resolve(const char *addr, struct sockaddr_storage *ss, int *len)
 	return 0;
 }
 
+/* The certificate must name host: its IP address (a SAN of type IP) or
+ * its DNS name. Returns 0, or -1 when OpenSSL cannot record it. */
+static int tls_expect_host(SSL *ssl, const char *addr)
+{
+	char host[256];
+	const char *colon = strrchr(addr, ':');
+	size_t len = colon != NULL ? (size_t)(colon - addr) : strlen(addr);
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
+		addr++;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(host))
+		return -1;
+	memcpy(host, addr, len);
+	host[len] = '\0';
+	if (inet_pton(AF_INET, host, &a4) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1)
+		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+						     host) == 1
+			       ? 0
+			       : -1;
+	if (SSL_set_tlsext_host_name(ssl, host) != 1)
+		return -1;
+	return SSL_set1_host(ssl, host) == 1 ? 0 : -1;
+}
+
 static void conn_start(struct coord_client *c)
 {
 	struct sockaddr_storage ss;
@@ -644,6 +674,11 @@ static void conn_start(struct coord_client *c)
 	if (c->tls != NULL) {
 		SSL *ssl = SSL_new(c->tls);
 
+		if (ssl != NULL && tls_expect_host(ssl, c->eps[c->cur]) != 0) {
+			SSL_free(ssl);
+			conn_failed(c, "TLS: cannot check the server's name");
+			return;
+		}
 		c->bev = ssl == NULL ? NULL
 				     : bufferevent_openssl_socket_new(
 					       c->base, -1, ssl,

@@ -303,6 +303,80 @@ static int propose_cmd(struct client *cl, const struct proto_request *rq,
 	return COORD_OK;
 }
 
+/*
+ * The limits of --max-key-bytes, --max-value-bytes and --max-txn-ops,
+ * checked before a command is proposed: the fsm would refuse it the same
+ * way (deterministically, on every replica), but a request that cannot
+ * succeed should neither cost a log entry nor go unlogged.
+ */
+static int op_limits(const struct config *cfg, uint8_t type,
+		     const struct proto_put *put, const struct proto_delete *del,
+		     const struct proto_range *range)
+{
+	switch (type) {
+	case PROTO_CMD_PUT:
+		if (put->key.len > cfg->max_key_bytes)
+			return COORD_EKEYTOOBIG;
+		if (put->value.len > cfg->max_value_bytes)
+			return COORD_EVALUETOOBIG;
+		return COORD_OK;
+	case PROTO_CMD_DELETE:
+		return del->key.len > cfg->max_key_bytes ||
+				       del->end.len > cfg->max_key_bytes
+			       ? COORD_EKEYTOOBIG
+			       : COORD_OK;
+	case PROTO_CMD_RANGE:
+		return range->key.len > cfg->max_key_bytes ||
+				       range->end.len > cfg->max_key_bytes
+			       ? COORD_EKEYTOOBIG
+			       : COORD_OK;
+	default:
+		return COORD_OK;
+	}
+}
+
+static int cmd_limits(const struct config *cfg, const struct proto_cmd *cmd)
+{
+	const struct proto_txn *t = &cmd->u.txn;
+	int rc;
+
+	if (cmd->type != PROTO_CMD_TXN)
+		return op_limits(cfg, cmd->type, &cmd->u.put, &cmd->u.del,
+				 &cmd->u.range);
+	if (t->n_compares > cfg->max_txn_ops ||
+	    t->n_success > cfg->max_txn_ops || t->n_failure > cfg->max_txn_ops)
+		return COORD_ETXNTOOBIG;
+	for (size_t i = 0; i < t->n_compares; i++)
+		if (t->compares[i].key.len > cfg->max_key_bytes)
+			return COORD_EKEYTOOBIG;
+	for (size_t b = 0; b < 2; b++) {
+		const struct proto_op *ops = b == 0 ? t->success : t->failure;
+		size_t n = b == 0 ? t->n_success : t->n_failure;
+
+		for (size_t i = 0; i < n; i++) {
+			rc = op_limits(cfg, ops[i].type, &ops[i].u.put,
+				       &ops[i].u.del, &ops[i].u.range);
+			if (rc != COORD_OK)
+				return rc;
+		}
+	}
+	return COORD_OK;
+}
+
+static bool limits_ok(struct client *cl, const struct proto_request *rq,
+		      const struct proto_cmd *cmd)
+{
+	int rc = cmd_limits(cl->net->cfg, cmd);
+
+	if (rc == COORD_OK)
+		return true;
+	log_warn("client addr=%s: %s refused: %s (%s)", cl->conn->addr,
+		 proto_kind_name(rq->kind), coord_strerror(rc),
+		 coord_error_name(rc));
+	send_error(cl, rq->kind, rq->request_id, rc);
+	return false;
+}
+
 static void on_write(struct client *cl, const struct proto_request *rq)
 {
 	struct proto_cmd cmd;
@@ -332,6 +406,8 @@ static void on_write(struct client *cl, const struct proto_request *rq)
 		cmd.u.compact = rq->u.compact;
 		break;
 	}
+	if (!limits_ok(cl, rq, &cmd))
+		return;
 	rc = propose_cmd(cl, rq, &cmd);
 	if (rc != COORD_OK)
 		send_error(cl, rq->kind, rq->request_id, rc);
@@ -358,6 +434,14 @@ static void on_range(struct client *cl, const struct proto_request *rq)
 	size_t at = 0;
 	int rc;
 
+	{
+		struct proto_cmd cmd;
+
+		cmd.type = PROTO_CMD_RANGE;
+		cmd.u.range = r->range;
+		if (!limits_ok(cl, rq, &cmd))
+			return;
+	}
 	if (r->serializable) {
 		rc = fsm_range(node_fsm(net->node), &r->range, &rp);
 		if (rc == COORD_OK || rp.code != COORD_OK)

@@ -123,7 +123,14 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
+		size_t left = evbuffer_get_length(bufferevent_get_input(c->bev));
+
 		snprintf(why, sizeof(why), "closed by the other side");
+		if (left > 0)
+			/* Bad input: a frame cut short by its sender. */
+			log_warn("%s connection addr=%s closed in the middle "
+				 "of a frame (%zu bytes of it dropped)",
+				 c->role, c->addr, left);
 	} else if (what & BEV_EVENT_TIMEOUT) {
 		snprintf(why, sizeof(why), "timed out");
 	} else {
@@ -135,6 +142,10 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 			ERR_error_string_n(e, buf, sizeof(buf));
 			snprintf(why, sizeof(why), "tls: %s", buf);
+			/* A refused handshake or a broken TLS stream: the
+			 * operator wants to see it. */
+			log_warn("%s connection addr=%s: %s", c->role, c->addr,
+				 why);
 		} else {
 			snprintf(why, sizeof(why), "%s",
 				 evutil_socket_error_to_string(err));
@@ -159,6 +170,7 @@ struct conn *conn_new(struct net *net, struct bufferevent *bev,
 	c->ctx = ctx;
 	c->body_max = body_max;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	c->role = "client";
 	proto_buf_init(&c->out, NULL);
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_setwatermark(bev, EV_WRITE, CONN_OUT_LOW, 0);

@@ -53,6 +53,7 @@ struct conn {
 	bool in_frame;              /* inside ops->frame */
 	bool dead;                  /* closed while in_frame */
 	char addr[96];              /* the other side, for logs */
+	const char *role;           /* "client" or "peer", for logs */
 	struct proto_buf out;       /* frame scratch */
 };
 
@@ -158,5 +159,7 @@ int http_init(struct net *net, char *err, size_t errlen);
 /* tls.c */
 int tls_init(struct net *net, char *err, size_t errlen);
 void tls_free(struct net *net);
+/* A peer's certificate must name the host of its address. */
+int tls_expect_host(SSL *ssl, const char *addr);
 
 #endif /* COORD_COORDD_NET_NET_INT_H */

@@ -303,6 +303,10 @@ static void peer_dial(struct peer *p)
 	if (net->peer_client_tls != NULL) {
 		SSL *ssl = SSL_new(net->peer_client_tls);
 
+		if (ssl != NULL && tls_expect_host(ssl, p->addr) != 0) {
+			SSL_free(ssl);
+			ssl = NULL;
+		}
 		bev = ssl == NULL ? NULL
 				  : bufferevent_openssl_socket_new(
 					    net->base, -1, ssl,
@@ -320,6 +324,7 @@ static void peer_dial(struct peer *p)
 		out_schedule_retry(p);
 		return;
 	}
+	p->conn->role = "peer";
 	if (bufferevent_socket_connect(bev, (struct sockaddr *)&ss, sslen) != 0)
 		conn_close(p->conn, "connect failed");
 }
@@ -417,6 +422,7 @@ void peer_accept(struct net *net, struct bufferevent *bev, const char *addr)
 		free(in);
 		return;
 	}
+	in->conn->role = "peer";
 	in->next = net->peer_ins;
 	if (net->peer_ins != NULL)
 		net->peer_ins->prev = in;

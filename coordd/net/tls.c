@@ -4,8 +4,12 @@
  * Clients: a server certificate (--cert-file, --key-file), and with
  * --client-cert-auth a client certificate signed by --trusted-ca-file is
  * required. Peers: with --peer-cert-file both sides present certificates
- * and both verify the other's against --peer-trusted-ca-file, always.
+ * and both verify the other's against --peer-trusted-ca-file, always; the
+ * dialing side also checks that the certificate names the host (IP or DNS
+ * name) of the peer address it dialed.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,6 +74,35 @@ static SSL_CTX *ctx_new(bool server, const char *cert, const char *key,
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/* The certificate must name host: its IP address (a SAN of type IP) or
+ * its DNS name. Returns 0, or -1 when OpenSSL cannot record it. */
+int tls_expect_host(SSL *ssl, const char *addr)
+{
+	char host[256];
+	const char *colon = strrchr(addr, ':');
+	size_t len = colon != NULL ? (size_t)(colon - addr) : strlen(addr);
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
+		addr++;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(host))
+		return -1;
+	memcpy(host, addr, len);
+	host[len] = '\0';
+	if (inet_pton(AF_INET, host, &a4) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1)
+		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+						     host) == 1
+			       ? 0
+			       : -1;
+	if (SSL_set_tlsext_host_name(ssl, host) != 1)
+		return -1;
+	return SSL_set1_host(ssl, host) == 1 ? 0 : -1;
 }
 
 int tls_init(struct net *net, char *err, size_t errlen)

@@ -1,17 +1,14 @@
 #!/bin/bash
 # tests/cluster/badinput_strict.sh: what docs/protocol.md and DESIGN.md
-# ("Bad input") promise beyond badinput.sh, and coordd does not do yet.
-# Not in TESTS until the server is fixed; every check runs, each failure
+# ("Bad input") promise beyond badinput.sh. Every check runs, each failure
 # is named, and the test fails if any did.
 #   1. A well-framed but malformed message whose kind cannot be read (not
 #      an array, an array longer than the frame, an invalid msgpack byte)
-#      gets COORD_EMALFORMED and the connection goes on. Today: coordd
-#      cannot encode a reply of kind 0 and closes the connection.
+#      gets COORD_EMALFORMED and the connection goes on.
 #   2. A kind nobody knows gets COORD_EUNKNOWNMSG with its request_id and
-#      the connection goes on. Today: closed, as in 1.
-#   3. A truncated frame followed by a close is logged (today: nothing at
-#      the default level).
-#   4. A key or value over its limit is logged (today: only the reply).
+#      the connection goes on.
+#   3. A truncated frame followed by a close is logged.
+#   4. A key or value over its limit is logged (and never proposed).
 . "$(dirname "$0")/lib.sh"
 cl_init badinput-strict
 RAW=$top_builddir/tests/cluster/raw_client

@@ -160,9 +160,14 @@ cl_status_of() {
 		sed -n 's/.*"id":"\([0-9a-f]*\)".*"leader":"\([0-9a-f]*\)".*"applied_index":\([0-9]*\).*"state_hash":"\([0-9a-f]*\)".*/\1 \2 \3 \4/p'
 }
 
+# Wall-clock deadlines: a status call that fails can itself take a while.
+cl_deadline() { # SECONDS -> the deadline in epoch seconds
+	echo $(( $(date +%s) + $1 ))
+}
+
 cl_leader() {
-	j=0
-	while [ $j -lt 200 ]; do
+	dl=$(cl_deadline 20)
+	while [ "$(date +%s)" -lt "$dl" ]; do
 		for i in $(seq 1 "$CL_N"); do
 			cl_running "$i" || continue
 			set -- $(cl_status_of "$i")
@@ -172,14 +177,13 @@ cl_leader() {
 			fi
 		done
 		sleep 0.05
-		j=$((j + 1))
 	done
-	fail "no leader within 10 s"
+	fail "no leader within 20 s"
 }
 
 cl_wait_converged() {
-	j=0
-	while [ $j -lt 200 ]; do
+	dl=$(cl_deadline 20)
+	while [ "$(date +%s)" -lt "$dl" ]; do
 		seen=""
 		ok=1
 		for i in $(seq 1 "$CL_N"); do
@@ -197,7 +201,7 @@ cl_wait_converged() {
 		sleep 0.05
 		j=$((j + 1))
 	done
-	fail "nodes did not converge within 10 s"
+	fail "nodes did not converge within 20 s"
 }
 
 cl_http() {
