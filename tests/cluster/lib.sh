@@ -46,10 +46,23 @@ fail() {
 	exit 1
 }
 
+# TERM first, so that the nodes stop gracefully (exit 0: coverage builds
+# write their counters then); KILL what is still running after 8 s.
 cl_cleanup() {
+	pids=""
 	for f in "$CL_DIR"/n*.pid; do
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")
+		kill -TERM "$pid" 2>/dev/null && pids="$pids $pid"
+	done
+	j=0
+	for pid in $pids; do
+		while kill -0 "$pid" 2>/dev/null && [ $j -lt 160 ]; do
+			sleep 0.05
+			j=$((j + 1))
+		done
+	done
+	for pid in $pids; do
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
