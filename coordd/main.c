@@ -50,8 +50,9 @@ int main(int argc, char **argv)
 		voters[i] = cfg.members[i].id;
 	nc.voters = cfg.join ? NULL : voters;
 	nc.n_voters = cfg.join ? 0 : cfg.n_members;
-	nc.heartbeat_ticks = 1;
-	nc.election_ticks = cfg.election_ms / cfg.heartbeat_ms;
+	nc.heartbeat_ticks = cfg.heartbeat_ms >= 10 ? NET_TICKS_PER_HEARTBEAT : 1;
+	nc.election_ticks = cfg.election_ms /
+			    (cfg.heartbeat_ms >= 10 ? cfg.heartbeat_ms / 10 : 1);
 	nc.seed = nc.id ^ (uint64_t)getpid();
 	nc.snapshot_entries = cfg.snapshot_entries;
 	/* Requests give up after two election timeouts. */

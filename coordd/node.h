@@ -190,6 +190,12 @@ void node_snapshot_sent(struct node *n, uint64_t to, bool ok);
  * deferred to the end of the Ready when called from inside send()). */
 void node_report_unreachable(struct node *n, uint64_t id);
 
+/* A connection to or from peer id broke. When id is this follower's
+ * leader, raft_report_leader_lost() brings the election forward (a dead
+ * leader is replaced in a few heartbeats, not a whole election timeout;
+ * a live one keeps its lease with the other followers). */
+void node_report_peer_down(struct node *n, uint64_t id);
+
 /* Leadership transfer, membership. */
 int node_transfer_leadership(struct node *n, uint64_t target);
 int node_conf_change(struct node *n, enum raft_conf_op op, uint64_t id,

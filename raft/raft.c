@@ -1630,6 +1630,24 @@ int raft_compact(struct raft *r, uint64_t index)
 	return RAFT_OK;
 }
 
+void raft_report_leader_lost(struct raft *r, uint64_t id)
+{
+	unsigned soon;
+	RAFT_ASSERT(!r->in_ready);
+	if (r->role != RAFT_FOLLOWER || id == 0 || r->leader != id)
+		return;
+	/* No leader known: vote requests are no longer ignored (thesis
+	 * 6.2 lease), and our own timeout comes within a few heartbeats,
+	 * at a random point so that the followers do not all collide. */
+	r->leader = 0;
+	soon = 1 + (unsigned)(rng_next(r) % (3 * r->cfg.heartbeat_ticks));
+	if (r->randomized_timeout > soon &&
+	    r->election_elapsed < r->randomized_timeout - soon)
+		r->election_elapsed = r->randomized_timeout - soon;
+	trace(r, "leader %llu lost: campaign in %u ticks",
+	      (unsigned long long)id, soon);
+}
+
 void raft_report_unreachable(struct raft *r, uint64_t id)
 {
 	struct progress *pr;
@@ -2013,6 +2031,11 @@ const struct raft_entry *raft_log_entry(const struct raft *r, uint64_t index)
 uint64_t raft_transfer_target(const struct raft *r)
 {
 	return r->transfer_target;
+}
+
+bool raft_msg_may_precede_persist(const struct raft_message *m)
+{
+	return msg_from_leader_role(m);
 }
 
 int raft_progress_match(const struct raft *r, uint64_t id, uint64_t *match)

@@ -19,7 +19,10 @@
  *            rd.hard_state (if hard_state_changed); all three durably
  *            (fsync) before step 2 -- ideally in one atomic batch;
  *         2. send rd.messages (only now: a vote or an append acknowledgement
- *            promises that the state above is on disk);
+ *            promises that the state above is on disk) -- except that a
+ *            leader (rd.role == RAFT_LEADER) may send the messages for
+ *            which raft_msg_may_precede_persist() is true before step 1,
+ *            in parallel with its own write (thesis 10.2.1);
  *         3. restore the state machine from the snapshot data (if any), then
  *            apply rd.committed in order;
  *         4. hand rd.reads to waiting readers: a read with index I may be
@@ -181,6 +184,7 @@ enum raft_msg_type {
 
 const char *raft_msg_type_name(int type);
 
+
 /*
  * One message between peers. Field use by type:
  *   APPEND:        index/log_term = the entry before entries[0] (prev),
@@ -219,6 +223,14 @@ struct raft_message {
 	const void *snapshot_data;
 	size_t snapshot_len;
 };
+
+/* Thesis 10.2.1: the messages a leader may send before it has persisted
+ * the Ready they came in -- APPEND, HEARTBEAT, SNAPSHOT and TIMEOUT_NOW.
+ * They promise nothing about the leader's own disk: the leader counts
+ * itself towards a quorum only for what it persisted (raft_advance()),
+ * so an entry it loses in a crash was never committed by its vote. Only
+ * for a Ready whose role is RAFT_LEADER. */
+bool raft_msg_may_precede_persist(const struct raft_message *m);
 
 struct raft_read_state {
 	uint64_t context;       /* as given to raft_read_index() */
@@ -349,6 +361,13 @@ int raft_compact(struct raft *r, uint64_t index);
 /* Transport feedback: a peer could not be reached (back to probing), or a
  * snapshot send finished (ok) or failed. */
 void raft_report_unreachable(struct raft *r, uint64_t id);
+/* A follower's transport saw its connection to the leader id break (the
+ * process died, say): the node forgets the leader -- so it no longer
+ * ignores vote requests as a live leader's follower does -- and times out
+ * within 3 heartbeats (at a random tick) instead of a whole election
+ * timeout. Nothing else changes, so a wrong report costs at most a
+ * pre-vote: the other followers still hear the leader and refuse it. */
+void raft_report_leader_lost(struct raft *r, uint64_t id);
 void raft_report_snapshot(struct raft *r, uint64_t id, bool ok);
 
 bool raft_has_ready(const struct raft *r);

@@ -154,7 +154,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			COORD_CLIENT_EXPIRE_INTERVAL_MS / net->tick_ms;
 		clients_propose_expire(net);
 	}
-	if (raft_is_leader(node_raft(net->node)) && net->tick_count % 5 == 0)
+	if (raft_is_leader(node_raft(net->node)) && net->tick_count % 10 == 0)
 		members_promote(net);
 	net_kick(net);
 	if (net->stopping && stop_done(net)) {
@@ -355,7 +355,8 @@ int net_new(const struct config *cfg, struct net **out, char *err,
 	}
 	net->cfg = cfg;
 	net->id = config_member_id(cfg->name);
-	net->tick_ms = cfg->heartbeat_ms;
+	/* Ten ticks per heartbeat: timeouts land on 1/10 of a heartbeat. */
+	net->tick_ms = cfg->heartbeat_ms >= 10 ? cfg->heartbeat_ms / 10 : 1;
 	net->exit_status = 0;
 	proto_buf_init(&net->scratch, NULL);
 	proto_arena_init(&net->arena, NULL);
@@ -459,6 +460,13 @@ void net_free(struct net *net)
 		event_free(net->sigterm_ev);
 	if (net->sigint_ev != NULL)
 		event_free(net->sigint_ev);
+	/* Bufferevents with deferred callbacks pending are finalized by
+	 * the loop: give it a last non-blocking turn (nothing else is
+	 * registered any more) so that they are freed. */
+	if (net->base != NULL) {
+		event_base_loop(net->base, EVLOOP_NONBLOCK);
+		event_base_loop(net->base, EVLOOP_NONBLOCK);
+	}
 	tls_free(net);
 	if (net->base != NULL)
 		event_base_free(net->base);

@@ -28,6 +28,9 @@ void coordd_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void coordd_log_init(const char *name, int min_level);
 
+/* Raft ticks per heartbeat (net_new() ticks every heartbeat_ms / 10). */
+#define NET_TICKS_PER_HEARTBEAT 10
+
 /* Creates the event base, the TLS contexts and binds the listeners (so a
  * port in use fails here, before anything is opened). */
 int net_new(const struct config *cfg, struct net **out, char *err,

@@ -252,8 +252,11 @@ static void out_closed(struct conn *c, const char *why)
 	p->conn = NULL;
 	p->up = false;
 	snap_end(p, false);
-	if (p->net->node != NULL)
+	if (p->net->node != NULL) {
 		node_report_unreachable(p->net->node, p->id);
+		node_report_peer_down(p->net->node, p->id);
+		net_kick(p->net);
+	}
 	out_schedule_retry(p);
 }
 
@@ -396,6 +399,10 @@ static void in_closed(struct conn *c, const char *why)
 	struct peer_in *in = c->ctx;
 
 	log_debug("peer connection addr=%s closed: %s", c->addr, why);
+	if (in->from != 0 && in->net->node != NULL && !in->net->stopping) {
+		node_report_peer_down(in->net->node, in->from);
+		net_kick(in->net);
+	}
 	if (in->prev != NULL)
 		in->prev->next = in->next;
 	else

@@ -903,9 +903,19 @@ static int check_state(struct store *s)
 		return refuse(s, "hard state commit=%" PRIu64 " points past the "
 				 "log's last index=%" PRIu64, h->hs.commit,
 			      h->last);
-	if (s->applied > h->hs.commit)
-		return refuse(s, "applied index=%" PRIu64 " is above the commit "
-				 "index=%" PRIu64, s->applied, h->hs.commit);
+	if (s->applied > h->last)
+		return refuse(s, "applied index=%" PRIu64 " is above the log's "
+				 "last index=%" PRIu64, s->applied, h->last);
+	if (s->applied > h->hs.commit) {
+		/* A hard state that only moved the commit index is written
+		 * without a sync (store_ready_persist()), so the applied
+		 * index may outlive it: what was applied was committed, and
+		 * its entries were synced before that. */
+		store_logf(s, STORE_LOG_INFO,
+			   "commit index raised from %" PRIu64 " to the "
+			   "applied index %" PRIu64, h->hs.commit, s->applied);
+		s->hard.hs.commit = s->applied;
+	}
 	if (s->applied < si)
 		return refuse(s, "applied index=%" PRIu64 " is below the "
 				 "snapshot index=%" PRIu64 ": the state machine "
@@ -1276,7 +1286,12 @@ int store_ready_persist(struct store *s, const struct raft_ready *rd)
 		if (rv != COORD_OK)
 			return rv;
 	}
-	rv = store_rlog_append(s, s->scratch, len);
+	/* Entries, term and vote must be on disk before the messages that
+	 * speak for them go out; the commit index alone need not. */
+	rv = store_rlog_append(s, s->scratch, len,
+			       rd->n_entries > 0 ||
+				       h.hs.term != s->hard.hs.term ||
+				       h.hs.vote != s->hard.hs.vote);
 	if (rv != COORD_OK)
 		return rv;
 	if (rd->n_entries > 0) {

@@ -261,7 +261,8 @@ int store_rlog_rotate(struct store *s, const uint8_t *head, size_t len,
 		      size_t need);
 /* Writes len bytes of frames at the end of the open segment (they must
  * fit) and fdatasyncs it. COORD_EIO fails the store. */
-int store_rlog_append(struct store *s, const uint8_t *buf, size_t len);
+int store_rlog_append(struct store *s, const uint8_t *buf, size_t len,
+		      bool sync);
 /* Removes the oldest segments, never the newest: the first drop_min, and
  * any after them whose entries are all at or below index. */
 int store_rlog_drop(struct store *s, uint64_t index, size_t drop_min);

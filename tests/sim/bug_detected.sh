@@ -2,7 +2,8 @@
 # tests/sim/bug_detected.sh: proves that raft_sim can fail. Each run below
 # has a deliberate bug -- in the core (built with RAFT_BUG_COMMIT_OLD_TERM,
 # Raft 5.4.2, or RAFT_BUG_SKIP_VOTE_LOG_CHECK, Raft 5.4.1) or in the
-# application (reads served locally, skipping ReadIndex) -- and must end
+# application (reads served locally, skipping ReadIndex; followers that
+# acknowledge entries before persisting them) -- and must end
 # with a non-zero exit status and "seeds: N, violations: V" with V > 0.
 set -u
 dir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/sim
@@ -33,4 +34,6 @@ expect_violations "core grants votes without the log check" \
 	"$dir/raft_sim_bug_vote" --seeds "$seeds"
 expect_violations "application reads without ReadIndex" \
 	"$dir/raft_sim" --seeds 100 --stale-reads
+expect_violations "followers acknowledge entries before persisting them" \
+	"$dir/raft_sim" --seeds 2000 --early-acks
 exit $failed

@@ -5,7 +5,9 @@
  *   raft_sim --seeds N [--first F]            runs seeds F..F+N-1 (F = 1)
  *   options: --steps K (ticks of faults per run), --nodes 3|5,
  *            --stale-reads (self-test: an application that reads
- *            locally instead of through ReadIndex; must be caught)
+ *            locally instead of through ReadIndex; must be caught),
+ *            --early-acks (self-test: every node, not only leaders,
+ *            sends before persisting; must be caught)
  *
  * The seed is printed first. A sweep prints each failing seed with the
  * invariant it broke and ends with "seeds: N, violations: V"; the exit
@@ -33,6 +35,9 @@ static void usage(FILE *f)
 		"  --trace      also print the raft cores' own trace events\n"
 		"  --stale-reads  self-test: serve reads locally, skipping "
 		"ReadIndex\n"
+		"               (the checkers must report violations)\n"
+		"  --early-acks   self-test: followers too send before "
+		"persisting\n"
 		"               (the checkers must report violations)\n",
 		SIM_DEFAULT_FAULT_TICKS);
 }
@@ -86,6 +91,8 @@ int main(int argc, char **argv)
 			opt.trace = true;
 		} else if (strcmp(a, "--stale-reads") == 0) {
 			opt.stale_reads = true;
+		} else if (strcmp(a, "--early-acks") == 0) {
+			opt.early_acks = true;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return EXIT_SUCCESS;

@@ -672,6 +672,15 @@ static void node_crash(struct sim *s, struct node *n, const char *when,
 	n->r = NULL;
 	n->alive = false;
 	n->incarnation++;
+	/* Its peers' transports see its connections break -- most of the
+	 * time (raft_report_leader_lost() only acts on the leader's). */
+	for (uint64_t id = 1; id < SIM_IDS_MAX; id++) {
+		struct node *o = &s->nodes[id];
+
+		if (o != n && o->exists && o->alive && o->r != NULL &&
+		    rng_chance(&s->rng, 0.5))
+			raft_report_leader_lost(o->r, n->id);
+	}
 	node_reset_volatile(n);
 	n->restart_at = restart ? tick_now(s) + rng_range(&s->rng, 2,
 							  s->restart_max)
@@ -763,13 +772,24 @@ static void persist_entries(struct sim *s, struct node *n,
 	}
 }
 
+enum send_mode {
+	SEND_ALL,
+	SEND_EARLY,     /* a leader's, before persisting */
+	SEND_REST,      /* after persisting, what SEND_EARLY left */
+};
+
 static void send_messages(struct sim *s, struct node *n,
-			  const struct raft_ready *rd)
+			  const struct raft_ready *rd, enum send_mode mode)
 {
 	for (size_t i = 0; i < rd->n_messages; i++) {
 		const struct raft_message *m = &rd->messages[i];
 		const void *data = NULL;
 		size_t len = 0;
+		bool ok_early = raft_msg_may_precede_persist(m) ||
+				(s->opt.early_acks &&
+				 m->type == RAFT_MSG_APPEND_RESP);
+		if (mode != SEND_ALL && ok_early != (mode == SEND_EARLY))
+			continue;
 		if (m->type == RAFT_MSG_SNAPSHOT) {
 			/* Attach the data of the snapshot it names; if the
 			 * node compacted since, the send fails. */
@@ -879,10 +899,25 @@ static void handle_ready(struct sim *s, struct node *n)
 {
 	struct raft_ready rd;
 	struct raft *r = n->r;
+	bool early;
 	n->ready_scheduled = false;
 	if (!raft_has_ready(r))
 		return;
 	raft_ready(r, &rd);
+
+	/* 0. A leader may send its APPENDs, heartbeats, snapshots and
+	 * TIMEOUT_NOW before persisting (raft.h, thesis 10.2.1): half the
+	 * leaders' Readies do, and a crash may fall in between. */
+	early = (rd.role == RAFT_LEADER || s->opt.early_acks) &&
+		rng_chance(&s->rng, 0.5);
+	if (early) {
+		send_messages(s, n, &rd, SEND_EARLY);
+		if (s->faults && rng_chance(&s->rng, s->p_mid_crash)) {
+			node_crash(s, n, " after sending, before persisting",
+				   true);
+			return;
+		}
+	}
 
 	/* 1. Persist: snapshot, entries, hard state, as one batch. */
 	if (rd.snapshot != NULL) {
@@ -917,8 +952,8 @@ static void handle_ready(struct sim *s, struct node *n)
 		return;
 	}
 
-	/* 2. Send. */
-	send_messages(s, n, &rd);
+	/* 2. Send (what step 0 did not). */
+	send_messages(s, n, &rd, early ? SEND_REST : SEND_ALL);
 	if (s->faults && rng_chance(&s->rng, s->p_mid_crash)) {
 		node_crash(s, n, " after sending, before applying", true);
 		return;

@@ -25,6 +25,8 @@ struct sim_options {
 	bool verbose;           /* a readable trace of the run on out */
 	bool trace;             /* the cores' own trace events as well */
 	bool stale_reads;       /* self-test: reads skip ReadIndex */
+	bool early_acks;        /* self-test: every role sends before
+				 * persisting, acknowledgements included */
 	FILE *out;              /* where verbose output goes; NULL: stdout */
 };
 

@@ -1081,6 +1081,69 @@ END_TEST
 
 /* A deposed leader learns the new term from the first answer it gets
  * and follows the new leader. */
+/* raft_report_leader_lost(): the followers of a dead leader campaign
+ * within 3 heartbeats, not a whole election timeout, and elect one of
+ * them. */
+START_TEST(leader_lost_report_brings_election_forward)
+{
+	struct harness h;
+	uint64_t term;
+	unsigned ticks = 0;
+
+	h_init(&h, 3);
+	h_bootstrap(&h, 3);
+	h_elect(&h, 1);
+	term = raft_term(h_raft(&h, 2));
+	h_isolate(&h, 1);
+	h_drop(&h, 0, 0, 0);
+	raft_report_leader_lost(h_raft(&h, 2), 1);
+	raft_report_leader_lost(h_raft(&h, 3), 1);
+	ck_assert_uint_eq(raft_leader(h_raft(&h, 2)), 0);
+	while (h_leader(&h) == 1 || h_leader(&h) == 0) {
+		h_tick(&h, 2, 1);
+		h_tick(&h, 3, 1);
+		h_deliver_all(&h);
+		ticks++;
+		ck_assert_uint_lt(ticks, 10);   /* the election timeout */
+	}
+	ck_assert_uint_le(ticks, 3 * h.nodes[2].cfg.heartbeat_ticks + 2);
+	ck_assert_uint_gt(raft_term(h_raft(&h, h_leader(&h))), term);
+	h_close(&h);
+}
+END_TEST
+
+/* A report about a node that is not the leader changes nothing, and a
+ * wrong report about a live leader costs a pre-vote at most: the other
+ * follower still hears the leader and refuses it. */
+START_TEST(leader_lost_report_wrong_or_stale_is_harmless)
+{
+	struct harness h;
+	struct raft *r;
+	uint64_t term;
+
+	h_init(&h, 3);
+	h_bootstrap(&h, 3);
+	h_elect(&h, 1);
+	r = h_raft(&h, 2);
+	term = raft_term(r);
+	raft_report_leader_lost(r, 3);
+	ck_assert_uint_eq(raft_leader(r), 1);
+	raft_report_leader_lost(h_raft(&h, 1), 1);  /* not a follower */
+	ck_assert(raft_is_leader(h_raft(&h, 1)));
+	raft_report_leader_lost(r, 1);
+	ck_assert_uint_eq(raft_leader(r), 0);
+	for (int t = 0; t < 12; t++) {
+		h_tick_all(&h, 1);
+		h_deliver_all(&h);
+	}
+	ck_assert(raft_is_leader(h_raft(&h, 1)));
+	ck_assert_uint_eq(raft_term(h_raft(&h, 1)), term);
+	ck_assert_uint_eq(raft_leader(r), 1);
+	h_check_safety(&h);
+	h_close(&h);
+}
+END_TEST
+
 START_TEST(deposed_leader_follows_new_leader_after_heal)
 {
 	struct harness h;
@@ -1174,5 +1237,7 @@ Suite *raft_check_quorum_suite(void)
 	T_ADD(s, follower_in_lease_ignores_vote_request);
 	T_ADD(s, transfer_vote_bypasses_lease);
 	T_ADD(s, deposed_leader_follows_new_leader_after_heal);
+	T_ADD(s, leader_lost_report_brings_election_forward);
+	T_ADD(s, leader_lost_report_wrong_or_stale_is_harmless);
 	return s;
 }

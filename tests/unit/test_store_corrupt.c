@@ -328,8 +328,8 @@ START_TEST(inconsistent_state_records_are_refused)
 	b[0] = STORE_LREC_RESET;
 	refuses_with(dir, b, 9, "an unknown raft log record (type 0x52");
 	/* The applied index outside [snapshot, commit]. */
-	put_u64(dir, 'A', hs.commit + 1);
-	refuses(dir, "is above the commit index");
+	put_u64(dir, 'A', last + 1);
+	refuses(dir, "is above the log's last index");
 	put_u64(dir, 'A', first - 2);
 	refuses(dir, "lacks entries");
 	put_u64(dir, 'A', applied);
