@@ -264,11 +264,13 @@ static void on_hello(struct client *cl, const struct proto_request *rq)
 	r.u.hello.node_name = proto_bytes_make(net->cfg->name,
 					       strlen(net->cfg->name));
 	r.u.hello.cluster_id = 0;
-	if (r.code != COORD_OK)
+	if (r.code != COORD_OK) {
 		log_warn("client addr=%s: hello refused: %s", cl->conn->addr,
 			 why);
-	else
+	} else {
 		cl->hello = true;
+		conn_hello_deadline(cl->conn, false);
+	}
 	send_response(cl, &r);
 }
 
@@ -1120,6 +1122,7 @@ void client_accept(struct net *net, struct bufferevent *bev,
 		free(cl);
 		return;
 	}
+	conn_hello_deadline(cl->conn, true);
 	cl->next = net->clients;
 	if (net->clients != NULL)
 		net->clients->prev = cl;

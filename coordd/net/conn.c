@@ -133,6 +133,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 				 c->role, c->addr, left);
 	} else if (what & BEV_EVENT_TIMEOUT) {
 		snprintf(why, sizeof(why), "timed out");
+		log_warn("%s connection addr=%s: no hello within %u ms: "
+			 "closing", c->role, c->addr, (unsigned)CONN_HELLO_MS);
 	} else {
 		unsigned long e = bufferevent_get_openssl_error(c->bev);
 		int err = EVUTIL_SOCKET_ERROR();
@@ -218,6 +220,14 @@ int conn_frame_send(struct conn *c, size_t mark, size_t body_max)
 	if (evbuffer_get_length(out) > CONN_OUT_HIGH)
 		bufferevent_disable(c->bev, EV_READ);
 	return COORD_OK;
+}
+
+void conn_hello_deadline(struct conn *c, bool on)
+{
+	struct timeval tv = { CONN_HELLO_MS / 1000,
+			      (long)(CONN_HELLO_MS % 1000) * 1000 };
+
+	bufferevent_set_timeouts(c->bev, on ? &tv : NULL, NULL);
 }
 
 size_t conn_output_len(const struct conn *c)

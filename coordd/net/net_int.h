@@ -70,6 +70,11 @@ void conn_close_after_flush(struct conn *c);
 int conn_frame_begin(struct conn *c, size_t *mark);
 int conn_frame_send(struct conn *c, size_t mark, size_t body_max);
 size_t conn_output_len(const struct conn *c);
+/* An accepted connection must say HELLO within CONN_HELLO_MS, or it is
+ * closed (a connection slot is not held by a silent socket); on: arm,
+ * off: disarm once the hello came. */
+#define CONN_HELLO_MS 10000
+void conn_hello_deadline(struct conn *c, bool on);
 
 /* ---------------------------------------------------------------------- */
 /* The server. */

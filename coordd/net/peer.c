@@ -363,6 +363,7 @@ static int in_frame(struct conn *c, const uint8_t *body, size_t len)
 			return 1;
 		}
 		in->from = msg.u.hello.from;
+		conn_hello_deadline(c, false);
 		log_debug("peer addr=%s is node=%016" PRIx64, c->addr, in->from);
 		return 0;
 	}
@@ -430,6 +431,7 @@ void peer_accept(struct net *net, struct bufferevent *bev, const char *addr)
 		return;
 	}
 	in->conn->role = "peer";
+	conn_hello_deadline(in->conn, true);
 	in->next = net->peer_ins;
 	if (net->peer_ins != NULL)
 		net->peer_ins->prev = in;

@@ -9,6 +9,8 @@
 #      the connection goes on.
 #   3. A truncated frame followed by a close is logged.
 #   4. A key or value over its limit is logged (and never proposed).
+#   5. A connection that never says HELLO is closed after 10 s (and
+#      logged), so silent sockets cannot hold connection slots.
 . "$(dirname "$0")/lib.sh"
 cl_init badinput-strict
 RAW=$top_builddir/tests/cluster/raw_client
@@ -56,6 +58,10 @@ expect "value over" '^reply PUT id=2 code=9 COORD_EVALUETOOBIG$'
 sleep 0.5
 [ "$(count "key too large|KEYTOOBIG")" -gt 0 ] || bad "a key over --max-key-bytes was not logged"
 [ "$(count "value too large|VALUETOOBIG")" -gt 0 ] || bad "a value over --max-value-bytes was not logged"
+# 5.
+raw sleep 10500 eof
+expect "silent connection" '^closed$'
+[ "$(count "no hello within")" -gt 0 ] || bad "a silent connection was not logged"
 
 [ $failed -eq 0 ] || fail "badinput_strict: see above"
 echo "PASS: badinput_strict"
