@@ -1,10 +1,11 @@
 /*
  * tests/cluster/async_client.c: libcoord's asynchronous API against a real
  * cluster, for async_client.sh. Usage:
- *   async_client ENDPOINTS DEAD_ENDPOINT LEADER_PID
+ *   async_client ENDPOINTS DEAD_ENDPOINT LEADER_PID FOLLOWER
  * ENDPOINTS: every node's client address; DEAD_ENDPOINT: a loopback port
  * nobody listens on; LEADER_PID: the leader's coordd, killed (SIGKILL)
- * in the middle of the failover phase. Prints "ok PHASE" per phase and
+ * in the middle of the failover phase; FOLLOWER: the client address of a
+ * node that is not the leader (a watch through it spans the kill). Prints "ok PHASE" per phase and
  * exits 0, or prints "FAIL: ..." and exits 1 at the first broken rule.
  */
 #include <inttypes.h>
@@ -732,6 +733,29 @@ static void phase_watch(void)
 		       ": the watch saw %d events (see the report)\n", r1,
 		       w[2].n_events);
 
+	/* A watch whose start read is refused (key over the limit) ends
+	 * with that code. */
+	{
+		static char big[4097];
+		struct watch_rec *e = calloc(1, sizeof(*e));
+		struct coord_watch *eh;
+
+		CHECK(e != NULL, "calloc");
+		memset(big, 'k', sizeof(big));
+		rc = coord_watch_create(c, big, sizeof(big), 0, 0, false,
+					watch_cb, e, &eh);
+		CHECK(rc == COORD_OK, "watch of a big key: %s",
+		      coord_strerror(rc));
+		run_for(500);
+		CHECK(e->ended && e->end_code == COORD_EKEYTOOBIG,
+		      "watch of a 4097-byte key: ended=%d code %s", e->ended,
+		      coord_strerror(e->end_code));
+		CHECK(strstr(coord_errmsg(c), "reading its start revision"),
+		      "errmsg \"%s\"", coord_errmsg(c));
+		coord_watch_cancel(c, eh);
+		free(e);
+	}
+
 	/* Freeing the client ends a live watch with COORD_ECANCELED. */
 	coord_client_free(c);
 	CHECK(w[2].ended && w[2].end_code == COORD_ECANCELED,
@@ -894,6 +918,34 @@ static void phase_sync(const char *const *eps, size_t n_eps)
 		      now_ms() - t0);
 	}
 	coord_watch_cancel(c, w);
+
+	/* Deletes: one key, a prefix, a missing key, a key over the limit. */
+	{
+		uint64_t deleted = 99, drev = 0, prev;
+		static char big[4097];
+
+		CHECK(coord_put(c, "d/1", 3, "1", 1, NULL) == COORD_OK &&
+		      coord_put(c, "d/2", 3, "2", 1, NULL) == COORD_OK &&
+		      coord_put(c, "d/3", 3, "3", 1, &prev) == COORD_OK,
+		      "puts d/*");
+		rc = coord_delete(c, "d/1", 3, 0, &deleted, &drev);
+		CHECK(rc == COORD_OK && deleted == 1 && drev == prev + 1,
+		      "delete d/1: %s deleted=%" PRIu64 " rev %" PRIu64,
+		      coord_strerror(rc), deleted, drev);
+		rc = coord_delete(c, "d/", 2, COORD_PREFIX, &deleted, NULL);
+		CHECK(rc == COORD_OK && deleted == 2, "delete d/ prefix: %s "
+		      "deleted=%" PRIu64, coord_strerror(rc), deleted);
+		rc = coord_delete(c, "d/none", 6, 0, &deleted, NULL);
+		CHECK(rc == COORD_OK && deleted == 0, "delete a missing key: %s "
+		      "deleted=%" PRIu64, coord_strerror(rc), deleted);
+		memset(big, 'k', sizeof(big));
+		rc = coord_delete(c, big, sizeof(big), 0, NULL, NULL);
+		CHECK(rc == COORD_EKEYTOOBIG, "delete of a 4097-byte key: %s",
+		      coord_strerror(rc));
+		rc = coord_put(c, big, sizeof(big), "v", 1, NULL);
+		CHECK(rc == COORD_EKEYTOOBIG, "put of a 4097-byte key: %s",
+		      coord_strerror(rc));
+	}
 	coord_client_free(c2);
 	coord_client_free(c);
 	printf("ok sync\n");
@@ -957,19 +1009,73 @@ static void fo_send(void)
 	}
 }
 
-static void phase_failover(pid_t leader)
+/* A watch of fo/ through a follower that outlives the leader: every
+ * event once, in revision order, across the leader change. */
+static struct fo_watch {
+	int seen[FO_TOTAL];
+	int ctr_events;
+	uint64_t last_rev;
+} fw;
+
+static void fo_watch_cb(void *arg, coord_err_t code,
+			const struct coord_event *ev, size_t n)
 {
-	struct coord_client *v;
+	(void)arg;
+	CHECK(code == COORD_OK, "follower watch ended: %s",
+	      coord_strerror(code));
+	for (size_t i = 0; i < n; i++) {
+		const char *k = (const char *)ev[i].kv.key;
+
+		CHECK(ev[i].kv.mod_revision > fw.last_rev,
+		      "follower watch: %" PRIu64 " after %" PRIu64,
+		      ev[i].kv.mod_revision, fw.last_rev);
+		fw.last_rev = ev[i].kv.mod_revision;
+		if (strcmp(k, "fo/ctr") == 0)
+			fw.ctr_events++;
+		else if (strcmp(k, "fo/start") != 0)
+			fw.seen[atoi(k + 3)]++;
+	}
+}
+
+static void phase_failover(pid_t leader, const char *follower)
+{
+	struct coord_client *v, *wc = NULL;
+	struct coord_watch *wh = NULL;
+	struct coord_options wo = { .request_timeout_ms = 20000 };
 	int counter_acked = 0, counter_failed = 0, failed = 0;
+	uint64_t rev_max = 0;
 	struct coord_kvs *r = NULL;
 	int rc;
 
 	memset(&fo, 0, sizeof(fo));
+	memset(&fw, 0, sizeof(fw));
 	fo.leader = leader;
 	fo.c = async_client(20000);
+	/* The follower's watch starts at an explicit revision (no start
+	 * read, which would send it to the leader). */
+	rc = coord_client_new_async(base, follower, &wo, &wc);
+	CHECK(rc == COORD_OK, "client of the follower %s", follower);
+	fw.last_rev = put_one(fo.c, "fo/start", "s");
+	rc = coord_watch_create(wc, "fo/", 3, COORD_PREFIX, fw.last_rev + 1,
+				false, fo_watch_cb, NULL, &wh);
+	CHECK(rc == COORD_OK, "follower watch: %s", coord_strerror(rc));
+	run_for(300);
 	fo_send();
 	run_until(&fo.done, FO_TOTAL, 60000, "failover puts");
 	CHECK(fo.killed, "the leader was never killed");
+	for (int i = 0; i < FO_TOTAL; i++)
+		if (fo.puts[i].code == COORD_OK && fo.puts[i].revision > rev_max)
+			rev_max = fo.puts[i].revision;
+	{
+		uint64_t end = now_ms() + 20000;
+
+		while (fw.last_rev < rev_max) {
+			CHECK(now_ms() < end, "follower watch at %" PRIu64
+			      ", the last put at %" PRIu64, fw.last_rev,
+			      rev_max);
+			event_base_loop(base, EVLOOP_ONCE);
+		}
+	}
 
 	/* Verified through a fresh synchronous client. */
 	rc = coord_client_new(endpoints, NULL, &v);
@@ -1002,6 +1108,8 @@ static void phase_failover(pid_t leader)
 			      "%s at %" PRIu64 ", acknowledged at %" PRIu64, k,
 			      r->kvs[0].mod_revision, p->revision);
 		}
+		CHECK(fw.seen[i] == (int)r->n, "follower watch saw %s %d "
+		      "times, the store has it %zu", k, fw.seen[i], r->n);
 		if (r->n == 1) {
 			CHECK(strcmp((const char *)r->kvs[0].value, want) == 0,
 			      "%s = \"%s\"", k, (const char *)r->kvs[0].value);
@@ -1020,7 +1128,12 @@ static void phase_failover(pid_t leader)
 	      r->kvs[0].version <= (uint64_t)(counter_acked + counter_failed),
 	      "fo/ctr: version %" PRIu64 " after %d acknowledged (+%d timed "
 	      "out) puts", r->kvs[0].version, counter_acked, counter_failed);
+	CHECK((uint64_t)fw.ctr_events == r->kvs[0].version,
+	      "follower watch saw %d puts of fo/ctr, version %" PRIu64,
+	      fw.ctr_events, r->kvs[0].version);
 	coord_kvs_free(r);
+	coord_watch_cancel(wc, wh);
+	coord_client_free(wc);
 	coord_client_free(v);
 	coord_client_free(fo.c);
 	printf("ok failover (%d acknowledged, %d timed out, fo/ctr x%d)\n",
@@ -1034,8 +1147,8 @@ int main(int argc, char **argv)
 	size_t n_eps = 0;
 	char *copy;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: async_client ENDPOINTS DEAD_ENDPOINT LEADER_PID\n");
+	if (argc != 5) {
+		fprintf(stderr, "usage: async_client ENDPOINTS DEAD_ENDPOINT LEADER_PID FOLLOWER\n");
 		return 2;
 	}
 	alarm(240);     /* a hang is a failure, not a stuck make check */
@@ -1053,7 +1166,7 @@ int main(int argc, char **argv)
 	phase_watch();
 	phase_lifecycle();
 	phase_sync(eps, n_eps);
-	phase_failover((pid_t)atol(argv[3]));
+	phase_failover((pid_t)atol(argv[3]), argv[4]);
 	event_base_free(base);
 	free(copy);
 	printf("PASS\n");

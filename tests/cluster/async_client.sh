@@ -15,7 +15,9 @@ prog=$top_builddir/tests/cluster/async_client
 l=$(cl_leader)
 # A port of this test's range that nothing listens on.
 dead=127.0.0.1:$(cl_port 9 0)
-"$prog" "$(cl_endpoints)" "$dead" "$(cl_pid "$l")" >"$CL_DIR/out" 2>&1 ||
+f=$(( l % 3 + 1 ))
+"$prog" "$(cl_endpoints)" "$dead" "$(cl_pid "$l")" "127.0.0.1:$(cl_port "$f" 0)" \
+	>"$CL_DIR/out" 2>&1 ||
 	fail "async_client: $(cat "$CL_DIR/out")"
 cat "$CL_DIR/out"
 # The program killed the leader: reap it, then bring it back.
