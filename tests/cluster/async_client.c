@@ -764,6 +764,52 @@ static void phase_watch(void)
 	printf("ok watch\n");
 }
 
+/* The server caps watches per connection (async_client.sh starts the
+ * nodes with --max-watches-per-conn 8): the 9th create is refused and
+ * ends that watch with COORD_EINVAL; a cancel frees a place. */
+static void phase_watch_limit(void)
+{
+	struct coord_client *c = async_client(15000);
+	struct watch_rec *w = calloc(10, sizeof(*w));
+	struct coord_watch *h[10];
+	uint64_t rev = put_one(c, "wl/start", "s");
+	int rc;
+
+	CHECK(w != NULL, "calloc");
+	for (int i = 0; i < 9; i++) {
+		rc = coord_watch_create(c, "wl/", 3, COORD_PREFIX, rev + 1, false,
+					watch_cb, &w[i], &h[i]);
+		CHECK(rc == COORD_OK, "watch %d: %s", i, coord_strerror(rc));
+	}
+	run_for(500);
+	for (int i = 0; i < 8; i++)
+		CHECK(!w[i].ended, "watch %d of 8 ended: %s", i,
+		      coord_strerror(w[i].end_code));
+	CHECK(w[8].ended && w[8].end_code == COORD_EINVAL,
+	      "the 9th watch: ended=%d %s", w[8].ended,
+	      coord_strerror(w[8].end_code));
+	coord_watch_cancel(c, h[8]);
+	coord_watch_cancel(c, h[0]);
+	rc = coord_watch_create(c, "wl/", 3, COORD_PREFIX, rev + 1, false,
+				watch_cb, &w[9], &h[9]);
+	CHECK(rc == COORD_OK, "watch after a cancel: %s", coord_strerror(rc));
+	put_one(c, "wl/x", "x");
+	{
+		uint64_t end = now_ms() + 15000;
+
+		while (w[9].n_events < 1 || w[1].n_events < 1) {
+			CHECK(now_ms() < end, "watch after a cancel: %d events",
+			      w[9].n_events);
+			event_base_loop(base, EVLOOP_ONCE);
+		}
+	}
+	CHECK(!w[9].ended && w[0].n_events == 0, "after a cancel: ended=%d, "
+	      "the cancelled one saw %d", w[9].ended, w[0].n_events);
+	coord_client_free(c);
+	free(w);
+	printf("ok watch_limit\n");
+}
+
 /* ---------------------------------------------------------------------- */
 
 static void cancel_put_cb(void *arg, coord_err_t code, uint64_t revision)
@@ -1164,6 +1210,7 @@ int main(int argc, char **argv)
 	phase_put_get();
 	phase_txn();
 	phase_watch();
+	phase_watch_limit();
 	phase_lifecycle();
 	phase_sync(eps, n_eps);
 	phase_failover((pid_t)atol(argv[3]), argv[4]);
