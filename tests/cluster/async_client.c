@@ -2,11 +2,13 @@
  * tests/cluster/async_client.c: libcoord's asynchronous API against a real
  * cluster, for async_client.sh. Usage:
  *   async_client ENDPOINTS DEAD_ENDPOINT LEADER_PID FOLLOWER
+ *   async_client gone ENDPOINTS LEADER_PID      (see gone_main())
  * ENDPOINTS: every node's client address; DEAD_ENDPOINT: a loopback port
  * nobody listens on; LEADER_PID: the leader's coordd, killed (SIGKILL)
  * in the middle of the failover phase; FOLLOWER: the client address of a
- * node that is not the leader (a watch through it spans the kill). Prints "ok PHASE" per phase and
- * exits 0, or prints "FAIL: ..." and exits 1 at the first broken rule.
+ * node that is not the leader (a watch through it spans the kill).
+ * Prints "ok PHASE" per phase and exits 0, or prints "FAIL: ..." and
+ * exits 1 at the first broken rule.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -1187,12 +1189,67 @@ static void phase_failover(pid_t leader, const char *follower)
 	CHECK(failed + counter_failed == FO_TOTAL - fo.acked, "count");
 }
 
+/*
+ * "gone" mode: a client idle past the servers' --client-idle-ms (the
+ * script starts them with 1000) is forgotten by the next expiry, which a
+ * new leader proposes at once: the client's next write is answered
+ * COORD_ECLIENTGONE, applied nothing, and libcoord sends it again under
+ * a new client id -- so the caller sees one success and one application.
+ */
+static int gone_main(pid_t leader)
+{
+	struct coord_client *c = async_client(20000);
+	struct get_rec g;
+	uint64_t r1, r2;
+
+	r1 = put_one(c, "gone/k", "1");
+	/* The cluster's clock moves only with committed entries (and a new
+	 * leader carries it on from the last one): another client writes
+	 * for 2 s, so that c is idle for 2 s of cluster time. */
+	{
+		struct coord_client *b = async_client(20000);
+		uint64_t end = now_ms() + 2000;
+
+		while (now_ms() < end) {
+			put_one(b, "gone/tick", "t");
+			run_for(100);
+		}
+		coord_client_free(b);
+	}
+	CHECK(kill(leader, SIGTERM) == 0, "kill -TERM %d", (int)leader);
+	/* Not our child: poll until it is gone (bash reaps it). */
+	for (int i = 0; kill(leader, 0) == 0; i++) {
+		CHECK(i < 200, "the leader %d did not stop", (int)leader);
+		usleep(50 * 1000);
+	}
+	/* The new leader proposes the expiry at its first tick. */
+	run_for(3000);
+	r2 = put_one(c, "gone/k", "2");
+	CHECK(r2 > r1, "second put at %" PRIu64 " after %" PRIu64, r2, r1);
+	get_one(c, "gone/k", NULL, &g);
+	CHECK(g.code == COORD_OK && g.n == 1 && strcmp(g.value, "2") == 0 &&
+	      g.version == 2 && g.mod_revision == r2,
+	      "gone/k: \"%s\" version %" PRIu64 " at %" PRIu64, g.value,
+	      g.version, g.mod_revision);
+	coord_client_free(c);
+	event_base_free(base);
+	printf("PASS gone\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *eps[16];
 	size_t n_eps = 0;
 	char *copy;
 
+	if (argc == 4 && strcmp(argv[1], "gone") == 0) {
+		alarm(60);
+		endpoints = argv[2];
+		base = event_base_new();
+		CHECK(base != NULL, "event_base_new");
+		return gone_main((pid_t)atol(argv[3]));
+	}
 	if (argc != 5) {
 		fprintf(stderr, "usage: async_client ENDPOINTS DEAD_ENDPOINT LEADER_PID FOLLOWER\n");
 		return 2;

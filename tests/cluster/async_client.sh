@@ -6,10 +6,11 @@
 # and a kill -9 of the leader under 16 puts in flight: every
 # acknowledged put is readable, none applied twice. The killed node is
 # then restarted and must catch up with the others; a coordctl watch on
-# the leader survives its graceful stop (TERM) without a gap.
+# the leader survives its graceful stop (TERM) without a gap; a client
+# forgotten by the servers (--client-idle-ms) writes again exactly once.
 . "$(dirname "$0")/lib.sh"
 cl_init async_client
-cl_start 3 --max-watches-per-conn 8
+cl_start 3 --max-watches-per-conn 8 --client-idle-ms 1000
 prog=$top_builddir/tests/cluster/async_client
 [ -x "$prog" ] || fail "no $prog"
 
@@ -46,4 +47,22 @@ kill "$watcher"
 wait "$watcher" 2>/dev/null
 [ "$(grep -x "g/[0-9]" "$CL_DIR/watch.out" | tr '\n' ' ')" = "g/1 g/2 " ] ||
 	fail "the watcher across a graceful leader stop saw: $(cat "$CL_DIR/watch.out") / $(cat "$CL_DIR/watch.err")"
+# A client idle past --client-idle-ms, forgotten by the expiry the next
+# leader proposes, writes again: once, under a new client id.
+cl_node_start "$l"
+cl_wait_converged >/dev/null
+l=$(cl_leader)
+"$prog" gone "$(cl_endpoints)" "$(cl_pid "$l")" >"$CL_DIR/gone.out" 2>&1 ||
+	fail "async_client gone: $(cat "$CL_DIR/gone.out")"
+# ... and a server did answer COORD_ECLIENTGONE (else the retry path above
+# went untried).
+gone=0
+for i in 1 2 3; do
+	cl_running "$i" || continue
+	n=$(cl_http "$i" /metrics | sed -n 's/^coord_request_errors_total{code="COORD_ECLIENTGONE"} \([0-9]*\).*/\1/p')
+	gone=$((gone + ${n:-0}))
+done
+[ "$gone" -ge 1 ] || fail "no node answered COORD_ECLIENTGONE"
+cl_kill "$l" TERM
+[ "$CL_STATUS" -eq 0 ] || fail "n$l: exit $CL_STATUS after TERM"
 echo "PASS: async_client (n$killed caught up after its kill; a watch across n$l's graceful stop)"
