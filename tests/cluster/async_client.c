@@ -427,6 +427,51 @@ static void phase_put_get(void)
 	printf("ok put_get\n");
 }
 
+/* A range whose reply would pass COORD_RESPONSE_FRAME_BYTES_MAX (16 MiB):
+ * 33 values of 512 KiB. The server answers COORD_EFRAMETOOBIG rather than
+ * closing the link; with a limit the same range is served. */
+static void phase_big_reply(void)
+{
+	struct coord_client *c = async_client(30000);
+	size_t vlen = 512 * 1024;
+	char *val = malloc(vlen);
+	struct put_rec p[33];
+	struct coord_get_opts o;
+	struct get_rec g;
+	int done = 0;
+
+	CHECK(val != NULL, "malloc");
+	memset(val, 'v', vlen);
+	memset(p, 0, sizeof(p));
+	for (int i = 0; i < 33; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "big/%02d", i);
+		p[i].done = &done;
+		CHECK(coord_put_async(c, k, strlen(k), val, vlen, put_cb,
+				      &p[i]) == COORD_OK, "put_async %s", k);
+	}
+	run_until(&done, 33, 60000, "big puts");
+	for (int i = 0; i < 33; i++)
+		CHECK(p[i].code == COORD_OK, "put big/%02d: %s", i,
+		      coord_strerror(p[i].code));
+	memset(&o, 0, sizeof(o));
+	o.flags = COORD_PREFIX;
+	get_one(c, "big/", &o, &g);
+	CHECK(g.code == COORD_EFRAMETOOBIG, "a 16.5 MiB range: %s",
+	      coord_strerror(g.code));
+	o.limit = 8;
+	get_one(c, "big/", &o, &g);
+	CHECK(g.code == COORD_OK && g.n == 8 && g.more && g.count == 33 &&
+	      g.value_len == vlen, "the range with limit 8: %s n=%zu",
+	      coord_strerror(g.code), g.n);
+	/* The connection survived: a small request still works. */
+	put_one(c, "big/after", "x");
+	free(val);
+	coord_client_free(c);
+	printf("ok big_reply\n");
+}
+
 /* ---------------------------------------------------------------------- */
 
 struct txn_rec {
@@ -1265,6 +1310,7 @@ int main(int argc, char **argv)
 	CHECK(base != NULL, "event_base_new");
 	phase_errors(argv[2]);
 	phase_put_get();
+	phase_big_reply();
 	phase_txn();
 	phase_watch();
 	phase_watch_limit();
