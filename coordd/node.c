@@ -831,6 +831,13 @@ static int flush_one(struct node *n)
 		n->stats.ready_entries += rd.n_entries;
 		if (rd.n_entries > n->stats.ready_batch_max)
 			n->stats.ready_batch_max = rd.n_entries;
+		if (rd.n_entries > 0) {
+			unsigned b = 0;
+
+			while (b < 11 && ((size_t)1 << b) < rd.n_entries)
+				b++;
+			n->stats.ready_batch_hist[b]++;
+		}
 	}
 	n->stats.readies++;
 	for (size_t i = 0; i < rd.n_messages; i++)

@@ -215,6 +215,8 @@ struct node_stats {
 	uint64_t readies;
 	uint64_t ready_entries;     /* entries persisted, summed */
 	uint64_t ready_batch_max;
+	uint64_t ready_batch_hist[12];  /* entries per Ready: <=1, <=2,
+					 * <=4 ... <=1024, more */
 	uint64_t fsyncs;
 	uint64_t fsync_ns_total;
 	uint64_t fsync_hist[16];    /* by power of two microseconds */

@@ -126,6 +126,23 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 	       st->ready_entries);
 	metric(b, "coord_ready_batch_entries_max", "gauge",
 	       "Most entries persisted in one Ready.", st->ready_batch_max);
+	evbuffer_add_printf(b, "# HELP coord_ready_batch_entries Entries "
+			       "persisted per Ready (group commit).\n# TYPE "
+			       "coord_ready_batch_entries histogram\n");
+	cum = 0;
+	for (int i = 0; i < 11; i++) {
+		cum += st->ready_batch_hist[i];
+		evbuffer_add_printf(b,
+				    "coord_ready_batch_entries_bucket{le=\"%u\"} %" PRIu64
+				    "\n",
+				    1u << i, cum);
+	}
+	cum += st->ready_batch_hist[11];
+	evbuffer_add_printf(b,
+			    "coord_ready_batch_entries_bucket{le=\"+Inf\"} %" PRIu64
+			    "\ncoord_ready_batch_entries_sum %" PRIu64
+			    "\ncoord_ready_batch_entries_count %" PRIu64 "\n",
+			    cum, st->ready_entries, cum);
 	metric(b, "coord_client_connections", "gauge",
 	       "Open client connections.", net->n_clients);
 	metric(b, "coord_client_connections_total", "counter",

@@ -43,7 +43,9 @@ for i in 1 2 3; do
 done
 metrics=$(cl_http 1 /metrics)
 for m in coord_raft_term coord_raft_commit_index coord_fsync_seconds_count \
-	coord_requests_total coord_client_connections coord_ready_batch_entries_max; do
+	coord_requests_total coord_client_connections coord_ready_batch_entries_max \
+	coord_ready_batch_entries_bucket coord_proposals_committed_total \
+	coord_raft_leader_changes_total coord_raft_applied_index; do
 	echo "$metrics" | grep -q "^$m" || fail "/metrics lacks $m"
 done
 
