@@ -3,6 +3,8 @@
  * cluster, for async_client.sh. Usage:
  *   async_client ENDPOINTS DEAD_ENDPOINT LEADER_PID FOLLOWER
  *   async_client gone ENDPOINTS LEADER_PID      (see gone_main())
+ *   async_client admin ENDPOINTS                (see phase_admin(); every
+ *                                               node up)
  * ENDPOINTS: every node's client address; DEAD_ENDPOINT: a loopback port
  * nobody listens on; LEADER_PID: the leader's coordd, killed (SIGKILL)
  * in the middle of the failover phase; FOLLOWER: the client address of a
@@ -20,9 +22,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <event2/event.h>
 
 #include "libcoord/coord.h"
+#include "proto/arena.h"
+#include "proto/buf.h"
+#include "proto/frame.h"
+#include "proto/limits.h"
+#include "proto/wire.h"
 
 static struct event_base *base;
 static const char *endpoints;
@@ -1282,6 +1294,214 @@ static int gone_main(pid_t leader)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Admin requests libcoord does not offer (COMPACT, TRANSFER_LEADER), sent
+ * by hand with proto/'s encoders on a blocking connection. */
+
+static int raw_fd = -1;
+static uint64_t raw_req_id;
+
+static void raw_send(struct proto_request *rq)
+{
+	struct proto_buf b;
+	size_t mark;
+	int rc;
+
+	rq->request_id = ++raw_req_id;
+	proto_buf_init(&b, NULL);
+	rc = proto_frame_begin(&b, &mark);
+	if (rc == COORD_OK)
+		rc = proto_request_encode(rq, &b);
+	if (rc == COORD_OK)
+		rc = proto_frame_end(&b, mark, COORD_REQUEST_FRAME_BYTES_MAX);
+	CHECK(rc == COORD_OK, "encoding %s", proto_kind_name(rq->kind));
+	CHECK(send(raw_fd, b.data, b.len, MSG_NOSIGNAL) == (ssize_t)b.len,
+	      "raw send");
+	proto_buf_close(&b);
+}
+
+/* The reply to the last request (pushes skipped): its code. */
+static int raw_reply(struct proto_arena *arena, struct proto_response *r)
+{
+	for (;;) {
+		uint8_t hdr[PROTO_FRAME_HEADER_BYTES], *body;
+		size_t len;
+		uint32_t kind;
+
+		CHECK(recv(raw_fd, hdr, sizeof(hdr), MSG_WAITALL) ==
+		      (ssize_t)sizeof(hdr), "raw recv header");
+		len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+		      (size_t)hdr[2] << 8 | hdr[3];
+		body = proto_arena_alloc(arena, len);
+		CHECK(body != NULL, "arena");
+		CHECK(recv(raw_fd, body, len, MSG_WAITALL) == (ssize_t)len,
+		      "raw recv body");
+		CHECK(proto_server_msg_kind(body, len, &kind) == COORD_OK,
+		      "raw kind");
+		if (kind >= PROTO_PUSH_FIRST)
+			continue;
+		CHECK(proto_response_decode(body, len, arena, r) == COORD_OK,
+		      "raw decode");
+		if (r->request_id == raw_req_id)
+			return r->code;
+	}
+}
+
+/* Sends rq to endpoint (after a HELLO); returns the reply's code. */
+static int raw_call(const char *endpoint, struct proto_request *rq)
+{
+	struct sockaddr_in sa;
+	struct proto_request h;
+	struct proto_response r;
+	struct proto_arena arena;
+	const char *colon = strrchr(endpoint, ':');
+	struct timeval tv = { 10, 0 };
+	char host[64];
+	int code;
+
+	CHECK(colon != NULL && (size_t)(colon - endpoint) < sizeof(host),
+	      "endpoint %s", endpoint);
+	memcpy(host, endpoint, (size_t)(colon - endpoint));
+	host[colon - endpoint] = '\0';
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	CHECK(inet_pton(AF_INET, host, &sa.sin_addr) == 1, "host %s", host);
+	raw_fd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(raw_fd >= 0, "socket");
+	setsockopt(raw_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(raw_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(raw_fd);
+		return COORD_EIO;
+	}
+	proto_arena_init(&arena, NULL);
+	memset(&h, 0, sizeof(h));
+	h.kind = PROTO_HELLO;
+	h.u.hello.version = PROTO_VERSION;
+	h.u.hello.client_name = proto_bytes_make("async_client raw", 16);
+	raw_send(&h);
+	CHECK(raw_reply(&arena, &r) == COORD_OK, "raw hello");
+	raw_send(rq);
+	code = raw_reply(&arena, &r);
+	proto_arena_close(&arena);
+	close(raw_fd);
+	return code;
+}
+
+/* The endpoint whose node leads, by asking each for its status. */
+static int leader_ep(struct coord_client *c, const char *const *eps,
+		     size_t n_eps, uint64_t *ids)
+{
+	int leader = -1;
+
+	for (size_t i = 0; i < n_eps; i++) {
+		struct coord_status st;
+
+		ids[i] = 0;
+		if (coord_status(c, eps[i], &st) != COORD_OK)
+			continue;
+		ids[i] = st.node_id;
+		if (st.leader == st.node_id)
+			leader = (int)i;
+	}
+	return leader;
+}
+
+static void phase_admin(const char *const *eps, size_t n_eps)
+{
+	struct coord_client *c = NULL;
+	struct proto_request rq;
+	struct coord_get_opts o;
+	struct coord_kvs *r = NULL;
+	struct coord_watch *w = NULL;
+	struct watch_rec *wr = calloc(1, sizeof(*wr));
+	uint64_t ids[16], r1, r2, target = 0;
+	int l = -1, f = -1, rc;
+
+	CHECK(wr != NULL, "calloc");
+	CHECK(coord_client_new(endpoints, NULL, &c) == COORD_OK, "client");
+	CHECK(coord_put(c, "c/k", 3, "1", 1, &r1) == COORD_OK &&
+	      coord_put(c, "c/k", 3, "2", 1, &r2) == COORD_OK, "puts c/k");
+	for (uint64_t end = now_ms() + 15000; l < 0 && now_ms() < end;)
+		l = leader_ep(c, eps, n_eps, ids);
+	CHECK(l >= 0, "no leader");
+	for (size_t i = 0; i < n_eps; i++)
+		if ((int)i != l && ids[i] != 0)
+			f = (int)i;
+	CHECK(f >= 0, "no live follower");
+
+	/* COMPACT at r2: a follower refuses it, the leader applies it;
+	 * reads and watches below r2 are then COORD_ECOMPACTED. */
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_COMPACT;
+	rq.client_id = 0x5eed0000u + (uint64_t)getpid();
+	rq.sequence = 1;
+	rq.u.compact.revision = r2;
+	rc = raw_call(eps[f], &rq);
+	CHECK(rc == COORD_ENOTLEADER, "COMPACT at a follower: %s",
+	      coord_strerror(rc));
+	rc = raw_call(eps[l], &rq);
+	CHECK(rc == COORD_OK, "COMPACT at %" PRIu64 ": %s", r2,
+	      coord_strerror(rc));
+	memset(&o, 0, sizeof(o));
+	o.revision = r1;
+	rc = coord_get(c, "c/k", 3, &o, &r);
+	CHECK(rc == COORD_ECOMPACTED, "a read at %" PRIu64 " after COMPACT "
+	      "at %" PRIu64 ": %s", r1, r2, coord_strerror(rc));
+	coord_kvs_free(r);
+	o.revision = r2;
+	rc = coord_get(c, "c/k", 3, &o, &r);
+	CHECK(rc == COORD_OK && r->n == 1 &&
+	      strcmp((const char *)r->kvs[0].value, "2") == 0,
+	      "a read at the compaction revision: %s", coord_strerror(rc));
+	coord_kvs_free(r);
+	rc = coord_watch_create(c, "c/k", 3, 0, r1, false, watch_cb, wr, &w);
+	CHECK(rc == COORD_OK, "watch from r1: %s", coord_strerror(rc));
+	coord_client_run(c, 500);
+	CHECK(wr->ended && wr->end_code == COORD_ECOMPACTED && wr->n_events == 0,
+	      "a watch from before the compaction: ended=%d %s", wr->ended,
+	      coord_strerror(wr->end_code));
+	coord_watch_cancel(c, w);
+
+	/* TRANSFER_LEADER to the follower: it leads within a few seconds. */
+	target = ids[f];
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_TRANSFER_LEADER;
+	rq.u.member.id = target;
+	rc = raw_call(eps[l], &rq);
+	CHECK(rc == COORD_OK, "TRANSFER_LEADER: %s", coord_strerror(rc));
+	for (uint64_t end = now_ms() + 10000;;) {
+		struct coord_status st;
+
+		if (coord_status(c, eps[f], &st) == COORD_OK &&
+		    st.leader == target)
+			break;
+		CHECK(now_ms() < end, "n%d does not lead 10 s after the "
+		      "transfer", f + 1);
+		usleep(100 * 1000);
+	}
+	/* To 0: any other voter. */
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_TRANSFER_LEADER;
+	rc = raw_call(eps[f], &rq);
+	CHECK(rc == COORD_OK, "TRANSFER_LEADER to 0: %s", coord_strerror(rc));
+	for (uint64_t end = now_ms() + 10000;;) {
+		struct coord_status st;
+
+		if (coord_status(c, eps[f], &st) == COORD_OK &&
+		    st.leader != 0 && st.leader != target)
+			break;
+		CHECK(now_ms() < end, "n%d still leads 10 s after a transfer "
+		      "to any", f + 1);
+		usleep(100 * 1000);
+	}
+	CHECK(coord_put(c, "c/after", 7, "x", 1, NULL) == COORD_OK,
+	      "put after the transfers");
+	coord_client_free(c);
+	free(wr);
+	printf("ok admin\n");
+}
+
 int main(int argc, char **argv)
 {
 	const char *eps[16];
@@ -1294,6 +1514,21 @@ int main(int argc, char **argv)
 		base = event_base_new();
 		CHECK(base != NULL, "event_base_new");
 		return gone_main((pid_t)atol(argv[3]));
+	}
+	if (argc == 3 && strcmp(argv[1], "admin") == 0) {
+		alarm(120);
+		endpoints = argv[2];
+		copy = strdup(argv[2]);
+		CHECK(copy != NULL, "strdup");
+		for (char *t = strtok(copy, ","); t != NULL && n_eps < 16;
+		     t = strtok(NULL, ","))
+			eps[n_eps++] = t;
+		base = event_base_new();
+		CHECK(base != NULL, "event_base_new");
+		phase_admin(eps, n_eps);
+		event_base_free(base);
+		free(copy);
+		return 0;
 	}
 	if (argc != 5) {
 		fprintf(stderr, "usage: async_client ENDPOINTS DEAD_ENDPOINT LEADER_PID FOLLOWER\n");
