@@ -85,7 +85,6 @@ struct coord_watch {
 	void *arg;
 	bool ended;
 	bool canceled;              /* waits for its create reply to cancel */
-	uint64_t start_req;         /* the read that fixes next_rev, or 0 */
 };
 
 struct coord_client {
@@ -490,7 +489,7 @@ static void on_hello(struct coord_client *c, struct creq *q, int code,
 	c->cs = CS_READY;
 	c->dial_failures = 0;
 	for (struct coord_watch *w = c->watches; w != NULL; w = w->next)
-		if (!w->ended && !w->canceled && w->next_rev != 0)
+		if (!w->ended && !w->canceled)
 			watch_send_create(c, w);
 	send_queued(c);
 }
@@ -840,6 +839,8 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 				watch_free(c, w);
 			} else if (r.code == COORD_OK) {
 				w->server_id = r.u.watch.watch_id;
+				if (w->next_rev == 0)   /* anchored now */
+					w->next_rev = r.u.watch.start_revision;
 			} else if (!w->ended) {
 				w->ended = true;
 				w->fn(w->arg, r.code, NULL, 0);
@@ -862,7 +863,10 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 			q->not_before_ms = now_ms() + RETRY_DELAY_MS;
 			return;
 		}
-		conn_switch(c, ep, r.leader_hint == 0 ? RETRY_DELAY_MS : 0);
+		/* Straight to a known leader; otherwise not faster than
+		 * RETRY_DELAY_MS per hop (every endpoint may be a follower
+		 * naming a leader we have no endpoint for). */
+		conn_switch(c, ep, ep < c->n_eps ? 0 : RETRY_DELAY_MS);
 		return;
 	}
 	if (r.code == COORD_ECLIENTGONE && q->slot >= 0 &&
@@ -1702,31 +1706,6 @@ static void watch_send_create(struct coord_client *c, struct coord_watch *w)
 	w->create_req = rq.request_id;
 }
 
-/* The count-only read that fixed "from the next change": the watch starts
- * at the revision after the one it saw. */
-static void watch_start_done(struct coord_client *c, struct creq *q, int code,
-			     const struct proto_response *r)
-{
-	struct coord_watch *w;
-
-	for (w = c->watches; w != NULL && w->start_req != q->request_id;
-	     w = w->next)
-		;
-	if (w == NULL)
-		return;     /* cancelled meanwhile */
-	w->start_req = 0;
-	if (code != COORD_OK) {
-		w->ended = true;
-		errf(c, "watch: reading its start revision: %s",
-		     coord_strerror(code));
-		w->fn(w->arg, code, NULL, 0);
-		return;
-	}
-	w->next_rev = r->u.kv.revision + 1;
-	if (c->cs == CS_READY)
-		watch_send_create(c, w);
-}
-
 coord_err_t coord_watch_create(struct coord_client *c, const void *key,
 			       size_t key_len, unsigned flags,
 			       uint64_t start_revision, bool prev_kv,
@@ -1749,25 +1728,9 @@ coord_err_t coord_watch_create(struct coord_client *c, const void *key,
 	w->fn = fn;
 	w->arg = arg;
 	w->next_rev = start_revision;
-	if (start_revision == 0) {
-		/* "From the next change" is fixed first, as a revision (a
-		 * linearizable count-only read of the key), so that a
-		 * reconnect resumes exactly there. */
-		struct coord_get_opts o = { COORD_COUNT_ONLY, NULL, 0, 0, 0 };
-		struct creq *q = get_req(c, key, key_len, &o);
-
-		if (q == NULL) {
-			free(w->key);
-			free(w);
-			return COORD_EINVAL;
-		}
-		q->done = watch_start_done;
-		w->start_req = q->request_id;
-		req_submit(c, q);
-	}
 	w->next = c->watches;
 	c->watches = w;
-	if (w->next_rev != 0 && c->cs == CS_READY)
+	if (c->cs == CS_READY)
 		watch_send_create(c, w);
 	else if (c->cs == CS_NONE &&
 		 !event_pending(c->dial_ev, EV_TIMEOUT, NULL))

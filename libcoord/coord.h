@@ -263,11 +263,14 @@ typedef void (*coord_watch_fn)(void *arg, coord_err_t code,
 struct coord_watch;
 
 /* Watches key (flags: COORD_PREFIX or COORD_FROM_KEY) from revision
- * start_revision (0: from the next change -- the call then blocks for
- * one read that fixes that revision, so that a reconnect resumes exactly
- * there). prev_kv: events carry the version before. The callback runs
- * from the client's loop: inside coord_client_run() for a synchronous
- * client. */
+ * start_revision, or from the next change (0): the server anchors such a
+ * watch at the revision after the one current when it takes the request
+ * -- before any request this client sends afterwards on the same
+ * connection -- and says which, so that a reconnect resumes exactly
+ * there. (If the connection breaks before that answer arrives, the watch
+ * is anchored anew on the next connection.) prev_kv: events carry the
+ * version before. The callback runs from the client's loop: inside
+ * coord_client_run() for a synchronous client. */
 COORD_API coord_err_t coord_watch_create(struct coord_client *c,
 					 const void *key, size_t key_len,
 					 unsigned flags,

@@ -203,6 +203,7 @@ static const struct wfield rp_compact[] = {
 };
 static const struct wfield rp_watch[] = {
 	RP(WF_U64, watch.watch_id, 0, ANY),
+	RP(WF_U64, watch.start_revision, 0, ANY),
 };
 static const struct wfield rp_lease[] = {
 	RP(WF_U64, lease.lease, 0, ANY),

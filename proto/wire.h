@@ -366,9 +366,13 @@ struct proto_hello_reply {
 	uint64_t cluster_id;
 };
 
-/* WATCH_CREATE [watch_id], ELECTION_OBSERVE [watch_id]. */
+/* WATCH_CREATE, ELECTION_OBSERVE [watch_id, start_revision]:
+ * start_revision is the first revision the watch delivers (for a create
+ * with start 0: the revision after the one current when the server took
+ * the request), so that a client can resume it from there. */
 struct proto_watch_reply {
 	uint64_t watch_id;
+	uint64_t start_revision;
 };
 
 /* LEASE_GRANT, LEASE_KEEPALIVE [lease, ttl_ms]. */

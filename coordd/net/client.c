@@ -505,6 +505,13 @@ static void on_watch_create(struct client *cl, const struct proto_request *rq)
 		send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
 		return;
 	}
+	if (wc->key.len > cl->net->cfg->max_key_bytes ||
+	    wc->end.len > cl->net->cfg->max_key_bytes) {
+		log_warn("client addr=%s: WATCH_CREATE refused: %s",
+			 cl->conn->addr, coord_strerror(COORD_EKEYTOOBIG));
+		send_error(cl, rq->kind, rq->request_id, COORD_EKEYTOOBIG);
+		return;
+	}
 	if (wc->start_revision != 0 &&
 	    wc->start_revision <= fsm_compact_revision(f)) {
 		send_error(cl, rq->kind, rq->request_id, COORD_ECOMPACTED);
@@ -534,6 +541,7 @@ static void on_watch_create(struct client *cl, const struct proto_request *rq)
 	r.leader_hint = leader_hint(cl->net);
 	r.has_body = true;
 	r.u.watch.watch_id = w->id;
+	r.u.watch.start_revision = w->next_rev;
 	send_response(cl, &r);
 	/* Events already in history go out with the next flush. */
 	net_kick(cl->net);
@@ -706,6 +714,9 @@ static int member_conf_change(struct client *cl, struct req *q,
 		       raft_conf_is_learner(conf, q->member_id);
 	int rc;
 
+	/* Only a member can be promoted. */
+	if (op == RAFT_CONF_ADD_VOTER && !present)
+		return COORD_ENOTFOUND;
 	/* Already done (a retry after a failover): nothing to change. */
 	if ((op == RAFT_CONF_ADD_LEARNER && present) ||
 	    (op == RAFT_CONF_REMOVE && !present) ||
@@ -759,7 +770,25 @@ static void on_member_change(struct client *cl, const struct proto_request *rq)
 	if (rq->kind == PROTO_MEMBER_ADD) {
 		const struct proto_member *m = &rq->u.member_add.member;
 		struct proto_entry en;
+		const struct raft_conf *conf = raft_conf(node_raft(net->node));
+		const char *addr = peer_addr_of(net, m->id);
 
+		/* A member again with the address it has: a retry, fine;
+		 * with another address (or a name clash): refused -- remove
+		 * it first. */
+		if (m->id == net->id ||
+		    ((raft_conf_is_voter(conf, m->id) ||
+		      raft_conf_is_learner(conf, m->id)) &&
+		     (strlen(addr) != m->peer_addr.len ||
+		      memcmp(addr, m->peer_addr.data, m->peer_addr.len) != 0))) {
+			log_warn("client addr=%s: MEMBER_ADD of %.*s refused: "
+				 "already a member at another address",
+				 cl->conn->addr, (int)m->name.len,
+				 (const char *)m->name.data);
+			req_free(q);
+			send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
+			return;
+		}
 		q->member_id = m->id;
 		memset(&en, 0, sizeof(en));
 		en.client_id = rq->client_id;
@@ -837,11 +866,9 @@ static void on_transfer(struct client *cl, const struct proto_request *rq)
 	const struct raft_conf *conf = raft_conf(node_raft(net->node));
 	int rc;
 
-	if (to == 0) {
-		for (uint32_t i = 0; i < conf->n_voters && to == 0; i++)
-			if (conf->voters[i] != net->id)
-				to = conf->voters[i];
-	}
+	(void)conf;
+	if (to == 0)
+		to = net_transfer_target(net);
 	rc = node_transfer_leadership(net->node, to);
 	if (rc == COORD_OK)
 		net_kick(net);

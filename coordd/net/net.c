@@ -165,7 +165,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Picks, for the transfer, the voter other than us that we can reach and
  * whose log is the most complete (0: none reachable). */
-static uint64_t transfer_target(struct net *net)
+uint64_t net_transfer_target(struct net *net)
 {
 	struct raft *r = node_raft(net->node);
 	const struct raft_conf *conf = raft_conf(r);
@@ -202,7 +202,7 @@ static void stop_begin(struct net *net, const char *sig)
 		evconnlistener_disable(net->client_lis);
 	clients_stop(net);
 	if (raft_is_leader(r) && raft_conf(r)->n_voters > 1) {
-		uint64_t to = transfer_target(net);
+		uint64_t to = net_transfer_target(net);
 
 		if (to != 0 && node_transfer_leadership(net->node, to) == 0)
 			log_info("transferring leadership to=%016" PRIx64, to);

@@ -120,6 +120,10 @@ struct net {
 	struct proto_arena arena;
 };
 
+/* A leader's best transfer target: a reachable voter other than itself
+ * with the most complete log; 0 when none is reachable. */
+uint64_t net_transfer_target(struct net *net);
+
 /* Marks the node dirty: node_flush() runs at the end of this turn. */
 void net_kick(struct net *net);
 /* A monotonic clock in milliseconds. */

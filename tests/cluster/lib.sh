@@ -212,7 +212,6 @@ cl_wait_converged() {
 		done
 		[ $ok -eq 1 ] && [ -n "$seen" ] && { echo "$seen"; return 0; }
 		sleep 0.05
-		j=$((j + 1))
 	done
 	fail "nodes did not converge within 20 s"
 }

@@ -28,6 +28,13 @@ echo "4 nodes converged at applied index $1, state hash $2"
 grep -q "installed snapshot" "$CL_DIR/n4.log" || fail "n4 did not catch up by snapshot"
 [ "$(cl_ctl_node 4 get m/120 --serializable | sed -n 2p)" = 120 ] || fail "n4 lacks m/120"
 [ "$(cl_ctl --json member list | grep -o '"id"' | wc -l)" = 4 ] || fail "member list: $(cl_ctl member list)"
+# Adding n4 again at its address is a no-op; at another one, refused; a
+# name that is no member cannot be promoted.
+cl_ctl member add n4 "127.0.0.1:$(cl_port 4 1)" >/dev/null || fail "re-adding n4 as it is"
+cl_ctl member add n4 127.0.0.1:9 >/dev/null 2>&1 && fail "n4 re-added at another address"
+cl_ctl member promote nobody >/dev/null 2>&1 && fail "a non-member was promoted"
+[ "$(cl_ctl --json member list | grep -o '"id"' | wc -l)" = 4 ] || fail "member list changed: $(cl_ctl member list)"
+cl_ctl put still-ok yes >/dev/null || fail "put after the refused changes"
 
 # The leader is removed; the rest carry on.
 l=$(cl_leader)

@@ -242,6 +242,7 @@ void tw_sample_response(uint32_t kind, struct proto_response *resp)
 	case PROTO_WATCH_CREATE:
 	case PROTO_ELECTION_OBSERVE:
 		resp->u.watch.watch_id = 60 + kind;
+		resp->u.watch.start_revision = 7;
 		break;
 	case PROTO_LEASE_GRANT:
 	case PROTO_LEASE_KEEPALIVE:
