@@ -60,6 +60,9 @@ struct node {
 	uint64_t install_term;
 	uint64_t install_offset;    /* bytes staged so far */
 	bool install_done;          /* its last chunk arrived */
+	bool install_pinned;        /* its SNAPSHOT was stepped: no other
+				     * stream may replace it before the
+				     * next Ready */
 	uint64_t leader_seen;
 	bool members_changed;
 	bool in_ready;              /* between raft_ready() and raft_advance() */
@@ -325,7 +328,7 @@ void node_close(struct node *n)
 
 /* Requests that waited request_ticks give up: their entry or read round
  * was lost with a leader, or the cluster has no quorum. */
-static void age_list(struct node *n, int list)
+static void age_list(struct node *n, int list, int code)
 {
 	struct node_waiter *w = n->lists[list].head;
 
@@ -333,7 +336,7 @@ static void age_list(struct node *n, int list)
 		struct node_waiter *next = w->next;
 
 		if (++w->age >= n->cfg.request_ticks)
-			waiter_done(n, w, COORD_ENOTLEADER, NULL, 0);
+			waiter_done(n, w, code, NULL, 0);
 		w = next;
 	}
 }
@@ -341,9 +344,12 @@ static void age_list(struct node *n, int list)
 void node_tick(struct node *n)
 {
 	raft_tick(n->raft);
-	age_list(n, W_PROPOSAL);
-	age_list(n, W_READ_SENT);
-	age_list(n, W_READ_INDEX);
+	/* A proposal that timed out may still commit: COORD_ETIMEDOUT (the
+	 * client retries with the same exactly-once identity); a read that
+	 * timed out is simply not served. */
+	age_list(n, W_PROPOSAL, COORD_ETIMEDOUT);
+	age_list(n, W_READ_SENT, COORD_ENOTLEADER);
+	age_list(n, W_READ_INDEX, COORD_ENOTLEADER);
 }
 
 int node_step(struct node *n, const struct raft_message *m)
@@ -364,6 +370,8 @@ int node_step(struct node *n, const struct raft_message *m)
 		return COORD_OK;
 	}
 	rc = raft_step(n->raft, m);
+	if (m->type == RAFT_MSG_SNAPSHOT && rc == RAFT_OK)
+		n->install_pinned = true;
 
 	if (rc == RAFT_OK)
 		return COORD_OK;
@@ -553,6 +561,13 @@ int node_snapshot_chunk(struct node *n, const struct node_chunk *c)
 {
 	int rc;
 
+	if (n->install_pinned) {
+		/* Raft may install the staged stream in the next Ready. */
+		node_logf(n, NODE_LOG_DEBUG,
+			  "ignored a snapshot chunk from=%016" PRIx64
+			  ": a stepped snapshot waits for its Ready", c->from);
+		return COORD_EMALFORMED;
+	}
 	if (c->offset == 0) {
 		/* A new stream replaces whatever was staged. */
 		install_drop(n);
@@ -794,6 +809,7 @@ static int flush_one(struct node *n)
 
 	raft_ready(n->raft, &rd);
 	n->in_ready = true;
+	n->install_pinned = false;     /* this Ready installs it or not */
 	if (rd.leader != n->leader_seen) {
 		n->leader_seen = rd.leader;
 		n->stats.leader_changes++;

@@ -138,11 +138,12 @@ struct node_waiter {
  * Proposes data (an encoded proto_entry, copied: proto/msg.h) and calls
  * w->done once the entry is applied -- with the encoded reply the fsm
  * gave (fsm_apply_entry_data(): for a retry of an applied (client id,
- * sequence), the stored reply) -- or once it is known
- * that it never will be (COORD_ENOTLEADER: leadership lost and the entry
- * overwritten, or no reply within request_ticks; the caller may retry
- * with the same exactly-once sequence). Returns COORD_ENOTLEADER at once
- * on a follower, COORD_EINVAL for data too large; then w is unused.
+ * sequence), the stored reply -- or with COORD_ENOTLEADER (leadership
+ * lost and the entry overwritten: it will never apply) or
+ * COORD_ETIMEDOUT (no outcome within request_ticks: it may still apply).
+ * Either way the caller may retry with the same exactly-once sequence.
+ * Returns COORD_ENOTLEADER at once on a follower, COORD_EINVAL for data
+ * too large; then w is unused.
  */
 int node_propose(struct node *n, const uint8_t *data, size_t len,
 		 struct node_waiter *w, node_done_fn done, void *ctx);

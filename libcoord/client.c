@@ -54,6 +54,11 @@ struct creq {
 	uint64_t deadline_ms;
 	uint64_t not_before_ms;     /* a retry waits until then */
 	int slot;                   /* exactly-once slot, -1: none */
+	unsigned sends;             /* times it went out */
+	bool ambiguous;             /* a send whose outcome is unknown (its
+				     * connection broke, or the server
+				     * timed out on it): it may have been
+				     * applied */
 	enum req_state state;
 	creq_done_fn done;
 	void *fn;                   /* the user's callback */
@@ -113,6 +118,7 @@ struct coord_client {
 	bool stop;
 	bool in_free;
 	unsigned depth;             /* dispatches in progress (callbacks) */
+	unsigned loop_depth;        /* library loops running (run, waits) */
 	bool free_pending;          /* coord_client_free() from a callback */
 	char errmsg[256];
 };
@@ -120,6 +126,7 @@ struct coord_client {
 static void conn_start(struct coord_client *c);
 static void watch_free(struct coord_client *c, struct coord_watch *w);
 static void send_untracked(struct coord_client *c, struct proto_request *rq);
+static void client_destroy(struct coord_client *c);
 static void conn_drop(struct coord_client *c, const char *why);
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
@@ -319,6 +326,7 @@ static void req_send(struct coord_client *c, struct creq *q)
 			 q->frame.len) != 0)
 		return;
 	q->state = RQ_SENT;
+	q->sends++;
 }
 
 static void send_queued(struct coord_client *c)
@@ -355,12 +363,19 @@ static coord_err_t req_wait(struct coord_client *c, struct creq *q)
 	}
 	q->arg = q;   /* marks it synchronous: req_finish keeps it */
 	req_submit(c, q);
-	while (!q->finished) {
+	c->loop_depth++;
+	while (!q->finished && !c->free_pending) {
 		if (event_base_loop(c->base, EVLOOP_ONCE) < 0) {
 			errf(c, "the event loop failed");
 			req_finish(c, q, COORD_EINVAL, NULL);
 			break;
 		}
+	}
+	c->loop_depth--;
+	if (c->free_pending && c->depth == 0 && c->loop_depth == 0) {
+		/* A callback freed the client: q is finished with it. */
+		client_destroy(c);
+		return q->finished ? q->code : COORD_ECANCELED;
 	}
 	code = q->code;
 	return code;
@@ -410,6 +425,8 @@ static void requeue_sent(struct coord_client *c, uint64_t delay_ms)
 
 	for (struct creq *q = c->reqs; q != NULL; q = q->next) {
 		if (q->state == RQ_SENT || q->kind == PROTO_HELLO) {
+			if (q->state == RQ_SENT)
+				q->ambiguous = true;
 			q->state = RQ_QUEUED;
 			q->not_before_ms = t;
 		}
@@ -756,7 +773,7 @@ static void dispatch_enter(struct coord_client *c)
 /* False when the client is gone. */
 static bool dispatch_leave(struct coord_client *c)
 {
-	if (--c->depth == 0 && c->free_pending) {
+	if (--c->depth == 0 && c->free_pending && c->loop_depth == 0) {
 		client_destroy(c);
 		return false;
 	}
@@ -851,6 +868,15 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 	}
 	if (r.leader_hint != 0)
 		c->leader_hint = r.leader_hint;
+	if (r.code == COORD_ETIMEDOUT && q->slot >= 0) {
+		/* The server proposed it and heard nothing in time: it may
+		 * still be applied. Sent again with the same identity, it is
+		 * applied at most once. */
+		q->ambiguous = true;
+		q->state = RQ_QUEUED;
+		q->not_before_ms = now_ms() + RETRY_DELAY_MS;
+		return;
+	}
 	if (r.code == COORD_ENOTLEADER && q->kind != PROTO_HELLO &&
 	    q->kind != PROTO_STATUS) {
 		/* Go to the leader if we know where it is, else try the
@@ -869,10 +895,13 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 		conn_switch(c, ep, ep < c->n_eps ? 0 : RETRY_DELAY_MS);
 		return;
 	}
-	if (r.code == COORD_ECLIENTGONE && q->slot >= 0 &&
+	if (r.code == COORD_ECLIENTGONE && q->slot >= 0 && !q->ambiguous &&
 	    slot_renew(c, q) == COORD_OK) {
 		/* The server forgot this id (idle, or evicted) and applied
-		 * nothing: the same request under a new id. */
+		 * nothing: the same request under a new id. Not after a send
+		 * whose outcome is unknown: that one may have been applied
+		 * before the id was forgotten, and then the caller gets
+		 * COORD_ECLIENTGONE -- an outcome it cannot know. */
 		q->state = RQ_QUEUED;
 		req_send(c, q);
 		return;
@@ -1136,8 +1165,12 @@ coord_err_t coord_client_run(struct coord_client *c, unsigned ms)
 	uint64_t end = now_ms() + ms;
 
 	c->stop = false;
-	while (!c->stop && (ms == 0 || now_ms() < end))
+	c->loop_depth++;
+	while (!c->stop && !c->free_pending && (ms == 0 || now_ms() < end))
 		event_base_loop(c->base, EVLOOP_ONCE);
+	c->loop_depth--;
+	if (c->free_pending && c->depth == 0 && c->loop_depth == 0)
+		client_destroy(c);     /* freed by a callback */
 	return COORD_OK;
 }
 

@@ -672,7 +672,7 @@ static void on_member_list(struct client *cl, const struct proto_request *rq)
  * first (so that every node dials it), then a Raft configuration change
  * makes it a learner; with promote (not asked for as a learner) the
  * leader makes it a voter once it has caught up (members_promote()).
- * MEMBER_REMOVE: the configuration change, then the table entry goes.
+ * MEMBER_REMOVE: the table entry goes, then the configuration change.
  * MEMBER_PROMOTE: ADD_VOTER at once (Raft refuses while another change is
  * pending: COORD_EINVAL, retry).
  */
@@ -683,25 +683,6 @@ static void member_conf_done(void *ctx, int code, const uint8_t *reply,
 
 	(void)reply;
 	(void)len;
-	if (q->kind == PROTO_MEMBER_REMOVE && code == COORD_OK) {
-		/* The table entry goes too (no client: an internal entry). */
-		struct net *net = q->cl->net;
-		struct proto_entry en;
-		struct node_waiter *w = calloc(1, sizeof(*w));
-
-		memset(&en, 0, sizeof(en));
-		en.now_ms = net_cluster_now_ms(net);
-		en.cmd.type = PROTO_CMD_MEMBER_DEL;
-		en.cmd.u.member_del.id = q->member_id;
-		proto_buf_clear(&net->scratch);
-		if (w != NULL &&
-		    (proto_entry_encode(&en, &net->scratch) != COORD_OK ||
-		     node_propose(net->node, net->scratch.data,
-				  net->scratch.len, w, expire_done, w) !=
-			     COORD_OK))
-			free(w);
-		net_kick(net);
-	}
 	send_error(q->cl, q->kind, q->request_id, code);
 	req_free(q);
 }
@@ -732,6 +713,10 @@ static int member_conf_change(struct client *cl, struct req *q,
 	return COORD_OK;
 }
 
+/* The member table changed (MEMBER_PUT for an add, MEMBER_DEL for a
+ * remove -- the table entry goes first, so that no leader change between
+ * the two steps can leave an entry of a removed member that everybody
+ * keeps dialing): now the configuration. */
 static void member_put_done(void *ctx, int code, const uint8_t *reply,
 			    size_t len)
 {
@@ -745,7 +730,10 @@ static void member_put_done(void *ctx, int code, const uint8_t *reply,
 			code = rp.code;
 	}
 	if (code == COORD_OK)
-		code = member_conf_change(q->cl, q, RAFT_CONF_ADD_LEARNER);
+		code = member_conf_change(q->cl, q,
+					  q->kind == PROTO_MEMBER_ADD
+						  ? RAFT_CONF_ADD_LEARNER
+						  : RAFT_CONF_REMOVE);
 	if (code != COORD_OK) {
 		send_error(q->cl, q->kind, q->request_id, code);
 		req_free(q);
@@ -808,11 +796,27 @@ static void on_member_change(struct client *cl, const struct proto_request *rq)
 					  member_put_done, q);
 		if (rc == COORD_OK)
 			net_kick(net);
+	} else if (rq->kind == PROTO_MEMBER_REMOVE) {
+		struct proto_entry en;
+
+		q->member_id = rq->u.member.id;
+		memset(&en, 0, sizeof(en));
+		en.client_id = rq->client_id;
+		en.sequence = rq->sequence;
+		en.now_ms = net_cluster_now_ms(net);
+		en.cmd.type = PROTO_CMD_MEMBER_DEL;
+		en.cmd.u.member_del.id = q->member_id;
+		proto_buf_clear(&net->scratch);
+		rc = proto_entry_encode(&en, &net->scratch);
+		if (rc == COORD_OK)
+			rc = node_propose(net->node, net->scratch.data,
+					  net->scratch.len, &q->w,
+					  member_put_done, q);
+		if (rc == COORD_OK)
+			net_kick(net);
 	} else {
 		q->member_id = rq->u.member.id;
-		rc = member_conf_change(cl, q, rq->kind == PROTO_MEMBER_REMOVE
-						       ? RAFT_CONF_REMOVE
-						       : RAFT_CONF_ADD_VOTER);
+		rc = member_conf_change(cl, q, RAFT_CONF_ADD_VOTER);
 		if (rc == COORD_OK)
 			return;
 	}

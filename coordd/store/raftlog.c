@@ -533,15 +533,14 @@ int store_rlog_rotate(struct store *s, const uint8_t *head, size_t len,
 	return COORD_OK;
 }
 
-int store_rlog_append(struct store *s, const uint8_t *buf, size_t len,
-		      bool sync)
+int store_rlog_append(struct store *s, const uint8_t *buf, size_t len)
 {
 	char name[64];
 
 	COORD_ASSERT(s->log_fd >= 0);
 	COORD_ASSERT(s->log_off + len <= s->log_size);
 	if (pwrite(s->log_fd, buf, len, (off_t)s->log_off) != (ssize_t)len ||
-	    (sync && fdatasync(s->log_fd) != 0)) {
+	    fdatasync(s->log_fd) != 0) {
 		store_seg_name(name, sizeof(name), s->segs[s->n_segs - 1].seq);
 		return write_failed(s, "appending to", name);
 	}

@@ -772,10 +772,21 @@ static int load_log(struct store *s, const char *dir,
 	if (!r.have_hs)
 		return refuse(s, "the raft log holds no hard state record");
 	s->hard.hs = r.hs;
+	s->hard_written_commit = r.hs.commit;
+	if (s->snap.index > r.hs.commit && s->installed != s->snap.index &&
+	    s->snap.index <= r.last) {
+		/* Compaction below an applied -- so committed -- index whose
+		 * commit index was never written (a Ready that only moves
+		 * the commit index writes nothing: store_ready_persist()). */
+		store_logf(s, STORE_LOG_INFO,
+			   "commit index raised from %" PRIu64 " to the "
+			   "snapshot index %" PRIu64, r.hs.commit, s->snap.index);
+		r.hs.commit = s->snap.index;
+		s->hard.hs = r.hs;
+	}
 	if (s->snap.index > r.hs.commit) {
 		/* Installs raise the snapshot above the commit index and
-		 * replace the log (and say so in the same batch);
-		 * compaction never does. */
+		 * replace the log (and say so in the same batch). */
 		if (s->installed != s->snap.index)
 			return refuse(s, "hard state commit=%" PRIu64 " is below "
 					 "the snapshot index=%" PRIu64,
@@ -1276,22 +1287,24 @@ int store_ready_persist(struct store *s, const struct raft_ready *rd)
 	if (rd->n_entries > 0)
 		COORD_ASSERT(frame_entries(s->scratch, ents, rd->n_entries) ==
 			     len);
+	/* The commit index alone need not be durable (Raft learns it
+	 * again from a quorum): a Ready that only moves it writes nothing
+	 * -- the store remembers it and writes it with the next frame.
+	 * store_open() raises a commit found below the applied or snapshot
+	 * index to it (those were committed). */
 	if (h.hs.term != s->hard.hs.term || h.hs.vote != s->hard.hs.vote ||
-	    h.hs.commit != s->hard.hs.commit)
+	    (rd->n_entries > 0 && h.hs.commit != s->hard_written_commit))
 		len += frame_hard(s->scratch + len, &h.hs);
-	if (len == 0)
+	if (len == 0) {
+		s->hard.hs.commit = h.hs.commit;
 		return COORD_OK;
+	}
 	if (s->log_off + len > s->log_size) {
 		rv = new_segment(s, false, len);
 		if (rv != COORD_OK)
 			return rv;
 	}
-	/* Entries, term and vote must be on disk before the messages that
-	 * speak for them go out; the commit index alone need not. */
-	rv = store_rlog_append(s, s->scratch, len,
-			       rd->n_entries > 0 ||
-				       h.hs.term != s->hard.hs.term ||
-				       h.hs.vote != s->hard.hs.vote);
+	rv = store_rlog_append(s, s->scratch, len);
 	if (rv != COORD_OK)
 		return rv;
 	if (rd->n_entries > 0) {
@@ -1305,6 +1318,7 @@ int store_ready_persist(struct store *s, const struct raft_ready *rd)
 			s->segs[s->n_segs - 1].last_index = h.last;
 	}
 	s->hard = h;
+	s->hard_written_commit = h.hs.commit;
 	s->last_term = last_term;
 	return COORD_OK;
 }

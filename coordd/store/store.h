@@ -51,7 +51,7 @@
  * DURABILITY. store_ready_persist() appends what one raft_ready asks to
  * persist -- an 'E' frame and an 'H' frame -- with one write() and one
  * fdatasync() of the segment (group commit: one sync per Ready; a Ready
- * that changes nothing but the commit index skips the sync). Because
+ * that changes nothing but the commit index writes nothing). Because
  * the segment was zero-filled and synced before its first append, an
  * append changes neither the file's size nor its extents: the sync has
  * no file metadata to commit, and the frames are on disk when it
@@ -223,10 +223,12 @@ const char *store_errmsg(const struct store *s);
  * truncated from entries[0].index when that is at or below the last
  * stored index) and rd->hard_state when rd->hard_state_changed and it
  * differs from the stored one. A Ready without either writes nothing.
- * A Ready whose only change is the commit index is appended without the
- * fdatasync: the commit index need not be durable (Raft recovers it from
- * a quorum), and store_open() raises a commit index found below the
- * applied index to it (what was applied was committed).
+ * A Ready whose only change is the commit index writes nothing: the
+ * commit index need not be durable (Raft learns it again from a quorum);
+ * the store keeps it in memory (store_hard_state() reports it) and
+ * writes it with the next synced frame. store_open() raises a commit
+ * index found below the applied index or a compaction's snapshot index
+ * to it (what was applied was committed).
  *
  * rd->snapshot: its data must have been installed first, by
  * store_snapshot_install_commit() with this same metadata, which stored

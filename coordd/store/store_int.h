@@ -261,8 +261,7 @@ int store_rlog_rotate(struct store *s, const uint8_t *head, size_t len,
 		      size_t need);
 /* Writes len bytes of frames at the end of the open segment (they must
  * fit) and fdatasyncs it. COORD_EIO fails the store. */
-int store_rlog_append(struct store *s, const uint8_t *buf, size_t len,
-		      bool sync);
+int store_rlog_append(struct store *s, const uint8_t *buf, size_t len);
 /* Removes the oldest segments, never the newest: the first drop_min, and
  * any after them whose entries are all at or below index. */
 int store_rlog_drop(struct store *s, uint64_t index, size_t drop_min);
@@ -291,6 +290,7 @@ struct store {
 
 	/* What is on disk. */
 	struct store_hard hard;
+	uint64_t hard_written_commit;   /* the commit index on disk */
 	struct raft_snapshot_meta snap;
 	uint64_t applied;
 	uint32_t gen;

@@ -594,6 +594,97 @@ START_TEST(snapshot_without_its_data_is_ignored)
 }
 END_TEST
 
+/* A new stream (offset 0) arriving after a SNAPSHOT was stepped but
+ * before the Ready that installs it is refused: Raft's pending snapshot
+ * installs the staging it was checked against (found by review: the
+ * replaced staging made the store refuse the install and the node stop). */
+START_TEST(restream_between_snapshot_step_and_ready)
+{
+	struct cluster c;
+	struct node_waiter w;
+	struct done d;
+	uint64_t l, f;
+	char key[16];
+	int rc = COORD_OK;
+	bool seen = false;
+
+	cl_init(&c, 3, 16);
+	l = cl_leader(&c);
+	f = l == 3 ? 2 : 3;
+	c.cut[f] = true;
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		ck_assert_int_eq(propose_put(&c, l, key, "value", &w, &d), COORD_OK);
+		cl_deliver(&c);
+		done_close(&d);
+	}
+	c.cut[f] = false;
+	for (int t = 0; t < 60 && !seen; t++) {
+		for (uint64_t id = 1; id <= c.n; id++)
+			node_tick(c.nodes[id]);
+		cl_flush(&c);
+		while (c.nq > 0 && !seen) {
+			size_t n = c.nq;
+			struct qmsg *batch = malloc(n * sizeof(*batch));
+
+			memcpy(batch, c.q, n * sizeof(*batch));
+			c.nq = 0;
+			for (size_t i = 0; i < n; i++) {
+				struct node *to = c.nodes[batch[i].m.to];
+
+				node_step(to, &batch[i].m);
+				if (batch[i].m.type == RAFT_MSG_SNAPSHOT && batch[i].m.to == f && !seen) {
+					struct store_snapshot_reader *r;
+					const uint8_t *chunk;
+					size_t len;
+					bool last;
+					struct node_chunk ch;
+
+					seen = true;
+					{	/* the leader moves on and compacts
+						 * again; n_f is not flushed */
+						struct node *nf = c.nodes[f];
+						c.nodes[f] = NULL;
+						for (int k = 0; k < 40; k++) {
+							snprintf(key, sizeof(key), "z%d", k);
+							ck_assert_int_eq(propose_put(&c, l, key, "value", &w, &d), COORD_OK);
+							cl_deliver(&c);
+							done_close(&d);
+						}
+						c.nodes[f] = nf;
+					}
+					ck_assert_int_eq(store_snapshot_reader_new(node_store(c.nodes[l]), &r), COORD_OK);
+					ck_assert_int_eq(store_snapshot_reader_next_chunk(r, &chunk, &len, &last), COORD_OK);
+					ch.from = l;
+					ch.index = store_snapshot_reader_meta(r)->index;
+					ch.term = store_snapshot_reader_meta(r)->term;
+					ch.offset = 0;
+					ch.data = chunk;
+					ch.len = len;
+					ch.last = false;
+					/* Refused: the stepped snapshot keeps
+					 * its staging until its Ready. */
+					ck_assert_int_eq(node_snapshot_chunk(c.nodes[f], &ch),
+							 COORD_EMALFORMED);
+					store_snapshot_reader_free(r);
+					rc = node_flush(c.nodes[f]);
+				}
+				q_free(&batch[i]);
+			}
+			free(batch);
+			if (!seen)
+				cl_flush(&c);
+		}
+	}
+	ck_assert_msg(seen, "no snapshot was sent");
+	ck_assert_msg(rc == COORD_OK, "node_flush failed: %s", coord_strerror(rc));
+	ck_assert_uint_eq(node_stats(c.nodes[f])->snapshots_installed, 1);
+	cl_tick(&c, 10);
+	assert_converged(&c);
+	cl_close(&c);
+}
+END_TEST
+
 START_TEST(node_open_refuses_bad_config_and_reports_store_errors)
 {
 	struct node_config cfg;
@@ -629,6 +720,7 @@ static Suite *node_suite(void)
 	tcase_add_test(tc, restarted_node_recovers_and_converges);
 	tcase_add_test(tc, node_behind_compacted_log_catches_up_by_snapshot);
 	tcase_add_test(tc, snapshot_without_its_data_is_ignored);
+	tcase_add_test(tc, restream_between_snapshot_step_and_ready);
 	tcase_add_test(tc, node_open_refuses_bad_config_and_reports_store_errors);
 	suite_add_tcase(s, tc);
 	return s;

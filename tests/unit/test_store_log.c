@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "coordd/store/store_int.h"
 #include "tests/unit/store_test.h"
 #include "tests/unit/test_store.h"
 
@@ -78,6 +79,41 @@ static void check_entry(const struct store_restore *rs, uint64_t index,
 	ck_assert_uint_eq(e->len, strlen(want));
 	ck_assert(memcmp(e->data, want, e->len) == 0);
 }
+
+/* A Ready that only moves the commit index writes nothing; the store
+ * remembers the commit and, on reopen, raises a commit index found below
+ * the applied index to it (what was applied was committed). */
+START_TEST(commit_only_ready_writes_nothing_and_open_raises_commit)
+{
+	char *dir = st_dir_new();
+	struct store_restore rs;
+	struct store *s;
+	struct raft_entry e[3];
+	struct raft_hard_state hs = { 1, 1, 0 };
+	size_t off_before;
+
+	st_entry(&e[0], 1, 1, "a");
+	st_entry(&e[1], 2, 1, "b");
+	st_entry(&e[2], 3, 1, "c");
+	s = st_open(dir, NULL, &rs);
+	store_restore_close(&rs);
+	st_code_eq(st_persist(s, &hs, e, 3), COORD_OK);
+	off_before = s->log_off;    /* where the next frame would go */
+	hs.commit = 3;
+	st_code_eq(st_persist(s, &hs, NULL, 0), COORD_OK);
+	ck_assert_uint_eq(s->log_off, off_before);
+	ck_assert_uint_eq(store_hard_state(s).commit, 3);
+	st_code_eq(store_applied_set(s, 2), COORD_OK);
+	store_close(s);
+	s = st_open(dir, NULL, &rs);
+	ck_assert_uint_eq(rs.raft.hard_state.commit, 2);
+	ck_assert_uint_eq(rs.raft.applied, 2);
+	ck_assert_uint_eq(rs.raft.n_entries, 3);
+	store_restore_close(&rs);
+	store_close(s);
+	st_dir_free(dir);
+}
+END_TEST
 
 START_TEST(open_creates_a_new_store_in_a_missing_dir)
 {
@@ -262,9 +298,12 @@ START_TEST(persist_hard_state_alone_and_entries_alone)
 	fx_open(&f);
 	st_code_eq(st_persist(f.s, &hs, NULL, 0), COORD_OK);
 	st_code_eq(append(&f, 1, 3, 1, NULL), COORD_OK);
-	hs.commit = 3;
+	/* A new term and vote alone are written (the commit with them). */
+	hs = hs_make(2, 2, 3);
 	st_code_eq(st_persist(f.s, &hs, NULL, 0), COORD_OK);
 	fx_reopen(&f);
+	ck_assert_uint_eq(f.rs.raft.hard_state.term, 2);
+	ck_assert_uint_eq(f.rs.raft.hard_state.vote, 2);
 	ck_assert_uint_eq(f.rs.raft.hard_state.commit, 3);
 	ck_assert_uint_eq(f.rs.raft.n_entries, 3);
 	fx_close(&f);
@@ -527,5 +566,6 @@ Suite *store_log_suite(void)
 	ST_ADD(s, compaction_drops_entries_below_the_snapshot);
 	ST_ADD(s, log_continues_after_compaction);
 	ST_ADD(s, restore_feeds_raft_new);
+	ST_ADD(s, commit_only_ready_writes_nothing_and_open_raises_commit);
 	return s;
 }
