@@ -740,9 +740,33 @@ static void member_put_done(void *ctx, int code, const uint8_t *reply,
 	}
 }
 
+/* The member table's entry, proposed under the request's exactly-once
+ * identity; member_put_done() goes on with the configuration. */
+static int member_table_propose(struct net *net,
+				const struct proto_request *rq,
+				const struct proto_cmd *cmd, struct req *q)
+{
+	struct proto_entry en;
+	int rc;
+
+	en.client_id = rq->client_id;
+	en.sequence = rq->sequence;
+	en.now_ms = net_cluster_now_ms(net);
+	en.cmd = *cmd;
+	proto_buf_clear(&net->scratch);
+	rc = proto_entry_encode(&en, &net->scratch);
+	if (rc == COORD_OK)
+		rc = node_propose(net->node, net->scratch.data,
+				  net->scratch.len, &q->w, member_put_done, q);
+	if (rc == COORD_OK)
+		net_kick(net);
+	return rc;
+}
+
 static void on_member_change(struct client *cl, const struct proto_request *rq)
 {
 	struct net *net = cl->net;
+	struct proto_cmd cmd;
 	struct req *q;
 	int rc;
 
@@ -757,7 +781,6 @@ static void on_member_change(struct client *cl, const struct proto_request *rq)
 	}
 	if (rq->kind == PROTO_MEMBER_ADD) {
 		const struct proto_member *m = &rq->u.member_add.member;
-		struct proto_entry en;
 		const struct raft_conf *conf = raft_conf(node_raft(net->node));
 		const char *addr = peer_addr_of(net, m->id);
 
@@ -778,42 +801,20 @@ static void on_member_change(struct client *cl, const struct proto_request *rq)
 			return;
 		}
 		q->member_id = m->id;
-		memset(&en, 0, sizeof(en));
-		en.client_id = rq->client_id;
-		en.sequence = rq->sequence;
-		en.now_ms = net_cluster_now_ms(net);
-		en.cmd.type = PROTO_CMD_MEMBER_PUT;
-		en.cmd.u.member_put.id = m->id;
-		en.cmd.u.member_put.name = m->name;
-		en.cmd.u.member_put.peer_addr = m->peer_addr;
-		en.cmd.u.member_put.client_addr = m->client_addr;
-		en.cmd.u.member_put.promote = !m->learner;
-		proto_buf_clear(&net->scratch);
-		rc = proto_entry_encode(&en, &net->scratch);
-		if (rc == COORD_OK)
-			rc = node_propose(net->node, net->scratch.data,
-					  net->scratch.len, &q->w,
-					  member_put_done, q);
-		if (rc == COORD_OK)
-			net_kick(net);
+		memset(&cmd, 0, sizeof(cmd));
+		cmd.type = PROTO_CMD_MEMBER_PUT;
+		cmd.u.member_put.id = m->id;
+		cmd.u.member_put.name = m->name;
+		cmd.u.member_put.peer_addr = m->peer_addr;
+		cmd.u.member_put.client_addr = m->client_addr;
+		cmd.u.member_put.promote = !m->learner;
+		rc = member_table_propose(net, rq, &cmd, q);
 	} else if (rq->kind == PROTO_MEMBER_REMOVE) {
-		struct proto_entry en;
-
 		q->member_id = rq->u.member.id;
-		memset(&en, 0, sizeof(en));
-		en.client_id = rq->client_id;
-		en.sequence = rq->sequence;
-		en.now_ms = net_cluster_now_ms(net);
-		en.cmd.type = PROTO_CMD_MEMBER_DEL;
-		en.cmd.u.member_del.id = q->member_id;
-		proto_buf_clear(&net->scratch);
-		rc = proto_entry_encode(&en, &net->scratch);
-		if (rc == COORD_OK)
-			rc = node_propose(net->node, net->scratch.data,
-					  net->scratch.len, &q->w,
-					  member_put_done, q);
-		if (rc == COORD_OK)
-			net_kick(net);
+		memset(&cmd, 0, sizeof(cmd));
+		cmd.type = PROTO_CMD_MEMBER_DEL;
+		cmd.u.member_del.id = q->member_id;
+		rc = member_table_propose(net, rq, &cmd, q);
 	} else {
 		q->member_id = rq->u.member.id;
 		rc = member_conf_change(cl, q, RAFT_CONF_ADD_VOTER);
