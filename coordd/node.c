@@ -251,6 +251,10 @@ int node_open(const struct node_config *cfg, struct node **out, char *err,
 
 	store_options_default(&so);
 	so.compression = cfg->store_compression;
+	/* A 64 MiB memtable: under a write load the fsm writes tens of MB
+	 * a second, and LevelDB's default 4 MiB means a flush and its
+	 * compactions several times a second. */
+	so.write_buffer_bytes = 64u << 20;
 	/* A chunk and its frame fit in one peer frame (proto/limits.h). */
 	so.snapshot_chunk_bytes = COORD_SNAPSHOT_CHUNK_BYTES_MAX / 2;
 	so.log = store_log_cb;
