@@ -800,6 +800,18 @@ static void on_member_change(struct client *cl, const struct proto_request *rq)
 			send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
 			return;
 		}
+		if (!raft_conf_is_voter(conf, m->id) &&
+		    !raft_conf_is_learner(conf, m->id) &&
+		    conf->n_voters + conf->n_learners >= RAFT_NODES_MAX) {
+			/* Refused before the member table grows: Raft would
+			 * refuse the configuration change anyway. */
+			log_warn("client addr=%s: MEMBER_ADD refused: %d "
+				 "members already", cl->conn->addr,
+				 RAFT_NODES_MAX);
+			req_free(q);
+			send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
+			return;
+		}
 		q->member_id = m->id;
 		memset(&cmd, 0, sizeof(cmd));
 		cmd.type = PROTO_CMD_MEMBER_PUT;
@@ -949,20 +961,32 @@ static int client_frame(struct conn *c, const uint8_t *body, size_t len)
 /* ---------------------------------------------------------------------- */
 /* Watches. */
 
+/* One push frame on cl's connection: COORD_OK, or the encoder's or the
+ * frame's error (COORD_EFRAMETOOBIG for one over the response limit). */
+static int send_push(struct client *cl, const struct proto_push *p)
+{
+	size_t mark;
+	int rc = conn_frame_begin(cl->conn, &mark);
+
+	if (rc == COORD_OK)
+		rc = proto_push_encode(p, &cl->conn->out);
+	if (rc == COORD_OK)
+		rc = conn_frame_send(cl->conn, mark,
+				     COORD_RESPONSE_FRAME_BYTES_MAX);
+	return rc;
+}
+
 static void watch_push_canceled(struct client *cl, struct watch *w, int code,
 				uint64_t compact_rev)
 {
 	struct proto_push p;
-	size_t mark;
 
 	memset(&p, 0, sizeof(p));
 	p.kind = PROTO_PUSH_WATCH_CANCELED;
 	p.u.watch_canceled.watch_id = w->id;
 	p.u.watch_canceled.code = code;
 	p.u.watch_canceled.compact_revision = compact_rev;
-	if (conn_frame_begin(cl->conn, &mark) == COORD_OK &&
-	    proto_push_encode(&p, &cl->conn->out) == COORD_OK)
-		conn_frame_send(cl->conn, mark, COORD_RESPONSE_FRAME_BYTES_MAX);
+	send_push(cl, &p);
 }
 
 /* Pushes what the watch has not seen yet; false: the watch ended. */
@@ -972,7 +996,7 @@ static bool watch_catch_up(struct client *cl, struct watch *w)
 	struct proto_range filter;
 	struct fsm_events ev;
 	struct proto_push p;
-	size_t mark, max = WATCH_EVENTS_PER_FLUSH;
+	size_t max = WATCH_EVENTS_PER_FLUSH;
 	int rc;
 
 	if (w->next_rev > fsm_revision(f))
@@ -1000,12 +1024,7 @@ again:
 		p.u.watch_events.watch_id = w->id;
 		p.u.watch_events.events.v = ev.events;
 		p.u.watch_events.events.n = ev.n_events;
-		rc = conn_frame_begin(cl->conn, &mark);
-		if (rc == COORD_OK)
-			rc = proto_push_encode(&p, &cl->conn->out);
-		if (rc == COORD_OK)
-			rc = conn_frame_send(cl->conn, mark,
-					     COORD_RESPONSE_FRAME_BYTES_MAX);
+		rc = send_push(cl, &p);
 		if (rc == COORD_EFRAMETOOBIG && ev.n_events > 1 && max != 1) {
 			/* Too many bytes for one push: fewer events (whole
 			 * revisions always) in each, until they fit. */
@@ -1048,7 +1067,6 @@ void clients_leader_changed(struct net *net, uint64_t leader, uint64_t term)
 {
 	for (struct client *cl = net->clients; cl != NULL; cl = cl->next) {
 		struct proto_push p;
-		size_t mark;
 
 		if (cl->conn == NULL || !cl->hello || cl->n_watches == 0)
 			continue;
@@ -1056,10 +1074,7 @@ void clients_leader_changed(struct net *net, uint64_t leader, uint64_t term)
 		p.kind = PROTO_PUSH_LEADER_CHANGE;
 		p.u.leader_change.leader = leader;
 		p.u.leader_change.term = term;
-		if (conn_frame_begin(cl->conn, &mark) == COORD_OK &&
-		    proto_push_encode(&p, &cl->conn->out) == COORD_OK)
-			conn_frame_send(cl->conn, mark,
-					COORD_RESPONSE_FRAME_BYTES_MAX);
+		send_push(cl, &p);
 	}
 }
 

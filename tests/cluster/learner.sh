@@ -46,4 +46,17 @@ cl_node_start "$f"
 cl_wait_converged >/dev/null
 [ "$(cl_ctl_node 4 get after-promote --serializable | sed -n 2p)" = yes ] ||
 	fail "n4 lacks after-promote"
+# The configuration holds at most 16 members (RAFT_NODES_MAX): learners
+# that never run fill it to 16; a 17th is refused before anything changes.
+for i in $(seq 1 12); do
+	cl_ctl member add "ghost$i" "127.0.0.1:$((CL_BASE + 30 + i))" --learner >/dev/null ||
+		fail "adding learner ghost$i"
+done
+cl_ctl member add ghost13 127.0.0.1:9 --learner >/dev/null 2>&1 &&
+	fail "a 17th member was added"
+[ "$(cl_ctl --json member list | grep -o '"id"' | wc -l)" = 16 ] ||
+	fail "member list: $(cl_ctl member list)"
+cl_ctl put after-full yes >/dev/null || fail "put with 16 members"
+# Refused before the member table changed: nobody dials ghost13.
+! grep -q "peer ghost13" "$CL_DIR"/n*.log || fail "ghost13 reached the member table"
 echo "PASS: learner (n4 a learner until promoted, then a voter)"
