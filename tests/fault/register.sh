@@ -1,0 +1,4 @@
+#!/bin/bash
+# tests/fault/register.sh: the register workload for 20 s under kill -9, pauses and
+# partitions on a 3-node cluster (tests/fault/run.sh), judged by its checker.
+exec bash "$(dirname "$0")/run.sh" register --duration 20

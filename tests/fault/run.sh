@@ -1,0 +1,317 @@
+#!/bin/bash
+# tests/fault/run.sh: one Jepsen-style run. Starts a coordd cluster, runs a
+# workload (tests/fault/workload) against it while a nemesis injects
+# faults, heals everything, and judges the history with the workload's
+# checker. Prints the faults injected, the checker's verdict and where the
+# run's files are; exits 0 only when the checker passed.
+#
+#   run.sh WORKLOAD [--nodes 3|5] [--duration S] [--nemesis LIST]
+#          [--seed N] [--clients N] [--keys N] [--keep]
+#
+# WORKLOAD: register (check_register.py) or watch (check_watch.py).
+# LIST: comma-separated faults, one at a time with a heal between:
+#   kill       kill -9 of a random node, restarted 0.5-2 s later
+#   pause      SIGSTOP of a random node (the leader half the time), SIGCONT
+#              0.5-3 s later
+#   partition  (network namespaces only) one of: the leader isolated, a
+#              random node isolated, a random minority cut from the
+#              majority, a bridge (two halves that share one node)
+# default: kill,pause,partition.
+#
+# Network: as root with `ip netns`, each node runs in a network namespace
+# of its own, joined to a bridge in one more namespace where the workload
+# runs; nothing is routed out of them. A partition is a blackhole route
+# on both sides of each cut pair: packets are dropped where they leave, so
+# established connections stall and new ones fail, as with packet loss.
+# Without namespaces (not root, no `ip`, or FAULT_LOOPBACK=1), the nodes
+# run on loopback and partitions are left out; the output says so.
+#
+# Everything it starts is ended by PID, and its namespaces deleted, on
+# exit; --keep keeps the run's directory (logs, data, history).
+set -u
+
+workload=${1:-}
+shift || true
+nodes=3
+duration=20
+nemesis=kill,pause,partition
+seed=$(( $$ % 100000 + 1 ))
+clients=6
+keys=8
+keep=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--nodes) nodes=$2; shift ;;
+	--duration) duration=$2; shift ;;
+	--nemesis) nemesis=$2; shift ;;
+	--seed) seed=$2; shift ;;
+	--clients) clients=$2; shift ;;
+	--keys) keys=$2; shift ;;
+	--keep) keep=1 ;;
+	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+case $workload in
+register) checker=check_register.py ;;
+watch) checker=check_watch.py ;;
+*) echo "usage: run.sh register|watch [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
+esac
+case $nodes in 3|5) ;; *) echo "run.sh: --nodes is 3 or 5" >&2; exit 2 ;; esac
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_builddir=${top_builddir:-$here/../../_build}
+COORDD=$top_builddir/coordd/coordd
+COORDCTL=$top_builddir/tools/coordctl
+WORKLOAD=$top_builddir/tests/fault/workload
+for b in "$COORDD" "$COORDCTL" "$WORKLOAD"; do
+	[ -x "$b" ] || { echo "run.sh: no $b (build first: make check builds the workload)" >&2; exit 2; }
+done
+RANDOM=$seed
+dir=$(mktemp -d "${TMPDIR:-/tmp}/coord-fault-$workload.XXXXXX")
+ns=cf$$
+netns=
+wl_pid=
+
+log() { echo "$(date +%H:%M:%S.%N | cut -c1-12) $*" | tee -a "$dir/nemesis.log"; }
+
+if [ -z "${FAULT_LOOPBACK:-}" ] && [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null &&
+	ip netns add "${ns}s" 2>/dev/null; then
+	netns=1
+fi
+
+# Where node I listens: in namespaces every node has the same ports on
+# an address of its own; on loopback one address and ports of its own.
+addr() { # I
+	if [ -n "$netns" ]; then echo "10.213.0.$1"; else echo 127.0.0.1; fi
+}
+port() { # I KIND(0 client, 1 peer, 2 http)
+	if [ -n "$netns" ]; then echo $(( 2379 + $2 )); else
+		echo $(( 30000 + ($$ % 200) * 10 + ($1 - 1) * 3 + $2 )); fi
+}
+in_ns() { # I|s CMD...: run CMD in node I's namespace (or the switch's)
+	w=$1
+	shift
+	if [ -n "$netns" ]; then
+		if [ "$w" = s ]; then ip netns exec "${ns}s" "$@"; else
+			ip netns exec "${ns}n$w" "$@"; fi
+	else
+		"$@"
+	fi
+}
+endpoints() {
+	s=""
+	for i in $(seq 1 "$nodes"); do s="$s${s:+,}$(addr "$i"):$(port "$i" 0)"; done
+	echo "$s"
+}
+cluster() {
+	s=""
+	for i in $(seq 1 "$nodes"); do s="$s${s:+,}n$i=$(addr "$i"):$(port "$i" 1)"; done
+	echo "$s"
+}
+
+cleanup() {
+	for i in $(seq 1 "$nodes"); do
+		[ -f "$dir/n$i.pid" ] || continue
+		pid=$(cat "$dir/n$i.pid")
+		kill -CONT "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null
+	done
+	[ -n "$wl_pid" ] && kill -TERM "$wl_pid" 2>/dev/null
+	for i in $(seq 1 "$nodes"); do
+		[ -f "$dir/n$i.pid" ] || continue
+		pid=$(cat "$dir/n$i.pid")
+		j=0
+		while kill -0 "$pid" 2>/dev/null && [ $j -lt 100 ]; do
+			sleep 0.05
+			j=$((j + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	[ -n "$wl_pid" ] && { kill -KILL "$wl_pid" 2>/dev/null; wait "$wl_pid" 2>/dev/null; }
+	if [ -n "$netns" ]; then
+		for i in $(seq 1 "$nodes"); do ip netns del "${ns}n$i" 2>/dev/null; done
+		ip netns del "${ns}s" 2>/dev/null
+	fi
+	if [ -n "$keep" ]; then echo "run.sh: kept $dir"; else rm -rf "$dir"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+net_setup() {
+	ip -n "${ns}s" link add br0 type bridge || return 1
+	ip -n "${ns}s" addr add 10.213.0.254/24 dev br0
+	ip -n "${ns}s" link set br0 up
+	ip -n "${ns}s" link set lo up
+	for i in $(seq 1 "$nodes"); do
+		ip netns add "${ns}n$i" || return 1
+		ip link add "${ns}v$i" type veth peer name "${ns}e$i" || return 1
+		ip link set "${ns}v$i" netns "${ns}s"
+		ip link set "${ns}e$i" netns "${ns}n$i"
+		ip -n "${ns}s" link set "${ns}v$i" master br0
+		ip -n "${ns}s" link set "${ns}v$i" up
+		ip -n "${ns}n$i" link set "${ns}e$i" name eth0
+		ip -n "${ns}n$i" addr add "10.213.0.$i/24" dev eth0
+		ip -n "${ns}n$i" link set eth0 up
+		ip -n "${ns}n$i" link set lo up
+	done
+}
+
+node_start() { # I
+	i=$1
+	in_ns "$i" "$COORDD" --name "n$i" --data-dir "$dir/n$i.data" \
+		--client-addr "$(addr "$i"):$(port "$i" 0)" \
+		--peer-addr "$(addr "$i"):$(port "$i" 1)" \
+		--http-addr "$(addr "$i"):$(port "$i" 2)" \
+		--initial-cluster "$(cluster)" >>"$dir/n$i.log" 2>&1 &
+	echo $! >"$dir/n$i.pid"
+}
+
+running() { [ -f "$dir/n$1.pid" ] && kill -0 "$(cat "$dir/n$1.pid")" 2>/dev/null; }
+
+# The index of the node that says it leads, or nothing.
+leader() {
+	for i in $(seq 1 "$nodes"); do
+		running "$i" || continue
+		st=$(in_ns s "$COORDCTL" --endpoints "$(addr "$i"):$(port "$i" 0)" \
+			--timeout-ms 1000 --json status 2>/dev/null)
+		id=$(echo "$st" | sed -n 's/.*"id":"\([0-9a-f]*\)".*"leader":"\([0-9a-f]*\)".*/\1 \2/p')
+		set -- $id
+		[ $# -eq 2 ] && [ "$1" = "$2" ] && { echo "$i"; return; }
+	done
+}
+
+wait_leader() { # SECONDS
+	dl=$(( $(date +%s) + $1 ))
+	while [ "$(date +%s)" -lt "$dl" ]; do
+		[ -n "$(leader)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Partitions: a blackhole route on both sides of every cut pair.
+net_cut() { # I J
+	ip -n "${ns}n$1" route add blackhole "10.213.0.$2/32" 2>/dev/null
+	ip -n "${ns}n$2" route add blackhole "10.213.0.$1/32" 2>/dev/null
+}
+heal_net() {
+	for i in $(seq 1 "$nodes"); do
+		for j in $(seq 1 "$nodes"); do
+			ip -n "${ns}n$i" route del blackhole "10.213.0.$j/32" 2>/dev/null
+		done
+	done
+}
+# Cuts group A (a list of indexes) from everyone else.
+cut_group() { # "A..."
+	for i in $1; do
+		for j in $(seq 1 "$nodes"); do
+			case " $1 " in *" $j "*) ;; *) net_cut "$i" "$j" ;; esac
+		done
+	done
+}
+
+sleep_ms() { sleep "$(( $1 / 1000 )).$(printf %03d $(( $1 % 1000 )))"; }
+
+kills=0 pauses=0 partitions=0
+fault_once() {
+	kinds=$(echo "$nemesis" | tr , ' ')
+	set -- $kinds
+	[ -z "$netns" ] && set -- $(echo "$kinds" | tr ' ' '\n' | grep -v '^partition$')
+	[ $# -gt 0 ] || return 0
+	kind=$(eval echo "\${$(( RANDOM % $# + 1 ))}")
+	victim=$(( RANDOM % nodes + 1 ))
+	case $kind in
+	kill)
+		log "kill -9 n$victim"
+		kill -KILL "$(cat "$dir/n$victim.pid")" 2>/dev/null
+		wait "$(cat "$dir/n$victim.pid")" 2>/dev/null
+		sleep_ms $(( 500 + RANDOM % 1500 ))
+		log "restart n$victim"
+		node_start "$victim"
+		kills=$((kills + 1))
+		;;
+	pause)
+		if [ $((RANDOM % 2)) -eq 0 ]; then
+			l=$(leader)
+			[ -n "$l" ] && victim=$l
+		fi
+		log "pause n$victim"
+		kill -STOP "$(cat "$dir/n$victim.pid")" 2>/dev/null
+		sleep_ms $(( 500 + RANDOM % 2500 ))
+		log "resume n$victim"
+		kill -CONT "$(cat "$dir/n$victim.pid")" 2>/dev/null
+		pauses=$((pauses + 1))
+		;;
+	partition)
+		case $(( RANDOM % 4 )) in
+		0)	l=$(leader)
+			[ -n "$l" ] && victim=$l
+			log "partition: n$victim (leader) isolated"
+			cut_group "$victim" ;;
+		1)	log "partition: n$victim isolated"
+			cut_group "$victim" ;;
+		2)	minority=""
+			while [ $(echo $minority | wc -w) -lt $(( (nodes - 1) / 2 )) ]; do
+				m=$(( RANDOM % nodes + 1 ))
+				case " $minority " in *" $m "*) ;; *) minority="$minority $m" ;; esac
+			done
+			log "partition: {${minority# }} from the majority"
+			cut_group "$minority" ;;
+		3)	# A bridge: the middle node sees both halves.
+			half=$(( nodes / 2 ))
+			mid=$(( half + 1 ))
+			log "partition: bridge through n$mid"
+			for i in $(seq 1 "$half"); do
+				for j in $(seq $((mid + 1)) "$nodes"); do net_cut "$i" "$j"; done
+			done ;;
+		esac
+		sleep_ms $(( 1000 + RANDOM % 3000 ))
+		log "heal"
+		heal_net
+		partitions=$((partitions + 1))
+		;;
+	esac
+	sleep_ms $(( 300 + RANDOM % 1200 ))
+}
+
+if [ -n "$netns" ]; then
+	net_setup || { echo "run.sh: could not set up the namespaces" >&2; exit 1; }
+	echo "run.sh: $workload, $nodes nodes in network namespaces ${ns}n1..${ns}n$nodes, seed $seed, nemesis $nemesis, ${duration}s"
+else
+	echo "run.sh: $workload, $nodes nodes on loopback (no network namespaces: not root or no ip; partitions left out), seed $seed, nemesis $nemesis, ${duration}s"
+fi
+for i in $(seq 1 "$nodes"); do node_start "$i"; done
+wait_leader 60 || { echo "run.sh: no leader within 60 s"; tail -5 "$dir"/n*.log; exit 1; }
+
+in_ns s "$WORKLOAD" "$workload" "$(endpoints)" "$dir/history.jsonl" \
+	--clients "$clients" --keys "$keys" --duration-ms "$((duration * 1000))" \
+	--timeout-ms 5000 --seed "$seed" >"$dir/workload.log" 2>&1 &
+wl_pid=$!
+
+end=$(( $(date +%s) + duration ))
+while [ "$(date +%s)" -lt "$end" ] && kill -0 "$wl_pid" 2>/dev/null; do
+	fault_once
+done
+log "heal all"
+heal_net 2>/dev/null
+for i in $(seq 1 "$nodes"); do
+	if running "$i"; then kill -CONT "$(cat "$dir/n$i.pid")"; else node_start "$i"; fi
+done
+wait "$wl_pid"
+wl_status=$?
+wl_pid=
+echo "run.sh: faults: $kills kills, $pauses pauses, $partitions partitions"
+cat "$dir/workload.log"
+echo "run.sh: history: $(wc -l <"$dir/history.jsonl") lines," \
+	"$(grep -c '"t":"ok"' "$dir/history.jsonl") ok," \
+	"$(grep -c '"t":"info"' "$dir/history.jsonl") unknown outcome"
+python3 "$here/$checker" "$dir/history.jsonl"
+verdict=$?
+if [ $verdict -ne 0 ] || [ $wl_status -ne 0 ]; then
+	keep=1
+	echo "FAIL: checker exit $verdict, workload exit $wl_status; replay with --seed $seed"
+	exit 1
+fi
+exit 0
