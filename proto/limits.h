@@ -18,6 +18,18 @@
  * --max-txn-ops. */
 #define COORD_TXN_OPS_MAX 128
 
+/* Bytes of key-values one command applied through the log may return:
+ * the range results of a txn and the prev_kv of its puts and deletes (and
+ * of a plain put or delete). Each key-value counts its key, its value when
+ * returned and COORD_APPLY_REPLY_KV_OVERHEAD bytes, counted while it is
+ * collected, so no replica ever holds more; past the limit the command
+ * fails with COORD_EREPLYTOOBIG and writes nothing, the same on every
+ * replica (fsm: config reply_bytes_max, equal on every replica). The
+ * stored reply of a client (the client table) is then never larger than
+ * the largest command. Plain RANGE requests are reads, not bound by it. */
+#define COORD_APPLY_REPLY_BYTES_MAX (1024 * 1024)
+#define COORD_APPLY_REPLY_KV_OVERHEAD 64
+
 /* Bytes in one encoded command, the unit the server proposes to Raft;
  * matches raft_config_default()'s max_entry_bytes. */
 #define COORD_CMD_BYTES_MAX (1024 * 1024)

@@ -20,6 +20,9 @@
 #define META_CLOCK "mclock"
 #define META_CLIENTS "mclients"
 
+/* Bytes of the reply buffer kept from one entry to the next. */
+#define FSM_REPLY_KEEP_BYTES (64 * 1024)
+
 #define META_KEY(name) ((const uint8_t *)(name)), (sizeof(name) - 1)
 
 void fsm_config_default(struct fsm_config *cfg)
@@ -29,6 +32,7 @@ void fsm_config_default(struct fsm_config *cfg)
 	cfg->value_bytes_max = COORD_VALUE_BYTES_MAX;
 	cfg->txn_ops_max = COORD_TXN_OPS_MAX;
 	cfg->clients_max = COORD_CLIENTS_MAX;
+	cfg->reply_bytes_max = COORD_APPLY_REPLY_BYTES_MAX;
 }
 
 static int meta_get(struct fsm *f, const uint8_t *key, size_t key_len,
@@ -69,7 +73,8 @@ int fsm_new(const struct fsm_config *cfg, struct fsm_backend *backend,
 	/* Keys and values travel as msgpack bin32. */
 	if (cfg->key_bytes_max == 0 || cfg->key_bytes_max > UINT32_MAX ||
 	    cfg->value_bytes_max > UINT32_MAX || cfg->txn_ops_max == 0 ||
-	    cfg->clients_max == 0 || backend == NULL)
+	    cfg->clients_max == 0 || cfg->reply_bytes_max == 0 ||
+	    backend == NULL)
 		return COORD_EINVAL;
 	f = coord_malloc(cfg->alloc, sizeof(*f));
 	if (f == NULL)
@@ -149,6 +154,7 @@ static void call_begin(struct fsm *f, unsigned flags)
 	f->clock_new = f->clock_ms;
 	f->clients_new = f->clients;
 	f->flags = flags;
+	f->reply_bytes_left = f->cfg.reply_bytes_max;
 	f->events = NULL;
 	f->n_events = 0;
 	f->cap_events = 0;
@@ -234,8 +240,14 @@ static int apply_cmd(struct fsm *f, const struct proto_cmd *cmd,
 static void reply_finish(struct fsm *f, uint8_t type, int code,
 			 struct fsm_result *res)
 {
+	if (code == COORD_EREPLYTOOBIG) {
+		/* The one error found after writes (a txn's range or prev_kv
+		 * past the reply limit): the command writes nothing. */
+		fsm_ov_reset(&f->ov);
+		f->sub = 0;
+	}
 	if (code != COORD_OK) {
-		/* Commands check everything before their first write. */
+		/* Commands check everything else before their first write. */
 		COORD_ASSERT(f->sub == 0);
 		COORD_ASSERT(f->ov.n == 0);
 		memset(&res->reply.u, 0, sizeof(res->reply.u));
@@ -409,6 +421,12 @@ static int entry_begin(struct fsm *f, uint64_t index, unsigned flags,
 	if (index <= f->applied_index)
 		return COORD_EINVAL;
 	call_begin(f, flags);
+	/* A large reply's memory goes (the previous one was valid until
+	 * this call): a peak is not kept for the node's lifetime. */
+	if (f->reply.cap > FSM_REPLY_KEEP_BYTES) {
+		proto_buf_close(&f->reply);
+		proto_buf_init(&f->reply, f->cfg.alloc);
+	}
 	proto_buf_clear(&f->reply);
 	return COORD_OK;
 }
@@ -477,6 +495,8 @@ int fsm_range(struct fsm *f, const struct proto_range *req,
 
 	memset(reply, 0, sizeof(*reply));
 	call_begin(f, 0);
+	/* A read: its reply is bounded by the server's frame limit. */
+	f->reply_bytes_left = SIZE_MAX;
 	rc = apply_range(f, req, &reply->u.range);
 	if (rc != COORD_OK)
 		memset(&reply->u, 0, sizeof(reply->u));

@@ -110,6 +110,11 @@ struct fsm_config {
 	/* Entries of the client table (>= 1); a new client beyond them
 	 * evicts the least recently active. Must be equal on every replica. */
 	uint64_t clients_max;
+	/* Bytes of key-values one applied command may return (>= 1):
+	 * COORD_EREPLYTOOBIG above, counted as proto/limits.h's
+	 * COORD_APPLY_REPLY_BYTES_MAX says. Must be equal on every replica.
+	 * fsm_range() is not bound by it. */
+	size_t reply_bytes_max;
 };
 
 /* Fills cfg with the defaults of proto/limits.h, libc, no lease check. */

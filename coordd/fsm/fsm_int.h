@@ -103,6 +103,7 @@ struct fsm {
 	uint64_t clock_new;         /* clock_ms afterwards */
 	uint64_t clients_new;       /* clients afterwards */
 	unsigned flags;             /* FSM_EVENTS... */
+	size_t reply_bytes_left;    /* of cfg.reply_bytes_max */
 	struct proto_event *events;
 	size_t n_events;
 	size_t cap_events;
@@ -207,6 +208,11 @@ int fsm_cmd_txn(struct fsm *f, const struct proto_txn *t,
 int fsm_cmd_compact(struct fsm *f, uint64_t rev);
 int fsm_cmd_lease_end(struct fsm *f, uint64_t lease,
 		      struct proto_lease_end_reply *out);
+
+/* mvcc.c: counts kv (its value if with_value) against the call's
+ * reply_bytes_left; COORD_EREPLYTOOBIG once it is spent. */
+int fsm_reply_charge(struct fsm *f, const struct proto_kv *kv,
+		     bool with_value);
 
 /* clients.c: the client table. Its records are written only at the end
  * of a call (fsm_client_store) or by CLIENTS_EXPIRE, which has no client,

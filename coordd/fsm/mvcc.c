@@ -12,6 +12,7 @@
 #include "coordd/fsm/fsm_int.h"
 #include "proto/assert.h"
 #include "proto/errors.h"
+#include "proto/limits.h"
 
 /*
  * Key selection.
@@ -287,6 +288,20 @@ int fsm_check_range_rev(const struct fsm *f, uint64_t rev)
 	return COORD_OK;
 }
 
+int fsm_reply_charge(struct fsm *f, const struct proto_kv *kv,
+		     bool with_value)
+{
+	size_t n = COORD_APPLY_REPLY_KV_OVERHEAD + kv->key.len +
+		   (with_value ? kv->value.len : 0);
+
+	if (n > f->reply_bytes_left) {
+		f->reply_bytes_left = 0;
+		return COORD_EREPLYTOOBIG;
+	}
+	f->reply_bytes_left -= n;
+	return COORD_OK;
+}
+
 struct range_ctx {
 	const struct proto_range *req;
 	bool collect_all;           /* sorting: keep every kv, limit later */
@@ -307,6 +322,10 @@ static int range_cb(struct fsm *f, void *ctx, const struct proto_kv *kv)
 		return COORD_OK;
 	if (!c->collect_all && c->req->limit > 0 && c->n >= c->req->limit)
 		return COORD_OK;
+	/* Counted before it is held: what is collected, sorted or not. */
+	rc = fsm_reply_charge(f, kv, c->with_value);
+	if (rc != COORD_OK)
+		return rc;
 	if (c->n == c->cap) {
 		size_t cap = c->cap == 0 ? 16 : c->cap * 2;
 		struct proto_kv *kvs;
@@ -557,6 +576,9 @@ static int do_put(struct fsm *f, struct fsm_view_iter *it,
 	if (rc != COORD_OK)
 		return rc;
 	if (p->prev_kv && live) {
+		rc = fsm_reply_charge(f, &old, true);
+		if (rc != COORD_OK)
+			return rc;
 		out->has_prev_kv = true;
 		out->prev_kv = old;
 	}
@@ -583,6 +605,7 @@ int fsm_cmd_put(struct fsm *f, const struct proto_put *p,
 
 struct collect_ctx {
 	bool with_value;
+	bool in_reply;              /* prev_kv: counts against the reply */
 	struct proto_kv *kvs;
 	size_t n;
 	size_t cap;
@@ -592,6 +615,12 @@ static int collect_cb(struct fsm *f, void *ctx, const struct proto_kv *kv)
 {
 	struct collect_ctx *c = ctx;
 
+	if (c->in_reply) {
+		int rc = fsm_reply_charge(f, kv, true);
+
+		if (rc != COORD_OK)
+			return rc;
+	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap == 0 ? 16 : c->cap * 2;
 		struct proto_kv *kvs;
@@ -640,6 +669,7 @@ static int do_delete(struct fsm *f, const struct proto_delete *d,
 
 	memset(out, 0, sizeof(*out));
 	c.with_value = d->prev_kv || (f->flags & FSM_EVENTS_PREV_KV);
+	c.in_reply = d->prev_kv;
 	rc = fsm_bounds_make(f, d->key, d->end, d->flags, &b);
 	if (rc == COORD_OK)
 		rc = mvcc_scan(f, &b, f->rev_new, collect_cb, &c);

@@ -3,8 +3,17 @@
  */
 #include "tests/unit/check_util.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Bytes held: live_bytes and its high-water mark peak_bytes. */
+static void cu_bytes_add(struct cu_alloc *t, void *p)
+{
+	t->live_bytes += malloc_usable_size(p);
+	if (t->live_bytes > t->peak_bytes)
+		t->peak_bytes = t->live_bytes;
+}
 
 static bool cu_alloc_fails(struct cu_alloc *t)
 {
@@ -25,8 +34,10 @@ static void *cu_malloc(void *ctx, size_t size)
 	if (cu_alloc_fails(t))
 		return NULL;
 	p = malloc(size == 0 ? 1 : size);
-	if (p != NULL)
+	if (p != NULL) {
 		t->live++;
+		cu_bytes_add(t, p);
+	}
 	return p;
 }
 
@@ -34,12 +45,17 @@ static void *cu_realloc(void *ctx, void *ptr, size_t size)
 {
 	struct cu_alloc *t = ctx;
 	void *p;
+	size_t old = ptr != NULL ? malloc_usable_size(ptr) : 0;
 
 	if (cu_alloc_fails(t))
 		return NULL;
 	p = realloc(ptr, size == 0 ? 1 : size);
 	if (p != NULL && ptr == NULL)
 		t->live++;
+	if (p != NULL) {
+		t->live_bytes -= old;
+		cu_bytes_add(t, p);
+	}
 	return p;
 }
 
@@ -51,6 +67,7 @@ static void cu_free(void *ctx, void *ptr)
 		return;
 	cu_require(t->live > 0, "free of a block never allocated");
 	t->live--;
+	t->live_bytes -= malloc_usable_size(ptr);
 	free(ptr);
 }
 

@@ -65,6 +65,8 @@ struct cu_alloc {
 	bool fail_every;
 	size_t live;
 	size_t failures;
+	size_t live_bytes;          /* malloc_usable_size() of the live ones */
+	size_t peak_bytes;          /* the most live_bytes has been */
 };
 
 void cu_alloc_init(struct cu_alloc *t);

@@ -2,8 +2,11 @@
  * tests/unit/test_fsm_txn.c: multi-key transactions of the fsm: compares,
  * branches, one revision for all writes, and the txn errors.
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "proto/limits.h"
+#include "tests/unit/fsm_clients_test.h"
 #include "tests/unit/fsm_test.h"
 #include "tests/unit/test_fsm.h"
 
@@ -394,6 +397,177 @@ START_TEST(txn_put_with_unknown_lease_is_elease)
 }
 END_TEST
 
+/*
+ * The reply limit (proto/limits.h COORD_APPLY_REPLY_BYTES_MAX): what one
+ * applied command returns is counted while it is collected.
+ */
+
+#define BIG_KEYS 32
+#define BIG_VALUE_BYTES (16 * 1024)
+
+/* BIG_KEYS keys "b00".. of BIG_VALUE_BYTES each: about half the default
+ * reply limit, so one range over them fits and two do not. */
+static void put_big_keys(struct ft_fsm *t)
+{
+	static uint8_t value[BIG_VALUE_BYTES];
+	char key[8];
+
+	memset(value, 'v', sizeof(value));
+	for (int i = 0; i < BIG_KEYS; i++) {
+		snprintf(key, sizeof(key), "b%02d", i);
+		ft_apply_ok(t, ft_put_b(ft_s(key),
+					proto_bytes_make(value, sizeof(value)),
+					0, false));
+	}
+}
+
+START_TEST(txn_range_results_past_the_reply_limit_fail_and_write_nothing)
+{
+	struct proto_op ops[COORD_TXN_OPS_MAX];
+	const struct proto_reply *r;
+	struct ft_fsm t;
+	size_t base;
+
+	ft_fsm_open(&t, NULL);
+	put_big_keys(&t);
+	ops[0] = op_put("z", "1", 0);
+	for (size_t i = 1; i < COORD_TXN_OPS_MAX; i++)
+		ops[i] = op_range("b", "c", 0, 0);
+	/* One range over the keyspace fits. */
+	r = ft_apply_ok(&t, txn(NULL, 0, ops, 2, NULL, 0));
+	ck_assert_uint_eq(r->u.txn.replies[1].u.range.n_kvs, BIG_KEYS);
+	/* The attack of issue 14 section 3: 127 of them. The txn fails
+	 * before the replica holds more than the limit, and its put is
+	 * undone (ft_apply_err: same revision and hash, no events). */
+	base = t.alloc.live_bytes;
+	t.alloc.peak_bytes = base;
+	ft_apply_err(&t, txn(NULL, 0, ops, COORD_TXN_OPS_MAX, NULL, 0),
+		     COORD_EREPLYTOOBIG);
+	ck_assert_uint_lt(t.alloc.peak_bytes - base,
+			  4 * COORD_APPLY_REPLY_BYTES_MAX);
+	ck_assert_ptr_nonnull(ft_kv(&t, "z"));
+	ck_assert_uint_eq(ft_kv(&t, "z")->version, 1);
+	/* Keys only: values are not returned, so not counted. */
+	for (size_t i = 1; i < COORD_TXN_OPS_MAX; i++)
+		ops[i].u.range.flags = PROTO_RANGE_KEYS_ONLY;
+	r = ft_apply_ok(&t, txn(NULL, 0, ops + 1, COORD_TXN_OPS_MAX - 1, NULL,
+				0));
+	ck_assert_uint_eq(r->u.txn.n_replies, COORD_TXN_OPS_MAX - 1);
+	/* A sorted range holds every key before its limit: all count. */
+	ops[1] = op_range("b", "c", 0, 0);
+	ops[1].u.range.sort_target = PROTO_SORT_MOD;
+	ops[1].u.range.sort_order = PROTO_SORT_DESCEND;
+	ops[1].u.range.limit = 1;
+	ops[2] = ops[1];
+	ft_apply_err(&t, txn(NULL, 0, ops + 1, 2, NULL, 0),
+		     COORD_EREPLYTOOBIG);
+	/* A limit without a sort stops collecting: 60 ranges of one key
+	 * each fit (two whole ones did not). */
+	for (size_t i = 1; i <= 60; i++) {
+		ops[i] = op_range("b", "c", 0, 0);
+		ops[i].u.range.limit = 1;
+	}
+	ft_apply_ok(&t, txn(NULL, 0, ops + 1, 60, NULL, 0));
+	/* A plain range is a read: the net layer bounds it, not this. */
+	ck_assert_uint_eq(ft_get(&t, ft_range("b", "c", 0))->n_kvs, BIG_KEYS);
+	ft_fsm_close(&t);
+}
+END_TEST
+
+static void prev_kv_limits(struct ft_fsm *t, uint64_t *hash)
+{
+	struct proto_op ops[2];
+	char value[101];
+
+	memset(value, 'v', 100);
+	value[100] = '\0';
+	ft_apply_ok(t, ft_put("a", value, 0));
+	ft_apply_ok(t, ft_put("b", value, 0));
+	/* 64 + 1 + 100 bytes each: one fits in 200, two do not. */
+	ops[0] = op_put("a", "1", 0);
+	ops[1] = op_put("b", "1", 0);
+	ft_apply_err(t, txn(NULL, 0, ops, 2, NULL, 0), COORD_EREPLYTOOBIG);
+	ck_assert(ft_apply_ok(t, txn(NULL, 0, ops, 1, NULL, 0))
+			  ->u.txn.replies[0].u.put.has_prev_kv);
+	ft_apply_err(t, ft_del("a", "c", 0, true), COORD_EREPLYTOOBIG);
+	/* A delete's prev_kvs after a put: the put is undone too. */
+	ops[0] = op_put("x", "1", 0);
+	ops[1] = op_del("a", "c", 0);
+	ft_apply_err(t, txn(NULL, 0, ops, 2, NULL, 0), COORD_EREPLYTOOBIG);
+	ck_assert_uint_eq(ft_apply_ok(t, ft_del("a", "c", 0, false))
+				  ->u.del.deleted, 2);
+	*hash = ft_hash(t);
+}
+
+START_TEST(prev_kv_counts_against_the_reply_limit_the_same_on_every_replica)
+{
+	struct fsm_config cfg;
+	struct ft_fsm a, b;
+	uint64_t ha, hb;
+
+	fsm_config_default(&cfg);
+	cfg.reply_bytes_max = 200;
+	ft_fsm_open(&a, &cfg);
+	ft_fsm_open(&b, &cfg);
+	prev_kv_limits(&a, &ha);
+	prev_kv_limits(&b, &hb);
+	ck_assert_uint_eq(ha, hb);
+	cfg.reply_bytes_max = 0;
+	ft_code_eq(fsm_new(&cfg, a.backend, &a.f), COORD_EINVAL);
+	ft_fsm_close(&a);
+	ft_fsm_close(&b);
+}
+END_TEST
+
+/* A compound literal of the entry, for fsm_apply_entry(). */
+#define ENTRY(client, seq, now, cmd)                                         \
+	(&(struct proto_entry[1]){ ft_entry((client), (seq), (now), (cmd)) }[0])
+
+START_TEST(client_table_keeps_a_bounded_reply_and_the_reply_buffer_shrinks)
+{
+	struct proto_op ops[COORD_TXN_OPS_MAX];
+	struct fsm_entry_result res;
+	struct ft_fsm t;
+	size_t base;
+
+	ft_fsm_open(&t, NULL);
+	put_big_keys(&t);
+	for (size_t i = 0; i < COORD_TXN_OPS_MAX; i++)
+		ops[i] = op_range("b", "c", 0, 0);
+	/* Refused: what is stored and sent is the small error reply. */
+	ft_code_eq(fsm_apply_entry(t.f, ++t.index,
+				   ENTRY(7, 1, 1,
+					   txn(NULL, 0, ops, COORD_TXN_OPS_MAX,
+					       NULL, 0)),
+				   0, &res),
+		   COORD_OK);
+	ft_code_eq(res.res.reply.code, COORD_EREPLYTOOBIG);
+	ck_assert_uint_lt(res.reply_len, 64);
+	/* A large reply that fits: its buffer goes with the next entry.
+	 * (The base is taken after a small entry: an entry's arena lives
+	 * until the next one.) */
+	ft_code_eq(fsm_apply_entry(t.f, ++t.index,
+				   ENTRY(7, 2, 1, ft_put("x", "0", 0)), 0,
+				   &res),
+		   COORD_OK);
+	base = t.alloc.live_bytes;
+	ft_code_eq(fsm_apply_entry(t.f, ++t.index,
+				   ENTRY(7, 3, 1,
+					   txn(NULL, 0, ops, 1, NULL, 0)),
+				   0, &res),
+		   COORD_OK);
+	ft_code_eq(res.res.reply.code, COORD_OK);
+	ck_assert_uint_gt(res.reply_len, BIG_KEYS * BIG_VALUE_BYTES);
+	ft_code_eq(fsm_apply_entry(t.f, ++t.index,
+				   ENTRY(7, 4, 1, ft_put("x", "1", 0)),
+				   0, &res),
+		   COORD_OK);
+	ft_code_eq(res.res.reply.code, COORD_OK);
+	ck_assert_uint_lt(t.alloc.live_bytes, base + 64 * 1024);
+	ft_fsm_close(&t);
+}
+END_TEST
+
 Suite *fsm_txn_suite(void)
 {
 	Suite *s = suite_create("fsm_txn");
@@ -409,5 +583,8 @@ Suite *fsm_txn_suite(void)
 	FT_ADD(s, txn_rejects_bad_compares_and_ops_before_any_write);
 	FT_ADD(s, txn_state_checks_of_the_chosen_branch_fail_the_whole_txn);
 	FT_ADD(s, txn_put_with_unknown_lease_is_elease);
+	FT_ADD(s, txn_range_results_past_the_reply_limit_fail_and_write_nothing);
+	FT_ADD(s, prev_kv_counts_against_the_reply_limit_the_same_on_every_replica);
+	FT_ADD(s, client_table_keeps_a_bounded_reply_and_the_reply_buffer_shrinks);
 	return s;
 }
