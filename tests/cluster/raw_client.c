@@ -18,6 +18,8 @@
  *   putk KLEN VLEN        PUT a key of KLEN bytes 'k', then read
  *   get KEY               RANGE of KEY, then read one frame
  *   watch N               N WATCH_CREATEs on prefix "w/", reading each reply
+ *   rangetxn N PREFIX     one TXN (client id: the pid, sequence 1) of N ranges,
+ *                         each over every key with PREFIX, then read
  *   send HEX              these bytes as they are (no frame header)
  *   frame HEX             one frame whose body is these bytes
  *   recv                  read one frame
@@ -271,6 +273,36 @@ static void put_init(struct proto_request *rq, const uint8_t *key, size_t klen,
 	rq->u.put.value = proto_bytes_make(value, vlen);
 }
 
+/* rangetxn N PREFIX: see the file comment. */
+static int range_txn(int fd, size_t n, const char *prefix)
+{
+	struct proto_op *ops = calloc(n == 0 ? 1 : n, sizeof(*ops));
+	struct proto_request rq;
+	int rc;
+
+	if (ops == NULL) {
+		perror("calloc");
+		exit(2);
+	}
+	for (size_t k = 0; k < n; k++) {
+		ops[k].type = PROTO_CMD_RANGE;
+		ops[k].u.range.key = proto_bytes_make(prefix, strlen(prefix));
+		ops[k].u.range.flags = PROTO_RANGE_PREFIX;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_TXN;
+	rq.client_id = (uint64_t)getpid();
+	rq.sequence = 1;
+	rq.u.txn.type = PROTO_CMD_TXN;
+	rq.u.txn.u.txn.success = ops;
+	rq.u.txn.u.txn.n_success = n;
+	rc = send_request(fd, &rq);
+	free(ops);
+	if (rc == 0)
+		recv_frame(fd);
+	return rc;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -459,6 +491,12 @@ int main(int argc, char **argv)
 				recv_frame(fd);
 			}
 			i++;
+		} else if (strcmp(step, "rangetxn") == 0) {
+			if (a2 == NULL)
+				usage();
+			if (range_txn(fd, parse_size(a1), a2) != 0)
+				return 1;
+			i += 2;
 		} else if (strcmp(step, "send") == 0 || strcmp(step, "frame") == 0) {
 			size_t len;
 			uint8_t *bytes;
