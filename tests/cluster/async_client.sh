@@ -36,15 +36,15 @@ killed=$l
 # misses nothing.
 l=$(cl_leader)
 "$COORDCTL" --endpoints "127.0.0.1:$(cl_port "$l" 0),$(cl_endpoints)" \
-	watch g/ --prefix >"$CL_DIR/watch.out" 2>"$CL_DIR/watch.err" &
+	watch g/ --prefix --rev 1 >"$CL_DIR/watch.out" 2>"$CL_DIR/watch.err" &
 watcher=$!
-sleep 0.5
+# From revision 1: the puts below are seen however late the watch starts.
 cl_ctl put g/1 one >/dev/null || fail "put g/1"
 cl_kill "$l" TERM
 [ "$CL_STATUS" -eq 0 ] || fail "n$l: exit $CL_STATUS after TERM"
 cl_ctl put g/2 two >/dev/null || fail "put g/2 after the leader stopped"
 j=0
-until grep -qx "g/2" "$CL_DIR/watch.out" || [ $j -ge 100 ]; do sleep 0.1; j=$((j + 1)); done
+until grep -qx "g/2" "$CL_DIR/watch.out" || [ $j -ge 600 ]; do sleep 0.1; j=$((j + 1)); done
 kill "$watcher"
 wait "$watcher" 2>/dev/null
 [ "$(grep -x "g/[0-9]" "$CL_DIR/watch.out" | tr '\n' ' ')" = "g/1 g/2 " ] ||

@@ -77,7 +77,7 @@ expect() {
 }
 
 # mark I REGEX / logged WHAT: the log of nI gains a line matching REGEX
-# after mark (within 2 s).
+# after mark (within 60 s).
 mark() {
 	LOG_NODE=$1
 	LOG_RE=$2
@@ -85,7 +85,7 @@ mark() {
 }
 logged() {
 	j=0
-	while [ $j -lt 40 ]; do
+	while [ $j -lt 1200 ]; do
 		n=$(grep -Ec -- "$LOG_RE" "$CL_DIR/n$LOG_NODE.log")
 		[ "$n" -gt "$LOG_N" ] && return 0
 		sleep 0.05

@@ -47,17 +47,22 @@ expect "unknown kind 99: connection goes on" '^reply RANGE id=2 code=0 '
 # 3.
 before=$(count "level=(info|warn|error) .*addr=127\.0\.0\.1:[0-9]+")
 raw hello send 000000649902
-sleep 0.5
-after=$(count "level=(info|warn|error) .*addr=127\.0\.0\.1:[0-9]+")
-[ "$after" -gt "$before" ] || bad "a truncated frame then close was not logged"
+wait_count() { # REGEX ABOVE: until count REGEX > ABOVE (CL_WAIT_S at most)
+	dl=$(cl_deadline "$CL_WAIT_S")
+	while [ "$(count "$1")" -le "$2" ]; do
+		[ "$(date +%s)" -lt "$dl" ] || return 1
+		sleep 0.05
+	done
+}
+wait_count "level=(info|warn|error) .*addr=127\.0\.0\.1:[0-9]+" "$before" ||
+	bad "a truncated frame then close was not logged"
 # 4.
 raw hello putk 65 3
 expect "key over" '^reply PUT id=2 code=8 COORD_EKEYTOOBIG$'
 raw hello put bigv 1025
 expect "value over" '^reply PUT id=2 code=9 COORD_EVALUETOOBIG$'
-sleep 0.5
-[ "$(count "key too large|KEYTOOBIG")" -gt 0 ] || bad "a key over --max-key-bytes was not logged"
-[ "$(count "value too large|VALUETOOBIG")" -gt 0 ] || bad "a value over --max-value-bytes was not logged"
+wait_count "key too large|KEYTOOBIG" 0 || bad "a key over --max-key-bytes was not logged"
+wait_count "value too large|VALUETOOBIG" 0 || bad "a value over --max-value-bytes was not logged"
 # 5.
 raw sleep 10500 eof
 expect "silent connection" '^closed$'

@@ -54,7 +54,7 @@ l=$(cl_leader)
 pid=$(cl_pid "$l")
 kill -TERM "$pid"
 j=0
-while kill -0 "$pid" 2>/dev/null && [ $j -lt 200 ]; do sleep 0.05; j=$((j + 1)); done
+while kill -0 "$pid" 2>/dev/null && [ $j -lt 600 ]; do sleep 0.05; j=$((j + 1)); done
 kill -0 "$pid" 2>/dev/null && fail "n$l did not stop within 10 s of SIGTERM"
 wait "$pid"
 st=$?

@@ -28,7 +28,7 @@ cl_ctl member promote n4 >/dev/null || fail "member promote n4"
 j=0
 until members | grep -q '"name":"n4"[^}]*"learner":false'; do
 	j=$((j + 1))
-	[ $j -lt 100 ] || fail "n4 not a voter 10 s after promote: $(members)"
+	[ $j -lt 600 ] || fail "n4 not a voter 60 s after promote: $(members)"
 	sleep 0.1
 done
 # A voter now, n4 counts in the quorum: with n4 and one of the first

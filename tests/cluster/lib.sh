@@ -11,9 +11,12 @@
 #                           its exit status in CL_STATUS
 #   cl_ctl ARGS...          coordctl against every node
 #   cl_ctl_node I ARGS...   coordctl against node nI only
-#   cl_leader               the index of the leader (waits up to 10 s)
+#   cl_leader               the index of the leader (waits up to
+#                           CL_WAIT_S, default 60 s: room for slow fsyncs)
 #   cl_wait_converged       every running node at one applied index with
-#                           one state hash (waits up to 10 s)
+#                           one state hash (waits up to CL_WAIT_S)
+#   cl_wait_log I ERE       until node nI's log has a line matching ERE
+#                           (grep -E), up to CL_WAIT_S; fails otherwise
 #   cl_http I PATH          GET PATH from node nI's HTTP listener
 #   fail MSG                print and exit 1
 #   cl_tls_ca DIR NAME      a self-signed EC P-256 CA: DIR/NAME.{key,crt}
@@ -35,6 +38,9 @@ COORDCTL=$top_builddir/tools/coordctl
 CL_N=0
 CL_FLAGS=""
 CL_CTL_FLAGS=${CL_CTL_FLAGS:-}
+# Deadlines of the waits: long, since a busy machine's fsync may take
+# seconds; a test that passes waits only as long as its event takes.
+CL_WAIT_S=${CL_WAIT_S:-60}
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -143,7 +149,8 @@ cl_kill() {
 	pid=$(cl_pid "$1")
 	kill "-$sig" "$pid" 2>/dev/null || true
 	j=0
-	while kill -0 "$pid" 2>/dev/null && [ $j -lt 200 ]; do
+	# A graceful stop syncs: 30 s of room on a slow disk.
+	while kill -0 "$pid" 2>/dev/null && [ $j -lt 600 ]; do
 		sleep 0.05
 		j=$((j + 1))
 	done
@@ -179,7 +186,7 @@ cl_deadline() { # SECONDS -> the deadline in epoch seconds
 }
 
 cl_leader() {
-	dl=$(cl_deadline 20)
+	dl=$(cl_deadline "$CL_WAIT_S")
 	while [ "$(date +%s)" -lt "$dl" ]; do
 		for i in $(seq 1 "$CL_N"); do
 			cl_running "$i" || continue
@@ -191,11 +198,11 @@ cl_leader() {
 		done
 		sleep 0.05
 	done
-	fail "no leader within 20 s"
+	fail "no leader within $CL_WAIT_S s"
 }
 
 cl_wait_converged() {
-	dl=$(cl_deadline 20)
+	dl=$(cl_deadline "$CL_WAIT_S")
 	while [ "$(date +%s)" -lt "$dl" ]; do
 		seen=""
 		ok=1
@@ -213,7 +220,15 @@ cl_wait_converged() {
 		[ $ok -eq 1 ] && [ -n "$seen" ] && { echo "$seen"; return 0; }
 		sleep 0.05
 	done
-	fail "nodes did not converge within 20 s"
+	fail "nodes did not converge within $CL_WAIT_S s"
+}
+
+cl_wait_log() { # I ERE
+	dl=$(cl_deadline "$CL_WAIT_S")
+	until grep -Eq "$2" "$CL_DIR/n$1.log"; do
+		[ "$(date +%s)" -lt "$dl" ] || return 1
+		sleep 0.05
+	done
 }
 
 cl_http() {

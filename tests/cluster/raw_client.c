@@ -9,7 +9,7 @@
  *   push KIND
  *   undecodable LEN bytes: NAME         (a frame proto/ cannot decode)
  *   closed                              (the server closed the connection)
- *   timeout                             (nothing within 5 s)
+ *   timeout                             (nothing within 30 s)
  *
  * Valid requests are built with proto/'s encoders; broken input is given
  * as hex by the test. Steps:
@@ -23,7 +23,7 @@
  *   send HEX              these bytes as they are (no frame header)
  *   frame HEX             one frame whose body is these bytes
  *   recv                  read one frame
- *   eof                   read frames until the server closes (or 5 s)
+ *   eof                   read frames until the server closes (or 30 s)
  *   sleep MS
  *   flood N HOLD_MS       instead of one connection: open N at once, send
  *                         each a HELLO, wait up to 5 s for the answers,
@@ -55,6 +55,8 @@
 #include "proto/wire.h"
 
 #define RECV_TIMEOUT_MS 5000
+/* A reply may wait for a slow fsync on a busy machine. */
+#define RECV_REPLY_TIMEOUT_MS 30000
 
 static struct sockaddr_in server;
 static uint64_t request_id_next = 1;
@@ -158,7 +160,7 @@ static bool recv_frame(int fd)
 	uint32_t kind;
 	int rc;
 
-	rc = read_exact(fd, hdr, sizeof(hdr), RECV_TIMEOUT_MS);
+	rc = read_exact(fd, hdr, sizeof(hdr), RECV_REPLY_TIMEOUT_MS);
 	if (rc <= 0) {
 		printf("%s\n", rc == 0 ? "closed" : "timeout");
 		return false;
@@ -174,7 +176,7 @@ static bool recv_frame(int fd)
 		perror("malloc");
 		exit(2);
 	}
-	rc = read_exact(fd, body, len, RECV_TIMEOUT_MS);
+	rc = read_exact(fd, body, len, RECV_REPLY_TIMEOUT_MS);
 	if (rc <= 0) {
 		printf("truncated frame: %s\n", rc == 0 ? "closed" : "timeout");
 		free(body);

@@ -96,7 +96,7 @@ else
 		--timeout-ms 2000 get v6key --serializable 2>&1) &&
 		case $out in *v6val*) true ;; *) false ;; esac; do
 		j=$((j + 1))
-		[ $j -lt 50 ] || fail "get over [::1]: $out"
+		[ $j -lt 300 ] || fail "get over [::1]: $out"
 		sleep 0.2
 	done
 	out=$("$COORDCTL" --endpoints "[::1]:$(cl_port "$v6" 0)" --json status 2>&1) ||
@@ -112,7 +112,7 @@ pid=$(cl_pid "$l")
 kill -TERM "$pid"
 kill -TERM "$pid"
 j=0
-while kill -0 "$pid" 2>/dev/null && [ $j -lt 100 ]; do sleep 0.05; j=$((j + 1)); done
+while kill -0 "$pid" 2>/dev/null && [ $j -lt 600 ]; do sleep 0.05; j=$((j + 1)); done
 kill -0 "$pid" 2>/dev/null && fail "n$l still running 5 s after two TERMs"
 wait "$pid"
 st=$?
