@@ -3,12 +3,14 @@
  * One table describes every setting: its flag, its variable, its help
  * line and how to parse it, so the three can never disagree.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "coordd/config.h"
 #include "proto/limits.h"
@@ -86,6 +88,16 @@ static const struct opt opts[] = {
 	  "peer TLS: its private key" },
 	{ "peer-trusted-ca-file", OPT_STR, F(peer_trusted_ca_file), 0, 0,
 	  "peer TLS: CA of the members' certificates (always verified)" },
+	{ "admin-names", OPT_STR, F(admin_names), 0, 0,
+	  "with --client-cert-auth: certificate names (subject CN or DNS\n"
+	  "\t\tSAN), comma-separated, allowed admin requests (member\n"
+	  "\t\tadd/remove/promote, transfer-leader, compact); default none" },
+	{ "admin-addrs", OPT_STR, F(admin_addrs), 0, 0,
+	  "without --client-cert-auth: client IPs, comma-separated, allowed\n"
+	  "\t\tadmin requests; \"loopback\" or \"any\"" },
+	{ "transfer-interval-ms", OPT_UINT, F(transfer_interval_ms), 0,
+	  3600000, "least time between two leadership transfers asked by\n"
+	  "\t\tclients of this node (COORD_ERATELIMITED); 0: no limit" },
 	{ "log-level", OPT_LEVEL, F(log_level), 0, 3,
 	  "debug, info, warn or error" },
 	{ "shutdown-ms", OPT_UINT, F(shutdown_ms), 100, 600000,
@@ -93,6 +105,101 @@ static const struct opt opts[] = {
 };
 
 #undef F
+
+/* One entry of --admin-addrs against an address (family AF_UNSPEC: only
+ * checks the entry). -1 when the entry is none of "loopback", "any" or
+ * an IP address. */
+static int admin_addr_entry(const char *e, int family, const void *addr,
+			    bool *match)
+{
+	uint8_t ip[16];
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+
+	*match = false;
+	if (strcmp(e, "any") == 0) {
+		*match = family != AF_UNSPEC;
+		return 0;
+	}
+	if (strcmp(e, "loopback") == 0) {
+		if (family == AF_INET)
+			*match = ((const uint8_t *)addr)[0] == 127;
+		else if (family == AF_INET6)
+			*match = memcmp(addr, v6_loopback, 16) == 0;
+		return 0;
+	}
+	if (inet_pton(AF_INET, e, ip) == 1) {
+		*match = family == AF_INET && memcmp(addr, ip, 4) == 0;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, e, ip) == 1) {
+		*match = family == AF_INET6 && memcmp(addr, ip, 16) == 0;
+		return 0;
+	}
+	return -1;
+}
+
+int config_admin_addrs_match(const char *list, int family, const void *addr,
+			     bool *match)
+{
+	char entry[CONFIG_STR_MAX];
+	const char *p = list;
+
+	*match = false;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+		bool m;
+
+		if (n == 0 || n >= sizeof(entry))
+			return -1;
+		memcpy(entry, p, n);
+		entry[n] = '\0';
+		if (admin_addr_entry(entry, family, addr, &m) != 0)
+			return -1;
+		*match = *match || m;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+bool config_list_has(const char *list, const char *name, size_t len)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && memcmp(p, name, len) == 0)
+			return true;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/* --admin-addrs well formed; --admin-names only with client certificates
+ * (without them there is no name to match). */
+static int config_admin_check(const struct config *c, char *err,
+			      size_t errlen)
+{
+	bool match;
+
+	if (config_admin_addrs_match(c->admin_addrs, AF_UNSPEC, NULL,
+				     &match) != 0) {
+		snprintf(err, errlen,
+			 "--admin-addrs %s: want IP addresses, \"loopback\" or \"any\", comma-separated",
+			 c->admin_addrs);
+		return -1;
+	}
+	if (c->admin_names[0] != '\0' && !c->client_cert_auth) {
+		snprintf(err, errlen,
+			 "--admin-names needs --client-cert-auth (names come from client certificates)");
+		return -1;
+	}
+	return 0;
+}
 
 static void defaults(struct config *c)
 {
@@ -117,6 +224,8 @@ static void defaults(struct config *c)
 	c->client_idle_ms = 3600 * 1000;
 	c->log_level = 1;
 	c->shutdown_ms = 5000;
+	snprintf(c->admin_addrs, sizeof(c->admin_addrs), "loopback");
+	c->transfer_interval_ms = 10000;
 }
 
 uint64_t config_member_id(const char *name)
@@ -457,5 +566,5 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 			 "peer TLS needs --peer-cert-file, --peer-key-file and --peer-trusted-ca-file");
 		return -1;
 	}
-	return 0;
+	return config_admin_check(c, err, errlen);
 }

@@ -53,6 +53,14 @@ struct config {
 	char peer_cert_file[CONFIG_STR_MAX];
 	char peer_key_file[CONFIG_STR_MAX];
 	char peer_trusted_ca_file[CONFIG_STR_MAX];
+	/* Admin requests (MEMBER_ADD/REMOVE/PROMOTE, TRANSFER_LEADER,
+	 * COMPACT): with --client-cert-auth, from certificates whose
+	 * subject CN or a DNS SAN is in admin_names (comma-separated; empty:
+	 * none); otherwise from the addresses of admin_addrs (comma-separated
+	 * IPs, "loopback" or "any"; default "loopback"). */
+	char admin_names[CONFIG_STR_MAX];
+	char admin_addrs[CONFIG_STR_MAX];
+	unsigned transfer_interval_ms;  /* between TRANSFER_LEADERs; 0: any */
 	int log_level;              /* 0 debug .. 3 error */
 	unsigned shutdown_ms;       /* bound on a graceful stop */
 };
@@ -70,5 +78,14 @@ uint64_t config_member_id(const char *name);
 /* Splits "host:port" (host may be [v6]); false when malformed. */
 bool config_split_addr(const char *addr, char *host, size_t hostlen,
 		       unsigned *port);
+
+/* Whether the IP addr (family AF_INET: 4 bytes, AF_INET6: 16) is in the
+ * --admin-addrs list; -1 when the list is malformed (AF_UNSPEC: only
+ * checks it). */
+int config_admin_addrs_match(const char *list, int family, const void *addr,
+			     bool *match);
+
+/* Whether the comma-separated list holds name (len bytes) exactly. */
+bool config_list_has(const char *list, const char *name, size_t len);
 
 #endif /* COORD_COORDD_CONFIG_H */

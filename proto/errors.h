@@ -36,7 +36,11 @@
 	X(COORD_ECLIENTGONE, 23,                                             \
 	  "the server no longer remembers this client id; use a new one")    \
 	X(COORD_EREPLYTOOBIG, 24,                                            \
-	  "the key-values one write would return exceed the reply limit")
+	  "the key-values one write would return exceed the reply limit")    \
+	X(COORD_EPERM, 25, "not allowed: an admin request from a non-admin") \
+	X(COORD_EUNSAFE, 26,                                                 \
+	  "refused: the change could leave the cluster without a quorum")    \
+	X(COORD_ERATELIMITED, 27, "too soon after the last one; retry later")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

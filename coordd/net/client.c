@@ -23,6 +23,8 @@
  * this version: they get COORD_EUNKNOWNMSG with a log line.
  */
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -667,6 +669,144 @@ static void on_member_list(struct client *cl, const struct proto_request *rq)
 	send_response(cl, &r);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Admin requests (issue 14 section 4): who may make them, and the
+ * configuration changes and transfers refused because they could cost
+ * the cluster its quorum or its stability. */
+
+static bool kind_is_admin(uint32_t kind)
+{
+	return kind == PROTO_MEMBER_ADD || kind == PROTO_MEMBER_REMOVE ||
+	       kind == PROTO_MEMBER_PROMOTE || kind == PROTO_TRANSFER_LEADER ||
+	       kind == PROTO_COMPACT;
+}
+
+/* Whether the client's address is in --admin-addrs (v4-mapped v6
+ * addresses count as v4). */
+static bool client_addr_is_admin(struct client *cl)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const char *list = cl->net->cfg->admin_addrs;
+	bool match = false;
+	int rc = -1;
+
+	if (getpeername(bufferevent_getfd(cl->conn->bev), (struct sockaddr *)&ss,
+			&len) != 0)
+		return false;
+	if (ss.ss_family == AF_INET) {
+		rc = config_admin_addrs_match(
+			list, AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+			&match);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+		rc = IN6_IS_ADDR_V4MAPPED(a)
+			     ? config_admin_addrs_match(list, AF_INET,
+							a->s6_addr + 12, &match)
+			     : config_admin_addrs_match(list, AF_INET6,
+							a->s6_addr, &match);
+	}
+	return rc == 0 && match;
+}
+
+/* With client certificates, the certificate's names decide; without,
+ * the client's address (config.h). COORD_EPERM, logged, otherwise. */
+static bool admin_ok(struct client *cl, const struct proto_request *rq)
+{
+	const struct config *cfg = cl->net->cfg;
+	bool certs = cl->net->client_tls != NULL && cfg->client_cert_auth;
+
+	if (!kind_is_admin(rq->kind))
+		return true;
+	if (certs ? tls_conn_name_listed(cl->conn, cfg->admin_names)
+		  : client_addr_is_admin(cl))
+		return true;
+	log_warn("client addr=%s: %s refused: not an admin (%s)",
+		 cl->conn->addr, proto_kind_name(rq->kind),
+		 certs ? "no name of its certificate is in --admin-names"
+		       : "its address is not in --admin-addrs");
+	send_error(cl, rq->kind, rq->request_id, COORD_EPERM);
+	return false;
+}
+
+/* Whether the learner id holds the whole committed log (the leader's
+ * view), as promotion requires. */
+static bool learner_caught_up(struct raft *r, uint64_t id)
+{
+	uint64_t match;
+
+	return raft_progress_match(r, id, &match) == RAFT_OK &&
+	       match >= raft_commit_index(r);
+}
+
+/* etcd's strict reconfiguration check: after the change (op on id), a
+ * quorum of the voters is reachable now -- this node and the members
+ * whose peer connection is up. COORD_EUNSAFE otherwise. */
+static int conf_change_safe(struct net *net, enum raft_conf_op op,
+			    uint64_t id)
+{
+	const struct raft_conf *conf = raft_conf(node_raft(net->node));
+	size_t voters = 0, up = 0;
+
+	for (uint32_t i = 0; i < conf->n_voters; i++) {
+		uint64_t v = conf->voters[i];
+
+		if (op == RAFT_CONF_REMOVE && v == id)
+			continue;
+		voters++;
+		up += v == net->id || peer_is_up(net, v);
+	}
+	if (op == RAFT_CONF_ADD_VOTER && !raft_conf_is_voter(conf, id)) {
+		voters++;
+		up += id == net->id || peer_is_up(net, id);
+	}
+	return voters > 0 && up >= voters / 2 + 1 ? COORD_OK : COORD_EUNSAFE;
+}
+
+/* The checks of a client's MEMBER_PROMOTE or MEMBER_REMOVE before
+ * anything is proposed: COORD_OK or COORD_EUNSAFE, logged. */
+static int member_change_check(struct client *cl, uint32_t kind, uint64_t id)
+{
+	struct net *net = cl->net;
+	struct raft *r = node_raft(net->node);
+	const struct raft_conf *conf = raft_conf(r);
+	const char *why = NULL;
+
+	if (kind == PROTO_MEMBER_PROMOTE && raft_conf_is_learner(conf, id)) {
+		if (!learner_caught_up(r, id))
+			why = "the learner has not caught up";
+		else if (conf_change_safe(net, RAFT_CONF_ADD_VOTER, id) !=
+			 COORD_OK)
+			why = "too few voters would be reachable";
+	} else if (kind == PROTO_MEMBER_REMOVE && raft_conf_is_voter(conf, id) &&
+		   conf_change_safe(net, RAFT_CONF_REMOVE, id) != COORD_OK) {
+		why = "too few voters would be reachable";
+	}
+	if (why == NULL)
+		return COORD_OK;
+	log_warn("client addr=%s: %s of %016" PRIx64 " refused: %s",
+		 cl->conn->addr, proto_kind_name(kind), id, why);
+	return COORD_EUNSAFE;
+}
+
+/* --transfer-interval-ms between two transfers asked of this node. */
+static bool transfer_rate_ok(struct client *cl, const struct proto_request *rq)
+{
+	struct net *net = cl->net;
+	uint64_t now = net_now_ms();
+	unsigned interval = net->cfg->transfer_interval_ms;
+
+	if (interval == 0 || net->transfer_last_ms == 0 ||
+	    now - net->transfer_last_ms >= interval)
+		return true;
+	log_warn("client addr=%s: TRANSFER_LEADER refused: the last one was "
+		 "%" PRIu64 " ms ago (--transfer-interval-ms %u)",
+		 cl->conn->addr, now - net->transfer_last_ms, interval);
+	send_error(cl, rq->kind, rq->request_id, COORD_ERATELIMITED);
+	return false;
+}
+
 /*
  * MEMBER_ADD: the member's addresses go into the replicated member table
  * first (so that every node dials it), then a Raft configuration change
@@ -774,6 +914,13 @@ static void on_member_change(struct client *cl, const struct proto_request *rq)
 		send_error(cl, rq->kind, rq->request_id, COORD_ENOTLEADER);
 		return;
 	}
+	if (rq->kind != PROTO_MEMBER_ADD) {
+		rc = member_change_check(cl, rq->kind, rq->u.member.id);
+		if (rc != COORD_OK) {
+			send_error(cl, rq->kind, rq->request_id, rc);
+			return;
+		}
+	}
 	q = req_new(cl, rq);
 	if (q == NULL) {
 		send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
@@ -854,12 +1001,12 @@ void members_promote(struct net *net)
 		    COORD_OK)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t match;
 		struct node_waiter *w;
 
 		if (!table[i].promote || !raft_conf_is_learner(conf, table[i].id) ||
-		    raft_progress_match(r, table[i].id, &match) != RAFT_OK ||
-		    match < raft_commit_index(r))
+		    !learner_caught_up(r, table[i].id) ||
+		    conf_change_safe(net, RAFT_CONF_ADD_VOTER, table[i].id) !=
+			    COORD_OK)
 			continue;
 		w = calloc(1, sizeof(*w));
 		if (w == NULL)
@@ -884,11 +1031,15 @@ static void on_transfer(struct client *cl, const struct proto_request *rq)
 	int rc;
 
 	(void)conf;
+	if (!transfer_rate_ok(cl, rq))
+		return;
 	if (to == 0)
 		to = net_transfer_target(net);
 	rc = node_transfer_leadership(net->node, to);
-	if (rc == COORD_OK)
+	if (rc == COORD_OK) {
+		net->transfer_last_ms = net_now_ms();
 		net_kick(net);
+	}
 	send_error(cl, rq->kind, rq->request_id, rc);
 }
 
@@ -917,6 +1068,8 @@ static int client_frame(struct conn *c, const uint8_t *body, size_t len)
 		send_error(cl, rq.kind, rq.request_id, COORD_EPROTOVERSION);
 		return 1;
 	}
+	if (!admin_ok(cl, &rq))
+		return 0;
 	switch (rq.kind) {
 	case PROTO_HELLO:
 		on_hello(cl, &rq);

@@ -116,6 +116,7 @@ struct net {
 	uint64_t errors_by_code[32];
 	uint64_t cluster_now_base_ms;   /* for CLIENTS_EXPIRE / envelopes */
 	uint64_t expire_next_tick;
+	uint64_t transfer_last_ms;  /* a client's last TRANSFER_LEADER here */
 	struct proto_buf scratch;
 	struct proto_arena arena;
 };
@@ -170,5 +171,8 @@ int tls_init(struct net *net, char *err, size_t errlen);
 void tls_free(struct net *net);
 /* A peer's certificate must name the host of its address. */
 int tls_expect_host(SSL *ssl, const char *addr);
+/* Whether c is a TLS connection whose peer certificate has a subject CN
+ * or a DNS SAN listed in names (comma-separated). */
+bool tls_conn_name_listed(struct conn *c, const char *names);
 
 #endif /* COORD_COORDD_NET_NET_INT_H */

@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "coordd/net/net_int.h"
 
@@ -138,4 +140,46 @@ void tls_free(struct net *net)
 	SSL_CTX_free(net->client_tls);
 	SSL_CTX_free(net->peer_server_tls);
 	SSL_CTX_free(net->peer_client_tls);
+}
+
+/* Whether the (length-delimited) string is one of names. */
+static bool name_listed(const char *names, const ASN1_STRING *s)
+{
+	int len = ASN1_STRING_length(s);
+
+	return len > 0 && config_list_has(names,
+					  (const char *)ASN1_STRING_get0_data(s),
+					  (size_t)len);
+}
+
+bool tls_conn_name_listed(struct conn *c, const char *names)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	X509 *cert;
+	X509_NAME *subj;
+	GENERAL_NAMES *sans;
+	bool found = false;
+	int i = -1;
+
+	if (ssl == NULL || names[0] == '\0')
+		return false;
+	cert = SSL_get1_peer_certificate(ssl);
+	if (cert == NULL)
+		return false;
+	subj = X509_get_subject_name(cert);
+	while (!found && (i = X509_NAME_get_index_by_NID(subj, NID_commonName,
+							 i)) >= 0)
+		found = name_listed(names, X509_NAME_ENTRY_get_data(
+						   X509_NAME_get_entry(subj, i)));
+	sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (int k = 0; !found && sans != NULL &&
+			k < sk_GENERAL_NAME_num(sans); k++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, k);
+
+		if (g->type == GEN_DNS)
+			found = name_listed(names, g->d.dNSName);
+	}
+	GENERAL_NAMES_free(sans);
+	X509_free(cert);
+	return found;
 }

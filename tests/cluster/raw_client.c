@@ -20,6 +20,8 @@
  *   watch N               N WATCH_CREATEs on prefix "w/", reading each reply
  *   rangetxn N PREFIX     one TXN (client id: the pid, sequence 1) of N ranges,
  *                         each over every key with PREFIX, then read
+ *   compact REV           COMPACT at REV, then read one frame
+ *   transfer ID           TRANSFER_LEADER to node ID (hex; 0: any), then read
  *   send HEX              these bytes as they are (no frame header)
  *   frame HEX             one frame whose body is these bytes
  *   recv                  read one frame
@@ -492,6 +494,24 @@ int main(int argc, char **argv)
 					return 1;
 				recv_frame(fd);
 			}
+			i++;
+		} else if (strcmp(step, "compact") == 0 ||
+			   strcmp(step, "transfer") == 0) {
+			if (a1 == NULL)
+				usage();
+			memset(&rq, 0, sizeof(rq));
+			if (step[0] == 'c') {
+				rq.kind = PROTO_COMPACT;
+				rq.client_id = (uint64_t)getpid();
+				rq.sequence = 1;
+				rq.u.compact.revision = parse_size(a1);
+			} else {
+				rq.kind = PROTO_TRANSFER_LEADER;
+				rq.u.member.id = strtoull(a1, NULL, 16);
+			}
+			if (send_request(fd, &rq) != 0)
+				return 1;
+			recv_frame(fd);
 			i++;
 		} else if (strcmp(step, "rangetxn") == 0) {
 			if (a2 == NULL)

@@ -4,6 +4,7 @@
  * that names the culprit. config.c does no I/O beyond getenv, so it is
  * linked here directly; the fixture clears every COORDD_* variable.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -627,6 +628,53 @@ START_TEST(member_id_is_fnv_of_the_name_and_never_0)
 }
 END_TEST
 
+START_TEST(admin_flags_are_checked_at_start)
+{
+	ck_assert_int_eq(parse(NULL), 0);
+	ck_assert_str_eq(cfg.admin_addrs, "loopback");
+	ck_assert_str_eq(cfg.admin_names, "");
+	ck_assert_uint_eq(cfg.transfer_interval_ms, 10000);
+	ck_assert_int_eq(parse("--admin-addrs", "10.0.0.1,::1,loopback,any",
+			       "--transfer-interval-ms", "0", NULL), 0);
+	refused("--admin-addrs 10.0.0: want IP addresses", "--admin-addrs",
+		"10.0.0");
+	refused("--admin-addrs a,,b", "--admin-addrs", "a,,b");
+	refused("--admin-names needs --client-cert-auth", "--admin-names",
+		"ops");
+}
+END_TEST
+
+/* Whether addr (a literal) matches the --admin-addrs list. */
+static bool admin_match(const char *list, const char *addr)
+{
+	uint8_t ip[16];
+	bool m;
+	int family = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
+
+	ck_assert_int_eq(inet_pton(family, addr, ip), 1);
+	ck_assert_int_eq(config_admin_addrs_match(list, family, ip, &m), 0);
+	return m;
+}
+
+START_TEST(admin_addrs_match_loopback_any_and_exact_addresses)
+{
+	ck_assert(admin_match("loopback", "127.0.0.1"));
+	ck_assert(admin_match("loopback", "127.1.2.3"));
+	ck_assert(admin_match("loopback", "::1"));
+	ck_assert(!admin_match("loopback", "10.0.0.1"));
+	ck_assert(!admin_match("loopback", "::2"));
+	ck_assert(admin_match("any", "10.0.0.1"));
+	ck_assert(admin_match("127.0.0.2,10.0.0.1", "10.0.0.1"));
+	ck_assert(!admin_match("127.0.0.2", "127.0.0.1"));
+	ck_assert(admin_match("fe80::1", "fe80::1"));
+	ck_assert(!admin_match("10.0.0.1", "::ffff:10.0.0.1"));
+	ck_assert(config_list_has("a.example,admin.example", "admin.example",
+				  13));
+	ck_assert(!config_list_has("admin.example", "admin", 5));
+	ck_assert(!config_list_has("", "", 0));
+}
+END_TEST
+
 #define ADD(s, fn)                                                           \
 	do {                                                                 \
 		TCase *tc_ = tcase_create(#fn);                              \
@@ -664,6 +712,8 @@ static Suite *config_suite(void)
 	ADD(s, split_addr_takes_host_port_and_bracketed_v6);
 	ADD(s, split_addr_refuses_malformed_addresses);
 	ADD(s, member_id_is_fnv_of_the_name_and_never_0);
+	ADD(s, admin_flags_are_checked_at_start);
+	ADD(s, admin_addrs_match_loopback_any_and_exact_addresses);
 	return s;
 }
 
