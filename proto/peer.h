@@ -44,7 +44,7 @@
 #include "raft/raft.h"
 
 /* The peer protocol version this code speaks. */
-#define PROTO_PEER_VERSION 1
+#define PROTO_PEER_VERSION 2
 
 enum proto_peer_kind {
 	PROTO_PEER_HELLO = 1,

@@ -6,7 +6,8 @@
  * required. Peers: with --peer-cert-file both sides present certificates
  * and both verify the other's against --peer-trusted-ca-file, always; the
  * dialing side also checks that the certificate names the host (IP or DNS
- * name) of the peer address it dialed.
+ * name) of the peer address it dialed, and both sides check that it names
+ * the member the peer HELLO claims (tls_peer_names(), from peer.c).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,6 +16,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "coordd/net/net_int.h"
 
@@ -103,6 +105,36 @@ int tls_expect_host(SSL *ssl, const char *addr)
 	if (SSL_set_tlsext_host_name(ssl, host) != 1)
 		return -1;
 	return SSL_set1_host(ssl, host) == 1 ? 0 : -1;
+}
+
+/* The member a peer certificate names. A member's name, matched like a
+ * host name (a DNS SAN equal to it; the CN only when the certificate has
+ * no DNS SAN) -- so a certificate for n1 cannot speak for n2 although the
+ * same CA signed both (issue 14 §1(a), issue 11 §6). Or, when by_addr,
+ * the host of the member's peer address (an IP or DNS SAN): the caller
+ * allows that only when no other member shares the host, since on a
+ * shared host an address names no member in particular. */
+bool tls_peer_names(SSL *ssl, const char *name, const char *addr,
+		    bool by_addr)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	char host[256];
+	unsigned port;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (cert == NULL)
+		return false;
+	if (X509_check_host(cert, name, strlen(name),
+			    X509_CHECK_FLAG_NO_WILDCARDS, NULL) == 1)
+		return true;
+	if (!by_addr || !config_split_addr(addr, host, sizeof(host), &port))
+		return false;
+	if (inet_pton(AF_INET, host, &a4) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1)
+		return X509_check_ip_asc(cert, host, 0) == 1;
+	return X509_check_host(cert, host, strlen(host),
+			       X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
 }
 
 int tls_init(struct net *net, char *err, size_t errlen)
