@@ -364,6 +364,43 @@ static const struct opt *opt_find(const char *flag, size_t len)
 	return NULL;
 }
 
+/*
+ * TLS flags come in sets, and a set given in part is refused rather than
+ * run without TLS (issue 14 §12: --client-cert-auth --trusted-ca-file
+ * without --cert-file used to start a plaintext listener that
+ * authenticated nobody; peer CA and key without --peer-cert-file,
+ * plaintext peers). Client listener: --cert-file and --key-file; client
+ * certificates: --trusted-ca-file and --client-cert-auth, and only on a
+ * TLS listener. Peers: --peer-cert-file, --peer-key-file and
+ * --peer-trusted-ca-file, all three or none.
+ */
+static int config_check_tls_sets(const struct config *c, char *err,
+				 size_t errlen)
+{
+	bool ca = c->trusted_ca_file[0] != '\0';
+	int peer = (c->peer_cert_file[0] != '\0') +
+		   (c->peer_key_file[0] != '\0') +
+		   (c->peer_trusted_ca_file[0] != '\0');
+
+	if ((ca || c->client_cert_auth) && c->cert_file[0] == '\0') {
+		snprintf(err, errlen,
+			 "%s without --cert-file and --key-file: the client listener would be plaintext and authenticate nobody",
+			 ca ? "--trusted-ca-file" : "--client-cert-auth");
+		return -1;
+	}
+	if (ca && !c->client_cert_auth) {
+		snprintf(err, errlen,
+			 "--trusted-ca-file without --client-cert-auth: client certificates would not be checked");
+		return -1;
+	}
+	if (peer != 0 && peer != 3) {
+		snprintf(err, errlen,
+			 "peer TLS needs --peer-cert-file, --peer-key-file and --peer-trusted-ca-file: with only some of them peers would be plaintext");
+		return -1;
+	}
+	return 0;
+}
+
 int config_parse(struct config *c, int argc, char **argv, char *err,
 		 size_t errlen)
 {
@@ -451,11 +488,5 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		snprintf(err, errlen, "--client-cert-auth needs --trusted-ca-file");
 		return -1;
 	}
-	if (c->peer_cert_file[0] != '\0' &&
-	    (c->peer_key_file[0] == '\0' || c->peer_trusted_ca_file[0] == '\0')) {
-		snprintf(err, errlen,
-			 "peer TLS needs --peer-cert-file, --peer-key-file and --peer-trusted-ca-file");
-		return -1;
-	}
-	return 0;
+	return config_check_tls_sets(c, err, errlen);
 }

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -137,15 +138,49 @@ bool tls_peer_names(SSL *ssl, const char *name, const char *addr,
 			       X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
 }
 
+/* A listener's sessions are resumed only on the listener that made them
+ * (the context names it). Without a context, OpenSSL refuses to resume a
+ * session whose client certificate it verified ("session id context
+ * uninitialized"), and a client resuming under --client-cert-auth or on
+ * the peer port lost its handshake (issue 14 §14). */
+static int ctx_session_id(SSL_CTX *ctx, const char *listener, char *err,
+			  size_t errlen)
+{
+	if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)listener,
+					   (unsigned)strlen(listener)) != 1) {
+		tls_err(err, errlen, "setting the session id context of",
+			listener);
+		return -1;
+	}
+	return 0;
+}
+
+/* A private key that others may read is a certificate anyone on the
+ * host can use (issue 14 §15): said at warn, once per file. */
+static void key_file_check(const char *key)
+{
+	struct stat st;
+
+	if (key[0] != '\0' && stat(key, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warn("key file %s is readable by group or others (mode %03o): chmod 600 it",
+			 key, (unsigned)(st.st_mode & 0777));
+}
+
 int tls_init(struct net *net, char *err, size_t errlen)
 {
 	const struct config *c = net->cfg;
+
+	key_file_check(c->key_file);
+	if (strcmp(c->peer_key_file, c->key_file) != 0)
+		key_file_check(c->peer_key_file);
 
 	if (c->cert_file[0] != '\0') {
 		net->client_tls = ctx_new(true, c->cert_file, c->key_file,
 					  c->trusted_ca_file,
 					  c->client_cert_auth, err, errlen);
-		if (net->client_tls == NULL)
+		if (net->client_tls == NULL ||
+		    ctx_session_id(net->client_tls, "coordd client", err,
+				   errlen) != 0)
 			return -1;
 	}
 	if (c->peer_cert_file[0] != '\0') {
@@ -153,7 +188,9 @@ int tls_init(struct net *net, char *err, size_t errlen)
 					       c->peer_key_file,
 					       c->peer_trusted_ca_file, true,
 					       err, errlen);
-		if (net->peer_server_tls == NULL)
+		if (net->peer_server_tls == NULL ||
+		    ctx_session_id(net->peer_server_tls, "coordd peer", err,
+				   errlen) != 0)
 			return -1;
 		net->peer_client_tls = ctx_new(false, c->peer_cert_file,
 					       c->peer_key_file,
