@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "coordd/config.h"
+#include "coordd/node.h"
 #include "proto/limits.h"
 #include "proto/wire.h"
 
@@ -58,6 +59,10 @@ static const struct opt opts[] = {
 	  "election timeout base (randomized in [x, 2x)); >= 2 heartbeats" },
 	{ "snapshot-entries", OPT_U64, F(snapshot_entries), 1, UINT64_MAX,
 	  "compact the Raft log after this many applied entries" },
+	{ "max-snapshot-bytes", OPT_U64, F(max_snapshot_bytes),
+	  COORD_SNAPSHOT_CHUNK_BYTES_MAX, UINT64_MAX,
+	  "largest snapshot stream staged from the leader (dropped above;\n"
+	  "\t\tmust exceed the keyspace's snapshot)" },
 	{ "max-frame-bytes", OPT_SIZE, F(max_frame_bytes), 1024,
 	  (64u << 20), "largest client frame accepted" },
 	{ "max-key-bytes", OPT_SIZE, F(max_key_bytes), 1, COORD_KEY_BYTES_MAX,
@@ -108,6 +113,7 @@ static void defaults(struct config *c)
 	c->heartbeat_ms = 100;
 	c->election_ms = 1000;
 	c->snapshot_entries = 10000;
+	c->max_snapshot_bytes = NODE_SNAPSHOT_BYTES_MAX_DEFAULT;
 	c->max_frame_bytes = 2u << 20;
 	c->max_key_bytes = COORD_KEY_BYTES_MAX;
 	c->max_value_bytes = COORD_VALUE_BYTES_MAX;

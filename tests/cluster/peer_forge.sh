@@ -10,13 +10,21 @@
 #     a HEARTBEAT of term 2^62 to every node. Each node drops it as
 #     malformed (a warn line), the term stays where it was, and writes go
 #     on -- before the fix the cluster stopped for good.
-# Every wait is bounded (cl_leader, cl_wait_converged: 20 s; raw_peer 5 s).
+#   - snapshot chunks (§10), well-formed as the store stages them: 20 MiB
+#     from a member that is not the leader are ignored ("not from the
+#     leader"); 20 MiB claiming the leader's id stop at
+#     --max-snapshot-bytes (4 MiB here: the stream is dropped, at warn);
+#     the follower's data dir grows by less than 12 MiB (the 40 MiB
+#     were staged before); a stream that stops sending is dropped after
+#     5 election timeouts.
+# Every wait is bounded (cl_leader, cl_wait_converged: 20 s; raw_peer 5 s;
+# the stalled stream: 30 s).
 . "$(dirname "$0")/lib.sh"
 cl_init peer-forge
 RAW=$top_builddir/tests/cluster/raw_peer
 [ -x "$RAW" ] || fail "no $RAW"
 
-cl_start 3
+cl_start 3 --max-snapshot-bytes 4194304
 l=$(cl_leader)
 cl_ctl put before forge >/dev/null || fail "put before"
 cl_wait_converged >/dev/null
@@ -81,4 +89,27 @@ for i in 1 2 3; do
 	t=$(status_field "$i" term)
 	[ -n "$t" ] && [ "$t" -lt 1000 ] || fail "n$i is at term '$t'"
 done
-echo "PASS: peer_forge (a forged leader refused, a term-2^62 heartbeat dropped)"
+# §10: snapshot chunks to a follower.
+l=$(cl_leader)
+f=$(( l % 3 + 1 ))
+o=$(( f % 3 + 1 ))
+[ "$o" != "$l" ] || o=$(( o % 3 + 1 ))
+before=$(du -sk "$CL_DIR/n$f.data" | cut -f1)
+raw "$(cl_port "$f" 1)" hello "n$o" "n$f" 0 recv chunks 20 100000 1 1048576 sleep 200
+raw "$(cl_port "$f" 1)" hello "n$l" "n$f" 0 recv chunks 20 100001 1 1048576 sleep 200
+after=$(du -sk "$CL_DIR/n$f.data" | cut -f1)
+[ $((after - before)) -lt 12288 ] ||
+	fail "n$f's data dir grew by $((after - before)) KiB from forged chunks"
+grep -q "ignored a snapshot chunk from=[0-9a-f]* index=100000 offset=0: not from the leader" \
+	"$CL_DIR/n$f.log" || fail "n$f did not ignore chunks from n$o"
+grep -q "dropped a snapshot stream from=[0-9a-f]* index=100001: over 4194304 bytes" \
+	"$CL_DIR/n$f.log" || fail "n$f did not cap the leader's stream"
+raw "$(cl_port "$f" 1)" hello "n$l" "n$f" 0 recv chunks 2 100002 1 1048576
+dl=$(cl_deadline 30)
+until grep -q "dropped a stalled snapshot stream from=[0-9a-f]* index=100002" "$CL_DIR/n$f.log"; do
+	[ "$(date +%s)" -lt "$dl" ] || fail "n$f kept a stalled snapshot stream"
+	sleep 0.2
+done
+cl_ctl put after-chunks yes >/dev/null || fail "put after the chunks"
+cl_wait_converged >/dev/null
+echo "PASS: peer_forge (a forged leader refused, a term-2^62 heartbeat dropped, snapshot chunks only from the leader, capped, stalls dropped)"

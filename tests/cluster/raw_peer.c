@@ -23,7 +23,8 @@
  *                                one entry at PREV_INDEX+1 of term TERM:
  *                                a PUT of KEY = VALUE
  *   chunks N INDEX TERM LEN      N snapshot chunks of LEN bytes from
- *                                offset 0 on, none of them the last
+ *                                offset 0 on, none of them the last, in
+ *                                the store's chunk format (chunk_make())
  *   recv                         read one frame
  *   eof                          read frames until the server closes (or
  *                                5 s of silence)
@@ -52,6 +53,8 @@
 #include "proto/limits.h"
 #include "proto/msg.h"
 #include "proto/peer.h"
+#include "coordd/store/crc32c.h"
+#include "coordd/store/store.h"
 #include "proto/wire.h"
 #include "tests/cluster/raw_io.h"
 
@@ -161,6 +164,46 @@ static int dial(const char *host, const char *port)
 	return fd;
 }
 
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+/* Chunk seq of a snapshot stream in the store's format (coordd/store/
+ * snapshot.c: a 40-byte header "CSNK", version 1, flags, seq, records,
+ * index, term, body length, CRC32C; records of key and value lengths and
+ * bytes): one record, key "raw/SEQ", its value filling len bytes -- data
+ * a node stages as it would a real snapshot's. */
+static void chunk_make(uint8_t *out, size_t len, uint32_t seq, uint64_t index,
+		       uint64_t term)
+{
+	uint32_t body = (uint32_t)(len - STORE_SNAPSHOT_CHUNK_HEADER);
+	uint8_t *rec = out + STORE_SNAPSHOT_CHUNK_HEADER;
+	char key[16];
+
+	snprintf(key, sizeof(key), "raw/%08" PRIu32, seq);
+	memset(out, 0, len);
+	memcpy(out, "CSNK", 4);
+	out[4] = 1;
+	put_be32(out + 8, seq);
+	put_be32(out + 12, 1);
+	put_be64(out + 16, index);
+	put_be64(out + 24, term);
+	put_be32(out + 32, body);
+	put_be32(rec, 12);
+	put_be32(rec + 4, body - 8 - 12);
+	memcpy(rec + 8, key, 12);
+	memset(rec + 20, 'x', body - 8 - 12);
+	put_be32(out + 36, store_crc32c_extend(store_crc32c(out, 36), rec, body));
+}
+
 /* Runs the step at argv[0]; returns the words it took, 0 on a failed
  * send. */
 static int step(int fd, bool emit, int argc, char **argv)
@@ -235,17 +278,18 @@ static int step(int fd, bool emit, int argc, char **argv)
 		NEED(4);
 		n = num(argv[1]);
 		len = (size_t)num(argv[4]);
-		if (len > COORD_SNAPSHOT_CHUNK_BYTES_MAX)
+		if (len > COORD_SNAPSHOT_CHUNK_BYTES_MAX ||
+		    len < STORE_SNAPSHOT_CHUNK_HEADER + 8 + 12)
 			usage();
-		data = malloc(len + 1);
+		data = malloc(len);
 		if (data == NULL)
 			exit(2);
-		memset(data, 'x', len);
 		c.index = num(argv[2]);
 		c.term = num(argv[3]);
-		c.data = proto_bytes_make(data, len);
 		c.last = false;
 		for (uint64_t i = 0; i < n; i++) {
+			chunk_make(data, len, (uint32_t)i, c.index, c.term);
+			c.data = proto_bytes_make(data, len);
 			c.offset = i * len;
 			if (send_msg(fd, W_CHUNK, &c) != 0) {
 				free(data);
