@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "coordd/config.h"
+#include "coordd/node.h"
 #include "proto/limits.h"
 #include "proto/wire.h"
 
@@ -60,6 +61,10 @@ static const struct opt opts[] = {
 	  "election timeout base (randomized in [x, 2x)); >= 2 heartbeats" },
 	{ "snapshot-entries", OPT_U64, F(snapshot_entries), 1, UINT64_MAX,
 	  "compact the Raft log after this many applied entries" },
+	{ "max-snapshot-bytes", OPT_U64, F(max_snapshot_bytes),
+	  COORD_SNAPSHOT_CHUNK_BYTES_MAX, UINT64_MAX,
+	  "largest snapshot stream staged from the leader (dropped above;\n"
+	  "\t\tmust exceed the keyspace's snapshot)" },
 	{ "max-frame-bytes", OPT_SIZE, F(max_frame_bytes), 1024,
 	  (64u << 20), "largest client frame accepted" },
 	{ "max-key-bytes", OPT_SIZE, F(max_key_bytes), 1, COORD_KEY_BYTES_MAX,
@@ -215,6 +220,7 @@ static void defaults(struct config *c)
 	c->heartbeat_ms = 100;
 	c->election_ms = 1000;
 	c->snapshot_entries = 10000;
+	c->max_snapshot_bytes = NODE_SNAPSHOT_BYTES_MAX_DEFAULT;
 	c->max_frame_bytes = 2u << 20;
 	c->max_key_bytes = COORD_KEY_BYTES_MAX;
 	c->max_value_bytes = COORD_VALUE_BYTES_MAX;
@@ -473,6 +479,43 @@ static const struct opt *opt_find(const char *flag, size_t len)
 	return NULL;
 }
 
+/*
+ * TLS flags come in sets, and a set given in part is refused rather than
+ * run without TLS (issue 14 §12: --client-cert-auth --trusted-ca-file
+ * without --cert-file used to start a plaintext listener that
+ * authenticated nobody; peer CA and key without --peer-cert-file,
+ * plaintext peers). Client listener: --cert-file and --key-file; client
+ * certificates: --trusted-ca-file and --client-cert-auth, and only on a
+ * TLS listener. Peers: --peer-cert-file, --peer-key-file and
+ * --peer-trusted-ca-file, all three or none.
+ */
+static int config_check_tls_sets(const struct config *c, char *err,
+				 size_t errlen)
+{
+	bool ca = c->trusted_ca_file[0] != '\0';
+	int peer = (c->peer_cert_file[0] != '\0') +
+		   (c->peer_key_file[0] != '\0') +
+		   (c->peer_trusted_ca_file[0] != '\0');
+
+	if ((ca || c->client_cert_auth) && c->cert_file[0] == '\0') {
+		snprintf(err, errlen,
+			 "%s without --cert-file and --key-file: the client listener would be plaintext and authenticate nobody",
+			 ca ? "--trusted-ca-file" : "--client-cert-auth");
+		return -1;
+	}
+	if (ca && !c->client_cert_auth) {
+		snprintf(err, errlen,
+			 "--trusted-ca-file without --client-cert-auth: client certificates would not be checked");
+		return -1;
+	}
+	if (peer != 0 && peer != 3) {
+		snprintf(err, errlen,
+			 "peer TLS needs --peer-cert-file, --peer-key-file and --peer-trusted-ca-file: with only some of them peers would be plaintext");
+		return -1;
+	}
+	return 0;
+}
+
 int config_parse(struct config *c, int argc, char **argv, char *err,
 		 size_t errlen)
 {
@@ -560,11 +603,7 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		snprintf(err, errlen, "--client-cert-auth needs --trusted-ca-file");
 		return -1;
 	}
-	if (c->peer_cert_file[0] != '\0' &&
-	    (c->peer_key_file[0] == '\0' || c->peer_trusted_ca_file[0] == '\0')) {
-		snprintf(err, errlen,
-			 "peer TLS needs --peer-cert-file, --peer-key-file and --peer-trusted-ca-file");
+	if (config_check_tls_sets(c, err, errlen) != 0)
 		return -1;
-	}
 	return config_admin_check(c, err, errlen);
 }

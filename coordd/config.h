@@ -37,6 +37,7 @@ struct config {
 	unsigned heartbeat_ms;
 	unsigned election_ms;
 	uint64_t snapshot_entries;
+	uint64_t max_snapshot_bytes;    /* a staged snapshot stream */
 	/* Limits. */
 	size_t max_frame_bytes;
 	size_t max_key_bytes;

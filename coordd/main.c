@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "coordd/config.h"
@@ -18,6 +19,21 @@ static void node_log_cb(void *ctx, enum node_log_level level, const char *msg)
 {
 	(void)ctx;
 	coordd_log((int)level, "%s", msg);
+}
+
+/* The data dir holds the keyspace and the Raft log: only coordd's user
+ * may read it (issue 14 §15). Everything coordd creates from here on --
+ * LevelDB's files included, which it creates 0644 -- is 0600, and the
+ * dir 0700 (coordd/store); a dir that already lets others in is left as
+ * it is, with a warning. */
+static void data_dir_private(const char *dir)
+{
+	struct stat st;
+
+	umask(077);
+	if (stat(dir, &st) == 0 && (st.st_mode & 077) != 0)
+		coordd_log(2, "data dir %s is open to group or others (mode %03o): chmod 700 it",
+			   dir, (unsigned)(st.st_mode & 0777));
 }
 
 int main(int argc, char **argv)
@@ -38,6 +54,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	coordd_log_init(cfg.name, cfg.log_level);
+	data_dir_private(cfg.data_dir);
 	if (net_new(&cfg, &net, err, sizeof(err)) != COORD_OK) {
 		coordd_log(3, "cannot start: %s", err);
 		return 1;
@@ -55,6 +72,7 @@ int main(int argc, char **argv)
 			    (cfg.heartbeat_ms >= 10 ? cfg.heartbeat_ms / 10 : 1);
 	nc.seed = nc.id ^ (uint64_t)getpid();
 	nc.snapshot_entries = cfg.snapshot_entries;
+	nc.snapshot_bytes_max = cfg.max_snapshot_bytes;
 	/* Requests give up after two election timeouts. */
 	nc.request_ticks = 2 * nc.election_ticks;
 	nc.fsm.key_bytes_max = cfg.max_key_bytes;

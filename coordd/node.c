@@ -63,6 +63,7 @@ struct node {
 	bool install_pinned;        /* its SNAPSHOT was stepped: no other
 				     * stream may replace it before the
 				     * next Ready */
+	unsigned install_idle_ticks;    /* since its last chunk */
 	uint64_t leader_seen;
 	bool members_changed;
 	bool in_ready;              /* between raft_ready() and raft_advance() */
@@ -206,6 +207,7 @@ void node_config_default(struct node_config *cfg)
 	cfg->request_ticks = 30;
 	fsm_config_default(&cfg->fsm);
 	cfg->store_compression = false;
+	cfg->snapshot_bytes_max = NODE_SNAPSHOT_BYTES_MAX_DEFAULT;
 }
 
 static void store_log_cb(void *ctx, enum store_log_level level,
@@ -345,9 +347,12 @@ static void age_list(struct node *n, int list, int code)
 	}
 }
 
+static void install_tick(struct node *n);
+
 void node_tick(struct node *n)
 {
 	raft_tick(n->raft);
+	install_tick(n);
 	/* A proposal that timed out may still commit: COORD_ETIMEDOUT (the
 	 * client retries with the same exactly-once identity); a read that
 	 * timed out is simply not served. */
@@ -561,6 +566,24 @@ static void install_drop(struct node *n)
 	n->install_done = false;
 }
 
+/* A staged stream that hears no chunk for NODE_SNAPSHOT_STALL_ELECTIONS
+ * election timeouts is dropped: its leader gave up or lost its place,
+ * and the staged bytes would stay on disk until another stream. */
+static void install_tick(struct node *n)
+{
+	if (n->install == NULL || n->install_pinned)
+		return;
+	if (++n->install_idle_ticks <
+	    NODE_SNAPSHOT_STALL_ELECTIONS * n->cfg.election_ticks)
+		return;
+	node_logf(n, NODE_LOG_WARN,
+		  "dropped a stalled snapshot stream from=%016" PRIx64
+		  " index=%" PRIu64 " after %" PRIu64 " bytes: no chunk for %u ticks",
+		  n->install_from, n->install_index, n->install_offset,
+		  n->install_idle_ticks);
+	install_drop(n);
+}
+
 int node_snapshot_chunk(struct node *n, const struct node_chunk *c)
 {
 	int rc;
@@ -572,6 +595,28 @@ int node_snapshot_chunk(struct node *n, const struct node_chunk *c)
 			  ": a stepped snapshot waits for its Ready", c->from);
 		return COORD_EMALFORMED;
 	}
+	if (c->from != raft_leader(n->raft)) {
+		/* Only the leader we follow streams a snapshot to us (issue
+		 * 14 §10: chunks from anyone were staged to disk). Raft
+		 * names only members as leaders. Said once a stream. */
+		node_logf(n, c->offset == 0 ? NODE_LOG_WARN : NODE_LOG_DEBUG,
+			  "ignored a snapshot chunk from=%016" PRIx64
+			  " index=%" PRIu64 " offset=%" PRIu64
+			  ": not from the leader (leader=%016" PRIx64 ")",
+			  c->from, c->index, c->offset, raft_leader(n->raft));
+		return COORD_EMALFORMED;
+	}
+	if ((c->offset == 0 ? 0 : n->install_offset) + c->len >
+	    n->cfg.snapshot_bytes_max) {
+		node_logf(n, NODE_LOG_WARN,
+			  "dropped a snapshot stream from=%016" PRIx64
+			  " index=%" PRIu64 ": over %" PRIu64
+			  " bytes (--max-snapshot-bytes)",
+			  c->from, c->index, n->cfg.snapshot_bytes_max);
+		install_drop(n);
+		return COORD_EMALFORMED;
+	}
+	n->install_idle_ticks = 0;
 	if (c->offset == 0) {
 		/* A new stream replaces whatever was staged. */
 		install_drop(n);

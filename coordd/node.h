@@ -72,6 +72,11 @@ struct node_config {
 	 * with COORD_ENOTLEADER (the caller retries, maybe elsewhere). */
 	unsigned request_ticks;
 	struct fsm_config fsm;      /* limits; alloc and lease hook unused */
+	/* A snapshot stream staged here is dropped past this many bytes
+	 * (the leader retries and fails alike: it must exceed the
+	 * keyspace's snapshot), and after NODE_SNAPSHOT_STALL_ELECTIONS
+	 * election timeouts without a chunk. */
+	uint64_t snapshot_bytes_max;
 	bool store_compression;
 	struct node_transport transport;
 	/* Called after a Ready that changed who the members are or where
@@ -84,8 +89,12 @@ struct node_config {
 	void *log_ctx;
 };
 
+#define NODE_SNAPSHOT_STALL_ELECTIONS 5
+#define NODE_SNAPSHOT_BYTES_MAX_DEFAULT (UINT64_C(8) << 30)
+
 /* Defaults: election 10 ticks, heartbeat 1, snapshot every 10000 entries,
- * requests time out after 30 ticks, the fsm limits of proto/limits.h. */
+ * requests time out after 30 ticks, the fsm limits of proto/limits.h,
+ * snapshot streams up to NODE_SNAPSHOT_BYTES_MAX_DEFAULT (8 GiB). */
 void node_config_default(struct node_config *cfg);
 
 /* Opens the store in cfg->data_dir (creating it), restores Raft and the

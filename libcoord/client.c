@@ -1031,6 +1031,25 @@ static int parse_endpoints(struct coord_client *c, const char *endpoints)
 	return c->n_eps > 0 ? 0 : -1;
 }
 
+/* TLS options come as a set: a client certificate (cert and key, both)
+ * only with cacert, which is what turns TLS on -- else the client would
+ * connect in plaintext with a certificate it believes it uses (issue 14
+ * §12). Empty strings count as given. */
+static int tls_options_check(struct coord_client *c)
+{
+	const struct coord_options *o = &c->opts;
+
+	if ((o->cert != NULL) != (o->key != NULL)) {
+		errf(c, "a client certificate needs both cert and key");
+		return -1;
+	}
+	if (o->cert != NULL && o->cacert == NULL) {
+		errf(c, "a client certificate without cacert: the connection would be plaintext (give cacert to use TLS)");
+		return -1;
+	}
+	return 0;
+}
+
 static int tls_setup(struct coord_client *c)
 {
 	c->tls = SSL_CTX_new(TLS_client_method());
@@ -1083,7 +1102,8 @@ static coord_err_t client_new(struct event_base *base, bool own,
 		*out = c;
 		return COORD_EINVAL;
 	}
-	if (c->opts.cacert != NULL && tls_setup(c) != 0) {
+	if (tls_options_check(c) != 0 ||
+	    (c->opts.cacert != NULL && tls_setup(c) != 0)) {
 		*out = c;
 		return COORD_EINVAL;
 	}

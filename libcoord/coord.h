@@ -80,7 +80,10 @@ struct coord_options {
 					 * 0: 10000 */
 	unsigned dial_timeout_ms;       /* per connection attempt; 0: 2000 */
 	const char *cacert;             /* TLS: CA of the servers; enables TLS */
-	const char *cert;               /* TLS: client certificate */
+	const char *cert;               /* TLS: client certificate (with key,
+					 * and only with cacert: else
+					 * coord_client_new() fails with
+					 * COORD_EINVAL, never plaintext) */
 	const char *key;                /* TLS: its key */
 	const char *name;               /* sent in HELLO; NULL: "libcoord" */
 };

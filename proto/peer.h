@@ -6,10 +6,13 @@
  * COORD_PEER_FRAME_BYTES_MAX bytes; docs/protocol.md has the formats.
  *
  *   HELLO     [1, version, cluster_id, from, to]
- *             Each side sends it first; a version or cluster id it does
- *             not share, or a to that is not its own id, closes the
- *             connection (proto_peer_hello_check()). Its format is frozen:
- *             a newer version may append fields, which a decoder skips.
+ *             The dialer sends it first, the acceptor answers with its
+ *             own (version 2); a version or cluster id it does not
+ *             share, or a to that is not its own id, closes the
+ *             connection (proto_peer_hello_check()), and coordd checks
+ *             that from is a member (coordd/net/peer.c). Its format is
+ *             frozen: a newer version may append fields, which a decoder
+ *             skips.
  *   RAFT      [2, type, from, to, term, log_term, index, commit,
  *              reject_hint, hint_term, context, reject, transfer,
  *              [entry...], snapshot, snapshot_len]
@@ -44,7 +47,7 @@
 #include "raft/raft.h"
 
 /* The peer protocol version this code speaks. */
-#define PROTO_PEER_VERSION 1
+#define PROTO_PEER_VERSION 2
 
 enum proto_peer_kind {
 	PROTO_PEER_HELLO = 1,

@@ -87,6 +87,10 @@ struct raft {
 
 	enum raft_role role;
 	uint64_t leader;
+	/* A node outside our configuration that a member named as its
+	 * leader (in a vote rejection): we lag behind the change that
+	 * added it, and hear it until our configuration is up to date. */
+	uint64_t vouched;
 
 	/* Timers, in ticks. */
 	unsigned election_elapsed;
@@ -793,6 +797,12 @@ static void start_election(struct raft *r, bool transfer)
 {
 	if (!promotable(r))
 		return;
+	if (r->term >= RAFT_TERM_MAX) {
+		/* Its peers would drop the next term as malformed. */
+		trace(r, "no campaign: term=%llu is the last",
+		      (unsigned long long)r->term);
+		return;
+	}
 	if (r->cfg.pre_vote && !transfer)
 		campaign(r, true, false);
 	else
@@ -1250,6 +1260,8 @@ static bool in_lease(const struct raft *r)
 	       r->election_elapsed < r->cfg.election_ticks;
 }
 
+static bool sender_known(const struct raft *r, uint64_t id);
+
 static void handle_vote_request(struct raft *r, const struct raft_message *m)
 {
 	bool pre = m->type == RAFT_MSG_PREVOTE;
@@ -1272,8 +1284,43 @@ static void handle_vote_request(struct raft *r, const struct raft_message *m)
 	}
 	/* Without memory for the answer, the vote still stands: the
 	 * candidate sees a lost message, which Raft tolerates. */
-	if (resp != NULL)
+	if (resp != NULL) {
 		resp->reject = !grant;
+		if (!grant)
+			resp->context = r->leader;
+	}
+}
+
+/* Refuses a vote request, naming our leader (0: none) in context: a
+ * candidate that lags behind the configuration change that added that
+ * leader learns from a member whom to hear (sender_known()). */
+static void refuse_vote(struct raft *r, const struct raft_message *m)
+{
+	struct raft_message *resp = msg_new(
+		r, m->type == RAFT_MSG_VOTE ? RAFT_MSG_VOTE_RESP
+					    : RAFT_MSG_PREVOTE_RESP,
+		m->from);
+
+	if (resp != NULL) {
+		resp->reject = true;
+		resp->context = r->leader;
+	}
+}
+
+/* A member refused our vote and named its leader, which is not in our
+ * configuration: we lag behind the change that added it. Taken whatever
+ * the answer's term, before the term rules drop a stale answer. */
+static void note_vouched(struct raft *r, const struct raft_message *m)
+{
+	if ((m->type != RAFT_MSG_VOTE_RESP &&
+	     m->type != RAFT_MSG_PREVOTE_RESP) ||
+	    !m->reject || m->context == 0 || m->context == r->id ||
+	    m->context == r->vouched || sender_known(r, m->context))
+		return;
+	r->vouched = m->context;
+	trace(r, "member %llu names leader %llu: heard until the "
+	      "configuration catches up", (unsigned long long)m->from,
+	      (unsigned long long)m->context);
 }
 
 static void handle_vote_resp(struct raft *r, const struct raft_message *m)
@@ -1312,15 +1359,49 @@ static bool msg_valid(const struct raft *r, const struct raft_message *m)
 		return false;
 	if (m->to != r->id || m->from == 0 || m->from == r->id)
 		return false;
-	/* Peer input: no index computation below may wrap. */
-	if (m->term > RAFT_INDEX_MAX || m->log_term > RAFT_INDEX_MAX ||
+	/* Peer input: no index computation below may wrap, and no term is
+	 * one this node could not itself increment (a term near
+	 * RAFT_INDEX_MAX once stopped a cluster for good: every campaign
+	 * past it was dropped as malformed). Entry terms never pass
+	 * m->term (append_valid()). */
+	if (m->term > RAFT_TERM_MAX || m->log_term > RAFT_TERM_MAX ||
 	    m->index > RAFT_INDEX_MAX || m->commit > RAFT_INDEX_MAX ||
-	    m->reject_hint > RAFT_INDEX_MAX || m->hint_term > RAFT_INDEX_MAX ||
+	    m->reject_hint > RAFT_INDEX_MAX || m->hint_term > RAFT_TERM_MAX ||
 	    m->n_entries > RAFT_INDEX_MAX - m->index ||
 	    m->snapshot.index > RAFT_INDEX_MAX ||
-	    m->snapshot.term > RAFT_INDEX_MAX)
+	    m->snapshot.term > RAFT_TERM_MAX)
 		return false;
 	return true;
+}
+
+/* Is id in the configuration: a voter or learner of the applied one, or
+ * added by a configuration entry of the log not yet applied (a follower
+ * that has not applied the change yet must still hear a new voter that
+ * won an election), or the leader a member named to us when it refused
+ * our vote (we lag behind the change that added it, and only its log
+ * can bring us up to date)? A node that is not in its own configuration is
+ * joining -- its configuration is empty, or it has not yet applied the
+ * entry that adds it (it replays the founders' entries one by one) --
+ * and hears anyone: the transport decides who may reach it, and it
+ * learns its configuration from the leader that added it. */
+static bool sender_known(const struct raft *r, uint64_t id)
+{
+	if (!raft_conf_is_voter(&r->conf, r->id) &&
+	    !raft_conf_is_learner(&r->conf, r->id))
+		return true;
+	if (raft_conf_is_voter(&r->conf, id) ||
+	    raft_conf_is_learner(&r->conf, id) || id == r->vouched)
+		return true;
+	for (uint64_t i = r->applied + 1; i <= last_index(r); i++) {
+		const struct raft_entry *e = entry_at(r, i);
+		struct raft_conf_change cc;
+
+		if (e != NULL && e->type == RAFT_ENTRY_CONF &&
+		    raft_conf_change_decode(e->data, e->len, &cc) == RAFT_OK &&
+		    cc.op != RAFT_CONF_REMOVE && cc.id == id)
+			return true;
+	}
+	return false;
 }
 
 /* Terms first (figure 2, "Rules for all servers"); false: drop it. */
@@ -1332,7 +1413,10 @@ static bool step_term(struct raft *r, const struct raft_message *m)
 				m->type == RAFT_MSG_PREVOTE;
 		if (vote_req && !m->transfer && in_lease(r)) {
 			/* Thesis 4.2.3 / 6.2: a node that hears from a live
-			 * leader ignores disruptive candidates. */
+			 * leader ignores disruptive candidates. The refusal
+			 * keeps our term (the candidate drops it as stale)
+			 * and names our leader. */
+			refuse_vote(r, m);
 			return false;
 		}
 		if (m->type == RAFT_MSG_PREVOTE)
@@ -1355,12 +1439,7 @@ static bool step_term(struct raft *r, const struct raft_message *m)
 			 * candidate behind in terms catches up (else two
 			 * voters that never hear each other's terms can
 			 * campaign forever). */
-			struct raft_message *resp = msg_new(
-				r, m->type == RAFT_MSG_VOTE ? RAFT_MSG_VOTE_RESP
-							    : RAFT_MSG_PREVOTE_RESP,
-				m->from);
-			if (resp != NULL)
-				resp->reject = true;
+			refuse_vote(r, m);
 		}
 		return false;
 	}
@@ -1373,6 +1452,16 @@ int raft_step(struct raft *r, const struct raft_message *m)
 	RAFT_ASSERT(!r->in_ready);
 	if (!msg_valid(r, m))
 		return RAFT_EINVAL;
+	if (!sender_known(r, m->from)) {
+		/* A stranger neither leads, nor campaigns, nor moves our
+		 * term (issue 14: one forged APPEND from a made-up id was
+		 * followed by every node). */
+		trace(r, "dropped %s from=%llu: not in the configuration",
+		      raft_msg_type_name((int)m->type),
+		      (unsigned long long)m->from);
+		return RAFT_OK;
+	}
+	note_vouched(r, m);
 	if (!step_term(r, m))
 		return RAFT_OK;
 
@@ -1491,6 +1580,24 @@ static void tick_leader(struct raft *r)
 	}
 }
 
+/* A learner that has heard no leader for an election timeout asks the
+ * voters it knows with a pre-vote for an empty log: never granted by a
+ * voter (every voter's log holds entries), never changing anyone's term,
+ * and refused naming the refuser's leader (note_vouched()). So a learner
+ * that missed the change adding a new leader learns whom to hear. */
+static void probe_leader(struct raft *r)
+{
+	r->election_elapsed = 0;
+	reset_randomized_timeout(r);
+	for (uint32_t i = 0; i < r->conf.n_voters; i++) {
+		struct raft_message *m = msg_new(r, RAFT_MSG_PREVOTE,
+						 r->conf.voters[i]);
+
+		if (m != NULL && r->term < RAFT_TERM_MAX)
+			m->term = r->term + 1;
+	}
+}
+
 void raft_tick(struct raft *r)
 {
 	RAFT_ASSERT(!r->in_ready);
@@ -1499,8 +1606,12 @@ void raft_tick(struct raft *r)
 		return;
 	}
 	r->election_elapsed++;
-	if (promotable(r) && r->election_elapsed >= r->randomized_timeout)
+	if (r->election_elapsed < r->randomized_timeout)
+		return;
+	if (promotable(r))
 		start_election(r, false);
+	else if (raft_conf_is_learner(&r->conf, r->id))
+		probe_leader(r);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1781,6 +1892,7 @@ static void apply_conf_changes(struct raft *r, uint64_t from, uint64_t to)
 	}
 	if (!changed)
 		return;
+	r->vouched = 0;
 	trace(r, "configuration: %u voters, %u learners",
 	      r->conf.n_voters, r->conf.n_learners);
 	if (r->role != RAFT_LEADER) {

@@ -99,6 +99,12 @@ extern "C" {
  * would pass it, is malformed (RAFT_EINVAL). 2^62 entries is beyond any
  * real log, and the margin keeps every index computation from wrapping. */
 #define RAFT_INDEX_MAX (UINT64_C(1) << 62)
+/* The largest term a node adopts or campaigns for. A message with a term
+ * field above it is malformed (RAFT_EINVAL), and a node at this term no
+ * longer campaigns: so a node only ever adopts a term it could itself
+ * increment, and no term it sends is one its peers would refuse. The
+ * margin of 2^32 terms under RAFT_INDEX_MAX is four billion elections. */
+#define RAFT_TERM_MAX (RAFT_INDEX_MAX - (UINT64_C(1) << 32))
 
 const char *raft_strerror(int code);
 
@@ -322,8 +328,14 @@ void raft_tick(struct raft *r);
 
 /* Feeds a message from a peer. m->to must be this node. Returns 0 also for
  * messages that were ignored; RAFT_EINVAL for a malformed one (unknown
- * type, bad sender, an index or term above RAFT_INDEX_MAX, entries out of
- * sequence). */
+ * type, bad sender, an index above RAFT_INDEX_MAX, a term above
+ * RAFT_TERM_MAX, entries out of sequence). A message from a node outside
+ * the configuration -- neither a voter nor a learner of the applied
+ * configuration, nor added by a configuration entry of the log not yet
+ * applied -- is ignored whatever its type and term (it cannot lead, vote,
+ * or move this node's term), except on a node that is not in its own
+ * configuration (joining: empty, or not yet up to the entry that adds
+ * it; it learns the configuration from the leader that adds it). */
 int raft_step(struct raft *r, const struct raft_message *m);
 
 /* Appends data (copied) to the leader's log. index and term (may be NULL) say

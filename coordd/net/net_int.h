@@ -169,6 +169,10 @@ int http_init(struct net *net, char *err, size_t errlen);
 /* tls.c */
 int tls_init(struct net *net, char *err, size_t errlen);
 void tls_free(struct net *net);
+/* Does the other side's certificate on ssl name the member called name,
+ * or -- when by_addr -- the host of its peer address addr (see tls.c)? */
+bool tls_peer_names(SSL *ssl, const char *name, const char *addr,
+		    bool by_addr);
 /* A peer's certificate must name the host of its address. */
 int tls_expect_host(SSL *ssl, const char *addr);
 /* Whether c is a TLS connection whose peer certificate has a subject CN

@@ -12,6 +12,18 @@
  * never buffers more than PEER_OUT_MAX bytes for one peer: past that,
  * messages are dropped the same way, so a slow follower cannot exhaust
  * the leader's memory.
+ *
+ * Who may speak (issue 14 §1): a connection opens with the dialer's peer
+ * HELLO and the acceptor's HELLO in reply, each checked by the other
+ * side (version, cluster id, `to` is us, `from` is the member expected).
+ * The acceptor admits only a `from` that is a member it knows -- a voter,
+ * a learner or a member-table entry, and while it is joining the members
+ * --initial-cluster names (the peers of peers_sync()) -- and with peer
+ * TLS only when the certificate names that member (tls_peer_names());
+ * the dialer checks the same of the member it dialed. Refusals are
+ * logged at warn and close the connection. Without peer TLS a HELLO is
+ * not authenticated: anyone who reaches the peer port can claim a
+ * member's id (docs/security.md).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -39,7 +51,7 @@ struct peer {
 	char name[64];
 	char addr[CONFIG_STR_MAX];
 	struct conn *conn;          /* outgoing; NULL while down */
-	bool up;                    /* connected and hello sent */
+	bool up;                    /* connected, hellos exchanged */
 	unsigned backoff_ms;
 	struct event *retry_ev;
 	/* A snapshot being streamed. */
@@ -68,6 +80,105 @@ static struct peer *peer_find(struct net *net, uint64_t id)
 		if (net->peers[i]->id == id)
 			return net->peers[i];
 	return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Who a peer is. */
+
+/* Whether two host:port addresses share their host. */
+static bool same_host(const char *a, const char *b)
+{
+	char ha[CONFIG_STR_MAX], hb[CONFIG_STR_MAX];
+	unsigned pa, pb;
+
+	return config_split_addr(a, ha, sizeof(ha), &pa) &&
+	       config_split_addr(b, hb, sizeof(hb), &pb) && strcmp(ha, hb) == 0;
+}
+
+/* Is p's peer host its own, shared with no other member we know (nor
+ * with us)? Only then does an address in a certificate name p. */
+static bool host_is_own(struct net *net, const struct peer *p)
+{
+	const struct config *cfg = net->cfg;
+
+	for (size_t i = 0; i < net->n_peers; i++)
+		if (net->peers[i] != p && same_host(net->peers[i]->addr, p->addr))
+			return false;
+	for (size_t i = 0; i < cfg->n_members; i++)
+		if (cfg->members[i].id != p->id &&
+		    same_host(cfg->members[i].peer_addr, p->addr))
+			return false;
+	return !same_host(cfg->peer_addr, p->addr);
+}
+
+/* Is the other side of c the member p? With peer TLS its certificate
+ * must name p; plaintext cannot tell (the HELLO is taken as said). */
+static bool peer_cert_ok(struct net *net, struct conn *c,
+			 const struct peer *p)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	return ssl == NULL ||
+	       tls_peer_names(ssl, p->name, p->addr, host_is_own(net, p));
+}
+
+/* Sends our HELLO on c, to node `to`. */
+static int hello_send(struct net *net, struct conn *c, uint64_t to)
+{
+	struct proto_peer_hello h = { PROTO_PEER_VERSION, PEER_CLUSTER_ID,
+				      net->id, to };
+	size_t mark;
+	int rc = conn_frame_begin(c, &mark);
+
+	if (rc == COORD_OK)
+		rc = proto_peer_hello_encode(&h, &c->out);
+	if (rc == COORD_OK)
+		rc = conn_frame_send(c, mark, COORD_PEER_FRAME_BYTES_MAX);
+	return rc;
+}
+
+/* Checks a HELLO that arrived on c: ours to take, from the member
+ * `expect` (0: any member we know). Returns that member, or NULL after
+ * logging why at warn. */
+static struct peer *hello_take(struct net *net, struct conn *c,
+			       const uint8_t *body, size_t len, uint64_t expect)
+{
+	struct proto_peer_msg msg;
+	struct peer *p;
+	char why[256];
+	int rc;
+
+	proto_arena_reset(&net->arena);
+	rc = proto_peer_decode(body, len, &net->arena, &msg);
+	if (rc != COORD_OK) {
+		log_warn("peer addr=%s: undecodable message (%s): closing",
+			 c->addr, coord_strerror(rc));
+		return NULL;
+	}
+	if (msg.kind != PROTO_PEER_HELLO) {
+		log_warn("peer addr=%s: no hello: closing", c->addr);
+		return NULL;
+	}
+	rc = proto_peer_hello_check(&msg.u.hello, PROTO_PEER_VERSION,
+				    PEER_CLUSTER_ID, net->id, why, sizeof(why));
+	if (rc != COORD_OK) {
+		log_warn("peer addr=%s refused: %s", c->addr, why);
+		return NULL;
+	}
+	p = peer_find(net, msg.u.hello.from);
+	if (p == NULL || (expect != 0 && p->id != expect)) {
+		log_warn("peer addr=%s refused: node=%016" PRIx64 " is %s",
+			 c->addr, msg.u.hello.from,
+			 expect != 0 ? "not the member dialed"
+				     : "not a member (a voter, a learner or in the member table)");
+		return NULL;
+	}
+	if (!peer_cert_ok(net, c, p)) {
+		log_warn("peer addr=%s refused: its certificate does not name member=%s (node=%016" PRIx64 ")",
+			 c->addr, p->name, p->id);
+		return NULL;
+	}
+	return p;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -230,12 +341,30 @@ static void out_schedule_retry(struct peer *p)
 		p->backoff_ms = PEER_BACKOFF_MAX_MS;
 }
 
+/* The HELLO in reply to ours, and nothing else. */
 static int out_frame(struct conn *c, const uint8_t *body, size_t len)
+{
+	struct peer *p = c->ctx;
+
+	if (p->up) {
+		log_warn("peer addr=%s sent on our outgoing connection: closing",
+			 c->addr);
+		return 1;
+	}
+	if (hello_take(p->net, c, body, len, p->id) == NULL)
+		return 1;
+	p->up = true;
+	p->backoff_ms = PEER_BACKOFF_MIN_MS;
+	log_info("connected to=%s addr=%s", p->name, p->addr);
+	return 0;
+}
+
+/* A connection that was closed for us: no callbacks any more. */
+static int quiet_frame(struct conn *c, const uint8_t *body, size_t len)
 {
 	(void)body;
 	(void)len;
-	log_warn("peer addr=%s sent on our outgoing connection: closing",
-		 c->addr);
+	(void)c;
 	return 1;
 }
 
@@ -260,25 +389,14 @@ static void out_closed(struct conn *c, const char *why)
 	out_schedule_retry(p);
 }
 
+/* Our HELLO first; the connection is up once the peer's comes back
+ * (out_frame()). */
 static void out_connected(struct conn *c)
 {
 	struct peer *p = c->ctx;
-	struct proto_peer_hello h = { PROTO_PEER_VERSION, PEER_CLUSTER_ID,
-				      p->net->id, p->id };
-	size_t mark;
-	int rc = conn_frame_begin(c, &mark);
 
-	if (rc == COORD_OK)
-		rc = proto_peer_hello_encode(&h, &c->out);
-	if (rc == COORD_OK)
-		rc = conn_frame_send(c, mark, COORD_PEER_FRAME_BYTES_MAX);
-	if (rc != COORD_OK) {
+	if (hello_send(p->net, c, p->id) != COORD_OK)
 		conn_close(c, "cannot send hello");
-		return;
-	}
-	p->up = true;
-	p->backoff_ms = PEER_BACKOFF_MIN_MS;
-	log_info("connected to=%s addr=%s", p->name, p->addr);
 }
 
 static void out_drained(struct conn *c)
@@ -340,32 +458,24 @@ static int in_frame(struct conn *c, const uint8_t *body, size_t len)
 	struct peer_in *in = c->ctx;
 	struct net *net = in->net;
 	struct proto_peer_msg msg;
-	char why[256];
 	int rc;
 
+	if (in->from == 0) {
+		struct peer *p = hello_take(net, c, body, len, 0);
+
+		if (p == NULL || hello_send(net, c, p->id) != COORD_OK)
+			return 1;
+		in->from = p->id;
+		conn_hello_deadline(c, false);
+		log_debug("peer addr=%s is node=%016" PRIx64, c->addr, in->from);
+		return 0;
+	}
 	proto_arena_reset(&net->arena);
 	rc = proto_peer_decode(body, len, &net->arena, &msg);
 	if (rc != COORD_OK) {
 		log_warn("peer addr=%s: undecodable message (%s): closing",
 			 c->addr, coord_strerror(rc));
 		return 1;
-	}
-	if (in->from == 0) {
-		if (msg.kind != PROTO_PEER_HELLO) {
-			log_warn("peer addr=%s: no hello: closing", c->addr);
-			return 1;
-		}
-		rc = proto_peer_hello_check(&msg.u.hello, PROTO_PEER_VERSION,
-					    PEER_CLUSTER_ID, net->id, why,
-					    sizeof(why));
-		if (rc != COORD_OK) {
-			log_warn("peer addr=%s refused: %s", c->addr, why);
-			return 1;
-		}
-		in->from = msg.u.hello.from;
-		conn_hello_deadline(c, false);
-		log_debug("peer addr=%s is node=%016" PRIx64, c->addr, in->from);
-		return 0;
 	}
 	switch (msg.kind) {
 	case PROTO_PEER_RAFT:
@@ -447,7 +557,7 @@ static void quiet_closed(struct conn *c, const char *why)
 	(void)why;
 }
 
-static const struct conn_ops quiet_ops = { out_frame, quiet_closed, NULL,
+static const struct conn_ops quiet_ops = { quiet_frame, quiet_closed, NULL,
 					   NULL };
 
 static struct peer *peer_add(struct net *net, uint64_t id, const char *name,

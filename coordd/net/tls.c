@@ -6,12 +6,14 @@
  * required. Peers: with --peer-cert-file both sides present certificates
  * and both verify the other's against --peer-trusted-ca-file, always; the
  * dialing side also checks that the certificate names the host (IP or DNS
- * name) of the peer address it dialed.
+ * name) of the peer address it dialed, and both sides check that it names
+ * the member the peer HELLO claims (tls_peer_names(), from peer.c).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
@@ -107,15 +109,79 @@ int tls_expect_host(SSL *ssl, const char *addr)
 	return SSL_set1_host(ssl, host) == 1 ? 0 : -1;
 }
 
+/* The member a peer certificate names. A member's name, matched like a
+ * host name (a DNS SAN equal to it; the CN only when the certificate has
+ * no DNS SAN) -- so a certificate for n1 cannot speak for n2 although the
+ * same CA signed both (issue 14 §1(a), issue 11 §6). Or, when by_addr,
+ * the host of the member's peer address (an IP or DNS SAN): the caller
+ * allows that only when no other member shares the host, since on a
+ * shared host an address names no member in particular. */
+bool tls_peer_names(SSL *ssl, const char *name, const char *addr,
+		    bool by_addr)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	char host[256];
+	unsigned port;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (cert == NULL)
+		return false;
+	if (X509_check_host(cert, name, strlen(name),
+			    X509_CHECK_FLAG_NO_WILDCARDS, NULL) == 1)
+		return true;
+	if (!by_addr || !config_split_addr(addr, host, sizeof(host), &port))
+		return false;
+	if (inet_pton(AF_INET, host, &a4) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1)
+		return X509_check_ip_asc(cert, host, 0) == 1;
+	return X509_check_host(cert, host, strlen(host),
+			       X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+}
+
+/* A listener's sessions are resumed only on the listener that made them
+ * (the context names it). Without a context, OpenSSL refuses to resume a
+ * session whose client certificate it verified ("session id context
+ * uninitialized"), and a client resuming under --client-cert-auth or on
+ * the peer port lost its handshake (issue 14 §14). */
+static int ctx_session_id(SSL_CTX *ctx, const char *listener, char *err,
+			  size_t errlen)
+{
+	if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)listener,
+					   (unsigned)strlen(listener)) != 1) {
+		tls_err(err, errlen, "setting the session id context of",
+			listener);
+		return -1;
+	}
+	return 0;
+}
+
+/* A private key that others may read is a certificate anyone on the
+ * host can use (issue 14 §15): said at warn, once per file. */
+static void key_file_check(const char *key)
+{
+	struct stat st;
+
+	if (key[0] != '\0' && stat(key, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warn("key file %s is readable by group or others (mode %03o): chmod 600 it",
+			 key, (unsigned)(st.st_mode & 0777));
+}
+
 int tls_init(struct net *net, char *err, size_t errlen)
 {
 	const struct config *c = net->cfg;
+
+	key_file_check(c->key_file);
+	if (strcmp(c->peer_key_file, c->key_file) != 0)
+		key_file_check(c->peer_key_file);
 
 	if (c->cert_file[0] != '\0') {
 		net->client_tls = ctx_new(true, c->cert_file, c->key_file,
 					  c->trusted_ca_file,
 					  c->client_cert_auth, err, errlen);
-		if (net->client_tls == NULL)
+		if (net->client_tls == NULL ||
+		    ctx_session_id(net->client_tls, "coordd client", err,
+				   errlen) != 0)
 			return -1;
 	}
 	if (c->peer_cert_file[0] != '\0') {
@@ -123,7 +189,9 @@ int tls_init(struct net *net, char *err, size_t errlen)
 					       c->peer_key_file,
 					       c->peer_trusted_ca_file, true,
 					       err, errlen);
-		if (net->peer_server_tls == NULL)
+		if (net->peer_server_tls == NULL ||
+		    ctx_session_id(net->peer_server_tls, "coordd peer", err,
+				   errlen) != 0)
 			return -1;
 		net->peer_client_tls = ctx_new(false, c->peer_cert_file,
 					       c->peer_key_file,

@@ -150,7 +150,7 @@ int store_rlog_dir_open(struct store *s, const char *dir, bool create)
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/" STORE_LOG_DIR, dir);
-	if (create && mkdir(path, 0755) != 0 && errno != EEXIST)
+	if (create && mkdir(path, 0700) != 0 && errno != EEXIST)
 		return io_error(s, "creating", path);
 	s->log_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->log_dirfd < 0) {
@@ -499,7 +499,7 @@ int store_rlog_rotate(struct store *s, const uint8_t *head, size_t len,
 	COORD_ASSERT(off == STORE_SEG_HEAD);
 	memcpy(hdr + off, head, len);
 	fd = openat(s->log_dirfd, STORE_SEG_TMP,
-		    O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		    O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return write_failed(s, "creating", STORE_LOG_DIR "/"
 					   STORE_SEG_TMP);

@@ -313,7 +313,7 @@ static int dir_lock(struct store *s, const char *dir)
 			      "process", dir);
 		goto out;
 	}
-	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->lock_fd < 0) {
 		store_errf(s, "cannot open %s: %s", path, strerror(errno));
 		goto out;
@@ -969,7 +969,7 @@ static int open_checked(struct store *s, const char *dir,
 				   dir);
 			return COORD_ENOTFOUND;
 		}
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 			store_errf(s, "cannot create the data dir %s: %s", dir,
 				   strerror(errno));
 			return COORD_EIO;

@@ -55,6 +55,7 @@
 #include "proto/frame.h"
 #include "proto/limits.h"
 #include "proto/wire.h"
+#include "tests/cluster/raw_io.h"
 
 #define RECV_TIMEOUT_MS 5000
 /* A reply may wait for a slow fsync on a busy machine. */
@@ -87,25 +88,6 @@ static int dial(bool nonblocking)
 	return fd;
 }
 
-static int send_all(int fd, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			printf("send failed: %s\n", strerror(errno));
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int send_request(int fd, struct proto_request *rq)
 {
 	struct proto_buf b;
@@ -124,66 +106,24 @@ static int send_request(int fd, struct proto_request *rq)
 			proto_kind_name(rq->kind), coord_error_name(rc));
 		exit(2);
 	}
-	rc = send_all(fd, b.data, b.len);
+	rc = raw_send_all(fd, b.data, b.len);
 	proto_buf_close(&b);
 	return rc;
-}
-
-/* Reads exactly len bytes within the deadline: 1 done, 0 closed, -1
- * timeout. */
-static int read_exact(int fd, uint8_t *buf, size_t len, int timeout_ms)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		ssize_t n;
-
-		if (poll(&pfd, 1, timeout_ms) == 0)
-			return -1;
-		n = recv(fd, buf + got, len - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return 0;
-		got += (size_t)n;
-	}
-	return 1;
 }
 
 /* Reads and prints one frame; false once the connection is closed or
  * silent. */
 static bool recv_frame(int fd)
 {
-	uint8_t hdr[PROTO_FRAME_HEADER_BYTES];
 	uint8_t *body;
 	size_t len;
 	struct proto_arena arena;
 	uint32_t kind;
 	int rc;
 
-	rc = read_exact(fd, hdr, sizeof(hdr), RECV_REPLY_TIMEOUT_MS);
-	if (rc <= 0) {
-		printf("%s\n", rc == 0 ? "closed" : "timeout");
+	body = raw_read_frame(fd, COORD_RESPONSE_FRAME_BYTES_MAX, &len);
+	if (body == NULL)
 		return false;
-	}
-	len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
-	      (size_t)hdr[2] << 8 | hdr[3];
-	if (len == 0 || len > COORD_RESPONSE_FRAME_BYTES_MAX) {
-		printf("bad frame length %zu\n", len);
-		return false;
-	}
-	body = malloc(len);
-	if (body == NULL) {
-		perror("malloc");
-		exit(2);
-	}
-	rc = read_exact(fd, body, len, RECV_REPLY_TIMEOUT_MS);
-	if (rc <= 0) {
-		printf("truncated frame: %s\n", rc == 0 ? "closed" : "timeout");
-		free(body);
-		return false;
-	}
 	proto_arena_init(&arena, NULL);
 	rc = proto_server_msg_kind(body, len, &kind);
 	if (rc == COORD_OK && kind >= PROTO_PUSH_FIRST) {
@@ -425,6 +365,7 @@ int main(int argc, char **argv)
 	int i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	raw_recv_timeout_ms = RECV_REPLY_TIMEOUT_MS;
 	if (argc < 4)
 		usage();
 	memset(&server, 0, sizeof(server));
@@ -533,12 +474,12 @@ int main(int argc, char **argv)
 				hdr[1] = (uint8_t)(len >> 16);
 				hdr[2] = (uint8_t)(len >> 8);
 				hdr[3] = (uint8_t)len;
-				if (send_all(fd, hdr, sizeof(hdr)) != 0) {
+				if (raw_send_all(fd, hdr, sizeof(hdr)) != 0) {
 					free(bytes);
 					return 1;
 				}
 			}
-			rc = send_all(fd, bytes, len);
+			rc = raw_send_all(fd, bytes, len);
 			free(bytes);
 			if (rc != 0)
 				return 1;

@@ -2,8 +2,8 @@
 # tests/cluster/tls.sh: a 3-node cluster with TLS on the client listeners
 # (client certificates required) and on the peer listeners (both sides
 # verified). Certificates are made here with the openssl CLI (EC P-256):
-# a CA, one certificate per node (CN 127.0.0.1, SAN IP 127.0.0.1 and DNS
-# localhost), a client certificate, and a second, untrusted CA with a
+# a CA, one certificate per node (CN 127.0.0.1, SAN IP 127.0.0.1, DNS
+# localhost and DNS nI, the member it is), a client certificate, and a second, untrusted CA with a
 # client and a "member" certificate of its own. Checks:
 #   - the cluster elects a leader over TLS peers, and converges;
 #   - coordctl with --cacert/--cert/--key can put, get and status;
@@ -23,7 +23,7 @@ P=$CL_DIR/pki
 cl_tls_ca "$P" ca
 cl_tls_ca "$P" evil
 for i in 1 2 3; do
-	cl_tls_cert "$P" ca "n$i" 127.0.0.1
+	cl_tls_cert "$P" ca "n$i" 127.0.0.1 "IP:127.0.0.1,DNS:localhost,DNS:n$i"
 done
 cl_tls_cert "$P" ca client client
 cl_tls_cert "$P" evil evilclient client

@@ -19,17 +19,21 @@ fi
 peer_host() { if [ "$1" -eq 2 ]; then echo "$host2"; else echo localhost; fi; }
 P=$CL_DIR/pki
 cl_tls_ca "$P" ca
-cl_tls_cert "$P" ca node node "IP:127.0.0.1,IP:::1,DNS:localhost"
+# One certificate per member, naming it (peers check the member a HELLO
+# claims) and the hosts it is dialed at.
+for i in 1 2 3; do
+	cl_tls_cert "$P" ca "n$i" "n$i" "IP:127.0.0.1,IP:::1,DNS:localhost,DNS:n$i"
+done
 cl_tls_cert "$P" ca client client
 cl_tls_cert "$P" ca other other.example "DNS:other.example"
 members="n1=localhost:$(cl_port 1 1),n2=$host2:$(cl_port 2 1),n3=localhost:$(cl_port 3 1)"
 cl_node_flags() {
-	echo "--peer-addr $(peer_host "$1"):$(cl_port "$1" 1) --initial-cluster $members"
+	echo "--peer-addr $(peer_host "$1"):$(cl_port "$1" 1) --initial-cluster $members" \
+		"--cert-file $P/n$1.crt --key-file $P/n$1.key" \
+		"--peer-cert-file $P/n$1.crt --peer-key-file $P/n$1.key"
 }
 CL_CTL_FLAGS="--cacert $P/ca.crt --cert $P/client.crt --key $P/client.key"
-cl_start 3 --cert-file "$P/node.crt" --key-file "$P/node.key" \
-	--trusted-ca-file "$P/ca.crt" --client-cert-auth \
-	--peer-cert-file "$P/node.crt" --peer-key-file "$P/node.key" \
+cl_start 3 --trusted-ca-file "$P/ca.crt" --client-cert-auth \
 	--peer-trusted-ca-file "$P/ca.crt"
 l=$(cl_leader)
 # The peers found each other by name: a write commits on a quorum.

@@ -346,6 +346,8 @@ struct sim {
 	struct sim_options opt;
 	FILE *out;
 	struct rng rng;
+	struct rng forge_rng;       /* forged peer input only: the rest of
+				     * a seed's run stays as it was */
 	struct checker *ck;
 	struct sim_stats stats;
 
@@ -1066,6 +1068,88 @@ static void handle_msg(struct sim *s, struct event *ev)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Forged peer input (issue 14): what an attacker on the peer port sends.
+ * A node outside every configuration claims to lead, campaigns or tells
+ * a node to time out, with a higher term; or a member's id carries a term
+ * past RAFT_TERM_MAX (one such heartbeat once stopped a cluster for
+ * good). The first must be ignored without a trace in the node's state,
+ * the second refused as malformed; the run must stay safe and live. A
+ * node outside its own configuration (joining, or removed) hears anyone
+ * by design -- the transport guards it -- so it is not a target. */
+
+#define SIM_STRANGER 1000
+
+static void chaos_forge(struct sim *s)
+{
+	static const uint32_t types[] = {
+		RAFT_MSG_APPEND, RAFT_MSG_HEARTBEAT, RAFT_MSG_SNAPSHOT,
+		RAFT_MSG_TIMEOUT_NOW, RAFT_MSG_VOTE, RAFT_MSG_PREVOTE,
+		RAFT_MSG_APPEND_RESP, RAFT_MSG_VOTE_RESP,
+	};
+	struct rng *g = &s->forge_rng;
+	struct node *n = &s->nodes[rng_range(g, 1, s->max_id)];
+	const struct raft_conf *c;
+	struct raft_message m = { 0 };
+	struct raft_entry e = { 0 };
+	uint64_t term, leader, commit;
+	bool huge = rng_chance(g, 0.3);
+	int rv;
+
+	if (!n->alive)
+		return;
+	c = raft_conf(n->r);
+	if (!raft_conf_is_voter(c, n->id) && !raft_conf_is_learner(c, n->id))
+		return;
+	term = raft_term(n->r);
+	leader = raft_leader(n->r);
+	commit = raft_commit_index(n->r);
+	m.type = types[rng_below(g, sizeof(types) / sizeof(types[0]))];
+	m.to = n->id;
+	m.index = raft_last_index(n->r);
+	m.log_term = term;
+	m.commit = m.index + 1;
+	if (huge) {
+		m.type = RAFT_MSG_HEARTBEAT;
+		m.from = n->id % s->n_founders + 1;
+		m.term = RAFT_TERM_MAX + 1 +
+			 rng_below(g, RAFT_INDEX_MAX - RAFT_TERM_MAX);
+		m.commit = commit;
+	} else {
+		m.from = SIM_STRANGER + rng_below(g, 3);
+		m.term = term + 1 + rng_below(g, 3);
+	}
+	if (m.type == RAFT_MSG_APPEND) {
+		e.term = m.term;
+		e.index = m.index + 1;
+		e.len = 5;
+		e.data = (uint8_t *)"forge";
+		m.entries = &e;
+		m.n_entries = 1;
+	} else if (m.type == RAFT_MSG_SNAPSHOT) {
+		m.snapshot.index = m.index + 10;
+		m.snapshot.term = m.term;
+		m.snapshot.conf.n_voters = 1;
+		m.snapshot.conf.voters[0] = m.from;
+	}
+	if (s->opt.verbose)
+		vlog(s, "forged %s from=%" PRIu64 " term=%" PRIu64
+		     " to node %" PRIu64, raft_msg_type_name((int)m.type),
+		     m.from, m.term, n->id);
+	rv = raft_step(n->r, &m);
+	s->stats.forged++;
+	if (rv != (huge ? RAFT_EINVAL : RAFT_OK) ||
+	    raft_term(n->r) != term || raft_leader(n->r) != leader ||
+	    raft_commit_index(n->r) != commit)
+		checker_fail(s->ck, "forged",
+			     "node %" PRIu64 " took a forged %s from=%" PRIu64
+			     " term=%" PRIu64 ": step %s, term %" PRIu64
+			     " -> %" PRIu64 ", leader %" PRIu64 " -> %" PRIu64,
+			     n->id, raft_msg_type_name((int)m.type), m.from,
+			     m.term, raft_strerror(rv), term, raft_term(n->r),
+			     leader, raft_leader(n->r));
+}
+
+/* ---------------------------------------------------------------------- */
 /* Chaos: clients and faults, once per tick. */
 
 static struct node *top_leader(struct sim *s)
@@ -1514,6 +1598,8 @@ static void handle_chaos(struct sim *s)
 			chaos_conf(s);
 		if (rng_chance(&s->rng, s->p_transfer))
 			chaos_transfer(s);
+		if (rng_chance(&s->forge_rng, 0.05))
+			chaos_forge(s);
 	}
 	chaos_compact(s);
 	if (s->healing)
@@ -1712,6 +1798,7 @@ static void sim_init(struct sim *s, const struct sim_options *opt)
 	s->opt = *opt;
 	s->out = opt->out != NULL ? opt->out : stdout;
 	rng_seed(&s->rng, opt->seed);
+	rng_seed(&s->forge_rng, opt->seed ^ 0x464f524745ULL);
 	s->ck = checker_new();
 	choose_parameters(s);
 	s->faults = true;
@@ -1773,6 +1860,8 @@ static void summary(struct sim *s)
 		" duplicated\n", st->crashes, st->lost_entries, st->restarts,
 		st->partitions, st->msgs_sent, st->msgs_dropped,
 		st->msgs_duplicated);
+	fprintf(o, "  forged peer messages: %" PRIu64 " (ignored or refused)\n",
+		st->forged);
 	fprintf(o, "  membership: %" PRIu64 " changes; snapshots: %" PRIu64
 		" compactions, %" PRIu64 " sent, %" PRIu64 " installed\n",
 		st->conf_changes, st->compactions, st->snapshots_sent,

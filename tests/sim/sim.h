@@ -51,6 +51,7 @@ struct sim_stats {
 	uint64_t msgs_sent;
 	uint64_t msgs_dropped;
 	uint64_t msgs_duplicated;
+	uint64_t forged;            /* forged peer messages stepped */
 	uint64_t conf_changes;      /* proposed and accepted by a leader */
 	uint64_t transfers;
 	uint64_t compactions;

@@ -416,6 +416,16 @@ START_TEST(tls_files_must_come_in_their_sets)
 		"--peer-cert-file=c", "--peer-key-file=k");
 	refused("peer TLS needs", "--peer-cert-file=c",
 		"--peer-trusted-ca-file=a");
+	/* Issue 14 §12: the sets that used to fail open. */
+	refused("--trusted-ca-file without --cert-file and --key-file: the client listener would be plaintext",
+		"--client-cert-auth", "--trusted-ca-file=a");
+	refused("--trusted-ca-file without --cert-file", "--trusted-ca-file=a");
+	refused("--trusted-ca-file without --client-cert-auth: client certificates would not be checked",
+		"--cert-file=c", "--key-file=k", "--trusted-ca-file=a");
+	refused("peer TLS needs", "--peer-key-file=k",
+		"--peer-trusted-ca-file=a");
+	refused("peer TLS needs", "--peer-trusted-ca-file=a");
+	refused("peer TLS needs", "--peer-key-file=k");
 	ck_assert_int_eq(parse("--cert-file=c", "--key-file=k",
 			       "--trusted-ca-file=a", "--client-cert-auth",
 			       "--peer-cert-file=pc", "--peer-key-file=pk",

@@ -780,6 +780,167 @@ START_TEST(messages_out_of_role_ignored)
 }
 END_TEST
 
+/* Issue 14 §1(c): a node outside the configuration cannot lead, make a
+ * node campaign for it, or move a term -- with any type, at any term. */
+START_TEST(stranger_cannot_lead_vote_or_move_terms)
+{
+	static const uint32_t types[] = {
+		RAFT_MSG_APPEND, RAFT_MSG_HEARTBEAT, RAFT_MSG_SNAPSHOT,
+		RAFT_MSG_TIMEOUT_NOW, RAFT_MSG_VOTE, RAFT_MSG_PREVOTE,
+		RAFT_MSG_APPEND_RESP, RAFT_MSG_VOTE_RESP,
+		RAFT_MSG_HEARTBEAT_RESP, RAFT_MSG_READ_INDEX,
+	};
+	struct harness h;
+	struct raft_entry e = { 0, 0, RAFT_ENTRY_NORMAL, 4, (uint8_t *)"evil" };
+
+	t_cluster(&h, 3, 1);
+	for (uint64_t to = 1; to <= 2; to++) {
+		struct raft *r = h_raft(&h, to);
+		struct t_state s = t_state_of(r);
+
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+			struct raft_message m = h_msg_make(types[i], 7, to,
+							   s.term + 1);
+
+			m.index = s.last;
+			m.log_term = s.term;
+			m.commit = s.last + 1;
+			if (types[i] == RAFT_MSG_APPEND) {
+				e.index = s.last + 1;
+				e.term = s.term + 1;
+				m.entries = &e;
+				m.n_entries = 1;
+			}
+			if (types[i] == RAFT_MSG_SNAPSHOT) {
+				m.snapshot.index = s.last + 5;
+				m.snapshot.term = s.term + 1;
+				m.snapshot.conf.n_voters = 1;
+				m.snapshot.conf.voters[0] = 7;
+			}
+			ck_assert_int_eq(raft_step(r, &m), 0);
+			ck_assert(!raft_has_ready(r));
+			t_state_same(r, &s);
+			ck_assert_uint_eq(raft_leader(r), 1);
+		}
+	}
+	ck_assert_uint_eq(h_count(&h, 0, 0, 7), 0);
+	h_commit(&h, 1, "still leading");
+	h_close(&h);
+}
+END_TEST
+
+/* A voter added by an entry a follower holds but has not applied yet is
+ * heard (it may win an election before the follower applies it); and a
+ * node with an empty configuration (joining) hears whoever reaches it. */
+START_TEST(pending_voter_and_joining_node_are_heard)
+{
+	struct harness h;
+	struct raft *f;
+	struct raft_message m;
+	struct raft_entry e;
+	uint8_t cc_data[RAFT_CONF_CHANGE_LEN];
+	struct raft_conf_change cc = { RAFT_CONF_ADD_VOTER, 4 };
+	uint64_t term, last;
+
+	h_init(&h, 4);
+	h_bootstrap(&h, 3);   /* node 4: empty */
+	h_elect(&h, 1);
+	h_drop(&h, 0, 0, 0);
+	f = h_raft(&h, 2);
+	term = raft_term(f);
+	last = raft_last_index(f);
+	/* The leader's APPEND of ADD_VOTER 4, not yet committed. */
+	raft_conf_change_encode(&cc, cc_data);
+	e = (struct raft_entry){ term, last + 1, RAFT_ENTRY_CONF,
+				 RAFT_CONF_CHANGE_LEN, cc_data };
+	m = h_msg_make(RAFT_MSG_APPEND, 1, 2, term);
+	m.index = last;
+	m.log_term = term;
+	m.commit = raft_commit_index(f);
+	m.entries = &e;
+	m.n_entries = 1;
+	ck_assert_int_eq(h_step(&h, &m), 0);
+	ck_assert_uint_eq(raft_last_index(f), last + 1);
+	ck_assert(!raft_conf_is_voter(raft_conf(f), 4));
+	h_drop(&h, 0, 0, 0);
+	/* Node 4 leads a later term: followed. */
+	m = h_msg_make(RAFT_MSG_HEARTBEAT, 4, 2, term + 1);
+	ck_assert_int_eq(h_step(&h, &m), 0);
+	ck_assert_uint_eq(raft_term(f), term + 1);
+	ck_assert_uint_eq(raft_leader(f), 4);
+	ck_assert_uint_eq(h_count(&h, RAFT_MSG_HEARTBEAT_RESP, 2, 4), 1);
+	/* A stranger still is not. */
+	m = h_msg_make(RAFT_MSG_HEARTBEAT, 9, 2, term + 2);
+	ck_assert_int_eq(h_step(&h, &m), 0);
+	ck_assert_uint_eq(raft_term(f), term + 1);
+	/* Node 4 has no configuration yet: it hears node 9. */
+	m = h_msg_make(RAFT_MSG_HEARTBEAT, 9, 4, 5);
+	ck_assert_int_eq(h_step(&h, &m), 0);
+	ck_assert_uint_eq(raft_term(h_raft(&h, 4)), 5);
+	ck_assert_uint_eq(raft_leader(h_raft(&h, 4)), 9);
+	h_close(&h);
+}
+END_TEST
+
+/* Issue 14 §2: one heartbeat with term 2^62 stopped a cluster for good.
+ * A term above RAFT_TERM_MAX is refused, even from a member; a node at
+ * RAFT_TERM_MAX never campaigns for a term its peers would refuse. */
+START_TEST(term_past_term_max_refused_and_never_campaigned_for)
+{
+	static const uint64_t bad[] = { RAFT_TERM_MAX + 1, RAFT_INDEX_MAX,
+					UINT64_MAX };
+	struct harness h;
+	struct raft *r;
+	struct t_state s;
+
+	t_cluster(&h, 3, 1);
+	r = h_raft(&h, 2);
+	s = t_state_of(r);
+	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+		for (int field = 0; field < 4; field++) {
+			struct raft_message m = h_msg_make(RAFT_MSG_HEARTBEAT,
+							   1, 2, s.term);
+
+			switch (field) {
+			case 0: m.term = bad[b]; break;
+			case 1: m.type = RAFT_MSG_VOTE;
+				m.term = s.term + 1;
+				m.log_term = bad[b];
+				break;
+			case 2: m.hint_term = bad[b]; break;
+			default: m.type = RAFT_MSG_SNAPSHOT;
+				m.snapshot.index = 100;
+				m.snapshot.term = bad[b];
+				m.snapshot.conf = *raft_conf(r);
+				break;
+			}
+			ck_assert_msg(raft_step(r, &m) == RAFT_EINVAL,
+				      "field %d term %llu accepted", field,
+				      (unsigned long long)bad[b]);
+			ck_assert(!raft_has_ready(r));
+			t_state_same(r, &s);
+		}
+	}
+	/* At the last term, node 3 follows, then never campaigns. */
+	{
+		struct raft_message m = h_msg_make(RAFT_MSG_HEARTBEAT, 1, 3,
+						   RAFT_TERM_MAX);
+
+		ck_assert_int_eq(h_step(&h, &m), 0);
+		ck_assert_uint_eq(raft_term(h_raft(&h, 3)), RAFT_TERM_MAX);
+		h_drop(&h, 0, 0, 0);
+		h_isolate(&h, 3);
+		h_tick(&h, 3, 100);
+		ck_assert_int_eq(raft_role(h_raft(&h, 3)), RAFT_FOLLOWER);
+		ck_assert_uint_eq(raft_term(h_raft(&h, 3)), RAFT_TERM_MAX);
+		ck_assert_uint_eq(h_count(&h, RAFT_MSG_VOTE, 3, 0) +
+					  h_count(&h, RAFT_MSG_PREVOTE, 3, 0),
+				  0);
+	}
+	h_close(&h);
+}
+END_TEST
+
 /* Random messages, deterministic from the loop index, to a follower, a
  * leader, a candidate and an empty node. */
 static uint64_t t_rand(uint64_t *s)
@@ -943,6 +1104,9 @@ Suite *raft_input_suite(void)
 	T_ADD(s, read_index_resp_from_non_leader_ignored);
 	T_ADD(s, timeout_now_from_non_leader_ignored);
 	T_ADD(s, messages_out_of_role_ignored);
+	T_ADD(s, stranger_cannot_lead_vote_or_move_terms);
+	T_ADD(s, pending_voter_and_joining_node_are_heard);
+	T_ADD(s, term_past_term_max_refused_and_never_campaigned_for);
 	T_ADD_LOOP(s, random_messages_never_break_a_node, 0, 16);
 	return s;
 }

@@ -81,9 +81,22 @@ START_TEST(learner_never_campaigns)
 		ck_assert_int_eq(raft_role(h_raft(&h, 4)), RAFT_FOLLOWER);
 		ck_assert_int_eq(raft_role(h_raft(&h, 5)), RAFT_FOLLOWER);
 		ck_assert_uint_eq(h_count(&h, RAFT_MSG_VOTE, 0, 0), 0);
-		ck_assert_uint_eq(h_count(&h, RAFT_MSG_PREVOTE, 0, 0), 0);
+		/* Its only pre-votes ask the voters who leads: for an
+		 * empty log, which no voter grants. */
+		for (size_t i = 0; i < h.n_queue; i++) {
+			const struct raft_message *m = &h.queue[i].m;
+
+			if (m->type != RAFT_MSG_PREVOTE)
+				continue;
+			ck_assert_uint_eq(m->from, 4);
+			ck_assert(raft_conf_is_voter(raft_conf(h_raft(&h, 1)),
+						     m->to));
+			ck_assert_uint_eq(m->index, 0);
+			ck_assert_uint_eq(m->log_term, 0);
+		}
 		h_drop(&h, 0, 0, 0);
 	}
+	ck_assert_uint_eq(raft_term(h_raft(&h, 4)), raft_term(h_raft(&h, 1)));
 	/* Even told to (TIMEOUT_NOW from its leader). */
 	{
 		struct raft_message m = h_msg_make(
@@ -572,11 +585,65 @@ START_TEST(conf_changes_restored_on_restart)
 }
 END_TEST
 
+/* Issue 14 §1(c): nodes drop messages from ids outside their
+ * configuration. Node `lagger` (a voter, or a learner added first) is cut
+ * off while node 4 is added and made leader; healed, it drops node 4's
+ * messages until a member names node 4 as its leader, then catches up and
+ * learns the change. */
+static void t_lagging_node_catches_up(uint64_t lagger, size_t n)
+{
+	struct harness h;
+	struct raft *r;
+	uint64_t idx;
+
+	t_cluster(&h, n, 3);
+	if (lagger > 3)
+		t_conf_change(&h, 1, RAFT_CONF_ADD_LEARNER, lagger);
+	h_isolate(&h, lagger);
+	t_conf_change(&h, 1, RAFT_CONF_ADD_LEARNER, 4);
+	t_conf_change(&h, 1, RAFT_CONF_ADD_VOTER, 4);
+	ck_assert_int_eq(raft_transfer_leadership(h_raft(&h, 1), 4), 0);
+	h_ready_all(&h);
+	h_deliver_all(&h);
+	ck_assert(raft_is_leader(h_raft(&h, 4)));
+	r = h_raft(&h, lagger);
+	ck_assert(!raft_conf_is_voter(raft_conf(r), 4));
+	h_drop(&h, 0, 0, 0);
+	h_heal(&h);
+	idx = h_propose(&h, 4, "after the change");
+	for (int t = 0; t < 200 && raft_commit_index(r) < idx; t++) {
+		h_tick_all(&h, 1);
+		h_deliver_all(&h);
+	}
+	ck_assert(raft_is_leader(h_raft(&h, 4)));
+	ck_assert_uint_ge(raft_commit_index(r), idx);
+	ck_assert(raft_conf_is_voter(raft_conf(r), 4));
+	h_check_safety(&h);
+	h_close(&h);
+}
+
+/* A voter campaigns; the members refuse naming their leader. */
+START_TEST(lagging_voter_hears_new_leader_named_by_a_member)
+{
+	t_lagging_node_catches_up(3, 4);
+}
+END_TEST
+
+/* A learner never campaigns: it asks the voters it knows who leads (a
+ * pre-vote for an empty log, refused naming the leader). */
+START_TEST(lagging_learner_hears_new_leader_named_by_a_member)
+{
+	t_lagging_node_catches_up(5, 5);
+}
+END_TEST
+
 Suite *raft_membership_suite(void)
 {
 	Suite *s = suite_create("raft_membership");
 
 	T_ADD(s, learner_receives_log);
+	T_ADD(s, lagging_voter_hears_new_leader_named_by_a_member);
+	T_ADD(s, lagging_learner_hears_new_leader_named_by_a_member);
 	T_ADD(s, learner_never_campaigns);
 	T_ADD(s, learner_vote_does_not_count);
 	T_ADD(s, learner_not_in_commit_quorum);
