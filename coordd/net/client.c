@@ -36,6 +36,14 @@
 /* Events read per watch per flush, so one busy watch cannot starve the
  * loop (the rest come after the next flush). */
 #define WATCH_EVENTS_PER_FLUSH 1000
+/* Bytes of one watch's push per flush: fewer events when they would pass
+ * it (a single revision larger than this still goes, in a push up to
+ * COORD_RESPONSE_FRAME_BYTES_MAX). With CONN_OUT_STALL checked before
+ * every push, one flush adds at most CONN_OUT_STALL plus one push to a
+ * connection's output. */
+#define WATCH_PUSH_BYTES (256u << 10)
+/* Events a watch reads at first (see watch_catch_up()). */
+#define WATCH_BATCH_FIRST 4
 
 struct req;
 
@@ -48,6 +56,7 @@ struct watch {
 	size_t key_len;
 	uint8_t *end;
 	size_t end_len;
+	size_t batch;               /* events per read (watch_catch_up()) */
 	struct watch *next;
 };
 
@@ -270,6 +279,10 @@ static void on_hello(struct client *cl, const struct proto_request *rq)
 	} else {
 		cl->hello = true;
 		conn_hello_deadline(cl->conn, false);
+		/* Identified: frames up to --max-frame-bytes from now on, and
+		 * an idle timeout instead of the HELLO deadline. */
+		cl->conn->body_max = net->cfg->max_frame_bytes;
+		conn_idle_timeout(cl->conn, net->cfg->conn_idle_ms);
 	}
 	send_response(cl, &r);
 }
@@ -989,24 +1002,65 @@ static void watch_push_canceled(struct client *cl, struct watch *w, int code,
 	send_push(cl, &p);
 }
 
-/* Pushes what the watch has not seen yet; false: the watch ended. */
+/* The events at the start of ev, whole revisions only, whose encoding
+ * stays within bytes (estimated: keys, values and 64 bytes of envelope
+ * per event), and at least the first revision's; *rev_next where the
+ * rest starts. */
+static size_t events_fitting(const struct fsm_events *ev, size_t bytes,
+			     uint64_t *rev_next)
+{
+	size_t used = 0, n = 0;
+
+	*rev_next = ev->rev_next;
+	while (n < ev->n_events) {
+		uint64_t rev = ev->events[n].kv.mod_revision;
+		size_t end = n, sz = 0;
+
+		while (end < ev->n_events &&
+		       ev->events[end].kv.mod_revision == rev) {
+			const struct proto_event *e = &ev->events[end];
+
+			sz += 64 + e->kv.key.len + e->kv.value.len;
+			if (e->has_prev_kv)
+				sz += e->prev_kv.key.len + e->prev_kv.value.len;
+			end++;
+		}
+		if (n > 0 && used + sz > bytes) {
+			*rev_next = rev;
+			break;
+		}
+		used += sz;
+		n = end;
+	}
+	return n;
+}
+
+/*
+ * Pushes what the watch has not seen yet, at most about WATCH_PUSH_BYTES
+ * per call; false: the watch ended. Each watch reads w->batch events at
+ * a time: it doubles while everything read fits one push and falls to
+ * what did fit otherwise, so a watch over large values reads little more
+ * than it sends (a flush must not copy the history once per watch).
+ */
 static bool watch_catch_up(struct client *cl, struct watch *w)
 {
 	struct fsm *f = node_fsm(cl->net->node);
 	struct proto_range filter;
 	struct fsm_events ev;
 	struct proto_push p;
-	size_t max = WATCH_EVENTS_PER_FLUSH;
+	uint64_t rev_next;
+	size_t n;
 	int rc;
 
 	if (w->next_rev > fsm_revision(f))
 		return true;
-again:
+	if (w->batch == 0)
+		w->batch = WATCH_BATCH_FIRST;
 	memset(&filter, 0, sizeof(filter));
 	filter.key = proto_bytes_make(w->key, w->key_len);
 	filter.end = proto_bytes_make(w->end, w->end_len);
 	filter.flags = w->flags;
-	rc = fsm_events_read(f, w->next_rev, &filter, max,
+	rc = fsm_events_read(f, w->next_rev, &filter, w->batch,
 			     w->prev_kv ? FSM_EVENTS_PREV_KV : 0, &ev);
 	if (rc == COORD_ECOMPACTED) {
 		watch_push_canceled(cl, w, rc, fsm_compact_revision(f));
@@ -1018,19 +1072,21 @@ again:
 		watch_push_canceled(cl, w, rc, 0);
 		return false;
 	}
-	if (ev.n_events > 0) {
+	n = events_fitting(&ev, WATCH_PUSH_BYTES, &rev_next);
+	if (n < ev.n_events)
+		w->batch = n;
+	else if (ev.rev_next <= fsm_revision(f) && w->batch * 2 <=
+							WATCH_EVENTS_PER_FLUSH)
+		w->batch *= 2;
+	if (n > 0) {
 		memset(&p, 0, sizeof(p));
 		p.kind = PROTO_PUSH_WATCH_EVENTS;
 		p.u.watch_events.watch_id = w->id;
 		p.u.watch_events.events.v = ev.events;
-		p.u.watch_events.events.n = ev.n_events;
+		p.u.watch_events.events.n = n;
+		/* One revision alone may pass WATCH_PUSH_BYTES: it goes in
+		 * one push up to the frame limit. */
 		rc = send_push(cl, &p);
-		if (rc == COORD_EFRAMETOOBIG && ev.n_events > 1 && max != 1) {
-			/* Too many bytes for one push: fewer events (whole
-			 * revisions always) in each, until they fit. */
-			max = ev.n_events / 2 > 0 ? ev.n_events / 2 : 1;
-			goto again;
-		}
 		if (rc != COORD_OK) {
 			log_warn("watch id=%" PRIu64 ": events not sent: %s",
 				 w->id, coord_strerror(rc));
@@ -1038,7 +1094,7 @@ again:
 			return false;
 		}
 	}
-	w->next_rev = ev.rev_next;
+	w->next_rev = rev_next;
 	return true;
 }
 
@@ -1047,10 +1103,16 @@ void clients_after_flush(struct net *net)
 	for (struct client *cl = net->clients; cl != NULL; cl = cl->next) {
 		struct watch **pp = &cl->watches;
 
-		if (cl->conn == NULL || conn_output_len(cl->conn) > (4u << 20))
-			continue;   /* slow reader: it catches up later */
-		while (*pp != NULL) {
+		while (cl->conn != NULL && *pp != NULL) {
 			struct watch *w = *pp;
+
+			/* Before every push: a slow reader's watches wait
+			 * until its output drains (client_drained()), and
+			 * none are served while the node's output budget is
+			 * spent (conn.c closes the slowest readers). */
+			if (conn_output_len(cl->conn) > CONN_OUT_STALL ||
+			    conn_out_over_budget(net))
+				break;
 
 			if (watch_catch_up(cl, w)) {
 				pp = &w->next;
@@ -1150,8 +1212,26 @@ static void client_closed(struct conn *c, const char *why)
 	client_maybe_free(cl);
 }
 
+/* Idle but holding watches or waiting on the node: not idle. */
+static bool client_idle_keep(struct conn *c)
+{
+	const struct client *cl = c->ctx;
+
+	return cl->n_watches > 0 || cl->n_reqs > 0 || conn_output_len(c) > 0;
+}
+
+/* The output drained below its low mark: watches held back by a full
+ * output go on with the next flush. */
+static void client_drained(struct conn *c)
+{
+	const struct client *cl = c->ctx;
+
+	if (cl->n_watches > 0)
+		net_kick(cl->net);
+}
+
 static const struct conn_ops client_ops = { client_frame, client_closed,
-					    NULL, NULL };
+					    client_drained, NULL };
 
 void client_accept(struct net *net, struct bufferevent *bev,
 		   const char *addr)
@@ -1163,12 +1243,15 @@ void client_accept(struct net *net, struct bufferevent *bev,
 		return;
 	}
 	cl->net = net;
+	/* Until HELLO: a HELLO-sized frame at most (proto/limits.h). */
 	cl->conn = conn_new(net, bev, &client_ops, cl,
-			    net->cfg->max_frame_bytes, addr);
+			    COORD_HELLO_FRAME_BYTES_MAX, addr);
 	if (cl->conn == NULL) {
 		free(cl);
 		return;
 	}
+	conn_budget_join(cl->conn);
+	cl->conn->idle_keep = client_idle_keep;
 	conn_hello_deadline(cl->conn, true);
 	cl->next = net->clients;
 	if (net->clients != NULL)

@@ -27,6 +27,16 @@
  *                         each a HELLO, wait up to 5 s for the answers,
  *                         print "flood served=S closed=C silent=Q", then
  *                         hold the served ones open for HOLD_MS
+ *   attack N LEN SEND HELLO WAIT_MS
+ *                         instead of one connection: open N at once; on
+ *                         each (after a HELLO and its reply when HELLO is
+ *                         1) send a frame header announcing LEN bytes and
+ *                         then SEND bytes of it (never the rest), as fast
+ *                         as the server takes them; wait until the server
+ *                         has closed every one (or WAIT_MS), print
+ *                         "attack opened=O closed=C open=P"
+ *   watchfrom N REV       N WATCH_CREATEs on prefix "h" from revision REV
+ *                         in one send, reading nothing (a slow reader)
  * Exit status 0 when every step could be carried out (whatever the server
  * answered), 1 when a send failed, 2 on usage errors.
  */
@@ -383,6 +393,149 @@ static int flood(size_t n, size_t hold_ms)
 	return 0;
 }
 
+enum attack_phase { A_CONNECTING, A_HELLO, A_SENDING, A_HOLDING, A_CLOSED };
+
+/* One frame of rq in a fresh buffer (the caller closes it). */
+static void frame_of(struct proto_request *rq, struct proto_buf *b)
+{
+	size_t mark;
+
+	rq->request_id = request_id_next++;
+	proto_buf_init(b, NULL);
+	if (proto_frame_begin(b, &mark) != COORD_OK ||
+	    proto_request_encode(rq, b) != COORD_OK ||
+	    proto_frame_end(b, mark, SIZE_MAX) != COORD_OK)
+		exit(2);
+}
+
+/* attack N LEN SEND HELLO WAIT_MS: see the file comment. */
+static int attack(size_t n, size_t len, size_t send_len, bool hello,
+		  size_t wait_ms)
+{
+	int *fds = calloc(n, sizeof(*fds));
+	enum attack_phase *ph = calloc(n, sizeof(*ph));
+	size_t *sent = calloc(n, sizeof(*sent));
+	struct pollfd *pfds = calloc(n, sizeof(*pfds));
+	size_t *idx = calloc(n, sizeof(*idx));
+	uint8_t *payload = calloc(1, send_len + PROTO_FRAME_HEADER_BYTES);
+	size_t total = send_len + PROTO_FRAME_HEADER_BYTES, closed = 0;
+	struct proto_request rq;
+	struct proto_buf hb;
+	struct rlimit rl;
+	double deadline = now_s() + (double)wait_ms / 1000.0;
+
+	if (fds == NULL || ph == NULL || sent == NULL || pfds == NULL ||
+	    idx == NULL || payload == NULL)
+		exit(2);
+	payload[0] = (uint8_t)(len >> 24);
+	payload[1] = (uint8_t)(len >> 16);
+	payload[2] = (uint8_t)(len >> 8);
+	payload[3] = (uint8_t)len;
+	hello_init(&rq);
+	frame_of(&rq, &hb);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n + 64) {
+		rl.rlim_cur = rl.rlim_max < n + 64 ? rl.rlim_max : n + 64;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (size_t i = 0; i < n; i++) {
+		int small = 64 << 10;
+
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (fds[i] < 0) {
+			perror("socket");
+			return 1;
+		}
+		/* Keep the kernel's share small: the server's memory is
+		 * what the test measures. */
+		setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+		if (connect(fds[i], (struct sockaddr *)&server,
+			    sizeof(server)) != 0 && errno != EINPROGRESS) {
+			perror("connect");
+			return 1;
+		}
+	}
+	while (closed < n && now_s() < deadline) {
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			short ev = POLLIN;
+
+			if (ph[i] == A_CLOSED)
+				continue;
+			if (ph[i] == A_CONNECTING)
+				ev = POLLOUT;
+			else if (ph[i] == A_SENDING)
+				ev = POLLIN | POLLOUT;
+			pfds[m].fd = fds[i];
+			pfds[m].events = ev;
+			pfds[m].revents = 0;
+			idx[m++] = i;
+		}
+		if (poll(pfds, m, 100) <= 0)
+			continue;
+		for (size_t k = 0; k < m; k++) {
+			size_t i = idx[k];
+			short re = pfds[k].revents;
+
+			if (re == 0)
+				continue;
+			if (ph[i] == A_CONNECTING) {
+				int e = 0;
+				socklen_t sl = sizeof(e);
+
+				if (getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &e,
+					       &sl) != 0 || e != 0) {
+					ph[i] = A_CLOSED;
+				} else if (hello) {
+					if (send(fds[i], hb.data, hb.len,
+						 MSG_NOSIGNAL) != (ssize_t)hb.len)
+						ph[i] = A_CLOSED;
+					else
+						ph[i] = A_HELLO;
+				} else {
+					ph[i] = A_SENDING;
+				}
+			} else if (re & (POLLIN | POLLHUP | POLLERR)) {
+				uint8_t buf[4096];
+				ssize_t got = recv(fds[i], buf, sizeof(buf), 0);
+
+				if (got == 0 ||
+				    (got < 0 && errno != EAGAIN && errno != EINTR))
+					ph[i] = A_CLOSED;
+				else if (got > 0 && ph[i] == A_HELLO)
+					ph[i] = A_SENDING;
+			} else if (ph[i] == A_SENDING && (re & POLLOUT)) {
+				ssize_t w = send(fds[i], payload + sent[i],
+						 total - sent[i], MSG_NOSIGNAL);
+
+				if (w > 0)
+					sent[i] += (size_t)w;
+				else if (w < 0 && errno != EAGAIN &&
+					 errno != EINTR)
+					ph[i] = A_CLOSED;
+				if (sent[i] == total)
+					ph[i] = A_HOLDING;
+			}
+			if (ph[i] == A_CLOSED) {
+				closed++;
+				close(fds[i]);
+			}
+		}
+	}
+	printf("attack opened=%zu closed=%zu open=%zu\n", n, closed, n - closed);
+	for (size_t i = 0; i < n; i++)
+		if (ph[i] != A_CLOSED)
+			close(fds[i]);
+	proto_buf_close(&hb);
+	free(fds);
+	free(ph);
+	free(sent);
+	free(pfds);
+	free(idx);
+	free(payload);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int fd = -1;
@@ -400,6 +553,13 @@ int main(int argc, char **argv)
 		if (argc != 6)
 			usage();
 		return flood(parse_size(argv[4]), parse_size(argv[5]));
+	}
+	if (strcmp(argv[3], "attack") == 0) {
+		if (argc != 9)
+			usage();
+		return attack(parse_size(argv[4]), parse_size(argv[5]),
+			      parse_size(argv[6]), parse_size(argv[7]) != 0,
+			      parse_size(argv[8]));
 	}
 	fd = dial(false);
 	if (fd < 0)
@@ -459,6 +619,30 @@ int main(int argc, char **argv)
 				recv_frame(fd);
 			}
 			i++;
+		} else if (strcmp(step, "watchfrom") == 0) {
+			struct proto_buf all, one;
+			size_t n;
+
+			if (a2 == NULL)
+				usage();
+			n = parse_size(a1);
+			proto_buf_init(&all, NULL);
+			for (size_t k = 0; k < n; k++) {
+				memset(&rq, 0, sizeof(rq));
+				rq.kind = PROTO_WATCH_CREATE;
+				rq.u.watch_create.key = proto_bytes_make("h", 1);
+				rq.u.watch_create.flags = PROTO_RANGE_PREFIX;
+				rq.u.watch_create.start_revision = parse_size(a2);
+				frame_of(&rq, &one);
+				if (proto_buf_append(&all, one.data, one.len) !=
+				    COORD_OK)
+					exit(2);
+				proto_buf_close(&one);
+			}
+			if (send_all(fd, all.data, all.len) != 0)
+				return 1;
+			proto_buf_close(&all);
+			i += 2;
 		} else if (strcmp(step, "send") == 0 || strcmp(step, "frame") == 0) {
 			size_t len;
 			uint8_t *bytes;
