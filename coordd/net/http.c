@@ -266,8 +266,6 @@ static void http_reply(struct http_conn *h, int status, const char *reason,
 	if (body != NULL)
 		evbuffer_add_buffer(out, body);
 	h->replied = true;
-	/* Read nothing more: no body, one request per connection. */
-	bufferevent_disable(h->bev, EV_READ);
 }
 
 static void http_error(struct http_conn *h, int status, const char *reason)
@@ -371,8 +369,11 @@ static void http_read_cb(struct bufferevent *bev, void *arg)
 	size_t len = evbuffer_get_length(in);
 	char head[HTTP_HEAD_BYTES_MAX + 1];
 
-	if (h->replied)
+	if (h->replied) {
+		/* One request per connection: the rest is dropped. */
+		evbuffer_drain(in, len);
 		return;
+	}
 	end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
 	if (end.pos < 0)
 		end = evbuffer_search(in, "\n\n", 2, NULL);
@@ -389,12 +390,19 @@ static void http_read_cb(struct bufferevent *bev, void *arg)
 	http_serve(h, head);
 }
 
+/*
+ * The reply is written: a lingering close. Closing with unread input
+ * would make the kernel answer with a reset that can destroy the reply
+ * before the client reads it (a 431 to an oversized head always leaves
+ * input unread), so: FIN, then drop what comes until the client closes
+ * or --http-timeout-ms passes.
+ */
 static void http_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *h = arg;
 
 	if (h->replied && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		http_conn_free(h);
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
 static void http_event_cb(struct bufferevent *bev, short what, void *arg)
