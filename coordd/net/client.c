@@ -232,23 +232,59 @@ static void write_done(void *ctx, int code, const uint8_t *reply, size_t len)
 	req_free(q);
 }
 
+/* Room in a response frame for the envelope of a range reply. */
+#define RANGE_ENVELOPE_BYTES 1024
+
+/*
+ * A RANGE reply that fits (docs/protocol.md, Limits): at most
+ * --max-range-keys keys however many the request asks for (0: all), and
+ * no more keys than fit a COORD_RESPONSE_FRAME_BYTES_MAX frame; either
+ * cut sets `more`. The fsm copies at most the limit's keys (a sorted range
+ * compares them all first).
+ */
+static void range_serve(struct client *cl, uint32_t kind, uint64_t request_id,
+			const struct proto_range *req)
+{
+	struct proto_range r = *req;
+	struct proto_reply rp;
+	int rc;
+
+	if (r.limit == 0 || r.limit > cl->net->cfg->max_range_keys)
+		r.limit = cl->net->cfg->max_range_keys;
+	rc = fsm_range(node_fsm(cl->net->node), &r, &rp);
+	if (rc != COORD_OK && rp.code == COORD_OK) {
+		send_error(cl, kind, request_id, rc);
+		return;
+	}
+	if (rc == COORD_OK) {
+		struct proto_range_reply *rr = &rp.u.range;
+		size_t used = 0;
+
+		for (size_t i = 0; i < rr->n_kvs; i++) {
+			/* Each kv: its bytes and at most 64 of msgpack. */
+			used += 64 + rr->kvs[i].key.len + rr->kvs[i].value.len;
+			if (used > COORD_RESPONSE_FRAME_BYTES_MAX -
+					   RANGE_ENVELOPE_BYTES) {
+				rr->n_kvs = i;
+				rr->more = true;
+				break;
+			}
+		}
+	}
+	send_kv(cl, kind, request_id, &rp);
+}
+
 static void read_done(void *ctx, int code, const uint8_t *reply, size_t len)
 {
 	struct req *q = ctx;
 	struct client *cl = q->cl;
-	struct proto_reply rp;
 
 	(void)reply;
 	(void)len;
-	if (code == COORD_OK) {
-		code = fsm_range(node_fsm(cl->net->node), &q->range, &rp);
-		if (code == COORD_OK || rp.code != COORD_OK) {
-			send_kv(cl, q->kind, q->request_id, &rp);
-			req_free(q);
-			return;
-		}
-	}
-	send_error(cl, q->kind, q->request_id, code);
+	if (code == COORD_OK)
+		range_serve(cl, q->kind, q->request_id, &q->range);
+	else
+		send_error(cl, q->kind, q->request_id, code);
 	req_free(q);
 }
 
@@ -444,10 +480,8 @@ static void on_range(struct client *cl, const struct proto_request *rq)
 {
 	struct net *net = cl->net;
 	const struct proto_range_req *r = &rq->u.range;
-	struct proto_reply rp;
 	struct req *q;
 	size_t at = 0;
-	int rc;
 
 	{
 		struct proto_cmd cmd;
@@ -458,11 +492,7 @@ static void on_range(struct client *cl, const struct proto_request *rq)
 			return;
 	}
 	if (r->serializable) {
-		rc = fsm_range(node_fsm(net->node), &r->range, &rp);
-		if (rc == COORD_OK || rp.code != COORD_OK)
-			send_kv(cl, rq->kind, rq->request_id, &rp);
-		else
-			send_error(cl, rq->kind, rq->request_id, rc);
+		range_serve(cl, rq->kind, rq->request_id, &r->range);
 		return;
 	}
 	if (net->stopping) {

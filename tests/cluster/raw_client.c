@@ -17,6 +17,9 @@
  *   put KEY VLEN          PUT KEY = VLEN bytes 'v', then read one frame
  *   putk KLEN VLEN        PUT a key of KLEN bytes 'k', then read
  *   get KEY               RANGE of KEY, then read one frame
+ *   range PREFIX LIMIT    RANGE of the keys under PREFIX with LIMIT (0:
+ *                         none), then read one frame and print
+ *                         "range code=C n=N count=T more=0|1"
  *   watch N               N WATCH_CREATEs on prefix "w/", reading each reply
  *   send HEX              these bytes as they are (no frame header)
  *   frame HEX             one frame whose body is these bytes
@@ -219,6 +222,45 @@ static bool recv_frame(int fd)
 	free(body);
 	fflush(stdout);
 	return true;
+}
+
+/* Reads one frame, a RANGE reply: prints its code and what it holds. */
+static void recv_range(int fd)
+{
+	uint8_t hdr[PROTO_FRAME_HEADER_BYTES];
+	uint8_t *body;
+	size_t len;
+	struct proto_arena arena;
+	struct proto_response r;
+	int rc;
+
+	if (read_exact(fd, hdr, sizeof(hdr), RECV_TIMEOUT_MS) <= 0) {
+		printf("closed\n");
+		return;
+	}
+	len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+	      (size_t)hdr[2] << 8 | hdr[3];
+	if (len == 0 || len > COORD_RESPONSE_FRAME_BYTES_MAX ||
+	    (body = malloc(len)) == NULL) {
+		printf("bad frame length %zu\n", len);
+		return;
+	}
+	if (read_exact(fd, body, len, RECV_TIMEOUT_MS) <= 0) {
+		printf("truncated frame\n");
+		free(body);
+		return;
+	}
+	proto_arena_init(&arena, NULL);
+	rc = proto_response_decode(body, len, &arena, &r);
+	if (rc != COORD_OK)
+		printf("undecodable %zu bytes: %s\n", len, coord_error_name(rc));
+	else
+		printf("range code=%d n=%zu count=%llu more=%d\n", r.code,
+		       r.u.kv.u.range.n_kvs,
+		       (unsigned long long)r.u.kv.u.range.count,
+		       r.u.kv.u.range.more ? 1 : 0);
+	proto_arena_close(&arena);
+	free(body);
 }
 
 static size_t parse_size(const char *s)
@@ -603,6 +645,18 @@ int main(int argc, char **argv)
 				return 1;
 			recv_frame(fd);
 			i++;
+		} else if (strcmp(step, "range") == 0) {
+			if (a2 == NULL)
+				usage();
+			memset(&rq, 0, sizeof(rq));
+			rq.kind = PROTO_RANGE;
+			rq.u.range.range.key = proto_bytes_make(a1, strlen(a1));
+			rq.u.range.range.flags = PROTO_RANGE_PREFIX;
+			rq.u.range.range.limit = parse_size(a2);
+			if (send_request(fd, &rq) != 0)
+				return 1;
+			recv_range(fd);
+			i += 2;
 		} else if (strcmp(step, "watch") == 0) {
 			size_t n;
 
