@@ -34,7 +34,8 @@
 	X(COORD_ESTALESEQ, 22,                                               \
 	  "a newer request of this client was applied; this reply is gone")  \
 	X(COORD_ECLIENTGONE, 23,                                             \
-	  "the server no longer remembers this client id; use a new one")
+	  "the server no longer remembers this client id; use a new one")    \
+	X(COORD_ETOOMANYWATCHES, 24, "too many watches on this node")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

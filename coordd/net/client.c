@@ -23,6 +23,7 @@
  * this version: they get COORD_EUNKNOWNMSG with a log line.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,9 @@
 struct req;
 
 struct watch {
+	struct client *cl;
+	struct widx_entry ix;       /* in net->watch_idx while synced */
+	bool synced;                /* next_rev is net->watch_rev + 1 */
 	uint64_t id;
 	uint64_t next_rev;
 	uint32_t flags;
@@ -70,6 +74,7 @@ struct client {
 	size_t n_reqs;
 	struct watch *watches;
 	size_t n_watches;
+	size_t n_unsynced;          /* watches not in net->watch_idx */
 	uint64_t watch_id_next;
 	bool wants_leader_pushes;
 };
@@ -541,6 +546,14 @@ static void on_watch_create(struct client *cl, const struct proto_request *rq)
 	struct proto_response r;
 	struct watch *w;
 
+	if (cl->net->n_watches >= cl->net->cfg->max_watches) {
+		log_warn("client addr=%s: watch refused: max-watches (%zu) "
+			 "reached on this node", cl->conn->addr,
+			 cl->net->cfg->max_watches);
+		send_error(cl, rq->kind, rq->request_id,
+			   COORD_ETOOMANYWATCHES);
+		return;
+	}
 	if (cl->n_watches >= cl->net->cfg->max_watches_per_conn) {
 		log_warn("client addr=%s: watch refused: max-watches-per-conn "
 			 "(%zu) reached", cl->conn->addr,
@@ -575,9 +588,12 @@ static void on_watch_create(struct client *cl, const struct proto_request *rq)
 	w->id = ++cl->watch_id_next;
 	w->next_rev = wc->start_revision != 0 ? wc->start_revision
 					      : fsm_revision(f) + 1;
+	w->cl = cl;
 	w->next = cl->watches;
 	cl->watches = w;
 	cl->n_watches++;
+	cl->n_unsynced++;
+	cl->net->n_watches++;
 	memset(&r, 0, sizeof(r));
 	r.kind = rq->kind;
 	r.request_id = rq->request_id;
@@ -590,6 +606,18 @@ static void on_watch_create(struct client *cl, const struct proto_request *rq)
 	net_kick(cl->net);
 }
 
+/* w, already unlinked from cl->watches, goes. */
+static void watch_drop(struct client *cl, struct watch *w)
+{
+	if (w->synced)
+		widx_remove(&cl->net->watch_idx, &w->ix);
+	else
+		cl->n_unsynced--;
+	cl->n_watches--;
+	cl->net->n_watches--;
+	watch_free(w);
+}
+
 static bool watch_remove(struct client *cl, uint64_t id)
 {
 	for (struct watch **pp = &cl->watches; *pp != NULL; pp = &(*pp)->next) {
@@ -597,8 +625,7 @@ static bool watch_remove(struct client *cl, uint64_t id)
 			struct watch *w = *pp;
 
 			*pp = w->next;
-			watch_free(w);
-			cl->n_watches--;
+			watch_drop(cl, w);
 			return true;
 		}
 	}
@@ -1090,6 +1117,7 @@ static bool watch_catch_up(struct client *cl, struct watch *w)
 	filter.key = proto_bytes_make(w->key, w->key_len);
 	filter.end = proto_bytes_make(w->end, w->end_len);
 	filter.flags = w->flags;
+	cl->net->watch_reads_total++;
 	rc = fsm_events_read(f, w->next_rev, &filter, w->batch,
 			     w->prev_kv ? FSM_EVENTS_PREV_KV : 0, &ev);
 	if (rc == COORD_ECOMPACTED) {
@@ -1128,14 +1156,64 @@ static bool watch_catch_up(struct client *cl, struct watch *w)
 	return true;
 }
 
+/* A synced watch that a new event may match: it reads from where the
+ * synced ones stood (*arg). */
+static void watch_unsync_cb(struct widx_entry *e, void *arg)
+{
+	struct watch *w = (struct watch *)(void *)((char *)e -
+						   offsetof(struct watch, ix));
+
+	w->synced = false;
+	w->next_rev = *(const uint64_t *)arg;
+	w->cl->n_unsynced++;
+}
+
+/*
+ * The events of the revisions applied since the last flush, read once
+ * for all synced watches: each key takes out of the index only the
+ * watches it may match (the others stay synced, untouched). A read that
+ * fails (a snapshot past compacted history) unsyncs every watch: each
+ * then meets the error on its own read.
+ */
+static void watches_dispatch(struct net *net)
+{
+	struct fsm *f = node_fsm(net->node);
+	uint64_t rev = fsm_revision(f), from = net->watch_rev + 1, at = from;
+
+	if (rev <= net->watch_rev)
+		return;
+	while (at <= rev && (net->watch_idx.n_hashed > 0 ||
+			     net->watch_idx.ranges != NULL)) {
+		struct fsm_events ev;
+		int rc = fsm_events_read(f, at, NULL, WATCH_EVENTS_PER_FLUSH, 0,
+					 &ev);
+
+		if (rc != COORD_OK || ev.rev_next <= at) {
+			widx_take_all(&net->watch_idx, watch_unsync_cb, &from);
+			break;
+		}
+		for (size_t i = 0; i < ev.n_events; i++)
+			widx_take(&net->watch_idx, ev.events[i].kv.key.data,
+				  ev.events[i].kv.key.len, watch_unsync_cb,
+				  &from);
+		at = ev.rev_next;
+	}
+	net->watch_rev = rev;
+}
+
 void clients_after_flush(struct net *net)
 {
+	watches_dispatch(net);
 	for (struct client *cl = net->clients; cl != NULL; cl = cl->next) {
 		struct watch **pp = &cl->watches;
 
-		while (cl->conn != NULL && *pp != NULL) {
+		while (cl->conn != NULL && cl->n_unsynced > 0 && *pp != NULL) {
 			struct watch *w = *pp;
 
+			if (w->synced) {
+				pp = &w->next;
+				continue;
+			}
 			/* Before every push: a slow reader's watches wait
 			 * until its output drains (client_drained()), and
 			 * none are served while the node's output budget is
@@ -1143,14 +1221,21 @@ void clients_after_flush(struct net *net)
 			if (conn_output_len(cl->conn) > CONN_OUT_STALL ||
 			    conn_out_over_budget(net))
 				break;
-
-			if (watch_catch_up(cl, w)) {
-				pp = &w->next;
-			} else {
+			if (!watch_catch_up(cl, w)) {
 				*pp = w->next;
-				watch_free(w);
-				cl->n_watches--;
+				watch_drop(cl, w);
+				continue;
 			}
+			/* Caught up: into the index (without memory it
+			 * stays unsynced, which is slower, not wrong). */
+			if (w->next_rev == net->watch_rev + 1 &&
+			    widx_add(&net->watch_idx, &w->ix, w->key,
+				     w->key_len, w->end_len,
+				     w->flags) == COORD_OK) {
+				w->synced = true;
+				cl->n_unsynced--;
+			}
+			pp = &w->next;
 		}
 	}
 }
@@ -1234,9 +1319,8 @@ static void client_closed(struct conn *c, const char *why)
 		struct watch *w = cl->watches;
 
 		cl->watches = w->next;
-		watch_free(w);
+		watch_drop(cl, w);
 	}
-	cl->n_watches = 0;
 	/* Requests in flight complete into the void (their entries may
 	 * still commit: exactly-once makes the client's retry safe). */
 	client_maybe_free(cl);

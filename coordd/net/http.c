@@ -102,6 +102,11 @@ static void metrics_limits(struct net *net, struct evbuffer *b)
 	metric(b, "coord_client_idle_closed_total", "counter",
 	       "HELLO'd client connections closed after --conn-idle-ms.",
 	       net->client_idle_closed_total);
+	metric(b, "coord_watches", "gauge", "Watches on this node.",
+	       net->n_watches);
+	metric(b, "coord_watch_reads_total", "counter",
+	       "History reads for one watch (a watch a commit may match, "
+	       "or one catching up).", net->watch_reads_total);
 	metric(b, "coord_accept_errors_total", "counter",
 	       "Failed accepts (EMFILE, ENFILE...) on the client and peer "
 	       "listeners.", net->accept_errors_total);

@@ -483,6 +483,7 @@ int net_new(const struct config *cfg, struct net **out, char *err,
 	net->exit_status = 0;
 	proto_buf_init(&net->scratch, NULL);
 	proto_arena_init(&net->arena, NULL);
+	widx_init(&net->watch_idx);
 	ec = event_config_new();
 	if (ec != NULL) {
 		/* After NET_DISPATCH_MAX callbacks of priority 1 or 2 (client
@@ -585,6 +586,7 @@ void net_free(struct net *net)
 	if (net == NULL)
 		return;
 	clients_free(net);
+	widx_close(&net->watch_idx);
 	peers_free(net);
 	http_free(net);
 	conns_free(net);

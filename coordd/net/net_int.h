@@ -115,6 +115,44 @@ void conns_free(struct net *net);
 void conn_idle_timeout(struct conn *c, unsigned idle_ms);
 
 /* ---------------------------------------------------------------------- */
+/* The index of synced watches by key (watchidx.c). */
+
+#define WIDX_RANGE 2
+
+struct widx_entry {
+	const uint8_t *key;         /* borrowed from the watch */
+	size_t key_len;
+	uint8_t kind;               /* exact key, prefix, WIDX_RANGE */
+	struct widx_entry *next;
+	struct widx_entry **pprev;  /* NULL: not in the index */
+};
+
+struct widx {
+	struct widx_entry **buckets;    /* exact keys and prefixes */
+	size_t n_buckets;               /* a power of two */
+	size_t n_hashed;
+	struct widx_entry *ranges;      /* taken by every key */
+	uint32_t *prefix_lens;          /* prefix watches by length */
+	size_t prefix_len_max;          /* longest prefix + 1 */
+};
+
+void widx_init(struct widx *x);
+void widx_close(struct widx *x);
+/* Indexes e under the watch's key and flags (PROTO_RANGE_PREFIX,
+ * PROTO_RANGE_FROM; an end key makes it a range); key must live as long
+ * as e is indexed. COORD_ENOMEM leaves e out. */
+int widx_add(struct widx *x, struct widx_entry *e, const uint8_t *key,
+	     size_t key_len, size_t end_len, uint32_t flags);
+/* Takes e out (nothing when it is not in). */
+void widx_remove(struct widx *x, struct widx_entry *e);
+/* Takes out every entry that may match key and passes it to fn. */
+void widx_take(struct widx *x, const uint8_t *key, size_t len,
+	       void (*fn)(struct widx_entry *e, void *arg), void *arg);
+/* Takes out every entry. */
+void widx_take_all(struct widx *x, void (*fn)(struct widx_entry *e, void *arg),
+		   void *arg);
+
+/* ---------------------------------------------------------------------- */
 /* The server. */
 
 struct peer;
@@ -184,6 +222,12 @@ struct net {
 	uint64_t client_idle_closed_total;
 	uint64_t tick_last_ms;      /* for the "event loop stalled" line */
 	uint64_t kick_ms;           /* when the flush was last activated */
+	/* Watches (client.c): synced ones have seen every event up to
+	 * watch_rev and wait in watch_idx. */
+	struct widx watch_idx;
+	uint64_t watch_rev;
+	size_t n_watches;
+	uint64_t watch_reads_total; /* fsm_events_read() for one watch */
 };
 
 /* Callbacks (or microseconds) of priority >= 1 in a row before libevent

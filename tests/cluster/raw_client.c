@@ -40,6 +40,16 @@
  *                         "attack opened=O closed=C open=P"
  *   watchfrom N REV       N WATCH_CREATEs on prefix "h" from revision REV
  *                         in one send, reading nothing (a slow reader)
+ *   watchkeys N PREFIX    N WATCH_CREATEs of the keys PREFIX0.. in one
+ *                         send, then their replies: prints "watches
+ *                         created=C refused=R[ NAME]" (NAME: the first
+ *                         refusal's code)
+ *   watchone exact KEY | prefix KEY | range KEY END
+ *                         one WATCH_CREATE, then read its reply
+ *   puts N KEY            N PUTs of KEY one after the other: prints
+ *                         "puts n=N p50_us=P p99_us=Q"
+ *   drain MS              read pushes for MS ms: prints "events watch=ID
+ *                         n=N" for each watch that had some
  * Exit status 0 when every step could be carried out (whatever the server
  * answered), 1 when a send failed, 2 on usage errors.
  */
@@ -578,6 +588,162 @@ static int attack(size_t n, size_t len, size_t send_len, bool hello,
 	return 0;
 }
 
+/* One whole frame's body into *body (the caller frees it): 1, or 0 when
+ * closed or silent for timeout_ms. */
+static int recv_body(int fd, uint8_t **body, size_t *len, int timeout_ms)
+{
+	uint8_t hdr[PROTO_FRAME_HEADER_BYTES];
+
+	if (read_exact(fd, hdr, sizeof(hdr), timeout_ms) <= 0)
+		return 0;
+	*len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+	       (size_t)hdr[2] << 8 | hdr[3];
+	if (*len == 0 || *len > COORD_RESPONSE_FRAME_BYTES_MAX ||
+	    (*body = malloc(*len)) == NULL)
+		return 0;
+	if (read_exact(fd, *body, *len, RECV_TIMEOUT_MS) <= 0) {
+		free(*body);
+		return 0;
+	}
+	return 1;
+}
+
+/* watchkeys N PREFIX: see the file comment. */
+static int watch_keys(int fd, size_t n, const char *prefix)
+{
+	struct proto_buf all, one;
+	size_t created = 0, refused = 0;
+	int first = COORD_OK;
+
+	proto_buf_init(&all, NULL);
+	for (size_t k = 0; k < n; k++) {
+		struct proto_request rq;
+		char key[300];
+
+		snprintf(key, sizeof(key), "%s%zu", prefix, k);
+		memset(&rq, 0, sizeof(rq));
+		rq.kind = PROTO_WATCH_CREATE;
+		rq.u.watch_create.key = proto_bytes_make(key, strlen(key));
+		frame_of(&rq, &one);
+		if (proto_buf_append(&all, one.data, one.len) != COORD_OK)
+			exit(2);
+		proto_buf_close(&one);
+	}
+	if (send_all(fd, all.data, all.len) != 0)
+		return 1;
+	proto_buf_close(&all);
+	while (created + refused < n) {
+		uint8_t *body;
+		size_t len;
+		struct proto_arena arena;
+		struct proto_response r;
+
+		if (!recv_body(fd, &body, &len, RECV_TIMEOUT_MS))
+			break;
+		proto_arena_init(&arena, NULL);
+		if (proto_response_decode(body, len, &arena, &r) == COORD_OK &&
+		    r.kind == PROTO_WATCH_CREATE) {
+			if (r.code == COORD_OK) {
+				created++;
+			} else {
+				if (refused++ == 0)
+					first = r.code;
+			}
+		}
+		proto_arena_close(&arena);
+		free(body);
+	}
+	printf("watches created=%zu refused=%zu%s%s\n", created, refused,
+	       refused > 0 ? " " : "", refused > 0 ? coord_error_name(first) : "");
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* puts N KEY: see the file comment (pushes in between are skipped). */
+static int puts_timed(int fd, size_t n, const char *key)
+{
+	double *us = calloc(n > 0 ? n : 1, sizeof(*us));
+
+	if (us == NULL || n == 0)
+		exit(2);
+	for (size_t k = 0; k < n; k++) {
+		struct proto_request rq;
+		double t0 = now_s();
+
+		put_init(&rq, (const uint8_t *)key, strlen(key),
+			 (const uint8_t *)"v", 1);
+		if (send_request(fd, &rq) != 0)
+			return 1;
+		for (;;) {
+			uint8_t *body;
+			size_t len;
+			uint32_t kind;
+			bool reply;
+
+			if (!recv_body(fd, &body, &len, RECV_TIMEOUT_MS)) {
+				printf("puts: no reply\n");
+				free(us);
+				return 1;
+			}
+			reply = proto_server_msg_kind(body, len, &kind) ==
+					COORD_OK && kind < PROTO_PUSH_FIRST;
+			free(body);
+			if (reply)
+				break;
+		}
+		us[k] = (now_s() - t0) * 1e6;
+	}
+	qsort(us, n, sizeof(*us), cmp_double);
+	printf("puts n=%zu p50_us=%.0f p99_us=%.0f\n", n, us[n / 2],
+	       us[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1]);
+	free(us);
+	return 0;
+}
+
+/* drain MS: see the file comment. */
+static void drain(int fd, size_t ms)
+{
+	uint64_t ids[64];
+	size_t counts[64], n_ids = 0;
+	double end = now_s() + (double)ms / 1000.0;
+
+	while (now_s() < end) {
+		uint8_t *body;
+		size_t len;
+		struct proto_arena arena;
+		struct proto_push p;
+		int left = (int)((end - now_s()) * 1000.0) + 1;
+
+		if (!recv_body(fd, &body, &len, left))
+			break;
+		proto_arena_init(&arena, NULL);
+		if (proto_push_decode(body, len, &arena, &p) == COORD_OK &&
+		    p.kind == PROTO_PUSH_WATCH_EVENTS) {
+			size_t k = 0;
+
+			while (k < n_ids && ids[k] != p.u.watch_events.watch_id)
+				k++;
+			if (k == n_ids && n_ids < 64) {
+				ids[n_ids] = p.u.watch_events.watch_id;
+				counts[n_ids++] = 0;
+			}
+			if (k < n_ids)
+				counts[k] += p.u.watch_events.events.n;
+		}
+		proto_arena_close(&arena);
+		free(body);
+	}
+	for (size_t k = 0; k < n_ids; k++)
+		printf("events watch=%llu n=%zu\n", (unsigned long long)ids[k],
+		       counts[k]);
+}
+
 int main(int argc, char **argv)
 {
 	int fd = -1;
@@ -697,6 +863,46 @@ int main(int argc, char **argv)
 				return 1;
 			proto_buf_close(&all);
 			i += 2;
+		} else if (strcmp(step, "watchkeys") == 0) {
+			if (a2 == NULL)
+				usage();
+			if (watch_keys(fd, parse_size(a1), a2) != 0)
+				return 1;
+			i += 2;
+		} else if (strcmp(step, "watchone") == 0) {
+			const char *a3 = i + 3 < argc ? argv[i + 3] : NULL;
+
+			if (a2 == NULL)
+				usage();
+			memset(&rq, 0, sizeof(rq));
+			rq.kind = PROTO_WATCH_CREATE;
+			rq.u.watch_create.key = proto_bytes_make(a2, strlen(a2));
+			if (strcmp(a1, "prefix") == 0) {
+				rq.u.watch_create.flags = PROTO_RANGE_PREFIX;
+			} else if (strcmp(a1, "range") == 0) {
+				if (a3 == NULL)
+					usage();
+				rq.u.watch_create.end =
+					proto_bytes_make(a3, strlen(a3));
+				i++;
+			} else if (strcmp(a1, "exact") != 0) {
+				usage();
+			}
+			if (send_request(fd, &rq) != 0)
+				return 1;
+			recv_frame(fd);
+			i += 2;
+		} else if (strcmp(step, "puts") == 0) {
+			if (a2 == NULL)
+				usage();
+			if (puts_timed(fd, parse_size(a1), a2) != 0)
+				return 1;
+			i += 2;
+		} else if (strcmp(step, "drain") == 0) {
+			if (a1 == NULL)
+				usage();
+			drain(fd, parse_size(a1));
+			i++;
 		} else if (strcmp(step, "send") == 0 || strcmp(step, "frame") == 0) {
 			size_t len;
 			uint8_t *bytes;
