@@ -208,7 +208,7 @@ static void metrics_body(struct net *net, struct evbuffer *b)
 	evbuffer_add_printf(b, "# HELP coord_request_errors_total Error "
 			       "replies by code.\n# TYPE "
 			       "coord_request_errors_total counter\n");
-	for (int c = 1; c < 32 && state; c++) {
+	for (int c = 1; c < 32; c++) {
 		if (net->errors_by_code[c] == 0)
 			continue;
 		evbuffer_add_printf(b,
@@ -241,6 +241,7 @@ struct http_conn {
 	struct http_conn *next;
 	struct http_conn *prev;
 	bool replied;               /* close once the output is written */
+	bool eof;                   /* the client is done sending */
 };
 
 static void http_conn_free(struct http_conn *h)
@@ -406,15 +407,26 @@ static void http_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *h = arg;
 
-	if (h->replied && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		shutdown(bufferevent_getfd(bev), SHUT_WR);
+	if (!h->replied || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	if (h->eof) {
+		http_conn_free(h);
+		return;
+	}
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
 static void http_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct http_conn *h = arg;
 
-	(void)bev;
+	if ((what & BEV_EVENT_EOF) && h->replied &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+		/* A client that closed its side after the request: the
+		 * reply still goes out (http_write_cb() closes). */
+		h->eof = true;
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT)
 		log_info("http connection: no request within %u ms: closing",
 			 h->net->cfg->http_timeout_ms);

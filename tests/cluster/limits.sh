@@ -5,6 +5,7 @@
 # --conn-idle-ms 1000 --peer-idle-ms 1000:
 # - a request head over 8 KiB is answered 431, a request with a body 413,
 #   a POST 405 (and nothing is read beyond the head);
+# - a request whose sender then closes its side still gets the reply;
 # - a connection that sends nothing is closed after --http-timeout-ms;
 # - 10 connections at once: at most 4 served, the rest closed at accept
 #   (coord_http_refused_total, logged);
@@ -46,6 +47,12 @@ st=$(http_raw 'POST /metrics HTTP/1.0\r\n\r\n')
 [ "$st" = "HTTP/1.0 405 Method Not Allowed" ] || fail "POST: '$st'"
 st=$(http_raw 'GET /health?x=1 HTTP/1.1\r\nHost: x\r\n\r\n')
 [ "$st" = "HTTP/1.0 200 OK" ] || fail "GET /health: '$st'"
+
+# A client that closes its sending side after the request still gets
+# the reply.
+req=$(printf 'GET /health HTTP/1.0\r\n\r\n' | od -An -tx1 | tr -d ' \n')
+OUT=$("$RAW" 127.0.0.1 "$HPORT" send "$req" shutwr recvline 2>&1)
+[ "$OUT" = "line: HTTP/1.0 200 OK" ] || fail "half-closed request: '$OUT'"
 
 # Silent: closed after --http-timeout-ms (the read ends well before 10 s).
 exec 3<>"/dev/tcp/127.0.0.1/$HPORT" || fail "no HTTP listener"

@@ -24,6 +24,9 @@
  *   send HEX              these bytes as they are (no frame header)
  *   frame HEX             one frame whose body is these bytes
  *   recv                  read one frame
+ *   shutwr                close the sending side (the server sees EOF)
+ *   recvline              read bytes up to a newline (not a frame): print
+ *                         "line: TEXT" (without CR/LF), or "closed"
  *   eof                   read frames until the server closes (or 5 s)
  *   sleep MS
  *   flood N HOLD_MS       instead of one connection: open N at once, send
@@ -929,6 +932,23 @@ int main(int argc, char **argv)
 			i++;
 		} else if (strcmp(step, "recv") == 0) {
 			recv_frame(fd);
+		} else if (strcmp(step, "shutwr") == 0) {
+			shutdown(fd, SHUT_WR);
+		} else if (strcmp(step, "recvline") == 0) {
+			char line[512];
+			size_t n = 0;
+			uint8_t ch;
+
+			while (n + 1 < sizeof(line) &&
+			       read_exact(fd, &ch, 1, RECV_TIMEOUT_MS) == 1 &&
+			       ch != '\n')
+				if (ch != '\r')
+					line[n++] = (char)ch;
+			line[n] = '\0';
+			if (n == 0)
+				printf("closed\n");
+			else
+				printf("line: %s\n", line);
 		} else if (strcmp(step, "eof") == 0) {
 			while (recv_frame(fd))
 				;
