@@ -103,6 +103,36 @@ static const struct opt opts[] = {
 	{ "transfer-interval-ms", OPT_UINT, F(transfer_interval_ms), 0,
 	  3600000, "least time between two leadership transfers asked by\n"
 	  "\t\tclients of this node (COORD_ERATELIMITED); 0: no limit" },
+	/* Budgets and deadlines of connections (docs/protocol.md, Limits). */
+	{ "max-input-buffer-bytes", OPT_SIZE, F(max_input_buffer_bytes),
+	  1u << 20, SIZE_MAX / 2,
+	  "node-wide input of unfinished client frames; above it reading\n"
+	  "\t\tpauses on the connections holding the most" },
+	{ "max-output-buffer-bytes", OPT_SIZE, F(max_output_buffer_bytes),
+	  1u << 20, SIZE_MAX / 2,
+	  "node-wide unread client output; above it the slowest readers\n"
+	  "\t\tare closed" },
+	{ "frame-timeout-ms", OPT_UINT, F(frame_timeout_ms), 100, 3600000,
+	  "a client frame unfinished this long closes its connection" },
+	{ "slow-reader-ms", OPT_UINT, F(slow_reader_ms), 100, 3600000,
+	  "a client leaving over 4 MiB of output unread this long is closed" },
+	{ "conn-idle-ms", OPT_UINT, F(conn_idle_ms), 0, 86400000,
+	  "a HELLO'd client connection without requests, watches or\n"
+	  "\t\treplies in flight this long is closed (0: never)" },
+	{ "peer-idle-ms", OPT_UINT, F(peer_idle_ms), 0, 86400000,
+	  "an accepted peer connection silent this long is closed\n"
+	  "\t\t(the member dials again when it has something to send; 0: never)" },
+	{ "max-watches", OPT_SIZE, F(max_watches), 1, 100000000,
+	  "watches on this node, all connections together" },
+	{ "max-range-keys", OPT_SIZE, F(max_range_keys), 1, 100000000,
+	  "keys in one RANGE reply when the request asks for more or for\n"
+	  "\t\tno limit (the reply says more)" },
+	{ "max-http-connections", OPT_SIZE, F(max_http_connections), 1,
+	  100000, "HTTP connections at once (more are closed at accept)" },
+	{ "http-timeout-ms", OPT_UINT, F(http_timeout_ms), 100, 600000,
+	  "an HTTP connection must send its request within this" },
+	{ "metrics-no-state", OPT_BOOL, F(metrics_no_state), 0, 1,
+	  "/metrics without the state hash and the per-kind counters" },
 	{ "log-level", OPT_LEVEL, F(log_level), 0, 3,
 	  "debug, info, warn or error" },
 	{ "shutdown-ms", OPT_UINT, F(shutdown_ms), 100, 600000,
@@ -232,6 +262,16 @@ static void defaults(struct config *c)
 	c->shutdown_ms = 5000;
 	snprintf(c->admin_addrs, sizeof(c->admin_addrs), "loopback");
 	c->transfer_interval_ms = 10000;
+	c->max_input_buffer_bytes = 64u << 20;
+	c->max_output_buffer_bytes = 256u << 20;
+	c->frame_timeout_ms = 10000;
+	c->slow_reader_ms = 30000;
+	c->conn_idle_ms = 600000;
+	c->peer_idle_ms = 600000;
+	c->max_watches = 100000;
+	c->max_range_keys = 10000;
+	c->max_http_connections = 16;
+	c->http_timeout_ms = 5000;
 }
 
 uint64_t config_member_id(const char *name)

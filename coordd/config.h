@@ -62,6 +62,19 @@ struct config {
 	char admin_names[CONFIG_STR_MAX];
 	char admin_addrs[CONFIG_STR_MAX];
 	unsigned transfer_interval_ms;  /* between TRANSFER_LEADERs; 0: any */
+	/* Budgets and deadlines of client, peer and HTTP connections
+	 * (coordd/net/conn.c, net.c, http.c; docs/protocol.md, Limits). */
+	size_t max_input_buffer_bytes;
+	size_t max_output_buffer_bytes;
+	unsigned frame_timeout_ms;
+	unsigned slow_reader_ms;
+	unsigned conn_idle_ms;      /* HELLO'd client connections; 0: none */
+	unsigned peer_idle_ms;      /* accepted peer connections; 0: none */
+	size_t max_watches;         /* node-wide */
+	size_t max_range_keys;      /* server-side RANGE limit */
+	size_t max_http_connections;
+	unsigned http_timeout_ms;
+	bool metrics_no_state;      /* /metrics without hash and kinds */
 	int log_level;              /* 0 debug .. 3 error */
 	unsigned shutdown_ms;       /* bound on a graceful stop */
 };

@@ -40,7 +40,8 @@
 	X(COORD_EPERM, 25, "not allowed: an admin request from a non-admin") \
 	X(COORD_EUNSAFE, 26,                                                 \
 	  "refused: the change could leave the cluster without a quorum")    \
-	X(COORD_ERATELIMITED, 27, "too soon after the last one; retry later")
+	X(COORD_ERATELIMITED, 27, "too soon after the last one; retry later") \
+	X(COORD_ETOOMANYWATCHES, 28, "too many watches on this node")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

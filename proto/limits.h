@@ -93,4 +93,16 @@ _Static_assert(COORD_CMD_BYTES_MAX + 64 * 1024 <= COORD_PEER_FRAME_BYTES_MAX &&
 			       COORD_PEER_FRAME_BYTES_MAX,
 	       "one maximal entry or snapshot chunk fits in one peer frame");
 
+/*
+ * Before its HELLO a client connection may send frames of at most
+ * COORD_HELLO_FRAME_BYTES_MAX bytes (a HELLO with the longest client name
+ * and room for fields of later versions); a longer length prefix closes
+ * the connection at once, logged at warn, so a client that never said who
+ * it is cannot make the server buffer more than this.
+ */
+#define COORD_HELLO_FRAME_BYTES_MAX 4096
+
+_Static_assert(COORD_HELLO_FRAME_BYTES_MAX >= 4 * COORD_NAME_BYTES_MAX,
+	       "a HELLO with a maximal name fits before HELLO");
+
 #endif /* COORD_PROTO_LIMITS_H */

@@ -24,6 +24,7 @@
  */
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,21 @@
 /* Events read per watch per flush, so one busy watch cannot starve the
  * loop (the rest come after the next flush). */
 #define WATCH_EVENTS_PER_FLUSH 1000
+/* Bytes of one watch's push per flush: fewer events when they would pass
+ * it (a single revision larger than this still goes, in a push up to
+ * COORD_RESPONSE_FRAME_BYTES_MAX). With CONN_OUT_STALL checked before
+ * every push, one flush adds at most CONN_OUT_STALL plus one push to a
+ * connection's output. */
+#define WATCH_PUSH_BYTES (256u << 10)
+/* Events a watch reads at first (see watch_catch_up()). */
+#define WATCH_BATCH_FIRST 4
 
 struct req;
 
 struct watch {
+	struct client *cl;
+	struct widx_entry ix;       /* in net->watch_idx while synced */
+	bool synced;                /* next_rev is net->watch_rev + 1 */
 	uint64_t id;
 	uint64_t next_rev;
 	uint32_t flags;
@@ -50,6 +62,7 @@ struct watch {
 	size_t key_len;
 	uint8_t *end;
 	size_t end_len;
+	size_t batch;               /* events per read (watch_catch_up()) */
 	struct watch *next;
 };
 
@@ -63,6 +76,7 @@ struct client {
 	size_t n_reqs;
 	struct watch *watches;
 	size_t n_watches;
+	size_t n_unsynced;          /* watches not in net->watch_idx */
 	uint64_t watch_id_next;
 	bool wants_leader_pushes;
 };
@@ -225,23 +239,59 @@ static void write_done(void *ctx, int code, const uint8_t *reply, size_t len)
 	req_free(q);
 }
 
+/* Room in a response frame for the envelope of a range reply. */
+#define RANGE_ENVELOPE_BYTES 1024
+
+/*
+ * A RANGE reply that fits (docs/protocol.md, Limits): at most
+ * --max-range-keys keys however many the request asks for (0: all), and
+ * no more keys than fit a COORD_RESPONSE_FRAME_BYTES_MAX frame; either
+ * cut sets `more`. The fsm copies at most the limit's keys (a sorted range
+ * compares them all first).
+ */
+static void range_serve(struct client *cl, uint32_t kind, uint64_t request_id,
+			const struct proto_range *req)
+{
+	struct proto_range r = *req;
+	struct proto_reply rp;
+	int rc;
+
+	if (r.limit == 0 || r.limit > cl->net->cfg->max_range_keys)
+		r.limit = cl->net->cfg->max_range_keys;
+	rc = fsm_range(node_fsm(cl->net->node), &r, &rp);
+	if (rc != COORD_OK && rp.code == COORD_OK) {
+		send_error(cl, kind, request_id, rc);
+		return;
+	}
+	if (rc == COORD_OK) {
+		struct proto_range_reply *rr = &rp.u.range;
+		size_t used = 0;
+
+		for (size_t i = 0; i < rr->n_kvs; i++) {
+			/* Each kv: its bytes and at most 64 of msgpack. */
+			used += 64 + rr->kvs[i].key.len + rr->kvs[i].value.len;
+			if (used > COORD_RESPONSE_FRAME_BYTES_MAX -
+					   RANGE_ENVELOPE_BYTES) {
+				rr->n_kvs = i;
+				rr->more = true;
+				break;
+			}
+		}
+	}
+	send_kv(cl, kind, request_id, &rp);
+}
+
 static void read_done(void *ctx, int code, const uint8_t *reply, size_t len)
 {
 	struct req *q = ctx;
 	struct client *cl = q->cl;
-	struct proto_reply rp;
 
 	(void)reply;
 	(void)len;
-	if (code == COORD_OK) {
-		code = fsm_range(node_fsm(cl->net->node), &q->range, &rp);
-		if (code == COORD_OK || rp.code != COORD_OK) {
-			send_kv(cl, q->kind, q->request_id, &rp);
-			req_free(q);
-			return;
-		}
-	}
-	send_error(cl, q->kind, q->request_id, code);
+	if (code == COORD_OK)
+		range_serve(cl, q->kind, q->request_id, &q->range);
+	else
+		send_error(cl, q->kind, q->request_id, code);
 	req_free(q);
 }
 
@@ -272,6 +322,10 @@ static void on_hello(struct client *cl, const struct proto_request *rq)
 	} else {
 		cl->hello = true;
 		conn_hello_deadline(cl->conn, false);
+		/* Identified: frames up to --max-frame-bytes from now on, and
+		 * an idle timeout instead of the HELLO deadline. */
+		cl->conn->body_max = net->cfg->max_frame_bytes;
+		conn_idle_timeout(cl->conn, net->cfg->conn_idle_ms);
 	}
 	send_response(cl, &r);
 }
@@ -433,10 +487,8 @@ static void on_range(struct client *cl, const struct proto_request *rq)
 {
 	struct net *net = cl->net;
 	const struct proto_range_req *r = &rq->u.range;
-	struct proto_reply rp;
 	struct req *q;
 	size_t at = 0;
-	int rc;
 
 	{
 		struct proto_cmd cmd;
@@ -447,11 +499,7 @@ static void on_range(struct client *cl, const struct proto_request *rq)
 			return;
 	}
 	if (r->serializable) {
-		rc = fsm_range(node_fsm(net->node), &r->range, &rp);
-		if (rc == COORD_OK || rp.code != COORD_OK)
-			send_kv(cl, rq->kind, rq->request_id, &rp);
-		else
-			send_error(cl, rq->kind, rq->request_id, rc);
+		range_serve(cl, rq->kind, rq->request_id, &r->range);
 		return;
 	}
 	if (net->stopping) {
@@ -500,6 +548,14 @@ static void on_watch_create(struct client *cl, const struct proto_request *rq)
 	struct proto_response r;
 	struct watch *w;
 
+	if (cl->net->n_watches >= cl->net->cfg->max_watches) {
+		log_warn("client addr=%s: watch refused: max-watches (%zu) "
+			 "reached on this node", cl->conn->addr,
+			 cl->net->cfg->max_watches);
+		send_error(cl, rq->kind, rq->request_id,
+			   COORD_ETOOMANYWATCHES);
+		return;
+	}
 	if (cl->n_watches >= cl->net->cfg->max_watches_per_conn) {
 		log_warn("client addr=%s: watch refused: max-watches-per-conn "
 			 "(%zu) reached", cl->conn->addr,
@@ -534,9 +590,12 @@ static void on_watch_create(struct client *cl, const struct proto_request *rq)
 	w->id = ++cl->watch_id_next;
 	w->next_rev = wc->start_revision != 0 ? wc->start_revision
 					      : fsm_revision(f) + 1;
+	w->cl = cl;
 	w->next = cl->watches;
 	cl->watches = w;
 	cl->n_watches++;
+	cl->n_unsynced++;
+	cl->net->n_watches++;
 	memset(&r, 0, sizeof(r));
 	r.kind = rq->kind;
 	r.request_id = rq->request_id;
@@ -549,6 +608,18 @@ static void on_watch_create(struct client *cl, const struct proto_request *rq)
 	net_kick(cl->net);
 }
 
+/* w, already unlinked from cl->watches, goes. */
+static void watch_drop(struct client *cl, struct watch *w)
+{
+	if (w->synced)
+		widx_remove(&cl->net->watch_idx, &w->ix);
+	else
+		cl->n_unsynced--;
+	cl->n_watches--;
+	cl->net->n_watches--;
+	watch_free(w);
+}
+
 static bool watch_remove(struct client *cl, uint64_t id)
 {
 	for (struct watch **pp = &cl->watches; *pp != NULL; pp = &(*pp)->next) {
@@ -556,8 +627,7 @@ static bool watch_remove(struct client *cl, uint64_t id)
 			struct watch *w = *pp;
 
 			*pp = w->next;
-			watch_free(w);
-			cl->n_watches--;
+			watch_drop(cl, w);
 			return true;
 		}
 	}
@@ -1142,24 +1212,66 @@ static void watch_push_canceled(struct client *cl, struct watch *w, int code,
 	send_push(cl, &p);
 }
 
-/* Pushes what the watch has not seen yet; false: the watch ended. */
+/* The events at the start of ev, whole revisions only, whose encoding
+ * stays within bytes (estimated: keys, values and 64 bytes of envelope
+ * per event), and at least the first revision's; *rev_next where the
+ * rest starts. */
+static size_t events_fitting(const struct fsm_events *ev, size_t bytes,
+			     uint64_t *rev_next)
+{
+	size_t used = 0, n = 0;
+
+	*rev_next = ev->rev_next;
+	while (n < ev->n_events) {
+		uint64_t rev = ev->events[n].kv.mod_revision;
+		size_t end = n, sz = 0;
+
+		while (end < ev->n_events &&
+		       ev->events[end].kv.mod_revision == rev) {
+			const struct proto_event *e = &ev->events[end];
+
+			sz += 64 + e->kv.key.len + e->kv.value.len;
+			if (e->has_prev_kv)
+				sz += e->prev_kv.key.len + e->prev_kv.value.len;
+			end++;
+		}
+		if (n > 0 && used + sz > bytes) {
+			*rev_next = rev;
+			break;
+		}
+		used += sz;
+		n = end;
+	}
+	return n;
+}
+
+/*
+ * Pushes what the watch has not seen yet, at most about WATCH_PUSH_BYTES
+ * per call; false: the watch ended. Each watch reads w->batch events at
+ * a time: it doubles while everything read fits one push and falls to
+ * what did fit otherwise, so a watch over large values reads little more
+ * than it sends (a flush must not copy the history once per watch).
+ */
 static bool watch_catch_up(struct client *cl, struct watch *w)
 {
 	struct fsm *f = node_fsm(cl->net->node);
 	struct proto_range filter;
 	struct fsm_events ev;
 	struct proto_push p;
-	size_t max = WATCH_EVENTS_PER_FLUSH;
+	uint64_t rev_next;
+	size_t n;
 	int rc;
 
 	if (w->next_rev > fsm_revision(f))
 		return true;
-again:
+	if (w->batch == 0)
+		w->batch = WATCH_BATCH_FIRST;
 	memset(&filter, 0, sizeof(filter));
 	filter.key = proto_bytes_make(w->key, w->key_len);
 	filter.end = proto_bytes_make(w->end, w->end_len);
 	filter.flags = w->flags;
-	rc = fsm_events_read(f, w->next_rev, &filter, max,
+	cl->net->watch_reads_total++;
+	rc = fsm_events_read(f, w->next_rev, &filter, w->batch,
 			     w->prev_kv ? FSM_EVENTS_PREV_KV : 0, &ev);
 	if (rc == COORD_ECOMPACTED) {
 		watch_push_canceled(cl, w, rc, fsm_compact_revision(f));
@@ -1171,19 +1283,21 @@ again:
 		watch_push_canceled(cl, w, rc, 0);
 		return false;
 	}
-	if (ev.n_events > 0) {
+	n = events_fitting(&ev, WATCH_PUSH_BYTES, &rev_next);
+	if (n < ev.n_events)
+		w->batch = n;
+	else if (ev.rev_next <= fsm_revision(f) && w->batch * 2 <=
+							WATCH_EVENTS_PER_FLUSH)
+		w->batch *= 2;
+	if (n > 0) {
 		memset(&p, 0, sizeof(p));
 		p.kind = PROTO_PUSH_WATCH_EVENTS;
 		p.u.watch_events.watch_id = w->id;
 		p.u.watch_events.events.v = ev.events;
-		p.u.watch_events.events.n = ev.n_events;
+		p.u.watch_events.events.n = n;
+		/* One revision alone may pass WATCH_PUSH_BYTES: it goes in
+		 * one push up to the frame limit. */
 		rc = send_push(cl, &p);
-		if (rc == COORD_EFRAMETOOBIG && ev.n_events > 1 && max != 1) {
-			/* Too many bytes for one push: fewer events (whole
-			 * revisions always) in each, until they fit. */
-			max = ev.n_events / 2 > 0 ? ev.n_events / 2 : 1;
-			goto again;
-		}
 		if (rc != COORD_OK) {
 			log_warn("watch id=%" PRIu64 ": events not sent: %s",
 				 w->id, coord_strerror(rc));
@@ -1191,27 +1305,90 @@ again:
 			return false;
 		}
 	}
-	w->next_rev = ev.rev_next;
+	w->next_rev = rev_next;
 	return true;
+}
+
+/* A synced watch that a new event may match: it reads from where the
+ * synced ones stood (*arg). */
+static void watch_unsync_cb(struct widx_entry *e, void *arg)
+{
+	struct watch *w = (struct watch *)(void *)((char *)e -
+						   offsetof(struct watch, ix));
+
+	w->synced = false;
+	w->next_rev = *(const uint64_t *)arg;
+	w->cl->n_unsynced++;
+}
+
+/*
+ * The events of the revisions applied since the last flush, read once
+ * for all synced watches: each key takes out of the index only the
+ * watches it may match (the others stay synced, untouched). A read that
+ * fails (a snapshot past compacted history) unsyncs every watch: each
+ * then meets the error on its own read.
+ */
+static void watches_dispatch(struct net *net)
+{
+	struct fsm *f = node_fsm(net->node);
+	uint64_t rev = fsm_revision(f), from = net->watch_rev + 1, at = from;
+
+	if (rev <= net->watch_rev)
+		return;
+	while (at <= rev && (net->watch_idx.n_hashed > 0 ||
+			     net->watch_idx.ranges != NULL)) {
+		struct fsm_events ev;
+		int rc = fsm_events_read(f, at, NULL, WATCH_EVENTS_PER_FLUSH, 0,
+					 &ev);
+
+		if (rc != COORD_OK || ev.rev_next <= at) {
+			widx_take_all(&net->watch_idx, watch_unsync_cb, &from);
+			break;
+		}
+		for (size_t i = 0; i < ev.n_events; i++)
+			widx_take(&net->watch_idx, ev.events[i].kv.key.data,
+				  ev.events[i].kv.key.len, watch_unsync_cb,
+				  &from);
+		at = ev.rev_next;
+	}
+	net->watch_rev = rev;
 }
 
 void clients_after_flush(struct net *net)
 {
+	watches_dispatch(net);
 	for (struct client *cl = net->clients; cl != NULL; cl = cl->next) {
 		struct watch **pp = &cl->watches;
 
-		if (cl->conn == NULL || conn_output_len(cl->conn) > (4u << 20))
-			continue;   /* slow reader: it catches up later */
-		while (*pp != NULL) {
+		while (cl->conn != NULL && cl->n_unsynced > 0 && *pp != NULL) {
 			struct watch *w = *pp;
 
-			if (watch_catch_up(cl, w)) {
+			if (w->synced) {
 				pp = &w->next;
-			} else {
-				*pp = w->next;
-				watch_free(w);
-				cl->n_watches--;
+				continue;
 			}
+			/* Before every push: a slow reader's watches wait
+			 * until its output drains (client_drained()), and
+			 * none are served while the node's output budget is
+			 * spent (conn.c closes the slowest readers). */
+			if (conn_output_len(cl->conn) > CONN_OUT_STALL ||
+			    conn_out_over_budget(net))
+				break;
+			if (!watch_catch_up(cl, w)) {
+				*pp = w->next;
+				watch_drop(cl, w);
+				continue;
+			}
+			/* Caught up: into the index (without memory it
+			 * stays unsynced, which is slower, not wrong). */
+			if (w->next_rev == net->watch_rev + 1 &&
+			    widx_add(&net->watch_idx, &w->ix, w->key,
+				     w->key_len, w->end_len,
+				     w->flags) == COORD_OK) {
+				w->synced = true;
+				cl->n_unsynced--;
+			}
+			pp = &w->next;
 		}
 	}
 }
@@ -1295,16 +1472,33 @@ static void client_closed(struct conn *c, const char *why)
 		struct watch *w = cl->watches;
 
 		cl->watches = w->next;
-		watch_free(w);
+		watch_drop(cl, w);
 	}
-	cl->n_watches = 0;
 	/* Requests in flight complete into the void (their entries may
 	 * still commit: exactly-once makes the client's retry safe). */
 	client_maybe_free(cl);
 }
 
+/* Idle but holding watches or waiting on the node: not idle. */
+static bool client_idle_keep(struct conn *c)
+{
+	const struct client *cl = c->ctx;
+
+	return cl->n_watches > 0 || cl->n_reqs > 0 || conn_output_len(c) > 0;
+}
+
+/* The output drained below its low mark: watches held back by a full
+ * output go on with the next flush. */
+static void client_drained(struct conn *c)
+{
+	const struct client *cl = c->ctx;
+
+	if (cl->n_watches > 0)
+		net_kick(cl->net);
+}
+
 static const struct conn_ops client_ops = { client_frame, client_closed,
-					    NULL, NULL };
+					    client_drained, NULL };
 
 void client_accept(struct net *net, struct bufferevent *bev,
 		   const char *addr)
@@ -1316,12 +1510,15 @@ void client_accept(struct net *net, struct bufferevent *bev,
 		return;
 	}
 	cl->net = net;
+	/* Until HELLO: a HELLO-sized frame at most (proto/limits.h). */
 	cl->conn = conn_new(net, bev, &client_ops, cl,
-			    net->cfg->max_frame_bytes, addr);
+			    COORD_HELLO_FRAME_BYTES_MAX, addr);
 	if (cl->conn == NULL) {
 		free(cl);
 		return;
 	}
+	conn_budget_join(cl->conn);
+	cl->conn->idle_keep = client_idle_keep;
 	conn_hello_deadline(cl->conn, true);
 	cl->next = net->clients;
 	if (net->clients != NULL)

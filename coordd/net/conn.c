@@ -4,6 +4,7 @@
  * connection's limit before a byte of the body is buffered beyond what
  * the kernel handed us), frames out, backpressure, orderly close.
  */
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -22,8 +23,15 @@
 #define CONN_OUT_HIGH (8u << 20)
 #define CONN_OUT_LOW (1u << 20)
 
+/* Frame scratch above this is given back after the frame (a large range
+ * reply must not pin its peak on every connection that once sent one). */
+#define CONN_SCRATCH_KEEP (256u << 10)
+
+static void budget_leave(struct conn *c);
+
 static void conn_free(struct conn *c)
 {
+	budget_leave(c);
 	if (c->bev != NULL) {
 		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 
@@ -47,6 +55,17 @@ void conn_close(struct conn *c, const char *why)
 		conn_free(c);
 }
 
+/* Reads again unless something still holds reading off: the input
+ * budget, output over CONN_OUT_HIGH, or a close. */
+static void conn_read_resume(struct conn *c)
+{
+	if (c->dead || c->closing || c->read_paused ||
+	    conn_output_len(c) > CONN_OUT_HIGH)
+		return;
+	if (!(bufferevent_get_enabled(c->bev) & EV_READ))
+		bufferevent_enable(c->bev, EV_READ);
+}
+
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
@@ -59,14 +78,31 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 		const uint8_t *frame;
 		int rc;
 
+		if (avail == 0) {
+			c->frame_since_ms = 0;
+			return;
+		}
+		if (c->frame_since_ms == 0)
+			c->frame_since_ms = net_now_ms();
 		if (avail < PROTO_FRAME_HEADER_BYTES)
 			return;
 		evbuffer_copyout(in, hdr, sizeof(hdr));
 		rc = proto_frame_check(hdr, sizeof(hdr), c->body_max,
 				       &frame_len);
 		if (rc != PROTO_FRAME_MORE && rc != COORD_OK) {
-			log_warn("closing connection addr=%s: %s", c->addr,
-				 coord_strerror(rc));
+			uint32_t len = (uint32_t)hdr[0] << 24 |
+				       (uint32_t)hdr[1] << 16 |
+				       (uint32_t)hdr[2] << 8 | hdr[3];
+
+			log_warn("closing connection addr=%s: %s (length %" PRIu32
+				 ", limit %zu%s)", c->addr, coord_strerror(rc),
+				 len, c->body_max,
+				 c->budgeted && c->body_max ==
+							COORD_HELLO_FRAME_BYTES_MAX
+					 ? " before HELLO" : "");
+			if (rc == COORD_EFRAMETOOBIG && c->budgeted &&
+			    c->body_max == COORD_HELLO_FRAME_BYTES_MAX)
+				c->net->hello_frame_refused_total++;
 			conn_close(c, coord_strerror(rc));
 			return;
 		}
@@ -90,6 +126,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		evbuffer_drain(in, frame_len);
+		c->frame_since_ms = 0;
 		if (rc != 0) {
 			conn_close_after_flush(c);  /* may free c */
 			return;
@@ -105,8 +142,8 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 		conn_close(c, "closed by server");
 		return;
 	}
-	if (!c->closing && !(bufferevent_get_enabled(bev) & EV_READ))
-		bufferevent_enable(bev, EV_READ);
+	c->out_high_since_ms = 0;
+	conn_read_resume(c);
 	if (c->ops->drained != NULL)
 		c->ops->drained(c);
 }
@@ -131,6 +168,18 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			log_warn("%s connection addr=%s closed in the middle "
 				 "of a frame (%zu bytes of it dropped)",
 				 c->role, c->addr, left);
+	} else if ((what & BEV_EVENT_TIMEOUT) && c->idle_ms != 0) {
+		if (c->idle_keep != NULL && c->idle_keep(c)) {
+			/* Busy in another way (watches, requests in flight):
+			 * a timeout stops reading; read again. */
+			conn_read_resume(c);
+			return;
+		}
+		snprintf(why, sizeof(why), "idle");
+		if (c->budgeted)
+			c->net->client_idle_closed_total++;
+		log_info("%s connection addr=%s: idle for %u ms: closing",
+			 c->role, c->addr, c->idle_ms);
 	} else if (what & BEV_EVENT_TIMEOUT) {
 		snprintf(why, sizeof(why), "timed out");
 		log_warn("%s connection addr=%s: no hello within %u ms: "
@@ -217,6 +266,13 @@ int conn_frame_send(struct conn *c, size_t mark, size_t body_max)
 	out = bufferevent_get_output(c->bev);
 	if (evbuffer_add(out, c->out.data, c->out.len) != 0)
 		return COORD_ENOMEM;
+	if (c->out.cap > CONN_SCRATCH_KEEP) {
+		proto_buf_close(&c->out);
+		proto_buf_init(&c->out, NULL);
+	}
+	if (evbuffer_get_length(out) > CONN_OUT_STALL &&
+	    c->out_high_since_ms == 0)
+		c->out_high_since_ms = net_now_ms();
 	if (evbuffer_get_length(out) > CONN_OUT_HIGH)
 		bufferevent_disable(c->bev, EV_READ);
 	return COORD_OK;
@@ -233,4 +289,319 @@ void conn_hello_deadline(struct conn *c, bool on)
 size_t conn_output_len(const struct conn *c)
 {
 	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void conn_idle_timeout(struct conn *c, unsigned idle_ms)
+{
+	struct timeval tv = { idle_ms / 1000, (long)(idle_ms % 1000) * 1000 };
+
+	c->idle_ms = idle_ms;
+	bufferevent_set_timeouts(c->bev, idle_ms != 0 ? &tv : NULL, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Node-wide budgets of client input and output (net_int.h). */
+
+static void budget_kick(struct net *net)
+{
+	if (net->budget_ev != NULL &&
+	    !event_pending(net->budget_ev, EV_TIMEOUT, NULL))
+		event_active(net->budget_ev, EV_TIMEOUT, 0);
+}
+
+/* Counts every byte added to or drained from a joined connection's input
+ * or output: the totals are exact whatever libevent reads or writes. */
+static void budget_count(size_t *mine, size_t *total,
+			 const struct evbuffer_cb_info *info)
+{
+	*mine += info->n_added;
+	*total += info->n_added;
+	*mine -= info->n_deleted;
+	*total -= info->n_deleted;
+}
+
+static void budget_in_cb(struct evbuffer *buf,
+			 const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	struct net *net = c->net;
+
+	(void)buf;
+	budget_count(&c->in_counted, &net->in_bytes, info);
+	if ((info->n_added > 0 &&
+	     net->in_bytes > net->cfg->max_input_buffer_bytes) ||
+	    (info->n_deleted > 0 && net->in_paused > 0))
+		budget_kick(net);
+}
+
+static void budget_out_cb(struct evbuffer *buf,
+			  const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	struct net *net = c->net;
+
+	(void)buf;
+	budget_count(&c->out_counted, &net->out_bytes, info);
+	if (info->n_added > 0 &&
+	    net->out_bytes > net->cfg->max_output_buffer_bytes)
+		budget_kick(net);
+}
+
+void conn_budget_join(struct conn *c)
+{
+	struct net *net = c->net;
+
+	if (c->budgeted)
+		return;
+	c->budgeted = true;
+	c->in_counted = evbuffer_get_length(bufferevent_get_input(c->bev));
+	c->out_counted = evbuffer_get_length(bufferevent_get_output(c->bev));
+	net->in_bytes += c->in_counted;
+	net->out_bytes += c->out_counted;
+	evbuffer_add_cb(bufferevent_get_input(c->bev), budget_in_cb, c);
+	evbuffer_add_cb(bufferevent_get_output(c->bev), budget_out_cb, c);
+	c->budget_next = net->budget_conns;
+	if (net->budget_conns != NULL)
+		net->budget_conns->budget_prev = c;
+	net->budget_conns = c;
+}
+
+static void budget_leave(struct conn *c)
+{
+	struct net *net = c->net;
+
+	if (!c->budgeted)
+		return;
+	c->budgeted = false;
+	evbuffer_remove_cb(bufferevent_get_input(c->bev), budget_in_cb, c);
+	evbuffer_remove_cb(bufferevent_get_output(c->bev), budget_out_cb, c);
+	net->in_bytes -= c->in_counted;
+	net->out_bytes -= c->out_counted;
+	if (c->read_paused) {
+		c->read_paused = false;
+		net->in_paused--;
+	}
+	if (c->budget_prev != NULL)
+		c->budget_prev->budget_next = c->budget_next;
+	else
+		net->budget_conns = c->budget_next;
+	if (c->budget_next != NULL)
+		c->budget_next->budget_prev = c->budget_prev;
+	if (net->in_paused > 0 || net->in_bytes > 0)
+		budget_kick(net);
+}
+
+bool conn_out_over_budget(const struct net *net)
+{
+	return net->out_bytes > net->cfg->max_output_buffer_bytes;
+}
+
+static int by_in_desc(const void *a, const void *b)
+{
+	const struct conn *x = *(struct conn *const *)a;
+	const struct conn *y = *(struct conn *const *)b;
+
+	return x->in_counted < y->in_counted ? 1
+	       : x->in_counted > y->in_counted ? -1 : 0;
+}
+
+/* The live joined connections into a fresh array (NULL: out of memory or
+ * none); *n how many. */
+static struct conn **budget_list(struct net *net, size_t *n)
+{
+	struct conn **v;
+	size_t k = 0;
+
+	*n = 0;
+	for (struct conn *c = net->budget_conns; c != NULL; c = c->budget_next)
+		k++;
+	if (k == 0 || (v = malloc(k * sizeof(*v))) == NULL)
+		return NULL;
+	for (struct conn *c = net->budget_conns; c != NULL; c = c->budget_next)
+		if (!c->dead)
+			v[(*n)++] = c;
+	return v;
+}
+
+/* Input over its budget: pause the largest holders until the connections
+ * still read hold at most 1/CONN_IN_UNPAUSED_FRACTION of the budget (a
+ * client of small frames goes on); under 3/4 of it, resume the paused
+ * ones, smallest first, while they fit. */
+static void budget_input(struct net *net)
+{
+	size_t budget = net->cfg->max_input_buffer_bytes;
+	size_t n, unpaused = 0, paused_now = 0, held = net->in_bytes;
+	struct conn **v;
+
+	if (net->in_bytes <= budget &&
+	    (net->in_paused == 0 || net->in_bytes > budget / 4 * 3))
+		return;
+	v = budget_list(net, &n);
+	if (v == NULL)
+		return;
+	qsort(v, n, sizeof(*v), by_in_desc);
+	for (size_t i = 0; i < n; i++)
+		if (!v[i]->read_paused)
+			unpaused += v[i]->in_counted;
+	if (net->in_bytes > budget) {
+		for (size_t i = 0; i < n && unpaused > budget /
+						       CONN_IN_UNPAUSED_FRACTION;
+		     i++) {
+			struct conn *c = v[i];
+
+			if (c->read_paused || c->in_counted == 0)
+				continue;
+			c->read_paused = true;
+			bufferevent_disable(c->bev, EV_READ);
+			unpaused -= c->in_counted;
+			net->in_paused++;
+			net->in_paused_total++;
+			paused_now++;
+		}
+		if (paused_now > 0)
+			log_warn("input budget spent (%zu bytes held, "
+				 "max-input-buffer-bytes %zu): paused reading "
+				 "from %zu connections (%zu paused)", held,
+				 budget, paused_now, net->in_paused);
+	} else {
+		size_t total = net->in_bytes, resumed = 0;
+
+		for (size_t i = n; i-- > 0;) {
+			struct conn *c = v[i];
+
+			if (!c->read_paused)
+				continue;
+			/* Each may fill its frame: count what it claims. */
+			total += c->body_max > c->in_counted
+					 ? c->body_max - c->in_counted : 0;
+			if (total > budget && resumed > 0)
+				break;
+			c->read_paused = false;
+			net->in_paused--;
+			resumed++;
+			conn_read_resume(c);
+		}
+		if (resumed > 0)
+			log_info("input budget: resumed reading from %zu "
+				 "connections (%zu paused)", resumed,
+				 net->in_paused);
+	}
+	free(v);
+}
+
+static int by_out_desc(const void *a, const void *b)
+{
+	const struct conn *x = *(struct conn *const *)a;
+	const struct conn *y = *(struct conn *const *)b;
+
+	return x->out_counted < y->out_counted ? 1
+	       : x->out_counted > y->out_counted ? -1 : 0;
+}
+
+/* Output over its budget: close the slowest readers (the most pending
+ * output) first, until it fits. */
+static void budget_output(struct net *net)
+{
+	size_t budget = net->cfg->max_output_buffer_bytes;
+	size_t n;
+	struct conn **v;
+
+	if (net->out_bytes <= budget)
+		return;
+	v = budget_list(net, &n);
+	if (v == NULL)
+		return;
+	qsort(v, n, sizeof(*v), by_out_desc);
+	for (size_t i = 0; i < n && net->out_bytes > budget; i++) {
+		if (v[i]->out_counted == 0)
+			break;
+		log_warn("%s connection addr=%s: output budget spent (%zu "
+			 "bytes pending node-wide, max-output-buffer-bytes "
+			 "%zu): closing this slowest reader (%zu bytes "
+			 "pending)", v[i]->role, v[i]->addr, net->out_bytes,
+			 budget, v[i]->out_counted);
+		net->out_budget_closed_total++;
+		conn_close(v[i], "output budget spent");
+	}
+	free(v);
+}
+
+static void budget_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	budget_output(arg);
+	budget_input(arg);
+}
+
+/* Deadlines: an unfinished frame, output stuck above CONN_OUT_STALL. */
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct net *net = arg;
+	uint64_t now = net_now_ms();
+	struct conn *c = net->budget_conns;
+
+	(void)fd;
+	(void)what;
+	while (c != NULL) {
+		struct conn *next = c->budget_next;   /* c may be freed */
+
+		if (c->dead) {
+			c = next;
+			continue;
+		}
+		if (c->frame_since_ms != 0 &&
+		    now - c->frame_since_ms >= net->cfg->frame_timeout_ms) {
+			log_warn("%s connection addr=%s: frame unfinished after "
+				 "%u ms (%zu bytes held%s): closing", c->role,
+				 c->addr, net->cfg->frame_timeout_ms,
+				 c->in_counted,
+				 c->read_paused ? ", paused by the input budget"
+						: "");
+			net->frame_timeouts_total++;
+			conn_close(c, "frame timeout");
+		} else if (c->out_high_since_ms != 0 &&
+			   conn_output_len(c) > CONN_OUT_STALL &&
+			   now - c->out_high_since_ms >=
+				   net->cfg->slow_reader_ms) {
+			log_warn("%s connection addr=%s: over %u bytes of output "
+				 "unread for %u ms: closing this slow reader",
+				 c->role, c->addr, (unsigned)CONN_OUT_STALL,
+				 net->cfg->slow_reader_ms);
+			net->slow_reader_closed_total++;
+			conn_close(c, "slow reader");
+		}
+		c = next;
+	}
+}
+
+int conns_init(struct net *net, char *err, size_t errlen)
+{
+	unsigned ms = net->cfg->frame_timeout_ms < net->cfg->slow_reader_ms
+			      ? net->cfg->frame_timeout_ms
+			      : net->cfg->slow_reader_ms;
+	struct timeval tv;
+
+	/* A deadline is kept within a quarter of the shorter one. */
+	ms = ms / 4 > 0 ? ms / 4 : 1;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (long)(ms % 1000) * 1000;
+	net->budget_ev = event_new(net->base, -1, 0, budget_cb, net);
+	net->sweep_ev = event_new(net->base, -1, EV_PERSIST, sweep_cb, net);
+	if (net->budget_ev == NULL || net->sweep_ev == NULL ||
+	    evtimer_add(net->sweep_ev, &tv) != 0) {
+		snprintf(err, errlen, "libevent: cannot create the budget events");
+		return -1;
+	}
+	return 0;
+}
+
+void conns_free(struct net *net)
+{
+	if (net->budget_ev != NULL)
+		event_free(net->budget_ev);
+	if (net->sweep_ev != NULL)
+		event_free(net->sweep_ev);
+	net->budget_ev = NULL;
+	net->sweep_ev = NULL;
 }

@@ -1,5 +1,5 @@
 /*
- * coordd/net/http.c: GET /health and GET /metrics (evhttp).
+ * coordd/net/http.c: GET /health and GET /metrics over plain HTTP/1.x.
  *
  * /health: 200 when this node knows a leader and has applied everything
  * up to its own commit index, and that commit index is within
@@ -7,14 +7,25 @@
  * (its commit index is the leader's as of the last heartbeat); 503
  * otherwise. The body is JSON naming the reason.
  *
- * /metrics: the Prometheus text format (version 0.0.4).
+ * /metrics: the Prometheus text format (version 0.0.4); with
+ * --metrics-no-state, without the state hash and the per-kind counters.
+ *
+ * The listener is for a scraper on a trusted network (bind it to
+ * loopback, docs/security.md), and it is bounded as if it were not: one
+ * request per connection, its head at most HTTP_HEAD_BYTES_MAX bytes
+ * (431 above), no body (413 for a request that announces one), GET only
+ * (405), the whole exchange within --http-timeout-ms, and at most
+ * --max-http-connections at once (more are closed at accept). That is
+ * why it is a few lines of its own rather than evhttp, which has no
+ * connection cap.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
 
 #include "coordd/net/net_int.h"
 #include "coordd/store/store.h"
@@ -22,13 +33,15 @@
 #include "proto/wire.h"
 #include "raft/raft.h"
 
+/* The request line and headers together. */
+#define HTTP_HEAD_BYTES_MAX 8192
+
 #define HEALTH_LAG_MAX 1000
 
-static void health_cb(struct evhttp_request *req, void *arg)
+/* The body of /health into b; returns the status (200 or 503). */
+static int health_body(struct net *net, struct evbuffer *b)
 {
-	struct net *net = arg;
 	struct raft *r = node_raft(net->node);
-	struct evbuffer *b = evbuffer_new();
 	uint64_t applied = fsm_applied_index(node_fsm(net->node));
 	uint64_t raft_applied = raft_applied_index(r);
 	uint64_t commit = raft_commit_index(r);
@@ -36,10 +49,6 @@ static void health_cb(struct evhttp_request *req, void *arg)
 
 	if (raft_applied > applied)
 		applied = raft_applied;
-	if (b == NULL) {
-		evhttp_send_error(req, 500, "out of memory");
-		return;
-	}
 	if (raft_leader(r) == 0)
 		why = "no leader known";
 	else if (commit > applied + HEALTH_LAG_MAX)
@@ -53,11 +62,7 @@ static void health_cb(struct evhttp_request *req, void *arg)
 		",\"applied_index\":%" PRIu64 "}\n",
 		why == NULL ? "true" : "false", why == NULL ? "" : why,
 		raft_leader(r), raft_term(r), commit, applied);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-			  "Content-Type", "application/json");
-	evhttp_send_reply(req, why == NULL ? 200 : 503,
-			  why == NULL ? "OK" : "Service Unavailable", b);
-	evbuffer_free(b);
+	return why == NULL ? 200 : 503;
 }
 
 static void metric(struct evbuffer *b, const char *name, const char *type,
@@ -67,18 +72,60 @@ static void metric(struct evbuffer *b, const char *name, const char *type,
 			    name, help, name, type, name, v);
 }
 
-static void metrics_cb(struct evhttp_request *req, void *arg)
+/* The metrics of the connection budgets and limits (issues 12 and 14). */
+static void metrics_limits(struct net *net, struct evbuffer *b)
 {
-	struct net *net = arg;
+	metric(b, "coord_client_input_buffered_bytes", "gauge",
+	       "Client input buffered in unfinished frames, node-wide.",
+	       net->in_bytes);
+	metric(b, "coord_client_output_buffered_bytes", "gauge",
+	       "Client output not yet read by the clients, node-wide.",
+	       net->out_bytes);
+	metric(b, "coord_client_input_paused_connections", "gauge",
+	       "Client connections not read now: input budget spent.",
+	       net->in_paused);
+	metric(b, "coord_client_input_paused_total", "counter",
+	       "Client connections paused for the input budget.",
+	       net->in_paused_total);
+	metric(b, "coord_client_frame_timeouts_total", "counter",
+	       "Client connections closed for a frame unfinished after "
+	       "--frame-timeout-ms.", net->frame_timeouts_total);
+	metric(b, "coord_client_output_budget_closed_total", "counter",
+	       "Client connections closed as the slowest readers when the "
+	       "output budget was spent.", net->out_budget_closed_total);
+	metric(b, "coord_client_slow_reader_closed_total", "counter",
+	       "Client connections closed for output unread over "
+	       "--slow-reader-ms.", net->slow_reader_closed_total);
+	metric(b, "coord_client_hello_frame_refused_total", "counter",
+	       "Client connections closed for a frame over the HELLO size "
+	       "before HELLO.", net->hello_frame_refused_total);
+	metric(b, "coord_client_idle_closed_total", "counter",
+	       "HELLO'd client connections closed after --conn-idle-ms.",
+	       net->client_idle_closed_total);
+	metric(b, "coord_watches", "gauge", "Watches on this node.",
+	       net->n_watches);
+	metric(b, "coord_watch_reads_total", "counter",
+	       "History reads for one watch (a watch a commit may match, "
+	       "or one catching up).", net->watch_reads_total);
+	metric(b, "coord_accept_errors_total", "counter",
+	       "Failed accepts (EMFILE, ENFILE...) on the client and peer "
+	       "listeners.", net->accept_errors_total);
+	metric(b, "coord_peer_refused_total", "counter",
+	       "Peer connections closed at accept: too many open.",
+	       net->peer_refused_total);
+	metric(b, "coord_http_refused_total", "counter",
+	       "HTTP connections closed at accept: --max-http-connections.",
+	       net->http_refused_total);
+}
+
+/* The body of /metrics into b. */
+static void metrics_body(struct net *net, struct evbuffer *b)
+{
 	struct raft *r = node_raft(net->node);
 	const struct node_stats *st = node_stats(net->node);
-	struct evbuffer *b = evbuffer_new();
 	uint64_t cum = 0;
+	bool state = !net->cfg->metrics_no_state;
 
-	if (b == NULL) {
-		evhttp_send_error(req, 500, "out of memory");
-		return;
-	}
 	metric(b, "coord_raft_term", "gauge", "Current Raft term.",
 	       raft_term(r));
 	metric(b, "coord_raft_is_leader", "gauge",
@@ -147,13 +194,17 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 	       "Open client connections.", net->n_clients);
 	metric(b, "coord_client_connections_total", "counter",
 	       "Client connections accepted.", net->client_conns_total);
-	evbuffer_add_printf(b, "# HELP coord_requests_total Client requests by "
-			       "kind.\n# TYPE coord_requests_total counter\n");
-	for (uint32_t k = 1; k <= PROTO_KIND_LAST; k++)
-		evbuffer_add_printf(b,
-				    "coord_requests_total{kind=\"%s\"} %" PRIu64
-				    "\n",
-				    proto_kind_name(k), net->requests_by_kind[k]);
+	metrics_limits(net, b);
+	if (state) {
+		evbuffer_add_printf(b, "# HELP coord_requests_total Client "
+				       "requests by kind.\n# TYPE "
+				       "coord_requests_total counter\n");
+		for (uint32_t k = 1; k <= PROTO_KIND_LAST; k++)
+			evbuffer_add_printf(
+				b, "coord_requests_total{kind=\"%s\"} %" PRIu64
+				   "\n",
+				proto_kind_name(k), net->requests_by_kind[k]);
+	}
 	evbuffer_add_printf(b, "# HELP coord_request_errors_total Error "
 			       "replies by code.\n# TYPE "
 			       "coord_request_errors_total counter\n");
@@ -165,7 +216,7 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 				    "\n",
 				    coord_error_name(c), net->errors_by_code[c]);
 	}
-	{
+	if (state) {
 		uint64_t hash = 0;
 
 		if (fsm_hash(node_fsm(net->node), &hash) == COORD_OK) {
@@ -179,16 +230,257 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 				hash, fsm_applied_index(node_fsm(net->node)));
 		}
 	}
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-			  "Content-Type", "text/plain; version=0.0.4");
-	evhttp_send_reply(req, 200, "OK", b);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The listener. */
+
+struct http_conn {
+	struct net *net;
+	struct bufferevent *bev;
+	struct http_conn *next;
+	struct http_conn *prev;
+	bool replied;               /* close once the output is written */
+	bool eof;                   /* the client is done sending */
+};
+
+static void http_conn_free(struct http_conn *h)
+{
+	struct net *net = h->net;
+
+	if (h->prev != NULL)
+		h->prev->next = h->next;
+	else
+		net->http_conns = h->next;
+	if (h->next != NULL)
+		h->next->prev = h->prev;
+	net->n_http--;
+	bufferevent_free(h->bev);
+	free(h);
+}
+
+static void http_reply(struct http_conn *h, int status, const char *reason,
+		       const char *ctype, struct evbuffer *body)
+{
+	struct evbuffer *out = bufferevent_get_output(h->bev);
+
+	evbuffer_add_printf(out,
+			    "HTTP/1.0 %d %s\r\nContent-Type: %s\r\n"
+			    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			    status, reason, ctype,
+			    body != NULL ? evbuffer_get_length(body) : 0);
+	if (body != NULL)
+		evbuffer_add_buffer(out, body);
+	h->replied = true;
+}
+
+static void http_error(struct http_conn *h, int status, const char *reason)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b != NULL)
+		evbuffer_add_printf(b, "%d %s\n", status, reason);
+	http_reply(h, status, reason, "text/plain", b);
 	evbuffer_free(b);
 }
 
-static void other_cb(struct evhttp_request *req, void *arg)
+/* A header line "Name: value" naming a body (Content-Length other than 0,
+ * or Transfer-Encoding). */
+static bool http_has_body(const char *line)
 {
-	(void)arg;
-	evhttp_send_error(req, 404, "try /health or /metrics");
+	if (strncasecmp(line, "transfer-encoding:", 18) == 0)
+		return true;
+	if (strncasecmp(line, "content-length:", 15) == 0) {
+		const char *v = line + 15;
+
+		while (*v == ' ' || *v == '\t')
+			v++;
+		while (*v == '0')
+			v++;
+		return *v != '\0' && *v != '\r';
+	}
+	return false;
+}
+
+/* The whole head is in head (NUL-terminated): answer it. */
+static void http_serve(struct http_conn *h, char *head)
+{
+	struct net *net = h->net;
+	char *line, *save = NULL, *method, *path, *q;
+	struct evbuffer *b;
+	bool first = true, body = false;
+
+	method = path = NULL;
+	for (line = strtok_r(head, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (first) {
+			char *sp;
+
+			first = false;
+			method = line;
+			sp = strchr(line, ' ');
+			if (sp == NULL)
+				break;
+			*sp = '\0';
+			path = sp + 1;
+			sp = strchr(path, ' ');
+			if (sp != NULL)
+				*sp = '\0';
+			continue;
+		}
+		body = body || http_has_body(line);
+	}
+	if (method == NULL || path == NULL) {
+		http_error(h, 400, "Bad Request");
+		return;
+	}
+	if (strcmp(method, "GET") != 0) {
+		http_error(h, 405, "Method Not Allowed");
+		return;
+	}
+	if (body) {
+		http_error(h, 413, "Payload Too Large");
+		return;
+	}
+	q = strchr(path, '?');
+	if (q != NULL)
+		*q = '\0';
+	if (strcmp(path, "/health") != 0 && strcmp(path, "/metrics") != 0) {
+		http_error(h, 404, "Not Found (try /health or /metrics)");
+		return;
+	}
+	b = evbuffer_new();
+	if (b == NULL) {
+		http_error(h, 500, "Internal Server Error");
+		return;
+	}
+	if (strcmp(path, "/health") == 0) {
+		int status = health_body(net, b);
+
+		http_reply(h, status,
+			   status == 200 ? "OK" : "Service Unavailable",
+			   "application/json", b);
+	} else {
+		metrics_body(net, b);
+		http_reply(h, 200, "OK", "text/plain; version=0.0.4", b);
+	}
+	evbuffer_free(b);
+}
+
+static void http_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct http_conn *h = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr end;
+	size_t len = evbuffer_get_length(in);
+	char head[HTTP_HEAD_BYTES_MAX + 1];
+
+	if (h->replied) {
+		/* One request per connection: the rest is dropped. */
+		evbuffer_drain(in, len);
+		return;
+	}
+	end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	if (end.pos < 0)
+		end = evbuffer_search(in, "\n\n", 2, NULL);
+	if (end.pos < 0 || (size_t)end.pos > HTTP_HEAD_BYTES_MAX) {
+		if (len > HTTP_HEAD_BYTES_MAX) {
+			log_warn("http connection: request head over %d bytes: "
+				 "answered 431", HTTP_HEAD_BYTES_MAX);
+			http_error(h, 431, "Request Header Fields Too Large");
+		}
+		return;
+	}
+	evbuffer_remove(in, head, (size_t)end.pos);
+	head[end.pos] = '\0';
+	http_serve(h, head);
+}
+
+/*
+ * The reply is written: a lingering close. Closing with unread input
+ * would make the kernel answer with a reset that can destroy the reply
+ * before the client reads it (a 431 to an oversized head always leaves
+ * input unread), so: FIN, then drop what comes until the client closes
+ * or --http-timeout-ms passes.
+ */
+static void http_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct http_conn *h = arg;
+
+	if (!h->replied || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	if (h->eof) {
+		http_conn_free(h);
+		return;
+	}
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+}
+
+static void http_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct http_conn *h = arg;
+
+	if ((what & BEV_EVENT_EOF) && h->replied &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+		/* A client that closed its side after the request: the
+		 * reply still goes out (http_write_cb() closes). */
+		h->eof = true;
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		log_info("http connection: no request within %u ms: closing",
+			 h->net->cfg->http_timeout_ms);
+	http_conn_free(h);
+}
+
+static void http_accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
+			   struct sockaddr *sa, int salen, void *arg)
+{
+	struct net *net = arg;
+	struct http_conn *h;
+	unsigned ms = net->cfg->http_timeout_ms;
+	struct timeval tv = { ms / 1000, (long)(ms % 1000) * 1000 };
+
+	(void)lis;
+	(void)sa;
+	(void)salen;
+	if (net->n_http >= net->cfg->max_http_connections) {
+		uint64_t now = net_now_ms();
+
+		net->http_refused_total++;
+		if (now - net->http_refused_log_ms >= NET_ACCEPT_LOG_MS) {
+			log_warn("refused http connection: "
+				 "max-http-connections (%zu) reached "
+				 "(%" PRIu64 " refused so far)",
+				 net->cfg->max_http_connections,
+				 net->http_refused_total);
+			net->http_refused_log_ms = now;
+		}
+		evutil_closesocket(fd);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (h == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	h->net = net;
+	h->bev = bufferevent_socket_new(net->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (h->bev == NULL) {
+		evutil_closesocket(fd);
+		free(h);
+		return;
+	}
+	h->next = net->http_conns;
+	if (net->http_conns != NULL)
+		net->http_conns->prev = h;
+	net->http_conns = h;
+	net->n_http++;
+	bufferevent_setcb(h->bev, http_read_cb, http_write_cb, http_event_cb, h);
+	/* libevent reads no more than one byte past the largest head. */
+	bufferevent_setwatermark(h->bev, EV_READ, 0, HTTP_HEAD_BYTES_MAX + 1);
+	bufferevent_set_timeouts(h->bev, &tv, &tv);
+	bufferevent_enable(h->bev, EV_READ | EV_WRITE);
 }
 
 int http_init(struct net *net, char *err, size_t errlen)
@@ -205,16 +497,16 @@ int http_init(struct net *net, char *err, size_t errlen)
 			 net->cfg->http_addr);
 		return -1;
 	}
-	net->http = evhttp_new(net->base);
-	if (net->http == NULL ||
-	    evhttp_bind_socket(net->http, host, (ev_uint16_t)port) != 0) {
-		snprintf(err, errlen, "http listener on %s: cannot bind",
-			 net->cfg->http_addr);
-		return -1;
-	}
-	evhttp_set_allowed_methods(net->http, EVHTTP_REQ_GET);
-	evhttp_set_cb(net->http, "/health", health_cb, net);
-	evhttp_set_cb(net->http, "/metrics", metrics_cb, net);
-	evhttp_set_gencb(net->http, other_cb, net);
-	return 0;
+	net->http_lis = net_listen(net, net->cfg->http_addr, http_accept_cb,
+				   err, errlen, "http");
+	return net->http_lis != NULL ? 0 : -1;
+}
+
+void http_free(struct net *net)
+{
+	while (net->http_conns != NULL)
+		http_conn_free(net->http_conns);
+	if (net->http_lis != NULL)
+		evconnlistener_free(net->http_lis);
+	net->http_lis = NULL;
 }

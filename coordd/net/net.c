@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include <event2/bufferevent_ssl.h>
-#include <event2/http.h>
 #include <event2/thread.h>
 
 #include "coordd/net/net_int.h"
@@ -85,8 +85,10 @@ uint64_t net_cluster_now_ms(struct net *net)
 
 void net_kick(struct net *net)
 {
-	if (!event_pending(net->flush_ev, EV_TIMEOUT, NULL))
+	if (!event_pending(net->flush_ev, EV_TIMEOUT, NULL)) {
 		event_active(net->flush_ev, EV_TIMEOUT, 0);
+		net->kick_ms = net_now_ms();
+	}
 }
 
 static void stop_now(struct net *net, const char *why)
@@ -145,8 +147,29 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	{
+		/* A loop turn long enough to cost a heartbeat: say so (the
+		 * budgets exist to keep this from happening). */
+		uint64_t now = net_now_ms();
+
+		if (net->tick_last_ms != 0 &&
+		    now - net->tick_last_ms > net->cfg->heartbeat_ms * 2u)
+			log_warn("event loop stalled: %" PRIu64 " ms between "
+				 "ticks of %u ms", now - net->tick_last_ms,
+				 net->tick_ms);
+		net->tick_last_ms = now;
+	}
 	net->tick_count++;
 	node_tick(net->node);
+	/* The flush has the lowest priority: a storm of client events (every
+	 * turn some are active) would starve it, and with it the heartbeats.
+	 * The tick has the highest and runs within NET_DISPATCH_MAX
+	 * callbacks: a flush waiting longer than two ticks runs from here. */
+	if (event_pending(net->flush_ev, EV_TIMEOUT, NULL) &&
+	    net_now_ms() - net->kick_ms >= 2u * net->tick_ms) {
+		event_del(net->flush_ev);
+		flush_cb(-1, 0, net);
+	}
 	if (raft_is_leader(node_raft(net->node)) &&
 	    net->tick_count >= net->expire_next_tick) {
 		net->expire_next_tick =
@@ -200,6 +223,8 @@ static void stop_begin(struct net *net, const char *sig)
 		 net->cfg->shutdown_ms);
 	if (net->client_lis != NULL)
 		evconnlistener_disable(net->client_lis);
+	if (net->accept_retry_ev != NULL)
+		event_del(net->accept_retry_ev);
 	clients_stop(net);
 	if (raft_is_leader(r) && raft_conf(r)->n_voters > 1) {
 		uint64_t to = net_transfer_target(net);
@@ -266,10 +291,23 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 
 	(void)salen;
 	addr_text(sa, addr, sizeof(addr));
-	if (client && (net->n_clients >= net->cfg->max_connections ||
+	if (client && (net->n_clients >= net->max_clients ||
 		       net->stopping)) {
 		log_warn("refused client addr=%s: %s", addr,
 			 net->stopping ? "stopping" : "max-connections reached");
+		evutil_closesocket(fd);
+		return;
+	}
+	if (!client && net->n_peer_ins >= NET_PEER_INS_MAX) {
+		uint64_t now = net_now_ms();
+
+		net->peer_refused_total++;
+		if (now - net->peer_refused_log_ms >= NET_ACCEPT_LOG_MS) {
+			log_warn("refused peer addr=%s: %d peer connections "
+				 "open (%" PRIu64 " refused so far)", addr,
+				 NET_PEER_INS_MAX, net->peer_refused_total);
+			net->peer_refused_log_ms = now;
+		}
 		evutil_closesocket(fd);
 		return;
 	}
@@ -283,12 +321,97 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 		peer_accept(net, bev, addr);
 }
 
+static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct net *net = arg;
+
+	(void)fd;
+	(void)what;
+	if (!net->stopping)
+		evconnlistener_enable(net->client_lis);
+	evconnlistener_enable(net->peer_lis);
+	if (net->http_lis != NULL)
+		evconnlistener_enable(net->http_lis);
+}
+
+/*
+ * Out of descriptors, the connection stays in the backlog and the
+ * listener is readable again at once: without a rest it would spin. So
+ * both listeners rest NET_ACCEPT_RETRY_MS, and the log says it at most
+ * once per NET_ACCEPT_LOG_MS with the count of failures in between.
+ */
 static void listener_error_cb(struct evconnlistener *lis, void *arg)
 {
+	struct net *net = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	uint64_t now = net_now_ms();
+
+	net->accept_errors_total++;
+	if (now - net->accept_log_ms >= NET_ACCEPT_LOG_MS ||
+	    net->accept_log_ms == 0) {
+		log_warn("accept failed: %s (%" PRIu64 " more failures not "
+			 "logged); listeners rest %u ms",
+			 evutil_socket_error_to_string(err),
+			 net->accept_log_quiet, (unsigned)NET_ACCEPT_RETRY_MS);
+		net->accept_log_ms = now;
+		net->accept_log_quiet = 0;
+	} else {
+		net->accept_log_quiet++;
+	}
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM) {
+		struct timeval tv = { 0, NET_ACCEPT_RETRY_MS * 1000 };
+
+		evconnlistener_disable(net->client_lis);
+		evconnlistener_disable(net->peer_lis);
+		if (net->http_lis != NULL)
+			evconnlistener_disable(net->http_lis);
+		evtimer_add(net->accept_retry_ev, &tv);
+	}
 	(void)lis;
-	(void)arg;
-	log_warn("accept failed: %s",
-		 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+/*
+ * --max-connections within RLIMIT_NOFILE: the soft limit is raised to the
+ * hard one, NET_FDS_RESERVED descriptors are kept for everything else,
+ * and the client cap is lowered to what remains (logged). Fewer than 16
+ * for clients refuses to start.
+ */
+static int fds_check(struct net *net, char *err, size_t errlen)
+{
+	struct rlimit rl;
+	size_t avail;
+
+	net->max_clients = net->cfg->max_connections;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = { rl.rlim_max, rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	avail = rl.rlim_cur > NET_FDS_RESERVED + 16
+			? (size_t)(rl.rlim_cur - NET_FDS_RESERVED) : 0;
+	if (avail < 16) {
+		snprintf(err, errlen,
+			 "RLIMIT_NOFILE is %llu: coordd needs at least %d "
+			 "descriptors (ulimit -n)",
+			 (unsigned long long)rl.rlim_cur,
+			 NET_FDS_RESERVED + 16);
+		return -1;
+	}
+	if (net->max_clients > avail) {
+		log_warn("--max-connections %zu does not fit RLIMIT_NOFILE "
+			 "%llu (%d kept for the store, peers and HTTP): "
+			 "serving at most %zu client connections",
+			 net->max_clients, (unsigned long long)rl.rlim_cur,
+			 NET_FDS_RESERVED, avail);
+		net->max_clients = avail;
+	}
+	return 0;
 }
 
 /* Resolves host:port (numeric or a name) into ss. */
@@ -313,9 +436,9 @@ int net_resolve(const char *addr, struct sockaddr_storage *ss, int *sslen)
 	return 0;
 }
 
-static struct evconnlistener *listen_on(struct net *net, const char *addr,
-					evconnlistener_cb cb, char *err,
-					size_t errlen, const char *what)
+struct evconnlistener *net_listen(struct net *net, const char *addr,
+				  evconnlistener_cb cb, char *err,
+				  size_t errlen, const char *what)
 {
 	struct sockaddr_storage ss;
 	int sslen;
@@ -360,7 +483,18 @@ int net_new(const struct config *cfg, struct net **out, char *err,
 	net->exit_status = 0;
 	proto_buf_init(&net->scratch, NULL);
 	proto_arena_init(&net->arena, NULL);
+	widx_init(&net->watch_idx);
 	ec = event_config_new();
+	if (ec != NULL) {
+		/* After NET_DISPATCH_MAX callbacks of priority 1 or 2 (client
+		 * and peer connections, the flush), libevent looks for due
+		 * timers again, so the tick (priority 0) is never behind a
+		 * whole turn of thousands of connections. */
+		struct timeval iv = { 0, NET_DISPATCH_MAX_US };
+
+		event_config_set_max_dispatch_interval(ec, &iv,
+						       NET_DISPATCH_MAX, 1);
+	}
 	net->base = ec != NULL ? event_base_new_with_config(ec) : NULL;
 	event_config_free(ec);
 	if (net->base == NULL || event_base_priority_init(net->base, 3) != 0) {
@@ -373,17 +507,24 @@ int net_new(const struct config *cfg, struct net **out, char *err,
 		net_free(net);
 		return COORD_EINVAL;
 	}
+	if (fds_check(net, err, errlen) != 0 ||
+	    conns_init(net, err, errlen) != 0) {
+		net_free(net);
+		return COORD_EINVAL;
+	}
+	net->accept_retry_ev = evtimer_new(net->base, accept_retry_cb, net);
 	net->flush_ev = event_new(net->base, -1, 0, flush_cb, net);
 	event_priority_set(net->flush_ev, 2);
 	net->tick_ev = event_new(net->base, -1, EV_PERSIST, tick_cb, net);
+	event_priority_set(net->tick_ev, 0);
 	net->sigterm_ev = evsignal_new(net->base, SIGTERM, signal_cb, net);
 	net->sigint_ev = evsignal_new(net->base, SIGINT, signal_cb, net);
-	net->client_lis = listen_on(net, cfg->client_addr, accept_cb,
+	net->client_lis = net_listen(net, cfg->client_addr, accept_cb,
 				    err, errlen, "client");
 	if (net->client_lis == NULL)
 		goto fail;
 	evconnlistener_disable(net->client_lis);
-	net->peer_lis = listen_on(net, cfg->peer_addr, accept_cb, err,
+	net->peer_lis = net_listen(net, cfg->peer_addr, accept_cb, err,
 				  errlen, "peer");
 	if (net->peer_lis == NULL)
 		goto fail;
@@ -445,9 +586,12 @@ void net_free(struct net *net)
 	if (net == NULL)
 		return;
 	clients_free(net);
+	widx_close(&net->watch_idx);
 	peers_free(net);
-	if (net->http != NULL)
-		evhttp_free(net->http);
+	http_free(net);
+	conns_free(net);
+	if (net->accept_retry_ev != NULL)
+		event_free(net->accept_retry_ev);
 	if (net->client_lis != NULL)
 		evconnlistener_free(net->client_lis);
 	if (net->peer_lis != NULL)

@@ -55,6 +55,20 @@ struct conn {
 	char addr[96];              /* the other side, for logs */
 	const char *role;           /* "client" or "peer", for logs */
 	struct proto_buf out;       /* frame scratch */
+	/* The node-wide budgets (conn_budget_join()): client connections
+	 * only; peers are members with limits of their own. */
+	bool budgeted;
+	bool read_paused;           /* by the input budget */
+	size_t in_counted;          /* bytes of in_bytes held here */
+	size_t out_counted;         /* bytes of out_bytes held here */
+	uint64_t frame_since_ms;    /* an unfinished frame since; 0: none */
+	uint64_t out_high_since_ms; /* output above CONN_OUT_STALL since */
+	unsigned idle_ms;           /* conn_idle_timeout(); 0: none */
+	/* conn_idle_timeout() passed without a frame: true keeps the
+	 * connection (NULL: close it). */
+	bool (*idle_keep)(struct conn *c);
+	struct conn *budget_next;
+	struct conn *budget_prev;
 };
 
 /* Wraps bev; the conn owns it from now on. */
@@ -76,6 +90,68 @@ size_t conn_output_len(const struct conn *c);
 #define CONN_HELLO_MS 10000
 void conn_hello_deadline(struct conn *c, bool on);
 
+/*
+ * Node-wide budgets of client connections (issue 12). A joined connection
+ * counts its buffered input and output in net->in_bytes / out_bytes:
+ * - input over --max-input-buffer-bytes pauses reading from the
+ *   connections holding the most (largest first) until those still read
+ *   hold at most CONN_IN_UNPAUSED_FRACTION of the budget; they resume,
+ *   smallest first, once the total is under 3/4 of the budget;
+ * - a frame unfinished after --frame-timeout-ms closes its connection;
+ * - output over --max-output-buffer-bytes closes the connections with the
+ *   most pending output (the slowest readers) until it fits;
+ * - output above CONN_OUT_STALL for --slow-reader-ms closes the connection.
+ */
+#define CONN_OUT_STALL (4u << 20)
+#define CONN_IN_UNPAUSED_FRACTION 16
+void conn_budget_join(struct conn *c);
+/* Output of client connections is over its budget: write no more pushes
+ * (the closing of the slowest readers is pending). */
+bool conn_out_over_budget(const struct net *net);
+int conns_init(struct net *net, char *err, size_t errlen);
+void conns_free(struct net *net);
+/* Idle: a HELLO'd connection silent (no frame) for idle_ms asks
+ * keep(c); false closes it (0: no idle timeout). */
+void conn_idle_timeout(struct conn *c, unsigned idle_ms);
+
+/* ---------------------------------------------------------------------- */
+/* The index of synced watches by key (watchidx.c). */
+
+#define WIDX_RANGE 2
+
+struct widx_entry {
+	const uint8_t *key;         /* borrowed from the watch */
+	size_t key_len;
+	uint8_t kind;               /* exact key, prefix, WIDX_RANGE */
+	struct widx_entry *next;
+	struct widx_entry **pprev;  /* NULL: not in the index */
+};
+
+struct widx {
+	struct widx_entry **buckets;    /* exact keys and prefixes */
+	size_t n_buckets;               /* a power of two */
+	size_t n_hashed;
+	struct widx_entry *ranges;      /* taken by every key */
+	uint32_t *prefix_lens;          /* prefix watches by length */
+	size_t prefix_len_max;          /* longest prefix + 1 */
+};
+
+void widx_init(struct widx *x);
+void widx_close(struct widx *x);
+/* Indexes e under the watch's key and flags (PROTO_RANGE_PREFIX,
+ * PROTO_RANGE_FROM; an end key makes it a range); key must live as long
+ * as e is indexed. COORD_ENOMEM leaves e out. */
+int widx_add(struct widx *x, struct widx_entry *e, const uint8_t *key,
+	     size_t key_len, size_t end_len, uint32_t flags);
+/* Takes e out (nothing when it is not in). */
+void widx_remove(struct widx *x, struct widx_entry *e);
+/* Takes out every entry that may match key and passes it to fn. */
+void widx_take(struct widx *x, const uint8_t *key, size_t len,
+	       void (*fn)(struct widx_entry *e, void *arg), void *arg);
+/* Takes out every entry. */
+void widx_take_all(struct widx *x, void (*fn)(struct widx_entry *e, void *arg),
+		   void *arg);
+
 /* ---------------------------------------------------------------------- */
 /* The server. */
 
@@ -94,7 +170,8 @@ struct net {
 	struct event *stop_ev;
 	struct evconnlistener *client_lis;
 	struct evconnlistener *peer_lis;
-	struct evhttp *http;
+	struct evconnlistener *http_lis;
+	struct http_conn *http_conns;
 	SSL_CTX *client_tls;
 	SSL_CTX *peer_server_tls;
 	SSL_CTX *peer_client_tls;
@@ -108,6 +185,7 @@ struct net {
 	struct peer *peers[CONFIG_MEMBERS_MAX];
 	size_t n_peers;
 	struct peer_in *peer_ins;   /* accepted peer connections */
+	size_t n_peer_ins;
 	/* Clients. */
 	struct client *clients;     /* list of live client connections */
 	size_t n_clients;
@@ -119,7 +197,54 @@ struct net {
 	uint64_t transfer_last_ms;  /* a client's last TRANSFER_LEADER here */
 	struct proto_buf scratch;
 	struct proto_arena arena;
+	/* Budgets of client input and output (conn.c). */
+	struct conn *budget_conns;  /* joined connections */
+	size_t in_bytes;
+	size_t out_bytes;
+	size_t in_paused;           /* connections paused now */
+	uint64_t in_paused_total;
+	uint64_t frame_timeouts_total;
+	uint64_t out_budget_closed_total;
+	uint64_t slow_reader_closed_total;
+	uint64_t hello_frame_refused_total;
+	struct event *budget_ev;    /* enforce: deferred out of handlers */
+	struct event *sweep_ev;     /* deadlines */
+	/* File descriptors (net.c). */
+	size_t max_clients;         /* --max-connections within RLIMIT_NOFILE */
+	struct event *accept_retry_ev;  /* listeners off after EMFILE */
+	uint64_t accept_errors_total;
+	uint64_t accept_log_ms;     /* the last "accept failed" line */
+	uint64_t accept_log_quiet;  /* failures not logged since */
+	size_t n_http;              /* open HTTP connections */
+	uint64_t http_refused_total;
+	uint64_t http_refused_log_ms;
+	uint64_t peer_refused_total;
+	uint64_t peer_refused_log_ms;
+	uint64_t client_idle_closed_total;
+	uint64_t tick_last_ms;      /* for the "event loop stalled" line */
+	uint64_t kick_ms;           /* when the flush was last activated */
+	/* Watches (client.c): synced ones have seen every event up to
+	 * watch_rev and wait in watch_idx. */
+	struct widx watch_idx;
+	uint64_t watch_rev;
+	size_t n_watches;
+	uint64_t watch_reads_total; /* fsm_events_read() for one watch */
 };
+
+/* Callbacks (or microseconds) of priority >= 1 in a row before libevent
+ * checks its timers again (net_new()). */
+#define NET_DISPATCH_MAX 64
+#define NET_DISPATCH_MAX_US 5000
+
+/* Accepted peer connections at once (more are closed at accept). */
+#define NET_PEER_INS_MAX (4 * CONFIG_MEMBERS_MAX)
+/* Descriptors kept out of --max-connections: the store, the listeners,
+ * the peers (in and out) and HTTP connections, and some to spare. */
+#define NET_FDS_RESERVED (128 + 2 * NET_PEER_INS_MAX)
+/* After EMFILE/ENFILE the listeners rest this long before accepting again,
+ * and "accept failed" is logged at most once per NET_ACCEPT_LOG_MS. */
+#define NET_ACCEPT_RETRY_MS 100
+#define NET_ACCEPT_LOG_MS 1000
 
 /* A leader's best transfer target: a reachable voter other than itself
  * with the most complete log; 0 when none is reachable. */
@@ -134,6 +259,11 @@ uint64_t net_cluster_now_ms(struct net *net);
 
 /* Resolves host:port (numeric or a name). */
 int net_resolve(const char *addr, struct sockaddr_storage *ss, int *sslen);
+/* A listener bound to addr (disabled listeners rest after EMFILE with
+ * the others); NULL with a message in err. */
+struct evconnlistener *net_listen(struct net *net, const char *addr,
+				  evconnlistener_cb cb, char *err,
+				  size_t errlen, const char *what);
 
 /* peer.c */
 int peers_init(struct net *net, char *err, size_t errlen);
@@ -165,6 +295,7 @@ void clients_leader_changed(struct net *net, uint64_t leader, uint64_t term);
 
 /* http.c */
 int http_init(struct net *net, char *err, size_t errlen);
+void http_free(struct net *net);
 
 /* tls.c */
 int tls_init(struct net *net, char *err, size_t errlen);

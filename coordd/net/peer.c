@@ -467,6 +467,8 @@ static int in_frame(struct conn *c, const uint8_t *body, size_t len)
 			return 1;
 		in->from = p->id;
 		conn_hello_deadline(c, false);
+		/* A forged HELLO must not hold a descriptor for ever. */
+		conn_idle_timeout(c, net->cfg->peer_idle_ms);
 		log_debug("peer addr=%s is node=%016" PRIx64, c->addr, in->from);
 		return 0;
 	}
@@ -520,6 +522,7 @@ static void in_closed(struct conn *c, const char *why)
 		in->net->peer_ins = in->next;
 	if (in->next != NULL)
 		in->next->prev = in->prev;
+	in->net->n_peer_ins--;
 	free(in);
 }
 
@@ -546,6 +549,7 @@ void peer_accept(struct net *net, struct bufferevent *bev, const char *addr)
 	if (net->peer_ins != NULL)
 		net->peer_ins->prev = in;
 	net->peer_ins = in;
+	net->n_peer_ins++;
 }
 
 /* ---------------------------------------------------------------------- */

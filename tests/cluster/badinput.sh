@@ -34,31 +34,9 @@ term_of() {
 term=$(term_of "$l")
 [ -n "$term" ] || fail "no term in the status of n$l"
 
-# The well-behaved client, in the background until $CL_DIR/stop exists:
-# each round a put and a linearizable get of its value, through every
-# endpoint; failures go to good.err.
-good_loop() {
-	n=0
-	while [ ! -e "$CL_DIR/stop" ]; do
-		n=$((n + 1))
-		if ! CL_TIMEOUT_MS=5000 cl_ctl put "good/$n" "$n" >/dev/null 2>>"$CL_DIR/good.err"; then
-			echo "put good/$n failed" >>"$CL_DIR/good.err"
-		else
-			v=$(CL_TIMEOUT_MS=5000 cl_ctl get "good/$n" 2>>"$CL_DIR/good.err" | sed -n 2p)
-			[ "$v" = "$n" ] || echo "get good/$n gave '$v'" >>"$CL_DIR/good.err"
-		fi
-		echo "$n" >"$CL_DIR/good.n"
-		sleep 0.05
-	done
-}
-: >"$CL_DIR/good.err"
-good_loop &
-good_pid=$!
-stop_good() {
-	touch "$CL_DIR/stop"
-	wait "$good_pid" 2>/dev/null
-}
-trap 'stop_good; cl_cleanup' EXIT
+# The well-behaved client (lib.sh), in the background until the end.
+cl_good_start
+trap 'cl_good_stop; cl_cleanup' EXIT
 
 # raw PORT STEPS...: runs raw_client, its output in $OUT; it must exit 0
 # (and clean: the sanitizers would say otherwise).
@@ -264,9 +242,8 @@ set -- $(cl_status_of "$l")
 [ "${2:-}" = "$leader_id" ] || fail "the leader changed"
 [ "$(term_of "$l")" = "$term" ] || fail "the term moved from $term"
 
-stop_good
-[ -s "$CL_DIR/good.err" ] && fail "the well-behaved client failed: $(head -5 "$CL_DIR/good.err")"
-[ "$(cat "$CL_DIR/good.n")" -ge 5 ] || fail "the well-behaved client made only $(cat "$CL_DIR/good.n") rounds"
+cl_good_stop
+cl_good_check 5
 cl_wait_converged >/dev/null
 grep -l "AddressSanitizer\|runtime error\|LeakSanitizer" "$CL_DIR"/n*.log &&
 	fail "a sanitizer spoke"

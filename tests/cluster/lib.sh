@@ -260,3 +260,49 @@ cl_tls_cert() {
 		-CAcreateserial -out "$1/$3.crt" -days 2 -extfile "$1/$3.ext" \
 		>/dev/null 2>&1 || fail "openssl: sign $3"
 }
+
+# cl_good_start [I]: a well-behaved client in the background until
+# cl_good_stop: each round a put and a linearizable get of its value,
+# through node nI (default: every endpoint). Failures go to
+# $CL_DIR/good.err, the rounds done to $CL_DIR/good.n. cl_good_check MIN
+# fails unless good.err is empty and at least MIN rounds were done.
+cl_good_start() {
+	: >"$CL_DIR/good.err"
+	echo 0 >"$CL_DIR/good.n"
+	rm -f "$CL_DIR/good.stop"
+	cl_good_loop_ "${1:-}" &
+	CL_GOOD_PID=$!
+}
+
+cl_good_ctl_() { # I|"" ARGS...
+	node=$1
+	shift
+	if [ -n "$node" ]; then cl_ctl_node "$node" "$@"; else cl_ctl "$@"; fi
+}
+
+cl_good_loop_() {
+	n=0
+	while [ ! -e "$CL_DIR/good.stop" ]; do
+		n=$((n + 1))
+		if ! CL_TIMEOUT_MS=10000 cl_good_ctl_ "$1" put "good/$n" "$n" >/dev/null 2>>"$CL_DIR/good.err"; then
+			echo "put good/$n failed" >>"$CL_DIR/good.err"
+		else
+			v=$(CL_TIMEOUT_MS=10000 cl_good_ctl_ "$1" get "good/$n" 2>>"$CL_DIR/good.err" | sed -n 2p)
+			[ "$v" = "$n" ] || echo "get good/$n gave '$v'" >>"$CL_DIR/good.err"
+		fi
+		echo "$n" >"$CL_DIR/good.n"
+		sleep 0.05
+	done
+}
+
+cl_good_stop() {
+	[ -n "${CL_GOOD_PID:-}" ] || return 0
+	touch "$CL_DIR/good.stop"
+	wait "$CL_GOOD_PID" 2>/dev/null
+	CL_GOOD_PID=""
+}
+
+cl_good_check() {
+	[ -s "$CL_DIR/good.err" ] && fail "the well-behaved client failed: $(head -5 "$CL_DIR/good.err")"
+	[ "$(cat "$CL_DIR/good.n")" -ge "$1" ] || fail "the well-behaved client made only $(cat "$CL_DIR/good.n") rounds"
+}

@@ -17,6 +17,9 @@
  *   put KEY VLEN          PUT KEY = VLEN bytes 'v', then read one frame
  *   putk KLEN VLEN        PUT a key of KLEN bytes 'k', then read
  *   get KEY               RANGE of KEY, then read one frame
+ *   range PREFIX LIMIT    RANGE of the keys under PREFIX with LIMIT (0:
+ *                         none), then read one frame and print
+ *                         "range code=C n=N count=T more=0|1"
  *   watch N               N WATCH_CREATEs on prefix "w/", reading each reply
  *   rangetxn N PREFIX     one TXN (client id: the pid, sequence 1) of N ranges,
  *                         each over every key with PREFIX, then read
@@ -25,12 +28,35 @@
  *   send HEX              these bytes as they are (no frame header)
  *   frame HEX             one frame whose body is these bytes
  *   recv                  read one frame
+ *   shutwr                close the sending side (the server sees EOF)
+ *   recvline              read bytes up to a newline (not a frame): print
+ *                         "line: TEXT" (without CR/LF), or "closed"
  *   eof                   read frames until the server closes (or 30 s)
  *   sleep MS
  *   flood N HOLD_MS       instead of one connection: open N at once, send
  *                         each a HELLO, wait up to 5 s for the answers,
  *                         print "flood served=S closed=C silent=Q", then
  *                         hold the served ones open for HOLD_MS
+ *   attack N LEN SEND HELLO WAIT_MS
+ *                         instead of one connection: open N at once; on
+ *                         each (after a HELLO and its reply when HELLO is
+ *                         1) send a frame header announcing LEN bytes and
+ *                         then SEND bytes of it (never the rest), as fast
+ *                         as the server takes them; wait until the server
+ *                         has closed every one (or WAIT_MS), print
+ *                         "attack opened=O closed=C open=P"
+ *   watchfrom N REV       N WATCH_CREATEs on prefix "h" from revision REV
+ *                         in one send, reading nothing (a slow reader)
+ *   watchkeys N PREFIX    N WATCH_CREATEs of the keys PREFIX0.. in one
+ *                         send, then their replies: prints "watches
+ *                         created=C refused=R[ NAME]" (NAME: the first
+ *                         refusal's code)
+ *   watchone exact KEY | prefix KEY | range KEY END
+ *                         one WATCH_CREATE, then read its reply
+ *   puts N KEY            N PUTs of KEY one after the other: prints
+ *                         "puts n=N p50_us=P p99_us=Q"
+ *   drain MS              read pushes for MS ms: prints "events watch=ID
+ *                         n=N" for each watch that had some
  * Exit status 0 when every step could be carried out (whatever the server
  * answered), 1 when a send failed, 2 on usage errors.
  */
@@ -155,6 +181,45 @@ static bool recv_frame(int fd)
 	free(body);
 	fflush(stdout);
 	return true;
+}
+
+/* Reads one frame, a RANGE reply: prints its code and what it holds. */
+static void recv_range(int fd)
+{
+	uint8_t hdr[PROTO_FRAME_HEADER_BYTES];
+	uint8_t *body;
+	size_t len;
+	struct proto_arena arena;
+	struct proto_response r;
+	int rc;
+
+	if (read_exact(fd, hdr, sizeof(hdr), RECV_TIMEOUT_MS) <= 0) {
+		printf("closed\n");
+		return;
+	}
+	len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+	      (size_t)hdr[2] << 8 | hdr[3];
+	if (len == 0 || len > COORD_RESPONSE_FRAME_BYTES_MAX ||
+	    (body = malloc(len)) == NULL) {
+		printf("bad frame length %zu\n", len);
+		return;
+	}
+	if (read_exact(fd, body, len, RECV_TIMEOUT_MS) <= 0) {
+		printf("truncated frame\n");
+		free(body);
+		return;
+	}
+	proto_arena_init(&arena, NULL);
+	rc = proto_response_decode(body, len, &arena, &r);
+	if (rc != COORD_OK)
+		printf("undecodable %zu bytes: %s\n", len, coord_error_name(rc));
+	else
+		printf("range code=%d n=%zu count=%llu more=%d\n", r.code,
+		       r.u.kv.u.range.n_kvs,
+		       (unsigned long long)r.u.kv.u.range.count,
+		       r.u.kv.u.range.more ? 1 : 0);
+	proto_arena_close(&arena);
+	free(body);
 }
 
 static size_t parse_size(const char *s)
@@ -359,6 +424,305 @@ static int flood(size_t n, size_t hold_ms)
 	return 0;
 }
 
+enum attack_phase { A_CONNECTING, A_HELLO, A_SENDING, A_HOLDING, A_CLOSED };
+
+/* One frame of rq in a fresh buffer (the caller closes it). */
+static void frame_of(struct proto_request *rq, struct proto_buf *b)
+{
+	size_t mark;
+
+	rq->request_id = request_id_next++;
+	proto_buf_init(b, NULL);
+	if (proto_frame_begin(b, &mark) != COORD_OK ||
+	    proto_request_encode(rq, b) != COORD_OK ||
+	    proto_frame_end(b, mark, SIZE_MAX) != COORD_OK)
+		exit(2);
+}
+
+/* attack N LEN SEND HELLO WAIT_MS: see the file comment. */
+static int attack(size_t n, size_t len, size_t send_len, bool hello,
+		  size_t wait_ms)
+{
+	int *fds = calloc(n, sizeof(*fds));
+	enum attack_phase *ph = calloc(n, sizeof(*ph));
+	size_t *sent = calloc(n, sizeof(*sent));
+	struct pollfd *pfds = calloc(n, sizeof(*pfds));
+	size_t *idx = calloc(n, sizeof(*idx));
+	uint8_t *payload = calloc(1, send_len + PROTO_FRAME_HEADER_BYTES);
+	size_t total = send_len + PROTO_FRAME_HEADER_BYTES, closed = 0;
+	struct proto_request rq;
+	struct proto_buf hb;
+	struct rlimit rl;
+	double deadline = now_s() + (double)wait_ms / 1000.0;
+
+	if (fds == NULL || ph == NULL || sent == NULL || pfds == NULL ||
+	    idx == NULL || payload == NULL)
+		exit(2);
+	payload[0] = (uint8_t)(len >> 24);
+	payload[1] = (uint8_t)(len >> 16);
+	payload[2] = (uint8_t)(len >> 8);
+	payload[3] = (uint8_t)len;
+	hello_init(&rq);
+	frame_of(&rq, &hb);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n + 64) {
+		rl.rlim_cur = rl.rlim_max < n + 64 ? rl.rlim_max : n + 64;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (size_t i = 0; i < n; i++) {
+		int small = 64 << 10;
+
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (fds[i] < 0) {
+			perror("socket");
+			return 1;
+		}
+		/* Keep the kernel's share small: the server's memory is
+		 * what the test measures. */
+		setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+		if (connect(fds[i], (struct sockaddr *)&server,
+			    sizeof(server)) != 0 && errno != EINPROGRESS) {
+			perror("connect");
+			return 1;
+		}
+	}
+	while (closed < n && now_s() < deadline) {
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			short ev = POLLIN;
+
+			if (ph[i] == A_CLOSED)
+				continue;
+			if (ph[i] == A_CONNECTING)
+				ev = POLLOUT;
+			else if (ph[i] == A_SENDING)
+				ev = POLLIN | POLLOUT;
+			pfds[m].fd = fds[i];
+			pfds[m].events = ev;
+			pfds[m].revents = 0;
+			idx[m++] = i;
+		}
+		if (poll(pfds, m, 100) <= 0)
+			continue;
+		for (size_t k = 0; k < m; k++) {
+			size_t i = idx[k];
+			short re = pfds[k].revents;
+
+			if (re == 0)
+				continue;
+			if (ph[i] == A_CONNECTING) {
+				int e = 0;
+				socklen_t sl = sizeof(e);
+
+				if (getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &e,
+					       &sl) != 0 || e != 0) {
+					ph[i] = A_CLOSED;
+				} else if (hello) {
+					if (send(fds[i], hb.data, hb.len,
+						 MSG_NOSIGNAL) != (ssize_t)hb.len)
+						ph[i] = A_CLOSED;
+					else
+						ph[i] = A_HELLO;
+				} else {
+					ph[i] = A_SENDING;
+				}
+			} else if (re & (POLLIN | POLLHUP | POLLERR)) {
+				uint8_t buf[4096];
+				ssize_t got = recv(fds[i], buf, sizeof(buf), 0);
+
+				if (got == 0 ||
+				    (got < 0 && errno != EAGAIN && errno != EINTR))
+					ph[i] = A_CLOSED;
+				else if (got > 0 && ph[i] == A_HELLO)
+					ph[i] = A_SENDING;
+			} else if (ph[i] == A_SENDING && (re & POLLOUT)) {
+				ssize_t w = send(fds[i], payload + sent[i],
+						 total - sent[i], MSG_NOSIGNAL);
+
+				if (w > 0)
+					sent[i] += (size_t)w;
+				else if (w < 0 && errno != EAGAIN &&
+					 errno != EINTR)
+					ph[i] = A_CLOSED;
+				if (sent[i] == total)
+					ph[i] = A_HOLDING;
+			}
+			if (ph[i] == A_CLOSED) {
+				closed++;
+				close(fds[i]);
+			}
+		}
+	}
+	printf("attack opened=%zu closed=%zu open=%zu\n", n, closed, n - closed);
+	for (size_t i = 0; i < n; i++)
+		if (ph[i] != A_CLOSED)
+			close(fds[i]);
+	proto_buf_close(&hb);
+	free(fds);
+	free(ph);
+	free(sent);
+	free(pfds);
+	free(idx);
+	free(payload);
+	return 0;
+}
+
+/* One whole frame's body into *body (the caller frees it): 1, or 0 when
+ * closed or silent for timeout_ms. */
+static int recv_body(int fd, uint8_t **body, size_t *len, int timeout_ms)
+{
+	uint8_t hdr[PROTO_FRAME_HEADER_BYTES];
+
+	if (read_exact(fd, hdr, sizeof(hdr), timeout_ms) <= 0)
+		return 0;
+	*len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+	       (size_t)hdr[2] << 8 | hdr[3];
+	if (*len == 0 || *len > COORD_RESPONSE_FRAME_BYTES_MAX ||
+	    (*body = malloc(*len)) == NULL)
+		return 0;
+	if (read_exact(fd, *body, *len, RECV_TIMEOUT_MS) <= 0) {
+		free(*body);
+		return 0;
+	}
+	return 1;
+}
+
+/* watchkeys N PREFIX: see the file comment. */
+static int watch_keys(int fd, size_t n, const char *prefix)
+{
+	struct proto_buf all, one;
+	size_t created = 0, refused = 0;
+	int first = COORD_OK;
+
+	proto_buf_init(&all, NULL);
+	for (size_t k = 0; k < n; k++) {
+		struct proto_request rq;
+		char key[300];
+
+		snprintf(key, sizeof(key), "%s%zu", prefix, k);
+		memset(&rq, 0, sizeof(rq));
+		rq.kind = PROTO_WATCH_CREATE;
+		rq.u.watch_create.key = proto_bytes_make(key, strlen(key));
+		frame_of(&rq, &one);
+		if (proto_buf_append(&all, one.data, one.len) != COORD_OK)
+			exit(2);
+		proto_buf_close(&one);
+	}
+	if (raw_send_all(fd, all.data, all.len) != 0)
+		return 1;
+	proto_buf_close(&all);
+	while (created + refused < n) {
+		uint8_t *body;
+		size_t len;
+		struct proto_arena arena;
+		struct proto_response r;
+
+		if (!recv_body(fd, &body, &len, RECV_TIMEOUT_MS))
+			break;
+		proto_arena_init(&arena, NULL);
+		if (proto_response_decode(body, len, &arena, &r) == COORD_OK &&
+		    r.kind == PROTO_WATCH_CREATE) {
+			if (r.code == COORD_OK) {
+				created++;
+			} else {
+				if (refused++ == 0)
+					first = r.code;
+			}
+		}
+		proto_arena_close(&arena);
+		free(body);
+	}
+	printf("watches created=%zu refused=%zu%s%s\n", created, refused,
+	       refused > 0 ? " " : "", refused > 0 ? coord_error_name(first) : "");
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* puts N KEY: see the file comment (pushes in between are skipped). */
+static int puts_timed(int fd, size_t n, const char *key)
+{
+	double *us = calloc(n > 0 ? n : 1, sizeof(*us));
+
+	if (us == NULL || n == 0)
+		exit(2);
+	for (size_t k = 0; k < n; k++) {
+		struct proto_request rq;
+		double t0 = now_s();
+
+		put_init(&rq, (const uint8_t *)key, strlen(key),
+			 (const uint8_t *)"v", 1);
+		if (send_request(fd, &rq) != 0)
+			return 1;
+		for (;;) {
+			uint8_t *body;
+			size_t len;
+			uint32_t kind;
+			bool reply;
+
+			if (!recv_body(fd, &body, &len, RECV_TIMEOUT_MS)) {
+				printf("puts: no reply\n");
+				free(us);
+				return 1;
+			}
+			reply = proto_server_msg_kind(body, len, &kind) ==
+					COORD_OK && kind < PROTO_PUSH_FIRST;
+			free(body);
+			if (reply)
+				break;
+		}
+		us[k] = (now_s() - t0) * 1e6;
+	}
+	qsort(us, n, sizeof(*us), cmp_double);
+	printf("puts n=%zu p50_us=%.0f p99_us=%.0f\n", n, us[n / 2],
+	       us[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1]);
+	free(us);
+	return 0;
+}
+
+/* drain MS: see the file comment. */
+static void drain(int fd, size_t ms)
+{
+	uint64_t ids[64];
+	size_t counts[64], n_ids = 0;
+	double end = now_s() + (double)ms / 1000.0;
+
+	while (now_s() < end) {
+		uint8_t *body;
+		size_t len;
+		struct proto_arena arena;
+		struct proto_push p;
+		int left = (int)((end - now_s()) * 1000.0) + 1;
+
+		if (!recv_body(fd, &body, &len, left))
+			break;
+		proto_arena_init(&arena, NULL);
+		if (proto_push_decode(body, len, &arena, &p) == COORD_OK &&
+		    p.kind == PROTO_PUSH_WATCH_EVENTS) {
+			size_t k = 0;
+
+			while (k < n_ids && ids[k] != p.u.watch_events.watch_id)
+				k++;
+			if (k == n_ids && n_ids < 64) {
+				ids[n_ids] = p.u.watch_events.watch_id;
+				counts[n_ids++] = 0;
+			}
+			if (k < n_ids)
+				counts[k] += p.u.watch_events.events.n;
+		}
+		proto_arena_close(&arena);
+		free(body);
+	}
+	for (size_t k = 0; k < n_ids; k++)
+		printf("events watch=%llu n=%zu\n", (unsigned long long)ids[k],
+		       counts[k]);
+}
+
 int main(int argc, char **argv)
 {
 	int fd = -1;
@@ -377,6 +741,13 @@ int main(int argc, char **argv)
 		if (argc != 6)
 			usage();
 		return flood(parse_size(argv[4]), parse_size(argv[5]));
+	}
+	if (strcmp(argv[3], "attack") == 0) {
+		if (argc != 9)
+			usage();
+		return attack(parse_size(argv[4]), parse_size(argv[5]),
+			      parse_size(argv[6]), parse_size(argv[7]) != 0,
+			      parse_size(argv[8]));
 	}
 	fd = dial(false);
 	if (fd < 0)
@@ -420,6 +791,18 @@ int main(int argc, char **argv)
 				return 1;
 			recv_frame(fd);
 			i++;
+		} else if (strcmp(step, "range") == 0) {
+			if (a2 == NULL)
+				usage();
+			memset(&rq, 0, sizeof(rq));
+			rq.kind = PROTO_RANGE;
+			rq.u.range.range.key = proto_bytes_make(a1, strlen(a1));
+			rq.u.range.range.flags = PROTO_RANGE_PREFIX;
+			rq.u.range.range.limit = parse_size(a2);
+			if (send_request(fd, &rq) != 0)
+				return 1;
+			recv_range(fd);
+			i += 2;
 		} else if (strcmp(step, "watch") == 0) {
 			size_t n;
 
@@ -460,6 +843,70 @@ int main(int argc, char **argv)
 			if (range_txn(fd, parse_size(a1), a2) != 0)
 				return 1;
 			i += 2;
+		} else if (strcmp(step, "watchfrom") == 0) {
+			struct proto_buf all, one;
+			size_t n;
+
+			if (a2 == NULL)
+				usage();
+			n = parse_size(a1);
+			proto_buf_init(&all, NULL);
+			for (size_t k = 0; k < n; k++) {
+				memset(&rq, 0, sizeof(rq));
+				rq.kind = PROTO_WATCH_CREATE;
+				rq.u.watch_create.key = proto_bytes_make("h", 1);
+				rq.u.watch_create.flags = PROTO_RANGE_PREFIX;
+				rq.u.watch_create.start_revision = parse_size(a2);
+				frame_of(&rq, &one);
+				if (proto_buf_append(&all, one.data, one.len) !=
+				    COORD_OK)
+					exit(2);
+				proto_buf_close(&one);
+			}
+			if (raw_send_all(fd, all.data, all.len) != 0)
+				return 1;
+			proto_buf_close(&all);
+			i += 2;
+		} else if (strcmp(step, "watchkeys") == 0) {
+			if (a2 == NULL)
+				usage();
+			if (watch_keys(fd, parse_size(a1), a2) != 0)
+				return 1;
+			i += 2;
+		} else if (strcmp(step, "watchone") == 0) {
+			const char *a3 = i + 3 < argc ? argv[i + 3] : NULL;
+
+			if (a2 == NULL)
+				usage();
+			memset(&rq, 0, sizeof(rq));
+			rq.kind = PROTO_WATCH_CREATE;
+			rq.u.watch_create.key = proto_bytes_make(a2, strlen(a2));
+			if (strcmp(a1, "prefix") == 0) {
+				rq.u.watch_create.flags = PROTO_RANGE_PREFIX;
+			} else if (strcmp(a1, "range") == 0) {
+				if (a3 == NULL)
+					usage();
+				rq.u.watch_create.end =
+					proto_bytes_make(a3, strlen(a3));
+				i++;
+			} else if (strcmp(a1, "exact") != 0) {
+				usage();
+			}
+			if (send_request(fd, &rq) != 0)
+				return 1;
+			recv_frame(fd);
+			i += 2;
+		} else if (strcmp(step, "puts") == 0) {
+			if (a2 == NULL)
+				usage();
+			if (puts_timed(fd, parse_size(a1), a2) != 0)
+				return 1;
+			i += 2;
+		} else if (strcmp(step, "drain") == 0) {
+			if (a1 == NULL)
+				usage();
+			drain(fd, parse_size(a1));
+			i++;
 		} else if (strcmp(step, "send") == 0 || strcmp(step, "frame") == 0) {
 			size_t len;
 			uint8_t *bytes;
@@ -486,6 +933,23 @@ int main(int argc, char **argv)
 			i++;
 		} else if (strcmp(step, "recv") == 0) {
 			recv_frame(fd);
+		} else if (strcmp(step, "shutwr") == 0) {
+			shutdown(fd, SHUT_WR);
+		} else if (strcmp(step, "recvline") == 0) {
+			char line[512];
+			size_t n = 0;
+			uint8_t ch;
+
+			while (n + 1 < sizeof(line) &&
+			       read_exact(fd, &ch, 1, RECV_TIMEOUT_MS) == 1 &&
+			       ch != '\n')
+				if (ch != '\r')
+					line[n++] = (char)ch;
+			line[n] = '\0';
+			if (n == 0)
+				printf("closed\n");
+			else
+				printf("line: %s\n", line);
 		} else if (strcmp(step, "eof") == 0) {
 			while (recv_frame(fd))
 				;

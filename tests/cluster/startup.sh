@@ -72,7 +72,7 @@ expect 1 "client listener on 127.0.0.1:$(cl_port 1 0)" --name n1 \
 expect 1 "peer listener on 127.0.0.1:$(cl_port 1 1)" --name n1 \
 	--client-addr "127.0.0.1:$(cl_port 5 0)" \
 	--peer-addr "127.0.0.1:$(cl_port 1 1)"
-expect 1 "http listener on 127.0.0.1:$(cl_port 1 2): cannot bind" --name n1 \
+expect 1 "http listener on 127.0.0.1:$(cl_port 1 2): Address already in use" --name n1 \
 	--client-addr "127.0.0.1:$(cl_port 5 0)" \
 	--peer-addr "127.0.0.1:$(cl_port 5 1)" \
 	--http-addr "127.0.0.1:$(cl_port 1 2)"
