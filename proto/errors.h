@@ -34,7 +34,11 @@
 	X(COORD_ESTALESEQ, 22,                                               \
 	  "a newer request of this client was applied; this reply is gone")  \
 	X(COORD_ECLIENTGONE, 23,                                             \
-	  "the server no longer remembers this client id; use a new one")
+	  "the server no longer remembers this client id; use a new one")    \
+	X(COORD_EUNAVAILABLE, 24,                                            \
+	  "no endpoint could be reached; the request was not applied")       \
+	X(COORD_ENOLEADER, 25,                                               \
+	  "no leader (an election in progress, or no quorum); not applied")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

@@ -71,7 +71,11 @@ static void die_usage(const char *msg)
 
 static int fail(struct coord_client *c, const char *what, int code)
 {
-	fprintf(stderr, "coordctl: %s: %s (%s)\n", what, coord_strerror(code),
+	/* The code's name too: a script tells "not applied"
+	 * (COORD_EUNAVAILABLE, COORD_ENOLEADER) from "outcome unknown"
+	 * (COORD_ETIMEDOUT) without parsing the message. */
+	fprintf(stderr, "coordctl: %s: %s [%s] (%s)\n", what,
+		coord_strerror(code), coord_error_name(code),
 		c != NULL ? coord_errmsg(c) : "");
 	return 1;
 }
