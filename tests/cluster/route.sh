@@ -3,7 +3,10 @@
 # with the reason.
 # - Every member, founding members included, publishes its client address
 #   into the member table: `coordctl member list` through any node names
-#   every member's client address.
+#   every member's client address, and a new one after a restart with
+#   another --client-addr. A PUBLISH by hand on the leader's peer port
+#   about another member, with a name that is not its id's, or from a
+#   non-member changes nothing.
 # - A client given only a follower's endpoint writes: the follower names
 #   the leader, libcoord finds the leader's client address in the member
 #   table and goes there -- well within the request timeout.
@@ -44,6 +47,52 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$(cl_ctl_node "$l" get via-follower | sed -n 2p)" = yes ] ||
 	fail "the write through n$f is not on the leader"
 echo "put through follower n$f alone: $ms ms"
+
+# A member that restarts with another client address publishes it.
+cl_kill "$f" TERM
+cl_node_start "$f" --client-addr "127.0.0.1:$(cl_port 5 0)"
+dl=$(cl_deadline 20)
+until cl_ctl member list 2>/dev/null | grep -q "n$f, .*, 127.0.0.1:$(cl_port 5 0), voter"; do
+	[ "$(date +%s)" -lt "$dl" ] || fail "n$f's new client address not published: $(cl_ctl member list 2>&1)"
+	sleep 0.1
+done
+cl_kill "$f" TERM
+cl_node_start "$f"
+
+# PUBLISH from a peer connection, by hand: only about the sender itself,
+# named as its id says, and only for a member. Each is refused and
+# changes nothing.
+fnv() { # NAME -> its node id in hex (proto_member_id(): FNV-1a 64)
+	h=-3750763034362895579
+	for ((k = 0; k < ${#1}; k++)); do
+		h=$(( (h ^ $(printf '%d' "'${1:k:1}")) * 1099511628211 ))
+	done
+	printf '%016x' "$h"
+}
+binhex() { # STRING -> msgpack bin8 in hex
+	printf 'c4%02x' "${#1}"
+	printf '%s' "$1" | od -An -tx1 | tr -d ' \n'
+}
+l=$(cl_leader)
+lid=$(fnv "n$l")
+o=$(( l % 3 + 1 ))
+oid=$(fnv "n$o")
+cl_ctl member list | grep -q "^$lid, n$l, " || fail "fnv n$l: $lid is not n$l's id"
+publish() { # FROM_ID ID NAME: a peer HELLO from FROM_ID, then PUBLISH
+	"$top_builddir/tests/cluster/raw_client" 127.0.0.1 "$(cl_port "$l" 1)" \
+		frame "95010100cf${1}cf${lid}" \
+		frame "9404cf${2}$(binhex "$3")$(binhex "127.0.0.1:9")" \
+		sleep 300 >/dev/null || fail "raw_client to n$l's peer port"
+}
+publish "$oid" "$(fnv n9)" n9
+publish "$oid" "$oid" n9
+publish "$(fnv ghost)" "$(fnv ghost)" ghost
+n=$(grep -c "member publish from=$oid refused" "$CL_DIR/n$l.log")
+[ "$n" = 2 ] || fail "n$l logged $n refused publishes of 2"
+out=$(cl_ctl member list)
+echo "$out" | grep -q "127.0.0.1:9\|ghost" && fail "a refused publish changed the table: $out"
+[ "$(echo "$out" | wc -l)" = 3 ] || fail "member list: $out"
+cl_running "$l" || fail "n$l died"
 
 # Nothing listening: not applied, said at once, with the reason.
 t0=$(date +%s%N)
