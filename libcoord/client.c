@@ -1771,6 +1771,9 @@ static void members_done(struct coord_client *c, struct creq *q, int code,
 		snprintf(m[i].client_addr, sizeof(m[i].client_addr), "%.*s",
 			 (int)pm->client_addr.len,
 			 (const char *)pm->client_addr.data);
+		snprintf(m[i].http_addr, sizeof(m[i].http_addr), "%.*s",
+			 (int)pm->http_addr.len,
+			 (const char *)pm->http_addr.data);
 		m[i].learner = pm->learner;
 	}
 	q->result = m;

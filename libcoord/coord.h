@@ -252,6 +252,7 @@ struct coord_member {
 	char peer_addr[256];
 	char client_addr[256];
 	bool learner;
+	char http_addr[256];        /* /health, /metrics ("": none known) */
 };
 COORD_API coord_err_t coord_member_list(struct coord_client *c,
 					struct coord_member **out, size_t *n);

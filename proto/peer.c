@@ -19,7 +19,7 @@ _Static_assert(COORD_MEMBERS_MAX == RAFT_NODES_MAX,
 #define RAFT_FIELDS 16
 #define HELLO_FIELDS 5
 #define CHUNK_FIELDS 6
-#define PUBLISH_FIELDS 4
+#define PUBLISH_FIELDS 5
 
 int proto_peer_hello_encode(const struct proto_peer_hello *h,
 			    struct proto_buf *out)
@@ -128,6 +128,7 @@ int proto_peer_publish_encode(const struct proto_peer_publish *p,
 	wio_put_uint(&w, p->id);
 	wio_put_bytes(&w, p->name, COORD_NAME_BYTES_MAX);
 	wio_put_bytes(&w, p->client_addr, COORD_ADDR_BYTES_MAX);
+	wio_put_bytes(&w, p->http_addr, COORD_ADDR_BYTES_MAX);
 	return wio_out_finish(&w);
 }
 
@@ -254,7 +255,8 @@ int proto_peer_decode(const uint8_t *data, size_t len,
 		ok = (n == PUBLISH_FIELDS || wio_fail(&r, COORD_EMALFORMED)) &&
 		     wio_get_uint(&r, 1, UINT64_MAX, &p->id) &&
 		     wio_get_bytes(&r, COORD_NAME_BYTES_MAX, &p->name) &&
-		     wio_get_bytes(&r, COORD_ADDR_BYTES_MAX, &p->client_addr);
+		     wio_get_bytes(&r, COORD_ADDR_BYTES_MAX, &p->client_addr) &&
+		     wio_get_bytes(&r, COORD_ADDR_BYTES_MAX, &p->http_addr);
 		break;
 	}
 	default:

@@ -21,13 +21,13 @@
  *   SNAPSHOT_CHUNK [3, index, term, offset, data, last]
  *             data: at most COORD_SNAPSHOT_CHUNK_BYTES_MAX bytes at
  *             offset of the snapshot (index, term); last: the final one.
- *   PUBLISH   [4, id, name, client_addr]
+ *   PUBLISH   [4, id, name, client_addr, http_addr]
  *             A member's own attributes, sent by that member to the
  *             leader when it finds its entry of the replicated member
  *             table missing or different; the leader commits them
  *             (coordd/net/publish.c). id != 0; name at most
- *             COORD_NAME_BYTES_MAX bytes, client_addr at most
- *             COORD_ADDR_BYTES_MAX.
+ *             COORD_NAME_BYTES_MAX bytes, each address at most
+ *             COORD_ADDR_BYTES_MAX (http_addr empty: no HTTP listener).
  *
  * Decoding copies no bytes: entries' data and chunk data point into the
  * input (the frame), which must outlive the message. Encoding copies each
@@ -81,6 +81,7 @@ struct proto_peer_publish {
 	uint64_t id;                /* the sender's node id, != 0 */
 	struct proto_bytes name;
 	struct proto_bytes client_addr;
+	struct proto_bytes http_addr;
 };
 
 struct proto_peer_msg {

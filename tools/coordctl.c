@@ -633,14 +633,14 @@ static int cmd_member(struct coord_client *c, const struct gopts *g, int argc,
 		if (g->json)
 			printf("%s{\"id\":\"%016" PRIx64 "\",\"name\":\"%s\","
 			       "\"peer_addr\":\"%s\",\"client_addr\":\"%s\","
-			       "\"learner\":%s}",
+			       "\"http_addr\":\"%s\",\"learner\":%s}",
 			       i > 0 ? "," : "", m[i].id, m[i].name,
 			       m[i].peer_addr, m[i].client_addr,
-			       m[i].learner ? "true" : "false");
+			       m[i].http_addr, m[i].learner ? "true" : "false");
 		else
-			printf("%016" PRIx64 ", %s, %s, %s, %s\n", m[i].id,
+			printf("%016" PRIx64 ", %s, %s, %s, %s, %s\n", m[i].id,
 			       m[i].name, m[i].peer_addr, m[i].client_addr,
-			       m[i].learner ? "learner" : "voter");
+			       m[i].http_addr, m[i].learner ? "learner" : "voter");
 	}
 	if (g->json)
 		printf("]}\n");

@@ -638,12 +638,14 @@ static void on_member_list(struct client *cl, const struct proto_request *rq)
 		for (uint32_t i = 0; i < count; i++) {
 			struct proto_member *m = &ms[n++];
 			const char *name = "", *peer = "", *client = "";
+			const char *http = "";
 
 			for (size_t k = 0; k < n_table; k++) {
 				if (table[k].id == ids[i]) {
 					name = table[k].name;
 					peer = table[k].peer_addr;
 					client = table[k].client_addr;
+					http = table[k].http_addr;
 				}
 			}
 			for (size_t k = 0; k < net->cfg->n_members && !*name;
@@ -662,6 +664,7 @@ static void on_member_list(struct client *cl, const struct proto_request *rq)
 			m->name = proto_bytes_make(name, strlen(name));
 			m->peer_addr = proto_bytes_make(peer, strlen(peer));
 			m->client_addr = proto_bytes_make(client, strlen(client));
+			m->http_addr = proto_bytes_make(http, strlen(http));
 			m->learner = pass == 1;
 		}
 	}

@@ -1,6 +1,6 @@
 /*
  * coordd/net/publish.c: every member publishes its own attributes -- its
- * name and client address -- into the replicated member table, founding
+ * name, client address and HTTP address -- into the replicated member table, founding
  * members included, the way etcd members publish theirs: so that any
  * member can tell a client where the leader serves clients (MEMBER_LIST,
  * libcoord's leader lookup), and `coordctl member list` is complete.
@@ -101,7 +101,8 @@ void members_publish_received(struct net *net, uint64_t from,
 		return;
 	}
 	if (e != NULL && bytes_eq(e->name, p->name) &&
-	    bytes_eq(e->client_addr, p->client_addr))
+	    bytes_eq(e->client_addr, p->client_addr) &&
+	    bytes_eq(e->http_addr, p->http_addr))
 		return;     /* already there (a publish sent twice) */
 	peer = e != NULL ? e->peer_addr
 			 : p->id == net->id ? own_peer_addr(net)
@@ -118,13 +119,24 @@ void members_publish_received(struct net *net, uint64_t from,
 	en.cmd.u.member_put.name = p->name;
 	en.cmd.u.member_put.peer_addr = proto_bytes_make(peer, strlen(peer));
 	en.cmd.u.member_put.client_addr = p->client_addr;
+	en.cmd.u.member_put.http_addr = p->http_addr;
 	en.cmd.u.member_put.promote = e != NULL && e->promote;
 	if (net_propose_internal(net, &en) != COORD_OK)
 		return;     /* the member sends it again */
-	log_info("member publish: %.*s (%016" PRIx64 ") client=%.*s",
-		 (int)p->name.len, (const char *)p->name.data, p->id,
-		 (int)p->client_addr.len, (const char *)p->client_addr.data);
+	log_info("member publish: %.*s (%016" PRIx64 ") client=%.*s "
+		 "http=%.*s", (int)p->name.len, (const char *)p->name.data,
+		 p->id, (int)p->client_addr.len,
+		 (const char *)p->client_addr.data, (int)p->http_addr.len,
+		 (const char *)p->http_addr.data);
 	net_kick(net);
+}
+
+/* The HTTP address this member serves ("": none). */
+static const char *own_http_addr(struct net *net)
+{
+	const char *h = net->cfg->http_addr;
+
+	return strcmp(h, "off") == 0 ? "" : h;
 }
 
 void members_publish(struct net *net)
@@ -140,13 +152,16 @@ void members_publish(struct net *net)
 	    !table_entry(net, net->id, &e))
 		return;
 	if (e != NULL && strcmp(e->name, net->cfg->name) == 0 &&
-	    strcmp(e->client_addr, net->cfg->client_addr) == 0)
+	    strcmp(e->client_addr, net->cfg->client_addr) == 0 &&
+	    strcmp(e->http_addr, own_http_addr(net)) == 0)
 		return;
 	net->publish_next_ms = now + PUBLISH_RETRY_MS;
 	p.id = net->id;
 	p.name = proto_bytes_make(net->cfg->name, strlen(net->cfg->name));
 	p.client_addr = proto_bytes_make(net->cfg->client_addr,
 					 strlen(net->cfg->client_addr));
+	p.http_addr = proto_bytes_make(own_http_addr(net),
+				       strlen(own_http_addr(net)));
 	log_debug("member entry %s: publishing client=%s to leader=%016" PRIx64,
 		  e == NULL ? "missing" : "differs", net->cfg->client_addr,
 		  leader);

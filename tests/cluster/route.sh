@@ -24,7 +24,7 @@ while :; do
 	out=$(cl_ctl member list 2>&1)
 	ok=1
 	for i in 1 2 3; do
-		echo "$out" | grep -q "n$i, 127.0.0.1:$(cl_port "$i" 1), 127.0.0.1:$(cl_port "$i" 0), voter" || ok=0
+		echo "$out" | grep -q "n$i, 127.0.0.1:$(cl_port "$i" 1), 127.0.0.1:$(cl_port "$i" 0), 127.0.0.1:$(cl_port "$i" 2), voter" || ok=0
 	done
 	[ $ok -eq 1 ] && break
 	[ "$(date +%s)" -lt "$dl" ] || fail "member list incomplete after 20 s: $out"
@@ -32,7 +32,7 @@ while :; do
 done
 # ... the same through each node (the table is replicated).
 for i in 1 2 3; do
-	n=$(cl_ctl_node "$i" member list | grep -c ", 127.0.0.1:[0-9]*, voter$")
+	n=$(cl_ctl_node "$i" member list | grep -c ", 127.0.0.1:[0-9]*, 127.0.0.1:[0-9]*, voter$")
 	[ "$n" = 3 ] || fail "member list through n$i: $n members with a client address"
 done
 
@@ -50,10 +50,10 @@ echo "put through follower n$f alone: $ms ms"
 
 # A member that restarts with another client address publishes it.
 cl_kill "$f" TERM
-cl_node_start "$f" --client-addr "127.0.0.1:$(cl_port 5 0)"
+cl_node_start "$f" --client-addr "127.0.0.1:$(cl_port 5 0)" --http-addr off
 dl=$(cl_deadline 20)
-until cl_ctl member list 2>/dev/null | grep -q "n$f, .*, 127.0.0.1:$(cl_port 5 0), voter"; do
-	[ "$(date +%s)" -lt "$dl" ] || fail "n$f's new client address not published: $(cl_ctl member list 2>&1)"
+until cl_ctl member list 2>/dev/null | grep -q "n$f, .*, 127.0.0.1:$(cl_port 5 0), , voter"; do
+	[ "$(date +%s)" -lt "$dl" ] || fail "n$f's new addresses not published: $(cl_ctl member list 2>&1)"
 	sleep 0.1
 done
 cl_kill "$f" TERM
@@ -81,7 +81,7 @@ cl_ctl member list | grep -q "^$lid, n$l, " || fail "fnv n$l: $lid is not n$l's 
 publish() { # FROM_ID ID NAME: a peer HELLO from FROM_ID, then PUBLISH
 	"$top_builddir/tests/cluster/raw_client" 127.0.0.1 "$(cl_port "$l" 1)" \
 		frame "95010100cf${1}cf${lid}" \
-		frame "9404cf${2}$(binhex "$3")$(binhex "127.0.0.1:9")" \
+		frame "9504cf${2}$(binhex "$3")$(binhex "127.0.0.1:9")$(binhex "")" \
 		sleep 300 >/dev/null || fail "raw_client to n$l's peer port"
 }
 publish "$oid" "$(fnv n9)" n9

@@ -225,7 +225,7 @@ START_TEST(snapshot_chunks_round_trip_and_are_bounded)
 }
 END_TEST
 
-/* A PUBLISH by hand: n fields (the 4 of the format, cut or extended). */
+/* A PUBLISH by hand: n fields (the 5 of the format, cut or extended). */
 static void mp_publish(struct tw_mp *m, uint32_t n, uint64_t id,
 		       bool addr_uint)
 {
@@ -247,7 +247,8 @@ START_TEST(publish_round_trips_and_is_strict)
 	static char big[COORD_ADDR_BYTES_MAX + 1];
 	struct proto_peer_publish p = {
 		7, proto_bytes_make("n2", 2),
-		proto_bytes_make("127.0.0.1:2379", 14)
+		proto_bytes_make("127.0.0.1:2379", 14),
+		proto_bytes_make("127.0.0.1:2381", 14)
 	};
 	struct proto_peer_msg msg;
 	struct proto_arena ar;
@@ -264,6 +265,8 @@ START_TEST(publish_round_trips_and_is_strict)
 	ck_assert_mem_eq(msg.u.publish.name.data, "n2", 2);
 	ck_assert_uint_eq(msg.u.publish.client_addr.len, 14);
 	ck_assert_mem_eq(msg.u.publish.client_addr.data, "127.0.0.1:2379", 14);
+	ck_assert_uint_eq(msg.u.publish.http_addr.len, 14);
+	ck_assert_mem_eq(msg.u.publish.http_addr.data, "127.0.0.1:2381", 14);
 	/* What the wire cannot carry: no id, an address over its limit. */
 	proto_buf_clear(&b);
 	p.id = 0;
@@ -274,16 +277,20 @@ START_TEST(publish_round_trips_and_is_strict)
 	p.client_addr = proto_bytes_make(big, sizeof(big));
 	cu_code_eq(proto_peer_publish_encode(&p, &b), COORD_EINVAL);
 	ck_assert_uint_eq(b.len, 0);
+	p.client_addr = p.http_addr;
+	p.http_addr = proto_bytes_make(big, sizeof(big));
+	cu_code_eq(proto_peer_publish_encode(&p, &b), COORD_EINVAL);
+	ck_assert_uint_eq(b.len, 0);
 	/* Decoding: a zero id, a missing or extra field, a uint address. */
-	mp_publish(&m, 4, 0, false);
-	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_EMALFORMED);
-	mp_publish(&m, 3, 7, false);
-	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_EMALFORMED);
-	mp_publish(&m, 5, 7, false);
-	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_EMALFORMED);
-	mp_publish(&m, 4, 7, true);
+	mp_publish(&m, 5, 0, false);
 	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_EMALFORMED);
 	mp_publish(&m, 4, 7, false);
+	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_EMALFORMED);
+	mp_publish(&m, 6, 7, false);
+	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_EMALFORMED);
+	mp_publish(&m, 5, 7, true);
+	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_EMALFORMED);
+	mp_publish(&m, 5, 7, false);
 	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_OK);
 	proto_buf_close(&b);
 	proto_arena_close(&ar);
