@@ -495,9 +495,14 @@ static void conn_failed(struct coord_client *c, const char *why)
 				 : RETRY_DELAY_MS << (c->dial_failures / c->n_eps < 5
 							      ? c->dial_failures / c->n_eps
 							      : 5);
+	/* A connection that broke after its HELLO was no failed dial: the
+	 * next endpoint is dialed at once, and only failed dials count
+	 * towards "every endpoint failed" (tick_cb_inner()). */
+	bool was_ready = c->cs == CS_READY;
 
 	conn_drop(c, why);
-	c->dial_failures++;
+	if (!was_ready)
+		c->dial_failures++;
 	conn_switch(c, EP_MAX, delay);
 }
 

@@ -10,8 +10,8 @@
 # - A client given only a follower's endpoint writes: the follower names
 #   the leader, libcoord finds the leader's client address in the member
 #   table and goes there -- well within the request timeout.
-# - Nothing listening: COORD_EUNAVAILABLE ("not applied") at once, with
-#   each endpoint's reason.
+# - Nothing listening, or a TLS handshake refused: COORD_EUNAVAILABLE
+#   ("not applied") at once, with each endpoint's reason.
 # - A cluster that lost its quorum: COORD_ENOLEADER, not a timeout.
 # - scripts/bench-compare without an etcd kit says so and stops.
 . "$(dirname "$0")/lib.sh"
@@ -103,6 +103,13 @@ grep -q "\[COORD_EUNAVAILABLE\]" "$CL_DIR/err" || fail "dead endpoint: $(cat "$C
 grep -q "127.0.0.1:1: Connection refused" "$CL_DIR/err" || fail "dead endpoint, no reason: $(cat "$CL_DIR/err")"
 [ "$ms" -lt 3000 ] || fail "dead endpoint reported after $ms ms"
 echo "dead endpoint: COORD_EUNAVAILABLE after $ms ms"
+
+# TLS refused (a TLS client, a plain server): not applied, and why.
+cl_tls_ca "$CL_DIR/tls" ca
+"$COORDCTL" --endpoints "127.0.0.1:$(cl_port "$l" 0)" --cacert "$CL_DIR/tls/ca.crt" \
+	put a b >/dev/null 2>"$CL_DIR/err" && fail "a TLS put to a plain server succeeded"
+grep -q "\[COORD_EUNAVAILABLE\].*127.0.0.1:$(cl_port "$l" 0): TLS" "$CL_DIR/err" ||
+	fail "TLS to a plain server: $(cat "$CL_DIR/err")"
 
 # No quorum: two of three members down; the survivor knows no leader.
 s=$f
