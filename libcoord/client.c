@@ -59,6 +59,8 @@ struct creq {
 				     * connection broke, or the server
 				     * timed out on it): it may have been
 				     * applied */
+	bool no_leader;             /* the last server it reached knew no
+				     * leader (and applied nothing) */
 	enum req_state state;
 	creq_done_fn done;
 	void *fn;                   /* the user's callback */
@@ -110,7 +112,10 @@ struct coord_client {
 	struct coord_watch *watches;
 	struct event *tick_ev;
 	struct event *dial_ev;
-	unsigned dial_failures;
+	unsigned dial_failures;     /* in a row, since the last HELLO */
+	char ep_err[EP_MAX][160];   /* each endpoint's last failure */
+	uint64_t lookup_req;        /* a MEMBER_LIST for the leader's
+				     * client address in flight, 0: none */
 	SSL_CTX *tls;
 	struct coord_options opts;
 	char name[64];
@@ -120,7 +125,7 @@ struct coord_client {
 	unsigned depth;             /* dispatches in progress (callbacks) */
 	unsigned loop_depth;        /* library loops running (run, waits) */
 	bool free_pending;          /* coord_client_free() from a callback */
-	char errmsg[256];
+	char errmsg[EP_MAX * 192];
 };
 
 static void conn_start(struct coord_client *c);
@@ -339,6 +344,14 @@ static void send_queued(struct coord_client *c)
 /* Submits q; a connection is started if there is none. */
 static coord_err_t req_submit(struct coord_client *c, struct creq *q)
 {
+	if (c->cs == CS_NONE && c->dial_failures >= c->n_eps &&
+	    event_pending(c->dial_ev, EV_TIMEOUT, NULL)) {
+		/* Every endpoint failed last time and the client is backing
+		 * off: a new request gets a fresh round of dials now, so that
+		 * it, too, learns within the dial timeout (tick_cb_inner()). */
+		evtimer_del(c->dial_ev);
+		c->dial_failures = 0;
+	}
 	if (c->cs == CS_NONE && !event_pending(c->dial_ev, EV_TIMEOUT, NULL))
 		conn_start(c);
 	req_send(c, q);
@@ -441,8 +454,10 @@ static void conn_drop(struct coord_client *c, const char *why)
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 	}
-	if (why != NULL)
+	if (why != NULL) {
 		errf(c, "%s: %s", c->eps[c->cur], why);
+		snprintf(c->ep_err[c->cur], sizeof(c->ep_err[0]), "%s", why);
+	}
 	c->cs = CS_NONE;
 	/* The HELLO of the dead connection goes with it. */
 	while (q != NULL) {
@@ -480,9 +495,14 @@ static void conn_failed(struct coord_client *c, const char *why)
 				 : RETRY_DELAY_MS << (c->dial_failures / c->n_eps < 5
 							      ? c->dial_failures / c->n_eps
 							      : 5);
+	/* A connection that broke after its HELLO was no failed dial: the
+	 * next endpoint is dialed at once, and only failed dials count
+	 * towards "every endpoint failed" (tick_cb_inner()). */
+	bool was_ready = c->cs == CS_READY;
 
 	conn_drop(c, why);
-	c->dial_failures++;
+	if (!was_ready)
+		c->dial_failures++;
 	conn_switch(c, EP_MAX, delay);
 }
 
@@ -505,6 +525,7 @@ static void on_hello(struct coord_client *c, struct creq *q, int code,
 	c->ep_id[c->cur] = r->u.hello.node_id;
 	c->cs = CS_READY;
 	c->dial_failures = 0;
+	c->ep_err[c->cur][0] = '\0';
 	for (struct coord_watch *w = c->watches; w != NULL; w = w->next)
 		if (!w->ended && !w->canceled)
 			watch_send_create(c, w);
@@ -534,6 +555,7 @@ static void hello_send(struct coord_client *c)
 
 static void handle_push(struct coord_client *c, const uint8_t *body,
 			size_t len);
+static bool leader_lookup(struct coord_client *c, uint64_t leader);
 static void handle_response(struct coord_client *c, const uint8_t *body,
 			    size_t len);
 
@@ -556,7 +578,11 @@ static void conn_read_cb_inner(struct bufferevent *bev, void *arg)
 				       COORD_RESPONSE_FRAME_BYTES_MAX,
 				       &frame_len);
 		if (rc != PROTO_FRAME_MORE && rc != COORD_OK) {
-			conn_failed(c, coord_strerror(rc));
+			/* Before the HELLO reply: something else listens. */
+			conn_failed(c, c->cs == CS_HELLO
+					       ? "not a coord server (its first "
+						 "answer is no coord frame)"
+					       : coord_strerror(rc));
 			return;
 		}
 		if (avail < frame_len)
@@ -600,6 +626,9 @@ static void conn_event_cb_inner(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_EOF) {
 		snprintf(why, sizeof(why), "connection closed by the server");
+	} else if ((what & BEV_EVENT_TIMEOUT) && c->cs == CS_CONNECTING) {
+		snprintf(why, sizeof(why), "no connection within %u ms",
+			 c->opts.dial_timeout_ms);
 	} else {
 		unsigned long e = bufferevent_get_openssl_error(c->bev);
 
@@ -726,6 +755,56 @@ static void dial_cb_inner(evutil_socket_t fd, short what, void *arg)
 		conn_start(c);
 }
 
+/* "no endpoint could be reached: ep: why; ep: why" into errmsg. */
+static void errf_endpoints(struct coord_client *c, const char *what)
+{
+	size_t at;
+
+	errf(c, "%s: no endpoint could be reached:", what);
+	for (size_t i = 0; i < c->n_eps; i++) {
+		at = strlen(c->errmsg);
+		snprintf(c->errmsg + at, sizeof(c->errmsg) - at, "%s %s: %s",
+			 i > 0 ? ";" : "", c->eps[i],
+			 c->ep_err[i][0] != '\0' ? c->ep_err[i]
+						  : "not tried");
+	}
+}
+
+/*
+ * A request's outcome once it can wait no longer: COORD_ETIMEDOUT only
+ * when a send of it may have been applied (it went out and no answer
+ * came, or its connection broke, or the server timed out on it); else
+ * nothing was applied, and the code says why: COORD_ENOLEADER (the
+ * servers it reached knew no leader) or COORD_EUNAVAILABLE (no server
+ * that could serve it was reached).
+ */
+static int req_give_up(struct coord_client *c, struct creq *q)
+{
+	const char *what = proto_kind_name(q->kind);
+
+	if (q->ambiguous || q->state == RQ_SENT) {
+		errf(c, "%s: no answer within %u ms%s", what,
+		     c->opts.request_timeout_ms,
+		     q->slot >= 0 ? " (it may have been applied)" : "");
+		return COORD_ETIMEDOUT;
+	}
+	if (q->no_leader) {
+		errf(c, "%s: no leader within %u ms: an election is in "
+		     "progress or a quorum of members is down (%s said so; "
+		     "not applied)", what, c->opts.request_timeout_ms,
+		     c->eps[c->cur]);
+		return COORD_ENOLEADER;
+	}
+	if (q->sends > 0) {
+		errf(c, "%s: the leader (%016" PRIx64 ") could not be reached "
+		     "within %u ms: no endpoint of it is known (not applied)",
+		     what, c->leader_hint, c->opts.request_timeout_ms);
+		return COORD_EUNAVAILABLE;
+	}
+	errf_endpoints(c, what);
+	return COORD_EUNAVAILABLE;
+}
+
 /* Every TICK_MS: deadlines, delayed retries, an idle connection's
  * write timeout switched off once connected. */
 static void tick_cb_inner(evutil_socket_t fd, short what, void *arg)
@@ -733,21 +812,31 @@ static void tick_cb_inner(evutil_socket_t fd, short what, void *arg)
 	struct coord_client *c = arg;
 	uint64_t t = now_ms();
 	struct creq *q = c->reqs;
+	/* Fail fast: every endpoint failed in a row (refused, unreachable,
+	 * no connection within the dial timeout, TLS or HELLO refused), so
+	 * the requests that never went out -- certainly not applied -- end
+	 * now with each endpoint's reason. Those that may have been applied
+	 * keep trying until their deadline, to learn their outcome. */
+	bool none_reachable = c->cs == CS_NONE && c->dial_failures >= c->n_eps;
 
 	(void)fd;
 	(void)what;
 	while (q != NULL) {
 		struct creq *next = q->next;
 
-		if (t >= q->deadline_ms) {
-			if (q->kind == PROTO_HELLO) {
+		if (q->kind == PROTO_HELLO) {
+			if (t >= q->deadline_ms) {
 				conn_failed(c, "no answer to HELLO");
 				return;   /* the list changed */
 			}
-			errf(c, "%s: no answer within %u ms",
-			     proto_kind_name(q->kind),
-			     c->opts.request_timeout_ms);
-			req_finish(c, q, COORD_ETIMEDOUT, NULL);
+		} else if (t >= q->deadline_ms) {
+			int code = req_give_up(c, q);
+
+			req_finish(c, q, code, NULL);
+		} else if (none_reachable && !q->ambiguous &&
+			   q->state == RQ_QUEUED) {
+			errf_endpoints(c, proto_kind_name(q->kind));
+			req_finish(c, q, COORD_EUNAVAILABLE, NULL);
 		}
 		q = next;
 	}
@@ -877,15 +966,26 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 		q->not_before_ms = now_ms() + RETRY_DELAY_MS;
 		return;
 	}
-	if (r.code == COORD_ENOTLEADER && q->kind != PROTO_HELLO &&
-	    q->kind != PROTO_STATUS) {
+	if ((r.code == COORD_ENOTLEADER || r.code == COORD_ENOLEADER) &&
+	    q->kind != PROTO_HELLO && q->kind != PROTO_STATUS) {
 		/* Go to the leader if we know where it is, else try the
 		 * next endpoint; the request goes again, same sequence. */
 		size_t ep = r.leader_hint != 0 ? ep_of_node(c, r.leader_hint)
 					       : EP_MAX;
 
 		q->state = RQ_QUEUED;
-		if (ep == c->cur) {
+		q->no_leader = r.leader_hint == 0;
+		if (ep == c->cur || (ep == EP_MAX && c->n_eps == 1 &&
+				     r.leader_hint == 0)) {
+			/* The leader is here after all, or there is none and
+			 * nowhere else to ask: again after a pause. */
+			q->not_before_ms = now_ms() + RETRY_DELAY_MS;
+			return;
+		}
+		if (ep == EP_MAX && r.leader_hint != 0 &&
+		    leader_lookup(c, r.leader_hint)) {
+			/* Its client address comes from this server's member
+			 * table; leader_lookup_done() moves there. */
 			q->not_before_ms = now_ms() + RETRY_DELAY_MS;
 			return;
 		}
@@ -907,6 +1007,74 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 		return;
 	}
 	req_finish(c, q, r.code, &r);
+}
+
+/* The endpoint of addr, added to the client's endpoints if it is new
+ * (EP_MAX: no room). */
+static size_t ep_add(struct coord_client *c, const char *addr)
+{
+	for (size_t i = 0; i < c->n_eps; i++)
+		if (strcmp(c->eps[i], addr) == 0)
+			return i;
+	if (c->n_eps == EP_MAX || strlen(addr) >= sizeof(c->eps[0]))
+		return EP_MAX;
+	snprintf(c->eps[c->n_eps], sizeof(c->eps[0]), "%s", addr);
+	c->ep_id[c->n_eps] = 0;
+	c->ep_err[c->n_eps][0] = '\0';
+	return c->n_eps++;
+}
+
+static void leader_lookup_done(struct coord_client *c, struct creq *q,
+			       int code, const struct proto_response *r)
+{
+	size_t ep = EP_MAX;
+
+	c->lookup_req = 0;
+	if (code != COORD_OK || c->in_free || c->bev == NULL)
+		return;     /* the waiting requests ask again */
+	for (size_t i = 0; i < r->u.member_list.members.n; i++) {
+		const struct proto_member *m = &r->u.member_list.members.v[i];
+		char addr[sizeof(c->eps[0])];
+
+		if (m->id != q->u64a || m->client_addr.len == 0 ||
+		    m->client_addr.len >= sizeof(addr))
+			continue;
+		memcpy(addr, m->client_addr.data, m->client_addr.len);
+		addr[m->client_addr.len] = '\0';
+		ep = ep_add(c, addr);
+	}
+	if (ep == EP_MAX || ep == c->cur)
+		return;
+	/* Named by the leader's own published entry; its HELLO confirms. */
+	c->ep_id[ep] = q->u64a;
+	conn_switch(c, ep, 0);
+}
+
+/*
+ * The leader named in a reply has no endpoint here (the client was given
+ * one member, or not that one): ask the connected server's member table
+ * for its client address, which every member publishes (coordd/net/
+ * publish.c). False when no lookup can be sent.
+ */
+static bool leader_lookup(struct coord_client *c, uint64_t leader)
+{
+	struct proto_request rq;
+	struct creq *q;
+
+	if (c->lookup_req != 0)
+		return true;
+	if (c->n_eps == EP_MAX || c->cs != CS_READY)
+		return false;
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_MEMBER_LIST;
+	q = req_new(c, &rq, leader_lookup_done);
+	if (q == NULL)
+		return false;
+	q->u64a = leader;
+	q->deadline_ms = now_ms() + c->opts.dial_timeout_ms;
+	c->lookup_req = q->request_id;
+	req_send(c, q);
+	return true;
 }
 
 static void kv_copy(struct coord_kv *dst, const struct proto_kv *src,
@@ -1628,6 +1796,9 @@ static void members_done(struct coord_client *c, struct creq *q, int code,
 		snprintf(m[i].client_addr, sizeof(m[i].client_addr), "%.*s",
 			 (int)pm->client_addr.len,
 			 (const char *)pm->client_addr.data);
+		snprintf(m[i].http_addr, sizeof(m[i].http_addr), "%.*s",
+			 (int)pm->http_addr.len,
+			 (const char *)pm->http_addr.data);
 		m[i].learner = pm->learner;
 	}
 	q->result = m;

@@ -18,10 +18,37 @@
  * it is not the leader, the request is sent again -- with the same pair --
  * to the leader if its endpoint is known (servers name the leader in
  * their answers; HELLO tells which node each endpoint is), else to the
- * next endpoint, until it is answered or its timeout passes. So a put
- * acknowledged once was applied once, even across a leader crash. A
- * request that times out (COORD_ETIMEDOUT) may or may not have been
- * applied.
+ * next endpoint, until it is answered or its timeout passes. A leader
+ * the client has no endpoint for is looked up in the member table of the
+ * server that named it (every member publishes its client address
+ * there) and added to the client's endpoints (at most 16 in all): one
+ * endpoint of any member is enough. So a put acknowledged once was
+ * applied once, even across a leader crash.
+ *
+ * When a request fails, its code says whether it may have been applied:
+ *
+ *   COORD_EUNAVAILABLE  never sent: every endpoint failed in a row
+ *                       (refused, unreachable, no connection within
+ *                       dial_timeout_ms, TLS refused, not a coord
+ *                       server); coord_errmsg() names each endpoint's
+ *                       reason. Reported as soon as the round of dials
+ *                       has failed, not at the request timeout. Also
+ *                       when the leader was named but no endpoint of it
+ *                       could be found before the timeout. Not applied.
+ *   COORD_ENOLEADER     the servers reached knew no leader until the
+ *                       timeout (an election in progress, or a quorum of
+ *                       members down). Not applied.
+ *   COORD_ETIMEDOUT     sent, and no answer in time (or its connection
+ *                       broke, or the server itself timed out on it):
+ *                       it may or may not have been applied.
+ *
+ * Safe to retry with new state (a new request, a new read of what it
+ * depends on): COORD_EUNAVAILABLE, COORD_ENOLEADER -- nothing happened.
+ * After COORD_ETIMEDOUT read the state first: a retry of a
+ * non-idempotent write (a txn, a put whose revision matters) may apply
+ * it a second time. Codes that answer the request itself (COORD_EINVAL,
+ * COORD_EKEYTOOBIG, COORD_EFENCED, COORD_ECOMPACTED...) were not applied
+ * and fail again unchanged.
  *
  * Reads are linearizable by default (the server confirms its read point
  * with a quorum); COORD_SERIALIZABLE reads the connected node's state as
@@ -78,7 +105,8 @@ struct coord_client;
 struct coord_options {
 	unsigned request_timeout_ms;    /* per request, retries included;
 					 * 0: 10000 */
-	unsigned dial_timeout_ms;       /* per connection attempt; 0: 2000 */
+	unsigned dial_timeout_ms;       /* per connection attempt (and
+					 * HELLO); 0: 2000 */
 	const char *cacert;             /* TLS: CA of the servers; enables TLS */
 	const char *cert;               /* TLS: client certificate (with key,
 					 * and only with cacert: else
@@ -88,7 +116,8 @@ struct coord_options {
 	const char *name;               /* sent in HELLO; NULL: "libcoord" */
 };
 
-/* endpoints: "host:port[,host:port...]" (at most 16). */
+/* endpoints: "host:port[,host:port...]" (at most 16; leaders found
+ * through the member table are added up to 16 in all). */
 COORD_API coord_err_t coord_client_new(const char *endpoints,
 				       const struct coord_options *opts,
 				       struct coord_client **out);
@@ -226,6 +255,7 @@ struct coord_member {
 	char peer_addr[256];
 	char client_addr[256];
 	bool learner;
+	char http_addr[256];        /* /health, /metrics ("": none known) */
 };
 COORD_API coord_err_t coord_member_list(struct coord_client *c,
 					struct coord_member **out, size_t *n);

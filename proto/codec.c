@@ -250,17 +250,19 @@ static void enc_cmd(struct enc *e, const struct proto_cmd *cmd)
 		if (cmd->u.member_put.id == 0 ||
 		    cmd->u.member_put.name.len > COORD_NAME_BYTES_MAX ||
 		    cmd->u.member_put.peer_addr.len > COORD_ADDR_BYTES_MAX ||
-		    cmd->u.member_put.client_addr.len > COORD_ADDR_BYTES_MAX) {
+		    cmd->u.member_put.client_addr.len > COORD_ADDR_BYTES_MAX ||
+		    cmd->u.member_put.http_addr.len > COORD_ADDR_BYTES_MAX) {
 			enc_invalid(e);
 			break;
 		}
-		enc_array(e, 6);
+		enc_array(e, 7);
 		enc_uint(e, PROTO_CMD_MEMBER_PUT);
 		enc_uint(e, cmd->u.member_put.id);
 		enc_bytes(e, cmd->u.member_put.name);
 		enc_bytes(e, cmd->u.member_put.peer_addr);
 		enc_bytes(e, cmd->u.member_put.client_addr);
 		enc_bool(e, cmd->u.member_put.promote);
+		enc_bytes(e, cmd->u.member_put.http_addr);
 		break;
 	case PROTO_CMD_MEMBER_DEL:
 		if (cmd->u.member_del.id == 0) {
@@ -785,13 +787,16 @@ static bool dec_cmd(struct dec *d, struct proto_cmd *cmd)
 	case PROTO_CMD_MEMBER_PUT: {
 		struct proto_member_put *m = &cmd->u.member_put;
 
-		return (n == 6 || dec_fail(d, COORD_EMALFORMED)) &&
+		/* 6 elements: an entry from before http_addr. */
+		return (n == 6 || n == 7 || dec_fail(d, COORD_EMALFORMED)) &&
 		       dec_u64(d, &m->id) && dec_bytes(d, &m->name) &&
 		       dec_bytes(d, &m->peer_addr) &&
 		       dec_bytes(d, &m->client_addr) && dec_bool(d, &m->promote) &&
+		       (n == 6 || dec_bytes(d, &m->http_addr)) &&
 		       ((m->id != 0 && m->name.len <= COORD_NAME_BYTES_MAX &&
 			 m->peer_addr.len <= COORD_ADDR_BYTES_MAX &&
-			 m->client_addr.len <= COORD_ADDR_BYTES_MAX) ||
+			 m->client_addr.len <= COORD_ADDR_BYTES_MAX &&
+			 m->http_addr.len <= COORD_ADDR_BYTES_MAX) ||
 			dec_fail(d, COORD_EMALFORMED));
 	}
 	case PROTO_CMD_MEMBER_DEL:

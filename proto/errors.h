@@ -41,7 +41,11 @@
 	X(COORD_EUNSAFE, 26,                                                 \
 	  "refused: the change could leave the cluster without a quorum")    \
 	X(COORD_ERATELIMITED, 27, "too soon after the last one; retry later") \
-	X(COORD_ETOOMANYWATCHES, 28, "too many watches on this node")
+	X(COORD_ETOOMANYWATCHES, 28, "too many watches on this node")       \
+	X(COORD_EUNAVAILABLE, 29,                                            \
+	  "no endpoint could be reached; the request was not applied")       \
+	X(COORD_ENOLEADER, 30,                                               \
+	  "no leader (an election in progress, or no quorum); not applied")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

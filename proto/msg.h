@@ -39,7 +39,9 @@
  *     COMPACT    [5, revision]
  *     LEASE_END  [6, lease]
  *     CLIENTS_EXPIRE [7, now_ms, idle_ms]
- *     MEMBER_PUT [8, id, name, peer_addr, client_addr, promote]
+ *     MEMBER_PUT [8, id, name, peer_addr, client_addr, promote,
+ *                 http_addr]  (http_addr appended later: an entry of
+ *                 6 elements decodes with it empty)
  *     MEMBER_DEL [9, id]
  *   op         a PUT, DELETE or RANGE cmd array
  *   compare    [key, target, result, number, value]
@@ -228,7 +230,8 @@ struct proto_clients_expire {
 };
 
 /* Records a cluster member's addresses in the replicated member table
- * (internal, proposed by the leader when a member is added; the Raft
+ * (internal, proposed by the leader when a member is added, and when a
+ * member publishes its own attributes: coordd/net/publish.c; the Raft
  * configuration itself changes through Raft's own entries). promote: the
  * member joins as a learner and the leader makes it a voter once it has
  * caught up. Names and addresses: at most COORD_NAME_BYTES_MAX and
@@ -239,6 +242,7 @@ struct proto_member_put {
 	struct proto_bytes peer_addr;
 	struct proto_bytes client_addr;
 	bool promote;
+	struct proto_bytes http_addr;   /* /health, /metrics; may be empty */
 };
 
 /* Forgets a member's addresses (after its removal). */

@@ -19,6 +19,7 @@ _Static_assert(COORD_MEMBERS_MAX == RAFT_NODES_MAX,
 #define RAFT_FIELDS 16
 #define HELLO_FIELDS 5
 #define CHUNK_FIELDS 6
+#define PUBLISH_FIELDS 5
 
 int proto_peer_hello_encode(const struct proto_peer_hello *h,
 			    struct proto_buf *out)
@@ -111,6 +112,23 @@ int proto_peer_chunk_encode(const struct proto_snapshot_chunk *c,
 	wio_put_uint(&w, c->offset);
 	wio_put_bytes(&w, c->data, COORD_SNAPSHOT_CHUNK_BYTES_MAX);
 	wio_put_bool(&w, c->last);
+	return wio_out_finish(&w);
+}
+
+int proto_peer_publish_encode(const struct proto_peer_publish *p,
+			      struct proto_buf *out)
+{
+	struct wio_out w;
+
+	wio_out_init(&w, out);
+	if (p->id == 0)
+		wio_put_fail(&w, COORD_EINVAL);
+	wio_put_array(&w, PUBLISH_FIELDS);
+	wio_put_uint(&w, PROTO_PEER_PUBLISH);
+	wio_put_uint(&w, p->id);
+	wio_put_bytes(&w, p->name, COORD_NAME_BYTES_MAX);
+	wio_put_bytes(&w, p->client_addr, COORD_ADDR_BYTES_MAX);
+	wio_put_bytes(&w, p->http_addr, COORD_ADDR_BYTES_MAX);
 	return wio_out_finish(&w);
 }
 
@@ -229,6 +247,16 @@ int proto_peer_decode(const uint8_t *data, size_t len,
 		     get_u64(&r, &c->offset) &&
 		     wio_get_bytes(&r, COORD_SNAPSHOT_CHUNK_BYTES_MAX, &c->data) &&
 		     wio_get_bool(&r, &c->last);
+		break;
+	}
+	case PROTO_PEER_PUBLISH: {
+		struct proto_peer_publish *p = &msg->u.publish;
+
+		ok = (n == PUBLISH_FIELDS || wio_fail(&r, COORD_EMALFORMED)) &&
+		     wio_get_uint(&r, 1, UINT64_MAX, &p->id) &&
+		     wio_get_bytes(&r, COORD_NAME_BYTES_MAX, &p->name) &&
+		     wio_get_bytes(&r, COORD_ADDR_BYTES_MAX, &p->client_addr) &&
+		     wio_get_bytes(&r, COORD_ADDR_BYTES_MAX, &p->http_addr);
 		break;
 	}
 	default:

@@ -24,6 +24,13 @@
  *   SNAPSHOT_CHUNK [3, index, term, offset, data, last]
  *             data: at most COORD_SNAPSHOT_CHUNK_BYTES_MAX bytes at
  *             offset of the snapshot (index, term); last: the final one.
+ *   PUBLISH   [4, id, name, client_addr, http_addr]
+ *             A member's own attributes, sent by that member to the
+ *             leader when it finds its entry of the replicated member
+ *             table missing or different; the leader commits them
+ *             (coordd/net/publish.c). id != 0; name at most
+ *             COORD_NAME_BYTES_MAX bytes, each address at most
+ *             COORD_ADDR_BYTES_MAX (http_addr empty: no HTTP listener).
  *
  * Decoding copies no bytes: entries' data and chunk data point into the
  * input (the frame), which must outlive the message. Encoding copies each
@@ -53,8 +60,9 @@ enum proto_peer_kind {
 	PROTO_PEER_HELLO = 1,
 	PROTO_PEER_RAFT = 2,
 	PROTO_PEER_SNAPSHOT_CHUNK = 3,
+	PROTO_PEER_PUBLISH = 4,
 };
-#define PROTO_PEER_KIND_LAST PROTO_PEER_SNAPSHOT_CHUNK
+#define PROTO_PEER_KIND_LAST PROTO_PEER_PUBLISH
 
 struct proto_peer_hello {
 	uint64_t version;
@@ -71,10 +79,19 @@ struct proto_snapshot_chunk {
 	bool last;
 };
 
+/* PUBLISH: the attributes a member publishes about itself. */
+struct proto_peer_publish {
+	uint64_t id;                /* the sender's node id, != 0 */
+	struct proto_bytes name;
+	struct proto_bytes client_addr;
+	struct proto_bytes http_addr;
+};
+
 struct proto_peer_msg {
 	uint32_t kind;              /* enum proto_peer_kind */
 	union {
 		struct proto_peer_hello hello;
+		struct proto_peer_publish publish;
 		/* entries live in the arena, their data in the input;
 		 * snapshot_data is NULL (the chunks carry it). */
 		struct raft_message raft;
@@ -93,6 +110,8 @@ int proto_peer_hello_encode(const struct proto_peer_hello *h,
 int proto_peer_raft_encode(const struct raft_message *m, struct proto_buf *out);
 int proto_peer_chunk_encode(const struct proto_snapshot_chunk *c,
 			    struct proto_buf *out);
+int proto_peer_publish_encode(const struct proto_peer_publish *p,
+			      struct proto_buf *out);
 
 /* Decodes any peer message. */
 int proto_peer_decode(const uint8_t *data, size_t len,

@@ -446,23 +446,30 @@ static void put_member(struct wio_out *w, const struct proto_member *m)
 {
 	if (m->id == 0)
 		wio_put_fail(w, COORD_EINVAL);
-	wio_put_array(w, 5);
+	wio_put_array(w, 6);
 	wio_put_uint(w, m->id);
 	wio_put_bytes(w, m->name, NAME_);
 	wio_put_bytes(w, m->peer_addr, COORD_ADDR_BYTES_MAX);
 	wio_put_bytes(w, m->client_addr, COORD_ADDR_BYTES_MAX);
 	wio_put_bool(w, m->learner);
+	wio_put_bytes(w, m->http_addr, COORD_ADDR_BYTES_MAX);
 }
 
 static bool get_member(struct wio_in *r, struct proto_member *m)
 {
 	uint64_t id;
+	uint32_t n;
 
-	if (!(wio_get_array_len(r, 5) && wio_get_uint(r, 1, ANY, &id) &&
+	/* 5 fields: a server from before http_addr. */
+	m->http_addr = proto_bytes_make(NULL, 0);
+	if (!(wio_get_array(r, &n) &&
+	      (n == 5 || n == 6 || wio_fail(r, COORD_EMALFORMED)) &&
+	      wio_get_uint(r, 1, ANY, &id) &&
 	      wio_get_bytes(r, NAME_, &m->name) &&
 	      wio_get_bytes(r, COORD_ADDR_BYTES_MAX, &m->peer_addr) &&
 	      wio_get_bytes(r, COORD_ADDR_BYTES_MAX, &m->client_addr) &&
-	      wio_get_bool(r, &m->learner)))
+	      wio_get_bool(r, &m->learner) &&
+	      (n == 5 || wio_get_bytes(r, COORD_ADDR_BYTES_MAX, &m->http_addr))))
 		return false;
 	m->id = id;
 	return true;

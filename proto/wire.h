@@ -145,6 +145,7 @@ struct proto_member {
 	struct proto_bytes peer_addr;
 	struct proto_bytes client_addr;
 	bool learner;
+	struct proto_bytes http_addr;   /* MEMBER_LIST only */
 };
 
 struct proto_member_list {

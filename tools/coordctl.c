@@ -71,7 +71,11 @@ static void die_usage(const char *msg)
 
 static int fail(struct coord_client *c, const char *what, int code)
 {
-	fprintf(stderr, "coordctl: %s: %s (%s)\n", what, coord_strerror(code),
+	/* The code's name too: a script tells "not applied"
+	 * (COORD_EUNAVAILABLE, COORD_ENOLEADER) from "outcome unknown"
+	 * (COORD_ETIMEDOUT) without parsing the message. */
+	fprintf(stderr, "coordctl: %s: %s [%s] (%s)\n", what,
+		coord_strerror(code), coord_error_name(code),
 		c != NULL ? coord_errmsg(c) : "");
 	return 1;
 }
@@ -629,14 +633,14 @@ static int cmd_member(struct coord_client *c, const struct gopts *g, int argc,
 		if (g->json)
 			printf("%s{\"id\":\"%016" PRIx64 "\",\"name\":\"%s\","
 			       "\"peer_addr\":\"%s\",\"client_addr\":\"%s\","
-			       "\"learner\":%s}",
+			       "\"http_addr\":\"%s\",\"learner\":%s}",
 			       i > 0 ? "," : "", m[i].id, m[i].name,
 			       m[i].peer_addr, m[i].client_addr,
-			       m[i].learner ? "true" : "false");
+			       m[i].http_addr, m[i].learner ? "true" : "false");
 		else
-			printf("%016" PRIx64 ", %s, %s, %s, %s\n", m[i].id,
+			printf("%016" PRIx64 ", %s, %s, %s, %s, %s\n", m[i].id,
 			       m[i].name, m[i].peer_addr, m[i].client_addr,
-			       m[i].learner ? "learner" : "voter");
+			       m[i].http_addr, m[i].learner ? "learner" : "voter");
 	}
 	if (g->json)
 		printf("]}\n");

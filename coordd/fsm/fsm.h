@@ -221,6 +221,7 @@ struct fsm_member {
 	char name[COORD_NAME_BYTES_MAX + 1];
 	char peer_addr[COORD_ADDR_BYTES_MAX + 1];
 	char client_addr[COORD_ADDR_BYTES_MAX + 1];
+	char http_addr[COORD_ADDR_BYTES_MAX + 1];   /* "": none published */
 	bool promote;       /* make it a voter once it has caught up */
 };
 

@@ -6,7 +6,8 @@
  * reach each id and whether a learner is to be promoted.
  *
  * Record: 'n' id:8 -> flags:1 (bit 0: promote) name_len:2 name
- * peer_len:2 peer_addr client_len:2 client_addr.
+ * peer_len:2 peer_addr client_len:2 client_addr [http_len:2 http_addr]
+ * (records written before the HTTP address end after client_addr).
  */
 #include <string.h>
 
@@ -34,12 +35,13 @@ int fsm_cmd_member_put(struct fsm *f, const struct proto_member_put *m)
 {
 	uint8_t k[9];
 	uint8_t *v, *p;
-	size_t len = 1 + 6 + m->name.len + m->peer_addr.len +
-		     m->client_addr.len;
+	size_t len = 1 + 8 + m->name.len + m->peer_addr.len +
+		     m->client_addr.len + m->http_addr.len;
 
 	if (m->id == 0 || m->name.len > COORD_NAME_BYTES_MAX ||
 	    m->peer_addr.len > COORD_ADDR_BYTES_MAX ||
-	    m->client_addr.len > COORD_ADDR_BYTES_MAX)
+	    m->client_addr.len > COORD_ADDR_BYTES_MAX ||
+	    m->http_addr.len > COORD_ADDR_BYTES_MAX)
 		return COORD_EINVAL;
 	v = proto_arena_alloc(&f->arena, len);
 	if (v == NULL)
@@ -47,7 +49,8 @@ int fsm_cmd_member_put(struct fsm *f, const struct proto_member_put *m)
 	v[0] = m->promote ? MEMBER_PROMOTE : 0;
 	p = put_str(v + 1, m->name);
 	p = put_str(p, m->peer_addr);
-	put_str(p, m->client_addr);
+	p = put_str(p, m->client_addr);
+	put_str(p, m->http_addr);
 	nkey_build(k, m->id);
 	return fsm_ov_put(f, k, sizeof(k), v, len);
 }
@@ -107,6 +110,8 @@ int fsm_members(struct fsm *f, struct fsm_member *out, size_t max, size_t *n)
 		    !get_str(&p, end, m->name, sizeof(m->name)) ||
 		    !get_str(&p, end, m->peer_addr, sizeof(m->peer_addr)) ||
 		    !get_str(&p, end, m->client_addr, sizeof(m->client_addr)) ||
+		    (m->http_addr[0] = '\0', p != end &&
+		     !get_str(&p, end, m->http_addr, sizeof(m->http_addr))) ||
 		    p != end) {
 			rc = COORD_ECORRUPT;
 			break;

@@ -111,6 +111,14 @@ static uint64_t leader_hint(struct net *net)
 	return raft_leader(node_raft(net->node));
 }
 
+/* Why a write is refused here: COORD_ENOTLEADER with the leader's id in
+ * leader_hint, or COORD_ENOLEADER while no leader is known (an election
+ * in progress, or no quorum): either way nothing was proposed. */
+static int not_leader_code(struct net *net)
+{
+	return leader_hint(net) != 0 ? COORD_ENOTLEADER : COORD_ENOLEADER;
+}
+
 static void send_response(struct client *cl, const struct proto_response *r)
 {
 	struct conn *c = cl->conn;
@@ -339,7 +347,7 @@ static int propose_cmd(struct client *cl, const struct proto_request *rq,
 	int rc;
 
 	if (!raft_is_leader(node_raft(net->node)) || net->stopping)
-		return COORD_ENOTLEADER;
+		return not_leader_code(net);
 	en.client_id = rq->client_id;
 	en.sequence = rq->sequence;
 	en.now_ms = net_cluster_now_ms(net);
@@ -702,12 +710,14 @@ static void on_member_list(struct client *cl, const struct proto_request *rq)
 		for (uint32_t i = 0; i < count; i++) {
 			struct proto_member *m = &ms[n++];
 			const char *name = "", *peer = "", *client = "";
+			const char *http = "";
 
 			for (size_t k = 0; k < n_table; k++) {
 				if (table[k].id == ids[i]) {
 					name = table[k].name;
 					peer = table[k].peer_addr;
 					client = table[k].client_addr;
+					http = table[k].http_addr;
 				}
 			}
 			for (size_t k = 0; k < net->cfg->n_members && !*name;
@@ -726,6 +736,7 @@ static void on_member_list(struct client *cl, const struct proto_request *rq)
 			m->name = proto_bytes_make(name, strlen(name));
 			m->peer_addr = proto_bytes_make(peer, strlen(peer));
 			m->client_addr = proto_bytes_make(client, strlen(client));
+			m->http_addr = proto_bytes_make(http, strlen(http));
 			m->learner = pass == 1;
 		}
 	}
@@ -981,7 +992,7 @@ static void on_member_change(struct client *cl, const struct proto_request *rq)
 	int rc;
 
 	if (!raft_is_leader(node_raft(net->node)) || net->stopping) {
-		send_error(cl, rq->kind, rq->request_id, COORD_ENOTLEADER);
+		send_error(cl, rq->kind, rq->request_id, not_leader_code(net));
 		return;
 	}
 	if (rq->kind != PROTO_MEMBER_ADD) {
@@ -1054,6 +1065,15 @@ static void on_member_change(struct client *cl, const struct proto_request *rq)
 		send_error(cl, rq->kind, rq->request_id, rc);
 		req_free(q);
 	}
+}
+
+bool clients_member_removing(const struct net *net, uint64_t id)
+{
+	for (const struct client *cl = net->clients; cl != NULL; cl = cl->next)
+		for (const struct req *q = cl->reqs; q != NULL; q = q->next)
+			if (q->kind == PROTO_MEMBER_REMOVE && q->member_id == id)
+				return true;
+	return false;
 }
 
 /* Leader: learners marked promote become voters once they hold the whole
@@ -1417,30 +1437,40 @@ static void expire_done(void *ctx, int code, const uint8_t *reply,
 	(void)reply;
 	(void)len;
 	if (code != COORD_OK)
-		log_debug("clients expire not applied: %s",
+		log_debug("internal proposal not applied: %s",
 			  coord_strerror(code));
 	free(ctx);
+}
+
+int net_propose_internal(struct net *net, const struct proto_entry *en)
+{
+	struct node_waiter *w;
+	int rc;
+
+	proto_buf_clear(&net->scratch);
+	rc = proto_entry_encode(en, &net->scratch);
+	if (rc != COORD_OK)
+		return rc;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return COORD_ENOMEM;
+	rc = node_propose(net->node, net->scratch.data, net->scratch.len, w,
+			  expire_done, w);
+	if (rc != COORD_OK)
+		free(w);
+	return rc;
 }
 
 void clients_propose_expire(struct net *net)
 {
 	struct proto_entry en;
-	struct node_waiter *w;
 
 	memset(&en, 0, sizeof(en));
 	en.now_ms = net_cluster_now_ms(net);
 	en.cmd.type = PROTO_CMD_CLIENTS_EXPIRE;
 	en.cmd.u.clients_expire.now_ms = en.now_ms;
 	en.cmd.u.clients_expire.idle_ms = net->cfg->client_idle_ms;
-	proto_buf_clear(&net->scratch);
-	if (proto_entry_encode(&en, &net->scratch) != COORD_OK)
-		return;
-	w = calloc(1, sizeof(*w));
-	if (w == NULL)
-		return;
-	if (node_propose(net->node, net->scratch.data, net->scratch.len, w,
-			 expire_done, w) != COORD_OK)
-		free(w);
+	net_propose_internal(net, &en);
 }
 
 /* ---------------------------------------------------------------------- */

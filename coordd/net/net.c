@@ -179,6 +179,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (raft_is_leader(node_raft(net->node)) && net->tick_count % 10 == 0)
 		members_promote(net);
+	members_publish(net);
 	net_kick(net);
 	if (net->stopping && stop_done(net)) {
 		node_flush(net->node);

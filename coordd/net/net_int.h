@@ -195,6 +195,7 @@ struct net {
 	uint64_t cluster_now_base_ms;   /* for CLIENTS_EXPIRE / envelopes */
 	uint64_t expire_next_tick;
 	uint64_t transfer_last_ms;  /* a client's last TRANSFER_LEADER here */
+	uint64_t publish_next_ms;   /* publish.c: the next try, at most */
 	struct proto_buf scratch;
 	struct proto_arena arena;
 	/* Budgets of client input and output (conn.c). */
@@ -279,7 +280,27 @@ bool peer_is_up(struct net *net, uint64_t id);
 /* Leader: proposes ADD_VOTER for caught-up learners marked promote. */
 void members_promote(struct net *net);
 
+/* publish.c: this member's attributes in the member table. */
+struct proto_peer_publish;
+/* On the tick: publishes this member's entry when it is missing or
+ * differs (to the leader, or proposed here on the leader). */
+void members_publish(struct net *net);
+/* Leader: a member's PUBLISH (from: the sender's peer connection). */
+void members_publish_received(struct net *net, uint64_t from,
+			      const struct proto_peer_publish *p);
+/* peer.c: sends p to peer id on our connection to it (dropped while the
+ * connection is down: the publisher tries again). */
+void peer_publish_send(struct net *net, uint64_t id,
+		       const struct proto_peer_publish *p);
+
 /* client.c */
+/* Proposes en (client id 0: the server's own command, e.g. a publish or
+ * CLIENTS_EXPIRE) with a waiter of its own, freed when it is done (the
+ * outcome only logged). COORD_OK or node_propose()'s code. */
+struct proto_entry;
+int net_propose_internal(struct net *net, const struct proto_entry *en);
+/* A MEMBER_REMOVE of id is under way on this node. */
+bool clients_member_removing(const struct net *net, uint64_t id);
 void client_accept(struct net *net, struct bufferevent *bev,
 		   const char *addr);
 void clients_free(struct net *net);

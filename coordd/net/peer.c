@@ -501,6 +501,9 @@ static int in_frame(struct conn *c, const uint8_t *body, size_t len)
 		node_snapshot_chunk(net->node, &ch);
 		return 0;
 	}
+	case PROTO_PEER_PUBLISH:
+		members_publish_received(net, in->from, &msg.u.publish);
+		return 0;
 	default:
 		log_warn("peer addr=%s: a second hello: closing", c->addr);
 		return 1;
@@ -696,6 +699,25 @@ void peers_sync(struct net *net)
 			 p->addr);
 		peer_dial(p);
 	}
+}
+
+void peer_publish_send(struct net *net, uint64_t id,
+		       const struct proto_peer_publish *pub)
+{
+	struct peer *p = peer_find(net, id);
+	size_t mark;
+	int rc;
+
+	if (p == NULL || p->conn == NULL || !p->up)
+		return;
+	rc = conn_frame_begin(p->conn, &mark);
+	if (rc == COORD_OK)
+		rc = proto_peer_publish_encode(pub, &p->conn->out);
+	if (rc == COORD_OK)
+		rc = conn_frame_send(p->conn, mark, COORD_PEER_FRAME_BYTES_MAX);
+	if (rc != COORD_OK)
+		log_warn("member publish to=%s not sent: %s", p->name,
+			 coord_strerror(rc));
 }
 
 bool peer_is_up(struct net *net, uint64_t id)

@@ -247,19 +247,34 @@ static void phase_errors(const char *dead)
 	coord_client_free(c);
 	o.cacert = NULL;
 
-	/* A dead endpoint: refused connections until the deadline. */
+	/* A dead endpoint: refused, and said so within the dial round --
+	 * COORD_EUNAVAILABLE (never sent, so not applied), not a timeout,
+	 * long before the 10 s request timeout. */
+	o.request_timeout_ms = 10000;
 	rc = coord_client_new_async(base, dead, &o, &c);
 	CHECK(rc == COORD_OK, "client for the dead endpoint");
 	t0 = now_ms();
 	CHECK(coord_put_async(c, "k", 1, "v", 1, put_cb, &p) == COORD_OK,
 	      "put_async to the dead endpoint");
 	run_until(&done, 1, 5000, "put to a dead endpoint");
-	CHECK(p.code == COORD_ETIMEDOUT, "put to a dead endpoint: %s",
+	CHECK(p.code == COORD_EUNAVAILABLE, "put to a dead endpoint: %s",
 	      coord_strerror(p.code));
-	CHECK(now_ms() - t0 >= 250, "timed out after %" PRIu64 " ms, before 300",
+	CHECK(now_ms() - t0 < 3000, "EUNAVAILABLE after %" PRIu64 " ms",
 	      now_ms() - t0);
-	CHECK(strstr(coord_errmsg(c), "no answer within 300 ms") != NULL,
+	CHECK(strstr(coord_errmsg(c), "Connection refused") != NULL &&
+	      strstr(coord_errmsg(c), dead) != NULL,
 	      "errmsg \"%s\"", coord_errmsg(c));
+	/* A second request after the failed round gets a round of its own
+	 * (not the backoff's wait), and the same answer. */
+	done = 0;
+	p.called = false;
+	t0 = now_ms();
+	CHECK(coord_put_async(c, "k", 1, "v", 1, put_cb, &p) == COORD_OK,
+	      "second put_async to the dead endpoint");
+	run_until(&done, 1, 5000, "second put to a dead endpoint");
+	CHECK(p.code == COORD_EUNAVAILABLE && now_ms() - t0 < 3000,
+	      "second put to a dead endpoint: %s after %" PRIu64 " ms",
+	      coord_strerror(p.code), now_ms() - t0);
 	coord_client_free(c);
 
 	/* An endpoint that does not resolve (no such service). */
@@ -270,9 +285,12 @@ static void phase_errors(const char *dead)
 	CHECK(coord_put_async(c, "k", 1, "v", 1, put_cb, &p) == COORD_OK,
 	      "put_async to an unresolvable endpoint");
 	run_until(&done, 1, 5000, "put to an unresolvable endpoint");
-	CHECK(p.code == COORD_ETIMEDOUT, "unresolvable: %s",
-	      coord_strerror(p.code));
+	CHECK(p.code == COORD_EUNAVAILABLE &&
+	      strstr(coord_errmsg(c), "cannot resolve") != NULL,
+	      "unresolvable: %s (%s)", coord_strerror(p.code),
+	      coord_errmsg(c));
 	coord_client_free(c);
+	o.request_timeout_ms = 300;
 
 	/* Status of a dead node: an error, with the reason in errmsg. */
 	rc = coord_client_new(endpoints, &o, &c);
@@ -1195,8 +1213,12 @@ static void phase_failover(pid_t leader, const char *follower)
 			continue;
 		}
 		if (p->code != COORD_OK) {
-			/* May or may not have been applied: at most once. */
-			CHECK(p->code == COORD_ETIMEDOUT, "put %d: %s", i,
+			/* COORD_ETIMEDOUT: may or may not have been applied
+			 * (at most once); COORD_ENOLEADER, COORD_EUNAVAILABLE:
+			 * not applied (checked below). */
+			CHECK(p->code == COORD_ETIMEDOUT ||
+			      p->code == COORD_ENOLEADER ||
+			      p->code == COORD_EUNAVAILABLE, "put %d: %s", i,
 			      coord_strerror(p->code));
 			failed++;
 		}
@@ -1204,6 +1226,9 @@ static void phase_failover(pid_t leader, const char *follower)
 		snprintf(want, sizeof(want), "v%d", i);
 		rc = coord_get(v, k, strlen(k), NULL, &r);
 		CHECK(rc == COORD_OK, "get %s: %s", k, coord_strerror(rc));
+		if (p->code == COORD_ENOLEADER || p->code == COORD_EUNAVAILABLE)
+			CHECK(r->n == 0, "%s: %s, yet applied", k,
+			      coord_strerror(p->code));
 		if (p->code == COORD_OK) {
 			CHECK(r->n == 1, "acknowledged %s is gone", k);
 			CHECK(r->kvs[0].mod_revision == p->revision,

@@ -198,9 +198,17 @@ static void reg_read_cb(void *arg, coord_err_t code, const struct coord_kvs *r)
 }
 
 /* A write or cas that failed: outcome unknown unless the code says it
- * was never applied. Only the txn's own "compare did not hold" is a
- * definite failure; every error code is treated as unknown, which a
- * checker always accepts (it only widens the search). */
+ * was never applied -- the txn's own "compare did not hold", and
+ * libcoord's COORD_ENOLEADER and COORD_EUNAVAILABLE (coord.h: nothing
+ * was applied), which are recorded "fail" so that the checker holds
+ * libcoord to that promise; every other error code is unknown ("info"),
+ * which a checker always accepts (it only widens the search). */
+static const char *reg_error_type(coord_err_t code)
+{
+	return code == COORD_ENOLEADER || code == COORD_EUNAVAILABLE ? "fail"
+								      : "info";
+}
+
 static void reg_write_cb(void *arg, coord_err_t code, uint64_t revision)
 {
 	struct reg_proc *p = arg;
@@ -210,7 +218,7 @@ static void reg_write_cb(void *arg, coord_err_t code, uint64_t revision)
 		snprintf(p->seen[p->key], VALUE_BYTES, "%s", p->to);
 		reg_done(p, "ok", NULL, 0);
 	} else {
-		reg_done(p, "info", NULL, 0);
+		reg_done(p, reg_error_type(code), NULL, 0);
 	}
 }
 
@@ -220,7 +228,7 @@ static void reg_cas_cb(void *arg, coord_err_t code,
 	struct reg_proc *p = arg;
 
 	if (code != COORD_OK) {
-		reg_done(p, "info", NULL, 0);
+		reg_done(p, reg_error_type(code), NULL, 0);
 		return;
 	}
 	if (r->succeeded)

@@ -155,6 +155,17 @@ int main(int argc, char **argv)
 	tw_sample_chunk(&chunk);
 	proto_buf_clear(&b);
 	save("peer", "chunk", proto_peer_chunk_encode(&chunk, &b), &b);
+	{
+		struct proto_peer_publish pub = {
+			7, proto_bytes_make("n7", 2),
+			proto_bytes_make("10.0.0.7:2479", 13),
+			proto_bytes_make("10.0.0.7:2481", 13)
+		};
+
+		proto_buf_clear(&b);
+		save("peer", "publish", proto_peer_publish_encode(&pub, &b),
+		     &b);
+	}
 	for (uint32_t t = RAFT_MSG_APPEND; t <= RAFT_MSG_TYPE_MAX; t++) {
 		tw_sample_raft(t, &rm);
 		proto_buf_clear(&b);

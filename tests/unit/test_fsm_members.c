@@ -164,6 +164,63 @@ START_TEST(member_commands_round_trip_and_reject_bad_bytes)
 }
 END_TEST
 
+START_TEST(member_http_addr_round_trips_and_older_forms_read)
+{
+	struct proto_cmd c = member_put(4, "n4", "h:1", "h:2", false);
+	struct proto_cmd d;
+	struct proto_buf b;
+	struct proto_arena ar;
+	struct ft_fsm t;
+	struct fsm_member m[2];
+	size_t n;
+	/* An entry from before http_addr: [8, 5, "a", "p", "c", false]. */
+	static const uint8_t old_put[] = { 0x96, 0x08, 0x05, 0xc4, 0x01, 'a',
+					   0xc4, 0x01, 'p', 0xc4, 0x01, 'c',
+					   0xc2 };
+	/* A record from before it: flags, name, peer, client. */
+	static const uint8_t old_key[] = { 'n', 0, 0, 0, 0, 0, 0, 0, 6 };
+	static const uint8_t old_val[] = { 0, 0, 1, 'b', 0, 1, 'q', 0, 0 };
+	struct fsm_backend_write w = { FSM_BACKEND_PUT, old_key,
+				       sizeof(old_key), old_val,
+				       sizeof(old_val) };
+
+	c.u.member_put.http_addr = ft_s("h:3");
+	proto_buf_init(&b, NULL);
+	proto_arena_init(&ar, NULL);
+	ft_code_eq(proto_cmd_encode(&c, &b), COORD_OK);
+	ft_code_eq(proto_cmd_decode(b.data, b.len, &ar, &d), COORD_OK);
+	ck_assert(proto_bytes_eq(d.u.member_put.http_addr, ft_s("h:3")));
+	ft_code_eq(proto_cmd_decode(old_put, sizeof(old_put), &ar, &d),
+		   COORD_OK);
+	ck_assert_uint_eq(d.u.member_put.id, 5);
+	ck_assert_uint_eq(d.u.member_put.http_addr.len, 0);
+	ft_fsm_open(&t, NULL);
+	ft_apply_ok(&t, c);
+	ft_code_eq(t.backend->ops->write(t.backend, &w, 1), COORD_OK);
+	ft_code_eq(fsm_members(t.f, m, 2, &n), COORD_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(m[0].http_addr, "h:3");
+	ck_assert_str_eq(m[0].client_addr, "h:2");
+	ck_assert_uint_eq(m[1].id, 6);
+	ck_assert_str_eq(m[1].peer_addr, "q");
+	ck_assert_str_eq(m[1].http_addr, "");
+	/* An address over its limit is refused, by the encoder too. */
+	{
+		char big[COORD_ADDR_BYTES_MAX + 2];
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		c.u.member_put.http_addr = ft_s(big);
+		ft_apply_err(&t, c, COORD_EINVAL);
+		proto_buf_clear(&b);
+		ft_code_eq(proto_cmd_encode(&c, &b), COORD_EINVAL);
+	}
+	ft_fsm_close(&t);
+	proto_arena_close(&ar);
+	proto_buf_close(&b);
+}
+END_TEST
+
 Suite *fsm_members_suite(void)
 {
 	Suite *s = suite_create("fsm_members");
@@ -172,5 +229,6 @@ Suite *fsm_members_suite(void)
 	FT_ADD(s, member_put_replaces_and_del_removes);
 	FT_ADD(s, member_commands_refuse_bad_fields);
 	FT_ADD(s, member_commands_round_trip_and_reject_bad_bytes);
+	FT_ADD(s, member_http_addr_round_trips_and_older_forms_read);
 	return s;
 }

@@ -225,6 +225,55 @@ static void mp_every_type(struct tw_mp *m)
 }
 #define N_EVERY_TYPE 29
 
+/* A MEMBER_LIST reply holding one member of `fields` fields (5: a server
+ * from before http_addr; 6: this version; others are malformed). */
+static void mp_member_list(struct tw_mp *m, uint32_t fields)
+{
+	m->n = 0;
+	tw_mp_arr(m, 5);
+	tw_mp_uint(m, PROTO_MEMBER_LIST);
+	tw_mp_uint(m, 1);
+	tw_mp_uint(m, COORD_OK);
+	tw_mp_uint(m, 0);
+	tw_mp_arr(m, 1);
+	tw_mp_arr(m, 1);
+	tw_mp_arr(m, fields);
+	tw_mp_uint(m, 3);
+	tw_mp_bin(m, "n3");
+	tw_mp_bin(m, "h:1");
+	tw_mp_bin(m, "h:2");
+	tw_mp_bool(m, false);
+	for (uint32_t i = 5; i < fields; i++)
+		tw_mp_bin(m, "h:3");
+}
+
+START_TEST(member_list_reads_members_with_and_without_http_addr)
+{
+	struct proto_response resp;
+	struct proto_arena ar;
+	struct tw_mp m;
+
+	proto_arena_init(&ar, NULL);
+	mp_member_list(&m, 6);
+	cu_code_eq(proto_response_decode(m.b, m.n, &ar, &resp), COORD_OK);
+	ck_assert_uint_eq(resp.u.member_list.members.n, 1);
+	ck_assert_uint_eq(resp.u.member_list.members.v[0].http_addr.len, 3);
+	ck_assert_mem_eq(resp.u.member_list.members.v[0].http_addr.data,
+			 "h:3", 3);
+	mp_member_list(&m, 5);
+	cu_code_eq(proto_response_decode(m.b, m.n, &ar, &resp), COORD_OK);
+	ck_assert_uint_eq(resp.u.member_list.members.v[0].client_addr.len, 3);
+	ck_assert_uint_eq(resp.u.member_list.members.v[0].http_addr.len, 0);
+	mp_member_list(&m, 4);
+	cu_code_eq(proto_response_decode(m.b, m.n, &ar, &resp),
+		   COORD_EMALFORMED);
+	mp_member_list(&m, 7);
+	cu_code_eq(proto_response_decode(m.b, m.n, &ar, &resp),
+		   COORD_EMALFORMED);
+	proto_arena_close(&ar);
+}
+END_TEST
+
 START_TEST(hello_skips_the_fields_of_newer_versions)
 {
 	struct proto_request req;
@@ -1071,6 +1120,7 @@ Suite *wire_client_suite(void)
 	TW_ADD(s, error_replies_carry_no_body);
 	TW_ADD(s, hello_reply_keeps_its_body_with_a_version_error);
 	TW_ADD(s, hello_skips_the_fields_of_newer_versions);
+	TW_ADD(s, member_list_reads_members_with_and_without_http_addr);
 	TW_ADD(s, other_kinds_have_exactly_their_fields);
 	TW_ADD(s, truncated_and_trailing_bytes_are_malformed);
 	TW_ADD(s, mutated_messages_never_crash_the_decoders);

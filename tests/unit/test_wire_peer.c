@@ -225,6 +225,78 @@ START_TEST(snapshot_chunks_round_trip_and_are_bounded)
 }
 END_TEST
 
+/* A PUBLISH by hand: n fields (the 5 of the format, cut or extended). */
+static void mp_publish(struct tw_mp *m, uint32_t n, uint64_t id,
+		       bool addr_uint)
+{
+	m->n = 0;
+	tw_mp_arr(m, n);
+	tw_mp_uint(m, PROTO_PEER_PUBLISH);
+	tw_mp_uint(m, id);
+	tw_mp_bin(m, "n2");
+	for (uint32_t i = 3; i < n; i++) {
+		if (addr_uint)
+			tw_mp_uint(m, 1);
+		else
+			tw_mp_bin(m, "a:1");
+	}
+}
+
+START_TEST(publish_round_trips_and_is_strict)
+{
+	static char big[COORD_ADDR_BYTES_MAX + 1];
+	struct proto_peer_publish p = {
+		7, proto_bytes_make("n2", 2),
+		proto_bytes_make("127.0.0.1:2379", 14),
+		proto_bytes_make("127.0.0.1:2381", 14)
+	};
+	struct proto_peer_msg msg;
+	struct proto_arena ar;
+	struct proto_buf b;
+	struct tw_mp m;
+
+	proto_arena_init(&ar, NULL);
+	proto_buf_init(&b, NULL);
+	cu_code_eq(proto_peer_publish_encode(&p, &b), COORD_OK);
+	cu_code_eq(proto_peer_decode(b.data, b.len, &ar, &msg), COORD_OK);
+	ck_assert_uint_eq(msg.kind, PROTO_PEER_PUBLISH);
+	ck_assert_uint_eq(msg.u.publish.id, 7);
+	ck_assert_uint_eq(msg.u.publish.name.len, 2);
+	ck_assert_mem_eq(msg.u.publish.name.data, "n2", 2);
+	ck_assert_uint_eq(msg.u.publish.client_addr.len, 14);
+	ck_assert_mem_eq(msg.u.publish.client_addr.data, "127.0.0.1:2379", 14);
+	ck_assert_uint_eq(msg.u.publish.http_addr.len, 14);
+	ck_assert_mem_eq(msg.u.publish.http_addr.data, "127.0.0.1:2381", 14);
+	/* What the wire cannot carry: no id, an address over its limit. */
+	proto_buf_clear(&b);
+	p.id = 0;
+	cu_code_eq(proto_peer_publish_encode(&p, &b), COORD_EINVAL);
+	ck_assert_uint_eq(b.len, 0);
+	p.id = 7;
+	memset(big, 'a', sizeof(big));
+	p.client_addr = proto_bytes_make(big, sizeof(big));
+	cu_code_eq(proto_peer_publish_encode(&p, &b), COORD_EINVAL);
+	ck_assert_uint_eq(b.len, 0);
+	p.client_addr = p.http_addr;
+	p.http_addr = proto_bytes_make(big, sizeof(big));
+	cu_code_eq(proto_peer_publish_encode(&p, &b), COORD_EINVAL);
+	ck_assert_uint_eq(b.len, 0);
+	/* Decoding: a zero id, a missing or extra field, a uint address. */
+	mp_publish(&m, 5, 0, false);
+	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_EMALFORMED);
+	mp_publish(&m, 4, 7, false);
+	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_EMALFORMED);
+	mp_publish(&m, 6, 7, false);
+	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_EMALFORMED);
+	mp_publish(&m, 5, 7, true);
+	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_EMALFORMED);
+	mp_publish(&m, 5, 7, false);
+	cu_code_eq(proto_peer_decode(m.b, m.n, &ar, &msg), COORD_OK);
+	proto_buf_close(&b);
+	proto_arena_close(&ar);
+}
+END_TEST
+
 /* A RAFT message built by hand, with element `at` replaced by raw. */
 static void mp_raft(struct tw_mp *m, uint32_t type, int at, const void *raw,
 		    size_t n)
@@ -471,6 +543,7 @@ Suite *wire_peer_suite(void)
 	TW_ADD(s, peer_hello_round_trips_and_skips_newer_fields);
 	TW_ADD(s, peer_hello_check_names_both_sides);
 	TW_ADD(s, snapshot_chunks_round_trip_and_are_bounded);
+	TW_ADD(s, publish_round_trips_and_is_strict);
 	TW_ADD(s, raft_decoder_is_strict);
 	TW_ADD(s, raft_encoder_refuses_what_the_wire_cannot_carry);
 	TW_ADD(s, peer_messages_cut_or_mutated_are_refused_cleanly);

@@ -59,9 +59,10 @@ static const struct proto_bytes lease_keys[] = {
 };
 static const struct proto_member members[] = {
 	{ 1, { (const uint8_t *)"n1", 2 }, { (const uint8_t *)"10.0.0.1:7001", 13 },
-	  { (const uint8_t *)"10.0.0.1:7000", 13 }, false },
+	  { (const uint8_t *)"10.0.0.1:7000", 13 }, false,
+	  { (const uint8_t *)"10.0.0.1:7002", 13 } },
 	{ 9, { (const uint8_t *)"n9", 2 }, { (const uint8_t *)"[::1]:7001", 10 },
-	  { NULL, 0 }, true },
+	  { NULL, 0 }, true, { NULL, 0 } },
 };
 
 static uint8_t entry_data[3][40];
