@@ -193,7 +193,7 @@ static void recv_range(int fd)
 	struct proto_response r;
 	int rc;
 
-	if (read_exact(fd, hdr, sizeof(hdr), RECV_TIMEOUT_MS) <= 0) {
+	if (raw_read_exact(fd, hdr, sizeof(hdr), RECV_REPLY_TIMEOUT_MS) <= 0) {
 		printf("closed\n");
 		return;
 	}
@@ -204,7 +204,7 @@ static void recv_range(int fd)
 		printf("bad frame length %zu\n", len);
 		return;
 	}
-	if (read_exact(fd, body, len, RECV_TIMEOUT_MS) <= 0) {
+	if (raw_read_exact(fd, body, len, RECV_REPLY_TIMEOUT_MS) <= 0) {
 		printf("truncated frame\n");
 		free(body);
 		return;
@@ -573,14 +573,14 @@ static int recv_body(int fd, uint8_t **body, size_t *len, int timeout_ms)
 {
 	uint8_t hdr[PROTO_FRAME_HEADER_BYTES];
 
-	if (read_exact(fd, hdr, sizeof(hdr), timeout_ms) <= 0)
+	if (raw_read_exact(fd, hdr, sizeof(hdr), timeout_ms) <= 0)
 		return 0;
 	*len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
 	       (size_t)hdr[2] << 8 | hdr[3];
 	if (*len == 0 || *len > COORD_RESPONSE_FRAME_BYTES_MAX ||
 	    (*body = malloc(*len)) == NULL)
 		return 0;
-	if (read_exact(fd, *body, *len, RECV_TIMEOUT_MS) <= 0) {
+	if (raw_read_exact(fd, *body, *len, RECV_TIMEOUT_MS) <= 0) {
 		free(*body);
 		return 0;
 	}
@@ -941,7 +941,7 @@ int main(int argc, char **argv)
 			uint8_t ch;
 
 			while (n + 1 < sizeof(line) &&
-			       read_exact(fd, &ch, 1, RECV_TIMEOUT_MS) == 1 &&
+			       raw_read_exact(fd, &ch, 1, RECV_TIMEOUT_MS) == 1 &&
 			       ch != '\n')
 				if (ch != '\r')
 					line[n++] = (char)ch;

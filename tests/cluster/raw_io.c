@@ -38,7 +38,7 @@ int raw_send_all(int fd, const void *data, size_t len)
 
 /* Reads exactly len bytes within the deadline: 1 done, 0 closed, -1
  * timeout. */
-static int read_exact(int fd, uint8_t *buf, size_t len, int timeout_ms)
+int raw_read_exact(int fd, uint8_t *buf, size_t len, int timeout_ms)
 {
 	size_t got = 0;
 
@@ -64,7 +64,7 @@ uint8_t *raw_read_frame(int fd, size_t max, size_t *len)
 	uint8_t *body;
 	int rc;
 
-	rc = read_exact(fd, hdr, sizeof(hdr), raw_recv_timeout_ms);
+	rc = raw_read_exact(fd, hdr, sizeof(hdr), raw_recv_timeout_ms);
 	if (rc <= 0) {
 		printf("%s\n", rc == 0 ? "closed" : "timeout");
 		return NULL;
@@ -80,7 +80,7 @@ uint8_t *raw_read_frame(int fd, size_t max, size_t *len)
 		perror("malloc");
 		exit(2);
 	}
-	rc = read_exact(fd, body, *len, raw_recv_timeout_ms);
+	rc = raw_read_exact(fd, body, *len, raw_recv_timeout_ms);
 	if (rc <= 0) {
 		printf("truncated frame: %s\n", rc == 0 ? "closed" : "timeout");
 		free(body);

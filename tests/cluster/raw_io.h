@@ -20,6 +20,10 @@ extern unsigned raw_recv_timeout_ms;
  * printing "send failed: REASON". */
 int raw_send_all(int fd, const void *data, size_t len);
 
+/* Reads exactly len bytes within timeout_ms per wait: 1, 0 (closed
+ * first) or -1 (timeout or error). */
+int raw_read_exact(int fd, uint8_t *buf, size_t len, int timeout_ms);
+
 /* Reads one frame (header and body, at most max body bytes) within
  * raw_recv_timeout_ms per read. Returns the body (free() it) and its
  * length in *len; NULL after printing "closed", "timeout", "bad frame
