@@ -55,6 +55,9 @@ struct config {
 	char peer_trusted_ca_file[CONFIG_STR_MAX];
 	int log_level;              /* 0 debug .. 3 error */
 	unsigned shutdown_ms;       /* bound on a graceful stop */
+	/* Exactly-once: the client table (equal on every member). */
+	uint64_t max_clients;
+	unsigned client_retry_horizon_ms;
 };
 
 /* Parses argv after the environment over the defaults. Returns 0, 1 when

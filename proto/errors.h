@@ -34,7 +34,13 @@
 	X(COORD_ESTALESEQ, 22,                                               \
 	  "a newer request of this client was applied; this reply is gone")  \
 	X(COORD_ECLIENTGONE, 23,                                             \
-	  "the server no longer remembers this client id; use a new one")
+	  "the server no longer remembers this client id; use a new one")  \
+	X(COORD_EWINDOW, 24,                                                 \
+	  "too many requests of this client in flight (exactly-once window)") \
+	X(COORD_ECLIENTSFULL, 25,                                            \
+	  "the client table is full of recently active clients; retry later") \
+	X(COORD_EREGISTERRATE, 26,                                           \
+	  "too many client registrations on this connection; slow down")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

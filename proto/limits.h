@@ -47,6 +47,35 @@ _Static_assert(COORD_CLIENT_EXPIRE_INTERVAL_MS < COORD_CLIENT_IDLE_MS,
 	       "clients are expired more often than they may idle");
 
 /*
+ * Exactly-once: registration and the window (coordd/fsm/fsm.h).
+ *
+ * COORD_CLIENT_WINDOW_MAX: a request's sequence must be below the
+ * client's ack (its lowest sequence still unanswered) plus this, so a
+ * client entry keeps at most this many replies (fsm: COORD_EWINDOW, the
+ * request is not applied; libcoord never sends past it).
+ * COORD_CLIENT_RETRY_HORIZON_MS: a full table evicts its least recently
+ * active client for a new registration only when that one has been idle
+ * this long; otherwise the registration is refused with
+ * COORD_ECLIENTSFULL (coordd --client-retry-horizon-ms; the leader puts
+ * the value in the committed REGISTER_CLIENT command).
+ * COORD_CLIENT_ACTIVE_GRAIN_MS: a client's activity time is the cluster
+ * clock rounded down to this, so its index record moves at most once per
+ * grain however often it writes.
+ * COORD_CLIENT_REGISTER_BURST / COORD_CLIENT_REGISTERS_PER_S: one client
+ * connection may register this many clients at once, and then this many
+ * per second (a token bucket; coordd answers COORD_EREGISTERRATE beyond
+ * it without proposing anything).
+ */
+#define COORD_CLIENT_WINDOW_MAX 256
+#define COORD_CLIENT_RETRY_HORIZON_MS (5u * 60u * 1000u)
+#define COORD_CLIENT_ACTIVE_GRAIN_MS 1000u
+#define COORD_CLIENT_REGISTER_BURST 8
+#define COORD_CLIENT_REGISTERS_PER_S 2
+
+_Static_assert(COORD_CLIENT_RETRY_HORIZON_MS < COORD_CLIENT_IDLE_MS,
+	       "an idle client is expired only after the retry horizon");
+
+/*
  * The wire (proto/frame.h, proto/wire.h, proto/peer.h). A frame is a
  * 4-byte big-endian length and one msgpack value of that many bytes; a
  * receiver refuses a longer frame with COORD_EFRAMETOOBIG and closes the

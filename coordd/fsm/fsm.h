@@ -203,10 +203,22 @@ int fsm_apply_entry_data(struct fsm *f, uint64_t index, const uint8_t *data,
 			 size_t len, unsigned flags,
 			 struct fsm_entry_result *out);
 
-/* The client table's entry for client_id: its last sequence and activity
- * time. COORD_ENOTFOUND when there is none; local failures. */
-int fsm_client_lookup(struct fsm *f, uint64_t client_id, uint64_t *sequence,
-		      uint64_t *active_ms);
+/* A client table entry, as fsm_client_lookup() reports it. */
+struct fsm_client_info {
+	uint64_t floor;             /* replies below it are dropped */
+	uint64_t active_ms;         /* activity time (rounded, see Time) */
+	uint64_t n_replies;         /* replies kept (the window) */
+};
+
+/* The client table's entry for client_id. COORD_ENOTFOUND when there is
+ * none; local failures. */
+int fsm_client_lookup(struct fsm *f, uint64_t client_id,
+		      struct fsm_client_info *info);
+
+/* Whether the table keeps client_id's reply to sequence (false on any
+ * error). */
+bool fsm_client_has_reply(struct fsm *f, uint64_t client_id,
+			  uint64_t sequence);
 
 /* The member table: addresses of the cluster's members, written by the
  * internal MEMBER_PUT / MEMBER_DEL commands (proto/msg.h). Neither
@@ -259,13 +271,20 @@ uint64_t fsm_compact_revision(const struct fsm *f);
 uint64_t fsm_applied_index(const struct fsm *f);
 
 /*
- * A 64-bit FNV-1a hash of every record of the fsm in the backend -- keys,
- * values, revisions, history, compact revision, client table, cluster
- * clock -- but not the
- * applied index, so that replicas can compare states reached through
- * different Raft entries. Equal states give equal hashes on every
- * platform. Reads a backend snapshot: O(records).
+ * A 64-bit hash of the fsm's state -- keys, values, revisions, history,
+ * compact revision, leases, members, client table, cluster clock -- but
+ * not the applied index, so that replicas can compare states reached
+ * through different Raft entries. Equal states give equal hashes on every
+ * platform. Incremental: every record adds fmix64(FNV-1a(key, value)) to
+ * a sum modulo 2^64 that each write moves and the meta record keeps (so a
+ * snapshot carries it), and fsm_hash() mixes that sum with the counters:
+ * O(1), never an error.
  */
 int fsm_hash(struct fsm *f, uint64_t *hash);
+
+/* The same hash computed from scratch over every record of the backend:
+ * O(records), for tests and offline checks; equal to fsm_hash() unless a
+ * record was written around the fsm. Local failures. */
+int fsm_hash_scan(struct fsm *f, uint64_t *hash);
 
 #endif /* COORD_FSM_FSM_H */
