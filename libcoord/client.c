@@ -57,6 +57,7 @@ struct creq {
 				     * yet (it waits for a registration or
 				     * for room in the window) */
 	uint64_t sequence;          /* under once_id */
+	bool refused;               /* its registration was refused */
 	unsigned sends;             /* times it went out */
 	bool ambiguous;             /* a send whose outcome is unknown (its
 				     * connection broke, or the server
@@ -108,6 +109,7 @@ struct coord_client {
 	uint64_t client_id;         /* 0: none (not yet, or forgotten) */
 	uint64_t seq_next;          /* the next sequence under client_id */
 	bool registering;           /* a REGISTER_CLIENT is in flight */
+	uint64_t register_not_before_ms;    /* after a refusal */
 	struct coord_watch *watches;
 	struct event *tick_ev;
 	struct event *dial_ev;
@@ -322,7 +324,8 @@ static void req_send(struct coord_client *c, struct creq *q)
 	if (c->cs != CS_READY || q->not_before_ms > now_ms())
 		return;
 	if (q->once && q->once_id == 0 && !once_stamp_frame(c, q)) {
-		if (c->client_id == 0 && !c->registering)
+		if (c->client_id == 0 && !c->registering &&
+		    c->register_not_before_ms <= now_ms())
 			register_send(c);
 		return;     /* waits for the id, or for room */
 	}
@@ -361,11 +364,18 @@ static void register_done(struct coord_client *c, struct creq *q, int code,
 	    code == COORD_EIO)
 		return;
 	errf(c, "the server refused a client id: %s", coord_strerror(code));
-	for (struct creq *w = c->reqs, *next; w != NULL; w = next) {
-		next = w->next;
-		if (w->once && w->once_id == 0) {
+	/* Not again at once: the server said why. */
+	c->register_not_before_ms = now_ms() + RETRY_DELAY_MS * 10;
+	/* Those waiting now fail; requests their callbacks start wait for
+	 * the next registration. */
+	for (struct creq *w = c->reqs; w != NULL; w = w->next)
+		w->refused = w->once && w->once_id == 0;
+	for (struct creq *w = c->reqs; w != NULL;) {
+		if (w->refused) {
 			req_finish(c, w, code, NULL);
-			next = c->reqs;     /* the list may have changed */
+			w = c->reqs;        /* the list may have changed */
+		} else {
+			w = w->next;
 		}
 	}
 }

@@ -26,33 +26,41 @@
  *   index. The caller retries it or stops the node; it must not skip it.
  *
  * Exactly-once (the client table). The server proposes every request as a
- * proto_entry (proto/msg.h): [client_id, sequence, now_ms, cmd], applied
- * by fsm_apply_entry_data(). For each client id the fsm keeps, in the
- * backend (so in snapshots and fsm_hash(), the same on every replica), the
- * last applied sequence, the encoded reply of that request and the time of
- * its last activity. An entry with client id c and sequence s, where the
- * table holds sequence last for c:
- * - s == last: a retry. The stored reply is returned, byte for byte, and
- *   nothing else happens: no write, no event, no revision; only the applied
- *   index moves.
- * - s < last: FSM_ECLIENT_STALE_SEQ in the reply; nothing applied or
- *   stored (the reply of that older request is gone).
- * - s > last: the command is applied (gaps are allowed) and its reply,
- *   error or not, replaces the stored one.
- * - c not in the table: s == 1 starts an entry and applies the command;
- *   any other s gets FSM_ECLIENT_UNKNOWN, nothing applied: the entry was
- *   dropped (idle or evicted, see below), so a retry can no longer be told
- *   from a new request and the client must start over with a new id.
- * A client may have one mutating request in flight at a time: a request
- * overtaken by a later sequence of the same client is stale. Client id 0
- * means no exactly-once: the command is applied each time it is committed.
- * Replies of the table errors carry the command's type, the current
- * revisions and an empty body.
+ * proto_entry (proto/msg.h): [client_id, sequence, ack, now_ms, cmd],
+ * applied by fsm_apply_entry_data(). A client id exists only once a
+ * REGISTER_CLIENT command (an entry without a client) has committed: its
+ * id is that entry's Raft index, so an id is never handed out twice. For
+ * each registered id the fsm keeps, in the backend (so in snapshots and
+ * fsm_hash(), the same on every replica), its floor (replies below it are
+ * gone), its activity time and the encoded replies of its window. An
+ * entry with client id c, sequence s and ack a (1 <= a <= s: every
+ * sequence below a is answered, the client will not retry it):
+ * - c not in the table: FSM_ECLIENT_UNKNOWN (COORD_ECLIENTGONE), whatever
+ *   s is, 1 included, and nothing is applied: an id is only ever in the
+ *   table between its registration and its expiry or eviction, so a
+ *   retry of a request applied before the id was dropped can never apply
+ *   again. The client must register again, and count every request whose
+ *   earlier send had an unknown outcome as "outcome unknown".
+ * - s below the floor: FSM_ECLIENT_STALE_SEQ, nothing applied (the reply
+ *   of that request is gone).
+ * - the table holds a reply to s: a retry. The stored reply is returned,
+ *   byte for byte, and nothing else happens: no write, no event, no
+ *   revision; only the applied index moves.
+ * - s - max(floor, a) >= COORD_CLIENT_WINDOW_MAX: COORD_EWINDOW, nothing
+ *   applied (a client keeps fewer requests in flight than that).
+ * - otherwise the command is applied (gaps and any order are allowed,
+ *   for pipelined requests), the floor rises to a (never falls), the
+ *   replies below it are dropped and the reply to s, error or not, is
+ *   stored.
+ * Client id 0 means no exactly-once: the command is applied each time it
+ * is committed. Replies of the table errors carry the command's type, the
+ * current revisions and an empty body; none of them is stored.
  *
  * Time. The fsm has no clock: an entry's now_ms is the proposing leader's
  * cluster time, and the fsm keeps the cluster clock as the largest now_ms
  * of any applied entry or CLIENTS_EXPIRE (fsm_clients_clock_ms()). A
- * client's activity time is that clock after its entry. So a now_ms that
+ * client's activity time is that clock after its entry (or registration),
+ * rounded down to COORD_CLIENT_ACTIVE_GRAIN_MS. So a now_ms that
  * goes backwards (a new leader whose clock is behind) moves nothing back:
  * the clock stands still until it catches up, and entries live longer,
  * never shorter. A leader must not run ahead either: it should propose
@@ -65,17 +73,16 @@
  * idle_ms = COORD_CLIENT_IDLE_MS, proto/limits.h) first advances the clock
  * to now_ms, then drops every entry whose activity time is below clock -
  * idle_ms (none while clock <= idle_ms); its reply counts them. The table
- * holds at most cfg.clients_max entries: a new client beyond that evicts
- * the entry least recently active (ties: the lowest client id) in the
- * same command. Both are functions of replicated state only, so every
- * replica drops the same entries. Neither changes the revision: the table
- * is not part of the keyspace. What a dropped entry costs: a later
- * sequence of that client is refused (FSM_ECLIENT_UNKNOWN), but a retry
- * of its sequence 1 cannot be told from a new client and applies again.
- * So clients stop retrying a request well within COORD_CLIENT_IDLE_MS,
- * and clients_max should exceed the clients active at once. A stored
- * reply is as large as the reply itself: the server proposes reads
- * (RANGE) with client id 0.
+ * holds at most cfg.clients_max entries: REGISTER_CLIENT [horizon_ms]
+ * into a full table evicts the entry least recently active (ties: the
+ * lowest client id) in the same command if clock - its activity time >=
+ * horizon_ms, and is refused with COORD_ECLIENTSFULL otherwise (nothing
+ * changes but the clock): an entry whose client may still be retrying is
+ * never dropped to make room. Both are functions of replicated state
+ * only, so every replica drops the same entries. Neither changes the
+ * revision: the table is not part of the keyspace. A stored reply is as
+ * large as the reply itself: the server proposes reads (RANGE) with
+ * client id 0.
  *
  * Memory: replies and events point into memory of the fsm, valid until the
  * next call of fsm_apply(), fsm_apply_data(), fsm_apply_entry(),
