@@ -171,8 +171,9 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 		if (fsm_hash(node_fsm(net->node), &hash) == COORD_OK) {
 			evbuffer_add_printf(
 				b,
-				"# HELP coord_state_hash FNV-1a of the keyspace "
-				"at coord_fsm_applied_index.\n"
+				"# HELP coord_state_hash hash of the fsm state "
+				"at coord_fsm_applied_index (kept at apply: "
+				"O(1)).\n"
 				"# TYPE coord_state_hash gauge\n"
 				"coord_state_hash{hex=\"%016" PRIx64 "\"} 1\n"
 				"coord_fsm_applied_index %" PRIu64 "\n",

@@ -457,15 +457,21 @@ int main(int argc, char **argv)
 				return 1;
 			recv_frame(fd);
 			i += 3;
-		} else if (strcmp(step, "register") == 0) {
+		} else if (strcmp(step, "register") == 0 ||
+			   strcmp(step, "watch") == 0) {
 			size_t n;
 
 			if (a1 == NULL)
 				usage();
 			n = parse_size(a1);
+			memset(&rq, 0, sizeof(rq));
+			rq.kind = PROTO_REGISTER_CLIENT;
+			if (strcmp(step, "watch") == 0) {
+				rq.kind = PROTO_WATCH_CREATE;
+				rq.u.watch_create.key = proto_bytes_make("w/", 2);
+				rq.u.watch_create.flags = PROTO_RANGE_PREFIX;
+			}
 			for (size_t k = 0; k < n; k++) {
-				memset(&rq, 0, sizeof(rq));
-				rq.kind = PROTO_REGISTER_CLIENT;
 				if (send_request(fd, &rq) != 0)
 					return 1;
 				recv_frame(fd);
@@ -480,22 +486,6 @@ int main(int argc, char **argv)
 			if (send_request(fd, &rq) != 0)
 				return 1;
 			recv_frame(fd);
-			i++;
-		} else if (strcmp(step, "watch") == 0) {
-			size_t n;
-
-			if (a1 == NULL)
-				usage();
-			n = parse_size(a1);
-			for (size_t k = 0; k < n; k++) {
-				memset(&rq, 0, sizeof(rq));
-				rq.kind = PROTO_WATCH_CREATE;
-				rq.u.watch_create.key = proto_bytes_make("w/", 2);
-				rq.u.watch_create.flags = PROTO_RANGE_PREFIX;
-				if (send_request(fd, &rq) != 0)
-					return 1;
-				recv_frame(fd);
-			}
 			i++;
 		} else if (strcmp(step, "send") == 0 || strcmp(step, "frame") == 0) {
 			size_t len;
