@@ -43,8 +43,14 @@ static int meta_load(struct fsm *f)
 	int rc;
 
 	rc = f->b->ops->get(f->b, META_KEY(META_STATE), &val, &len);
-	if (rc == COORD_ENOTFOUND)
-		return COORD_OK;
+	if (rc == COORD_ENOTFOUND) {
+		/* Empty, or the layout before the one meta record (its
+		 * "mapplied"), which this version cannot read. */
+		rc = f->b->ops->get(f->b, META_KEY("mapplied"), &val, &len);
+		return rc == COORD_ENOTFOUND ? COORD_OK
+		       : rc == COORD_OK      ? COORD_ECORRUPT
+					     : rc;
+	}
 	if (rc != COORD_OK)
 		return rc;
 	if (len != 8 * META_FIELDS)

@@ -979,6 +979,13 @@ START_TEST(corrupt_clock_or_count_refuses_to_open)
 	ft_code_eq(fsm_new(&t.cfg, t.backend, &f), COORD_OK);
 	fsm_free(f);
 	ft_fsm_close(&t);
+	/* The layout of the separate meta records (before "mstate"). */
+	table_open(&t, COORD_CLIENTS_MAX);
+	raw_put(t.backend, "mapplied", 8, v, 8);
+	f = NULL;
+	ft_code_eq(fsm_new(&t.cfg, t.backend, &f), COORD_ECORRUPT);
+	ck_assert_ptr_null(f);
+	ft_fsm_close(&t);
 }
 END_TEST
 
