@@ -31,13 +31,15 @@ _Static_assert(COORD_KEY_BYTES_MAX + COORD_VALUE_BYTES_MAX + 64 <=
  * Exactly-once: the fsm's client table (coordd/fsm/fsm.h).
  *
  * COORD_CLIENT_IDLE_MS: the leader proposes CLIENTS_EXPIRE with this
- * idle_ms, so a client's entry (its last sequence and reply) is forgotten
+ * idle_ms, so a client's entry (its floor and kept replies) is forgotten
  * once it has sent no applied request for this long, measured in cluster
- * time. A client must not retry a request after this long (libcoord gives
- * up on a request well before); after it, start over with a new client id.
+ * time; its later requests get COORD_ECLIENTGONE and apply nothing, and
+ * it registers again (coordd --client-idle-ms).
  * COORD_CLIENT_EXPIRE_INTERVAL_MS: how often the leader proposes it.
- * COORD_CLIENTS_MAX: entries kept; a new client beyond it evicts the least
- * recently active one (fsm: config clients_max, equal on every replica).
+ * COORD_CLIENTS_MAX: entries kept (fsm: config clients_max, coordd
+ * --max-clients, equal on every replica); a registration into a full
+ * table evicts the least recently active client only past the retry
+ * horizon below, and is refused with COORD_ECLIENTSFULL otherwise.
  */
 #define COORD_CLIENT_IDLE_MS (60u * 60u * 1000u)
 #define COORD_CLIENT_EXPIRE_INTERVAL_MS (60u * 1000u)

@@ -114,8 +114,10 @@ struct fsm_config {
 	 * NULL: every lease exists. */
 	bool (*lease_exists)(void *ctx, uint64_t lease);
 	void *lease_ctx;
-	/* Entries of the client table (>= 1); a new client beyond them
-	 * evicts the least recently active. Must be equal on every replica. */
+	/* Entries of the client table (>= 1); a registration beyond them
+	 * evicts the least recently active client if it is idle past the
+	 * command's horizon, else is refused. Must be equal on every
+	 * replica. */
 	uint64_t clients_max;
 };
 
