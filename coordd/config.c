@@ -137,6 +137,12 @@ static const struct opt opts[] = {
 	  "debug, info, warn or error" },
 	{ "shutdown-ms", OPT_UINT, F(shutdown_ms), 100, 600000,
 	  "SIGTERM: bound on transferring leadership and draining" },
+	/* Exactly-once (coordd/fsm/fsm.h): equal on every member. */
+	{ "max-clients", OPT_U64, F(max_clients), 1, UINT64_MAX,
+	  "exactly-once client table entries (same on every member)" },
+	{ "client-retry-horizon-ms", OPT_UINT, F(client_retry_horizon_ms), 0,
+	  86400000, "a full client table never evicts a client active\n"
+	  "\t\tthis recently: registrations get COORD_ECLIENTSFULL" },
 };
 
 #undef F
@@ -272,6 +278,8 @@ static void defaults(struct config *c)
 	c->max_range_keys = 10000;
 	c->max_http_connections = 16;
 	c->http_timeout_ms = 5000;
+	c->max_clients = COORD_CLIENTS_MAX;
+	c->client_retry_horizon_ms = COORD_CLIENT_RETRY_HORIZON_MS;
 }
 
 uint64_t config_member_id(const char *name)

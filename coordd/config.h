@@ -77,6 +77,9 @@ struct config {
 	bool metrics_no_state;      /* /metrics without hash and kinds */
 	int log_level;              /* 0 debug .. 3 error */
 	unsigned shutdown_ms;       /* bound on a graceful stop */
+	/* Exactly-once: the client table (equal on every member). */
+	uint64_t max_clients;
+	unsigned client_retry_horizon_ms;
 };
 
 /* Parses argv after the environment over the defaults. Returns 0, 1 when

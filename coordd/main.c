@@ -78,6 +78,7 @@ int main(int argc, char **argv)
 	nc.fsm.key_bytes_max = cfg.max_key_bytes;
 	nc.fsm.value_bytes_max = cfg.max_value_bytes;
 	nc.fsm.txn_ops_max = cfg.max_txn_ops;
+	nc.fsm.clients_max = cfg.max_clients;
 	nc.transport = net_transport(net);
 	nc.on_members = net_members_changed;
 	nc.members_ctx = net;

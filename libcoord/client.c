@@ -35,7 +35,6 @@
 #define EP_MAX 16
 #define TICK_MS 20
 #define RETRY_DELAY_MS 50
-#define SLOTS_MAX 4096
 
 enum req_state { RQ_QUEUED, RQ_SENT };
 
@@ -53,7 +52,12 @@ struct creq {
 	struct proto_buf frame;     /* the whole frame, as sent each time */
 	uint64_t deadline_ms;
 	uint64_t not_before_ms;     /* a retry waits until then */
-	int slot;                   /* exactly-once slot, -1: none */
+	bool once;                  /* mutating: exactly-once */
+	uint64_t once_id;           /* client id it is stamped with, 0: not
+				     * yet (it waits for a registration or
+				     * for room in the window) */
+	uint64_t sequence;          /* under once_id */
+	bool refused;               /* its registration was refused */
 	unsigned sends;             /* times it went out */
 	bool ambiguous;             /* a send whose outcome is unknown (its
 				     * connection broke, or the server
@@ -71,12 +75,6 @@ struct creq {
 	void *result;
 	uint64_t u64a, u64b;
 	struct coord_status *status_out;
-};
-
-struct slot {
-	uint64_t client_id;
-	uint64_t sequence;
-	bool busy;
 };
 
 struct coord_watch {
@@ -107,8 +105,13 @@ struct coord_client {
 	uint64_t leader_hint;
 	struct creq *reqs;          /* every unfinished request */
 	uint64_t next_req_id;
-	struct slot *slots;
-	size_t n_slots;
+	/* Exactly-once: one registered id (REGISTER_CLIENT) for every
+	 * mutating request of this client, each with its sequence and the
+	 * lowest sequence still unanswered (the ack). */
+	uint64_t client_id;         /* 0: none (not yet, or forgotten) */
+	uint64_t seq_next;          /* the next sequence under client_id */
+	bool registering;           /* a REGISTER_CLIENT is in flight */
+	uint64_t register_not_before_ms;    /* after a refusal */
 	struct coord_watch *watches;
 	struct event *tick_ev;
 	struct event *dial_ev;
@@ -164,73 +167,32 @@ const char *coord_errmsg(const struct coord_client *c)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Exactly-once slots: one (client id, sequence) stream per mutating
- * request in flight, since a server keeps one per client id. */
+/* Exactly-once: the client's registered id, and the sequence and ack of
+ * each mutating request (docs/protocol.md, "Exactly once"). */
 
-static uint64_t random_u64(void)
+/* The lowest sequence under the current id of a request not finished:
+ * the server may drop every reply below it. */
+static uint64_t once_ack(const struct coord_client *c)
 {
-	uint64_t v = 0;
+	uint64_t ack = c->seq_next;
 
-	while (v == 0) {
-		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-			v = (uint64_t)now_ms() * 6364136223846793005ull +
-			    (uint64_t)(uintptr_t)&v;
-	}
-	return v;
+	for (const struct creq *q = c->reqs; q != NULL; q = q->next)
+		if (q->once && q->once_id == c->client_id && q->sequence < ack)
+			ack = q->sequence;
+	return ack;
 }
 
-static int slot_take(struct coord_client *c)
+/* Encodes rq into q's frame (replacing it). */
+static int req_encode(struct creq *q, const struct proto_request *rq)
 {
-	for (size_t i = 0; i < c->n_slots; i++) {
-		if (!c->slots[i].busy) {
-			c->slots[i].busy = true;
-			c->slots[i].sequence++;
-			return (int)i;
-		}
-	}
-	if (c->n_slots == SLOTS_MAX)
-		return -1;
-	{
-		struct slot *s = realloc(c->slots,
-					 (c->n_slots + 1) * sizeof(*s));
-
-		if (s == NULL)
-			return -1;
-		c->slots = s;
-		s[c->n_slots].client_id = random_u64();
-		s[c->n_slots].sequence = 1;
-		s[c->n_slots].busy = true;
-		return (int)c->n_slots++;
-	}
-}
-
-/*
- * The server no longer remembers the slot's client id (COORD_ECLIENTGONE:
- * it was idle past the server's --client-idle-ms, or evicted), so it
- * applied nothing: the slot takes a new id, starting at sequence 1, and
- * q's frame is encoded again with it.
- */
-static int slot_renew(struct coord_client *c, struct creq *q)
-{
-	struct proto_request rq;
 	struct proto_buf nb;
 	size_t mark;
 	int rc;
 
-	proto_arena_reset(&c->arena);
-	rc = proto_request_decode(proto_frame_body(q->frame.data),
-				  q->frame.len - PROTO_FRAME_HEADER_BYTES,
-				  &c->arena, &rq);
-	if (rc != COORD_OK)
-		return rc;
-	c->slots[q->slot].client_id = random_u64();
-	c->slots[q->slot].sequence = 1;
-	rq.client_id = c->slots[q->slot].client_id;
-	rq.sequence = 1;
 	proto_buf_init(&nb, NULL);
 	rc = proto_frame_begin(&nb, &mark);
 	if (rc == COORD_OK)
-		rc = proto_request_encode(&rq, &nb);
+		rc = proto_request_encode(rq, &nb);
 	if (rc == COORD_OK)
 		rc = proto_frame_end(&nb, mark, COORD_REQUEST_FRAME_BYTES_MAX);
 	if (rc != COORD_OK) {
@@ -241,6 +203,49 @@ static int slot_renew(struct coord_client *c, struct creq *q)
 	q->frame = nb;
 	return COORD_OK;
 }
+
+/* Whether a new sequence fits the server's window: sequence - ack stays
+ * below COORD_CLIENT_WINDOW_MAX (the server refuses past it). */
+static bool once_window_open(const struct coord_client *c)
+{
+	return c->seq_next - once_ack(c) < COORD_CLIENT_WINDOW_MAX;
+}
+
+/* Gives rq (q's request) the next sequence under the current id. */
+static void once_stamp(struct coord_client *c, struct creq *q,
+		       struct proto_request *rq)
+{
+	/* The ack before the sequence is taken: at most q's own. */
+	rq->ack = once_ack(c);
+	q->once_id = c->client_id;
+	q->sequence = c->seq_next++;
+	rq->client_id = q->once_id;
+	rq->sequence = q->sequence;
+}
+
+/* Stamps an unstamped request of q's frame now, when there is an id and
+ * room: false while it must wait. */
+static bool once_stamp_frame(struct coord_client *c, struct creq *q)
+{
+	struct proto_request rq;
+
+	if (c->client_id == 0 || !once_window_open(c))
+		return false;
+	proto_arena_reset(&c->arena);
+	if (proto_request_decode(proto_frame_body(q->frame.data),
+				 q->frame.len - PROTO_FRAME_HEADER_BYTES,
+				 &c->arena, &rq) != COORD_OK)
+		return false;
+	once_stamp(c, q, &rq);
+	if (req_encode(q, &rq) != COORD_OK) {
+		q->once_id = 0;
+		return false;
+	}
+	return true;
+}
+
+static void register_send(struct coord_client *c);
+static void send_queued(struct coord_client *c);
 
 /* ---------------------------------------------------------------------- */
 /* Requests. */
@@ -261,9 +266,9 @@ static void req_unlink(struct coord_client *c, struct creq *q)
 static void req_finish(struct coord_client *c, struct creq *q, int code,
 		       const struct proto_response *r)
 {
+	bool window = q->once && q->once_id != 0;
+
 	req_unlink(c, q);
-	if (q->slot >= 0)
-		c->slots[q->slot].busy = false;
 	q->code = code;
 	q->finished = true;
 	q->done(c, q, code, r);
@@ -271,6 +276,8 @@ static void req_finish(struct coord_client *c, struct creq *q, int code,
 	if (q->fn != NULL || q->arg == NULL)
 		free(q);
 	/* else: a synchronous call owns q (arg == q, fn == NULL). */
+	if (window && !c->in_free && c->client_id != 0)
+		send_queued(c);     /* the window may have room again */
 }
 
 static struct creq *req_new(struct coord_client *c, struct proto_request *rq,
@@ -288,17 +295,11 @@ static struct creq *req_new(struct coord_client *c, struct proto_request *rq,
 	q->request_id = rq->request_id;
 	q->kind = rq->kind;
 	q->done = done;
-	q->slot = -1;
-	if (proto_kind_is_mutating(rq->kind)) {
-		q->slot = slot_take(c);
-		if (q->slot < 0) {
-			errf(c, "too many writes in flight (%d)", SLOTS_MAX);
-			free(q);
-			return NULL;
-		}
-		rq->client_id = c->slots[q->slot].client_id;
-		rq->sequence = c->slots[q->slot].sequence;
-	}
+	q->once = proto_kind_is_mutating(rq->kind);
+	/* Stamped now when it can be (the usual case); else encoded
+	 * without an identity and stamped before it goes out. */
+	if (q->once && c->client_id != 0 && once_window_open(c))
+		once_stamp(c, q, rq);
 	proto_buf_init(&q->frame, NULL);
 	rc = proto_frame_begin(&q->frame, &mark);
 	if (rc == COORD_OK)
@@ -308,8 +309,8 @@ static struct creq *req_new(struct coord_client *c, struct proto_request *rq,
 				     COORD_REQUEST_FRAME_BYTES_MAX);
 	if (rc != COORD_OK) {
 		errf(c, "cannot encode the request: %s", coord_strerror(rc));
-		if (q->slot >= 0)
-			c->slots[q->slot].busy = false;
+		if (q->once_id != 0 && q->sequence == c->seq_next - 1)
+			c->seq_next--;
 		proto_buf_close(&q->frame);
 		free(q);
 		return NULL;
@@ -327,6 +328,12 @@ static void req_send(struct coord_client *c, struct creq *q)
 {
 	if (c->cs != CS_READY || q->not_before_ms > now_ms())
 		return;
+	if (q->once && q->once_id == 0 && !once_stamp_frame(c, q)) {
+		if (c->client_id == 0 && !c->registering &&
+		    c->register_not_before_ms <= now_ms())
+			register_send(c);
+		return;     /* waits for the id, or for room */
+	}
 	if (evbuffer_add(bufferevent_get_output(c->bev), q->frame.data,
 			 q->frame.len) != 0)
 		return;
@@ -339,6 +346,57 @@ static void send_queued(struct coord_client *c)
 	for (struct creq *q = c->reqs; q != NULL; q = q->next)
 		if (q->state == RQ_QUEUED)
 			req_send(c, q);
+}
+
+/* The answer to REGISTER_CLIENT: the id every mutating request is
+ * stamped with from now on. A refusal (COORD_ECLIENTSFULL,
+ * COORD_EREGISTERRATE...) fails the requests that wait for an id, which
+ * were never sent; a timeout lets the next send register again. */
+static void register_done(struct coord_client *c, struct creq *q, int code,
+			  const struct proto_response *r)
+{
+	(void)q;
+	c->registering = false;
+	if (c->in_free)
+		return;
+	if (code == COORD_OK) {
+		c->client_id = r->u.register_client.client_id;
+		c->seq_next = 1;
+		send_queued(c);
+		return;
+	}
+	if (code == COORD_ETIMEDOUT || code == COORD_ECANCELED ||
+	    code == COORD_EIO)
+		return;
+	errf(c, "the server refused a client id: %s", coord_strerror(code));
+	/* Not again at once: the server said why. */
+	c->register_not_before_ms = now_ms() + RETRY_DELAY_MS * 10;
+	/* Those waiting now fail; requests their callbacks start wait for
+	 * the next registration. */
+	for (struct creq *w = c->reqs; w != NULL; w = w->next)
+		w->refused = w->once && w->once_id == 0;
+	for (struct creq *w = c->reqs; w != NULL;) {
+		if (w->refused) {
+			req_finish(c, w, code, NULL);
+			w = c->reqs;        /* the list may have changed */
+		} else {
+			w = w->next;
+		}
+	}
+}
+
+static void register_send(struct coord_client *c)
+{
+	struct proto_request rq;
+	struct creq *q;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_REGISTER_CLIENT;
+	q = req_new(c, &rq, register_done);
+	if (q == NULL)
+		return;     /* the next send tries again */
+	c->registering = true;
+	req_send(c, q);
 }
 
 /* Submits q; a connection is started if there is none. */
@@ -368,8 +426,6 @@ static coord_err_t req_wait(struct coord_client *c, struct creq *q)
 		 * would spin. Synchronous calls belong outside callbacks. */
 		errf(c, "a synchronous call from inside a libcoord callback");
 		req_unlink(c, q);
-		if (q->slot >= 0)
-			c->slots[q->slot].busy = false;
 		proto_buf_close(&q->frame);
 		q->code = COORD_EINVAL;
 		return COORD_EINVAL;
@@ -957,7 +1013,7 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 	}
 	if (r.leader_hint != 0)
 		c->leader_hint = r.leader_hint;
-	if (r.code == COORD_ETIMEDOUT && q->slot >= 0) {
+	if (r.code == COORD_ETIMEDOUT && q->once_id != 0) {
 		/* The server proposed it and heard nothing in time: it may
 		 * still be applied. Sent again with the same identity, it is
 		 * applied at most once. */
@@ -995,13 +1051,24 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 		conn_switch(c, ep, ep < c->n_eps ? 0 : RETRY_DELAY_MS);
 		return;
 	}
-	if (r.code == COORD_ECLIENTGONE && q->slot >= 0 && !q->ambiguous &&
-	    slot_renew(c, q) == COORD_OK) {
-		/* The server forgot this id (idle, or evicted) and applied
-		 * nothing: the same request under a new id. Not after a send
-		 * whose outcome is unknown: that one may have been applied
-		 * before the id was forgotten, and then the caller gets
-		 * COORD_ECLIENTGONE -- an outcome it cannot know. */
+	if (r.code == COORD_ECLIENTGONE && q->once_id != 0) {
+		/* The server forgot the id (idle past --client-idle-ms, or
+		 * evicted): nothing of it is applied from now on, since ids
+		 * are never reused. The client registers again. A request
+		 * with a send of unknown outcome may have been applied before
+		 * the id went: "outcome unknown", never sent again under the
+		 * new id. One whose every send was answered was not applied:
+		 * it goes again under the new id. */
+		if (q->once_id == c->client_id)
+			c->client_id = 0;
+		if (q->ambiguous) {
+			errf(c, "%s: outcome unknown: the server forgot this "
+			     "client while the request was in doubt",
+			     proto_kind_name(q->kind));
+			req_finish(c, q, COORD_ETIMEDOUT, NULL);
+			return;
+		}
+		q->once_id = 0;
 		q->state = RQ_QUEUED;
 		req_send(c, q);
 		return;
@@ -1344,7 +1411,6 @@ static void client_destroy(struct coord_client *c)
 	if (c->own_base && c->base != NULL)
 		event_base_free(c->base);
 	proto_arena_close(&c->arena);
-	free(c->slots);
 	free(c);
 }
 

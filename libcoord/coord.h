@@ -12,9 +12,17 @@
  *     coord_*_async() calls return at once and call you back from that
  *     loop. Requests are pipelined on the connection.
  *
- * Failover and exactly once. Every mutating request carries a (client id,
- * sequence) pair; the servers apply a pair at most once and answer a
- * retry with the first answer. When a connection breaks, or a server says
+ * Failover and exactly once. A client registers one id with the cluster
+ * (a committed REGISTER_CLIENT, on its first mutating request) and every
+ * mutating request carries a (client id, sequence) pair and the lowest
+ * sequence still unanswered; the servers apply a pair at most once and
+ * answer a retry with the first answer (docs/protocol.md, "Exactly
+ * once"). If the servers forgot the id (idle for an hour, or evicted from
+ * a full table), the client registers again: a request whose earlier send
+ * had an unknown outcome then fails with COORD_ETIMEDOUT -- it may have
+ * been applied -- and is never sent under the new id; the others go
+ * again. A refused registration (COORD_ECLIENTSFULL, COORD_EREGISTERRATE)
+ * fails the requests waiting for it. When a connection breaks, or a server says
  * it is not the leader, the request is sent again -- with the same pair --
  * to the leader if its endpoint is known (servers name the leader in
  * their answers; HELLO tells which node each endpoint is), else to the

@@ -246,6 +246,11 @@ static void enc_cmd(struct enc *e, const struct proto_cmd *cmd)
 		enc_uint(e, cmd->u.clients_expire.now_ms);
 		enc_uint(e, cmd->u.clients_expire.idle_ms);
 		break;
+	case PROTO_CMD_REGISTER_CLIENT:
+		enc_array(e, 2);
+		enc_uint(e, PROTO_CMD_REGISTER_CLIENT);
+		enc_uint(e, cmd->u.register_client.horizon_ms);
+		break;
 	case PROTO_CMD_MEMBER_PUT:
 		if (cmd->u.member_put.id == 0 ||
 		    cmd->u.member_put.name.len > COORD_NAME_BYTES_MAX ||
@@ -288,11 +293,14 @@ int proto_cmd_encode(const struct proto_cmd *cmd, struct proto_buf *out)
 	return enc_finish(&e, len_before);
 }
 
-/* The wire format pairs them: no client, no sequence; a client, a
- * sequence from 1. */
-static bool entry_ids_valid(uint64_t client_id, uint64_t sequence)
+/* The wire format pairs them: no client, no sequence, no ack; a client,
+ * a sequence from 1 and an ack from 1 up to the sequence. */
+static bool entry_ids_valid(uint64_t client_id, uint64_t sequence,
+			    uint64_t ack)
 {
-	return (client_id == 0) == (sequence == 0);
+	if (client_id == 0)
+		return sequence == 0 && ack == 0;
+	return sequence != 0 && ack != 0 && ack <= sequence;
 }
 
 int proto_entry_encode(const struct proto_entry *entry, struct proto_buf *out)
@@ -301,11 +309,12 @@ int proto_entry_encode(const struct proto_entry *entry, struct proto_buf *out)
 	size_t len_before = out->len;
 
 	enc_init(&e, out);
-	if (!entry_ids_valid(entry->client_id, entry->sequence))
+	if (!entry_ids_valid(entry->client_id, entry->sequence, entry->ack))
 		enc_invalid(&e);
-	enc_array(&e, 4);
+	enc_array(&e, 5);
 	enc_uint(&e, entry->client_id);
 	enc_uint(&e, entry->sequence);
+	enc_uint(&e, entry->ack);
 	enc_uint(&e, entry->now_ms);
 	enc_cmd(&e, &entry->cmd);
 	return enc_finish(&e, len_before);
@@ -382,6 +391,10 @@ int proto_reply_encode(const struct proto_reply *r, struct proto_buf *out)
 	case PROTO_CMD_CLIENTS_EXPIRE:
 		enc_array(&e, 1);
 		enc_uint(&e, r->u.clients_expire.expired);
+		break;
+	case PROTO_CMD_REGISTER_CLIENT:
+		enc_array(&e, 1);
+		enc_uint(&e, r->u.register_client.client_id);
 		break;
 	case PROTO_CMD_MEMBER_PUT:
 	case PROTO_CMD_MEMBER_DEL:
@@ -784,6 +797,9 @@ static bool dec_cmd(struct dec *d, struct proto_cmd *cmd)
 		return (n == 3 || dec_fail(d, COORD_EMALFORMED)) &&
 		       dec_u64(d, &cmd->u.clients_expire.now_ms) &&
 		       dec_u64(d, &cmd->u.clients_expire.idle_ms);
+	case PROTO_CMD_REGISTER_CLIENT:
+		return (n == 2 || dec_fail(d, COORD_EMALFORMED)) &&
+		       dec_u64(d, &cmd->u.register_client.horizon_ms);
 	case PROTO_CMD_MEMBER_PUT: {
 		struct proto_member_put *m = &cmd->u.member_put;
 
@@ -830,9 +846,10 @@ int proto_entry_decode(const uint8_t *data, size_t len,
 	if (data == NULL)
 		return COORD_EMALFORMED;
 	dec_init(&d, data, len, arena);
-	ok = dec_array_len(&d, 4) && dec_u64(&d, &entry->client_id) &&
-	     dec_u64(&d, &entry->sequence) &&
-	     (entry_ids_valid(entry->client_id, entry->sequence) ||
+	ok = dec_array_len(&d, 5) && dec_u64(&d, &entry->client_id) &&
+	     dec_u64(&d, &entry->sequence) && dec_u64(&d, &entry->ack) &&
+	     (entry_ids_valid(entry->client_id, entry->sequence,
+			      entry->ack) ||
 	      dec_fail(&d, COORD_EMALFORMED)) &&
 	     dec_u64(&d, &entry->now_ms) && dec_cmd(&d, &entry->cmd);
 	return dec_finish(&d, ok);
@@ -912,6 +929,10 @@ int proto_reply_decode(const uint8_t *data, size_t len,
 		case PROTO_CMD_CLIENTS_EXPIRE:
 			ok = dec_array_len(&d, 1) &&
 			     dec_u64(&d, &r->u.clients_expire.expired);
+			break;
+		case PROTO_CMD_REGISTER_CLIENT:
+			ok = dec_array_len(&d, 1) &&
+			     dec_u64(&d, &r->u.register_client.client_id);
 			break;
 		case PROTO_CMD_MEMBER_PUT:
 		case PROTO_CMD_MEMBER_DEL:

@@ -45,7 +45,13 @@
 	X(COORD_EUNAVAILABLE, 29,                                            \
 	  "no endpoint could be reached; the request was not applied")       \
 	X(COORD_ENOLEADER, 30,                                               \
-	  "no leader (an election in progress, or no quorum); not applied")
+	  "no leader (an election in progress, or no quorum); not applied") \
+	X(COORD_EWINDOW, 31,                                                 \
+	  "too many requests of this client in flight (exactly-once window)") \
+	X(COORD_ECLIENTSFULL, 32,                                            \
+	  "the client table is full of recently active clients; retry later") \
+	X(COORD_EREGISTERRATE, 33,                                           \
+	  "too many client registrations on this connection; slow down")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

@@ -43,13 +43,15 @@ _Static_assert(COORD_KEY_BYTES_MAX + COORD_VALUE_BYTES_MAX + 64 <=
  * Exactly-once: the fsm's client table (coordd/fsm/fsm.h).
  *
  * COORD_CLIENT_IDLE_MS: the leader proposes CLIENTS_EXPIRE with this
- * idle_ms, so a client's entry (its last sequence and reply) is forgotten
+ * idle_ms, so a client's entry (its floor and kept replies) is forgotten
  * once it has sent no applied request for this long, measured in cluster
- * time. A client must not retry a request after this long (libcoord gives
- * up on a request well before); after it, start over with a new client id.
+ * time; its later requests get COORD_ECLIENTGONE and apply nothing, and
+ * it registers again (coordd --client-idle-ms).
  * COORD_CLIENT_EXPIRE_INTERVAL_MS: how often the leader proposes it.
- * COORD_CLIENTS_MAX: entries kept; a new client beyond it evicts the least
- * recently active one (fsm: config clients_max, equal on every replica).
+ * COORD_CLIENTS_MAX: entries kept (fsm: config clients_max, coordd
+ * --max-clients, equal on every replica); a registration into a full
+ * table evicts the least recently active client only past the retry
+ * horizon below, and is refused with COORD_ECLIENTSFULL otherwise.
  */
 #define COORD_CLIENT_IDLE_MS (60u * 60u * 1000u)
 #define COORD_CLIENT_EXPIRE_INTERVAL_MS (60u * 1000u)
@@ -57,6 +59,35 @@ _Static_assert(COORD_KEY_BYTES_MAX + COORD_VALUE_BYTES_MAX + 64 <=
 
 _Static_assert(COORD_CLIENT_EXPIRE_INTERVAL_MS < COORD_CLIENT_IDLE_MS,
 	       "clients are expired more often than they may idle");
+
+/*
+ * Exactly-once: registration and the window (coordd/fsm/fsm.h).
+ *
+ * COORD_CLIENT_WINDOW_MAX: a request's sequence must be below the
+ * client's ack (its lowest sequence still unanswered) plus this, so a
+ * client entry keeps at most this many replies (fsm: COORD_EWINDOW, the
+ * request is not applied; libcoord never sends past it).
+ * COORD_CLIENT_RETRY_HORIZON_MS: a full table evicts its least recently
+ * active client for a new registration only when that one has been idle
+ * this long; otherwise the registration is refused with
+ * COORD_ECLIENTSFULL (coordd --client-retry-horizon-ms; the leader puts
+ * the value in the committed REGISTER_CLIENT command).
+ * COORD_CLIENT_ACTIVE_GRAIN_MS: a client's activity time is the cluster
+ * clock rounded down to this, so its index record moves at most once per
+ * grain however often it writes.
+ * COORD_CLIENT_REGISTER_BURST / COORD_CLIENT_REGISTERS_PER_S: one client
+ * connection may register this many clients at once, and then this many
+ * per second (a token bucket; coordd answers COORD_EREGISTERRATE beyond
+ * it without proposing anything).
+ */
+#define COORD_CLIENT_WINDOW_MAX 256
+#define COORD_CLIENT_RETRY_HORIZON_MS (5u * 60u * 1000u)
+#define COORD_CLIENT_ACTIVE_GRAIN_MS 1000u
+#define COORD_CLIENT_REGISTER_BURST 8
+#define COORD_CLIENT_REGISTERS_PER_S 2
+
+_Static_assert(COORD_CLIENT_RETRY_HORIZON_MS < COORD_CLIENT_IDLE_MS,
+	       "an idle client is expired only after the retry horizon");
 
 /*
  * The wire (proto/frame.h, proto/wire.h, proto/peer.h). A frame is a

@@ -23,11 +23,14 @@
  * or flag bit, an integer too large for its field. It never asserts on
  * input.
  *
- *   entry      [client_id, sequence, now_ms, cmd]
+ *   entry      [client_id, sequence, ack, now_ms, cmd]
  *              What the server proposes to Raft, one per request. A
  *              client_id of 0 means no exactly-once (internal commands)
- *              and then sequence must be 0; with a client id, sequence is
- *              >= 1. A decoder rejects the other two combinations. now_ms
+ *              and then sequence and ack must be 0; with a client id (one
+ *              REGISTER_CLIENT returned), 1 <= ack <= sequence: ack is the
+ *              client's lowest sequence still unanswered, so the replies
+ *              below it may be dropped. A decoder rejects anything else.
+ *              now_ms
  *              is the proposing leader's cluster time in milliseconds,
  *              used only to track how long clients have been idle
  *              (coordd/fsm/fsm.h says how the fsm keeps it monotone).
@@ -43,6 +46,7 @@
  *                 http_addr]  (http_addr appended later: an entry of
  *                 6 elements decodes with it empty)
  *     MEMBER_DEL [9, id]
+ *     REGISTER_CLIENT [10, horizon_ms]
  *   op         a PUT, DELETE or RANGE cmd array
  *   compare    [key, target, result, number, value]
  *   kv         [key, value, create_revision, mod_revision, version, lease]
@@ -55,6 +59,7 @@
  *     LEASE_END  [deleted]
  *     CLIENTS_EXPIRE [expired]
  *     MEMBER_PUT, MEMBER_DEL []
+ *     REGISTER_CLIENT [client_id]
  *   events     [[type, kv, prev_kv | nil]...]
  */
 #ifndef COORD_PROTO_MSG_H
@@ -184,8 +189,9 @@ enum proto_cmd_type {
 	PROTO_CMD_CLIENTS_EXPIRE = 7,
 	PROTO_CMD_MEMBER_PUT = 8,
 	PROTO_CMD_MEMBER_DEL = 9,
+	PROTO_CMD_REGISTER_CLIENT = 10,
 };
-#define PROTO_CMD_LAST PROTO_CMD_MEMBER_DEL
+#define PROTO_CMD_LAST PROTO_CMD_REGISTER_CLIENT
 
 /* An operation of a txn branch: PROTO_CMD_PUT, _DELETE or _RANGE (a get
  * is a range of one key). */
@@ -250,6 +256,15 @@ struct proto_member_del {
 	uint64_t id;
 };
 
+/* Starts an entry in the exactly-once client table; the reply names its
+ * client id (the entry's Raft index). A full table evicts its least
+ * recently active client only if that one has been idle for horizon_ms
+ * (coordd/fsm/fsm.h has the rules). Proposed by the server, for a
+ * client's REGISTER_CLIENT request, with no client id of its own. */
+struct proto_register_client {
+	uint64_t horizon_ms;
+};
+
 struct proto_cmd {
 	uint8_t type;               /* enum proto_cmd_type */
 	union {
@@ -262,6 +277,7 @@ struct proto_cmd {
 		struct proto_clients_expire clients_expire;
 		struct proto_member_put member_put;
 		struct proto_member_del member_del;
+		struct proto_register_client register_client;
 	} u;
 };
 
@@ -269,6 +285,7 @@ struct proto_cmd {
 struct proto_entry {
 	uint64_t client_id;         /* 0: no exactly-once */
 	uint64_t sequence;          /* client_id 0: 0; otherwise >= 1 */
+	uint64_t ack;               /* client_id 0: 0; else 1..sequence */
 	uint64_t now_ms;            /* the proposing leader's cluster time */
 	struct proto_cmd cmd;
 };
@@ -314,6 +331,10 @@ struct proto_clients_expire_reply {
 	uint64_t expired;           /* client entries forgotten */
 };
 
+struct proto_register_client_reply {
+	uint64_t client_id;         /* the new client's id */
+};
+
 /* The answer to one command. When code is not COORD_OK the command
  * changed nothing and the body is zero. */
 struct proto_reply {
@@ -328,6 +349,7 @@ struct proto_reply {
 		struct proto_txn_reply txn;
 		struct proto_lease_end_reply lease_end;
 		struct proto_clients_expire_reply clients_expire;
+		struct proto_register_client_reply register_client;
 	} u;
 };
 

@@ -241,6 +241,9 @@ static const struct wfield rp_leader[] = {
 static const struct wfield rp_job_enqueue[] = {
 	RP(WF_U64, job_enqueue.job_id, 0, ANY),
 };
+static const struct wfield rp_register_client[] = {
+	RP(WF_U64, register_client.client_id, 1, ANY),
+};
 static const struct wfield rp_job_claim[] = {
 	RP(WF_BOOL, job_claim.granted, 0, 0),
 	RP(WF_U64, job_claim.job_id, 0, ANY),
@@ -298,7 +301,7 @@ static const struct wfield pu_election[] = {
 	PU(WF_U64, election.revision, 0, ANY),
 };
 
-#define K_MUT 1u        /* carries client_id, sequence */
+#define K_MUT 1u        /* carries client_id, sequence, ack */
 #define K_FENCED 2u     /* carries fences */
 #define K_OPEN 4u       /* may carry fields a newer version added */
 
@@ -381,6 +384,8 @@ static const struct wkind kinds[PROTO_KIND_LAST + 1] = {
 	[PROTO_STATUS] = { "STATUS", 0, NONE_, LIST_(rp_status) },
 	[PROTO_TRANSFER_LEADER] = { "TRANSFER_LEADER", 0, LIST_(rq_member),
 				    NONE_ },
+	[PROTO_REGISTER_CLIENT] = { "REGISTER_CLIENT", 0, NONE_,
+				    LIST_(rp_register_client) },
 };
 
 /* Indexed by kind - PROTO_PUSH_FIRST; the fields are in rep. */
@@ -736,16 +741,19 @@ static bool get_fences(struct wio_in *r, struct proto_fence_list *l)
 	return true;
 }
 
-/* The exactly-once pair: both zero, or a client id and a sequence >= 1. */
-static bool once_pair_ok(uint64_t client_id, uint64_t sequence)
+/* The exactly-once triple: all zero, or a client id, a sequence >= 1 and
+ * an ack in 1..sequence. */
+static bool once_ids_ok(uint64_t client_id, uint64_t sequence, uint64_t ack)
 {
-	return (client_id == 0) == (sequence == 0);
+	if (client_id == 0)
+		return sequence == 0 && ack == 0;
+	return sequence != 0 && ack != 0 && ack <= sequence;
 }
 
 /* Array elements before a kind's own fields. */
 static uint32_t envelope_len(const struct wkind *k)
 {
-	return 2 + ((k->flags & K_MUT) ? 2 : 0) + ((k->flags & K_FENCED) ? 1 : 0);
+	return 2 + ((k->flags & K_MUT) ? 3 : 0) + ((k->flags & K_FENCED) ? 1 : 0);
 }
 
 int proto_request_encode(const struct proto_request *req, struct proto_buf *out)
@@ -762,10 +770,11 @@ int proto_request_encode(const struct proto_request *req, struct proto_buf *out)
 	wio_put_uint(&w, req->kind);
 	wio_put_uint(&w, req->request_id);
 	if (k->flags & K_MUT) {
-		if (!once_pair_ok(req->client_id, req->sequence))
+		if (!once_ids_ok(req->client_id, req->sequence, req->ack))
 			wio_put_fail(&w, COORD_EINVAL);
 		wio_put_uint(&w, req->client_id);
 		wio_put_uint(&w, req->sequence);
+		wio_put_uint(&w, req->ack);
 	}
 	if (k->flags & K_FENCED)
 		put_fences(&w, &req->fences);
@@ -798,7 +807,8 @@ int proto_request_decode(const uint8_t *data, size_t len,
 	if (k->flags & K_MUT)
 		ok = wio_get_uint(&r, 0, ANY, &req->client_id) &&
 		     wio_get_uint(&r, 0, ANY, &req->sequence) &&
-		     (once_pair_ok(req->client_id, req->sequence) ||
+		     wio_get_uint(&r, 0, ANY, &req->ack) &&
+		     (once_ids_ok(req->client_id, req->sequence, req->ack) ||
 		      wio_fail(&r, COORD_EMALFORMED));
 	if (ok && (k->flags & K_FENCED))
 		ok = get_fences(&r, &req->fences);

@@ -5,11 +5,14 @@
  * describes the same formats for people writing other clients.
  *
  * Every message is one msgpack array:
- *   request   [kind, request_id, client_id, sequence, fences, fields...]
- *             client_id and sequence only for mutating kinds (exactly
- *             once: the server applies a (client_id, sequence) at most
- *             once and answers a retry with the first reply); fences only
- *             for PUT, DELETE and TXN. request_id is the client's, echoed
+ *   request   [kind, request_id, client_id, sequence, ack, fences,
+ *             fields...]
+ *             client_id, sequence and ack only for mutating kinds
+ *             (exactly once: the server applies a (client_id, sequence)
+ *             at most once and answers a retry with the first reply;
+ *             client_id comes from REGISTER_CLIENT, ack is the client's
+ *             lowest sequence still unanswered, see proto/msg.h's entry);
+ *             fences only for PUT, DELETE and TXN. request_id is the client's, echoed
  *             in the reply so pipelined replies can be matched.
  *   reply     [kind, request_id, code, leader_hint, body]
  *             kind: the request's; code: COORD_OK or a COORD_E*; body: nil
@@ -86,8 +89,9 @@ enum proto_kind {
 	PROTO_MEMBER_PROMOTE = 34,  /* mutating */
 	PROTO_STATUS = 35,
 	PROTO_TRANSFER_LEADER = 36,
+	PROTO_REGISTER_CLIENT = 37, /* a new exactly-once client id */
 };
-#define PROTO_KIND_LAST PROTO_TRANSFER_LEADER
+#define PROTO_KIND_LAST PROTO_REGISTER_CLIENT
 
 /* The kinds of server pushes. */
 enum proto_push_kind {
@@ -314,13 +318,14 @@ struct proto_member_id {
 	uint64_t id;
 };
 
-/* LEASE_LIST, MEMBER_LIST and STATUS have no fields. */
+/* LEASE_LIST, MEMBER_LIST, STATUS and REGISTER_CLIENT have no fields. */
 
 struct proto_request {
 	uint32_t kind;              /* enum proto_kind */
 	uint64_t request_id;
 	uint64_t client_id;         /* mutating kinds; 0: no exactly-once */
 	uint64_t sequence;          /* client_id 0: 0; else >= 1 */
+	uint64_t ack;               /* client_id 0: 0; else 1..sequence */
 	struct proto_fence_list fences; /* PUT, DELETE, TXN */
 	union {
 		struct proto_hello hello;
@@ -427,6 +432,13 @@ struct proto_leader_reply {
 	uint64_t revision;
 };
 
+/* REGISTER_CLIENT [client_id]: the id to stamp on mutating requests
+ * (the request has no fields; it is not itself exactly-once: a retry
+ * registers another id, and the unused one expires). */
+struct proto_register_reply {
+	uint64_t client_id;         /* >= 1 */
+};
+
 /* JOB_ENQUEUE [job_id]. */
 struct proto_job_enqueue_reply {
 	uint64_t job_id;
@@ -484,6 +496,7 @@ struct proto_response {
 		struct proto_job_claim_reply job_claim;
 		struct proto_member_list_reply member_list;
 		struct proto_status_reply status;
+		struct proto_register_reply register_client;
 	} u;
 };
 

@@ -13,12 +13,12 @@
 #include "proto/errors.h"
 #include "proto/limits.h"
 
-/* Meta records ('m' name), each a big-endian u64. */
-#define META_REVISION "mrevision"
-#define META_COMPACT "mcompact"
-#define META_APPLIED "mapplied"
-#define META_CLOCK "mclock"
-#define META_CLIENTS "mclients"
+/* The meta record: the counters the fsm caches, in one record that every
+ * apply rewrites (applied index, revision, compact revision, cluster
+ * clock, clients in the table, the records' hash sum), each a big-endian
+ * u64 in that order. */
+#define META_STATE "mstate"
+#define META_FIELDS 6
 
 /* Bytes of the reply buffer kept from one entry to the next. */
 #define FSM_REPLY_KEEP_BYTES (64 * 1024)
@@ -35,33 +35,48 @@ void fsm_config_default(struct fsm_config *cfg)
 	cfg->reply_bytes_max = COORD_APPLY_REPLY_BYTES_MAX;
 }
 
-static int meta_get(struct fsm *f, const uint8_t *key, size_t key_len,
-		    uint64_t *v)
+/* Reads the meta record into the cached counters (all 0 when absent: an
+ * empty keyspace). */
+static int meta_load(struct fsm *f)
 {
+	uint64_t *fields[META_FIELDS] = { &f->applied_index, &f->revision,
+					  &f->compact_revision, &f->clock_ms,
+					  &f->clients, &f->hash };
 	const uint8_t *val;
 	size_t len;
 	int rc;
 
-	rc = f->b->ops->get(f->b, key, key_len, &val, &len);
+	rc = f->b->ops->get(f->b, META_KEY(META_STATE), &val, &len);
 	if (rc == COORD_ENOTFOUND) {
-		*v = 0;
-		return COORD_OK;
+		/* Empty, or the layout before the one meta record (its
+		 * "mapplied"), which this version cannot read. */
+		rc = f->b->ops->get(f->b, META_KEY("mapplied"), &val, &len);
+		return rc == COORD_ENOTFOUND ? COORD_OK
+		       : rc == COORD_OK      ? COORD_ECORRUPT
+					     : rc;
 	}
 	if (rc != COORD_OK)
 		return rc;
-	if (len != 8)
+	if (len != 8 * META_FIELDS)
 		return COORD_ECORRUPT;
-	*v = fsm_be64_get(val);
+	for (size_t i = 0; i < META_FIELDS; i++)
+		*fields[i] = fsm_be64_get(val + 8 * i);
 	return COORD_OK;
 }
 
-static int meta_put(struct fsm *f, const uint8_t *key, size_t key_len,
-		    uint64_t v)
+/* The meta record as it is after the call, in the overlay (not hashed:
+ * fsm_hash_record() skips it). */
+static int meta_put(struct fsm *f, uint64_t index)
 {
-	uint8_t val[8];
+	const uint64_t fields[META_FIELDS] = {
+		index, f->sub > 0 ? f->rev_new : f->revision, f->compact_new,
+		f->clock_new, f->clients_new, f->hash_new,
+	};
+	uint8_t val[8 * META_FIELDS];
 
-	fsm_be64_put(val, v);
-	return fsm_ov_put(f, key, key_len, val, sizeof(val));
+	for (size_t i = 0; i < META_FIELDS; i++)
+		fsm_be64_put(val + 8 * i, fields[i]);
+	return fsm_ov_put(f, META_KEY(META_STATE), val, sizeof(val));
 }
 
 int fsm_new(const struct fsm_config *cfg, struct fsm_backend *backend,
@@ -85,15 +100,7 @@ int fsm_new(const struct fsm_config *cfg, struct fsm_backend *backend,
 	proto_arena_init(&f->arena, cfg->alloc);
 	proto_buf_init(&f->reply, cfg->alloc);
 	fsm_ov_reset(&f->ov);
-	rc = meta_get(f, META_KEY(META_REVISION), &f->revision);
-	if (rc == COORD_OK)
-		rc = meta_get(f, META_KEY(META_COMPACT), &f->compact_revision);
-	if (rc == COORD_OK)
-		rc = meta_get(f, META_KEY(META_APPLIED), &f->applied_index);
-	if (rc == COORD_OK)
-		rc = meta_get(f, META_KEY(META_CLOCK), &f->clock_ms);
-	if (rc == COORD_OK)
-		rc = meta_get(f, META_KEY(META_CLIENTS), &f->clients);
+	rc = meta_load(f);
 	if (rc == COORD_OK && f->compact_revision > f->revision)
 		rc = COORD_ECORRUPT;
 	if (rc != COORD_OK) {
@@ -153,6 +160,7 @@ static void call_begin(struct fsm *f, unsigned flags)
 	f->compact_new = f->compact_revision;
 	f->clock_new = f->clock_ms;
 	f->clients_new = f->clients;
+	f->hash_new = f->hash;
 	f->flags = flags;
 	f->reply_bytes_left = f->cfg.reply_bytes_max;
 	f->events = NULL;
@@ -207,8 +215,8 @@ static int apply_range(struct fsm *f, const struct proto_range *r,
 			    out);
 }
 
-static int apply_cmd(struct fsm *f, const struct proto_cmd *cmd,
-		     struct proto_reply *reply)
+static int apply_cmd(struct fsm *f, uint64_t index,
+		     const struct proto_cmd *cmd, struct proto_reply *reply)
 {
 	switch (cmd->type) {
 	case PROTO_CMD_PUT:
@@ -231,6 +239,10 @@ static int apply_cmd(struct fsm *f, const struct proto_cmd *cmd,
 		return fsm_cmd_member_put(f, &cmd->u.member_put);
 	case PROTO_CMD_MEMBER_DEL:
 		return fsm_cmd_member_del(f, &cmd->u.member_del);
+	case PROTO_CMD_REGISTER_CLIENT:
+		return fsm_cmd_register_client(f, index,
+					       &cmd->u.register_client,
+					       &reply->u.register_client);
 	}
 	return COORD_EINVAL;
 }
@@ -270,17 +282,7 @@ static int commit(struct fsm *f, uint64_t index)
 	size_t i = 0;
 	int rc;
 
-	rc = meta_put(f, META_KEY(META_APPLIED), index);
-	if (rc == COORD_OK && f->sub > 0)
-		rc = meta_put(f, META_KEY(META_REVISION), f->rev_new);
-	if (rc == COORD_OK && f->clock_new != f->clock_ms)
-		rc = meta_put(f, META_KEY(META_CLOCK), f->clock_new);
-	/* An empty table has no record, as before its first client. */
-	if (rc == COORD_OK && f->clients_new != f->clients)
-		rc = f->clients_new == 0
-			     ? fsm_ov_del(f, META_KEY(META_CLIENTS))
-			     : meta_put(f, META_KEY(META_CLIENTS),
-					f->clients_new);
+	rc = meta_put(f, index);
 	if (rc != COORD_OK)
 		return rc;
 	batch = proto_arena_alloc(&f->arena, f->ov.n * sizeof(*batch));
@@ -305,6 +307,7 @@ static int commit(struct fsm *f, uint64_t index)
 	f->compact_revision = f->compact_new;
 	f->clock_ms = f->clock_new;
 	f->clients = f->clients_new;
+	f->hash = f->hash_new;
 	return COORD_OK;
 }
 
@@ -327,7 +330,7 @@ int fsm_apply(struct fsm *f, uint64_t index, const struct proto_cmd *cmd,
 	if (index <= f->applied_index)
 		return COORD_EINVAL;
 	call_begin(f, flags);
-	code = apply_cmd(f, cmd, &res->reply);
+	code = apply_cmd(f, index, cmd, &res->reply);
 	return apply_commit(f, index, cmd->type, code, res);
 }
 
@@ -344,18 +347,18 @@ int fsm_apply_data(struct fsm *f, uint64_t index, const uint8_t *data,
 	code = proto_cmd_decode(data, len, &f->arena, &cmd);
 	if (code != COORD_OK)
 		return apply_commit(f, index, 0, code, res);
-	code = apply_cmd(f, &cmd, &res->reply);
+	code = apply_cmd(f, index, &cmd, &res->reply);
 	return apply_commit(f, index, cmd.type, code, res);
 }
 
 /* A retry: the stored reply, decoded for res, and nothing else. */
 static int entry_duplicate(struct fsm *f, uint64_t index,
-			   const struct fsm_client *c,
+			   const uint8_t *reply, size_t reply_len,
 			   struct fsm_entry_result *out)
 {
 	int rc;
 
-	rc = proto_buf_append(&f->reply, c->reply, c->reply_len);
+	rc = proto_buf_append(&f->reply, reply, reply_len);
 	if (rc != COORD_OK)
 		return rc;
 	rc = proto_reply_decode(f->reply.data, f->reply.len, &f->arena,
@@ -368,12 +371,38 @@ static int entry_duplicate(struct fsm *f, uint64_t index,
 	return commit(f, index);
 }
 
+/* The table's verdict on an entry of a client (fsm.h, exactly-once):
+ * COORD_OK to apply it, a refusal code, or a duplicate with its reply. */
+static int entry_check(const struct proto_entry *e, bool found,
+		       const struct fsm_client *c, const uint8_t **reply,
+		       size_t *reply_len)
+{
+	uint64_t floor;
+
+	if (!found)
+		return FSM_ECLIENT_UNKNOWN;
+	if (e->sequence < c->floor)
+		return FSM_ECLIENT_STALE_SEQ;
+	if (fsm_client_reply(c, e->sequence, reply, reply_len))
+		return COORD_OK;
+	floor = e->ack > c->floor ? e->ack : c->floor;
+	if (e->sequence - floor >= COORD_CLIENT_WINDOW_MAX)
+		return COORD_EWINDOW;
+	/* Commands of the server's own, never a client's. */
+	if (e->cmd.type == PROTO_CMD_CLIENTS_EXPIRE ||
+	    e->cmd.type == PROTO_CMD_REGISTER_CLIENT)
+		return COORD_EINVAL;
+	return COORD_OK;
+}
+
 /* The exactly-once rules of fsm.h, then the command and its commit. */
 static int entry_apply(struct fsm *f, uint64_t index,
 		       const struct proto_entry *e, struct fsm_entry_result *out)
 {
 	struct fsm_result *res = &out->res;
 	struct fsm_client c;
+	const uint8_t *stored = NULL;
+	size_t stored_len = 0;
 	bool found = false, refused = false;
 	int code = COORD_OK, rc;
 
@@ -381,21 +410,18 @@ static int entry_apply(struct fsm *f, uint64_t index,
 		rc = fsm_client_get(f, e->client_id, &found, &c);
 		if (rc != COORD_OK)
 			return rc;
-		if (found && e->sequence == c.sequence)
-			return entry_duplicate(f, index, &c, out);
-		/* The table's own refusals leave the table as it was. */
-		refused = found ? e->sequence < c.sequence : e->sequence != 1;
-		if (refused)
-			code = found ? FSM_ECLIENT_STALE_SEQ
-				     : FSM_ECLIENT_UNKNOWN;
-		else if (e->cmd.type == PROTO_CMD_CLIENTS_EXPIRE)
-			code = COORD_EINVAL;    /* internal: no client */
+		code = entry_check(e, found, &c, &stored, &stored_len);
+		if (code == COORD_OK && stored != NULL)
+			return entry_duplicate(f, index, stored, stored_len,
+					       out);
+		/* The table's own refusals leave everything as it was. */
+		refused = code != COORD_OK && code != COORD_EINVAL;
 	}
 	/* Applied, even as a command error: the clock moves. */
 	if (!refused && e->now_ms > f->clock_new)
 		f->clock_new = e->now_ms;
 	if (!refused && code == COORD_OK) {
-		code = apply_cmd(f, &e->cmd, &res->reply);
+		code = apply_cmd(f, index, &e->cmd, &res->reply);
 		if (fsm_is_local_failure(code))
 			return code;
 	}
@@ -404,9 +430,8 @@ static int entry_apply(struct fsm *f, uint64_t index,
 	if (rc != COORD_OK)
 		return rc;
 	if (e->client_id != 0 && !refused) {
-		rc = fsm_client_store(f, e->client_id, e->sequence,
-				      found ? &c : NULL, f->reply.data,
-				      f->reply.len);
+		rc = fsm_client_store(f, e->client_id, &c, e->sequence, e->ack,
+				      f->reply.data, f->reply.len);
 		if (rc != COORD_OK)
 			return rc;
 	}
@@ -451,7 +476,9 @@ int fsm_apply_entry(struct fsm *f, uint64_t index,
 		return rc;
 	/* What the wire format cannot carry is the caller's error. */
 	if ((entry->client_id == 0) != (entry->sequence == 0) ||
-	    entry->cmd.type == 0 || entry->cmd.type > PROTO_CMD_LAST)
+	    (entry->client_id == 0) != (entry->ack == 0) ||
+	    entry->ack > entry->sequence || entry->cmd.type == 0 ||
+	    entry->cmd.type > PROTO_CMD_LAST)
 		return COORD_EINVAL;
 	return entry_end(f, entry_apply(f, index, entry, out), out);
 }
@@ -471,8 +498,8 @@ int fsm_apply_entry_data(struct fsm *f, uint64_t index, const uint8_t *data,
 	return entry_end(f, entry_apply(f, index, &e, out), out);
 }
 
-int fsm_client_lookup(struct fsm *f, uint64_t client_id, uint64_t *sequence,
-		      uint64_t *active_ms)
+int fsm_client_lookup(struct fsm *f, uint64_t client_id,
+		      struct fsm_client_info *info)
 {
 	struct fsm_client c;
 	bool found;
@@ -482,10 +509,23 @@ int fsm_client_lookup(struct fsm *f, uint64_t client_id, uint64_t *sequence,
 	if (rc == COORD_OK && !found)
 		rc = COORD_ENOTFOUND;
 	if (rc == COORD_OK) {
-		*sequence = c.sequence;
-		*active_ms = c.active_ms;
+		info->floor = c.floor;
+		info->active_ms = c.active_ms;
+		info->n_replies = fsm_client_n_replies(&c);
 	}
 	return rc;
+}
+
+bool fsm_client_has_reply(struct fsm *f, uint64_t client_id,
+			  uint64_t sequence)
+{
+	struct fsm_client c;
+	const uint8_t *r;
+	size_t len;
+	bool found;
+
+	return fsm_client_get(f, client_id, &found, &c) == COORD_OK && found &&
+	       fsm_client_reply(&c, sequence, &r, &len);
 }
 
 int fsm_range(struct fsm *f, const struct proto_range *req,
@@ -644,33 +684,32 @@ out:
 	return COORD_OK;
 }
 
-/* FNV-1a, 64 bits: simple, specified, the same everywhere. */
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-
-static uint64_t fnv_bytes(uint64_t h, const uint8_t *p, size_t n)
+/* The state: the records' hash sum with the counters that are not
+ * records (the meta record is not hashed, as it holds the applied index,
+ * which differs between replicas in equal states). */
+static uint64_t hash_finish(const struct fsm *f, uint64_t sum)
 {
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= FNV_PRIME;
-	}
-	return h;
-}
+	uint64_t h = 0xcbf29ce484222325ull;
 
-static uint64_t fnv_u64(uint64_t h, uint64_t v)
-{
-	uint8_t be[8];
-
-	fsm_be64_put(be, v);
-	return fnv_bytes(h, be, sizeof(be));
+	h = fsm_hash_mix(h, sum);
+	h = fsm_hash_mix(h, f->revision);
+	h = fsm_hash_mix(h, f->compact_revision);
+	h = fsm_hash_mix(h, f->clock_ms);
+	return fsm_hash_mix(h, f->clients);
 }
 
 int fsm_hash(struct fsm *f, uint64_t *hash)
 {
+	*hash = hash_finish(f, f->hash);
+	return COORD_OK;
+}
+
+int fsm_hash_scan(struct fsm *f, uint64_t *hash)
+{
 	const struct fsm_backend_ops *ops = f->b->ops;
 	struct fsm_backend_snap *snap = NULL;
 	struct fsm_backend_iter *it = NULL;
-	uint64_t h = FNV_OFFSET;
+	uint64_t sum = 0;
 	int rc;
 
 	rc = ops->snap_new(f->b, &snap);
@@ -685,17 +724,11 @@ int fsm_hash(struct fsm *f, uint64_t *hash)
 		const uint8_t *k = ops->iter_key(it, &k_len);
 		const uint8_t *v = ops->iter_value(it, &v_len);
 
-		if (k_len == sizeof(META_APPLIED) - 1 &&
-		    memcmp(k, META_APPLIED, k_len) == 0)
-			continue;
-		h = fnv_u64(h, k_len);
-		h = fnv_bytes(h, k, k_len);
-		h = fnv_u64(h, v_len);
-		h = fnv_bytes(h, v, v_len);
+		sum += fsm_hash_record(k, k_len, v, v_len);
 	}
 	rc = ops->iter_status(it);
 	if (rc == COORD_OK)
-		*hash = h;
+		*hash = hash_finish(f, sum);
 out:
 	if (it != NULL)
 		ops->iter_free(it);

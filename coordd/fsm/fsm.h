@@ -26,33 +26,41 @@
  *   index. The caller retries it or stops the node; it must not skip it.
  *
  * Exactly-once (the client table). The server proposes every request as a
- * proto_entry (proto/msg.h): [client_id, sequence, now_ms, cmd], applied
- * by fsm_apply_entry_data(). For each client id the fsm keeps, in the
- * backend (so in snapshots and fsm_hash(), the same on every replica), the
- * last applied sequence, the encoded reply of that request and the time of
- * its last activity. An entry with client id c and sequence s, where the
- * table holds sequence last for c:
- * - s == last: a retry. The stored reply is returned, byte for byte, and
- *   nothing else happens: no write, no event, no revision; only the applied
- *   index moves.
- * - s < last: FSM_ECLIENT_STALE_SEQ in the reply; nothing applied or
- *   stored (the reply of that older request is gone).
- * - s > last: the command is applied (gaps are allowed) and its reply,
- *   error or not, replaces the stored one.
- * - c not in the table: s == 1 starts an entry and applies the command;
- *   any other s gets FSM_ECLIENT_UNKNOWN, nothing applied: the entry was
- *   dropped (idle or evicted, see below), so a retry can no longer be told
- *   from a new request and the client must start over with a new id.
- * A client may have one mutating request in flight at a time: a request
- * overtaken by a later sequence of the same client is stale. Client id 0
- * means no exactly-once: the command is applied each time it is committed.
- * Replies of the table errors carry the command's type, the current
- * revisions and an empty body.
+ * proto_entry (proto/msg.h): [client_id, sequence, ack, now_ms, cmd],
+ * applied by fsm_apply_entry_data(). A client id exists only once a
+ * REGISTER_CLIENT command (an entry without a client) has committed: its
+ * id is that entry's Raft index, so an id is never handed out twice. For
+ * each registered id the fsm keeps, in the backend (so in snapshots and
+ * fsm_hash(), the same on every replica), its floor (replies below it are
+ * gone), its activity time and the encoded replies of its window. An
+ * entry with client id c, sequence s and ack a (1 <= a <= s: every
+ * sequence below a is answered, the client will not retry it):
+ * - c not in the table: FSM_ECLIENT_UNKNOWN (COORD_ECLIENTGONE), whatever
+ *   s is, 1 included, and nothing is applied: an id is only ever in the
+ *   table between its registration and its expiry or eviction, so a
+ *   retry of a request applied before the id was dropped can never apply
+ *   again. The client must register again, and count every request whose
+ *   earlier send had an unknown outcome as "outcome unknown".
+ * - s below the floor: FSM_ECLIENT_STALE_SEQ, nothing applied (the reply
+ *   of that request is gone).
+ * - the table holds a reply to s: a retry. The stored reply is returned,
+ *   byte for byte, and nothing else happens: no write, no event, no
+ *   revision; only the applied index moves.
+ * - s - max(floor, a) >= COORD_CLIENT_WINDOW_MAX: COORD_EWINDOW, nothing
+ *   applied (a client keeps fewer requests in flight than that).
+ * - otherwise the command is applied (gaps and any order are allowed,
+ *   for pipelined requests), the floor rises to a (never falls), the
+ *   replies below it are dropped and the reply to s, error or not, is
+ *   stored.
+ * Client id 0 means no exactly-once: the command is applied each time it
+ * is committed. Replies of the table errors carry the command's type, the
+ * current revisions and an empty body; none of them is stored.
  *
  * Time. The fsm has no clock: an entry's now_ms is the proposing leader's
  * cluster time, and the fsm keeps the cluster clock as the largest now_ms
  * of any applied entry or CLIENTS_EXPIRE (fsm_clients_clock_ms()). A
- * client's activity time is that clock after its entry. So a now_ms that
+ * client's activity time is that clock after its entry (or registration),
+ * rounded down to COORD_CLIENT_ACTIVE_GRAIN_MS. So a now_ms that
  * goes backwards (a new leader whose clock is behind) moves nothing back:
  * the clock stands still until it catches up, and entries live longer,
  * never shorter. A leader must not run ahead either: it should propose
@@ -65,17 +73,16 @@
  * idle_ms = COORD_CLIENT_IDLE_MS, proto/limits.h) first advances the clock
  * to now_ms, then drops every entry whose activity time is below clock -
  * idle_ms (none while clock <= idle_ms); its reply counts them. The table
- * holds at most cfg.clients_max entries: a new client beyond that evicts
- * the entry least recently active (ties: the lowest client id) in the
- * same command. Both are functions of replicated state only, so every
- * replica drops the same entries. Neither changes the revision: the table
- * is not part of the keyspace. What a dropped entry costs: a later
- * sequence of that client is refused (FSM_ECLIENT_UNKNOWN), but a retry
- * of its sequence 1 cannot be told from a new client and applies again.
- * So clients stop retrying a request well within COORD_CLIENT_IDLE_MS,
- * and clients_max should exceed the clients active at once. A stored
- * reply is as large as the reply itself: the server proposes reads
- * (RANGE) with client id 0.
+ * holds at most cfg.clients_max entries: REGISTER_CLIENT [horizon_ms]
+ * into a full table evicts the entry least recently active (ties: the
+ * lowest client id) in the same command if clock - its activity time >=
+ * horizon_ms, and is refused with COORD_ECLIENTSFULL otherwise (nothing
+ * changes but the clock): an entry whose client may still be retrying is
+ * never dropped to make room. Both are functions of replicated state
+ * only, so every replica drops the same entries. Neither changes the
+ * revision: the table is not part of the keyspace. A stored reply is as
+ * large as the reply itself: the server proposes reads (RANGE) with
+ * client id 0.
  *
  * Memory: replies and events point into memory of the fsm, valid until the
  * next call of fsm_apply(), fsm_apply_data(), fsm_apply_entry(),
@@ -107,8 +114,10 @@ struct fsm_config {
 	 * NULL: every lease exists. */
 	bool (*lease_exists)(void *ctx, uint64_t lease);
 	void *lease_ctx;
-	/* Entries of the client table (>= 1); a new client beyond them
-	 * evicts the least recently active. Must be equal on every replica. */
+	/* Entries of the client table (>= 1); a registration beyond them
+	 * evicts the least recently active client if it is idle past the
+	 * command's horizon, else is refused. Must be equal on every
+	 * replica. */
 	uint64_t clients_max;
 	/* Bytes of key-values one applied command may return (>= 1):
 	 * COORD_EREPLYTOOBIG above, counted as proto/limits.h's
@@ -208,10 +217,22 @@ int fsm_apply_entry_data(struct fsm *f, uint64_t index, const uint8_t *data,
 			 size_t len, unsigned flags,
 			 struct fsm_entry_result *out);
 
-/* The client table's entry for client_id: its last sequence and activity
- * time. COORD_ENOTFOUND when there is none; local failures. */
-int fsm_client_lookup(struct fsm *f, uint64_t client_id, uint64_t *sequence,
-		      uint64_t *active_ms);
+/* A client table entry, as fsm_client_lookup() reports it. */
+struct fsm_client_info {
+	uint64_t floor;             /* replies below it are dropped */
+	uint64_t active_ms;         /* activity time (rounded, see Time) */
+	uint64_t n_replies;         /* replies kept (the window) */
+};
+
+/* The client table's entry for client_id. COORD_ENOTFOUND when there is
+ * none; local failures. */
+int fsm_client_lookup(struct fsm *f, uint64_t client_id,
+		      struct fsm_client_info *info);
+
+/* Whether the table keeps client_id's reply to sequence (false on any
+ * error). */
+bool fsm_client_has_reply(struct fsm *f, uint64_t client_id,
+			  uint64_t sequence);
 
 /* The member table: addresses of the cluster's members, written by the
  * internal MEMBER_PUT / MEMBER_DEL commands (proto/msg.h). Neither
@@ -265,13 +286,20 @@ uint64_t fsm_compact_revision(const struct fsm *f);
 uint64_t fsm_applied_index(const struct fsm *f);
 
 /*
- * A 64-bit FNV-1a hash of every record of the fsm in the backend -- keys,
- * values, revisions, history, compact revision, client table, cluster
- * clock -- but not the
- * applied index, so that replicas can compare states reached through
- * different Raft entries. Equal states give equal hashes on every
- * platform. Reads a backend snapshot: O(records).
+ * A 64-bit hash of the fsm's state -- keys, values, revisions, history,
+ * compact revision, leases, members, client table, cluster clock -- but
+ * not the applied index, so that replicas can compare states reached
+ * through different Raft entries. Equal states give equal hashes on every
+ * platform. Incremental: every record adds fmix64(FNV-1a(key, value)) to
+ * a sum modulo 2^64 that each write moves and the meta record keeps (so a
+ * snapshot carries it), and fsm_hash() mixes that sum with the counters:
+ * O(1), never an error.
  */
 int fsm_hash(struct fsm *f, uint64_t *hash);
+
+/* The same hash computed from scratch over every record of the backend:
+ * O(records), for tests and offline checks; equal to fsm_hash() unless a
+ * record was written around the fsm. Local failures. */
+int fsm_hash_scan(struct fsm *f, uint64_t *hash);
 
 #endif /* COORD_FSM_FSM_H */

@@ -35,7 +35,7 @@
 #define FSM_KREC_HDR_BYTES 29
 #define FSM_KREC_TOMBSTONE 0x01
 
-/* A 'c' record's value: sequence, active_ms, then the encoded reply. */
+/* A 'c' record's value: active_ms, floor, then the stored replies. */
 #define FSM_CREC_HDR_BYTES 16
 /* 'c' client_id, and 'a' active_ms client_id. */
 #define FSM_CKEY_BYTES 9
@@ -92,6 +92,7 @@ struct fsm {
 	uint64_t applied_index;
 	uint64_t clock_ms;          /* the cluster clock */
 	uint64_t clients;           /* entries in the client table */
+	uint64_t hash;              /* sum of the records' hash terms */
 
 	struct proto_arena arena;   /* replies, events, overlay: one call */
 	struct fsm_overlay ov;
@@ -102,6 +103,7 @@ struct fsm {
 	uint64_t compact_new;       /* compact revision afterwards */
 	uint64_t clock_new;         /* clock_ms afterwards */
 	uint64_t clients_new;       /* clients afterwards */
+	uint64_t hash_new;          /* hash afterwards */
 	unsigned flags;             /* FSM_EVENTS... */
 	size_t reply_bytes_left;    /* of cfg.reply_bytes_max */
 	struct proto_event *events;
@@ -118,13 +120,15 @@ struct fsm {
 	struct proto_buf reply;     /* an entry's encoded reply */
 };
 
-/* A parsed 'c' record. reply points into the backend's memory: valid
+/* A parsed 'c' record. Pointers go into the backend's memory: valid
  * until its next get() or write(). */
 struct fsm_client {
-	uint64_t sequence;
 	uint64_t active_ms;
-	const uint8_t *reply;
-	size_t reply_len;
+	uint64_t floor;             /* replies below it are dropped */
+	const uint8_t *replies;     /* [sequence:8 len:4 reply]... rising */
+	size_t replies_len;
+	const uint8_t *raw;         /* the whole value */
+	size_t raw_len;
 };
 
 /* A merged, ordered iterator over backend and overlay. */
@@ -163,11 +167,23 @@ int fsm_krec_parse(const uint8_t *v, size_t len, struct fsm_krec *rec);
 uint8_t *fsm_krec_build(struct fsm *f, const struct fsm_krec *rec,
 			size_t *len);
 
-/* view.c: the overlay. Keys and values are copied into the arena. */
+/* view.c: the overlay. Keys and values are copied into the arena. Each
+ * write also moves the state hash (f->hash_new), so the writer names what
+ * the key holds in the view before it: fsm_ov_put() for a key that holds
+ * nothing, fsm_ov_replace() and fsm_ov_del() with the value it holds. */
 void fsm_ov_reset(struct fsm_overlay *ov);
 int fsm_ov_put(struct fsm *f, const uint8_t *key, size_t key_len,
 	       const uint8_t *value, size_t value_len);
-int fsm_ov_del(struct fsm *f, const uint8_t *key, size_t key_len);
+int fsm_ov_replace(struct fsm *f, const uint8_t *key, size_t key_len,
+		   const uint8_t *value, size_t value_len, const uint8_t *old,
+		   size_t old_len);
+int fsm_ov_del(struct fsm *f, const uint8_t *key, size_t key_len,
+	       const uint8_t *old, size_t old_len);
+/* view.c: one record's term of the state hash (0 for the meta record,
+ * which is not hashed), and FNV-1a of v's eight big-endian bytes after h. */
+uint64_t fsm_hash_record(const uint8_t *key, size_t key_len,
+			 const uint8_t *value, size_t value_len);
+uint64_t fsm_hash_mix(uint64_t h, uint64_t v);
 const struct fsm_ov_node *fsm_ov_first(const struct fsm_overlay *ov);
 
 /* view.c: view iterators. */
@@ -220,12 +236,20 @@ int fsm_reply_charge(struct fsm *f, const struct proto_kv *kv,
  * holds a record they look for. */
 int fsm_client_get(struct fsm *f, uint64_t client_id, bool *found,
 		   struct fsm_client *c);
-/* Records reply as client_id's answer to sequence at clock_new; old is
- * the entry found by fsm_client_get() (its reply unused), or NULL for a
- * new client, which may evict others. */
-int fsm_client_store(struct fsm *f, uint64_t client_id, uint64_t sequence,
-		     const struct fsm_client *old, const uint8_t *reply,
-		     size_t reply_len);
+/* The stored reply to sequence, if c holds one. */
+bool fsm_client_reply(const struct fsm_client *c, uint64_t sequence,
+		      const uint8_t **reply, size_t *reply_len);
+uint64_t fsm_client_n_replies(const struct fsm_client *c);
+/* Records reply as client_id's answer to sequence at clock_new, drops
+ * the replies below ack; old is the entry fsm_client_get() found (it must
+ * not hold sequence, and sequence must be within the window). */
+int fsm_client_store(struct fsm *f, uint64_t client_id,
+		     const struct fsm_client *old, uint64_t sequence,
+		     uint64_t ack, const uint8_t *reply, size_t reply_len);
+/* REGISTER_CLIENT as Raft entry index: the new id is index. */
+int fsm_cmd_register_client(struct fsm *f, uint64_t index,
+			    const struct proto_register_client *r,
+			    struct proto_register_client_reply *out);
 int fsm_cmd_clients_expire(struct fsm *f, const struct proto_clients_expire *x,
 			   struct proto_clients_expire_reply *out);
 

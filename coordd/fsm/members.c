@@ -31,6 +31,25 @@ static uint8_t *put_str(uint8_t *p, struct proto_bytes b)
 	return p + 2 + b.len;
 }
 
+/* Puts (or deletes) an 'n' record, naming what it held for the state
+ * hash: the backend's value, as the overlay holds none of this command's
+ * member records before this one write. */
+static int member_write(struct fsm *f, const uint8_t k[9], const uint8_t *v,
+			size_t len, bool del)
+{
+	const uint8_t *old;
+	size_t old_len;
+	int rc = f->b->ops->get(f->b, k, 9, &old, &old_len);
+
+	if (rc == COORD_ENOTFOUND)
+		return del ? COORD_OK : fsm_ov_put(f, k, 9, v, len);
+	if (rc != COORD_OK)
+		return rc;
+	if (del)
+		return fsm_ov_del(f, k, 9, old, old_len);
+	return fsm_ov_replace(f, k, 9, v, len, old, old_len);
+}
+
 int fsm_cmd_member_put(struct fsm *f, const struct proto_member_put *m)
 {
 	uint8_t k[9];
@@ -52,7 +71,7 @@ int fsm_cmd_member_put(struct fsm *f, const struct proto_member_put *m)
 	p = put_str(p, m->client_addr);
 	put_str(p, m->http_addr);
 	nkey_build(k, m->id);
-	return fsm_ov_put(f, k, sizeof(k), v, len);
+	return member_write(f, k, v, len, false);
 }
 
 int fsm_cmd_member_del(struct fsm *f, const struct proto_member_del *m)
@@ -62,7 +81,7 @@ int fsm_cmd_member_del(struct fsm *f, const struct proto_member_del *m)
 	if (m->id == 0)
 		return COORD_EINVAL;
 	nkey_build(k, m->id);
-	return fsm_ov_del(f, k, sizeof(k));
+	return member_write(f, k, NULL, 0, true);
 }
 
 /* Reads one length-prefixed string of a record into out (NUL-terminated);

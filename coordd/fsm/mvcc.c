@@ -500,7 +500,7 @@ static int write_lease_index(struct fsm *f, uint64_t lease,
 	if (rc != COORD_OK)
 		return rc;
 	return present ? fsm_ov_put(f, k->data, k->len, NULL, 0)
-		       : fsm_ov_del(f, k->data, k->len);
+		       : fsm_ov_del(f, k->data, k->len, NULL, 0);
 }
 
 static int check_put(const struct fsm *f, const struct proto_put *p)
@@ -991,6 +991,16 @@ out:
 	return rc;
 }
 
+/* Deletes the 'k' record fsm_mvcc_find() just found (its key is in
+ * find_key, it at the record). */
+static int view_del(struct fsm *f, struct fsm_view_iter *it)
+{
+	size_t v_len;
+	const uint8_t *v = fsm_view_value(it, &v_len);
+
+	return fsm_ov_del(f, f->find_key.data, f->find_key.len, v, v_len);
+}
+
 /*
  * Compaction to rev deletes every version below rev that is a tombstone or
  * has a successor below rev, and the 'r' records below rev: what remains
@@ -1006,8 +1016,6 @@ int fsm_cmd_compact(struct fsm *f, uint64_t rev)
 	struct rev_entry *revs;
 	struct fsm_view_iter it;
 	size_t n;
-	uint8_t meta[] = { FSM_KIND_META, 'c', 'o', 'm', 'p', 'a', 'c', 't' };
-	uint8_t val[8];
 	int rc;
 
 	if (rev <= f->compact_revision)
@@ -1034,29 +1042,27 @@ int fsm_cmd_compact(struct fsm *f, uint64_t rev)
 			break;
 		}
 		if (rec.tombstone)
-			rc = fsm_ov_del(f, f->find_key.data, f->find_key.len);
+			rc = view_del(f, &it);
 		if (rc != COORD_OK)
 			break;
 		/* Its predecessor, superseded below rev. */
 		rc = fsm_mvcc_find(f, &it, revs[i].key.data, revs[i].key.len,
 				   revs[i].rev - 1, &found, &rec_rev, &rec);
 		if (rc == COORD_OK && found)
-			rc = fsm_ov_del(f, f->find_key.data, f->find_key.len);
+			rc = view_del(f, &it);
 		if (rc != COORD_OK)
 			break;
 		/* The change itself leaves history. */
 		rkey[0] = FSM_KIND_REV;
 		fsm_be64_put(rkey + 1, revs[i].rev);
 		fsm_be32_put(rkey + 9, revs[i].sub);
-		rc = fsm_ov_del(f, rkey, sizeof(rkey));
+		rc = fsm_ov_del(f, rkey, sizeof(rkey), revs[i].key.data,
+				revs[i].key.len);
 	}
 	fsm_view_close(&it);
 	if (rc != COORD_OK)
 		return rc;
-	fsm_be64_put(val, rev);
-	rc = fsm_ov_put(f, meta, sizeof(meta), val, sizeof(val));
-	if (rc != COORD_OK)
-		return rc;
+	/* The meta record carries it (fsm.c). */
 	f->compact_new = rev;
 	return COORD_OK;
 }

@@ -311,15 +311,92 @@ static int ov_write(struct fsm *f, const uint8_t *key, size_t key_len,
 	return COORD_OK;
 }
 
+/*
+ * The state hash. Each record (but the meta record) adds
+ * fmix64(FNV-1a(len key, key, len value, value)) to a sum modulo 2^64, so
+ * a write moves the sum by what it adds minus what it replaces, and the
+ * sum is a function of the set of records alone, whatever the order of
+ * the writes that made it (fsm_hash_scan() recomputes it from scratch).
+ */
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t fnv_bytes(uint64_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+uint64_t fsm_hash_mix(uint64_t h, uint64_t v)
+{
+	uint8_t be[8];
+
+	fsm_be64_put(be, v);
+	return fnv_bytes(h, be, sizeof(be));
+}
+
+/* MurmurHash3's finalizer: spreads every input bit over the output, so
+ * that sums of record hashes do not cancel as plain FNV values could. */
+static uint64_t fmix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ull;
+	k ^= k >> 33;
+	return k;
+}
+
+uint64_t fsm_hash_record(const uint8_t *key, size_t key_len,
+			 const uint8_t *value, size_t value_len)
+{
+	uint64_t h = FNV_OFFSET;
+
+	if (key_len > 0 && key[0] == FSM_KIND_META)
+		return 0;
+	h = fsm_hash_mix(h, key_len);
+	h = fnv_bytes(h, key, key_len);
+	h = fsm_hash_mix(h, value_len);
+	h = fnv_bytes(h, value, value_len);
+	return fmix64(h);
+}
+
 int fsm_ov_put(struct fsm *f, const uint8_t *key, size_t key_len,
 	       const uint8_t *value, size_t value_len)
 {
-	return ov_write(f, key, key_len, value, value_len, false);
+	int rc = ov_write(f, key, key_len, value, value_len, false);
+
+	if (rc == COORD_OK)
+		f->hash_new += fsm_hash_record(key, key_len, value, value_len);
+	return rc;
 }
 
-int fsm_ov_del(struct fsm *f, const uint8_t *key, size_t key_len)
+int fsm_ov_replace(struct fsm *f, const uint8_t *key, size_t key_len,
+		   const uint8_t *value, size_t value_len, const uint8_t *old,
+		   size_t old_len)
 {
-	return ov_write(f, key, key_len, NULL, 0, true);
+	/* Before the write: old may point into the node it overwrites. */
+	uint64_t h_old = fsm_hash_record(key, key_len, old, old_len);
+	int rc = ov_write(f, key, key_len, value, value_len, false);
+
+	if (rc == COORD_OK)
+		f->hash_new += fsm_hash_record(key, key_len, value,
+					       value_len) - h_old;
+	return rc;
+}
+
+int fsm_ov_del(struct fsm *f, const uint8_t *key, size_t key_len,
+	       const uint8_t *old, size_t old_len)
+{
+	uint64_t h_old = fsm_hash_record(key, key_len, old, old_len);
+	int rc = ov_write(f, key, key_len, NULL, 0, true);
+
+	if (rc == COORD_OK)
+		f->hash_new -= h_old;
+	return rc;
 }
 
 const struct fsm_ov_node *fsm_ov_first(const struct fsm_overlay *ov)

@@ -79,6 +79,9 @@ struct client {
 	size_t n_unsynced;          /* watches not in net->watch_idx */
 	uint64_t watch_id_next;
 	bool wants_leader_pushes;
+	/* REGISTER_CLIENT token bucket (proto/limits.h). */
+	uint64_t reg_tokens_ms;     /* tokens, in ms of refill time */
+	uint64_t reg_last_ms;
 };
 
 struct req {
@@ -98,6 +101,12 @@ static void expire_done(void *ctx, int code, const uint8_t *reply,
 
 /* ---------------------------------------------------------------------- */
 /* Replies. */
+
+/* Every error code has its counter in net->errors_by_code[]. */
+#define NET_ERROR_CODE_FITS_(name, value, message)                            \
+	_Static_assert((value) >= 0 && (value) < 64, #name " has no counter");
+COORD_ERRORS(NET_ERROR_CODE_FITS_)
+#undef NET_ERROR_CODE_FITS_
 
 static void count_error(struct net *net, int code)
 {
@@ -338,8 +347,10 @@ static void on_hello(struct client *cl, const struct proto_request *rq)
 	send_response(cl, &r);
 }
 
-static int propose_cmd(struct client *cl, const struct proto_request *rq,
-		       const struct proto_cmd *cmd)
+/* Proposes cmd under rq's exactly-once identity (none for a kind that
+ * is not mutating); done gets the fsm's reply. */
+static int propose_entry(struct client *cl, const struct proto_request *rq,
+			 const struct proto_cmd *cmd, node_done_fn done)
 {
 	struct net *net = cl->net;
 	struct proto_entry en;
@@ -350,6 +361,7 @@ static int propose_cmd(struct client *cl, const struct proto_request *rq,
 		return not_leader_code(net);
 	en.client_id = rq->client_id;
 	en.sequence = rq->sequence;
+	en.ack = rq->ack;
 	en.now_ms = net_cluster_now_ms(net);
 	en.cmd = *cmd;
 	proto_buf_clear(&net->scratch);
@@ -360,13 +372,19 @@ static int propose_cmd(struct client *cl, const struct proto_request *rq,
 	if (q == NULL)
 		return COORD_ENOMEM;
 	rc = node_propose(net->node, net->scratch.data, net->scratch.len,
-			  &q->w, write_done, q);
+			  &q->w, done, q);
 	if (rc != COORD_OK) {
 		req_free(q);
 		return rc;
 	}
 	net_kick(net);
 	return COORD_OK;
+}
+
+static int propose_cmd(struct client *cl, const struct proto_request *rq,
+		       const struct proto_cmd *cmd)
+{
+	return propose_entry(cl, rq, cmd, write_done);
 }
 
 /*
@@ -972,6 +990,7 @@ static int member_table_propose(struct net *net,
 
 	en.client_id = rq->client_id;
 	en.sequence = rq->sequence;
+	en.ack = rq->ack;
 	en.now_ms = net_cluster_now_ms(net);
 	en.cmd = *cmd;
 	proto_buf_clear(&net->scratch);
@@ -1113,6 +1132,92 @@ void members_promote(struct net *net)
 	}
 }
 
+/* ---------------------------------------------------------------------- */
+/* Exactly-once registration (coordd/fsm/fsm.h). */
+
+static void register_done(void *ctx, int code, const uint8_t *reply,
+			  size_t len)
+{
+	struct req *q = ctx;
+	struct client *cl = q->cl;
+	struct proto_reply rp;
+	struct proto_response r;
+
+	if (code == COORD_OK) {
+		proto_arena_reset(&cl->net->arena);
+		code = proto_reply_decode(reply, len, &cl->net->arena, &rp);
+		if (code == COORD_OK)
+			code = rp.code;
+	}
+	if (code == COORD_ECLIENTSFULL)
+		log_warn("client addr=%s: REGISTER_CLIENT refused: the client "
+			 "table is full of clients active within "
+			 "client-retry-horizon-ms",
+			 cl->conn != NULL ? cl->conn->addr : "-");
+	if (code != COORD_OK) {
+		send_error(cl, q->kind, q->request_id, code);
+	} else {
+		memset(&r, 0, sizeof(r));
+		r.kind = q->kind;
+		r.request_id = q->request_id;
+		r.leader_hint = leader_hint(cl->net);
+		r.has_body = true;
+		r.u.register_client.client_id = rp.u.register_client.client_id;
+		send_response(cl, &r);
+	}
+	req_free(q);
+}
+
+/* One token per registration: COORD_CLIENT_REGISTER_BURST at once, then
+ * COORD_CLIENT_REGISTERS_PER_S, per connection, so that no connection
+ * can flood the table (it still cannot evict a recent client: the fsm
+ * refuses with COORD_ECLIENTSFULL instead). */
+static bool register_token_take(struct client *cl)
+{
+	const uint64_t per = 1000u / COORD_CLIENT_REGISTERS_PER_S;
+	const uint64_t cap = COORD_CLIENT_REGISTER_BURST * per;
+	uint64_t now = net_now_ms();
+
+	if (cl->reg_last_ms == 0)
+		cl->reg_tokens_ms = cap;
+	else
+		cl->reg_tokens_ms += now - cl->reg_last_ms;
+	if (cl->reg_tokens_ms > cap)
+		cl->reg_tokens_ms = cap;
+	cl->reg_last_ms = now;
+	if (cl->reg_tokens_ms < per)
+		return false;
+	cl->reg_tokens_ms -= per;
+	return true;
+}
+
+static void on_register(struct client *cl, const struct proto_request *rq)
+{
+	struct proto_cmd cmd;
+	int rc;
+
+	if (!raft_is_leader(node_raft(cl->net->node)) || cl->net->stopping) {
+		send_error(cl, rq->kind, rq->request_id, COORD_ENOTLEADER);
+		return;
+	}
+	if (!register_token_take(cl)) {
+		log_warn("client addr=%s: REGISTER_CLIENT refused: more than "
+			 "%d at once or %d/s on one connection",
+			 cl->conn->addr, COORD_CLIENT_REGISTER_BURST,
+			 COORD_CLIENT_REGISTERS_PER_S);
+		send_error(cl, rq->kind, rq->request_id, COORD_EREGISTERRATE);
+		return;
+	}
+	/* The request is not mutating: the entry has no client id. */
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = PROTO_CMD_REGISTER_CLIENT;
+	cmd.u.register_client.horizon_ms =
+		cl->net->cfg->client_retry_horizon_ms;
+	rc = propose_entry(cl, rq, &cmd, register_done);
+	if (rc != COORD_OK)
+		send_error(cl, rq->kind, rq->request_id, rc);
+}
+
 static void on_transfer(struct client *cl, const struct proto_request *rq)
 {
 	struct net *net = cl->net;
@@ -1187,6 +1292,9 @@ static int client_frame(struct conn *c, const uint8_t *body, size_t len)
 		return 0;
 	case PROTO_TRANSFER_LEADER:
 		on_transfer(cl, &rq);
+		return 0;
+	case PROTO_REGISTER_CLIENT:
+		on_register(cl, &rq);
 		return 0;
 	case PROTO_MEMBER_ADD:
 	case PROTO_MEMBER_REMOVE:

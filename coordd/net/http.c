@@ -208,7 +208,8 @@ static void metrics_body(struct net *net, struct evbuffer *b)
 	evbuffer_add_printf(b, "# HELP coord_request_errors_total Error "
 			       "replies by code.\n# TYPE "
 			       "coord_request_errors_total counter\n");
-	for (int c = 1; c < 32; c++) {
+	for (int c = 1; c < (int)(sizeof(net->errors_by_code) /
+				   sizeof(net->errors_by_code[0])); c++) {
 		if (net->errors_by_code[c] == 0)
 			continue;
 		evbuffer_add_printf(b,
@@ -222,8 +223,9 @@ static void metrics_body(struct net *net, struct evbuffer *b)
 		if (fsm_hash(node_fsm(net->node), &hash) == COORD_OK) {
 			evbuffer_add_printf(
 				b,
-				"# HELP coord_state_hash FNV-1a of the keyspace "
-				"at coord_fsm_applied_index.\n"
+				"# HELP coord_state_hash hash of the fsm state "
+				"at coord_fsm_applied_index (kept at apply: "
+				"O(1)).\n"
 				"# TYPE coord_state_hash gauge\n"
 				"coord_state_hash{hex=\"%016" PRIx64 "\"} 1\n"
 				"coord_fsm_applied_index %" PRIu64 "\n",

@@ -191,7 +191,7 @@ struct net {
 	size_t n_clients;
 	uint64_t client_conns_total;
 	uint64_t requests_by_kind[64];
-	uint64_t errors_by_code[32];
+	uint64_t errors_by_code[64];    /* by code (NET_ERROR_CODES_MAX) */
 	uint64_t cluster_now_base_ms;   /* for CLIENTS_EXPIRE / envelopes */
 	uint64_t expire_next_tick;
 	uint64_t transfer_last_ms;  /* a client's last TRANSFER_LEADER here */

@@ -1456,9 +1456,7 @@ static void phase_admin(const char *const *eps, size_t n_eps)
 	 * reads and watches below r2 are then COORD_ECOMPACTED. */
 	memset(&rq, 0, sizeof(rq));
 	rq.kind = PROTO_COMPACT;
-	rq.client_id = 0x5eed0000u + (uint64_t)getpid();
-	rq.sequence = 1;
-	rq.u.compact.revision = r2;
+	rq.u.compact.revision = r2;    /* client 0: no exactly-once */
 	rc = raw_call(eps[f], &rq);
 	CHECK(rc == COORD_ENOTLEADER, "COMPACT at a follower: %s",
 	      coord_strerror(rc));

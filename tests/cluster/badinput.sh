@@ -180,10 +180,10 @@ alive "limits"
 
 # Frames: a body of exactly --max-frame-bytes is read (its value is then
 # too large), one byte more closes the connection.
-raw "$LPORT" hello putk 1 4082
+raw "$LPORT" hello putk 1 4081
 expect "frame at the limit" '^reply PUT id=2 code=9 COORD_EVALUETOOBIG$'
 mark "$l" "$CLOSE: frame too large"
-raw "$LPORT" hello putk 1 4083 eof
+raw "$LPORT" hello putk 1 4082 eof
 expect "frame over the limit" '^closed$'
 logged "frame over the limit"
 alive "frames"

@@ -16,6 +16,10 @@
  *   hello                 HELLO (this version), then read one frame
  *   put KEY VLEN          PUT KEY = VLEN bytes 'v', then read one frame
  *   putk KLEN VLEN        PUT a key of KLEN bytes 'k', then read
+ *   putc ID SEQ KEY       PUT KEY = "v" as client ID, sequence SEQ (ack
+ *                         SEQ), then read one frame (once.sh)
+ *   register N            N REGISTER_CLIENTs, reading each reply; a reply
+ *                         line with code 0 ends "client=ID" (once.sh)
  *   get KEY               RANGE of KEY, then read one frame
  *   range PREFIX LIMIT    RANGE of the keys under PREFIX with LIMIT (0:
  *                         none), then read one frame and print
@@ -171,9 +175,15 @@ static bool recv_frame(int fd)
 			printf("reply %s", proto_kind_name(r.kind));
 		}
 		if (rc == COORD_OK)
-			printf(" id=%llu code=%d %s\n",
+			printf(" id=%llu code=%d %s",
 			       (unsigned long long)r.request_id, r.code,
 			       coord_error_name(r.code));
+		if (rc == COORD_OK && r.kind == PROTO_REGISTER_CLIENT &&
+		    r.code == COORD_OK)
+			printf(" client=%llu",
+			       (unsigned long long)r.u.register_client.client_id);
+		if (rc == COORD_OK)
+			printf("\n");
 	}
 	if (rc != COORD_OK)
 		printf("undecodable %zu bytes: %s\n", len, coord_error_name(rc));
@@ -781,6 +791,40 @@ int main(int argc, char **argv)
 			free(value);
 			recv_frame(fd);
 			i += 2;
+		} else if (strcmp(step, "putc") == 0) {
+			const char *a3 = i + 3 < argc ? argv[i + 3] : NULL;
+
+			if (a3 == NULL)
+				usage();
+			put_init(&rq, (const uint8_t *)a3, strlen(a3),
+				 (const uint8_t *)"v", 1);
+			rq.client_id = parse_size(a1);
+			rq.sequence = parse_size(a2);
+			rq.ack = rq.sequence;
+			if (send_request(fd, &rq) != 0)
+				return 1;
+			recv_frame(fd);
+			i += 3;
+		} else if (strcmp(step, "register") == 0 ||
+			   strcmp(step, "watch") == 0) {
+			size_t n;
+
+			if (a1 == NULL)
+				usage();
+			n = parse_size(a1);
+			memset(&rq, 0, sizeof(rq));
+			rq.kind = PROTO_REGISTER_CLIENT;
+			if (strcmp(step, "watch") == 0) {
+				rq.kind = PROTO_WATCH_CREATE;
+				rq.u.watch_create.key = proto_bytes_make("w/", 2);
+				rq.u.watch_create.flags = PROTO_RANGE_PREFIX;
+			}
+			for (size_t k = 0; k < n; k++) {
+				if (send_request(fd, &rq) != 0)
+					return 1;
+				recv_frame(fd);
+			}
+			i++;
 		} else if (strcmp(step, "get") == 0) {
 			if (a1 == NULL)
 				usage();
@@ -803,22 +847,6 @@ int main(int argc, char **argv)
 				return 1;
 			recv_range(fd);
 			i += 2;
-		} else if (strcmp(step, "watch") == 0) {
-			size_t n;
-
-			if (a1 == NULL)
-				usage();
-			n = parse_size(a1);
-			for (size_t k = 0; k < n; k++) {
-				memset(&rq, 0, sizeof(rq));
-				rq.kind = PROTO_WATCH_CREATE;
-				rq.u.watch_create.key = proto_bytes_make("w/", 2);
-				rq.u.watch_create.flags = PROTO_RANGE_PREFIX;
-				if (send_request(fd, &rq) != 0)
-					return 1;
-				recv_frame(fd);
-			}
-			i++;
 		} else if (strcmp(step, "compact") == 0 ||
 			   strcmp(step, "transfer") == 0) {
 			if (a1 == NULL)

@@ -393,9 +393,12 @@ const struct proto_kv *ft_kv(struct ft_fsm *t, const char *key)
 
 uint64_t ft_hash(struct ft_fsm *t)
 {
-	uint64_t h = 0;
+	uint64_t h = 0, scan = 0;
 
 	ft_code_eq(fsm_hash(t->f, &h), COORD_OK);
+	/* The incremental hash is always the one of the records there. */
+	ft_code_eq(fsm_hash_scan(t->f, &scan), COORD_OK);
+	ck_assert_uint_eq(h, scan);
 	return h;
 }
 

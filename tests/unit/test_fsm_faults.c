@@ -321,7 +321,7 @@ static void run_read_faults(bool backend_faults)
 						     FSM_EVENTS_PREV_KV, &ev);
 				break;
 			case 2:
-				rc = fsm_hash(e.f, &h);
+				rc = fsm_hash_scan(e.f, &h);
 				break;
 			default:
 				rc = fsm_new(&e.cfg,
@@ -434,31 +434,45 @@ START_TEST(apply_data_allocation_failure_is_local)
 END_TEST
 
 /*
- * Entries: the same, through the client table's paths -- a new client, a
- * retry, a stale and an unknown sequence, an eviction, a command error
- * that is stored, an expiry -- with a table of two.
+ * Entries: the same, through the client table's paths -- registrations
+ * (one that evicts, one refused), a new sequence, a retry, a stale, an
+ * unknown and a too far sequence, a retry of sequence 1 of an evicted
+ * client, a command error that is stored, an expiry -- with a table of
+ * two. A registered client's id is the index of its registration: step
+ * i is index i + 1.
  */
 
 static size_t entry_workload(struct proto_entry *es)
 {
 	size_t n = 0;
 
-	es[n++] = ft_entry(0, 0, 100, ft_put("a", "1", 0));
-	es[n++] = ft_entry(1, 1, 200, ft_put_b(ft_s("a"), ft_s("2"), 0, true));
+	es[n++] = ft_entry(0, 0, 1000, ft_put("a", "1", 0));
+	es[n++] = ft_entry(0, 0, 2000, ft_register(0));             /* 2 */
+	es[n++] = ft_entry(2, 1, 2000, ft_put_b(ft_s("a"), ft_s("2"), 0, true));
 	/* A retry. */
-	es[n++] = ft_entry(1, 1, 250, ft_put("a", "2", 0));
-	es[n++] = ft_entry(2, 1, 300, ft_put("c", "1", 0));
-	/* Evicts client 1, then the clock goes back. */
-	es[n++] = ft_entry(3, 1, 400, ft_put("d", "1", 0));
-	es[n++] = ft_entry(3, 2, 150, ft_del("a", NULL, 0, true));
-	/* Stale; unknown; a command error, stored. */
-	es[n++] = ft_entry(3, 1, 500, ft_put("d", "2", 0));
-	es[n++] = ft_entry(1, 2, 500, ft_put("d", "3", 0));
-	es[n++] = ft_entry(2, 2, 600, ft_put("", "x", 0));
-	/* Drops client 3 (active at 400); the retry of the error. */
-	es[n++] = ft_entry(0, 0, 700, ft_expire(5000, 4500));
-	es[n++] = ft_entry(2, 2, 800, ft_put("", "x", 0));
-	es[n] = ft_entry(4, 1, 900, ft_put("e", "1", 0));
+	es[n++] = ft_entry(2, 1, 2500, ft_put("a", "2", 0));
+	es[n++] = ft_entry(0, 0, 3000, ft_register(0));             /* 5 */
+	es[n++] = ft_entry(5, 1, 3000, ft_put("c", "1", 0));
+	/* A full table, nobody idle for 10 s: refused. */
+	es[n++] = ft_entry(0, 0, 3500, ft_register(10000));
+	/* Evicts client 2 (the least recently active); the clock goes
+	 * back. */
+	es[n++] = ft_entry(0, 0, 4000, ft_register(0));             /* 8 */
+	es[n++] = ft_entry(8, 1, 4000, ft_put("d", "1", 0));
+	es[n++] = ft_entry(8, 2, 1500, ft_del("a", NULL, 0, true));
+	/* Stale; unknown; sequence 1 of the evicted client again; past the
+	 * window; a command error, stored. */
+	es[n++] = ft_entry(8, 1, 5000, ft_put("d", "2", 0));
+	es[n++] = ft_entry(2, 2, 5000, ft_put("d", "3", 0));
+	es[n++] = ft_entry(2, 1, 5000, ft_put("a", "2", 0));
+	es[n++] = ft_entry_ack(5, 2 + COORD_CLIENT_WINDOW_MAX, 2, 5000,
+			       ft_put("w", "1", 0));
+	es[n++] = ft_entry(5, 2, 6000, ft_put("", "x", 0));
+	/* Drops client 8 (active at 4000); the retry of the error. */
+	es[n++] = ft_entry(0, 0, 7000, ft_expire(50000, 45000));
+	es[n++] = ft_entry(5, 2, 8000, ft_put("", "x", 0));
+	es[n++] = ft_entry(0, 0, 9000, ft_register(0));             /* 18 */
+	es[n] = ft_entry(18, 1, 9000, ft_put("e", "1", 0));
 	es[n++].cmd.type = PROTO_CMD_RANGE;
 	es[n - 1].cmd.u.range = ft_range("", NULL, PROTO_RANGE_PREFIX);
 	return n;
@@ -513,7 +527,10 @@ static void run_entry_faults(bool backend_faults, bool encoded)
 	ck_assert_uint_gt(faults, n);
 	/* The workload went where it should. */
 	ck_assert_uint_eq(fsm_clients_count(ref.f), 2);
-	ck_assert_uint_eq(fsm_clients_clock_ms(ref.f), 5000);
+	ck_assert_uint_eq(fsm_clients_clock_ms(ref.f), 50000);
+	ck_assert(!fsm_client_has_reply(ref.f, 2, 1));
+	ck_assert(fsm_client_has_reply(ref.f, 5, 2));
+	ck_assert(fsm_client_has_reply(ref.f, 18, 1));
 	proto_buf_close(&want);
 	proto_buf_close(&got);
 	proto_buf_close(&data);
@@ -538,18 +555,21 @@ END_TEST
 START_TEST(client_lookup_failure_is_reported)
 {
 	struct fault_env e;
-	struct proto_entry en = ft_entry(7, 1, 10, ft_put("a", "1", 0));
+	struct proto_entry reg = ft_entry(0, 0, 10, ft_register(0));
+	struct proto_entry en = ft_entry(1, 1, 2010, ft_put("a", "1", 0));
 	struct fsm_entry_result res;
-	uint64_t s, a;
+	struct fsm_client_info ci;
 
 	env_open(&e, true);
-	ft_code_eq(fsm_apply_entry(e.f, 1, &en, 0, &res), COORD_OK);
+	ft_code_eq(fsm_apply_entry(e.f, 1, &reg, 0, &res), COORD_OK);
+	ft_code_eq(fsm_apply_entry(e.f, 2, &en, 0, &res), COORD_OK);
 	env_arm(&e, 1);
-	ft_code_eq(fsm_client_lookup(e.f, 7, &s, &a), COORD_EIO);
+	ft_code_eq(fsm_client_lookup(e.f, 1, &ci), COORD_EIO);
 	ck_assert(env_disarm(&e));
-	ft_code_eq(fsm_client_lookup(e.f, 7, &s, &a), COORD_OK);
-	ck_assert_uint_eq(s, 1);
-	ck_assert_uint_eq(a, 10);
+	ft_code_eq(fsm_client_lookup(e.f, 1, &ci), COORD_OK);
+	ck_assert_uint_eq(ci.floor, 1);
+	ck_assert_uint_eq(ci.n_replies, 1);
+	ck_assert_uint_eq(ci.active_ms, 2000);
 	env_close(&e);
 }
 END_TEST
@@ -575,6 +595,12 @@ static void raw_del(struct fsm_backend *b, const void *key, size_t key_len)
 				       0 };
 
 	ft_code_eq(b->ops->write(b, &w, 1), COORD_OK);
+}
+
+static void be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
 }
 
 static void be64(uint8_t *p, uint64_t v)
@@ -616,16 +642,16 @@ START_TEST(corrupt_meta_record_refuses_to_open)
 {
 	struct ft_fsm t;
 	struct fsm *f = NULL;
-	uint8_t v[8];
+	uint8_t v[48];
 
 	corrupt_open(&t);
-	raw_put(t.backend, "mrevision", 9, "abc", 3);
+	raw_put(t.backend, "mstate", 6, "abc", 3);
 	ft_code_eq(fsm_new(&t.cfg, t.backend, &f), COORD_ECORRUPT);
 	ck_assert_ptr_null(f);
-	be64(v, 1);
-	raw_put(t.backend, "mrevision", 9, v, 8);
-	be64(v, 2);
-	raw_put(t.backend, "mcompact", 8, v, 8);    /* above the revision */
+	memset(v, 0, 48);
+	be64(v + 8, 1);                         /* revision */
+	be64(v + 16, 2);                        /* compact: above it */
+	raw_put(t.backend, "mstate", 6, v, 48);
 	ft_code_eq(fsm_new(&t.cfg, t.backend, &f), COORD_ECORRUPT);
 	ft_fsm_close(&t);
 }
@@ -831,32 +857,60 @@ static void table_open(struct ft_fsm *t, uint64_t clients_max)
 	ft_fsm_open(t, &cfg);
 }
 
+/* Registers a client at the next index (horizon 0); returns its id. */
+static uint64_t table_register(struct ft_fsm *t)
+{
+	entry_ok(t, ft_entry(0, 0, 5000, ft_register(0)));
+	return t->index;
+}
+
 START_TEST(corrupt_client_records_are_reported)
 {
 	struct ft_fsm t;
-	uint8_t k[32], v[32];
-	uint64_t s, a;
+	uint8_t k[32], v[64];
+	struct fsm_client_info ci;
+	uint64_t id;
 
-	/* A 'c' record shorter than its header; one with sequence 0. */
+	/* A 'c' record shorter than its header; one with floor 0. */
 	table_open(&t, COORD_CLIENTS_MAX);
+	id = table_register(&t);
 	k[0] = 'c';
-	be64(k + 1, 7);
+	be64(k + 1, id);
 	raw_put(t.backend, k, 9, "short", 5);
-	expect_corrupt(&t, ft_entry(7, 1, 10, ft_put("a", "1", 0)));
-	ft_code_eq(fsm_client_lookup(t.f, 7, &s, &a), COORD_ECORRUPT);
+	expect_corrupt(&t, ft_entry(id, 1, 10, ft_put("a", "1", 0)));
+	ft_code_eq(fsm_client_lookup(t.f, id, &ci), COORD_ECORRUPT);
 	memset(v, 0, sizeof(v));
 	raw_put(t.backend, k, 9, v, 16);
-	expect_corrupt(&t, ft_entry(7, 1, 10, ft_put("a", "1", 0)));
+	expect_corrupt(&t, ft_entry(id, 1, 10, ft_put("a", "1", 0)));
+	ck_assert(!fsm_client_has_reply(t.f, id, 1));
+	/* Stored replies cut short; below the floor; out of order. */
+	be64(v + 8, 2);
+	be64(v + 16, 2);
+	be32(v + 24, 10);
+	raw_put(t.backend, k, 9, v, 30);
+	expect_corrupt(&t, ft_entry(id, 3, 10, ft_put("a", "1", 0)));
+	be64(v + 16, 1);
+	be32(v + 24, 0);
+	raw_put(t.backend, k, 9, v, 28);
+	expect_corrupt(&t, ft_entry(id, 3, 10, ft_put("a", "1", 0)));
+	be64(v + 16, 3);
+	be64(v + 28, 2);
+	be32(v + 36, 0);
+	raw_put(t.backend, k, 9, v, 40);
+	expect_corrupt(&t, ft_entry(id, 4, 10, ft_put("a", "1", 0)));
 	ft_fsm_close(&t);
 
 	/* A stored reply that does not decode. */
 	table_open(&t, COORD_CLIENTS_MAX);
-	entry_ok(&t, ft_entry(7, 1, 10, ft_put("a", "1", 0)));
-	be64(v, 1);
-	be64(v + 8, 10);
-	v[16] = 0xc1;
-	raw_put(t.backend, k, 9, v, 17);
-	expect_corrupt(&t, ft_entry(7, 1, 10, ft_put("a", "1", 0)));
+	id = table_register(&t);
+	entry_ok(&t, ft_entry(id, 1, 10, ft_put("a", "1", 0)));
+	be64(v, 0);
+	be64(v + 8, 1);
+	be64(v + 16, 1);
+	be32(v + 24, 1);
+	v[28] = 0xc1;
+	raw_put(t.backend, k, 9, v, 29);
+	expect_corrupt(&t, ft_entry(id, 1, 10, ft_put("a", "1", 0)));
 	ft_fsm_close(&t);
 }
 END_TEST
@@ -865,14 +919,15 @@ START_TEST(corrupt_activity_index_is_reported)
 {
 	struct ft_fsm t;
 	uint8_t k[32], v[16];
+	uint64_t id;
 
 	/* An 'a' key of the wrong length, met by eviction and by expiry. */
 	table_open(&t, 1);
-	entry_ok(&t, ft_entry(7, 1, 10, ft_put("a", "1", 0)));
+	table_register(&t);
 	k[0] = 'a';
 	be64(k + 1, 0);
 	raw_put(t.backend, k, 9, "", 0);
-	expect_corrupt(&t, ft_entry(8, 1, 10, ft_put("a", "1", 0)));
+	expect_corrupt(&t, ft_entry(0, 0, 10, ft_register(0)));
 	expect_corrupt(&t, ft_entry(0, 0, 10, ft_expire(10000, 0)));
 	ft_fsm_close(&t);
 
@@ -880,12 +935,13 @@ START_TEST(corrupt_activity_index_is_reported)
 	 * activity differs. */
 	for (int i = 0; i < 2; i++) {
 		table_open(&t, 1);
-		entry_ok(&t, ft_entry(7, 1, 10, ft_put("a", "1", 0)));
+		id = table_register(&t);
 		k[0] = 'a';
+		/* Before the real one (active at 5000). */
 		be64(k + 1, 5);
-		be64(k + 9, i == 0 ? 9 : 7);
+		be64(k + 9, i == 0 ? 9 : id);
 		raw_put(t.backend, k, 17, "", 0);
-		expect_corrupt(&t, ft_entry(8, 1, 10, ft_put("a", "1", 0)));
+		expect_corrupt(&t, ft_entry(0, 0, 10, ft_register(0)));
 		expect_corrupt(&t, ft_entry(0, 0, 10, ft_expire(10000, 0)));
 		ft_fsm_close(&t);
 	}
@@ -898,8 +954,8 @@ START_TEST(corrupt_activity_index_is_reported)
 	raw_put(t.backend, k, 17, "", 0);
 	k[0] = 'c';
 	be64(k + 1, 9);
-	be64(v, 1);
-	be64(v + 8, 5);
+	be64(v, 5);
+	be64(v + 8, 1);
 	raw_put(t.backend, k, 9, v, 16);
 	expect_corrupt(&t, ft_entry(0, 0, 10, ft_expire(10000, 0)));
 	ft_fsm_close(&t);
@@ -910,12 +966,23 @@ START_TEST(corrupt_clock_or_count_refuses_to_open)
 {
 	struct ft_fsm t;
 	struct fsm *f = NULL;
+	uint8_t v[48];
 
 	table_open(&t, COORD_CLIENTS_MAX);
-	raw_put(t.backend, "mclock", 6, "abc", 3);
+	raw_put(t.backend, "mstate", 6, "abc", 3);
 	ft_code_eq(fsm_new(&t.cfg, t.backend, &f), COORD_ECORRUPT);
-	raw_put(t.backend, "mclock", 6, "\0\0\0\0\0\0\0\1", 8);
-	raw_put(t.backend, "mclients", 8, "abc", 3);
+	memset(v, 0, sizeof(v));
+	raw_put(t.backend, "mstate", 6, v, 47);
+	ft_code_eq(fsm_new(&t.cfg, t.backend, &f), COORD_ECORRUPT);
+	ck_assert_ptr_null(f);
+	raw_put(t.backend, "mstate", 6, v, 48);
+	ft_code_eq(fsm_new(&t.cfg, t.backend, &f), COORD_OK);
+	fsm_free(f);
+	ft_fsm_close(&t);
+	/* The layout of the separate meta records (before "mstate"). */
+	table_open(&t, COORD_CLIENTS_MAX);
+	raw_put(t.backend, "mapplied", 8, v, 8);
+	f = NULL;
 	ft_code_eq(fsm_new(&t.cfg, t.backend, &f), COORD_ECORRUPT);
 	ck_assert_ptr_null(f);
 	ft_fsm_close(&t);

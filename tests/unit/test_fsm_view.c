@@ -58,8 +58,8 @@ START_TEST(view_merges_pending_writes_over_the_backend)
 			      (const uint8_t *)"2", 1), COORD_OK);
 	ft_code_eq(fsm_ov_put(f, (const uint8_t *)"c", 1,
 			      (const uint8_t *)"33", 2), COORD_OK);
-	ft_code_eq(fsm_ov_del(f, (const uint8_t *)"e", 1), COORD_OK);
-	ft_code_eq(fsm_ov_del(f, (const uint8_t *)"x", 1), COORD_OK);
+	ft_code_eq(fsm_ov_del(f, (const uint8_t *)"e", 1, NULL, 0), COORD_OK);
+	ft_code_eq(fsm_ov_del(f, (const uint8_t *)"x", 1, NULL, 0), COORD_OK);
 	ft_code_eq(fsm_ov_put(f, (const uint8_t *)"h", 1,
 			      (const uint8_t *)"8", 1), COORD_OK);
 	view_scan(f, "", out);
@@ -73,8 +73,8 @@ START_TEST(view_merges_pending_writes_over_the_backend)
 	/* A second write of a pending key replaces it. */
 	ft_code_eq(fsm_ov_put(f, (const uint8_t *)"b", 1,
 			      (const uint8_t *)"22", 2), COORD_OK);
-	ft_code_eq(fsm_ov_del(f, (const uint8_t *)"g", 1), COORD_OK);
-	ft_code_eq(fsm_ov_del(f, (const uint8_t *)"h", 1), COORD_OK);
+	ft_code_eq(fsm_ov_del(f, (const uint8_t *)"g", 1, NULL, 0), COORD_OK);
+	ft_code_eq(fsm_ov_del(f, (const uint8_t *)"h", 1, NULL, 0), COORD_OK);
 	view_scan(f, "", out);
 	ck_assert_str_eq(out, "a=1,b=22,c=33,");
 	ck_assert_uint_eq(f->ov.n, 6);

@@ -239,7 +239,7 @@ static struct proto_op sample_op(int i)
 	return op;
 }
 
-#define N_SAMPLE_CMDS 9
+#define N_SAMPLE_CMDS 10
 
 static struct proto_cmd sample_cmd(int i, struct proto_op *ops)
 {
@@ -281,6 +281,10 @@ static struct proto_cmd sample_cmd(int i, struct proto_op *ops)
 		c.type = PROTO_CMD_CLIENTS_EXPIRE;
 		c.u.clients_expire.now_ms = 1ull << 50;
 		c.u.clients_expire.idle_ms = 3600000;
+		break;
+	case 8:
+		c.type = PROTO_CMD_REGISTER_CLIENT;
+		c.u.register_client.horizon_ms = 300000;
 		break;
 	default:
 		c.type = PROTO_CMD_PUT;         /* empty key and value */
@@ -381,6 +385,10 @@ static void cmd_check(const struct proto_cmd *a, const struct proto_cmd *b)
 		ck_assert_uint_eq(a->u.clients_expire.idle_ms,
 				  b->u.clients_expire.idle_ms);
 		break;
+	case PROTO_CMD_REGISTER_CLIENT:
+		ck_assert_uint_eq(a->u.register_client.horizon_ms,
+				  b->u.register_client.horizon_ms);
+		break;
 	default:
 		ck_assert_uint_eq(a->u.lease_end.lease, b->u.lease_end.lease);
 	}
@@ -391,7 +399,7 @@ static const struct proto_kv sample_kvs[] = {
 	{ { (const uint8_t *)"\0\0", 2 }, { NULL, 0 }, UINT64_MAX, 0, 1, 0 },
 };
 
-#define N_SAMPLE_REPLIES 10
+#define N_SAMPLE_REPLIES 11
 
 static struct proto_reply sample_reply(int i, struct proto_op_reply *ops)
 {
@@ -451,6 +459,10 @@ static struct proto_reply sample_reply(int i, struct proto_op_reply *ops)
 	case 8:
 		r.type = PROTO_CMD_CLIENTS_EXPIRE;
 		r.u.clients_expire.expired = 65536;
+		break;
+	case 9:
+		r.type = PROTO_CMD_REGISTER_CLIENT;
+		r.u.register_client.client_id = 1ull << 40;
 		break;
 	default:
 		r.type = PROTO_CMD_RANGE;
@@ -530,6 +542,10 @@ static void reply_check(const struct proto_reply *a, const struct proto_reply *b
 		ck_assert_uint_eq(a->u.clients_expire.expired,
 				  b->u.clients_expire.expired);
 		break;
+	case PROTO_CMD_REGISTER_CLIENT:
+		ck_assert_uint_eq(a->u.register_client.client_id,
+				  b->u.register_client.client_id);
+		break;
 	case PROTO_CMD_COMPACT:
 		break;
 	default:
@@ -560,6 +576,7 @@ static struct proto_entry sample_entry(int i, struct proto_op *ops)
 	if (i == 0) {
 		e.client_id = UINT64_MAX;
 		e.sequence = 1ull << 33;
+		e.ack = (1ull << 33) - 7;
 		e.now_ms = 1234567;
 		e.cmd = sample_cmd(3, ops);
 	} else {
@@ -766,6 +783,7 @@ START_TEST(entries_round_trip)
 		ft_code_eq(proto_entry_decode(b.data, b.len, &ar, &d), COORD_OK);
 		ck_assert_uint_eq(d.client_id, e.client_id);
 		ck_assert_uint_eq(d.sequence, e.sequence);
+		ck_assert_uint_eq(d.ack, e.ack);
 		ck_assert_uint_eq(d.now_ms, e.now_ms);
 		cmd_check(&e.cmd, &d.cmd);
 	}
@@ -796,23 +814,39 @@ START_TEST(entry_decoder_pairs_client_and_sequence)
 	struct proto_buf b;
 	struct proto_entry e;
 
-	/* [1, 1, 0, [5, 1]] and [0, 0, 9, [5, 1]] are entries. */
+	/* [1, 2, 1, 0, [5, 1]] and [0, 0, 0, 9, [5, 1]] are entries. */
+	ft_code_eq(DECODE_ENTRY(0x95, 0x01, 0x02, 0x01, 0x00, 0x92, 0x05,
+				0x01),
+		   COORD_OK);
+	ft_code_eq(DECODE_ENTRY(0x95, 0x00, 0x00, 0x00, 0x09, 0x92, 0x05,
+				0x01),
+		   COORD_OK);
+	/* No client with a sequence or an ack; a client without one; an
+	 * ack above the sequence. */
+	ft_code_eq(DECODE_ENTRY(0x95, 0x00, 0x01, 0x00, 0x00, 0x92, 0x05,
+				0x01),
+		   COORD_EMALFORMED);
+	ft_code_eq(DECODE_ENTRY(0x95, 0x00, 0x00, 0x01, 0x00, 0x92, 0x05,
+				0x01),
+		   COORD_EMALFORMED);
+	ft_code_eq(DECODE_ENTRY(0x95, 0x01, 0x00, 0x00, 0x00, 0x92, 0x05,
+				0x01),
+		   COORD_EMALFORMED);
+	ft_code_eq(DECODE_ENTRY(0x95, 0x01, 0x01, 0x00, 0x00, 0x92, 0x05,
+				0x01),
+		   COORD_EMALFORMED);
+	ft_code_eq(DECODE_ENTRY(0x95, 0x01, 0x01, 0x02, 0x00, 0x92, 0x05,
+				0x01),
+		   COORD_EMALFORMED);
+	/* Wrong arity (the entry before acks); a bare command; a negative
+	 * time; a bad command. */
 	ft_code_eq(DECODE_ENTRY(0x94, 0x01, 0x01, 0x00, 0x92, 0x05, 0x01),
-		   COORD_OK);
-	ft_code_eq(DECODE_ENTRY(0x94, 0x00, 0x00, 0x09, 0x92, 0x05, 0x01),
-		   COORD_OK);
-	/* No client with a sequence; a client without one. */
-	ft_code_eq(DECODE_ENTRY(0x94, 0x00, 0x01, 0x00, 0x92, 0x05, 0x01),
-		   COORD_EMALFORMED);
-	ft_code_eq(DECODE_ENTRY(0x94, 0x01, 0x00, 0x00, 0x92, 0x05, 0x01),
-		   COORD_EMALFORMED);
-	/* Wrong arity; a bare command; a negative time; a bad command. */
-	ft_code_eq(DECODE_ENTRY(0x93, 0x01, 0x01, 0x92, 0x05, 0x01),
 		   COORD_EMALFORMED);
 	ft_code_eq(DECODE_ENTRY(0x92, 0x05, 0x01), COORD_EMALFORMED);
-	ft_code_eq(DECODE_ENTRY(0x94, 0x01, 0x01, 0xff, 0x92, 0x05, 0x01),
+	ft_code_eq(DECODE_ENTRY(0x95, 0x01, 0x01, 0x01, 0xff, 0x92, 0x05,
+				0x01),
 		   COORD_EMALFORMED);
-	ft_code_eq(DECODE_ENTRY(0x94, 0x01, 0x01, 0x00, 0x90),
+	ft_code_eq(DECODE_ENTRY(0x95, 0x01, 0x01, 0x01, 0x00, 0x90),
 		   COORD_EMALFORMED);
 	ft_code_eq(decode_entry_raw(NULL, 0), COORD_EMALFORMED);
 	/* The encoder refuses the same pairs, and a bad command. */
@@ -825,6 +859,10 @@ START_TEST(entry_decoder_pairs_client_and_sequence)
 	e.client_id = 1;
 	ft_code_eq(proto_entry_encode(&e, &b), COORD_EINVAL);
 	e.sequence = 1;
+	ft_code_eq(proto_entry_encode(&e, &b), COORD_EINVAL);   /* ack 0 */
+	e.ack = 2;
+	ft_code_eq(proto_entry_encode(&e, &b), COORD_EINVAL);
+	e.ack = 1;
 	e.cmd.type = 0;
 	ft_code_eq(proto_entry_encode(&e, &b), COORD_EINVAL);
 	ck_assert_uint_eq(b.len, 0);

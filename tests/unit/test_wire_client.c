@@ -118,6 +118,7 @@ START_TEST(every_request_kind_round_trips)
 	ck_assert_uint_eq(req.request_id, 1000 + PROTO_PUT);
 	ck_assert_uint_eq(req.client_id, 0xc0ffee);
 	ck_assert_uint_eq(req.sequence, 12 + PROTO_PUT);
+	ck_assert_uint_eq(req.ack, 3 + PROTO_PUT);
 	ck_assert_uint_eq(req.fences.n, 2);
 	ck_assert_uint_eq(req.fences.v[1].token, 1ull << 40);
 	ck_assert(req.u.put.key.data > b.data &&
@@ -507,23 +508,23 @@ START_TEST(unknown_kinds_get_their_own_code)
 }
 END_TEST
 
-/* [PUT, id, client, seq, fences, key, value, lease, prev_kv] with the
- * element at position `at` replaced by raw bytes. */
+/* [PUT, id, client, seq, ack, fences, key, value, lease, prev_kv] with
+ * the element at position `at` replaced by raw bytes. */
 static void mp_put(struct tw_mp *m, int at, const void *raw, size_t n)
 {
 	m->n = 0;
-	tw_mp_arr(m, 9);
-	for (int i = 0; i < 9; i++) {
+	tw_mp_arr(m, 10);
+	for (int i = 0; i < 10; i++) {
 		if (i == at) {
 			tw_mp_raw(m, raw, n);
 			continue;
 		}
 		switch (i) {
 		case 0: tw_mp_uint(m, PROTO_PUT); break;
-		case 4: tw_mp_arr(m, 0); break;
-		case 5: tw_mp_bin(m, "k"); break;
-		case 6: tw_mp_bin(m, "v"); break;
-		case 8: tw_mp_bool(m, false); break;
+		case 5: tw_mp_arr(m, 0); break;
+		case 6: tw_mp_bin(m, "k"); break;
+		case 7: tw_mp_bin(m, "v"); break;
+		case 9: tw_mp_bool(m, false); break;
 		default: tw_mp_uint(m, 1);
 		}
 	}
@@ -541,9 +542,10 @@ START_TEST(wrong_types_are_malformed)
 		size_t n;
 	} cases[] = {
 		{ 1, bin_v, 2 }, { 1, neg_v, 2 }, { 2, bool_v, 1 },
-		{ 3, nil_v, 1 }, { 4, nil_v, 1 }, { 4, map_v, 1 },
-		{ 5, uint_v, 1 }, { 5, str_v, 2 }, { 6, nil_v, 1 },
-		{ 7, bin_v, 2 }, { 8, uint_v, 1 }, { 8, nil_v, 1 },
+		{ 3, nil_v, 1 }, { 4, nil_v, 1 }, { 4, bin_v, 2 },
+		{ 5, nil_v, 1 }, { 5, map_v, 1 },
+		{ 6, uint_v, 1 }, { 6, str_v, 2 }, { 7, nil_v, 1 },
+		{ 8, bin_v, 2 }, { 9, uint_v, 1 }, { 9, nil_v, 1 },
 	};
 	struct proto_request req;
 	struct proto_arena ar;
@@ -553,7 +555,7 @@ START_TEST(wrong_types_are_malformed)
 	mp_put(&m, -1, NULL, 0);
 	cu_code_eq(proto_request_decode(m.b, m.n, &ar, &req), COORD_OK);
 	/* Signed encodings of non-negative values are fine. */
-	mp_put(&m, 7, (const uint8_t[]){ 0xd1, 0x00, 0x05 }, 3);
+	mp_put(&m, 8, (const uint8_t[]){ 0xd1, 0x00, 0x05 }, 3);
 	cu_code_eq(proto_request_decode(m.b, m.n, &ar, &req), COORD_OK);
 	ck_assert_uint_eq(req.u.put.lease, 5);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -578,13 +580,14 @@ END_TEST
 static void mp_req(struct tw_mp *m, uint32_t kind, uint32_t n_fields)
 {
 	m->n = 0;
-	tw_mp_arr(m, 2 + (proto_kind_is_mutating(kind) ? 2 : 0) +
+	tw_mp_arr(m, 2 + (proto_kind_is_mutating(kind) ? 3 : 0) +
 			     (proto_kind_is_fenced(kind) ? 1 : 0) + n_fields);
 	tw_mp_uint(m, kind);
 	tw_mp_uint(m, 77);
 	if (proto_kind_is_mutating(kind)) {
 		tw_mp_uint(m, 5);
 		tw_mp_uint(m, 6);
+		tw_mp_uint(m, 4);
 	}
 	if (proto_kind_is_fenced(kind))
 		tw_mp_arr(m, 0);
@@ -733,18 +736,32 @@ START_TEST(exactly_once_pair_is_both_or_neither)
 	req.client_id = 0;
 	cu_code_eq(proto_request_encode(&req, &b), COORD_EINVAL);
 	req.sequence = 0;
+	cu_code_eq(proto_request_encode(&req, &b), COORD_EINVAL);
+	req.ack = 0;
 	cu_code_eq(proto_request_encode(&req, &b), COORD_OK);
 	proto_buf_clear(&b);
 	req.client_id = 4;
 	cu_code_eq(proto_request_encode(&req, &b), COORD_EINVAL);
+	req.sequence = 2;
+	cu_code_eq(proto_request_encode(&req, &b), COORD_EINVAL);
+	req.ack = 3;
+	cu_code_eq(proto_request_encode(&req, &b), COORD_EINVAL);
 	ck_assert_uint_eq(b.len, 0);
-	for (int i = 0; i < 2; i++) {
+	/* [client, sequence, ack]: no client with a sequence or an ack, a
+	 * client without a sequence or an ack, an ack above the sequence. */
+	for (int i = 0; i < 5; i++) {
+		static const uint64_t ids[5][3] = {
+			{ 0, 1, 0 }, { 0, 0, 1 }, { 5, 0, 0 }, { 5, 1, 0 },
+			{ 5, 1, 2 },
+		};
+
 		m.n = 0;
-		tw_mp_arr(&m, 7);
+		tw_mp_arr(&m, 8);
 		tw_mp_uint(&m, PROTO_LOCK_RELEASE);
 		tw_mp_uint(&m, 1);
-		tw_mp_uint(&m, i == 0 ? 0 : 5);
-		tw_mp_uint(&m, i == 0 ? 1 : 0);
+		tw_mp_uint(&m, ids[i][0]);
+		tw_mp_uint(&m, ids[i][1]);
+		tw_mp_uint(&m, ids[i][2]);
 		tw_mp_bin(&m, "l");
 		tw_mp_uint(&m, 1);
 		tw_mp_uint(&m, 1);
@@ -771,7 +788,7 @@ START_TEST(hostile_lengths_are_refused_without_allocating)
 	a.fail_every = true;
 	proto_arena_init(&ar, &a.a);
 	/* Fences claiming 2^32 - 1 elements, and 17 real ones. */
-	mp_put(&m, 4, huge_array, sizeof(huge_array));
+	mp_put(&m, 5, huge_array, sizeof(huge_array));
 	cu_code_eq(proto_request_decode(m.b, m.n, &ar, &req), COORD_EMALFORMED);
 	m.n = 0;
 	tw_mp_arr(&m, 9);
@@ -791,7 +808,7 @@ START_TEST(hostile_lengths_are_refused_without_allocating)
 	tw_mp_bool(&m, false);
 	cu_code_eq(proto_request_decode(m.b, m.n, &ar, &req), COORD_EMALFORMED);
 	/* A key claiming 4 GiB. */
-	mp_put(&m, 5, huge_bin, sizeof(huge_bin));
+	mp_put(&m, 6, huge_bin, sizeof(huge_bin));
 	cu_code_eq(proto_request_decode(m.b, m.n, &ar, &req), COORD_EMALFORMED);
 	/* A lease list, key list, member list and event list claiming
 	 * 2^32 - 1 elements; a nested map claiming as many pairs. */

@@ -76,6 +76,7 @@ void tw_sample_request(uint32_t kind, struct proto_request *req)
 	if (proto_kind_is_mutating(kind)) {
 		req->client_id = 0xc0ffee;
 		req->sequence = 12 + kind;
+		req->ack = 3 + kind;
 	}
 	if (proto_kind_is_fenced(kind)) {
 		req->fences.v = fences;
@@ -273,6 +274,9 @@ void tw_sample_response(uint32_t kind, struct proto_response *resp)
 	case PROTO_ELECTION_LEADER:
 		resp->u.leader = (struct proto_leader_reply){ 301, 77,
 							      B("host-a"), 76 };
+		break;
+	case PROTO_REGISTER_CLIENT:
+		resp->u.register_client.client_id = 1ull << 35;
 		break;
 	case PROTO_JOB_ENQUEUE:
 		resp->u.job_enqueue.job_id = 4;
