@@ -841,7 +841,7 @@ static int req_give_up(struct coord_client *c, struct creq *q)
 	if (q->ambiguous || q->state == RQ_SENT) {
 		errf(c, "%s: no answer within %u ms%s", what,
 		     c->opts.request_timeout_ms,
-		     q->slot >= 0 ? " (it may have been applied)" : "");
+		     q->once ? " (it may have been applied)" : "");
 		return COORD_ETIMEDOUT;
 	}
 	if (q->no_leader) {
