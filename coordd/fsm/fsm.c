@@ -254,8 +254,11 @@ static void reply_finish(struct fsm *f, uint8_t type, int code,
 {
 	if (code == COORD_EREPLYTOOBIG) {
 		/* The one error found after writes (a txn's range or prev_kv
-		 * past the reply limit): the command writes nothing. */
+		 * past the reply limit): the command writes nothing, and
+		 * the state hash stays (nothing is written before a
+		 * command in the same call; see the assertions below). */
 		fsm_ov_reset(&f->ov);
+		f->hash_new = f->hash;
 		f->sub = 0;
 	}
 	if (code != COORD_OK) {

@@ -529,14 +529,20 @@ START_TEST(client_table_keeps_a_bounded_reply_and_the_reply_buffer_shrinks)
 	struct fsm_entry_result res;
 	struct ft_fsm t;
 	size_t base;
+	uint64_t id;
 
 	ft_fsm_open(&t, NULL);
 	put_big_keys(&t);
+	ft_code_eq(fsm_apply_entry(t.f, ++t.index, ENTRY(0, 0, 1, ft_register(0)),
+				   0, &res),
+		   COORD_OK);
+	ft_code_eq(res.res.reply.code, COORD_OK);
+	id = res.res.reply.u.register_client.client_id;
 	for (size_t i = 0; i < COORD_TXN_OPS_MAX; i++)
 		ops[i] = op_range("b", "c", 0, 0);
 	/* Refused: what is stored and sent is the small error reply. */
 	ft_code_eq(fsm_apply_entry(t.f, ++t.index,
-				   ENTRY(7, 1, 1,
+				   ENTRY(id, 1, 1,
 					   txn(NULL, 0, ops, COORD_TXN_OPS_MAX,
 					       NULL, 0)),
 				   0, &res),
@@ -547,19 +553,19 @@ START_TEST(client_table_keeps_a_bounded_reply_and_the_reply_buffer_shrinks)
 	 * (The base is taken after a small entry: an entry's arena lives
 	 * until the next one.) */
 	ft_code_eq(fsm_apply_entry(t.f, ++t.index,
-				   ENTRY(7, 2, 1, ft_put("x", "0", 0)), 0,
+				   ENTRY(id, 2, 1, ft_put("x", "0", 0)), 0,
 				   &res),
 		   COORD_OK);
 	base = t.alloc.live_bytes;
 	ft_code_eq(fsm_apply_entry(t.f, ++t.index,
-				   ENTRY(7, 3, 1,
+				   ENTRY(id, 3, 1,
 					   txn(NULL, 0, ops, 1, NULL, 0)),
 				   0, &res),
 		   COORD_OK);
 	ft_code_eq(res.res.reply.code, COORD_OK);
 	ck_assert_uint_gt(res.reply_len, BIG_KEYS * BIG_VALUE_BYTES);
 	ft_code_eq(fsm_apply_entry(t.f, ++t.index,
-				   ENTRY(7, 4, 1, ft_put("x", "1", 0)),
+				   ENTRY(id, 4, 1, ft_put("x", "1", 0)),
 				   0, &res),
 		   COORD_OK);
 	ft_code_eq(res.res.reply.code, COORD_OK);
