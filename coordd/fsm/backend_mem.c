@@ -31,6 +31,10 @@ struct mem_backend {
 	struct fsm_backend base;
 	const struct coord_allocator *alloc;
 	struct mem_table *cur;
+	/* The value of the last get, a copy freed by the next get: the
+	 * contract of LevelDB's backend, kept here so that the fsm's tests
+	 * catch a value used after the backend moved on. */
+	uint8_t *got;
 };
 
 struct mem_snap {
@@ -112,16 +116,23 @@ static size_t mem_lower_bound(const struct mem_table *t, const uint8_t *key,
 static int mem_get(struct fsm_backend *b, const uint8_t *key, size_t key_len,
 		   const uint8_t **value, size_t *value_len)
 {
-	struct mem_table *t = mem_of(b)->cur;
+	struct mem_backend *m = mem_of(b);
+	struct mem_table *t = m->cur;
 	size_t i = mem_lower_bound(t, key, key_len);
 	const struct mem_rec *r;
 
+	coord_free(m->alloc, m->got);
+	m->got = NULL;
 	if (i == t->n)
 		return COORD_ENOTFOUND;
 	r = t->recs[i];
 	if (mem_key_cmp(r->bytes, r->key_len, key, key_len) != 0)
 		return COORD_ENOTFOUND;
-	*value = r->bytes + r->key_len;
+	m->got = coord_malloc(m->alloc, r->value_len > 0 ? r->value_len : 1);
+	if (m->got == NULL)
+		return COORD_ENOMEM;
+	memcpy(m->got, r->bytes + r->key_len, r->value_len);
+	*value = m->got;
 	*value_len = r->value_len;
 	return COORD_OK;
 }
@@ -153,6 +164,9 @@ static int mem_write(struct fsm_backend *b,
 	size_t n_unique = 0, i, j;
 	int rc = COORD_ENOMEM;
 
+	/* A write ends the last get's value too, as with LevelDB. */
+	coord_free(m->alloc, m->got);
+	m->got = NULL;
 	if (n == 0)
 		return COORD_OK;
 	for (i = 0; i < n; i++) {
@@ -378,6 +392,7 @@ int fsm_backend_mem_new(const struct coord_allocator *alloc,
 		return COORD_ENOMEM;
 	m->base.ops = &mem_ops;
 	m->alloc = alloc;
+	m->got = NULL;
 	m->cur = mem_table_new(m, 0);
 	if (m->cur == NULL) {
 		coord_free(alloc, m);
@@ -397,6 +412,7 @@ void fsm_backend_mem_free(struct fsm_backend *b)
 	/* Snapshots and iterators must be gone: the table is ours alone. */
 	COORD_ASSERT(m->cur->refs == 1);
 	mem_table_release(m, m->cur);
+	coord_free(m->alloc, m->got);
 	coord_free(m->alloc, m);
 }
 

@@ -81,6 +81,20 @@ int fsm_client_get(struct fsm *f, uint64_t client_id, bool *found,
 		return rc;
 	if (len < FSM_CREC_HDR_BYTES)
 		return COORD_ECORRUPT;
+	/* A backend's value lives only until its next call (LevelDB's is
+	 * freed by the next get, and a command may make one: MEMBER_PUT
+	 * reads the record it replaces). The entry is used until the
+	 * command's reply is stored, so it is copied for the call: a
+	 * dangling copy hashed garbage into the state hash, different on
+	 * every replica (tests/cluster/membership.sh). */
+	{
+		uint8_t *copy = proto_arena_alloc(&f->arena, len);
+
+		if (copy == NULL)
+			return COORD_ENOMEM;
+		memcpy(copy, v, len);
+		v = copy;
+	}
 	c->active_ms = fsm_be64_get(v);
 	c->floor = fsm_be64_get(v + 8);
 	c->replies = v + FSM_CREC_HDR_BYTES;

@@ -220,6 +220,9 @@ cl_wait_converged() {
 		[ $ok -eq 1 ] && [ -n "$seen" ] && { echo "$seen"; return 0; }
 		sleep 0.05
 	done
+	for i in $(seq 1 "$CL_N"); do
+		cl_running "$i" && echo "n$i: id leader applied hash: $(cl_status_of "$i")" >&2
+	done
 	fail "nodes did not converge within $CL_WAIT_S s"
 }
 

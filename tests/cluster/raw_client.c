@@ -25,7 +25,7 @@
  *                         none), then read one frame and print
  *                         "range code=C n=N count=T more=0|1"
  *   watch N               N WATCH_CREATEs on prefix "w/", reading each reply
- *   rangetxn N PREFIX     one TXN (client id: the pid, sequence 1) of N ranges,
+ *   rangetxn N PREFIX     one TXN (a registered client id, sequence 1) of N ranges,
  *                         each over every key with PREFIX, then read
  *   compact REV           COMPACT at REV, then read one frame
  *   transfer ID           TRANSFER_LEADER to node ID (hex; 0: any), then read
@@ -293,6 +293,37 @@ static void put_init(struct proto_request *rq, const uint8_t *key, size_t klen,
 }
 
 /* rangetxn N PREFIX: see the file comment. */
+/* Registers a client id (REGISTER_CLIENT) for a request that needs one;
+ * exits 2 when the server gives none. */
+static uint64_t register_id(int fd)
+{
+	struct proto_request rq;
+	struct proto_response r;
+	struct proto_arena arena;
+	uint8_t *body;
+	size_t len;
+	uint64_t id = 0;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_REGISTER_CLIENT;
+	if (send_request(fd, &rq) != 0)
+		exit(2);
+	body = raw_read_frame(fd, COORD_RESPONSE_FRAME_BYTES_MAX, &len);
+	if (body == NULL)
+		exit(2);
+	proto_arena_init(&arena, NULL);
+	if (proto_response_decode(body, len, &arena, &r) == COORD_OK &&
+	    r.kind == PROTO_REGISTER_CLIENT && r.code == COORD_OK)
+		id = r.u.register_client.client_id;
+	proto_arena_close(&arena);
+	free(body);
+	if (id == 0) {
+		printf("register: no client id\n");
+		exit(2);
+	}
+	return id;
+}
+
 static int range_txn(int fd, size_t n, const char *prefix)
 {
 	struct proto_op *ops = calloc(n == 0 ? 1 : n, sizeof(*ops));
@@ -310,8 +341,9 @@ static int range_txn(int fd, size_t n, const char *prefix)
 	}
 	memset(&rq, 0, sizeof(rq));
 	rq.kind = PROTO_TXN;
-	rq.client_id = (uint64_t)getpid();
+	rq.client_id = register_id(fd);
 	rq.sequence = 1;
+	rq.ack = 1;
 	rq.u.txn.type = PROTO_CMD_TXN;
 	rq.u.txn.u.txn.success = ops;
 	rq.u.txn.u.txn.n_success = n;
@@ -854,8 +886,9 @@ int main(int argc, char **argv)
 			memset(&rq, 0, sizeof(rq));
 			if (step[0] == 'c') {
 				rq.kind = PROTO_COMPACT;
-				rq.client_id = (uint64_t)getpid();
+				rq.client_id = register_id(fd);
 				rq.sequence = 1;
+				rq.ack = 1;
 				rq.u.compact.revision = parse_size(a1);
 			} else {
 				rq.kind = PROTO_TRANSFER_LEADER;

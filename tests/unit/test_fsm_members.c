@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "tests/unit/fsm_clients_test.h"
 #include "tests/unit/fsm_test.h"
 #include "tests/unit/test_fsm.h"
 
@@ -223,6 +224,35 @@ START_TEST(member_http_addr_round_trips_and_older_forms_read)
 }
 END_TEST
 
+/* A member command of a registered client: the client's entry, read
+ * before the command, stays valid while MEMBER_PUT reads the record it
+ * replaces (the backend's get invalidates the previous value), and the
+ * state hash kept at apply equals a scan (it once hashed a dangling
+ * copy, different on every replica). */
+START_TEST(member_put_of_a_registered_client_keeps_the_hash)
+{
+	struct fsm_entry_result res;
+	struct ft_fsm t;
+	struct proto_entry e;
+	uint64_t id;
+
+	ft_fsm_open(&t, NULL);
+	e = ft_entry(0, 0, 1, ft_register(0));
+	ft_code_eq(fsm_apply_entry(t.f, ++t.index, &e, 0, &res), COORD_OK);
+	ft_code_eq(res.res.reply.code, COORD_OK);
+	id = res.res.reply.u.register_client.client_id;
+	for (uint64_t s = 1; s <= 3; s++) {
+		e = ft_entry(id, s, 2, member_put(4, "n4", "h:1", "h:2",
+						  s == 1));
+		ft_code_eq(fsm_apply_entry(t.f, ++t.index, &e, 0, &res),
+			   COORD_OK);
+		ft_code_eq(res.res.reply.code, COORD_OK);
+		ft_hash(&t);
+	}
+	ft_fsm_close(&t);
+}
+END_TEST
+
 Suite *fsm_members_suite(void)
 {
 	Suite *s = suite_create("fsm_members");
@@ -232,5 +262,6 @@ Suite *fsm_members_suite(void)
 	FT_ADD(s, member_commands_refuse_bad_fields);
 	FT_ADD(s, member_commands_round_trip_and_reject_bad_bytes);
 	FT_ADD(s, member_http_addr_round_trips_and_older_forms_read);
+	FT_ADD(s, member_put_of_a_registered_client_keeps_the_hash);
 	return s;
 }
