@@ -157,7 +157,7 @@ START_TEST(peer_hello_check_names_both_sides)
 	ck_assert_str_eq(msg, "");
 	cu_code_eq(proto_peer_hello_check(&h, PROTO_PEER_VERSION + 1, 0xc1, 2,
 					  msg, sizeof(msg)), COORD_EPROTOVERSION);
-	ck_assert_str_eq(msg, "peer protocol version mismatch: peer 1 speaks version 1, we speak version 2");
+	ck_assert_str_eq(msg, "peer protocol version mismatch: peer 1 speaks version 2, we speak version 3");
 	cu_code_eq(proto_peer_hello_check(&h, PROTO_PEER_VERSION, 0xc2, 2, msg,
 					  sizeof(msg)), COORD_ECLUSTER);
 	ck_assert_ptr_nonnull(strstr(msg, "00000000000000c1"));
