@@ -54,6 +54,7 @@ OUT=$("$RAW" 127.0.0.1 "$PORT" hello puts 200 p/x 2>&1) || fail "puts: $OUT"
 p50_1=$(printf '%s\n' "$OUT" | sed -n 's/^puts n=200 p50_us=\([0-9]*\) .*/\1/p')
 [ -n "$p50_1" ] || fail "puts: $OUT"
 r1=$(metric coord_watch_reads_total)
+[ -n "$r0" ] && [ -n "$r1" ] || fail "no coord_watch_reads_total in /metrics ('$r0', '$r1')"
 echo "put p50: ${p50_0} us without watches, ${p50_1} us with 50,000 non-matching watches; $((r1 - r0)) watch reads for 200 puts"
 [ $((r1 - r0)) -lt 5000 ] || fail "$((r1 - r0)) watch reads for 200 puts: watches not indexed"
 
