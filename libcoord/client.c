@@ -65,6 +65,7 @@ struct creq {
 				     * applied */
 	bool no_leader;             /* the last server it reached knew no
 				     * leader (and applied nothing) */
+	bool awaits_lookup;         /* held until leader_lookup_done() */
 	enum req_state state;
 	creq_done_fn done;
 	void *fn;                   /* the user's callback */
@@ -326,7 +327,8 @@ static struct creq *req_new(struct coord_client *c, struct proto_request *rq,
 
 static void req_send(struct coord_client *c, struct creq *q)
 {
-	if (c->cs != CS_READY || q->not_before_ms > now_ms())
+	if (c->cs != CS_READY || q->not_before_ms > now_ms() ||
+	    q->awaits_lookup)
 		return;
 	if (q->once && q->once_id == 0 && !once_stamp_frame(c, q)) {
 		if (c->client_id == 0 && !c->registering &&
@@ -1041,8 +1043,9 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 		if (ep == EP_MAX && r.leader_hint != 0 &&
 		    leader_lookup(c, r.leader_hint)) {
 			/* Its client address comes from this server's member
-			 * table; leader_lookup_done() moves there. */
-			q->not_before_ms = now_ms() + RETRY_DELAY_MS;
+			 * table; leader_lookup_done() moves there. Held until
+			 * then: not sent again to this follower meanwhile. */
+			q->awaits_lookup = true;
 			return;
 		}
 		/* Straight to a known leader; otherwise not faster than
@@ -1091,14 +1094,29 @@ static size_t ep_add(struct coord_client *c, const char *addr)
 	return c->n_eps++;
 }
 
+/* The requests held for the lookup go again, after delay_ms. */
+static void lookup_release(struct coord_client *c, unsigned delay_ms)
+{
+	uint64_t t = now_ms() + delay_ms;
+
+	for (struct creq *w = c->reqs; w != NULL; w = w->next) {
+		if (w->awaits_lookup) {
+			w->awaits_lookup = false;
+			w->not_before_ms = t;
+		}
+	}
+}
+
 static void leader_lookup_done(struct coord_client *c, struct creq *q,
 			       int code, const struct proto_response *r)
 {
 	size_t ep = EP_MAX;
 
 	c->lookup_req = 0;
-	if (code != COORD_OK || c->in_free || c->bev == NULL)
-		return;     /* the waiting requests ask again */
+	if (code != COORD_OK || c->in_free || c->bev == NULL) {
+		lookup_release(c, RETRY_DELAY_MS);
+		return;
+	}
 	for (size_t i = 0; i < r->u.member_list.members.n; i++) {
 		const struct proto_member *m = &r->u.member_list.members.v[i];
 		char addr[sizeof(c->eps[0])];
@@ -1110,9 +1128,16 @@ static void leader_lookup_done(struct coord_client *c, struct creq *q,
 		addr[m->client_addr.len] = '\0';
 		ep = ep_add(c, addr);
 	}
-	if (ep == EP_MAX || ep == c->cur)
+	if (ep == EP_MAX || ep == c->cur) {
+		/* The leader published no client address (or there is no
+		 * room for it): the next endpoint, as without a lookup. */
+		lookup_release(c, RETRY_DELAY_MS);
+		if (ep == EP_MAX && c->n_eps > 1)
+			conn_switch(c, EP_MAX, RETRY_DELAY_MS);
 		return;
+	}
 	/* Named by the leader's own published entry; its HELLO confirms. */
+	lookup_release(c, 0);
 	c->ep_id[ep] = q->u64a;
 	conn_switch(c, ep, 0);
 }

@@ -123,7 +123,7 @@ void members_publish_received(struct net *net, uint64_t from,
 	en.cmd.u.member_put.promote = e != NULL && e->promote;
 	if (net_propose_internal(net, &en) != COORD_OK)
 		return;     /* the member sends it again */
-	log_info("member publish: %.*s (%016" PRIx64 ") client=%.*s "
+	log_info("member publish name=%.*s id=%016" PRIx64 " client=%.*s "
 		 "http=%.*s", (int)p->name.len, (const char *)p->name.data,
 		 p->id, (int)p->client_addr.len,
 		 (const char *)p->client_addr.data, (int)p->http_addr.len,

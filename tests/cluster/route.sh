@@ -39,11 +39,12 @@ done
 # A write with a follower's endpoint only.
 l=$(cl_leader)
 f=$(( l % 3 + 1 ))
+# (Before the lookup, such a put waited its whole timeout and failed.)
 t0=$(date +%s%N)
-cl_ctl_node "$f" put via-follower yes >/dev/null 2>"$CL_DIR/err" ||
+CL_TIMEOUT_MS=30000 cl_ctl_node "$f" put via-follower yes >/dev/null 2>"$CL_DIR/err" ||
 	fail "put through follower n$f alone: $(cat "$CL_DIR/err")"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ "$ms" -lt 5000 ] || fail "put through follower n$f alone took $ms ms"
+[ "$ms" -lt 10000 ] || fail "put through follower n$f alone took $ms ms"
 [ "$(cl_ctl_node "$l" get via-follower | sed -n 2p)" = yes ] ||
 	fail "the write through n$f is not on the leader"
 echo "put through follower n$f alone: $ms ms"
@@ -95,13 +96,15 @@ echo "$out" | grep -q "127.0.0.1:9\|ghost" && fail "a refused publish changed th
 cl_running "$l" || fail "n$l died"
 
 # Nothing listening: not applied, said at once, with the reason.
+# (Before, it waited its whole timeout: 30 s here; the bound below leaves
+# room for a slow machine.)
 t0=$(date +%s%N)
-"$COORDCTL" --endpoints "127.0.0.1:1" put a b >/dev/null 2>"$CL_DIR/err" &&
+"$COORDCTL" --endpoints "127.0.0.1:1" --timeout-ms 30000 put a b >/dev/null 2>"$CL_DIR/err" &&
 	fail "put to a dead endpoint succeeded"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 grep -q "\[COORD_EUNAVAILABLE\]" "$CL_DIR/err" || fail "dead endpoint: $(cat "$CL_DIR/err")"
 grep -q "127.0.0.1:1: Connection refused" "$CL_DIR/err" || fail "dead endpoint, no reason: $(cat "$CL_DIR/err")"
-[ "$ms" -lt 3000 ] || fail "dead endpoint reported after $ms ms"
+[ "$ms" -lt 10000 ] || fail "dead endpoint reported after $ms ms"
 echo "dead endpoint: COORD_EUNAVAILABLE after $ms ms"
 
 # TLS refused (a TLS client, a plain server): not applied, and why.
