@@ -343,9 +343,16 @@ static void req_send(struct coord_client *c, struct creq *q)
 	q->sends++;
 }
 
+/* Oldest first (the list is newest first): requests that waited for a
+ * registration get their sequences, and go out, in the order they were
+ * made. A registration req_send() starts goes at the head: not visited. */
 static void send_queued(struct coord_client *c)
 {
-	for (struct creq *q = c->reqs; q != NULL; q = q->next)
+	struct creq *q = c->reqs;
+
+	while (q != NULL && q->next != NULL)
+		q = q->next;
+	for (; q != NULL; q = q->prev)
 		if (q->state == RQ_QUEUED)
 			req_send(c, q);
 }
