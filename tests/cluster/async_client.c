@@ -459,8 +459,8 @@ static void phase_put_get(void)
 }
 
 /* A range whose reply would pass COORD_RESPONSE_FRAME_BYTES_MAX (16 MiB):
- * 33 values of 512 KiB. The server answers COORD_EFRAMETOOBIG rather than
- * closing the link; with a limit the same range is served. */
+ * 33 values of 512 KiB. The server sends what fits with more set rather
+ * than closing the link; with a limit the same range is served. */
 static void phase_big_reply(void)
 {
 	struct coord_client *c = async_client(30000);
@@ -489,8 +489,11 @@ static void phase_big_reply(void)
 	memset(&o, 0, sizeof(o));
 	o.flags = COORD_PREFIX;
 	get_one(c, "big/", &o, &g);
-	CHECK(g.code == COORD_EFRAMETOOBIG, "a 16.5 MiB range: %s",
-	      coord_strerror(g.code));
+	/* Cut to what fits a response frame, with more set (issue 14 §8:
+	 * the server no longer builds a reply it cannot send). */
+	CHECK(g.code == COORD_OK && g.more && g.n > 0 && g.n < 33 &&
+	      g.count == 33, "a 16.5 MiB range: %s n=%zu more=%d",
+	      coord_strerror(g.code), g.n, (int)g.more);
 	o.limit = 8;
 	get_one(c, "big/", &o, &g);
 	CHECK(g.code == COORD_OK && g.n == 8 && g.more && g.count == 33 &&
