@@ -158,13 +158,20 @@ net_setup() {
 	done
 }
 
+# Starts node I in the background, with its PID in nI.pid: the node's
+# own (`ip netns exec` execs it), so that kill -9 and SIGSTOP reach it.
 node_start() { # I
 	i=$1
-	in_ns "$i" "$COORDD" --name "n$i" --data-dir "$dir/n$i.data" \
+	set -- "$COORDD" --name "n$i" --data-dir "$dir/n$i.data" \
 		--client-addr "$(addr "$i"):$(port "$i" 0)" \
 		--peer-addr "$(addr "$i"):$(port "$i" 1)" \
 		--http-addr "$(addr "$i"):$(port "$i" 2)" \
-		--initial-cluster "$(cluster)" >>"$dir/n$i.log" 2>&1 &
+		--initial-cluster "$(cluster)"
+	if [ -n "$netns" ]; then
+		ip netns exec "${ns}n$i" "$@" >>"$dir/n$i.log" 2>&1 &
+	else
+		"$@" >>"$dir/n$i.log" 2>&1 &
+	fi
 	echo $! >"$dir/n$i.pid"
 }
 
@@ -285,9 +292,14 @@ fi
 for i in $(seq 1 "$nodes"); do node_start "$i"; done
 wait_leader 60 || { echo "run.sh: no leader within 60 s"; tail -5 "$dir"/n*.log; exit 1; }
 
-in_ns s "$WORKLOAD" "$workload" "$(endpoints)" "$dir/history.jsonl" \
+set -- "$WORKLOAD" "$workload" "$(endpoints)" "$dir/history.jsonl" \
 	--clients "$clients" --keys "$keys" --duration-ms "$((duration * 1000))" \
-	--timeout-ms 5000 --seed "$seed" >"$dir/workload.log" 2>&1 &
+	--timeout-ms 5000 --seed "$seed"
+if [ -n "$netns" ]; then
+	ip netns exec "${ns}s" "$@" >"$dir/workload.log" 2>&1 &
+else
+	"$@" >"$dir/workload.log" 2>&1 &
+fi
 wl_pid=$!
 
 end=$(( $(date +%s) + duration ))
