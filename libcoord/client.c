@@ -835,6 +835,16 @@ static void errf_endpoints(struct coord_client *c, const char *what)
 	}
 }
 
+/* Whether the REGISTER_CLIENT in flight was last told there is no leader:
+ * the requests waiting for its id then fail as it would. */
+static bool register_no_leader(const struct coord_client *c)
+{
+	for (const struct creq *w = c->reqs; w != NULL; w = w->next)
+		if (w->kind == PROTO_REGISTER_CLIENT && w->no_leader)
+			return true;
+	return false;
+}
+
 /*
  * A request's outcome once it can wait no longer: COORD_ETIMEDOUT only
  * when a send of it may have been applied (it went out and no answer
@@ -853,7 +863,8 @@ static int req_give_up(struct coord_client *c, struct creq *q)
 		     q->once ? " (it may have been applied)" : "");
 		return COORD_ETIMEDOUT;
 	}
-	if (q->no_leader) {
+	if (q->no_leader || (q->once && q->once_id == 0 &&
+			     register_no_leader(c))) {
 		errf(c, "%s: no leader within %u ms: an election is in "
 		     "progress or a quorum of members is down (%s said so; "
 		     "not applied)", what, c->opts.request_timeout_ms,

@@ -829,14 +829,15 @@ static bool admin_ok(struct client *cl, const struct proto_request *rq)
 	return false;
 }
 
-/* Whether the learner id holds the whole committed log (the leader's
- * view), as promotion requires. */
-static bool learner_caught_up(struct raft *r, uint64_t id)
+/* Whether the learner id holds the committed log but for at most slack
+ * entries (the leader's view), as promotion requires; a learner that has
+ * acknowledged nothing never has. */
+static bool learner_caught_up(struct raft *r, uint64_t id, uint64_t slack)
 {
 	uint64_t match;
 
-	return raft_progress_match(r, id, &match) == RAFT_OK &&
-	       match >= raft_commit_index(r);
+	return raft_progress_match(r, id, &match) == RAFT_OK && match > 0 &&
+	       match + slack >= raft_commit_index(r);
 }
 
 /* etcd's strict reconfiguration check: after the change (op on id), a
@@ -873,7 +874,9 @@ static int member_change_check(struct client *cl, uint32_t kind, uint64_t id)
 	const char *why = NULL;
 
 	if (kind == PROTO_MEMBER_PROMOTE && raft_conf_is_learner(conf, id)) {
-		if (!learner_caught_up(r, id))
+		if (!peer_is_up(net, id))
+			why = "the learner is not connected";
+		else if (!learner_caught_up(r, id, NET_PROMOTE_LAG_ENTRIES))
 			why = "the learner has not caught up";
 		else if (conf_change_safe(net, RAFT_CONF_ADD_VOTER, id) !=
 			 COORD_OK)
@@ -1113,7 +1116,7 @@ void members_promote(struct net *net)
 		struct node_waiter *w;
 
 		if (!table[i].promote || !raft_conf_is_learner(conf, table[i].id) ||
-		    !learner_caught_up(r, table[i].id) ||
+		    !learner_caught_up(r, table[i].id, 0) ||
 		    conf_change_safe(net, RAFT_CONF_ADD_VOTER, table[i].id) !=
 			    COORD_OK)
 			continue;
@@ -1197,7 +1200,8 @@ static void on_register(struct client *cl, const struct proto_request *rq)
 	int rc;
 
 	if (!raft_is_leader(node_raft(cl->net->node)) || cl->net->stopping) {
-		send_error(cl, rq->kind, rq->request_id, COORD_ENOTLEADER);
+		send_error(cl, rq->kind, rq->request_id,
+			   not_leader_code(cl->net));
 		return;
 	}
 	if (!register_token_take(cl)) {

@@ -237,6 +237,13 @@ struct net {
 #define NET_DISPATCH_MAX 64
 #define NET_DISPATCH_MAX_US 5000
 
+/* A client's MEMBER_PROMOTE takes a learner within this many entries of
+ * the commit index as caught up (as etcd's 90% rule, a learner that is
+ * replicating and merely one heartbeat behind, e.g. behind the
+ * registration of the very client that asks); the leader's automatic
+ * promotion, which retries, waits for the whole committed log. */
+#define NET_PROMOTE_LAG_ENTRIES 64
+
 /* Accepted peer connections at once (more are closed at accept). */
 #define NET_PEER_INS_MAX (4 * CONFIG_MEMBERS_MAX)
 /* Descriptors kept out of --max-connections: the store, the listeners,

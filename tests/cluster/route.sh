@@ -79,15 +79,19 @@ lid=$(fnv "n$l")
 o=$(( l % 3 + 1 ))
 oid=$(fnv "n$o")
 cl_ctl member list | grep -q "^$lid, n$l, " || fail "fnv n$l: $lid is not n$l's id"
-publish() { # FROM_ID ID NAME: a peer HELLO from FROM_ID, then PUBLISH
+publish() { # FROM_ID ID NAME: a peer HELLO (version 2) from FROM_ID, then PUBLISH
 	"$top_builddir/tests/cluster/raw_client" 127.0.0.1 "$(cl_port "$l" 1)" \
-		frame "95010100cf${1}cf${lid}" \
+		frame "95010200cf${1}cf${lid}" \
 		frame "9504cf${2}$(binhex "$3")$(binhex "127.0.0.1:9")$(binhex "")" \
-		sleep 300 >/dev/null || fail "raw_client to n$l's peer port"
+		sleep 300 >/dev/null
 }
-publish "$oid" "$(fnv n9)" n9
-publish "$oid" "$oid" n9
+publish "$oid" "$(fnv n9)" n9 || fail "raw_client to n$l's peer port"
+publish "$oid" "$oid" n9 || fail "raw_client to n$l's peer port"
+# A non-member does not get past the HELLO (the connection may be closed
+# before the PUBLISH is sent).
 publish "$(fnv ghost)" "$(fnv ghost)" ghost
+cl_wait_log "$l" "node=$(fnv ghost) is not a member" ||
+	fail "n$l did not refuse the HELLO of a non-member"
 n=$(grep -c "member publish from=$oid refused" "$CL_DIR/n$l.log")
 [ "$n" = 2 ] || fail "n$l logged $n refused publishes of 2"
 out=$(cl_ctl member list)
