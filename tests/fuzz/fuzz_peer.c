@@ -9,6 +9,8 @@ static int peer_encode(const struct proto_peer_msg *m, struct proto_buf *out)
 		return proto_peer_hello_encode(&m->u.hello, out);
 	case PROTO_PEER_RAFT:
 		return proto_peer_raft_encode(&m->u.raft, out);
+	case PROTO_PEER_PUBLISH:
+		return proto_peer_publish_encode(&m->u.publish, out);
 	default:
 		return proto_peer_chunk_encode(&m->u.chunk, out);
 	}
