@@ -119,7 +119,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 
 		net->cluster_now_base_ms = clock - net_now_ms();
 	}
-	clients_after_flush(net);
+	watches_after_flush(net);
 	if (raft_leader(node_raft(net->node)) != leader_before ||
 	    raft_term(node_raft(net->node)) != term_before)
 		clients_leader_changed(net, raft_leader(node_raft(net->node)),

@@ -284,8 +284,6 @@ void peers_sync(struct net *net);
 const char *peer_addr_of(struct net *net, uint64_t id);
 /* Our connection to id is up (hello sent). */
 bool peer_is_up(struct net *net, uint64_t id);
-/* Leader: proposes ADD_VOTER for caught-up learners marked promote. */
-void members_promote(struct net *net);
 
 /* publish.c: this member's attributes in the member table. */
 struct proto_peer_publish;
@@ -300,26 +298,31 @@ void members_publish_received(struct net *net, uint64_t from,
 void peer_publish_send(struct net *net, uint64_t id,
 		       const struct proto_peer_publish *p);
 
-/* client.c */
-/* Proposes en (client id 0: the server's own command, e.g. a publish or
- * CLIENTS_EXPIRE) with a waiter of its own, freed when it is done (the
- * outcome only logged). COORD_OK or node_propose()'s code. */
-struct proto_entry;
-int net_propose_internal(struct net *net, const struct proto_entry *en);
-/* A MEMBER_REMOVE of id is under way on this node. */
-bool clients_member_removing(const struct net *net, uint64_t id);
+/* client.c: client connections. */
 void client_accept(struct net *net, struct bufferevent *bev,
 		   const char *addr);
 void clients_free(struct net *net);
 /* Stop: refuse new requests, close idle connections. */
 void clients_stop(struct net *net);
 size_t clients_in_flight(const struct net *net);
-/* After each flush: watch events of newly applied revisions. */
-void clients_after_flush(struct net *net);
-/* The leader's periodic CLIENTS_EXPIRE (fsm.h: Bounds). */
-void clients_propose_expire(struct net *net);
 /* Leader changed: tell clients with watches. */
 void clients_leader_changed(struct net *net, uint64_t leader, uint64_t term);
+
+/* coordd/api/ (what requests mean), called from net/. */
+/* reply.c: proposes en (client id 0: the server's own command, e.g. a
+ * publish or CLIENTS_EXPIRE) with a waiter of its own, freed when it is
+ * done (the outcome only logged). COORD_OK or node_propose()'s code. */
+struct proto_entry;
+int net_propose_internal(struct net *net, const struct proto_entry *en);
+/* members.c: a MEMBER_REMOVE of id is under way on this node. */
+bool clients_member_removing(const struct net *net, uint64_t id);
+/* members.c: leader: proposes ADD_VOTER for caught-up learners marked
+ * promote. */
+void members_promote(struct net *net);
+/* watch.c: after each flush: watch events of newly applied revisions. */
+void watches_after_flush(struct net *net);
+/* register.c: the leader's periodic CLIENTS_EXPIRE (fsm.h: Bounds). */
+void clients_propose_expire(struct net *net);
 
 /* http.c */
 int http_init(struct net *net, char *err, size_t errlen);

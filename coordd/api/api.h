@@ -1,0 +1,109 @@
+/*
+ * coordd/api/api.h: the meaning of client requests, one file per request
+ * family, and what net/ and those files share.
+ *
+ * net/client.c owns a client's connection: framing, TLS, the HELLO
+ * exchange, its budgets and timeouts. Every decoded request after HELLO
+ * goes to api_request() (dispatch.c), which hands it to its family:
+ *   keys.c      put, delete, txn, compact, range
+ *   watch.c     watch create / cancel, and the pushing of events
+ *   members.c   status, member list / add / remove / promote, transfer
+ *   register.c  exactly-once registration, idle client expiry
+ * and reply.c holds what they share: answers, pushes, the requests
+ * waiting on the node, proposals under a request's exactly-once identity.
+ */
+#ifndef COORD_COORDD_API_API_H
+#define COORD_COORDD_API_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coordd/net/net_int.h"
+#include "proto/msg.h"
+#include "proto/wire.h"
+
+struct req;
+struct watch;
+
+struct client {
+	struct net *net;
+	struct conn *conn;          /* NULL once closed */
+	struct client *next;
+	struct client *prev;
+	bool hello;
+	struct req *reqs;           /* waiting on the node */
+	size_t n_reqs;
+	struct watch *watches;
+	size_t n_watches;
+	size_t n_unsynced;          /* watches not in net->watch_idx */
+	uint64_t watch_id_next;
+	bool wants_leader_pushes;
+	/* REGISTER_CLIENT token bucket (proto/limits.h). */
+	uint64_t reg_tokens_ms;     /* tokens, in ms of refill time */
+	uint64_t reg_last_ms;
+};
+
+struct req {
+	struct client *cl;
+	struct node_waiter w;
+	uint32_t kind;
+	uint64_t request_id;
+	struct proto_range range;   /* reads: bounds copied below */
+	uint8_t *bounds;
+	uint64_t member_id;         /* MEMBER_ADD / REMOVE: the member */
+	struct req *next;
+	struct req *prev;
+};
+
+/* dispatch.c: serves one decoded request (HELLO excepted: net/client.c
+ * answers it). */
+void api_request(struct client *cl, const struct proto_request *rq);
+
+/* reply.c: answers. api_send_error() with COORD_OK answers an empty
+ * body ([]). */
+uint64_t api_leader_hint(struct net *net);
+/* COORD_ENOTLEADER with a known leader, COORD_ENOLEADER without. */
+int api_not_leader_code(struct net *net);
+void api_send(struct client *cl, const struct proto_response *r);
+void api_send_error(struct client *cl, uint32_t kind, uint64_t request_id,
+		    int code);
+void api_send_kv(struct client *cl, uint32_t kind, uint64_t request_id,
+		 const struct proto_reply *reply);
+/* One push frame: COORD_OK, or the encoder's or the frame's error. */
+int api_send_push(struct client *cl, const struct proto_push *p);
+
+/* reply.c: requests waiting on the node (linked into cl->reqs). */
+struct req *api_req_new(struct client *cl, const struct proto_request *rq);
+void api_req_free(struct req *q);
+/* A node_done_fn that answers the fsm's reply as a key-value reply. */
+void api_write_done(void *ctx, int code, const uint8_t *reply, size_t len);
+/* A node_done_fn for internal proposals (ctx: a malloc'd waiter). */
+void api_internal_done(void *ctx, int code, const uint8_t *reply,
+		       size_t len);
+/* Proposes cmd under rq's exactly-once identity (none for a kind that
+ * is not mutating); done gets the fsm's reply. Leader only: else
+ * api_not_leader_code(). */
+int api_propose(struct client *cl, const struct proto_request *rq,
+		const struct proto_cmd *cmd, node_done_fn done);
+int api_propose_cmd(struct client *cl, const struct proto_request *rq,
+		    const struct proto_cmd *cmd);
+
+/* The families. */
+void keys_write(struct client *cl, const struct proto_request *rq);
+void keys_range(struct client *cl, const struct proto_request *rq);
+void watch_create(struct client *cl, const struct proto_request *rq);
+void watch_cancel(struct client *cl, const struct proto_request *rq);
+/* Ends every watch of cl (its connection closed). */
+void watches_close(struct client *cl);
+void members_status(struct client *cl, const struct proto_request *rq);
+void members_list(struct client *cl, const struct proto_request *rq);
+void members_change(struct client *cl, const struct proto_request *rq);
+void members_transfer(struct client *cl, const struct proto_request *rq);
+void register_client(struct client *cl, const struct proto_request *rq);
+
+/* net/client.c: frees cl once its connection is closed and no request
+ * of it waits on the node. */
+void client_maybe_free(struct client *cl);
+
+#endif /* COORD_COORDD_API_API_H */
