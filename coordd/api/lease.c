@@ -161,7 +161,7 @@ static uint64_t drift_ms(const struct net *net)
 
 /* Records that the lease's keepalive ka_index applied here now. */
 static int lease_touch(struct net *net, uint64_t id, uint64_t ka_index,
-		       uint64_t ttl_ms, bool session)
+		       uint64_t ttl_ms)
 {
 	struct leases *ls = net->leases;
 	struct lease_ent *e = lease_find(net, id);
@@ -176,7 +176,13 @@ static int lease_touch(struct net *net, uint64_t id, uint64_t ka_index,
 		if (e == NULL)
 			return COORD_ENOMEM;
 		e->id = id;
-		e->session = session;
+		{
+			struct fsm_lease_info info;
+
+			e->session = fsm_lease_get(node_fsm(net->node), id,
+						   &info) == COORD_OK &&
+				     info.session;
+		}
 		k = bucket_of(ls, id);
 		e->hnext = ls->buckets[k];
 		ls->buckets[k] = e;
@@ -280,8 +286,8 @@ void leases_applied(void *ctx, uint64_t index,
 	for (size_t i = 0; i < res->n_touched; i++) {
 		const struct fsm_lease_touch *t = &res->touched[i];
 
-		if (lease_touch(net, t->lease, t->ka_index, t->ttl_ms,
-				t->session) != COORD_OK)
+		if (lease_touch(net, t->lease, t->ka_index, t->ttl_ms) !=
+		    COORD_OK)
 			log_error("lease %" PRIu64 ": no memory to track "
 				  "its keepalive", t->lease);
 		else
@@ -301,8 +307,7 @@ static int reset_each(void *ctx, const struct fsm_lease_info *l)
 		e->seen = true;
 		return 0;
 	}
-	if (lease_touch(net, l->id, l->ka_index, l->ttl_ms, l->session) !=
-	    COORD_OK)
+	if (lease_touch(net, l->id, l->ka_index, l->ttl_ms) != COORD_OK)
 		return COORD_ENOMEM;
 	lease_find(net, l->id)->seen = true;
 	return 0;
@@ -371,8 +376,10 @@ void leases_free(struct net *net)
 		ls->batches = b->next;
 		free(b);
 	}
-	for (size_t i = 0; i < ls->n; i++)
+	for (size_t i = 0; i < ls->n; i++) {
+		locks_session_gone(net, ls->heap[i]);
 		free(ls->heap[i]);
+	}
 	free(ls->heap);
 	free(ls->buckets);
 	free(ls->pending);

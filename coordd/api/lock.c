@@ -122,8 +122,18 @@ static void grant_report(struct net *net, uint64_t session,
 	wait_free(e, w);
 }
 
+static static void locks_kicks_dirty(struct net *net);
+
 void locks_applied(struct net *net, const struct fsm_result *res)
 {
+	if (res->reply.code == COORD_OK &&
+	    ((res->reply.type == PROTO_CMD_LOCK_ACQUIRE &&
+	      !res->reply.u.lock_acquire.granted) ||
+	     res->reply.type == PROTO_CMD_LOCK_RELEASE))
+		locks_kicks_dirty(net);
+	for (size_t i = 0; i < res->n_gone; i++)
+		if (res->gone[i].why == COORD_ESESSION_EXPIRED)
+			locks_kicks_dirty(net);
 	for (size_t i = 0; i < res->n_grants; i++)
 		if (res->grants[i].kind == FSM_QUEUE_LOCK)
 			grant_report(net, res->grants[i].session,
@@ -442,7 +452,7 @@ static void status_read_done(void *ctx, int code, const uint8_t *reply,
 	r.u.lock_status.holders.n = st.n_holders;
 	r.u.lock_status.waiters.v = ws;
 	r.u.lock_status.waiters.n = st.n_waiters;
-	r.u.lock_status.n_waiters = st.n_waiters_total;
+	r.u.lock_status.n_waiters = st.waiters_total;
 	api_send(cl, &r);
 out:
 	free(hs);
@@ -471,4 +481,112 @@ void lock_read(struct client *cl, const struct proto_request *rq)
 		node_read(cl->net->node, &q->w, status_read_done, q);
 	}
 	net_kick(cl->net);
+}
+
+/* ---------------------------------------------------------------------- */
+/* QUEUE_KICK: nothing else grants when a lock-delay ends or a waiter's
+ * deadline passes, so the leader proposes a kick then. It learns when
+ * from fsm_queues_each(), read again after every command that may have
+ * set one (an expiry, a queued acquire): locks_applied() marks it. */
+
+struct lock_kick {
+	uint8_t kind;
+	uint8_t name[COORD_NAME_BYTES_MAX];
+	size_t name_len;
+	uint64_t wake_ms;           /* cluster time */
+	uint64_t sent_ms;           /* local time of our last kick; 0: none */
+};
+
+struct lock_kicks {
+	struct lock_kick *v;
+	size_t n;
+	size_t cap;
+	bool dirty;                 /* read fsm_queues_each() again */
+};
+
+int locks_init(struct net *net)
+{
+	net->kicks = calloc(1, sizeof(*net->kicks));
+	if (net->kicks == NULL)
+		return COORD_ENOMEM;
+	net->kicks->dirty = true;
+	return COORD_OK;
+}
+
+void locks_free(struct net *net)
+{
+	if (net->kicks == NULL)
+		return;
+	free(net->kicks->v);
+	free(net->kicks);
+	net->kicks = NULL;
+}
+
+static void locks_kicks_dirty(struct net *net)
+{
+	if (net->kicks != NULL)
+		net->kicks->dirty = true;
+}
+
+static int kick_collect(void *ctx, const struct fsm_queue_wake *w)
+{
+	struct lock_kicks *k = ctx;
+	struct lock_kick *e;
+
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 16;
+		struct lock_kick *v = realloc(k->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return COORD_ENOMEM;
+		k->v = v;
+		k->cap = cap;
+	}
+	e = &k->v[k->n++];
+	e->kind = w->kind;
+	e->name_len = w->name.len;
+	memcpy(e->name, w->name.data, w->name.len);
+	e->wake_ms = w->wake_ms;
+	e->sent_ms = 0;
+	return 0;
+}
+
+/* Leader, every tick: a kick for each queue whose wake time passed (again
+ * after an election timeout if it changed nothing). */
+void locks_tick(struct net *net)
+{
+	struct lock_kicks *k = net->kicks;
+	uint64_t cnow, now;
+
+	if (!raft_is_leader(node_raft(net->node)) || net->stopping) {
+		k->dirty = true;    /* a new leader reads them afresh */
+		return;
+	}
+	if (k->dirty) {
+		k->n = 0;
+		if (fsm_queues_each(node_fsm(net->node), kick_collect, k) !=
+		    COORD_OK)
+			return;
+		k->dirty = false;
+	}
+	cnow = net_cluster_now_ms(net);
+	now = net_now_ms();
+	for (size_t i = 0; i < k->n; i++) {
+		struct lock_kick *e = &k->v[i];
+		struct proto_entry en;
+
+		if (e->wake_ms > cnow ||
+		    (e->sent_ms != 0 && now - e->sent_ms < net->cfg->election_ms))
+			continue;
+		memset(&en, 0, sizeof(en));
+		en.now_ms = cnow;
+		en.cmd.type = PROTO_CMD_QUEUE_KICK;
+		en.cmd.u.queue_kick.kind = e->kind;
+		en.cmd.u.queue_kick.name = proto_bytes_make(e->name, e->name_len);
+		if (net_propose_internal(net, &en) != COORD_OK)
+			return;
+		e->sent_ms = now;
+		k->dirty = true;    /* the kick's outcome: read again */
+		net_kick(net);
+	}
 }

@@ -181,6 +181,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (raft_is_leader(node_raft(net->node)) && net->tick_count % 10 == 0)
 		members_promote(net);
 	leases_tick(net);
+	locks_tick(net);
 	members_publish(net);
 	net_kick(net);
 	if (net->stopping && stop_done(net)) {
@@ -487,7 +488,8 @@ int net_new(const struct config *cfg, struct net **out, char *err,
 	proto_buf_init(&net->scratch, NULL);
 	proto_arena_init(&net->arena, NULL);
 	widx_init(&net->watch_idx);
-	if (leases_init(net) != COORD_OK) {
+	if (leases_init(net) != COORD_OK || locks_init(net) != COORD_OK) {
+		leases_free(net);
 		snprintf(err, errlen, "out of memory");
 		free(net);
 		return COORD_ENOMEM;
@@ -595,6 +597,7 @@ void net_free(struct net *net)
 	if (net == NULL)
 		return;
 	leases_free(net);
+	locks_free(net);
 	clients_free(net);
 	widx_close(&net->watch_idx);
 	peers_free(net);

@@ -231,6 +231,7 @@ struct net {
 	size_t n_watches;
 	uint64_t watch_reads_total; /* fsm_events_read() for one watch */
 	struct leases *leases;      /* coordd/api/lease.c */
+	struct lock_kicks *kicks;   /* coordd/api/lock.c */
 };
 
 /* Callbacks (or microseconds) of priority >= 1 in a row before libevent
@@ -333,6 +334,11 @@ void leases_applied(void *ctx, uint64_t index,
 		    const struct fsm_entry_result *r);
 void leases_tick(struct net *net);
 void leases_before_flush(struct net *net);
+/* lock.c: the leader's QUEUE_KICKs (lock-delays, waiter deadlines). */
+struct lock_kicks;
+int locks_init(struct net *net);
+void locks_free(struct net *net);
+void locks_tick(struct net *net);
 /* register.c: the leader's periodic CLIENTS_EXPIRE (fsm.h: Bounds). */
 void clients_propose_expire(struct net *net);
 
