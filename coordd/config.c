@@ -148,7 +148,8 @@ static const struct opt opts[] = {
 	  "shortest lease or session TTL (COORD_ETTL below); at least,\n"
 	  "\t\tand by default, 2 x --election-ms: a keepalive cannot commit\n"
 	  "\t\tduring an election" },
-	{ "lease-ttl-max-ms", OPT_UINT, F(lease_ttl_max_ms), 1, 604800000,
+	{ "lease-ttl-max-ms", OPT_UINT, F(lease_ttl_max_ms), 1,
+	  COORD_LEASE_TTL_MS_MAX,
 	  "longest lease or session TTL (COORD_ETTL above)" },
 	{ "lease-drift-ms", OPT_UINT, F(lease_drift_ms), 0, 60000,
 	  "the leader expires a lease this long after its TTL: the bound\n"
