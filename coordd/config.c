@@ -143,6 +143,29 @@ static const struct opt opts[] = {
 	{ "client-retry-horizon-ms", OPT_UINT, F(client_retry_horizon_ms), 0,
 	  86400000, "a full client table never evicts a client active\n"
 	  "\t\tthis recently: registrations get COORD_ECLIENTSFULL" },
+	/* Leases, sessions and locks (docs/locks-and-fencing.md). */
+	{ "lease-ttl-min-ms", OPT_UINT, F(lease_ttl_min_ms), 0, 86400000,
+	  "shortest lease or session TTL (COORD_ETTL below); at least,\n"
+	  "\t\tand by default, 2 x --election-ms: a keepalive cannot commit\n"
+	  "\t\tduring an election" },
+	{ "lease-ttl-max-ms", OPT_UINT, F(lease_ttl_max_ms), 1,
+	  COORD_LEASE_TTL_MS_MAX,
+	  "longest lease or session TTL (COORD_ETTL above)" },
+	{ "lease-drift-ms", OPT_UINT, F(lease_drift_ms), 0, 60000,
+	  "the leader expires a lease this long after its TTL: the bound\n"
+	  "\t\ton clock rate drift between members over one TTL (same on\n"
+	  "\t\tevery member)" },
+	{ "max-leases", OPT_U64, F(max_leases), 1, UINT64_MAX,
+	  "leases, sessions included (COORD_ETOOMANYLEASES; same on every\n"
+	  "\t\tmember)" },
+	{ "max-sessions", OPT_U64, F(max_sessions), 1, UINT64_MAX,
+	  "sessions (COORD_ETOOMANYSESSIONS; same on every member)" },
+	{ "max-waiters-per-lock", OPT_U64, F(max_waiters_per_lock), 1,
+	  UINT64_MAX, "queued acquires of one lock (COORD_ETOOMANYWAITERS;\n"
+	  "\t\tsame on every member)" },
+	{ "max-locks-per-session", OPT_U64, F(max_locks_per_session), 1,
+	  UINT64_MAX, "locks one session holds or awaits\n"
+	  "\t\t(COORD_ETOOMANYLOCKS; same on every member)" },
 };
 
 #undef F
@@ -280,6 +303,13 @@ static void defaults(struct config *c)
 	c->http_timeout_ms = 5000;
 	c->max_clients = COORD_CLIENTS_MAX;
 	c->client_retry_horizon_ms = COORD_CLIENT_RETRY_HORIZON_MS;
+	c->lease_ttl_min_ms = 0;    /* 2 x election_ms */
+	c->lease_ttl_max_ms = COORD_LEASE_TTL_MS_MAX;
+	c->lease_drift_ms = COORD_LEASE_DRIFT_MS;
+	c->max_leases = COORD_LEASES_MAX;
+	c->max_sessions = COORD_SESSIONS_MAX;
+	c->max_waiters_per_lock = COORD_WAITERS_MAX;
+	c->max_locks_per_session = COORD_LOCKS_PER_SESSION_MAX;
 }
 
 uint64_t config_member_id(const char *name)
@@ -620,6 +650,16 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		snprintf(err, errlen,
 			 "--election-ms (%u) must be at least twice --heartbeat-ms (%u)",
 			 c->election_ms, c->heartbeat_ms);
+		return -1;
+	}
+	if (c->lease_ttl_min_ms == 0)
+		c->lease_ttl_min_ms = 2 * c->election_ms;
+	if (c->lease_ttl_min_ms < 2 * c->election_ms ||
+	    c->lease_ttl_max_ms < c->lease_ttl_min_ms) {
+		snprintf(err, errlen,
+			 "--lease-ttl-min-ms (%u) must be at least twice "
+			 "--election-ms (%u) and at most --lease-ttl-max-ms (%u)",
+			 c->lease_ttl_min_ms, c->election_ms, c->lease_ttl_max_ms);
 		return -1;
 	}
 	if (!cluster_given) {

@@ -80,6 +80,15 @@ struct config {
 	/* Exactly-once: the client table (equal on every member). */
 	uint64_t max_clients;
 	unsigned client_retry_horizon_ms;
+	/* Leases, sessions and locks (the max_* and drift: equal on every
+	 * member, like max_clients: the fsm applies them). */
+	unsigned lease_ttl_min_ms;
+	unsigned lease_ttl_max_ms;
+	unsigned lease_drift_ms;
+	uint64_t max_leases;
+	uint64_t max_sessions;
+	uint64_t max_waiters_per_lock;
+	uint64_t max_locks_per_session;
 };
 
 /* Parses argv after the environment over the defaults. Returns 0, 1 when

@@ -79,9 +79,16 @@ int main(int argc, char **argv)
 	nc.fsm.value_bytes_max = cfg.max_value_bytes;
 	nc.fsm.txn_ops_max = cfg.max_txn_ops;
 	nc.fsm.clients_max = cfg.max_clients;
+	nc.fsm.leases_max = cfg.max_leases;
+	nc.fsm.sessions_max = cfg.max_sessions;
+	nc.fsm.waiters_max = cfg.max_waiters_per_lock;
+	nc.fsm.locks_per_session_max = cfg.max_locks_per_session;
+	nc.fsm.lease_drift_ms = cfg.lease_drift_ms;
 	nc.transport = net_transport(net);
 	nc.on_members = net_members_changed;
 	nc.members_ctx = net;
+	nc.on_applied = leases_applied;
+	nc.applied_ctx = net;
 	nc.log = node_log_cb;
 	rc = node_open(&nc, &node, err, sizeof(err));
 	if (rc != COORD_OK) {

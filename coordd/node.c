@@ -52,6 +52,7 @@ struct node {
 	struct raft *raft;
 	struct store *store;
 	struct fsm *fsm;
+	uint64_t fsm_generation;    /* node_fsm_generation() */
 	struct wlist lists[W_LISTS];
 	uint64_t read_ctx_next;
 	struct store_snapshot_install *install;
@@ -734,6 +735,7 @@ static int snapshot_install(struct node *n, const struct raft_ready *rd)
 		return COORD_EIO;
 	}
 	n->stats.snapshots_installed++;
+	n->fsm_generation++;
 	n->members_changed = true;
 	node_logf(n, NODE_LOG_INFO,
 		  "installed snapshot index=%" PRIu64 " term=%" PRIu64
@@ -834,6 +836,8 @@ static int apply_entry(struct node *n, const struct raft_entry *e)
 			  coord_strerror(rc));
 		return COORD_EIO;
 	}
+	if (n->cfg.on_applied != NULL)
+		n->cfg.on_applied(n->cfg.applied_ctx, e->index, &res);
 	if ((res.res.reply.type == PROTO_CMD_MEMBER_PUT ||
 	     res.res.reply.type == PROTO_CMD_MEMBER_DEL) &&
 	    res.res.reply.code == COORD_OK)
@@ -996,6 +1000,11 @@ struct store *node_store(struct node *n)
 uint64_t node_id(const struct node *n)
 {
 	return n->cfg.id;
+}
+
+uint64_t node_fsm_generation(const struct node *n)
+{
+	return n->fsm_generation;
 }
 
 const struct node_stats *node_stats(const struct node *n)

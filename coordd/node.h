@@ -84,6 +84,13 @@ struct node_config {
 	 * snapshot installed); NULL: none. */
 	void (*on_members)(void *ctx);
 	void *members_ctx;
+	/* Called for every entry the fsm applies (on every replica, a
+	 * replayed one excepted), before the request waiting on it
+	 * completes: r's grants, leases touched and leases gone (a retry
+	 * has none). NULL: none. */
+	void (*on_applied)(void *ctx, uint64_t index,
+			   const struct fsm_entry_result *r);
+	void *applied_ctx;
 	/* One line per event; NULL: stderr. */
 	void (*log)(void *ctx, enum node_log_level level, const char *msg);
 	void *log_ctx;
@@ -216,6 +223,9 @@ struct raft *node_raft(struct node *n);
 struct fsm *node_fsm(struct node *n);
 struct store *node_store(struct node *n);
 uint64_t node_id(const struct node *n);
+/* +1 each time the fsm is reopened (a snapshot installed): whoever keeps
+ * state derived from the fsm rebuilds it when this changes. */
+uint64_t node_fsm_generation(const struct node *n);
 
 /* Counters for /metrics. */
 struct node_stats {

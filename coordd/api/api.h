@@ -20,9 +20,11 @@
 #include <stdint.h>
 
 #include "coordd/net/net_int.h"
+#include "proto/limits.h"
 #include "proto/msg.h"
 #include "proto/wire.h"
 
+struct lock_wait;
 struct req;
 struct watch;
 
@@ -39,6 +41,8 @@ struct client {
 	size_t n_unsynced;          /* watches not in net->watch_idx */
 	uint64_t watch_id_next;
 	bool wants_leader_pushes;
+	struct lease_ent *bound;    /* sessions it uses (lease.c) */
+	struct lock_wait *waits;    /* its queued acquires (lock.c) */
 	/* REGISTER_CLIENT token bucket (proto/limits.h). */
 	uint64_t reg_tokens_ms;     /* tokens, in ms of refill time */
 	uint64_t reg_last_ms;
@@ -52,6 +56,11 @@ struct req {
 	struct proto_range range;   /* reads: bounds copied below */
 	uint8_t *bounds;
 	uint64_t member_id;         /* MEMBER_ADD / REMOVE: the member */
+	uint64_t arg;               /* a lease, session or token */
+	uint8_t name[COORD_NAME_BYTES_MAX];     /* a lock's */
+	size_t name_len;
+	uint8_t secret[COORD_SECRET_BYTES_MAX]; /* SESSION_ATTACH */
+	size_t secret_len;
 	struct req *next;
 	struct req *prev;
 };
@@ -86,8 +95,62 @@ void api_internal_done(void *ctx, int code, const uint8_t *reply,
  * api_not_leader_code(). */
 int api_propose(struct client *cl, const struct proto_request *rq,
 		const struct proto_cmd *cmd, node_done_fn done);
+/* The same, and *out the request waiting on it. */
+int api_propose_req(struct client *cl, const struct proto_request *rq,
+		    const struct proto_cmd *cmd, node_done_fn done,
+		    struct req **out);
 int api_propose_cmd(struct client *cl, const struct proto_request *rq,
 		    const struct proto_cmd *cmd);
+
+/* A node_done_fn that answers the fsm's reply code with an empty body. */
+void api_empty_done(void *ctx, int code, const uint8_t *reply, size_t len);
+
+/* lease.c: what this node knows of each lease besides the fsm: when it
+ * applied the lease's latest keepalive, on its own clock, and which
+ * connection here uses it (a session). */
+struct lease_ent {
+	uint64_t id;
+	uint64_t ka_index;          /* Raft index of its latest keepalive */
+	uint64_t ttl_ms;
+	uint64_t applied_ms;        /* when that keepalive applied here */
+	uint64_t due_ms;            /* the leader's next expiry check */
+	size_t heap_i;
+	bool session;
+	bool seen;                  /* leases_resync() */
+	struct client *bound;
+	struct lease_ent *bnext;
+	struct lease_ent *bprev;
+	struct lease_ent *hnext;
+	struct lock_wait *waits;    /* lock.c: its queued acquires here */
+};
+int leases_init(struct net *net);
+struct lease_ent *lease_find(struct net *net, uint64_t id);
+/* TTL (no drift) has passed since its keepalive applied here. */
+bool lease_overdue(struct net *net, const struct lease_ent *e);
+uint64_t lease_ttl_left_ms(struct net *net, const struct lease_ent *e);
+/* A session that cl opened or attached on this node. */
+bool session_is_bound(struct client *cl, uint64_t session);
+void leases_client_closed(struct client *cl);
+void lease_grant(struct client *cl, const struct proto_request *rq);
+void lease_keepalive(struct client *cl, const struct proto_request *rq);
+/* LEASE_REVOKE and SESSION_CLOSE. */
+void lease_revoke(struct client *cl, const struct proto_request *rq);
+void lease_ttl(struct client *cl, const struct proto_request *rq);
+void lease_list(struct client *cl, const struct proto_request *rq);
+void session_open(struct client *cl, const struct proto_request *rq);
+void session_keepalive(struct client *cl, const struct proto_request *rq);
+void session_attach(struct client *cl, const struct proto_request *rq);
+
+/* lock.c */
+void lock_acquire(struct client *cl, const struct proto_request *rq);
+void lock_release(struct client *cl, const struct proto_request *rq);
+/* LOCK_CHECK, LOCK_STATUS. */
+void lock_read(struct client *cl, const struct proto_request *rq);
+void locks_applied(struct net *net, const struct fsm_result *res);
+void locks_session_touched(struct net *net, struct lease_ent *e);
+void locks_session_gone(struct net *net, struct lease_ent *e);
+void locks_session_resync(struct net *net, struct lease_ent *e);
+void locks_client_closed(struct client *cl);
 
 /* The families. */
 void keys_write(struct client *cl, const struct proto_request *rq);

@@ -114,6 +114,41 @@ void api_request(struct client *cl, const struct proto_request *rq)
 	case PROTO_MEMBER_PROMOTE:
 		members_change(cl, rq);
 		return;
+	case PROTO_LEASE_GRANT:
+		lease_grant(cl, rq);
+		return;
+	case PROTO_LEASE_KEEPALIVE:
+		lease_keepalive(cl, rq);
+		return;
+	case PROTO_LEASE_REVOKE:
+	case PROTO_SESSION_CLOSE:
+		lease_revoke(cl, rq);
+		return;
+	case PROTO_LEASE_TTL:
+		lease_ttl(cl, rq);
+		return;
+	case PROTO_LEASE_LIST:
+		lease_list(cl, rq);
+		return;
+	case PROTO_SESSION_OPEN:
+		session_open(cl, rq);
+		return;
+	case PROTO_SESSION_KEEPALIVE:
+		session_keepalive(cl, rq);
+		return;
+	case PROTO_SESSION_ATTACH:
+		session_attach(cl, rq);
+		return;
+	case PROTO_LOCK_ACQUIRE:
+		lock_acquire(cl, rq);
+		return;
+	case PROTO_LOCK_RELEASE:
+		lock_release(cl, rq);
+		return;
+	case PROTO_LOCK_CHECK:
+	case PROTO_LOCK_STATUS:
+		lock_read(cl, rq);
+		return;
 	default:
 		log_warn("client addr=%s: %s is not served by this version",
 			 cl->conn->addr, proto_kind_name(rq->kind));

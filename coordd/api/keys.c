@@ -153,12 +153,6 @@ void keys_write(struct client *cl, const struct proto_request *rq)
 	struct proto_cmd cmd;
 	int rc;
 
-	if (rq->fences.n > 0) {
-		/* No lock holds a grant in this version: a fence can never
-		 * name the current one (DESIGN.md, Fenced writes). */
-		api_send_error(cl, rq->kind, rq->request_id, COORD_EFENCED);
-		return;
-	}
 	memset(&cmd, 0, sizeof(cmd));
 	switch (rq->kind) {
 	case PROTO_PUT:
@@ -179,6 +173,21 @@ void keys_write(struct client *cl, const struct proto_request *rq)
 	}
 	if (!limits_ok(cl, rq, &cmd))
 		return;
+	if (rq->fences.n > 0) {
+		/* Applied only if every (lock, token) is the lock's current
+		 * grant (coordd/fsm/fence.c), checked where it is applied. */
+		struct proto_cmd inner = cmd;
+
+		memset(&cmd, 0, sizeof(cmd));
+		cmd.type = PROTO_CMD_FENCED;
+		cmd.u.fenced.fences = rq->fences.v;
+		cmd.u.fenced.n_fences = rq->fences.n;
+		cmd.u.fenced.cmd = &inner;
+		rc = api_propose_cmd(cl, rq, &cmd);
+		if (rc != COORD_OK)
+			api_send_error(cl, rq->kind, rq->request_id, rc);
+		return;
+	}
 	rc = api_propose_cmd(cl, rq, &cmd);
 	if (rc != COORD_OK)
 		api_send_error(cl, rq->kind, rq->request_id, rc);

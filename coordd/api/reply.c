@@ -177,6 +177,22 @@ void api_write_done(void *ctx, int code, const uint8_t *reply, size_t len)
 
 /* One push frame on cl's connection: COORD_OK, or the encoder's or the
  * frame's error (COORD_EFRAMETOOBIG for one over the response limit). */
+void api_empty_done(void *ctx, int code, const uint8_t *reply, size_t len)
+{
+	struct req *q = ctx;
+	struct client *cl = q->cl;
+	struct proto_reply rp;
+
+	if (code == COORD_OK) {
+		proto_arena_reset(&cl->net->arena);
+		code = proto_reply_decode(reply, len, &cl->net->arena, &rp);
+		if (code == COORD_OK)
+			code = rp.code;
+	}
+	api_send_error(cl, q->kind, q->request_id, code);
+	api_req_free(q);
+}
+
 int api_send_push(struct client *cl, const struct proto_push *p)
 {
 	size_t mark;
@@ -192,8 +208,9 @@ int api_send_push(struct client *cl, const struct proto_push *p)
 
 /* Proposes cmd under rq's exactly-once identity (none for a kind that
  * is not mutating); done gets the fsm's reply. */
-int api_propose(struct client *cl, const struct proto_request *rq,
-			 const struct proto_cmd *cmd, node_done_fn done)
+int api_propose_req(struct client *cl, const struct proto_request *rq,
+		    const struct proto_cmd *cmd, node_done_fn done,
+		    struct req **out)
 {
 	struct net *net = cl->net;
 	struct proto_entry en;
@@ -221,7 +238,15 @@ int api_propose(struct client *cl, const struct proto_request *rq,
 		return rc;
 	}
 	net_kick(net);
+	if (out != NULL)
+		*out = q;
 	return COORD_OK;
+}
+
+int api_propose(struct client *cl, const struct proto_request *rq,
+		const struct proto_cmd *cmd, node_done_fn done)
+{
+	return api_propose_req(cl, rq, cmd, done, NULL);
 }
 
 int api_propose_cmd(struct client *cl, const struct proto_request *rq,

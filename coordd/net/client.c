@@ -135,6 +135,8 @@ static void client_closed(struct conn *c, const char *why)
 	log_debug("client addr=%s closed: %s", c->addr, why);
 	cl->conn = NULL;
 	watches_close(cl);
+	locks_client_closed(cl);
+	leases_client_closed(cl);
 	/* Requests in flight complete into the void (their entries may
 	 * still commit: exactly-once makes the client's retry safe). */
 	client_maybe_free(cl);

@@ -106,6 +106,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	leases_before_flush(net);
 	rc = node_flush(net->node);
 	if (rc != COORD_OK) {
 		log_error("the store failed (%s): stopping; restart recovers "
@@ -179,6 +180,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (raft_is_leader(node_raft(net->node)) && net->tick_count % 10 == 0)
 		members_promote(net);
+	leases_tick(net);
+	locks_tick(net);
 	members_publish(net);
 	net_kick(net);
 	if (net->stopping && stop_done(net)) {
@@ -485,6 +488,12 @@ int net_new(const struct config *cfg, struct net **out, char *err,
 	proto_buf_init(&net->scratch, NULL);
 	proto_arena_init(&net->arena, NULL);
 	widx_init(&net->watch_idx);
+	if (leases_init(net) != COORD_OK || locks_init(net) != COORD_OK) {
+		leases_free(net);
+		snprintf(err, errlen, "out of memory");
+		free(net);
+		return COORD_ENOMEM;
+	}
 	ec = event_config_new();
 	if (ec != NULL) {
 		/* After NET_DISPATCH_MAX callbacks of priority 1 or 2 (client
@@ -564,6 +573,7 @@ void net_attach(struct net *net, struct node *node)
 	net->node = node;
 	net->cluster_now_base_ms =
 		fsm_clients_clock_ms(node_fsm(node)) - net_now_ms();
+
 	evconnlistener_enable(net->client_lis);
 	evconnlistener_enable(net->peer_lis);
 	evtimer_add(net->tick_ev, &tv);
@@ -586,6 +596,8 @@ void net_free(struct net *net)
 {
 	if (net == NULL)
 		return;
+	leases_free(net);
+	locks_free(net);
 	clients_free(net);
 	widx_close(&net->watch_idx);
 	peers_free(net);

@@ -230,6 +230,8 @@ struct net {
 	uint64_t watch_rev;
 	size_t n_watches;
 	uint64_t watch_reads_total; /* fsm_events_read() for one watch */
+	struct leases *leases;      /* coordd/api/lease.c */
+	struct lock_kicks *kicks;   /* coordd/api/lock.c */
 };
 
 /* Callbacks (or microseconds) of priority >= 1 in a row before libevent
@@ -321,6 +323,22 @@ bool clients_member_removing(const struct net *net, uint64_t id);
 void members_promote(struct net *net);
 /* watch.c: after each flush: watch events of newly applied revisions. */
 void watches_after_flush(struct net *net);
+/* lease.c: the lease table (node_config.on_applied is leases_applied,
+ * its ctx the net); the leader's expiry on every tick; the keepalives of
+ * one loop turn proposed as one command before the flush. */
+struct leases;
+struct fsm_entry_result;
+int leases_init(struct net *net);
+void leases_free(struct net *net);
+void leases_applied(void *ctx, uint64_t index,
+		    const struct fsm_entry_result *r);
+void leases_tick(struct net *net);
+void leases_before_flush(struct net *net);
+/* lock.c: the leader's QUEUE_KICKs (lock-delays, waiter deadlines). */
+struct lock_kicks;
+int locks_init(struct net *net);
+void locks_free(struct net *net);
+void locks_tick(struct net *net);
 /* register.c: the leader's periodic CLIENTS_EXPIRE (fsm.h: Bounds). */
 void clients_propose_expire(struct net *net);
 

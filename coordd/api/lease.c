@@ -1,0 +1,881 @@
+/*
+ * coordd/api/lease.c: leases and sessions -- the requests (grant,
+ * keepalive, revoke, time-to-live, list; session open, keepalive, close,
+ * attach) and the node's lease timer.
+ *
+ * Time never crosses machines (DESIGN.md, Leases). Every replica keeps,
+ * per lease, the local monotonic time at which it applied the lease's
+ * latest keepalive (leases_applied(), from the node's apply hook). The
+ * leader alone expires: once TTL plus the drift allowance has passed
+ * since that time on its own clock, it proposes LEASE_EXPIRE naming the
+ * keepalive (its Raft index) the decision rests on; the fsm ignores it if
+ * a newer keepalive committed in between. A follower that becomes leader
+ * already holds the times at which it applied every keepalive, so it
+ * neither expires early (every acknowledged keepalive was applied on it
+ * before it could win) nor hands out a fresh TTL; a leader that steps
+ * down stops expiring at its next tick, since every proposal checks
+ * leadership. After a restart or a snapshot install the node knows only
+ * the leases, not when their keepalives came: it counts each from the
+ * moment it learnt of it (later, never earlier).
+ *
+ * Keepalives are batched: those that arrive before the next flush go in
+ * one LEASE_KEEPALIVE command (at most COORD_KEEPALIVE_BATCH_MAX), and
+ * each is answered once that command applied.
+ *
+ * Sessions are bound to the connection that opened or attached them on
+ * this node: only that connection may keep them alive, close them or
+ * queue on locks with them (COORD_ESESSION otherwise), and the pushes
+ * for them (grants, session lost) go there.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "coordd/api/api.h"
+#include "proto/errors.h"
+#include "proto/limits.h"
+
+/* Expiry proposals per tick at most (the rest on the next tick). */
+#define LEASE_EXPIRES_PER_TICK 1024
+/* Bytes of a session's secret. */
+#define LEASE_SECRET_BYTES 16
+
+struct leases {
+	struct lease_ent **buckets;
+	size_t n_buckets;           /* a power of two */
+	size_t n;
+	struct lease_ent **heap;    /* by due_ms */
+	size_t heap_cap;
+	uint64_t generation;        /* node_fsm_generation() it reflects */
+	/* Keepalives waiting for the next flush. */
+	struct req **pending;
+	size_t n_pending;
+	size_t cap_pending;
+	struct ka_batch *batches;   /* proposed, not applied yet */
+};
+
+struct ka_batch {
+	struct node_waiter w;
+	struct net *net;
+	struct ka_batch *next;
+	struct ka_batch *prev;
+	size_t n;
+	struct req *reqs[];
+};
+
+/* ---------------------------------------------------------------------- */
+/* The table: a hash by id and a heap by due time. */
+
+static size_t bucket_of(const struct leases *ls, uint64_t id)
+{
+	id ^= id >> 33;
+	id *= UINT64_C(0xff51afd7ed558ccd);
+	id ^= id >> 33;
+	return (size_t)id & (ls->n_buckets - 1);
+}
+
+struct lease_ent *lease_find(struct net *net, uint64_t id)
+{
+	struct leases *ls = net->leases;
+
+	for (struct lease_ent *e = ls->buckets[bucket_of(ls, id)]; e != NULL;
+	     e = e->hnext)
+		if (e->id == id)
+			return e;
+	return NULL;
+}
+
+static void heap_swap(struct leases *ls, size_t a, size_t b)
+{
+	struct lease_ent *t = ls->heap[a];
+
+	ls->heap[a] = ls->heap[b];
+	ls->heap[b] = t;
+	ls->heap[a]->heap_i = a;
+	ls->heap[b]->heap_i = b;
+}
+
+static void heap_fix(struct leases *ls, size_t i)
+{
+	while (i > 0 && ls->heap[(i - 1) / 2]->due_ms > ls->heap[i]->due_ms) {
+		heap_swap(ls, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+
+		if (l < ls->n && ls->heap[l]->due_ms < ls->heap[m]->due_ms)
+			m = l;
+		if (l + 1 < ls->n && ls->heap[l + 1]->due_ms < ls->heap[m]->due_ms)
+			m = l + 1;
+		if (m == i)
+			return;
+		heap_swap(ls, i, m);
+		i = m;
+	}
+}
+
+static int table_grow(struct leases *ls)
+{
+	size_t nb = ls->n_buckets * 2;
+	struct lease_ent **b = calloc(nb, sizeof(*b));
+	struct lease_ent **h = realloc(ls->heap, nb * sizeof(*h));
+
+	if (h != NULL)
+		ls->heap = h;
+	if (b == NULL || h == NULL) {
+		free(b);
+		return COORD_ENOMEM;
+	}
+	ls->heap_cap = nb;
+	for (size_t i = 0; i < ls->n_buckets; i++) {
+		struct lease_ent *e = ls->buckets[i];
+
+		while (e != NULL) {
+			struct lease_ent *next = e->hnext;
+			size_t k;
+
+			ls->n_buckets = nb;
+			k = bucket_of(ls, e->id);
+			ls->n_buckets = nb / 2;
+			e->hnext = b[k];
+			b[k] = e;
+			e = next;
+		}
+	}
+	free(ls->buckets);
+	ls->buckets = b;
+	ls->n_buckets = nb;
+	return COORD_OK;
+}
+
+/* The drift allowance added to a TTL before the leader expires a lease
+ * (the fsm's lease_drift_ms: one value, docs/consistency.md). */
+static uint64_t drift_ms(const struct net *net)
+{
+	return net->cfg->lease_drift_ms;
+}
+
+/* Records that the lease's keepalive ka_index applied here now. */
+static int lease_touch(struct net *net, uint64_t id, uint64_t ka_index,
+		       uint64_t ttl_ms)
+{
+	struct leases *ls = net->leases;
+	struct lease_ent *e = lease_find(net, id);
+	uint64_t now = net_now_ms();
+
+	if (e == NULL) {
+		size_t k;
+
+		if (ls->n + 1 > ls->n_buckets && table_grow(ls) != COORD_OK)
+			return COORD_ENOMEM;
+		e = calloc(1, sizeof(*e));
+		if (e == NULL)
+			return COORD_ENOMEM;
+		e->id = id;
+		{
+			struct fsm_lease_info info;
+
+			e->session = fsm_lease_get(node_fsm(net->node), id,
+						   &info) == COORD_OK &&
+				     info.session;
+		}
+		k = bucket_of(ls, id);
+		e->hnext = ls->buckets[k];
+		ls->buckets[k] = e;
+		e->heap_i = ls->n;
+		ls->heap[ls->n++] = e;
+	}
+	e->ka_index = ka_index;
+	e->ttl_ms = ttl_ms;
+	e->applied_ms = now;
+	e->due_ms = now + ttl_ms + drift_ms(net);
+	heap_fix(ls, e->heap_i);
+	return COORD_OK;
+}
+
+static void lease_unbind(struct lease_ent *e)
+{
+	struct client *cl = e->bound;
+
+	if (cl == NULL)
+		return;
+	if (e->bprev != NULL)
+		e->bprev->bnext = e->bnext;
+	else
+		cl->bound = e->bnext;
+	if (e->bnext != NULL)
+		e->bnext->bprev = e->bprev;
+	e->bound = NULL;
+	e->bnext = e->bprev = NULL;
+}
+
+static void lease_bind(struct lease_ent *e, struct client *cl)
+{
+	if (e->bound == cl)
+		return;
+	lease_unbind(e);
+	e->bound = cl;
+	e->bnext = cl->bound;
+	if (cl->bound != NULL)
+		cl->bound->bprev = e;
+	cl->bound = e;
+}
+
+/* The lease ended (why: COORD_ESESSION_EXPIRED or COORD_ESESSION). */
+static void lease_gone(struct net *net, uint64_t id, int why)
+{
+	struct leases *ls = net->leases;
+	struct lease_ent *e = lease_find(net, id);
+	struct lease_ent **pp;
+	size_t i;
+
+	if (e == NULL)
+		return;
+	locks_session_gone(net, e);
+	if (e->bound != NULL && e->session && e->bound->conn != NULL) {
+		struct proto_push p;
+
+		memset(&p, 0, sizeof(p));
+		p.kind = PROTO_PUSH_SESSION_LOST;
+		p.u.session_lost.session = id;
+		p.u.session_lost.code = why;
+		api_send_push(e->bound, &p);
+	}
+	lease_unbind(e);
+	for (pp = &ls->buckets[bucket_of(ls, id)]; *pp != e; pp = &(*pp)->hnext)
+		;
+	*pp = e->hnext;
+	i = e->heap_i;
+	ls->n--;
+	if (i != ls->n) {
+		heap_swap(ls, i, ls->n);
+		heap_fix(ls, i);
+	}
+	free(e);
+}
+
+bool lease_overdue(struct net *net, const struct lease_ent *e)
+{
+	return net_now_ms() > e->applied_ms + e->ttl_ms;
+}
+
+uint64_t lease_ttl_left_ms(struct net *net, const struct lease_ent *e)
+{
+	uint64_t now = net_now_ms(), end = e->applied_ms + e->ttl_ms;
+
+	(void)net;
+	return now >= end ? 0 : end - now;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Keeping the table in step with the fsm. */
+
+void leases_applied(void *ctx, uint64_t index,
+		    const struct fsm_entry_result *r)
+{
+	struct net *net = ctx;
+	const struct fsm_result *res = &r->res;
+
+	(void)index;
+	if (net->leases == NULL)
+		return;
+	for (size_t i = 0; i < res->n_touched; i++) {
+		const struct fsm_lease_touch *t = &res->touched[i];
+
+		if (lease_touch(net, t->lease, t->ka_index, t->ttl_ms) !=
+		    COORD_OK)
+			log_error("lease %" PRIu64 ": no memory to track "
+				  "its keepalive", t->lease);
+		else
+			locks_session_touched(net, lease_find(net, t->lease));
+	}
+	for (size_t i = 0; i < res->n_gone; i++)
+		lease_gone(net, res->gone[i].lease, res->gone[i].why);
+	locks_applied(net, res);
+}
+
+static int reset_each(void *ctx, const struct fsm_lease_info *l)
+{
+	struct net *net = ctx;
+	struct lease_ent *e = lease_find(net, l->id);
+
+	if (e != NULL && e->ka_index == l->ka_index) {
+		e->seen = true;
+		return 0;
+	}
+	if (lease_touch(net, l->id, l->ka_index, l->ttl_ms) != COORD_OK)
+		return COORD_ENOMEM;
+	lease_find(net, l->id)->seen = true;
+	return 0;
+}
+
+/* The fsm was reopened (start, snapshot install): the table follows it.
+ * Leases the fsm no longer has are gone (their sessions told); new ones
+ * count from now. */
+static void leases_resync(struct net *net)
+{
+	struct leases *ls = net->leases;
+	uint64_t gen = node_fsm_generation(net->node);
+	size_t i;
+	int rc;
+
+	if (gen == ls->generation)
+		return;
+	ls->generation = gen;
+	for (i = 0; i < ls->n; i++)
+		ls->heap[i]->seen = false;
+	rc = fsm_leases_each(node_fsm(net->node), reset_each, net);
+	if (rc != COORD_OK)
+		log_error("rebuilding the lease table: %s", coord_strerror(rc));
+	for (i = 0; i < ls->n;) {
+		if (!ls->heap[i]->seen) {
+			lease_gone(net, ls->heap[i]->id, COORD_ESESSION);
+		} else {
+			locks_session_resync(net, ls->heap[i]);
+			i++;
+		}
+	}
+}
+
+int leases_init(struct net *net)
+{
+	struct leases *ls = calloc(1, sizeof(*ls));
+
+	if (ls == NULL)
+		return COORD_ENOMEM;
+	ls->n_buckets = 64;
+	ls->buckets = calloc(ls->n_buckets, sizeof(*ls->buckets));
+	ls->heap = calloc(ls->n_buckets, sizeof(*ls->heap));
+	ls->heap_cap = ls->n_buckets;
+	if (ls->buckets == NULL || ls->heap == NULL) {
+		free(ls->buckets);
+		free(ls->heap);
+		free(ls);
+		return COORD_ENOMEM;
+	}
+	/* Built from the fsm at the first tick (leases_resync()). */
+	ls->generation = UINT64_MAX;
+	net->leases = ls;
+	return COORD_OK;
+}
+
+void leases_free(struct net *net)
+{
+	struct leases *ls = net->leases;
+
+	if (ls == NULL)
+		return;
+	while (ls->batches != NULL) {
+		struct ka_batch *b = ls->batches;
+
+		node_waiter_cancel(net->node, &b->w);
+		ls->batches = b->next;
+		free(b);
+	}
+	for (size_t i = 0; i < ls->n; i++) {
+		locks_session_gone(net, ls->heap[i]);
+		free(ls->heap[i]);
+	}
+	free(ls->heap);
+	free(ls->buckets);
+	free(ls->pending);
+	free(ls);
+	net->leases = NULL;
+}
+
+/* The leader's timer: LEASE_EXPIRE for every lease past TTL + drift
+ * since its last keepalive applied here. A proposal that does not take
+ * effect (lost in a leader change, or stale) is made again after an
+ * election timeout if the lease is still due. */
+void leases_tick(struct net *net)
+{
+	struct leases *ls = net->leases;
+	uint64_t now = net_now_ms();
+	unsigned n = 0;
+
+	leases_resync(net);
+	if (!raft_is_leader(node_raft(net->node)) || net->stopping)
+		return;
+	while (ls->n > 0 && ls->heap[0]->due_ms <= now &&
+	       n < LEASE_EXPIRES_PER_TICK) {
+		struct lease_ent *e = ls->heap[0];
+		struct proto_entry en;
+
+		memset(&en, 0, sizeof(en));
+		en.now_ms = net_cluster_now_ms(net);
+		en.cmd.type = PROTO_CMD_LEASE_EXPIRE;
+		en.cmd.u.lease_expire.lease = e->id;
+		en.cmd.u.lease_expire.ka_index = e->ka_index;
+		if (net_propose_internal(net, &en) != COORD_OK)
+			break;
+		log_debug("lease %" PRIu64 ": expiring (ka_index=%" PRIu64
+			  ", ttl=%" PRIu64 " ms)", e->id, e->ka_index,
+			  e->ttl_ms);
+		e->due_ms = now + net->cfg->election_ms;
+		heap_fix(ls, 0);
+		n++;
+	}
+	if (n > 0)
+		net_kick(net);
+}
+
+/* Proposes the keepalives gathered since the last flush as one command. */
+static void batch_done(void *ctx, int code, const uint8_t *reply,
+		       size_t len);
+
+void leases_before_flush(struct net *net)
+{
+	struct leases *ls = net->leases;
+	struct ka_batch *b;
+	struct proto_entry en;
+	uint64_t *ids;
+	size_t n = ls->n_pending;
+	int rc;
+
+	if (n == 0)
+		return;
+	b = calloc(1, sizeof(*b) + n * sizeof(b->reqs[0]));
+	ids = calloc(n, sizeof(*ids));
+	if (b == NULL || ids == NULL) {
+		rc = COORD_ENOMEM;
+		goto fail;
+	}
+	b->net = net;
+	b->n = n;
+	for (size_t i = 0; i < n; i++) {
+		b->reqs[i] = ls->pending[i];
+		ids[i] = ls->pending[i]->arg;
+	}
+	memset(&en, 0, sizeof(en));
+	en.now_ms = net_cluster_now_ms(net);
+	en.cmd.type = PROTO_CMD_LEASE_KEEPALIVE;
+	en.cmd.u.lease_keepalive.leases = ids;
+	en.cmd.u.lease_keepalive.n_leases = n;
+	proto_buf_clear(&net->scratch);
+	rc = proto_entry_encode(&en, &net->scratch);
+	if (rc == COORD_OK)
+		rc = node_propose(net->node, net->scratch.data,
+				  net->scratch.len, &b->w, batch_done, b);
+	free(ids);
+	ids = NULL;
+	if (rc != COORD_OK)
+		goto fail;
+	b->next = ls->batches;
+	if (ls->batches != NULL)
+		ls->batches->prev = b;
+	ls->batches = b;
+	ls->n_pending = 0;
+	return;
+fail:
+	free(b);
+	free(ids);
+	for (size_t i = 0; i < n; i++) {
+		struct req *q = ls->pending[i];
+
+		api_send_error(q->cl, q->kind, q->request_id,
+			       rc == COORD_ENOTLEADER ? api_not_leader_code(net)
+						      : rc);
+		api_req_free(q);
+	}
+	ls->n_pending = 0;
+}
+
+static void send_session(struct client *cl, const struct req *q,
+			 const struct lease_ent *e, const uint8_t *secret,
+			 size_t secret_len)
+{
+	struct proto_response r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = q->kind;
+	r.request_id = q->request_id;
+	r.leader_hint = api_leader_hint(cl->net);
+	r.has_body = true;
+	if (q->kind == PROTO_LEASE_KEEPALIVE || q->kind == PROTO_LEASE_GRANT) {
+		r.u.lease.lease = e->id;
+		r.u.lease.ttl_ms = e->ttl_ms;
+	} else {
+		r.u.session.session = e->id;
+		r.u.session.secret = proto_bytes_make(secret, secret_len);
+		r.u.session.lease = e->id;
+		r.u.session.ttl_ms = e->ttl_ms;
+	}
+	api_send(cl, &r);
+}
+
+/* The batch applied (or failed): every keepalive in it is answered from
+ * the table, which leases_applied() brought up to date before this runs:
+ * a lease still there was kept alive by this command. */
+static void batch_done(void *ctx, int code, const uint8_t *reply,
+		       size_t len)
+{
+	struct ka_batch *b = ctx;
+	struct net *net = b->net;
+	struct leases *ls = net->leases;
+
+	(void)reply;
+	(void)len;
+	if (b->prev != NULL)
+		b->prev->next = b->next;
+	else
+		ls->batches = b->next;
+	if (b->next != NULL)
+		b->next->prev = b->prev;
+	for (size_t i = 0; i < b->n; i++) {
+		struct req *q = b->reqs[i];
+		struct lease_ent *e = lease_find(net, q->arg);
+
+		if (code != COORD_OK)
+			api_send_error(q->cl, q->kind, q->request_id, code);
+		else if (e == NULL)
+			api_send_error(q->cl, q->kind, q->request_id,
+				       q->kind == PROTO_LEASE_KEEPALIVE
+					       ? COORD_ELEASE
+					       : COORD_ESESSION);
+		else
+			send_session(q->cl, q, e, NULL, 0);
+		api_req_free(q);
+	}
+	free(b);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Requests. */
+
+/* The TTL bounds of --lease-ttl-min-ms / --lease-ttl-max-ms. */
+static bool ttl_ok(struct client *cl, const struct proto_request *rq,
+		   uint64_t ttl_ms)
+{
+	const struct config *cfg = cl->net->cfg;
+
+	if (ttl_ms >= cfg->lease_ttl_min_ms && ttl_ms <= cfg->lease_ttl_max_ms)
+		return true;
+	log_warn("client addr=%s: %s refused: ttl %" PRIu64 " ms outside "
+		 "[%u, %u] (--lease-ttl-min-ms, --lease-ttl-max-ms)",
+		 cl->conn->addr, proto_kind_name(rq->kind), ttl_ms,
+		 cfg->lease_ttl_min_ms, cfg->lease_ttl_max_ms);
+	api_send_error(cl, rq->kind, rq->request_id, COORD_ETTL);
+	return false;
+}
+
+/* A session this connection opened or attached here. */
+bool session_is_bound(struct client *cl, uint64_t session)
+{
+	struct lease_ent *e = lease_find(cl->net, session);
+
+	return e != NULL && e->session && e->bound == cl;
+}
+
+static bool session_ok(struct client *cl, const struct proto_request *rq,
+		       uint64_t session)
+{
+	if (session_is_bound(cl, session))
+		return true;
+	api_send_error(cl, rq->kind, rq->request_id, COORD_ESESSION);
+	return false;
+}
+
+static void keepalive_enqueue(struct client *cl, const struct proto_request *rq,
+			      uint64_t id)
+{
+	struct net *net = cl->net;
+	struct leases *ls = net->leases;
+	struct req *q;
+
+	if (!raft_is_leader(node_raft(net->node)) || net->stopping) {
+		api_send_error(cl, rq->kind, rq->request_id,
+			       api_not_leader_code(net));
+		return;
+	}
+	if (ls->n_pending == ls->cap_pending) {
+		size_t cap = ls->cap_pending ? ls->cap_pending * 2 : 64;
+		struct req **p = realloc(ls->pending, cap * sizeof(*p));
+
+		if (p == NULL) {
+			api_send_error(cl, rq->kind, rq->request_id,
+				       COORD_ENOMEM);
+			return;
+		}
+		ls->pending = p;
+		ls->cap_pending = cap;
+	}
+	q = api_req_new(cl, rq);
+	if (q == NULL) {
+		api_send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
+		return;
+	}
+	q->arg = id;
+	ls->pending[ls->n_pending++] = q;
+	if (ls->n_pending >= COORD_KEEPALIVE_BATCH_MAX)
+		leases_before_flush(net);
+	net_kick(net);
+}
+
+/* A reply of the fsm to a lease or session command, decoded: COORD_OK
+ * and rp, or the error to send. */
+static int reply_decode(struct net *net, int code, const uint8_t *reply,
+			size_t len, struct proto_reply *rp)
+{
+	if (code != COORD_OK)
+		return code;
+	proto_arena_reset(&net->arena);
+	code = proto_reply_decode(reply, len, &net->arena, rp);
+	return code != COORD_OK ? code : rp->code;
+}
+
+static void grant_done(void *ctx, int code, const uint8_t *reply, size_t len)
+{
+	struct req *q = ctx;
+	struct client *cl = q->cl;
+	struct proto_reply rp;
+	struct lease_ent *e;
+
+	code = reply_decode(cl->net, code, reply, len, &rp);
+	if (code == COORD_OK) {
+		uint64_t id = q->kind == PROTO_LEASE_GRANT
+				      ? rp.u.lease_grant.lease
+				      : rp.u.session_open.session;
+
+		e = lease_find(cl->net, id);
+		if (e == NULL) {
+			/* Ended already (a retry of an old grant). */
+			code = q->kind == PROTO_LEASE_GRANT ? COORD_ELEASE
+							    : COORD_ESESSION;
+		} else if (q->kind == PROTO_SESSION_OPEN) {
+			if (cl->conn != NULL)
+				lease_bind(e, cl);
+			send_session(cl, q, e, rp.u.session_open.secret.data,
+				     rp.u.session_open.secret.len);
+		} else {
+			send_session(cl, q, e, NULL, 0);
+		}
+	}
+	if (code != COORD_OK)
+		api_send_error(cl, q->kind, q->request_id, code);
+	api_req_free(q);
+}
+
+void lease_grant(struct client *cl, const struct proto_request *rq)
+{
+	struct proto_cmd cmd;
+	int rc;
+
+	if (!ttl_ok(cl, rq, rq->u.lease_grant.ttl_ms))
+		return;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = PROTO_CMD_LEASE_GRANT;
+	cmd.u.lease_grant.lease = rq->u.lease_grant.lease;
+	cmd.u.lease_grant.ttl_ms = rq->u.lease_grant.ttl_ms;
+	rc = api_propose(cl, rq, &cmd, grant_done);
+	if (rc != COORD_OK)
+		api_send_error(cl, rq->kind, rq->request_id, rc);
+}
+
+void lease_keepalive(struct client *cl, const struct proto_request *rq)
+{
+	keepalive_enqueue(cl, rq, rq->u.lease.lease);
+}
+
+void lease_revoke(struct client *cl, const struct proto_request *rq)
+{
+	struct proto_cmd cmd;
+	int rc;
+
+	memset(&cmd, 0, sizeof(cmd));
+	if (rq->kind == PROTO_SESSION_CLOSE) {
+		if (!session_ok(cl, rq, rq->u.session.session))
+			return;
+		cmd.type = PROTO_CMD_SESSION_CLOSE;
+		cmd.u.session_close.session = rq->u.session.session;
+	} else {
+		cmd.type = PROTO_CMD_LEASE_REVOKE;
+		cmd.u.lease_revoke.lease = rq->u.lease.lease;
+	}
+	rc = api_propose(cl, rq, &cmd, api_empty_done);
+	if (rc != COORD_OK)
+		api_send_error(cl, rq->kind, rq->request_id, rc);
+}
+
+static void ttl_read_done(void *ctx, int code, const uint8_t *reply,
+			  size_t len)
+{
+	struct req *q = ctx;
+	struct client *cl = q->cl;
+	struct proto_response r;
+	struct lease_ent *e = lease_find(cl->net, q->arg);
+
+	(void)reply;
+	(void)len;
+	if (code == COORD_OK && e == NULL)
+		code = COORD_ELEASE;
+	if (code != COORD_OK) {
+		api_send_error(cl, q->kind, q->request_id, code);
+	} else {
+		memset(&r, 0, sizeof(r));
+		r.kind = q->kind;
+		r.request_id = q->request_id;
+		r.leader_hint = api_leader_hint(cl->net);
+		r.has_body = true;
+		r.u.lease_ttl.lease = e->id;
+		r.u.lease_ttl.ttl_ms = lease_ttl_left_ms(cl->net, e);
+		r.u.lease_ttl.granted_ttl_ms = e->ttl_ms;
+		api_send(cl, &r);
+	}
+	api_req_free(q);
+}
+
+/* LEASE_TTL: a linearizable read, answered from this node's clock (the
+ * time left until the leader would expire it, were this node leader). */
+void lease_ttl(struct client *cl, const struct proto_request *rq)
+{
+	struct req *q;
+
+	if (rq->u.lease_ttl.keys) {
+		/* Listing the keys of a lease is not served by this
+		 * version (docs/protocol.md). */
+		api_send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
+		return;
+	}
+	q = api_req_new(cl, rq);
+	if (q == NULL) {
+		api_send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
+		return;
+	}
+	q->arg = rq->u.lease_ttl.lease;
+	node_read(cl->net->node, &q->w, ttl_read_done, q);
+	net_kick(cl->net);
+}
+
+static void list_read_done(void *ctx, int code, const uint8_t *reply,
+			   size_t len)
+{
+	struct req *q = ctx;
+	struct client *cl = q->cl;
+	struct leases *ls = cl->net->leases;
+	struct proto_response r;
+	uint64_t *ids = NULL;
+
+	(void)reply;
+	(void)len;
+	if (code == COORD_OK && (ids = malloc((ls->n + 1) * sizeof(*ids))) ==
+					NULL)
+		code = COORD_ENOMEM;
+	if (code != COORD_OK) {
+		api_send_error(cl, q->kind, q->request_id, code);
+	} else {
+		for (size_t i = 0; i < ls->n; i++)
+			ids[i] = ls->heap[i]->id;
+		memset(&r, 0, sizeof(r));
+		r.kind = q->kind;
+		r.request_id = q->request_id;
+		r.leader_hint = api_leader_hint(cl->net);
+		r.has_body = true;
+		r.u.lease_list.leases.v = ids;
+		r.u.lease_list.leases.n = ls->n;
+		api_send(cl, &r);
+	}
+	free(ids);
+	api_req_free(q);
+}
+
+void lease_list(struct client *cl, const struct proto_request *rq)
+{
+	struct req *q = api_req_new(cl, rq);
+
+	if (q == NULL) {
+		api_send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
+		return;
+	}
+	node_read(cl->net->node, &q->w, list_read_done, q);
+	net_kick(cl->net);
+}
+
+void session_open(struct client *cl, const struct proto_request *rq)
+{
+	uint8_t secret[LEASE_SECRET_BYTES];
+	struct proto_cmd cmd;
+	int rc;
+
+	if (!ttl_ok(cl, rq, rq->u.session_open.ttl_ms))
+		return;
+	if (RAND_bytes(secret, sizeof(secret)) != 1) {
+		api_send_error(cl, rq->kind, rq->request_id, COORD_EIO);
+		return;
+	}
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = PROTO_CMD_SESSION_OPEN;
+	cmd.u.session_open.ttl_ms = rq->u.session_open.ttl_ms;
+	cmd.u.session_open.secret = proto_bytes_make(secret, sizeof(secret));
+	rc = api_propose(cl, rq, &cmd, grant_done);
+	if (rc != COORD_OK)
+		api_send_error(cl, rq->kind, rq->request_id, rc);
+}
+
+void session_keepalive(struct client *cl, const struct proto_request *rq)
+{
+	if (session_ok(cl, rq, rq->u.session.session))
+		keepalive_enqueue(cl, rq, rq->u.session.session);
+}
+
+static void attach_read_done(void *ctx, int code, const uint8_t *reply,
+			     size_t len)
+{
+	struct req *q = ctx;
+	struct client *cl = q->cl;
+	struct fsm_lease_info info;
+	struct lease_ent *e = lease_find(cl->net, q->arg);
+
+	(void)reply;
+	(void)len;
+	if (code == COORD_OK) {
+		code = fsm_lease_get(node_fsm(cl->net->node), q->arg, &info);
+		if (code == COORD_ENOTFOUND || (code == COORD_OK &&
+						(!info.session || e == NULL)))
+			code = COORD_ESESSION;
+	}
+	if (code == COORD_OK &&
+	    (info.secret_len != q->secret_len ||
+	     CRYPTO_memcmp(info.secret, q->secret, q->secret_len) != 0)) {
+		log_warn("client addr=%s: SESSION_ATTACH %" PRIu64 " refused: "
+			 "wrong secret", cl->conn != NULL ? cl->conn->addr : "-",
+			 q->arg);
+		code = COORD_EPERM;
+	}
+	if (code != COORD_OK) {
+		api_send_error(cl, q->kind, q->request_id, code);
+	} else {
+		if (cl->conn != NULL)
+			lease_bind(e, cl);
+		send_session(cl, q, e, info.secret, info.secret_len);
+	}
+	api_req_free(q);
+}
+
+/* SESSION_ATTACH: a linearizable read of the session, then this
+ * connection uses it (taking it from any other connection here). */
+void session_attach(struct client *cl, const struct proto_request *rq)
+{
+	const struct proto_session_attach *a = &rq->u.session_attach;
+	struct req *q = api_req_new(cl, rq);
+
+	if (q == NULL) {
+		api_send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
+		return;
+	}
+	q->arg = a->session;
+	q->secret_len = a->secret.len;
+	if (a->secret.len > 0)
+		memcpy(q->secret, a->secret.data, a->secret.len);
+	node_read(cl->net->node, &q->w, attach_read_done, q);
+	net_kick(cl->net);
+}
+
+void leases_client_closed(struct client *cl)
+{
+	while (cl->bound != NULL)
+		lease_unbind(cl->bound);
+}
