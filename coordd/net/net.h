@@ -42,6 +42,11 @@ struct node_transport net_transport(struct net *net);
 /* node_config.on_members: the member table or the configuration changed
  * (ctx is the struct net). */
 void net_members_changed(void *ctx);
+/* node_config.on_applied (ctx: the net): the lease and lock state this
+ * node keeps besides the fsm follows every applied entry. */
+struct fsm_entry_result;
+void leases_applied(void *ctx, uint64_t index,
+		    const struct fsm_entry_result *r);
 
 /* Starts serving node: accepts connections, dials peers, ticks. */
 void net_attach(struct net *net, struct node *node);

@@ -330,8 +330,6 @@ struct leases;
 struct fsm_entry_result;
 int leases_init(struct net *net);
 void leases_free(struct net *net);
-void leases_applied(void *ctx, uint64_t index,
-		    const struct fsm_entry_result *r);
 void leases_tick(struct net *net);
 void leases_before_flush(struct net *net);
 /* lock.c: the leader's QUEUE_KICKs (lock-delays, waiter deadlines). */
