@@ -122,7 +122,7 @@ static void grant_report(struct net *net, uint64_t session,
 	wait_free(e, w);
 }
 
-static static void locks_kicks_dirty(struct net *net);
+static void locks_kicks_dirty(struct net *net);
 
 void locks_applied(struct net *net, const struct fsm_result *res)
 {
