@@ -413,6 +413,7 @@ void leases_tick(struct net *net)
 		en.cmd.u.lease_expire.ka_index = e->ka_index;
 		if (net_propose_internal(net, &en) != COORD_OK)
 			break;
+		net->expires_total++;
 		log_debug("lease %" PRIu64 ": expiring (ka_index=%" PRIu64
 			  ", ttl=%" PRIu64 " ms)", e->id, e->ka_index,
 			  e->ttl_ms);
@@ -465,6 +466,8 @@ void leases_before_flush(struct net *net)
 	ids = NULL;
 	if (rc != COORD_OK)
 		goto fail;
+	net->ka_batches_total++;
+	net->ka_total += n;
 	b->next = ls->batches;
 	if (ls->batches != NULL)
 		ls->batches->prev = b;

@@ -96,6 +96,7 @@ static void expire_now(struct net *net, struct lease_ent *e)
 	en.cmd.u.lease_expire.lease = e->id;
 	en.cmd.u.lease_expire.ka_index = e->ka_index;
 	if (net_propose_internal(net, &en) == COORD_OK) {
+		net->expires_total++;
 		log_info("session %" PRIu64 ": granted a lock while overdue "
 			 "on this node's clock: grant withheld, expiring it",
 			 e->id);
@@ -114,10 +115,12 @@ static void grant_report(struct net *net, uint64_t session,
 	if (e == NULL || (w = wait_find(e, name)) == NULL)
 		return;
 	if (lease_overdue(net, e)) {
+		net->grants_withheld_total++;
 		w->held_token = token;
 		expire_now(net, e);
 		return;
 	}
+	net->grants_pushed_total++;
 	push_grant(w, token);
 	wait_free(e, w);
 }
@@ -586,6 +589,7 @@ void locks_tick(struct net *net)
 		if (net_propose_internal(net, &en) != COORD_OK)
 			return;
 		e->sent_ms = now;
+		net->kicks_total++;
 		k->dirty = true;    /* the kick's outcome: read again */
 		net_kick(net);
 	}

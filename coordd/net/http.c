@@ -118,6 +118,43 @@ static void metrics_limits(struct net *net, struct evbuffer *b)
 	       net->http_refused_total);
 }
 
+/* Leases, sessions and locks (issue 8): the fsm's counts, which every
+ * member reports alike, and this node's own counters. */
+static void metrics_locks(struct net *net, struct evbuffer *b)
+{
+	struct fsm *f = node_fsm(net->node);
+
+	metric(b, "coord_leases", "gauge", "Live leases, sessions included.",
+	       fsm_leases_count(f));
+	metric(b, "coord_sessions", "gauge", "Live sessions.",
+	       fsm_sessions_count(f));
+	metric(b, "coord_lock_holds", "gauge",
+	       "Lock grants held (a shared lock counts each holder).",
+	       fsm_holds_count(f));
+	metric(b, "coord_lock_waiters", "gauge",
+	       "Acquires queued on locks, all locks together.",
+	       fsm_waiters_count(f));
+	metric(b, "coord_keepalive_commands_total", "counter",
+	       "LEASE_KEEPALIVE commands this node proposed (each a batch).",
+	       net->ka_batches_total);
+	metric(b, "coord_keepalives_total", "counter",
+	       "Lease and session keepalives in those commands.",
+	       net->ka_total);
+	metric(b, "coord_lease_expires_total", "counter",
+	       "LEASE_EXPIREs this node proposed as leader.",
+	       net->expires_total);
+	metric(b, "coord_lock_grants_pushed_total", "counter",
+	       "Grants of queued acquires pushed to this node's clients.",
+	       net->grants_pushed_total);
+	metric(b, "coord_lock_grants_withheld_total", "counter",
+	       "Grants not reported: the session was past its TTL on this "
+	       "node's clock (it is expired instead).",
+	       net->grants_withheld_total);
+	metric(b, "coord_queue_kicks_total", "counter",
+	       "QUEUE_KICKs this node proposed (lock-delays ended, waiter "
+	       "deadlines passed).", net->kicks_total);
+}
+
 /* The body of /metrics into b. */
 static void metrics_body(struct net *net, struct evbuffer *b)
 {
@@ -195,6 +232,7 @@ static void metrics_body(struct net *net, struct evbuffer *b)
 	metric(b, "coord_client_connections_total", "counter",
 	       "Client connections accepted.", net->client_conns_total);
 	metrics_limits(net, b);
+	metrics_locks(net, b);
 	if (state) {
 		evbuffer_add_printf(b, "# HELP coord_requests_total Client "
 				       "requests by kind.\n# TYPE "

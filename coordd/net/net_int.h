@@ -232,6 +232,13 @@ struct net {
 	uint64_t watch_reads_total; /* fsm_events_read() for one watch */
 	struct leases *leases;      /* coordd/api/lease.c */
 	struct lock_kicks *kicks;   /* coordd/api/lock.c */
+	/* Counters of leases and locks (/metrics). */
+	uint64_t ka_batches_total;  /* LEASE_KEEPALIVE commands proposed */
+	uint64_t ka_total;          /* keepalives in them */
+	uint64_t expires_total;     /* LEASE_EXPIREs proposed */
+	uint64_t grants_pushed_total;
+	uint64_t grants_withheld_total;     /* overdue here at grant */
+	uint64_t kicks_total;       /* QUEUE_KICKs proposed */
 };
 
 /* Callbacks (or microseconds) of priority >= 1 in a row before libevent
