@@ -51,7 +51,12 @@ wait_for() {
 	done
 }
 wait_for "$demo/a.err" "held, fencing token"
-until $ctl --endpoints "$eps" get report 2>/dev/null | grep -q "written by A"; do sleep 0.1; done
+i=0
+until $ctl --endpoints "$eps" get report 2>/dev/null | grep -q "written by A"; do
+	i=$((i + 1))
+	[ $i -le 300 ] || { echo "run.sh: A's write did not show within 30 s" >&2; exit 1; }
+	sleep 0.1
+done
 sed 's/^/  /' "$demo/a.err"
 t1=$(sed -n 's/.*fencing token \([0-9]*\).*/\1/p' "$demo/a.err")
 echo "Client B queues behind A:"
