@@ -136,11 +136,11 @@ expect "wrong types: connection goes on" '^reply RANGE id=2 code=0 COORD_OK$'
 logged "wrong types"
 absent key "wrong types"
 
-# A kind this version knows but does not serve (LEASE_LIST):
+# A kind this version knows but does not serve (ELECTION_LEADER [name]):
 # COORD_EUNKNOWNMSG, and the connection goes on.
-mark "$l" "LEASE_LIST is not served by this version"
-raw "$LPORT" hello frame 920d06 recv get key
-expect "unserved kind" '^reply LEASE_LIST id=6 code=18 COORD_EUNKNOWNMSG$'
+mark "$l" "ELECTION_LEADER is not served by this version"
+raw "$LPORT" hello frame 931806c4016e recv get key
+expect "unserved kind" '^reply ELECTION_LEADER id=6 code=18 COORD_EUNKNOWNMSG$'
 expect "unserved kind: connection goes on" '^reply RANGE id=2 code=0 '
 logged "unserved kind"
 # A kind nobody knows (99): an error reply or a closed connection (the
