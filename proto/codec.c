@@ -215,6 +215,112 @@ static int enc_finish(struct enc *e, size_t len_before)
 	return e->err;
 }
 
+static void enc_cmd(struct enc *e, const struct proto_cmd *cmd);
+
+/* The commands of leases, sessions and locks. */
+static void enc_lock_cmd(struct enc *e, const struct proto_cmd *cmd)
+{
+	const struct proto_lock_acquire_cmd *a = &cmd->u.lock_acquire;
+	const struct proto_fenced *fd = &cmd->u.fenced;
+
+	switch (cmd->type) {
+	case PROTO_CMD_LEASE_GRANT:
+		enc_array(e, 3);
+		enc_uint(e, cmd->type);
+		enc_uint(e, cmd->u.lease_grant.lease);
+		enc_uint(e, cmd->u.lease_grant.ttl_ms);
+		break;
+	case PROTO_CMD_LEASE_KEEPALIVE:
+		if (cmd->u.lease_keepalive.n_leases > COORD_KEEPALIVE_BATCH_MAX)
+			enc_invalid(e);
+		enc_array(e, 2);
+		enc_uint(e, cmd->type);
+		enc_array(e, cmd->u.lease_keepalive.n_leases);
+		for (size_t i = 0; i < cmd->u.lease_keepalive.n_leases &&
+				   e->err == COORD_OK;
+		     i++)
+			enc_uint(e, cmd->u.lease_keepalive.leases[i]);
+		break;
+	case PROTO_CMD_LEASE_REVOKE:
+	case PROTO_CMD_SESSION_CLOSE:
+		enc_array(e, 2);
+		enc_uint(e, cmd->type);
+		enc_uint(e, cmd->type == PROTO_CMD_LEASE_REVOKE
+				    ? cmd->u.lease_revoke.lease
+				    : cmd->u.session_close.session);
+		break;
+	case PROTO_CMD_LEASE_EXPIRE:
+		enc_array(e, 3);
+		enc_uint(e, cmd->type);
+		enc_uint(e, cmd->u.lease_expire.lease);
+		enc_uint(e, cmd->u.lease_expire.ka_index);
+		break;
+	case PROTO_CMD_SESSION_OPEN:
+		if (cmd->u.session_open.secret.len > COORD_SECRET_BYTES_MAX)
+			enc_invalid(e);
+		enc_array(e, 3);
+		enc_uint(e, cmd->type);
+		enc_uint(e, cmd->u.session_open.ttl_ms);
+		enc_bytes(e, cmd->u.session_open.secret);
+		break;
+	case PROTO_CMD_LOCK_ACQUIRE:
+		if (a->mode > PROTO_LOCK_MODE_LAST ||
+		    a->name.len > COORD_NAME_BYTES_MAX)
+			enc_invalid(e);
+		enc_array(e, 7);
+		enc_uint(e, cmd->type);
+		enc_bytes(e, a->name);
+		enc_uint(e, a->session);
+		enc_uint(e, a->mode);
+		enc_bool(e, a->wait);
+		enc_uint(e, a->deadline_ms);
+		enc_uint(e, a->lock_delay_ms);
+		break;
+	case PROTO_CMD_LOCK_RELEASE:
+		if (cmd->u.lock_release.name.len > COORD_NAME_BYTES_MAX)
+			enc_invalid(e);
+		enc_array(e, 4);
+		enc_uint(e, cmd->type);
+		enc_bytes(e, cmd->u.lock_release.name);
+		enc_uint(e, cmd->u.lock_release.session);
+		enc_uint(e, cmd->u.lock_release.token);
+		break;
+	case PROTO_CMD_QUEUE_KICK:
+		if (cmd->u.queue_kick.kind == 0 ||
+		    cmd->u.queue_kick.kind > PROTO_QUEUE_KIND_LAST ||
+		    cmd->u.queue_kick.name.len > COORD_NAME_BYTES_MAX)
+			enc_invalid(e);
+		enc_array(e, 3);
+		enc_uint(e, cmd->type);
+		enc_uint(e, cmd->u.queue_kick.kind);
+		enc_bytes(e, cmd->u.queue_kick.name);
+		break;
+	case PROTO_CMD_FENCED:
+		if (fd->n_fences > COORD_FENCES_MAX || fd->cmd == NULL ||
+		    (fd->cmd->type != PROTO_CMD_PUT &&
+		     fd->cmd->type != PROTO_CMD_DELETE &&
+		     fd->cmd->type != PROTO_CMD_TXN)) {
+			enc_invalid(e);
+			break;
+		}
+		enc_array(e, 3);
+		enc_uint(e, cmd->type);
+		enc_array(e, fd->n_fences);
+		for (size_t i = 0; i < fd->n_fences && e->err == COORD_OK;
+		     i++) {
+			if (fd->fences[i].lock.len > COORD_NAME_BYTES_MAX)
+				enc_invalid(e);
+			enc_array(e, 2);
+			enc_bytes(e, fd->fences[i].lock);
+			enc_uint(e, fd->fences[i].token);
+		}
+		enc_cmd(e, fd->cmd);
+		break;
+	default:
+		enc_invalid(e);
+	}
+}
+
 static void enc_cmd(struct enc *e, const struct proto_cmd *cmd)
 {
 	switch (cmd->type) {
@@ -279,7 +385,7 @@ static void enc_cmd(struct enc *e, const struct proto_cmd *cmd)
 		enc_uint(e, cmd->u.member_del.id);
 		break;
 	default:
-		enc_invalid(e);
+		enc_lock_cmd(e, cmd);
 	}
 }
 
@@ -398,7 +504,49 @@ int proto_reply_encode(const struct proto_reply *r, struct proto_buf *out)
 		break;
 	case PROTO_CMD_MEMBER_PUT:
 	case PROTO_CMD_MEMBER_DEL:
+	case PROTO_CMD_SESSION_CLOSE:
+	case PROTO_CMD_LOCK_RELEASE:
 		enc_array(&e, 0);
+		break;
+	case PROTO_CMD_LEASE_GRANT:
+		enc_array(&e, 2);
+		enc_uint(&e, r->u.lease_grant.lease);
+		enc_uint(&e, r->u.lease_grant.ttl_ms);
+		break;
+	case PROTO_CMD_LEASE_KEEPALIVE:
+		enc_array(&e, 1);
+		enc_array(&e, r->u.lease_keepalive.n_leases);
+		for (size_t i = 0; i < r->u.lease_keepalive.n_leases &&
+				   e.err == COORD_OK;
+		     i++) {
+			enc_array(&e, 2);
+			enc_uint(&e, r->u.lease_keepalive.leases[i].lease);
+			enc_uint(&e, r->u.lease_keepalive.leases[i].ttl_ms);
+		}
+		break;
+	case PROTO_CMD_LEASE_REVOKE:
+		enc_array(&e, 1);
+		enc_uint(&e, r->u.lease_revoke.deleted);
+		break;
+	case PROTO_CMD_LEASE_EXPIRE:
+		enc_array(&e, 1);
+		enc_bool(&e, r->u.lease_expire.expired);
+		break;
+	case PROTO_CMD_SESSION_OPEN:
+		enc_array(&e, 4);
+		enc_uint(&e, r->u.session_open.session);
+		enc_bytes(&e, r->u.session_open.secret);
+		enc_uint(&e, r->u.session_open.lease);
+		enc_uint(&e, r->u.session_open.ttl_ms);
+		break;
+	case PROTO_CMD_LOCK_ACQUIRE:
+		enc_array(&e, 2);
+		enc_bool(&e, r->u.lock_acquire.granted);
+		enc_uint(&e, r->u.lock_acquire.token);
+		break;
+	case PROTO_CMD_QUEUE_KICK:
+		enc_array(&e, 1);
+		enc_uint(&e, r->u.queue_kick.granted);
 		break;
 	default:
 		enc_invalid(&e);
@@ -771,6 +919,123 @@ static void dec_init(struct dec *d, const uint8_t *data, size_t len,
 	d->err = COORD_OK;
 }
 
+static bool dec_cmd(struct dec *d, struct proto_cmd *cmd);
+
+/* n elements, or malformed. */
+static bool dec_n(struct dec *d, uint32_t n, uint32_t want)
+{
+	return n == want || dec_fail(d, COORD_EMALFORMED);
+}
+
+static bool dec_name(struct dec *d, struct proto_bytes *b)
+{
+	return dec_bytes(d, b) &&
+	       (b->len <= COORD_NAME_BYTES_MAX || dec_fail(d, COORD_EMALFORMED));
+}
+
+/* Minimum encoded size of a keepalive's lease and of a fence. */
+#define MIN_LEASE_BYTES 1
+#define MIN_FENCE_BYTES 3
+
+static bool dec_keepalive_fields(struct dec *d, uint32_t n,
+				 struct proto_lease_keepalive *k)
+{
+	uint64_t *v;
+
+	if (!(dec_n(d, n, 2) &&
+	      dec_list(d, sizeof(*v), MIN_LEASE_BYTES, (void **)&v,
+		       &k->n_leases)))
+		return false;
+	if (k->n_leases > COORD_KEEPALIVE_BATCH_MAX)
+		return dec_fail(d, COORD_EMALFORMED);
+	for (size_t i = 0; i < k->n_leases; i++)
+		if (!dec_u64(d, &v[i]))
+			return false;
+	k->leases = v;
+	return true;
+}
+
+static bool dec_fenced_fields(struct dec *d, uint32_t n,
+			      struct proto_fenced *fd)
+{
+	struct proto_fence *v;
+	struct proto_cmd *inner;
+
+	if (!(dec_n(d, n, 3) &&
+	      dec_list(d, sizeof(*v), MIN_FENCE_BYTES, (void **)&v,
+		       &fd->n_fences)))
+		return false;
+	if (fd->n_fences > COORD_FENCES_MAX)
+		return dec_fail(d, COORD_EMALFORMED);
+	for (size_t i = 0; i < fd->n_fences; i++)
+		if (!(dec_array_len(d, 2) && dec_name(d, &v[i].lock) &&
+		      dec_u64(d, &v[i].token)))
+			return false;
+	fd->fences = v;
+	inner = proto_arena_alloc(d->arena, sizeof(*inner));
+	if (inner == NULL)
+		return dec_fail(d, COORD_ENOMEM);
+	memset(inner, 0, sizeof(*inner));
+	fd->cmd = inner;
+	/* Only these may be fenced, so a FENCED never nests. */
+	if (!(dec_need(d, 2) &&
+	      (d->p[1] == PROTO_CMD_PUT || d->p[1] == PROTO_CMD_DELETE ||
+	       d->p[1] == PROTO_CMD_TXN) &&
+	      (d->p[0] & 0xf0) == 0x90))
+		return dec_fail(d, COORD_EMALFORMED);
+	return dec_cmd(d, inner);
+}
+
+/* The commands of leases, sessions and locks. */
+static bool dec_lock_cmd(struct dec *d, uint32_t n, struct proto_cmd *cmd)
+{
+	struct proto_lock_acquire_cmd *a = &cmd->u.lock_acquire;
+
+	switch (cmd->type) {
+	case PROTO_CMD_LEASE_GRANT:
+		return dec_n(d, n, 3) && dec_u64(d, &cmd->u.lease_grant.lease) &&
+		       dec_u64(d, &cmd->u.lease_grant.ttl_ms);
+	case PROTO_CMD_LEASE_KEEPALIVE:
+		return dec_keepalive_fields(d, n, &cmd->u.lease_keepalive);
+	case PROTO_CMD_LEASE_REVOKE:
+		return dec_n(d, n, 2) && dec_u64(d, &cmd->u.lease_revoke.lease);
+	case PROTO_CMD_LEASE_EXPIRE:
+		return dec_n(d, n, 3) &&
+		       dec_u64(d, &cmd->u.lease_expire.lease) &&
+		       dec_u64(d, &cmd->u.lease_expire.ka_index);
+	case PROTO_CMD_SESSION_OPEN:
+		return dec_n(d, n, 3) &&
+		       dec_u64(d, &cmd->u.session_open.ttl_ms) &&
+		       dec_bytes(d, &cmd->u.session_open.secret) &&
+		       (cmd->u.session_open.secret.len <=
+				COORD_SECRET_BYTES_MAX ||
+			dec_fail(d, COORD_EMALFORMED));
+	case PROTO_CMD_SESSION_CLOSE:
+		return dec_n(d, n, 2) &&
+		       dec_u64(d, &cmd->u.session_close.session);
+	case PROTO_CMD_LOCK_ACQUIRE:
+		return dec_n(d, n, 7) && dec_name(d, &a->name) &&
+		       dec_u64(d, &a->session) &&
+		       dec_u8(d, PROTO_LOCK_MODE_LAST, &a->mode) &&
+		       dec_bool(d, &a->wait) && dec_u64(d, &a->deadline_ms) &&
+		       dec_u64(d, &a->lock_delay_ms);
+	case PROTO_CMD_LOCK_RELEASE:
+		return dec_n(d, n, 4) &&
+		       dec_name(d, &cmd->u.lock_release.name) &&
+		       dec_u64(d, &cmd->u.lock_release.session) &&
+		       dec_u64(d, &cmd->u.lock_release.token);
+	case PROTO_CMD_QUEUE_KICK:
+		return dec_n(d, n, 3) &&
+		       dec_u8(d, PROTO_QUEUE_KIND_LAST, &cmd->u.queue_kick.kind) &&
+		       (cmd->u.queue_kick.kind != 0 ||
+			dec_fail(d, COORD_EMALFORMED)) &&
+		       dec_name(d, &cmd->u.queue_kick.name);
+	case PROTO_CMD_FENCED:
+		return dec_fenced_fields(d, n, &cmd->u.fenced);
+	}
+	return dec_fail(d, COORD_EMALFORMED);
+}
+
 static bool dec_cmd(struct dec *d, struct proto_cmd *cmd)
 {
 	uint32_t n;
@@ -821,7 +1086,7 @@ static bool dec_cmd(struct dec *d, struct proto_cmd *cmd)
 		       (cmd->u.member_del.id != 0 ||
 			dec_fail(d, COORD_EMALFORMED));
 	}
-	return dec_fail(d, COORD_EMALFORMED);
+	return dec_lock_cmd(d, n, cmd);
 }
 
 int proto_cmd_decode(const uint8_t *data, size_t len,
@@ -893,6 +1158,55 @@ static bool dec_txn_reply(struct dec *d, struct proto_txn_reply *t)
 	return true;
 }
 
+static bool dec_keepalive_reply(struct dec *d,
+				struct proto_lease_keepalive_reply *k)
+{
+	struct proto_lease_ttl_item *v;
+
+	if (!(dec_array_len(d, 1) &&
+	      dec_list(d, sizeof(*v), 3, (void **)&v, &k->n_leases)))
+		return false;
+	for (size_t i = 0; i < k->n_leases; i++)
+		if (!(dec_array_len(d, 2) && dec_u64(d, &v[i].lease) &&
+		      dec_u64(d, &v[i].ttl_ms)))
+			return false;
+	k->leases = v;
+	return true;
+}
+
+/* The reply bodies of leases, sessions and locks. */
+static bool dec_lock_reply(struct dec *d, struct proto_reply *r)
+{
+	switch (r->type) {
+	case PROTO_CMD_LEASE_GRANT:
+		return dec_array_len(d, 2) &&
+		       dec_u64(d, &r->u.lease_grant.lease) &&
+		       dec_u64(d, &r->u.lease_grant.ttl_ms);
+	case PROTO_CMD_LEASE_KEEPALIVE:
+		return dec_keepalive_reply(d, &r->u.lease_keepalive);
+	case PROTO_CMD_LEASE_REVOKE:
+		return dec_array_len(d, 1) &&
+		       dec_u64(d, &r->u.lease_revoke.deleted);
+	case PROTO_CMD_LEASE_EXPIRE:
+		return dec_array_len(d, 1) &&
+		       dec_bool(d, &r->u.lease_expire.expired);
+	case PROTO_CMD_SESSION_OPEN:
+		return dec_array_len(d, 4) &&
+		       dec_u64(d, &r->u.session_open.session) &&
+		       dec_bytes(d, &r->u.session_open.secret) &&
+		       dec_u64(d, &r->u.session_open.lease) &&
+		       dec_u64(d, &r->u.session_open.ttl_ms);
+	case PROTO_CMD_LOCK_ACQUIRE:
+		return dec_array_len(d, 2) &&
+		       dec_bool(d, &r->u.lock_acquire.granted) &&
+		       dec_u64(d, &r->u.lock_acquire.token);
+	case PROTO_CMD_QUEUE_KICK:
+		return dec_array_len(d, 1) &&
+		       dec_u64(d, &r->u.queue_kick.granted);
+	}
+	return dec_fail(d, COORD_EMALFORMED);
+}
+
 int proto_reply_decode(const uint8_t *data, size_t len,
 		       struct proto_arena *arena, struct proto_reply *r)
 {
@@ -936,10 +1250,12 @@ int proto_reply_decode(const uint8_t *data, size_t len,
 			break;
 		case PROTO_CMD_MEMBER_PUT:
 		case PROTO_CMD_MEMBER_DEL:
+		case PROTO_CMD_SESSION_CLOSE:
+		case PROTO_CMD_LOCK_RELEASE:
 			ok = dec_array_len(&d, 0);
 			break;
 		default:
-			ok = dec_fail(&d, COORD_EMALFORMED);
+			ok = dec_lock_reply(&d, r);
 		}
 	}
 	return dec_finish(&d, ok);

@@ -136,4 +136,33 @@ _Static_assert(COORD_CMD_BYTES_MAX + 64 * 1024 <= COORD_PEER_FRAME_BYTES_MAX &&
 _Static_assert(COORD_HELLO_FRAME_BYTES_MAX >= 4 * COORD_NAME_BYTES_MAX,
 	       "a HELLO with a maximal name fits before HELLO");
 
+/*
+ * Leases, sessions and locks (coordd/fsm/lease.c, lock.c; the fsm config
+ * fields of the same names, equal on every replica):
+ * COORD_LEASE_TTL_MS_MAX: the longest TTL a LEASE_GRANT or SESSION_OPEN
+ * may ask for (the fsm refuses 0 and more with COORD_ETTL; the server's
+ * configured bounds are narrower).
+ * COORD_LEASES_MAX: live leases, sessions included (COORD_ETOOMANYLEASES
+ * for one more). COORD_SESSIONS_MAX: live sessions
+ * (COORD_ETOOMANYSESSIONS). COORD_WAITERS_MAX: waiters queued on one lock
+ * (COORD_ETOOMANYWAITERS). COORD_LOCKS_PER_SESSION_MAX: locks one session
+ * holds or waits for (COORD_ETOOMANYLOCKS). Each refusal changes nothing.
+ * COORD_LEASE_DRIFT_MS: the drift allowance: a lease is overdue once the
+ * cluster clock is past its last keepalive's time + TTL + this.
+ * COORD_KEEPALIVE_BATCH_MAX: leases in one LEASE_KEEPALIVE command (a
+ * longer list is malformed).
+ * COORD_SECRET_BYTES_MIN: the shortest session secret (COORD_EINVAL).
+ */
+#define COORD_LEASE_TTL_MS_MAX (24u * 60u * 60u * 1000u)
+#define COORD_LEASES_MAX 1000000
+#define COORD_SESSIONS_MAX 1000000
+#define COORD_WAITERS_MAX 4096
+#define COORD_LOCKS_PER_SESSION_MAX 1024
+#define COORD_LEASE_DRIFT_MS 50
+#define COORD_KEEPALIVE_BATCH_MAX 4096
+#define COORD_SECRET_BYTES_MIN 16
+
+_Static_assert(COORD_SECRET_BYTES_MIN <= COORD_SECRET_BYTES_MAX,
+	       "a minimal secret fits");
+
 #endif /* COORD_PROTO_LIMITS_H */

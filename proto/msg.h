@@ -47,6 +47,20 @@
  *                 6 elements decodes with it empty)
  *     MEMBER_DEL [9, id]
  *     REGISTER_CLIENT [10, horizon_ms]
+ *     LEASE_GRANT [11, lease, ttl_ms]
+ *     LEASE_KEEPALIVE [12, [lease...]]  (at most COORD_KEEPALIVE_BATCH_MAX)
+ *     LEASE_REVOKE [13, lease]
+ *     LEASE_EXPIRE [14, lease, ka_index]
+ *     SESSION_OPEN [15, ttl_ms, secret]  (secret: at most
+ *                 COORD_SECRET_BYTES_MAX bytes)
+ *     SESSION_CLOSE [16, session]
+ *     LOCK_ACQUIRE [17, name, session, mode, wait, deadline_ms,
+ *                 lock_delay_ms]  (mode 0 exclusive, 1 shared; name at
+ *                 most COORD_NAME_BYTES_MAX bytes)
+ *     LOCK_RELEASE [18, name, session, token]
+ *     QUEUE_KICK [19, kind, name]  (kind 1: a lock)
+ *     FENCED     [20, [[lock, token]...], cmd]  (at most COORD_FENCES_MAX
+ *                 fences; cmd a PUT, DELETE or TXN)
  *   op         a PUT, DELETE or RANGE cmd array
  *   compare    [key, target, result, number, value]
  *   kv         [key, value, create_revision, mod_revision, version, lease]
@@ -60,6 +74,15 @@
  *     CLIENTS_EXPIRE [expired]
  *     MEMBER_PUT, MEMBER_DEL []
  *     REGISTER_CLIENT [client_id]
+ *     LEASE_GRANT [lease, ttl_ms]
+ *     LEASE_KEEPALIVE [[lease, ttl_ms]...]  (ttl_ms 0: no such lease)
+ *     LEASE_REVOKE [deleted]
+ *     LEASE_EXPIRE [expired]
+ *     SESSION_OPEN [session, secret, lease, ttl_ms]
+ *     SESSION_CLOSE, LOCK_RELEASE []
+ *     LOCK_ACQUIRE [granted, token]
+ *     QUEUE_KICK [granted]
+ *     (FENCED is answered with its inner command's reply and type)
  *   events     [[type, kv, prev_kv | nil]...]
  */
 #ifndef COORD_PROTO_MSG_H
@@ -87,6 +110,19 @@ struct proto_kv {
 	uint64_t mod_revision;      /* revision of this version */
 	uint64_t version;           /* 1 at creation, +1 per put */
 	uint64_t lease;             /* 0: none */
+};
+
+/* Lock modes (commands here, requests in wire.h). */
+enum proto_lock_mode {
+	PROTO_LOCK_EXCLUSIVE = 0,
+	PROTO_LOCK_SHARED = 1,
+};
+#define PROTO_LOCK_MODE_LAST PROTO_LOCK_SHARED
+
+/* A write is applied only if token is the current grant of lock. */
+struct proto_fence {
+	struct proto_bytes lock;
+	uint64_t token;
 };
 
 /*
@@ -190,8 +226,18 @@ enum proto_cmd_type {
 	PROTO_CMD_MEMBER_PUT = 8,
 	PROTO_CMD_MEMBER_DEL = 9,
 	PROTO_CMD_REGISTER_CLIENT = 10,
+	PROTO_CMD_LEASE_GRANT = 11,
+	PROTO_CMD_LEASE_KEEPALIVE = 12,
+	PROTO_CMD_LEASE_REVOKE = 13,
+	PROTO_CMD_LEASE_EXPIRE = 14,
+	PROTO_CMD_SESSION_OPEN = 15,
+	PROTO_CMD_SESSION_CLOSE = 16,
+	PROTO_CMD_LOCK_ACQUIRE = 17,
+	PROTO_CMD_LOCK_RELEASE = 18,
+	PROTO_CMD_QUEUE_KICK = 19,
+	PROTO_CMD_FENCED = 20,
 };
-#define PROTO_CMD_LAST PROTO_CMD_REGISTER_CLIENT
+#define PROTO_CMD_LAST PROTO_CMD_FENCED
 
 /* An operation of a txn branch: PROTO_CMD_PUT, _DELETE or _RANGE (a get
  * is a range of one key). */
@@ -265,6 +311,71 @@ struct proto_register_client {
 	uint64_t horizon_ms;
 };
 
+/* Leases, sessions and locks: coordd/fsm/fsm.h has the rules. */
+struct proto_lease_grant_cmd {
+	uint64_t lease;             /* 0: the entry's Raft index */
+	uint64_t ttl_ms;
+};
+
+struct proto_lease_keepalive {
+	const uint64_t *leases;
+	size_t n_leases;            /* <= COORD_KEEPALIVE_BATCH_MAX */
+};
+
+struct proto_lease_revoke {
+	uint64_t lease;
+};
+
+/* A no-op unless lease's last keepalive is still ka_index. */
+struct proto_lease_expire {
+	uint64_t lease;
+	uint64_t ka_index;
+};
+
+struct proto_session_open_cmd {
+	uint64_t ttl_ms;
+	struct proto_bytes secret;  /* chosen by the leader */
+};
+
+struct proto_session_close {
+	uint64_t session;
+};
+
+struct proto_lock_acquire_cmd {
+	struct proto_bytes name;
+	uint64_t session;
+	uint8_t mode;               /* enum proto_lock_mode */
+	bool wait;                  /* queue if not grantable now */
+	uint64_t deadline_ms;       /* cluster time; 0: none */
+	uint64_t lock_delay_ms;     /* after this hold's session expires */
+};
+
+/* token 0: cancels the session's waiting entry. */
+struct proto_lock_release {
+	struct proto_bytes name;
+	uint64_t session;
+	uint64_t token;
+};
+
+/* Queue kinds (the first is the lock; semaphores, elections and job
+ * claims will follow on the same mechanism). */
+#define PROTO_QUEUE_LOCK 1
+#define PROTO_QUEUE_KIND_LAST PROTO_QUEUE_LOCK
+
+struct proto_queue_kick {
+	uint8_t kind;
+	struct proto_bytes name;
+};
+
+struct proto_cmd;
+
+/* cmd: a PROTO_CMD_PUT, _DELETE or _TXN. */
+struct proto_fenced {
+	const struct proto_fence *fences;
+	size_t n_fences;            /* <= COORD_FENCES_MAX */
+	const struct proto_cmd *cmd;
+};
+
 struct proto_cmd {
 	uint8_t type;               /* enum proto_cmd_type */
 	union {
@@ -278,6 +389,16 @@ struct proto_cmd {
 		struct proto_member_put member_put;
 		struct proto_member_del member_del;
 		struct proto_register_client register_client;
+		struct proto_lease_grant_cmd lease_grant;
+		struct proto_lease_keepalive lease_keepalive;
+		struct proto_lease_revoke lease_revoke;
+		struct proto_lease_expire lease_expire;
+		struct proto_session_open_cmd session_open;
+		struct proto_session_close session_close;
+		struct proto_lock_acquire_cmd lock_acquire;
+		struct proto_lock_release lock_release;
+		struct proto_queue_kick queue_kick;
+		struct proto_fenced fenced;
 	} u;
 };
 
@@ -335,6 +456,45 @@ struct proto_register_client_reply {
 	uint64_t client_id;         /* the new client's id */
 };
 
+struct proto_lease_ttl_item {
+	uint64_t lease;
+	uint64_t ttl_ms;            /* 0: no such lease */
+};
+
+struct proto_lease_grant_reply {
+	uint64_t lease;
+	uint64_t ttl_ms;
+};
+
+struct proto_lease_keepalive_reply {
+	const struct proto_lease_ttl_item *leases;   /* in the command's order */
+	size_t n_leases;
+};
+
+struct proto_lease_revoke_reply {
+	uint64_t deleted;           /* attached keys deleted */
+};
+
+struct proto_lease_expire_reply {
+	bool expired;               /* false: gone already, or stale */
+};
+
+struct proto_session_open_reply {
+	uint64_t session;
+	struct proto_bytes secret;
+	uint64_t lease;
+	uint64_t ttl_ms;
+};
+
+struct proto_lock_acquire_reply {
+	bool granted;
+	uint64_t token;             /* 0 unless granted */
+};
+
+struct proto_queue_kick_reply {
+	uint64_t granted;           /* waiters granted */
+};
+
 /* The answer to one command. When code is not COORD_OK the command
  * changed nothing and the body is zero. */
 struct proto_reply {
@@ -350,6 +510,13 @@ struct proto_reply {
 		struct proto_lease_end_reply lease_end;
 		struct proto_clients_expire_reply clients_expire;
 		struct proto_register_client_reply register_client;
+		struct proto_lease_grant_reply lease_grant;
+		struct proto_lease_keepalive_reply lease_keepalive;
+		struct proto_lease_revoke_reply lease_revoke;
+		struct proto_lease_expire_reply lease_expire;
+		struct proto_session_open_reply session_open;
+		struct proto_lock_acquire_reply lock_acquire;
+		struct proto_queue_kick_reply queue_kick;
 	} u;
 };
 

@@ -115,17 +115,7 @@ uint64_t proto_member_id(const char *name, size_t len);
 /* "PUT", "PUSH_GRANT"...; "?" for an unknown kind. */
 const char *proto_kind_name(uint32_t kind);
 
-enum proto_lock_mode {
-	PROTO_LOCK_EXCLUSIVE = 0,
-	PROTO_LOCK_SHARED = 1,
-};
-#define PROTO_LOCK_MODE_LAST PROTO_LOCK_SHARED
-
-/* A write is applied only if token is the current grant of lock. */
-struct proto_fence {
-	struct proto_bytes lock;
-	uint64_t token;
-};
+/* enum proto_lock_mode and struct proto_fence: proto/msg.h. */
 
 /* Lists of a decoded message live in its arena. */
 struct proto_fence_list {

@@ -26,6 +26,9 @@
  *                                   sub:4 value bytes.
  *   'l' lease:8 key                 key is attached to lease (current
  *                                   versions only). Value: empty.
+ *   'L' lease:8                     a lease (lease.c): ttl_ms:8
+ *                                   ka_index:8 ka_ms:8 flags:1 (bit 0:
+ *                                   a session) secret_len:1 secret.
  *   'm' name                        meta: "revision", "compact", "applied"
  *                                   (the raft index of the last command
  *                                   applied), "clock" (the cluster clock,
@@ -35,9 +38,18 @@
  *                                   (bit 0: promote when caught up), then
  *                                   name, peer_addr, client_addr, each
  *                                   len:2 bytes.
+ *   'o' session:8 kind:1 name       session holds or waits on queue
+ *                                   (kind, name). Value: empty.
+ *   'q' kind:1 name                 a queue (queue.c): delay_until:8
+ *                                   n_holders:4 n_waiters:4, then each
+ *                                   holder, then each waiter in FIFO
+ *                                   order: session:8 token:8 since_ms:8
+ *                                   deadline_ms:8 lock_delay_ms:8 mode:1.
  *   'r' rev:8 sub:4                 the history in revision order: the
  *                                   sub-th change of main revision rev.
  *                                   Value: the key.
+ *   'u'                             counters (record.c): leases:8
+ *                                   sessions:8 holds:8 waiters:8.
  *
  * esc() makes keys of any bytes self-delimiting without changing their
  * order: 0x00 becomes 0x00 0xff, and 0x00 0x01 ends the key. So all

@@ -33,6 +33,11 @@ void fsm_config_default(struct fsm_config *cfg)
 	cfg->txn_ops_max = COORD_TXN_OPS_MAX;
 	cfg->clients_max = COORD_CLIENTS_MAX;
 	cfg->reply_bytes_max = COORD_APPLY_REPLY_BYTES_MAX;
+	cfg->leases_max = COORD_LEASES_MAX;
+	cfg->sessions_max = COORD_SESSIONS_MAX;
+	cfg->waiters_max = COORD_WAITERS_MAX;
+	cfg->locks_per_session_max = COORD_LOCKS_PER_SESSION_MAX;
+	cfg->lease_drift_ms = COORD_LEASE_DRIFT_MS;
 }
 
 /* Reads the meta record into the cached counters (all 0 when absent: an
@@ -89,6 +94,8 @@ int fsm_new(const struct fsm_config *cfg, struct fsm_backend *backend,
 	if (cfg->key_bytes_max == 0 || cfg->key_bytes_max > UINT32_MAX ||
 	    cfg->value_bytes_max > UINT32_MAX || cfg->txn_ops_max == 0 ||
 	    cfg->clients_max == 0 || cfg->reply_bytes_max == 0 ||
+	    cfg->leases_max == 0 || cfg->sessions_max == 0 ||
+	    cfg->waiters_max == 0 || cfg->locks_per_session_max == 0 ||
 	    backend == NULL)
 		return COORD_EINVAL;
 	f = coord_malloc(cfg->alloc, sizeof(*f));
@@ -101,6 +108,8 @@ int fsm_new(const struct fsm_config *cfg, struct fsm_backend *backend,
 	proto_buf_init(&f->reply, cfg->alloc);
 	fsm_ov_reset(&f->ov);
 	rc = meta_load(f);
+	if (rc == COORD_OK)
+		rc = fsm_usage_load(f);
 	if (rc == COORD_OK && f->compact_revision > f->revision)
 		rc = COORD_ECORRUPT;
 	if (rc != COORD_OK) {
@@ -166,6 +175,15 @@ static void call_begin(struct fsm *f, unsigned flags)
 	f->events = NULL;
 	f->n_events = 0;
 	f->cap_events = 0;
+	f->usage_new = f->usage;
+	f->grants = NULL;
+	f->n_grants = f->cap_grants = 0;
+	f->touched = NULL;
+	f->n_touched = f->cap_touched = 0;
+	f->gone = NULL;
+	f->n_gone = f->cap_gone = 0;
+	f->ending = NULL;
+	f->n_ending = f->cap_ending = 0;
 }
 
 int fsm_event_add(struct fsm *f, uint8_t type, const struct proto_kv *kv,
@@ -215,8 +233,9 @@ static int apply_range(struct fsm *f, const struct proto_range *r,
 			    out);
 }
 
-static int apply_cmd(struct fsm *f, uint64_t index,
-		     const struct proto_cmd *cmd, struct proto_reply *reply)
+static int apply_cmd_type(struct fsm *f, uint64_t index,
+			  const struct proto_cmd *cmd,
+			  struct proto_reply *reply)
 {
 	switch (cmd->type) {
 	case PROTO_CMD_PUT:
@@ -243,8 +262,42 @@ static int apply_cmd(struct fsm *f, uint64_t index,
 		return fsm_cmd_register_client(f, index,
 					       &cmd->u.register_client,
 					       &reply->u.register_client);
+	case PROTO_CMD_LEASE_GRANT:
+	case PROTO_CMD_LEASE_KEEPALIVE:
+	case PROTO_CMD_LEASE_REVOKE:
+	case PROTO_CMD_LEASE_EXPIRE:
+	case PROTO_CMD_SESSION_OPEN:
+	case PROTO_CMD_SESSION_CLOSE:
+		return fsm_cmd_lease(f, index, cmd, reply);
+	case PROTO_CMD_LOCK_ACQUIRE:
+		return fsm_cmd_lock_acquire(f, &cmd->u.lock_acquire,
+					    &reply->u.lock_acquire);
+	case PROTO_CMD_LOCK_RELEASE:
+		return fsm_cmd_lock_release(f, &cmd->u.lock_release);
+	case PROTO_CMD_QUEUE_KICK:
+		return fsm_cmd_queue_kick(f, &cmd->u.queue_kick,
+					  &reply->u.queue_kick);
+	case PROTO_CMD_FENCED:
+		return fsm_cmd_fenced(f, &cmd->u.fenced, reply);
 	}
 	return COORD_EINVAL;
+}
+
+static int apply_cmd(struct fsm *f, uint64_t index,
+		     const struct proto_cmd *cmd, struct proto_reply *reply)
+{
+	int code = apply_cmd_type(f, index, cmd, reply);
+
+	/* The counters of leases, sessions, holds and waiters, once. */
+	return code == COORD_OK ? fsm_usage_store(f) : code;
+}
+
+/* The type of a command's reply: a fenced write answers as its write. */
+static uint8_t reply_type(const struct proto_cmd *cmd)
+{
+	if (cmd->type == PROTO_CMD_FENCED && cmd->u.fenced.cmd != NULL)
+		return cmd->u.fenced.cmd->type;
+	return cmd->type;
 }
 
 /* Sets the reply's header and the events as they are once the command
@@ -267,6 +320,8 @@ static void reply_finish(struct fsm *f, uint8_t type, int code,
 		COORD_ASSERT(f->ov.n == 0);
 		memset(&res->reply.u, 0, sizeof(res->reply.u));
 		f->n_events = 0;
+		f->n_grants = f->n_touched = f->n_gone = 0;
+		f->usage_new = f->usage;
 	}
 	res->reply.type = type;
 	res->reply.code = code;
@@ -274,6 +329,12 @@ static void reply_finish(struct fsm *f, uint8_t type, int code,
 	res->reply.compact_revision = f->compact_new;
 	res->events = f->n_events > 0 ? f->events : NULL;
 	res->n_events = f->n_events;
+	res->grants = f->n_grants > 0 ? f->grants : NULL;
+	res->n_grants = f->n_grants;
+	res->touched = f->n_touched > 0 ? f->touched : NULL;
+	res->n_touched = f->n_touched;
+	res->gone = f->n_gone > 0 ? f->gone : NULL;
+	res->n_gone = f->n_gone;
 }
 
 /* Ends a call that applies: writes the overlay and the meta records in one
@@ -311,6 +372,7 @@ static int commit(struct fsm *f, uint64_t index)
 	f->clock_ms = f->clock_new;
 	f->clients = f->clients_new;
 	f->hash = f->hash_new;
+	f->usage = f->usage_new;
 	return COORD_OK;
 }
 
@@ -334,7 +396,7 @@ int fsm_apply(struct fsm *f, uint64_t index, const struct proto_cmd *cmd,
 		return COORD_EINVAL;
 	call_begin(f, flags);
 	code = apply_cmd(f, index, cmd, &res->reply);
-	return apply_commit(f, index, cmd->type, code, res);
+	return apply_commit(f, index, reply_type(cmd), code, res);
 }
 
 int fsm_apply_data(struct fsm *f, uint64_t index, const uint8_t *data,
@@ -351,7 +413,7 @@ int fsm_apply_data(struct fsm *f, uint64_t index, const uint8_t *data,
 	if (code != COORD_OK)
 		return apply_commit(f, index, 0, code, res);
 	code = apply_cmd(f, index, &cmd, &res->reply);
-	return apply_commit(f, index, cmd.type, code, res);
+	return apply_commit(f, index, reply_type(&cmd), code, res);
 }
 
 /* A retry: the stored reply, decoded for res, and nothing else. */
@@ -428,7 +490,7 @@ static int entry_apply(struct fsm *f, uint64_t index,
 		if (fsm_is_local_failure(code))
 			return code;
 	}
-	reply_finish(f, e->cmd.type, code, res);
+	reply_finish(f, reply_type(&e->cmd), code, res);
 	rc = proto_reply_encode(&res->reply, &f->reply);
 	if (rc != COORD_OK)
 		return rc;

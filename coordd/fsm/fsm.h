@@ -124,6 +124,13 @@ struct fsm_config {
 	 * COORD_APPLY_REPLY_BYTES_MAX says. Must be equal on every replica.
 	 * fsm_range() is not bound by it. */
 	size_t reply_bytes_max;
+	/* Leases, sessions and locks (see "Leases, sessions, locks" below);
+	 * each >= 1 and equal on every replica. */
+	uint64_t leases_max;        /* sessions count as leases */
+	uint64_t sessions_max;
+	uint64_t waiters_max;       /* per queue */
+	uint64_t locks_per_session_max;     /* holds + waits */
+	uint64_t lease_drift_ms;    /* overdue: clock > ka_ms + ttl + this */
 };
 
 /* Fills cfg with the defaults of proto/limits.h, libc, no lease check. */
@@ -146,11 +153,43 @@ void fsm_free(struct fsm *f);
 #define FSM_EVENTS (1u << 0)            /* fsm_apply: report events */
 #define FSM_EVENTS_PREV_KV (1u << 1)    /* with the version before */
 
-/* What one applied command produced. */
+/* Queue kinds (proto/msg.h's PROTO_QUEUE_*). */
+#define FSM_QUEUE_LOCK PROTO_QUEUE_LOCK
+
+struct fsm_grant {          /* a waiter granted by this command */
+	uint8_t kind;           /* FSM_QUEUE_LOCK ... */
+	struct proto_bytes name;
+	uint64_t session;
+	uint64_t token;
+};
+
+struct fsm_lease_touch {    /* granted or kept alive by this command */
+	uint64_t lease;
+	uint64_t ka_index;
+	uint64_t ttl_ms;
+};
+
+struct fsm_lease_gone {     /* ended by this command */
+	uint64_t lease;
+	int why;                /* COORD_ESESSION_EXPIRED (expired),
+				   COORD_ESESSION (closed/revoked) */
+	bool session;
+};
+
+/* What one applied command produced. grants, touched and gone are empty
+ * for a command error and for a retry (they went out the first time). */
 struct fsm_result {
 	struct proto_reply reply;
 	const struct proto_event *events;   /* in revision order */
 	size_t n_events;
+	/* Every grant this command made, in order (one the acquiring command
+	 * made itself is in its reply too). */
+	const struct fsm_grant *grants;
+	size_t n_grants;
+	const struct fsm_lease_touch *touched;
+	size_t n_touched;
+	const struct fsm_lease_gone *gone;
+	size_t n_gone;
 };
 
 /*
@@ -301,5 +340,106 @@ int fsm_hash(struct fsm *f, uint64_t *hash);
  * O(records), for tests and offline checks; equal to fsm_hash() unless a
  * record was written around the fsm. Local failures. */
 int fsm_hash_scan(struct fsm *f, uint64_t *hash);
+
+/*
+ * Leases, sessions, locks (coordd/fsm/lease.c, queue.c, lock.c, fence.c).
+ *
+ * A lease has an id, a TTL and its last keepalive: the Raft index of the
+ * command that granted or kept it alive (ka_index) and the cluster clock
+ * after it (ka_ms). It is overdue once the cluster clock of a command is
+ * past ka_ms + ttl_ms + cfg.lease_drift_ms. The fsm never ends a lease by
+ * itself: the leader proposes LEASE_EXPIRE naming the ka_index it saw
+ * (stale: a no-op), except that a grant never goes to an overdue session:
+ * the granting command expires it first (below). A session is a lease
+ * with a secret; its id is its lease's id.
+ *
+ * Every queue (a lock today; semaphores, elections, job claims later) is
+ * (kind, name) with holders and FIFO waiters. Whenever a queue grants --
+ * an acquire that finds it free, a release, a session's end, QUEUE_KICK
+ * -- it looks at its head waiter: one whose deadline passed is dropped;
+ * if the head is grantable (lock.c's policy: exclusive needs no holders,
+ * shared only shared holders, and no lock-delay in force), its session
+ * is checked: gone (ending in this command) -> dropped; overdue ->
+ * dropped and its session expired in the same command (as LEASE_EXPIRE:
+ * its other holds released, which may grant elsewhere, through a
+ * worklist); else granted with token = this command's revision. FIFO: it
+ * stops at the first head it cannot grant.
+ *
+ * Ending a session (close, revoke, expire) releases every hold, removes
+ * every wait, deletes the keys attached to its lease and its records, in
+ * one command; on expiry each lock it held gets delay_until = clock +
+ * that hold's lock_delay_ms. Every command that changes lease, session or
+ * lock state moves the revision by one (events only for keys).
+ */
+#define FSM_LEASE_SECRET_MAX COORD_SECRET_BYTES_MAX
+
+struct fsm_lease_info {
+	uint64_t id, ttl_ms, ka_index, ka_ms;
+	bool session;
+	uint8_t secret[COORD_SECRET_BYTES_MAX];
+	size_t secret_len;
+};
+
+/* The lease id: COORD_ENOTFOUND, local failures. */
+int fsm_lease_get(struct fsm *f, uint64_t id, struct fsm_lease_info *out);
+
+/* Every lease in id order (the server rebuilds its timers after start or
+ * a snapshot install); a non-zero cb return stops and is returned. */
+int fsm_leases_each(struct fsm *f,
+		    int (*cb)(void *ctx, const struct fsm_lease_info *l),
+		    void *ctx);
+
+struct fsm_holder {
+	uint64_t session, token, since_ms;
+	uint8_t mode;
+};
+
+struct fsm_waiter {
+	uint64_t session, since_ms, deadline_ms;
+	uint8_t mode;
+};
+
+struct fsm_queue_status {
+	uint64_t delay_until_ms;    /* no grant before (cluster time) */
+	const struct fsm_holder *holders;
+	size_t n_holders;
+	const struct fsm_waiter *waiters;   /* FIFO order, the first ones */
+	size_t n_waiters;           /* <= waiters_max */
+	uint64_t waiters_total;     /* all of them */
+};
+
+/* The state of queue (kind, name): an unknown one is COORD_OK with
+ * nothing held and no waiters. The arrays are fsm memory, valid as a
+ * reply's (see Memory above; this call counts as one of those calls).
+ * Local failures, COORD_ECORRUPT. */
+int fsm_queue_status(struct fsm *f, uint8_t kind, struct proto_bytes name,
+		     size_t waiters_max, struct fsm_queue_status *out);
+
+/* Whether token is a current hold of lock name (*current), and the
+ * token of its (first) holder, 0 if none. Local failures. */
+int fsm_lock_check(struct fsm *f, struct proto_bytes name, uint64_t token,
+		   bool *current, uint64_t *holder_token);
+
+/* A queue that will need a QUEUE_KICK: it has waiters, and either a
+ * lock-delay or a waiter's deadline ends at wake_ms (cluster time;
+ * the earliest of them). */
+struct fsm_queue_wake {
+	uint8_t kind;
+	struct proto_bytes name;    /* valid during the callback */
+	uint64_t wake_ms;
+};
+
+/* Every queue with waiters and a lock-delay or deadline, in (kind, name)
+ * order: the leader's QUEUE_KICK timers after a restart. A non-zero cb
+ * return stops and is returned. */
+int fsm_queues_each(struct fsm *f,
+		    int (*cb)(void *ctx, const struct fsm_queue_wake *w),
+		    void *ctx);
+
+/* Counters for /metrics (O(1)). */
+uint64_t fsm_sessions_count(const struct fsm *f);
+uint64_t fsm_leases_count(const struct fsm *f);
+uint64_t fsm_holds_count(const struct fsm *f);
+uint64_t fsm_waiters_count(const struct fsm *f);
 
 #endif /* COORD_FSM_FSM_H */

@@ -30,6 +30,11 @@
 #define FSM_KIND_META 'm'
 #define FSM_KIND_MEMBER 'n'
 #define FSM_KIND_REV 'r'
+/* Leases, sessions, locks (backend.h has their layout). */
+#define FSM_KIND_LEASE_REC 'L'
+#define FSM_KIND_OWNER 'o'
+#define FSM_KIND_QUEUE 'q'
+#define FSM_KIND_USAGE 'u'
 
 /* A 'k' record's value: flags, create_revision, version, lease, sub. */
 #define FSM_KREC_HDR_BYTES 29
@@ -84,6 +89,20 @@ struct fsm_bounds {
 	bool end_inf;
 };
 
+/* Live leases, sessions, holds and waiters (the 'u' record). */
+struct fsm_usage {
+	uint64_t leases;
+	uint64_t sessions;
+	uint64_t holds;
+	uint64_t waiters;
+};
+
+/* A session to end in this command (the worklist of lease.c). */
+struct fsm_ending {
+	uint64_t lease;
+	int why;
+};
+
 struct fsm {
 	struct fsm_config cfg;
 	struct fsm_backend *b;
@@ -118,6 +137,18 @@ struct fsm {
 	struct fsm_kbuf write_key;
 
 	struct proto_buf reply;     /* an entry's encoded reply */
+
+	/* Leases, sessions, locks: counters, and what the call produced. */
+	struct fsm_usage usage;
+	struct fsm_usage usage_new;
+	struct fsm_grant *grants;
+	size_t n_grants, cap_grants;
+	struct fsm_lease_touch *touched;
+	size_t n_touched, cap_touched;
+	struct fsm_lease_gone *gone;
+	size_t n_gone, cap_gone;
+	struct fsm_ending *ending;
+	size_t n_ending, cap_ending;
 };
 
 /* A parsed 'c' record. Pointers go into the backend's memory: valid
@@ -256,6 +287,113 @@ int fsm_cmd_clients_expire(struct fsm *f, const struct proto_clients_expire *x,
 /* members.c: the member table. */
 int fsm_cmd_member_put(struct fsm *f, const struct proto_member_put *m);
 int fsm_cmd_member_del(struct fsm *f, const struct proto_member_del *m);
+
+/* record.c: point reads and writes of whole records through the view
+ * (the overlay first). A value read is an arena copy. fsm_rec_set()
+ * with value NULL deletes; it names the old value for the state hash. */
+int fsm_rec_get(struct fsm *f, const uint8_t *key, size_t key_len,
+		bool *found, const uint8_t **value, size_t *value_len);
+int fsm_rec_set(struct fsm *f, const uint8_t *key, size_t key_len,
+		const uint8_t *value, size_t value_len);
+/* Calls cb with every record of kind in the backend (not the overlay:
+ * reads between commands), in key order; a non-zero return stops and is
+ * returned. */
+int fsm_records_each(struct fsm *f, uint8_t kind,
+		     int (*cb)(void *ctx, const uint8_t *k, size_t k_len,
+			       const uint8_t *v, size_t v_len),
+		     void *ctx);
+/* Appends one element of size to an arena array that doubles. */
+void *fsm_arr_push(struct fsm *f, void **arr, size_t *n, size_t *cap,
+		   size_t size);
+/* The command changed lease/session/lock state: the revision moves. */
+void fsm_state_changed(struct fsm *f);
+/* Loads and stores the 'u' record (fsm_new, and the end of a command). */
+int fsm_usage_load(struct fsm *f);
+int fsm_usage_store(struct fsm *f);
+
+/* A queue loaded for change (queue.c). */
+struct fsm_qentry {
+	uint64_t session;
+	uint64_t token;             /* holders only */
+	uint64_t since_ms;
+	uint64_t deadline_ms;       /* waiters only; 0: none */
+	uint64_t lock_delay_ms;
+	uint8_t mode;
+};
+
+struct fsm_queue {
+	uint8_t kind;
+	struct proto_bytes name;    /* arena copy */
+	uint64_t delay_until_ms;
+	struct fsm_qentry *holders;
+	size_t n_holders, cap_holders;
+	struct fsm_qentry *waiters;
+	size_t n_waiters, cap_waiters;
+};
+
+/* A primitive's grant policy: whether the head waiter in mode may be
+ * granted now beside the holders. */
+struct fsm_queue_policy {
+	bool (*grantable)(const struct fsm *f, const struct fsm_queue *q,
+			  uint8_t mode);
+	/* A hold ends because its session ends (expired: by expiry). */
+	void (*hold_lost)(struct fsm *f, struct fsm_queue *q,
+			  const struct fsm_qentry *h, bool expired);
+};
+
+/* queue.c */
+int fsm_queue_load(struct fsm *f, uint8_t kind, struct proto_bytes name,
+		   struct fsm_queue *q);
+int fsm_queue_store(struct fsm *f, const struct fsm_queue *q);
+/* Index of session among holders / waiters, or -1. */
+long fsm_queue_find(const struct fsm_qentry *v, size_t n, uint64_t session);
+/* Adds a hold (token: this command's revision) or a wait at the tail,
+ * with its owner record. */
+int fsm_queue_hold(struct fsm *f, struct fsm_queue *q,
+		   const struct fsm_qentry *e, bool owner_exists);
+int fsm_queue_wait(struct fsm *f, struct fsm_queue *q,
+		   const struct fsm_qentry *e);
+/* Removes holders[i] / waiters[i] and its owner record. */
+int fsm_queue_unhold(struct fsm *f, struct fsm_queue *q, size_t i);
+int fsm_queue_unwait(struct fsm *f, struct fsm_queue *q, size_t i);
+/* Grants what can be granted (the rule of fsm.h); *granted counts. */
+int fsm_queue_grant(struct fsm *f, struct fsm_queue *q,
+		    const struct fsm_queue_policy *pol, uint64_t *granted);
+/* Queues session holds or waits on (its owner records): kinds and names
+ * in arena memory. */
+int fsm_queue_owned(struct fsm *f, uint64_t session, uint8_t **kinds,
+		    struct proto_bytes **names, size_t *n, size_t max);
+const struct fsm_queue_policy *fsm_queue_policy_of(uint8_t kind);
+
+/* lease.c */
+struct fsm_lease_rec {
+	uint64_t ttl_ms;
+	uint64_t ka_index;
+	uint64_t ka_ms;
+	bool session;
+	struct proto_bytes secret;
+};
+int fsm_lease_read(struct fsm *f, uint64_t id, bool *found,
+		   struct fsm_lease_rec *l);
+bool fsm_lease_overdue(const struct fsm *f, const struct fsm_lease_rec *l);
+/* Queues lease for ending in this command (no-op if queued already). */
+int fsm_lease_doom(struct fsm *f, uint64_t lease, int why);
+/* Ends every lease of the worklist, and those their ends doom. */
+int fsm_leases_end_doomed(struct fsm *f);
+int fsm_cmd_lease(struct fsm *f, uint64_t index, const struct proto_cmd *cmd,
+		  struct proto_reply *reply);
+
+/* lock.c */
+extern const struct fsm_queue_policy fsm_lock_policy;
+int fsm_cmd_lock_acquire(struct fsm *f, const struct proto_lock_acquire_cmd *a,
+			 struct proto_lock_acquire_reply *out);
+int fsm_cmd_lock_release(struct fsm *f, const struct proto_lock_release *r);
+int fsm_cmd_queue_kick(struct fsm *f, const struct proto_queue_kick *k,
+		       struct proto_queue_kick_reply *out);
+
+/* fence.c: checks the fences, then runs the inner command. */
+int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,
+		   struct proto_reply *reply);
 
 /* fsm.c: events of the command being applied. */
 int fsm_event_add(struct fsm *f, uint8_t type, const struct proto_kv *kv,

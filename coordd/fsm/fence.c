@@ -1,0 +1,73 @@
+/*
+ * coordd/fsm/fence.c: fenced writes. A PUT, DELETE or TXN that carries
+ * fences [(lock, token)...] is applied only if every token is the token of
+ * a current hold of its lock (for a shared lock, any holder's); otherwise
+ * COORD_EFENCED and nothing is written. The fences are checked in the same
+ * command as the write, so no grant can come between check and write.
+ */
+#include <string.h>
+
+#include "coordd/fsm/fsm_int.h"
+#include "proto/errors.h"
+#include "proto/limits.h"
+
+static int fence_holds(struct fsm *f, const struct proto_fence *fc,
+		       bool *current, uint64_t *holder_token)
+{
+	struct fsm_queue q;
+	int rc = fsm_queue_load(f, FSM_QUEUE_LOCK, fc->lock, &q);
+
+	*current = false;
+	*holder_token = 0;
+	if (rc != COORD_OK)
+		return rc;
+	if (q.n_holders > 0)
+		*holder_token = q.holders[0].token;
+	for (size_t i = 0; i < q.n_holders; i++)
+		if (fc->token != 0 && q.holders[i].token == fc->token)
+			*current = true;
+	return COORD_OK;
+}
+
+int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,
+		   struct proto_reply *reply)
+{
+	const struct proto_cmd *c = fd->cmd;
+
+	if (fd->n_fences > COORD_FENCES_MAX || c == NULL)
+		return COORD_EINVAL;
+	for (size_t i = 0; i < fd->n_fences; i++) {
+		uint64_t tok;
+		bool cur;
+		int rc;
+
+		if (fd->fences[i].lock.len == 0 ||
+		    fd->fences[i].lock.len > COORD_NAME_BYTES_MAX)
+			return COORD_EINVAL;
+		rc = fence_holds(f, &fd->fences[i], &cur, &tok);
+		if (rc != COORD_OK)
+			return rc;
+		if (!cur)
+			return COORD_EFENCED;
+	}
+	switch (c->type) {
+	case PROTO_CMD_PUT:
+		return fsm_cmd_put(f, &c->u.put, &reply->u.put);
+	case PROTO_CMD_DELETE:
+		return fsm_cmd_delete(f, &c->u.del, &reply->u.del);
+	case PROTO_CMD_TXN:
+		return fsm_cmd_txn(f, &c->u.txn, &reply->u.txn);
+	}
+	return COORD_EINVAL;
+}
+
+int fsm_lock_check(struct fsm *f, struct proto_bytes name, uint64_t token,
+		   bool *current, uint64_t *holder_token)
+{
+	struct proto_fence fc = { name, token };
+
+	/* A read between commands: the view is the backend. */
+	proto_arena_reset(&f->arena);
+	fsm_ov_reset(&f->ov);
+	return fence_holds(f, &fc, current, holder_token);
+}
