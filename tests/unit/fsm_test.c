@@ -444,3 +444,21 @@ uint8_t *ft_backend_dump(struct fsm_backend *b, size_t *len)
 	*len = n;
 	return out;
 }
+
+void ft_backend_copy(struct fsm_backend *from, struct fsm_backend *to)
+{
+	const struct fsm_backend_ops *ops = from->ops;
+	struct fsm_backend_iter *it;
+
+	ft_code_eq(ops->iter_new(from, NULL, &it), COORD_OK);
+	for (ops->iter_seek(it, NULL, 0); ops->iter_valid(it);
+	     ops->iter_next(it)) {
+		struct fsm_backend_write w = { .type = FSM_BACKEND_PUT };
+
+		w.key = ops->iter_key(it, &w.key_len);
+		w.value = ops->iter_value(it, &w.value_len);
+		ft_code_eq(to->ops->write(to, &w, 1), COORD_OK);
+	}
+	ft_code_eq(ops->iter_status(it), COORD_OK);
+	ops->iter_free(it);
+}

@@ -441,25 +441,6 @@ START_TEST(revoke_of_a_session_lease_ends_the_session)
 }
 END_TEST
 
-/* Copies every record of from into to (a snapshot install). */
-static void backend_copy(struct fsm_backend *from, struct fsm_backend *to)
-{
-	const struct fsm_backend_ops *ops = from->ops;
-	struct fsm_backend_iter *it;
-
-	ft_code_eq(ops->iter_new(from, NULL, &it), COORD_OK);
-	for (ops->iter_seek(it, NULL, 0); ops->iter_valid(it);
-	     ops->iter_next(it)) {
-		struct fsm_backend_write w = { .type = FSM_BACKEND_PUT };
-
-		w.key = ops->iter_key(it, &w.key_len);
-		w.value = ops->iter_value(it, &w.value_len);
-		ft_code_eq(to->ops->write(to, &w, 1), COORD_OK);
-	}
-	ft_code_eq(ops->iter_status(it), COORD_OK);
-	ops->iter_free(it);
-}
-
 /* Tokens keep rising on a replica restored from a copy of the records
  * (a snapshot), after compaction too; the restored state hashes alike. */
 START_TEST(tokens_rise_across_a_snapshot)
@@ -475,7 +456,7 @@ START_TEST(tokens_rise_across_a_snapshot)
 	fl_ok(&x, 0, ft_compact(fsm_revision(x.t.f)));
 	fl_open(&y, NULL);
 	fsm_free(y.t.f);
-	backend_copy(x.t.backend, y.t.backend);
+	ft_backend_copy(x.t.backend, y.t.backend);
 	ft_code_eq(fsm_new(&y.t.cfg, y.t.backend, &y.t.f), COORD_OK);
 	y.t.index = x.t.index;
 	ck_assert_uint_eq(ft_hash(&y.t), ft_hash(&x.t));
