@@ -420,6 +420,48 @@ START_TEST(session_end_releases_every_lock_with_chained_grants)
 }
 END_TEST
 
+/* A session that ends while it waits leaves the queue; the waiter
+ * behind it moves up. */
+START_TEST(session_end_removes_its_waits)
+{
+	struct fl x;
+	uint64_t s1, s2, s3, t1;
+
+	fl_open(&x, NULL);
+	s1 = fl_session(&x, 0, 100000);
+	s2 = fl_session(&x, 0, 100000);
+	s3 = fl_session(&x, 0, 100000);
+	t1 = fl_lock(&x, 0, "a", s1, EX, false);
+	fl_lock(&x, 0, "a", s2, EX, true);
+	fl_lock(&x, 0, "a", s3, EX, true);
+	fl_ok(&x, 0, fl_close_session(s2));
+	ck_assert_uint_eq(x.res.res.n_grants, 0);
+	ck_assert_uint_eq(fsm_waiters_count(x.t.f), 1);
+	fl_ok(&x, 0, fl_release("a", s1, t1));
+	ck_assert(fl_granted(&x, "a", s3, NULL));
+	fl_close(&x);
+}
+END_TEST
+
+/* A lock-delay past the end of time saturates: never re-granted. */
+START_TEST(lock_delay_saturates)
+{
+	struct fl x;
+	struct fsm_queue_status st;
+	uint64_t s1, ka;
+
+	fl_open(&x, NULL);
+	s1 = fl_session(&x, 0, 1000);
+	ka = x.t.index;
+	fl_ok(&x, 0, fl_acquire("a", s1, EX, false, 0, UINT64_MAX));
+	fl_ok(&x, 5000, fl_expire(s1, ka));
+	ft_code_eq(fsm_queue_status(x.t.f, FSM_QUEUE_LOCK, ft_s("a"), 8, &st),
+		   COORD_OK);
+	ck_assert_uint_eq(st.delay_until_ms, UINT64_MAX);
+	fl_close(&x);
+}
+END_TEST
+
 /* Revoking a session's lease ends the session too, keys and locks. */
 START_TEST(revoke_of_a_session_lease_ends_the_session)
 {
@@ -558,6 +600,8 @@ Suite *fsm_lock_suite(void)
 	FT_ADD(s, lock_delay_after_expiry_only);
 	FT_ADD(s, kick_drops_waiters_past_their_deadline);
 	FT_ADD(s, session_end_releases_every_lock_with_chained_grants);
+	FT_ADD(s, session_end_removes_its_waits);
+	FT_ADD(s, lock_delay_saturates);
 	FT_ADD(s, revoke_of_a_session_lease_ends_the_session);
 	FT_ADD(s, tokens_rise_across_a_snapshot);
 	FT_ADD(s, status_check_and_wake_reads);
