@@ -86,7 +86,8 @@
  *
  * Memory: replies and events point into memory of the fsm, valid until the
  * next call of fsm_apply(), fsm_apply_data(), fsm_apply_entry(),
- * fsm_apply_entry_data(), fsm_range(), fsm_events_read() or fsm_free().
+ * fsm_apply_entry_data(), fsm_range(), fsm_events_read(),
+ * fsm_queue_status(), fsm_lock_check(), fsm_queues_each() or fsm_free().
  * Commands are borrowed.
  */
 #ifndef COORD_FSM_FSM_H
@@ -207,6 +208,17 @@ struct fsm_result {
  * also deletes), COORD_ELEASE, COORD_ECOMPACTED and COORD_EFUTUREREV (a
  * range revision, or a compaction at or below the compact revision /
  * above the current one).
+ *
+ * Leases, sessions, locks (the rules are below, "Leases, sessions,
+ * locks"): COORD_ETTL, COORD_EEXISTS, COORD_ELEASE, COORD_ESESSION,
+ * COORD_ESESSION_EXPIRED, COORD_EBUSY, COORD_ENOTHOLDER, COORD_ENOTFOUND
+ * (a cancel without a wait), COORD_EFENCED, COORD_ETOOMANYLEASES,
+ * COORD_ETOOMANYSESSIONS, COORD_ETOOMANYWAITERS, COORD_ETOOMANYLOCKS,
+ * COORD_EINVAL (an empty or long name, a short secret, an unknown queue
+ * kind). A FENCED command is answered with its inner command's type.
+ * LEASE_GRANT, KEEPALIVE and SESSION_OPEN take the cluster clock after
+ * the entry as the keepalive time: through fsm_apply() (no entry) the
+ * clock does not move.
  *
  * A command applied here has no client: no exactly-once, the client table
  * is not consulted (CLIENTS_EXPIRE still expires it).

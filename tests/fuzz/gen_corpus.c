@@ -82,6 +82,107 @@ static bool kv_cmd(const struct proto_request *req, struct proto_cmd *cmd)
 	return false;
 }
 
+/* One command, entry and reply of each lease, session and lock command
+ * of the fsm (they have no request kind of their own). */
+static void lock_cmd_samples(struct proto_buf *b)
+{
+	static const uint64_t leases[2] = { 11, 12 };
+	static const struct proto_lease_ttl_item ttls[2] = { { 11, 5000 },
+							     { 12, 0 } };
+	static const struct proto_fence fences[1] = {
+		{ { (const uint8_t *)"lock", 4 }, 42 }
+	};
+	struct proto_cmd put = { .type = PROTO_CMD_PUT };
+	struct proto_entry e = { .client_id = 7, .sequence = 3, .ack = 3,
+				 .now_ms = 1700000000000ull };
+	struct proto_reply r = { .revision = 50, .compact_revision = 2 };
+	const char *names[] = { "LEASE_GRANT", "LEASE_KEEPALIVE",
+				"LEASE_REVOKE", "LEASE_EXPIRE",
+				"SESSION_OPEN", "SESSION_CLOSE",
+				"LOCK_ACQUIRE", "LOCK_RELEASE", "QUEUE_KICK",
+				"FENCED" };
+
+	put.u.put.key = proto_bytes_make("k", 1);
+	put.u.put.value = proto_bytes_make("v", 1);
+	for (uint8_t t = PROTO_CMD_LEASE_GRANT; t <= PROTO_CMD_FENCED; t++) {
+		const char *name = names[t - PROTO_CMD_LEASE_GRANT];
+		struct proto_cmd *c = &e.cmd;
+
+		memset(c, 0, sizeof(*c));
+		memset(&r.u, 0, sizeof(r.u));
+		c->type = t;
+		r.type = t;
+		switch (t) {
+		case PROTO_CMD_LEASE_GRANT:
+			c->u.lease_grant.ttl_ms = 5000;
+			r.u.lease_grant.lease = 9;
+			r.u.lease_grant.ttl_ms = 5000;
+			break;
+		case PROTO_CMD_LEASE_KEEPALIVE:
+			c->u.lease_keepalive.leases = leases;
+			c->u.lease_keepalive.n_leases = 2;
+			r.u.lease_keepalive.leases = ttls;
+			r.u.lease_keepalive.n_leases = 2;
+			break;
+		case PROTO_CMD_LEASE_REVOKE:
+			c->u.lease_revoke.lease = 11;
+			r.u.lease_revoke.deleted = 3;
+			break;
+		case PROTO_CMD_LEASE_EXPIRE:
+			c->u.lease_expire.lease = 11;
+			c->u.lease_expire.ka_index = 40;
+			r.u.lease_expire.expired = true;
+			break;
+		case PROTO_CMD_SESSION_OPEN:
+			c->u.session_open.ttl_ms = 10000;
+			c->u.session_open.secret =
+				proto_bytes_make("0123456789abcdef", 16);
+			r.u.session_open.session = 9;
+			r.u.session_open.secret = c->u.session_open.secret;
+			r.u.session_open.lease = 9;
+			r.u.session_open.ttl_ms = 10000;
+			break;
+		case PROTO_CMD_SESSION_CLOSE:
+			c->u.session_close.session = 9;
+			break;
+		case PROTO_CMD_LOCK_ACQUIRE:
+			c->u.lock_acquire.name = proto_bytes_make("lock", 4);
+			c->u.lock_acquire.session = 9;
+			c->u.lock_acquire.mode = PROTO_LOCK_SHARED;
+			c->u.lock_acquire.wait = true;
+			c->u.lock_acquire.deadline_ms = 1700000005000ull;
+			c->u.lock_acquire.lock_delay_ms = 1000;
+			r.u.lock_acquire.granted = true;
+			r.u.lock_acquire.token = 50;
+			break;
+		case PROTO_CMD_LOCK_RELEASE:
+			c->u.lock_release.name = proto_bytes_make("lock", 4);
+			c->u.lock_release.session = 9;
+			c->u.lock_release.token = 50;
+			break;
+		case PROTO_CMD_QUEUE_KICK:
+			c->u.queue_kick.kind = PROTO_QUEUE_LOCK;
+			c->u.queue_kick.name = proto_bytes_make("lock", 4);
+			r.u.queue_kick.granted = 2;
+			break;
+		case PROTO_CMD_FENCED:
+			c->u.fenced.fences = fences;
+			c->u.fenced.n_fences = 1;
+			c->u.fenced.cmd = &put;
+			r.type = PROTO_CMD_PUT;
+			break;
+		}
+		proto_buf_clear(b);
+		save("cmd", name, proto_cmd_encode(c, b), b);
+		proto_buf_clear(b);
+		save("entry", name, proto_entry_encode(&e, b), b);
+		if (t != PROTO_CMD_FENCED) {
+			proto_buf_clear(b);
+			save("reply", name, proto_reply_encode(&r, b), b);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct proto_request req;
@@ -172,6 +273,7 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "raft-%u", t);
 		save("peer", name, proto_peer_raft_encode(&rm, &b), &b);
 	}
+	lock_cmd_samples(&b);
 	proto_buf_close(&b);
 	proto_buf_close(&frames);
 	return failed;

@@ -95,4 +95,7 @@ void ft_kv_check(const struct proto_kv *kv, const char *key, const char *value,
  * allocator memory the caller frees with free(). */
 uint8_t *ft_backend_dump(struct fsm_backend *b, size_t *len);
 
+/* Copies every record of from into to (what a snapshot install does). */
+void ft_backend_copy(struct fsm_backend *from, struct fsm_backend *to);
+
 #endif /* COORD_TESTS_UNIT_FSM_TEST_H */

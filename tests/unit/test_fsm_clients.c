@@ -579,25 +579,6 @@ START_TEST(table_and_clock_survive_a_reopen)
 }
 END_TEST
 
-/* Copies every record of from into to (what a snapshot install does). */
-static void backend_copy(struct fsm_backend *from, struct fsm_backend *to)
-{
-	const struct fsm_backend_ops *ops = from->ops;
-	struct fsm_backend_iter *it;
-
-	ft_code_eq(ops->iter_new(from, NULL, &it), COORD_OK);
-	for (ops->iter_seek(it, NULL, 0); ops->iter_valid(it);
-	     ops->iter_next(it)) {
-		struct fsm_backend_write w = { .type = FSM_BACKEND_PUT };
-
-		w.key = ops->iter_key(it, &w.key_len);
-		w.value = ops->iter_value(it, &w.value_len);
-		ft_code_eq(to->ops->write(to, &w, 1), COORD_OK);
-	}
-	ft_code_eq(ops->iter_status(it), COORD_OK);
-	ops->iter_free(it);
-}
-
 /* The state hash: O(1) and incremental (ft_hash() checks it against a
  * scan of the records after every use), equal on replicas that applied
  * the same commands through different indexes, equal on a replica
@@ -643,7 +624,7 @@ START_TEST(state_hash_is_equal_for_equal_states_and_survives_a_restore)
 	/* A replica restored from a's records agrees, and goes on alike. */
 	ft_fsm_open(&r, &a.t.cfg);
 	fsm_free(r.f);
-	backend_copy(a.t.backend, r.backend);
+	ft_backend_copy(a.t.backend, r.backend);
 	ft_code_eq(fsm_new(&r.cfg, r.backend, &r.f), COORD_OK);
 	ck_assert_uint_eq(ft_hash(&r), ft_hash(&a.t));
 	r.index = a.t.index;

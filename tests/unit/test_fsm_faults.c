@@ -10,8 +10,45 @@
 
 #include "proto/limits.h"
 #include "tests/unit/fsm_clients_test.h"
+#include "tests/unit/fsm_lock_test.h"
 #include "tests/unit/fsm_test.h"
 #include "tests/unit/test_fsm.h"
+
+/* Leases, sessions and locks, from index n + 1 (cmds[i] is applied as
+ * index i + 1; the clock stays 0): grant, keepalive, a hold with
+ * lock-delay and a waiter, a fenced put, an expiry that leaves the lock
+ * delayed, a kick that changes nothing, revoke, cancel, close. */
+static size_t workload_locks(struct proto_cmd *cmds, size_t n)
+{
+	static uint64_t ka[3];
+	static struct proto_fence fence;
+	static struct proto_cmd fenced_put;
+	const uint64_t s1 = n + 1, s2 = n + 2;
+	uint64_t ka_index;
+
+	ka[0] = s1;
+	ka[1] = s2;
+	ka[2] = 99;
+	cmds[n++] = fl_open_session(1000);
+	cmds[n++] = fl_open_session(1000);
+	cmds[n++] = fl_acquire("L", s1, PROTO_LOCK_EXCLUSIVE, false, 0, 100);
+	cmds[n++] = fl_acquire("L", s2, PROTO_LOCK_SHARED, true, 0, 0);
+	ka_index = n + 1;
+	cmds[n++] = fl_keepalive(ka, 3);
+	cmds[n++] = ft_put("k", "s2", s2);
+	/* A token that is no grant's: refused. */
+	fence = (struct proto_fence){ FT_B("L"), 1 };
+	fenced_put = ft_put("f", "1", 0);
+	cmds[n++] = fl_fenced(&fence, 1, &fenced_put);
+	cmds[n++] = fl_expire(s1, ka_index);
+	cmds[n++] = fl_kick("L");
+	cmds[n++] = fl_grant(0, 500);
+	cmds[n] = fl_revoke(n);
+	n++;
+	cmds[n++] = fl_release("L", s2, 0);
+	cmds[n++] = fl_close_session(s2);
+	return n;
+}
 
 /* A workload that reaches every write path: leases, overwrites, ranges
  * and deletes inside txns, compaction, lease end, a rejected command. */
@@ -66,7 +103,7 @@ static size_t workload(struct proto_cmd *cmds)
 	cmds[n].type = PROTO_CMD_RANGE;
 	cmds[n].u.range = ft_range("", NULL, PROTO_RANGE_FROM);
 	n++;
-	return n;
+	return workload_locks(cmds, n);
 }
 
 #define WORKLOAD_MAX 32
@@ -427,7 +464,9 @@ START_TEST(apply_data_allocation_failure_is_local)
 			ck_assert_uint_eq(fsm_applied_index(e.f), i);
 		}
 	}
-	ck_assert_uint_eq(fsm_revision(e.f), 10);
+	/* 10 from the key commands, 11 from workload_locks() (the refused
+	 * fenced put and the idle kick move nothing). */
+	ck_assert_uint_eq(fsm_revision(e.f), 21);
 	proto_buf_close(&buf);
 	env_close(&e);
 }

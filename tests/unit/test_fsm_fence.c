@@ -1,0 +1,110 @@
+/*
+ * tests/unit/test_fsm_fence.c: fenced writes -- applied only while every
+ * token is a current hold of its lock (any holder of a shared lock),
+ * otherwise COORD_EFENCED with nothing written; the reply is the inner
+ * command's.
+ */
+#include <string.h>
+
+#include "coordd/fsm/fsm.h"
+#include "tests/unit/fsm_lock_test.h"
+#include "tests/unit/test_fsm.h"
+
+START_TEST(fenced_put_applies_with_the_current_token)
+{
+	struct fl x;
+	const struct proto_reply *r;
+	struct proto_cmd put = ft_put("k", "v", 0);
+	struct proto_fence fc;
+	uint64_t s, t;
+
+	fl_open(&x, NULL);
+	s = fl_session(&x, 0, 100000);
+	t = fl_lock(&x, 0, "a", s, PROTO_LOCK_EXCLUSIVE, false);
+	fc = (struct proto_fence){ FT_B("a"), t };
+	r = fl_ok(&x, 0, fl_fenced(&fc, 1, &put));
+	ck_assert_uint_eq(r->type, PROTO_CMD_PUT);
+	ck_assert_uint_eq(x.res.res.n_events, 1);
+	ft_kv_check(ft_kv(&x.t, "k"), "k", "v", r->revision, r->revision, 1,
+		    0);
+	/* No fences: a plain put. */
+	fl_ok(&x, 0, fl_fenced(NULL, 0, &put));
+	fl_close(&x);
+}
+END_TEST
+
+/* A stale token (the lock went to another session), a wrong one, an
+ * unknown lock: COORD_EFENCED, nothing written. */
+START_TEST(fenced_write_with_a_stale_token_is_refused)
+{
+	struct fl x;
+	struct proto_cmd put = ft_put("k", "v", 0);
+	struct proto_cmd del = ft_del("k", NULL, 0, false);
+	struct proto_fence fc[2];
+	uint64_t s1, s2, t1, t2;
+
+	fl_open(&x, NULL);
+	s1 = fl_session(&x, 0, 100000);
+	s2 = fl_session(&x, 0, 100000);
+	t1 = fl_lock(&x, 0, "a", s1, PROTO_LOCK_EXCLUSIVE, false);
+	fl_lock(&x, 0, "a", s2, PROTO_LOCK_EXCLUSIVE, true);
+	fl_ok(&x, 0, fl_release("a", s1, t1));
+	ck_assert(fl_granted(&x, "a", s2, &t2));
+	fc[0] = (struct proto_fence){ FT_B("a"), t1 };
+	fl_err(&x, fl_fenced(fc, 1, &put), COORD_EFENCED);
+	ck_assert_ptr_null(ft_kv(&x.t, "k"));
+	fc[0].token = 0;
+	fl_err(&x, fl_fenced(fc, 1, &put), COORD_EFENCED);
+	fc[0] = (struct proto_fence){ FT_B("nope"), t2 };
+	fl_err(&x, fl_fenced(fc, 1, &put), COORD_EFENCED);
+	/* Every fence must hold. */
+	fc[0] = (struct proto_fence){ FT_B("a"), t2 };
+	fc[1] = (struct proto_fence){ FT_B("b"), t2 };
+	fl_err(&x, fl_fenced(fc, 2, &del), COORD_EFENCED);
+	fc[1] = (struct proto_fence){ FT_B(""), t2 };
+	fl_err(&x, fl_fenced(fc, 2, &del), COORD_EINVAL);
+	fl_close(&x);
+}
+END_TEST
+
+/* Any current holder's token fences a shared lock; a txn and a delete
+ * answer as themselves. */
+START_TEST(fenced_txn_and_delete_on_a_shared_lock)
+{
+	struct fl x;
+	const struct proto_reply *r;
+	struct proto_op op = { .type = PROTO_CMD_PUT };
+	struct proto_cmd txn = { .type = PROTO_CMD_TXN };
+	struct proto_cmd del = ft_del("t", NULL, 0, false);
+	struct proto_fence fc;
+	uint64_t s1, s2, t1, t2;
+
+	fl_open(&x, NULL);
+	s1 = fl_session(&x, 0, 100000);
+	s2 = fl_session(&x, 0, 100000);
+	t1 = fl_lock(&x, 0, "a", s1, PROTO_LOCK_SHARED, false);
+	t2 = fl_lock(&x, 0, "a", s2, PROTO_LOCK_SHARED, false);
+	op.u.put = ft_put("t", "1", 0).u.put;
+	txn.u.txn.success = &op;
+	txn.u.txn.n_success = 1;
+	fc = (struct proto_fence){ FT_B("a"), t1 };
+	r = fl_ok(&x, 0, fl_fenced(&fc, 1, &txn));
+	ck_assert_uint_eq(r->type, PROTO_CMD_TXN);
+	ck_assert(r->u.txn.succeeded);
+	fc.token = t2;
+	r = fl_ok(&x, 0, fl_fenced(&fc, 1, &del));
+	ck_assert_uint_eq(r->type, PROTO_CMD_DELETE);
+	ck_assert_uint_eq(r->u.del.deleted, 1);
+	fl_close(&x);
+}
+END_TEST
+
+Suite *fsm_fence_suite(void)
+{
+	Suite *s = suite_create("fsm_fence");
+
+	FT_ADD(s, fenced_put_applies_with_the_current_token);
+	FT_ADD(s, fenced_write_with_a_stale_token_is_refused);
+	FT_ADD(s, fenced_txn_and_delete_on_a_shared_lock);
+	return s;
+}
