@@ -8,12 +8,19 @@
  * once the log is replayed into it, is the model's. The next child goes
  * on from there, on the same data dir.
  *
+ * The random kill is armed only once the child has reported that it
+ * runs (odd rounds: the kill may land in its open and recovery) or has
+ * synced its first step (even rounds: every other round moves the store
+ * on), so a slow disk or a slow sanitized exec cannot turn every kill
+ * into one before the child did anything.
+ *
  * Children exec this test program afresh (store_crash_child_main()):
  * LevelDB compacts on a background thread, which a plain fork() of a
  * process that has used LevelDB does not carry over, so a forked child
  * would stall at its first compaction.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +38,13 @@
  * 4 * 55 + 50 = 270 kills in make check. */
 #define LOG_KILLS 55
 #define INSTALL_KILLS 50
-/* The longest a child lives, in microseconds (an open and a few synced
- * steps on a slow, shared disk). */
+/* The longest a child lives after the kill is armed, in microseconds. */
 #define DELAY_MAX_US 60000
+/* What a child reports before it opens the store. */
+#define REPORT_STARTED UINT64_MAX
+/* How long the parent waits for that report or the first step: the
+ * exec, the open and one fsync of a sanitized child on a busy disk. */
+#define CHILD_REPORT_TIMEOUT_MS 120000
 
 static uint64_t prng(uint64_t *x)
 {
@@ -66,16 +77,44 @@ static uint64_t last_report(int fd, uint64_t dflt)
 	ssize_t r;
 
 	while ((r = read(fd, &v, sizeof(v))) == (ssize_t)sizeof(v))
-		last = v;
+		if (v != REPORT_STARTED)
+			last = v;
 	ck_assert_int_eq(r, 0);
 	return last;
 }
 
-/* Kills pid after a random delay; asserts it died of the kill (and not
- * of a failure of its own, reported as an exit code). */
-static void kill_later(pid_t pid, uint64_t *x)
+/* Waits for the child's REPORT_STARTED (step false) or its first step
+ * (step true); returns the last step read (or dflt). */
+static uint64_t wait_report(int fd, bool step, uint64_t dflt)
+{
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		uint64_t v;
+		ssize_t r;
+		int n = poll(&pfd, 1, CHILD_REPORT_TIMEOUT_MS);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		ck_assert_msg(n == 1, "no report from the child in %d ms",
+			      CHILD_REPORT_TIMEOUT_MS);
+		r = read(fd, &v, sizeof(v));
+		ck_assert_msg(r == (ssize_t)sizeof(v),
+			      "the child ended before its first report");
+		if (v != REPORT_STARTED)
+			return v;
+		if (!step)
+			return dflt;
+	}
+}
+
+/* Once the child reported (see the file comment), kills pid after a
+ * random delay; asserts it died of the kill (and not of a failure of its
+ * own, reported as an exit code). Returns the last step it reported. */
+static uint64_t kill_later(pid_t pid, int fd, int round, uint64_t *x,
+			   uint64_t from)
 {
 	int status;
+	uint64_t seen = wait_report(fd, round % 2 == 0, from);
 
 	usleep((useconds_t)(prng(x) % DELAY_MAX_US));
 	kill(pid, SIGKILL);
@@ -83,6 +122,7 @@ static void kill_later(pid_t pid, uint64_t *x)
 	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 		      "the child failed on its own: exit code %d",
 		      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return last_report(fd, seen);
 }
 
 /* Forks and execs this program as a child of the given mode, writing
@@ -117,6 +157,7 @@ log_child(const char *dir, uint64_t seed, uint64_t from, int fd)
 	struct store *s;
 	struct st_work w;
 
+	report(fd, REPORT_STARTED);
 	st_options(&o, NULL);
 	if (store_open(dir, &o, &s, &rs) != COORD_OK)
 		_exit(2);
@@ -160,8 +201,7 @@ START_TEST(killed_writer_loses_no_synced_batch)
 
 		ck_assert_int_eq(pipe(p), 0);
 		pid = child_start("log", dir, seed, from, p);
-		kill_later(pid, &x);
-		reported = last_report(p[0], from);
+		reported = kill_later(pid, p[0], round, &x, from);
 		close(p[0]);
 		st_options(&o, &lg);
 		rv = store_open(dir, &o, &s, &rs);
@@ -282,6 +322,7 @@ install_child(const char *dir, uint64_t from, int fd)
 	struct store *s;
 	static uint8_t chunk[8192];
 
+	report(fd, REPORT_STARTED);
 	st_options(&o, NULL);
 	if (store_open(dir, &o, &s, &rs) != COORD_OK)
 		_exit(2);
@@ -365,8 +406,7 @@ START_TEST(killed_install_leaves_old_or_new_state)
 
 		ck_assert_int_eq(pipe(p), 0);
 		pid = child_start("install", dir, 0, from, p);
-		kill_later(pid, &x);
-		reported = last_report(p[0], from);
+		reported = kill_later(pid, p[0], round, &x, from);
 		close(p[0]);
 		st_options(&o, NULL);
 		rv = store_open(dir, &o, &s, &rs);
