@@ -551,12 +551,23 @@ uint64_t st_fsm_applied(struct store *s)
 
 int st_work_apply(struct st_work *w, struct store *s)
 {
-	struct fsm_backend *b = store_fsm_backend(s);
 	uint64_t commit = store_hard_state(s).commit;
+	int rv = st_work_apply_fsm(w, s, commit);
+
+	if (rv != COORD_OK)
+		return rv;
+	if (commit > store_applied_index(s))
+		return store_applied_set(s, commit);
+	return COORD_OK;
+}
+
+int st_work_apply_fsm(struct st_work *w, struct store *s, uint64_t upto)
+{
+	struct fsm_backend *b = store_fsm_backend(s);
 	uint64_t applied = st_fsm_applied(s);
 	int rv;
 
-	for (uint64_t i = applied + 1; i <= commit; i++) {
+	for (uint64_t i = applied + 1; i <= upto; i++) {
 		const struct st_work_entry *e = &w->log[i - 1];
 		struct fsm_backend_write wr[2];
 		uint8_t key[4] = { 'k', '/', e->data[0], e->data[1] };
@@ -577,8 +588,6 @@ int st_work_apply(struct st_work *w, struct store *s)
 		if (rv != COORD_OK)
 			return rv;
 	}
-	if (commit > store_applied_index(s))
-		return store_applied_set(s, commit);
 	return COORD_OK;
 }
 

@@ -117,6 +117,9 @@ int st_work_persist(struct st_work *w, struct store *s);
  * fsm keyspace (one backend batch each), then store_applied_set(). Returns
  * 0 or a code. */
 int st_work_apply(struct st_work *w, struct store *s);
+/* The fsm part of st_work_apply(): the entries above the fsm's applied
+ * index up to upto, without the store's applied index. */
+int st_work_apply_fsm(struct st_work *w, struct store *s, uint64_t upto);
 /* Compacts the store's log at its applied index (if above its snapshot). */
 int st_work_compact(struct st_work *w, struct store *s);
 
