@@ -551,12 +551,23 @@ uint64_t st_fsm_applied(struct store *s)
 
 int st_work_apply(struct st_work *w, struct store *s)
 {
-	struct fsm_backend *b = store_fsm_backend(s);
 	uint64_t commit = store_hard_state(s).commit;
+	int rv = st_work_apply_fsm(w, s, commit);
+
+	if (rv != COORD_OK)
+		return rv;
+	if (commit > store_applied_index(s))
+		return store_applied_set(s, commit);
+	return COORD_OK;
+}
+
+int st_work_apply_fsm(struct st_work *w, struct store *s, uint64_t upto)
+{
+	struct fsm_backend *b = store_fsm_backend(s);
 	uint64_t applied = st_fsm_applied(s);
 	int rv;
 
-	for (uint64_t i = applied + 1; i <= commit; i++) {
+	for (uint64_t i = applied + 1; i <= upto; i++) {
 		const struct st_work_entry *e = &w->log[i - 1];
 		struct fsm_backend_write wr[2];
 		uint8_t key[4] = { 'k', '/', e->data[0], e->data[1] };
@@ -577,8 +588,6 @@ int st_work_apply(struct st_work *w, struct store *s)
 		if (rv != COORD_OK)
 			return rv;
 	}
-	if (commit > store_applied_index(s))
-		return store_applied_set(s, commit);
 	return COORD_OK;
 }
 
@@ -634,11 +643,18 @@ bool st_work_matches(struct st_work *w, const struct store_restore *rs)
 const char *st_work_check(struct st_work *w, struct store *s,
 			  const struct store_restore *rs, uint64_t step)
 {
+	return st_work_check_ahead(w, s, rs, step, 0);
+}
+
+const char *st_work_check_ahead(struct st_work *w, struct store *s,
+				const struct store_restore *rs, uint64_t step,
+				uint64_t fsm_max)
+{
 	const struct raft_restore *r = &rs->raft;
 	struct fsm_backend *b = store_fsm_backend(s);
 	struct fsm_backend_iter *it;
 	uint64_t si = r->snapshot != NULL ? r->snapshot->index : 0;
-	uint64_t applied, n_model = 0, n_seen = 0;
+	uint64_t applied, top, n_model = 0, n_seen = 0;
 	const char *bad = NULL;
 	char *want[ST_WORK_KEYS] = { NULL };
 	size_t want_len[ST_WORK_KEYS] = { 0 };
@@ -648,14 +664,18 @@ const char *st_work_check(struct st_work *w, struct store *s,
 		return "hard state or log differs from the model";
 	if (r->applied > r->hard_state.commit || r->applied < si)
 		return "applied index out of range";
+	if (fsm_max < w->hs.commit)
+		fsm_max = w->hs.commit;
 	applied = st_fsm_applied(s);
-	if (applied < si || applied > w->hs.commit ||
+	if (applied < si || applied > fsm_max || applied > w->last ||
 	    applied < r->applied)
 		return "fsm applied index out of range";
 	if (st_work_apply(w, s) != COORD_OK)
 		return "replay failed";
-	/* The model's keyspace at the commit index. */
-	for (uint64_t i = 0; i < w->hs.commit; i++) {
+	/* The model's keyspace at the commit index, or at the fsm's own
+	 * applied index when that is ahead of it. */
+	top = applied > w->hs.commit ? applied : w->hs.commit;
+	for (uint64_t i = 0; i < top; i++) {
 		const struct st_work_entry *e = &w->log[i];
 		int k = (e->data[0] - '0') * 10 + (e->data[1] - '0');
 
@@ -674,7 +694,7 @@ const char *st_work_check(struct st_work *w, struct store *s,
 		int key;
 
 		if (kl == 7 && memcmp(k, "applied", 7) == 0) {
-			if (vl != 8 || store_get_be64(v) != w->hs.commit)
+			if (vl != 8 || store_get_be64(v) != top)
 				bad = "fsm applied index is not the commit";
 			continue;
 		}

@@ -117,6 +117,9 @@ int st_work_persist(struct st_work *w, struct store *s);
  * fsm keyspace (one backend batch each), then store_applied_set(). Returns
  * 0 or a code. */
 int st_work_apply(struct st_work *w, struct store *s);
+/* The fsm part of st_work_apply(): the entries above the fsm's applied
+ * index up to upto, without the store's applied index. */
+int st_work_apply_fsm(struct st_work *w, struct store *s, uint64_t upto);
 /* Compacts the store's log at its applied index (if above its snapshot). */
 int st_work_compact(struct st_work *w, struct store *s);
 
@@ -169,6 +172,19 @@ uint64_t st_fsm_applied(struct store *s);
  */
 const char *st_work_check(struct st_work *w, struct store *s,
 			  const struct store_restore *rs, uint64_t step);
+
+/*
+ * st_work_check(), except that the fsm keyspace may have applied entries
+ * above the commit index up to fsm_max (0: it may not). A commit index
+ * that only a Ready moved is not written to the log (store.h), so a
+ * crash can take it back below what the fsm had applied: the applies
+ * reach LevelDB's log before the applied index that would have raised
+ * the commit again on open. The keyspace must then be the model's at the
+ * fsm's own applied index.
+ */
+const char *st_work_check_ahead(struct st_work *w, struct store *s,
+				const struct store_restore *rs, uint64_t step,
+				uint64_t fsm_max);
 
 /* Runs the model from a fresh seed to `step` steps. */
 void st_work_rewind(struct st_work *w, uint64_t seed, uint64_t step);

@@ -8,12 +8,29 @@
  * once the log is replayed into it, is the model's. The next child goes
  * on from there, on the same data dir.
  *
+ * A step is reported once it is persisted and applied, not just
+ * persisted: a Ready that only moves the commit index writes nothing
+ * (store.h), so its commit index survives a crash only through the
+ * applied index that store_applied_set() writes after the applies. A
+ * report right after the persist claimed that commit index before
+ * anything held it, and a kill before the applied index was written
+ * left the store below the reported step (issue 11). While the next
+ * step's applies are in flight, the fsm keyspace may be ahead of a
+ * commit index that was not written yet (st_work_check_ahead()).
+ *
+ * The random kill is armed only once the child has reported that it
+ * runs (odd rounds: the kill may land in its open and recovery) or has
+ * synced its first step (even rounds: every other round moves the store
+ * on), so a slow disk or a slow sanitized exec cannot turn every kill
+ * into one before the child did anything.
+ *
  * Children exec this test program afresh (store_crash_child_main()):
  * LevelDB compacts on a background thread, which a plain fork() of a
  * process that has used LevelDB does not carry over, so a forked child
  * would stall at its first compaction.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +48,22 @@
  * 4 * 55 + 50 = 270 kills in make check. */
 #define LOG_KILLS 55
 #define INSTALL_KILLS 50
-/* The longest a child lives, in microseconds (an open and a few synced
- * steps on a slow, shared disk). */
+/* The longest a child lives after the kill is armed, in microseconds. */
 #define DELAY_MAX_US 60000
+/* What a child reports before it opens the store. */
+#define REPORT_STARTED UINT64_MAX
+/* How long the parent waits for that report or the first step: the
+ * exec, the open and one fsync of a sanitized child on a busy disk. */
+#define CHILD_REPORT_TIMEOUT_MS 120000
+
+/* The seed of a test, moved by $ST_CRASH_SEED (a number added to it) so
+ * that loops of the tests can try other workloads and kill times. */
+static uint64_t crash_seed(uint64_t base)
+{
+	const char *e = getenv("ST_CRASH_SEED");
+
+	return base + (e != NULL ? strtoull(e, NULL, 10) : 0);
+}
 
 static uint64_t prng(uint64_t *x)
 {
@@ -66,16 +96,44 @@ static uint64_t last_report(int fd, uint64_t dflt)
 	ssize_t r;
 
 	while ((r = read(fd, &v, sizeof(v))) == (ssize_t)sizeof(v))
-		last = v;
+		if (v != REPORT_STARTED)
+			last = v;
 	ck_assert_int_eq(r, 0);
 	return last;
 }
 
-/* Kills pid after a random delay; asserts it died of the kill (and not
- * of a failure of its own, reported as an exit code). */
-static void kill_later(pid_t pid, uint64_t *x)
+/* Waits for the child's REPORT_STARTED (step false) or its first step
+ * (step true); returns the last step read (or dflt). */
+static uint64_t wait_report(int fd, bool step, uint64_t dflt)
+{
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		uint64_t v;
+		ssize_t r;
+		int n = poll(&pfd, 1, CHILD_REPORT_TIMEOUT_MS);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		ck_assert_msg(n == 1, "no report from the child in %d ms",
+			      CHILD_REPORT_TIMEOUT_MS);
+		r = read(fd, &v, sizeof(v));
+		ck_assert_msg(r == (ssize_t)sizeof(v),
+			      "the child ended before its first report");
+		if (v != REPORT_STARTED)
+			return v;
+		if (!step)
+			return dflt;
+	}
+}
+
+/* Once the child reported (see the file comment), kills pid after a
+ * random delay; asserts it died of the kill (and not of a failure of its
+ * own, reported as an exit code). Returns the last step it reported. */
+static uint64_t kill_later(pid_t pid, int fd, int round, uint64_t *x,
+			   uint64_t from)
 {
 	int status;
+	uint64_t seen = wait_report(fd, round % 2 == 0, from);
 
 	usleep((useconds_t)(prng(x) % DELAY_MAX_US));
 	kill(pid, SIGKILL);
@@ -83,6 +141,7 @@ static void kill_later(pid_t pid, uint64_t *x)
 	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 		      "the child failed on its own: exit code %d",
 		      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return last_report(fd, seen);
 }
 
 /* Forks and execs this program as a child of the given mode, writing
@@ -117,6 +176,7 @@ log_child(const char *dir, uint64_t seed, uint64_t from, int fd)
 	struct store *s;
 	struct st_work w;
 
+	report(fd, REPORT_STARTED);
 	st_options(&o, NULL);
 	if (store_open(dir, &o, &s, &rs) != COORD_OK)
 		_exit(2);
@@ -129,9 +189,10 @@ log_child(const char *dir, uint64_t seed, uint64_t from, int fd)
 		st_work_step(&w);
 		if (st_work_persist(&w, s) != COORD_OK)
 			_exit(4);
-		report(fd, w.step);
+		/* Reported once applied: see the file comment. */
 		if (st_work_apply(&w, s) != COORD_OK)
 			_exit(5);
+		report(fd, w.step);
 		if (w.step % 7 == 0 && st_work_compact(&w, s) != COORD_OK)
 			_exit(6);
 	}
@@ -142,7 +203,8 @@ log_child(const char *dir, uint64_t seed, uint64_t from, int fd)
 START_TEST(killed_writer_loses_no_synced_batch)
 {
 	char *dir = st_dir_new();
-	uint64_t seed = 1000 + (uint64_t)_i, x = 0x2545f4914f6cdd1dull + seed;
+	uint64_t seed = crash_seed(1000 + (uint64_t)_i);
+	uint64_t x = 0x2545f4914f6cdd1dull + seed;
 	uint64_t from = 0, torn = 0;
 	struct st_work w;
 
@@ -152,7 +214,7 @@ START_TEST(killed_writer_loses_no_synced_batch)
 		struct store_restore rs;
 		struct st_log lg;
 		struct store *s;
-		uint64_t reported;
+		uint64_t reported, next_commit;
 		const char *bad;
 		int p[2];
 		pid_t pid;
@@ -160,23 +222,34 @@ START_TEST(killed_writer_loses_no_synced_batch)
 
 		ck_assert_int_eq(pipe(p), 0);
 		pid = child_start("log", dir, seed, from, p);
-		kill_later(pid, &x);
-		reported = last_report(p[0], from);
+		reported = kill_later(pid, p[0], round, &x, from);
 		close(p[0]);
 		st_options(&o, &lg);
 		rv = store_open(dir, &o, &s, &rs);
 		ck_assert_msg(rv == COORD_OK, "round %d: reopen: %s: %s", round,
 			      coord_error_name(rv), rs.errmsg);
 		torn += rs.torn_bytes > 0;
-		/* Every reported step is there; the one in flight may be. */
-		st_work_rewind(&w, seed, reported);
+		/* Every reported step is there; the one in flight may be,
+		 * and its applies may be ahead of its commit index. */
+		st_work_rewind(&w, seed, reported + 1);
+		next_commit = w.hs.commit;
 		if (!st_work_matches(&w, &rs))
-			st_work_rewind(&w, seed, reported + 1);
+			st_work_rewind(&w, seed, reported);
 		ck_assert_msg(st_work_matches(&w, &rs),
-			      "round %d: the store is neither at reported step "
-			      "%llu nor the next one", round,
-			      (unsigned long long)reported);
-		bad = st_work_check(&w, s, &rs, w.step);
+			      "round %d seed %llu: the store (term %llu commit "
+			      "%llu last %llu) is neither at reported step %llu "
+			      "(term %llu commit %llu last %llu) nor the next "
+			      "one", round, (unsigned long long)seed,
+			      (unsigned long long)rs.raft.hard_state.term,
+			      (unsigned long long)rs.raft.hard_state.commit,
+			      (unsigned long long)(rs.raft.n_entries +
+						   (rs.raft.snapshot != NULL ?
+						    rs.raft.snapshot->index : 0)),
+			      (unsigned long long)reported,
+			      (unsigned long long)w.hs.term,
+			      (unsigned long long)w.hs.commit,
+			      (unsigned long long)w.last);
+		bad = st_work_check_ahead(&w, s, &rs, w.step, next_commit);
 		ck_assert_msg(bad == NULL, "round %d step %llu: %s", round,
 			      (unsigned long long)w.step, bad);
 		/* And raft takes what was recovered. */
@@ -200,6 +273,58 @@ START_TEST(killed_writer_loses_no_synced_batch)
 			"torn_tails=%llu\n", (unsigned long long)seed,
 			LOG_KILLS, (unsigned long long)from,
 			(unsigned long long)torn);
+	st_work_close(&w);
+	st_dir_free(dir);
+}
+END_TEST
+
+/* What the kill loop above can find in a narrow window, step by step:
+ * a Ready that only moves the commit index writes nothing, and a crash
+ * after the applies of the entries it commits but before the applied
+ * index is written reopens the store at the step before, with the fsm
+ * keyspace ahead of its commit index. st_work_check() refuses that
+ * keyspace; st_work_check_ahead(), given the commit of the step in
+ * flight, takes it. */
+START_TEST(crash_in_applies_of_a_commit_only_step)
+{
+	char *dir = st_dir_new();
+	struct store_options o;
+	struct store_restore rs;
+	struct store *s;
+	struct st_work w;
+	uint64_t commit, before = 0;
+
+	st_options(&o, NULL);
+	s = st_open(dir, &o, &rs);
+	store_restore_close(&rs);
+	st_work_init(&w, 5);
+	for (;;) {
+		uint64_t term = w.hs.term;
+
+		before = w.hs.commit;
+		st_work_step(&w);
+		st_code_eq(st_work_persist(&w, s), COORD_OK);
+		if (w.step > 1 && w.n_ready == 0 && w.hs.term == term &&
+		    w.hs.commit > before)
+			break;
+		st_code_eq(st_work_apply(&w, s), COORD_OK);
+		ck_assert_uint_lt(w.step, 500);
+	}
+	commit = w.hs.commit;
+	st_code_eq(st_work_apply_fsm(&w, s, commit), COORD_OK);
+	ck_assert_uint_eq(st_fsm_applied(s), commit);
+	store_close(s);
+	s = st_open(dir, &o, &rs);
+	ck_assert_uint_eq(rs.raft.hard_state.commit, before);
+	ck_assert(st_work_matches(&w, &rs) == false);
+	st_work_rewind(&w, 5, w.step - 1);
+	ck_assert(st_work_matches(&w, &rs));
+	ck_assert_str_eq(st_work_check(&w, s, &rs, w.step),
+			 "fsm applied index out of range");
+	ck_assert_ptr_null(st_work_check_ahead(&w, s, &rs, w.step, commit));
+	ck_assert_uint_eq(st_fsm_applied(s), commit);
+	store_restore_close(&rs);
+	store_close(s);
 	st_work_close(&w);
 	st_dir_free(dir);
 }
@@ -282,6 +407,7 @@ install_child(const char *dir, uint64_t from, int fd)
 	struct store *s;
 	static uint8_t chunk[8192];
 
+	report(fd, REPORT_STARTED);
 	st_options(&o, NULL);
 	if (store_open(dir, &o, &s, &rs) != COORD_OK)
 		_exit(2);
@@ -351,7 +477,7 @@ static bool keyspace_is(struct store *s, uint64_t v)
 START_TEST(killed_install_leaves_old_or_new_state)
 {
 	char *dir = st_dir_new();
-	uint64_t x = 0x853c49e6748fea9bull, from = 0;
+	uint64_t x = 0x853c49e6748fea9bull + crash_seed(0), from = 0;
 	size_t garbage = 0;
 
 	for (int round = 0; round < INSTALL_KILLS; round++) {
@@ -365,8 +491,7 @@ START_TEST(killed_install_leaves_old_or_new_state)
 
 		ck_assert_int_eq(pipe(p), 0);
 		pid = child_start("install", dir, 0, from, p);
-		kill_later(pid, &x);
-		reported = last_report(p[0], from);
+		reported = kill_later(pid, p[0], round, &x, from);
 		close(p[0]);
 		st_options(&o, NULL);
 		rv = store_open(dir, &o, &s, &rs);
@@ -419,6 +544,7 @@ Suite *store_crash_suite(void)
 	Suite *s = suite_create("store_crash");
 
 	ST_ADD_LOOP(s, killed_writer_loses_no_synced_batch, 0, 4);
+	ST_ADD(s, crash_in_applies_of_a_commit_only_step);
 	ST_ADD(s, killed_install_leaves_old_or_new_state);
 	return s;
 }
