@@ -390,6 +390,32 @@ out:
 	return rv;
 }
 
+/* fsync()s the directory that holds dir (the one path names last). */
+static int fence_sync_parent(const char *dir, char *err, size_t err_len)
+{
+	const char *slash = strrchr(dir, '/');
+	char *parent;
+	int fd, rv = COORDFENCE_OK;
+
+	while (slash != NULL && slash > dir && slash[1] == '\0')
+		slash = memrchr(dir, '/', (size_t)(slash - dir)); /* "a/b/" */
+	if (slash == NULL)
+		parent = strdup(".");
+	else
+		parent = strndup(dir, slash == dir ? 1 : (size_t)(slash - dir));
+	if (parent == NULL)
+		return COORDFENCE_ENOMEM;
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0) {
+		fence_msg(err, err_len, "sync %s: %s", parent, strerror(errno));
+		rv = COORDFENCE_EIO;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(parent);
+	return rv;
+}
+
 void coordfence_options_init(struct coordfence_options *o)
 {
 	o->resources_max = COORDFENCE_RESOURCES_MAX_DEFAULT;
@@ -419,7 +445,14 @@ int coordfence_open(const char *dir, const struct coordfence_options *o,
 				   ? o->resources_max
 				   : COORDFENCE_RESOURCES_MAX_DEFAULT;
 	pthread_mutex_init(&f->mu, NULL);
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+	if (mkdir(dir, 0777) == 0) {
+		/* A new store: its name must survive a crash as its tokens
+		 * do, so the parent directory is synced. */
+		rv = fence_sync_parent(dir, err, err_len);
+		if (rv != COORDFENCE_OK)
+			goto out;
+		rv = COORDFENCE_EIO;
+	} else if (errno != EEXIST) {
 		fence_msg(err, err_len, "mkdir %s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -566,6 +599,8 @@ size_t coordfence_count(struct coordfence *f)
 {
 	size_t n;
 
+	if (f == NULL)
+		return 0;
 	pthread_mutex_lock(&f->mu);
 	n = f->count;
 	pthread_mutex_unlock(&f->mu);
@@ -576,6 +611,10 @@ void coordfence_errmsg(struct coordfence *f, char *buf, size_t len)
 {
 	if (buf == NULL || len == 0)
 		return;
+	if (f == NULL) {
+		buf[0] = '\0';
+		return;
+	}
 	pthread_mutex_lock(&f->mu);
 	fence_msg(buf, len, "%s", f->errmsg);
 	pthread_mutex_unlock(&f->mu);

@@ -88,8 +88,9 @@ struct coordfence_options {
 COORDFENCE_API void coordfence_options_init(struct coordfence_options *o);
 
 /*
- * Opens (creating it and its directory if needed) the fence store in
- * directory dir and locks it for this handle. o may be NULL (defaults).
+ * Opens (creating it and its directory if needed; a new directory's
+ * parent is synced) the fence store in directory dir and locks it for
+ * this handle. o may be NULL (defaults).
  * On success *out is the handle (free with coordfence_close()); on
  * failure *out is NULL and, when err is not NULL, err (err_len bytes)
  * holds a message. Codes: COORDFENCE_EINVAL (NULL dir or out),
@@ -102,7 +103,8 @@ COORDFENCE_API int coordfence_open(const char *dir,
 				   size_t err_len);
 
 /* Closes the store and releases its lock; NULL does nothing. Every
- * admitted token is already on disk. */
+ * admitted token is already on disk. No other call on f may be running
+ * or start. */
 COORDFENCE_API void coordfence_close(struct coordfence *f);
 
 /*
@@ -124,11 +126,11 @@ COORDFENCE_API int coordfence_admit(struct coordfence *f, const void *res,
 COORDFENCE_API int coordfence_highest(struct coordfence *f, const void *res,
 				      size_t res_len, uint64_t *token);
 
-/* The number of resource names in the store. Thread-safe. */
+/* The number of resource names in the store (0 for NULL). Thread-safe. */
 COORDFENCE_API size_t coordfence_count(struct coordfence *f);
 
 /* The message of the last failed call on f, copied into buf (len bytes,
- * always terminated); "" when none failed. Thread-safe. */
+ * always terminated); "" when none failed or f is NULL. Thread-safe. */
 COORDFENCE_API void coordfence_errmsg(struct coordfence *f, char *buf,
 				      size_t len);
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,6 +107,20 @@ static off_t file_size(const char *path)
 	return st.st_size;
 }
 
+/* Opens dir, admits token for res, closes, and checks after a reopen
+ * that res is at token. */
+static void admit_and_reopen(const char *dir, const char *res,
+			     uint64_t token)
+{
+	struct coordfence *f = open_ok(dir, NULL);
+
+	ck_assert_int_eq(admit(f, res, token), COORDFENCE_OK);
+	coordfence_close(f);
+	f = open_ok(dir, NULL);
+	ck_assert_uint_eq(highest(f, res), token);
+	coordfence_close(f);
+}
+
 START_TEST(admits_equal_and_greater_tokens)
 {
 	char *dir = dir_new();
@@ -169,6 +184,20 @@ START_TEST(resources_are_independent)
 	ck_assert_uint_eq(highest(f, "ab"), 2);
 	ck_assert_uint_eq(coordfence_count(f), 5);
 	coordfence_close(f);
+	dir_free(dir);
+}
+END_TEST
+
+/* A store in a directory that does not exist yet: created (a trailing
+ * slash is fine), and it holds its tokens across reopen. */
+START_TEST(open_creates_the_directory)
+{
+	char *dir = dir_new(), sub[4096];
+
+	snprintf(sub, sizeof(sub), "%s/store/", dir);
+	admit_and_reopen(sub, "db", 3);
+	snprintf(sub, sizeof(sub), "%s/store", dir);
+	dir_free(strdup(sub));
 	dir_free(dir);
 }
 END_TEST
@@ -467,6 +496,9 @@ START_TEST(bad_input_changes_nothing)
 			 COORDFENCE_ENOTFOUND);
 	coordfence_close(f);
 	coordfence_close(NULL);
+	ck_assert_uint_eq(coordfence_count(NULL), 0);
+	coordfence_errmsg(NULL, err, sizeof(err));
+	ck_assert_str_eq(err, "");
 	ck_assert_str_eq(coordfence_strerror(COORDFENCE_ESTALE),
 			 "stale token: a newer one was admitted");
 	ck_assert_str_eq(coordfence_strerror(12345), "unknown error");
@@ -515,12 +547,7 @@ START_TEST(torn_last_record_is_dropped)
 		ck_assert_uint_eq(highest(f, "db"), 6);
 		coordfence_close(f);
 	}
-	f = open_ok(dir, NULL);
-	ck_assert_int_eq(admit(f, "db", 7), COORDFENCE_OK);
-	coordfence_close(f);
-	f = open_ok(dir, NULL);
-	ck_assert_uint_eq(highest(f, "db"), 7);
-	coordfence_close(f);
+	admit_and_reopen(dir, "db", 7);
 	dir_free(dir);
 }
 END_TEST
@@ -551,6 +578,40 @@ START_TEST(damaged_log_is_refused)
 	ck_assert_int_eq(coordfence_open(dir, NULL, &g, err, sizeof(err)),
 			 COORDFENCE_ECORRUPT);
 	ck_assert_msg(strstr(err, "no magic") != NULL, "%s", err);
+	dir_free(dir);
+}
+END_TEST
+
+/* A write that fails (here: the file size limit, a partial write and
+ * then EFBIG) is COORDFENCE_EIO, and the handle refuses every admit
+ * after it; reopened, the store has every token admitted before, drops
+ * the torn part and goes on. */
+START_TEST(failed_write_breaks_the_handle)
+{
+	char *dir = dir_new();
+	struct coordfence *f = open_ok(dir, NULL);
+	struct rlimit old, lim;
+	char err[256];
+
+	ck_assert_int_eq(admit(f, "db", 5), COORDFENCE_OK);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)file_size(fence_path(dir)) + 5;
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	ck_assert_int_eq(admit(f, "db", 6), COORDFENCE_EIO);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	coordfence_errmsg(f, err, sizeof(err));
+	ck_assert_msg(strstr(err, "append to FENCE") != NULL, "%s", err);
+	/* Broken: even with room again, and for other names. */
+	ck_assert_int_eq(admit(f, "db", 7), COORDFENCE_EIO);
+	ck_assert_int_eq(admit(f, "other", 1), COORDFENCE_EIO);
+	ck_assert_uint_eq(highest(f, "db"), 5);
+	coordfence_close(f);
+	f = open_ok(dir, NULL);
+	ck_assert_uint_eq(highest(f, "db"), 5);
+	coordfence_close(f);
+	admit_and_reopen(dir, "db", 6);
 	dir_free(dir);
 }
 END_TEST
@@ -621,12 +682,14 @@ int main(int argc, char **argv)
 	ADD(s, admits_equal_and_greater_tokens, 30);
 	ADD(s, rejects_smaller_token, 30);
 	ADD(s, resources_are_independent, 30);
+	ADD(s, open_creates_the_directory, 30);
 	ADD(s, tokens_persist_across_reopen, 120);
 	ADD(s, racing_threads_never_admit_lower_after_higher, 120);
 	ADD(s, bad_input_changes_nothing, 30);
 	ADD(s, torn_last_record_is_dropped, 30);
 	ADD(s, damaged_log_is_refused, 30);
 	ADD(s, second_process_is_refused, 30);
+	ADD(s, failed_write_breaks_the_handle, 30);
 	tc = tcase_create("killed_admitter_loses_no_token");
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, killed_admitter_loses_no_token, 0, 2);
