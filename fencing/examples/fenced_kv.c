@@ -211,6 +211,9 @@ static void fkv_write(struct fkv *s, char **f, char *reply, size_t len)
 		snprintf(reply, len, "ERR too many keys");
 		return;
 	}
+	/* Only tokens newer than any seen: a resource that also wants
+	 * coordd's word that (lock, token) is still the current grant asks
+	 * libcoord's coord_lock_check() before this admit. */
 	rv = coordfence_admit(s->fence, f[1], strlen(f[1]), token);
 	if (rv == COORDFENCE_ESTALE) {
 		coordfence_highest(s->fence, f[1], strlen(f[1]), &highest);
