@@ -7,7 +7,10 @@
 # libcoord.pc, the man pages. A 1-node cluster of the installed coordd
 # serves the installed coordctl, and a program built against the
 # installed coord.h through pkg-config (tests/cluster/install_prog.c)
-# writes and reads through the installed libcoord.
+# writes and reads through the installed libcoord. Beside them
+# libcoordfence (coordfence.h, libcoordfence.pc, exporting coordfence_*
+# only), and a program built against it the same way
+# (tests/cluster/install_fence.c) admits and refuses tokens.
 . "$(dirname "$0")/lib.sh"
 cl_init install
 INST=$CL_DIR/inst
@@ -30,6 +33,8 @@ for f in $files; do
 	case $f in
 	bin/coordd | bin/coordctl | include/coord.h | include/coord_errors.h | \
 		lib*/libcoord.la | lib*/libcoord.so* | lib*/pkgconfig/libcoord.pc | \
+		include/coordfence.h | lib*/libcoordfence.la | lib*/libcoordfence.so* | \
+		lib*/pkgconfig/libcoordfence.pc | \
 		share/man/man1/coordd.1 | share/man/man1/coordctl.1) ;;
 	*) fail "make install installed $f" ;;
 	esac
@@ -43,9 +48,12 @@ esac
 # libcoord exports its API (coord_*) and nothing of proto/.
 leaked=$(nm -D --defined-only "$INST$libdir/libcoord.so" | awk '$2 == "T" && $3 !~ /^coord_/ { print $3 }' | head -5)
 [ -z "$leaked" ] || fail "libcoord.so exports internal symbols: $leaked"
+# libcoordfence exports coordfence_* only (not crc32c's store_ symbols).
+leaked=$(nm -D --defined-only "$INST$libdir/libcoordfence.so" | awk '$2 == "T" && $3 !~ /^coordfence_/ { print $3 }' | head -5)
+[ -z "$leaked" ] || fail "libcoordfence.so exports internal symbols: $leaked"
 # The installed headers compile on their own, outside the source tree.
-grep -q '#include "proto/' "$INST$prefix/include/coord.h" \
-	"$INST$prefix/include/coord_errors.h" &&
+grep -q '#include "\(proto\|fencing\|coordd\)/' "$INST$prefix/include/coord.h" \
+	"$INST$prefix/include/coord_errors.h" "$INST$prefix/include/coordfence.h" &&
 	fail "an installed header includes proto/"
 
 # A 1-node cluster of the installed coordd, with loader paths for nothing
@@ -70,5 +78,16 @@ ${COORD_TEST_CC:-cc} $COORD_TEST_CFLAGS $cflags -o "$CL_DIR/install_prog" \
 	>"$CL_DIR/cc.log" 2>&1 || fail "building against the installed coord.h: $(cat "$CL_DIR/cc.log")"
 out=$("$CL_DIR/install_prog" "127.0.0.1:$(cl_port "$l" 0)" prog-key prog-value 2>&1) ||
 	fail "install_prog: $out"
+echo "$out"
+
+# A program of a libcoordfence user, the same way, on a fence store of
+# its own.
+cflags=$(pkg-config --cflags libcoordfence) || fail "pkg-config --cflags libcoordfence"
+libs=$(pkg-config --libs libcoordfence) || fail "pkg-config --libs libcoordfence"
+# shellcheck disable=SC2086
+${COORD_TEST_CC:-cc} $COORD_TEST_CFLAGS $cflags -o "$CL_DIR/install_fence" \
+	"$srcdir/tests/cluster/install_fence.c" $libs $COORD_TEST_LDFLAGS \
+	>"$CL_DIR/cc.log" 2>&1 || fail "building against the installed coordfence.h: $(cat "$CL_DIR/cc.log")"
+out=$("$CL_DIR/install_fence" "$CL_DIR/fence" 2>&1) || fail "install_fence: $out"
 echo "$out"
 echo "PASS: install (coordd needs: $(echo $needed))"
