@@ -39,14 +39,16 @@
  * here (ELOCKED, EFULL) are numbered from 1000 on, outside that table,
  * and never travel on coord's wire.
  *
- * Online check: a resource that wants to ask coordd whether (lock,
- * token) is still the current grant, rather than only whether no newer
- * token was seen, will do so through libcoord's coord_lock_check(); it
- * is not part of this library yet (see docs/locks-and-fencing.md).
+ * Online check: a resource that also wants coordd's word that (lock,
+ * token) is still the lock's current grant -- not only that no newer
+ * token was seen here -- uses coordfence_check_online() or
+ * coordfence_admit_online() with a libcoord client (fencing/online.c
+ * says what that adds; test: tests/cluster/fence_online.sh).
  */
 #ifndef COORDFENCE_H
 #define COORDFENCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -133,6 +135,29 @@ COORDFENCE_API size_t coordfence_count(struct coordfence *f);
  * always terminated); "" when none failed or f is NULL. Thread-safe. */
 COORDFENCE_API void coordfence_errmsg(struct coordfence *f, char *buf,
 				      size_t len);
+
+struct coord_client;
+
+/*
+ * Asks coordd, through the libcoord client c (coord.h), whether token is
+ * the current grant of lock (lock_len bytes): COORDFENCE_OK when it is,
+ * COORDFENCE_ESTALE when it is not (released, expired, granted on),
+ * COORDFENCE_EINVAL for bad arguments, else libcoord's code
+ * (COORD_ENOLEADER, COORD_EUNAVAILABLE, COORD_ETIMEDOUT...: coordd could
+ * not say; the caller decides -- refusing is the safe choice). A
+ * linearizable read: true at some moment during the call.
+ */
+COORDFENCE_API int coordfence_check_online(struct coord_client *c,
+					   const void *lock, size_t lock_len,
+					   uint64_t token);
+
+/* coordfence_check_online(), then, only if the token is current,
+ * coordfence_admit(f, res, res_len, token). */
+COORDFENCE_API int coordfence_admit_online(struct coordfence *f,
+					   struct coord_client *c,
+					   const void *lock, size_t lock_len,
+					   const void *res, size_t res_len,
+					   uint64_t token);
 
 /* The message of a code; "unknown error" for others. Static storage. */
 COORDFENCE_API const char *coordfence_strerror(int code);

@@ -3,10 +3,14 @@
  * locks -- a small file-backed key-value store over TCP that applies a
  * write only when libcoordfence admits the write's fencing token.
  *
- * Usage: fenced_kv DIR [PORT]
+ * Usage: fenced_kv DIR [PORT [ENDPOINTS]]
  *   Listens on 127.0.0.1:PORT (default 0: a free port) and prints
  *   "fenced_kv listening port=N" on stdout once it accepts connections.
  *   DIR/fence is the fence store (coordfence_open()), DIR/kv the values.
+ *   With ENDPOINTS (coordd's client addresses, "host:port,..."), every
+ *   write is first checked online: RESOURCE is taken as the lock's name
+ *   and coordd is asked whether TOKEN is its current grant
+ *   (coordfence_admit_online()).
  *
  * Protocol: lines of text ending in '\n'; fields separated by one space;
  * a field is 1 or more bytes, none of them a space or a control byte.
@@ -16,6 +20,8 @@
  *                          returned 0) and KEY = VALUE is on disk
  *       -> "STALE HIGHEST" TOKEN is older than HIGHEST, the newest token
  *                          admitted for RESOURCE: nothing written
+ *       -> "NOTCURRENT"    (with ENDPOINTS) coordd says TOKEN is not the
+ *                          lock's current grant: nothing written
  *       -> "ERR REASON"    bad input or a limit (nothing written), or
  *                          the disk failed
  *   READ KEY
@@ -57,6 +63,7 @@
 #include <unistd.h>
 
 #include "fencing/coordfence.h"
+#include "libcoord/coord.h"
 
 #define FKV_LINE_MAX 2048
 #define FKV_KEY_MAX 128
@@ -77,6 +84,7 @@ struct fkv_pair {
 
 struct fkv {
 	struct coordfence *fence;
+	struct coord_client *coord;     /* the online check; NULL: none */
 	int dir_fd;
 	struct fkv_pair *pairs; /* FKV_KEYS_MAX of them */
 	size_t n;
@@ -214,14 +222,27 @@ static void fkv_write(struct fkv *s, char **f, char *reply, size_t len)
 	/* Only tokens newer than any seen: a resource that also wants
 	 * coordd's word that (lock, token) is still the current grant asks
 	 * libcoord's coord_lock_check() before this admit. */
-	rv = coordfence_admit(s->fence, f[1], strlen(f[1]), token);
+	rv = s->coord == NULL
+		     ? coordfence_admit(s->fence, f[1], strlen(f[1]), token)
+		     : coordfence_admit_online(s->fence, s->coord, f[1],
+					       strlen(f[1]), f[1], strlen(f[1]),
+					       token);
+	if (rv == COORDFENCE_ESTALE &&
+	    coordfence_highest(s->fence, f[1], strlen(f[1]), &highest) ==
+		    COORDFENCE_OK &&
+	    highest <= token) {
+		snprintf(reply, len, "NOTCURRENT");
+		return;
+	}
 	if (rv == COORDFENCE_ESTALE) {
 		coordfence_highest(s->fence, f[1], strlen(f[1]), &highest);
 		snprintf(reply, len, "STALE %llu", (unsigned long long)highest);
 		return;
 	}
 	if (rv != COORDFENCE_OK) {
-		snprintf(reply, len, "ERR %s", coordfence_strerror(rv));
+		snprintf(reply, len, "ERR %s",
+			 s->coord != NULL ? coord_strerror(rv)
+					 : coordfence_strerror(rv));
 		return;
 	}
 	if (i < 0) {
@@ -327,9 +348,14 @@ int main(int argc, char **argv)
 	char err[256], path[4096];
 	int lfd, rv;
 
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: fenced_kv DIR [PORT]\n");
+	if (argc < 2 || argc > 4) {
+		fprintf(stderr, "usage: fenced_kv DIR [PORT [ENDPOINTS]]\n");
 		return 2;
+	}
+	if (argc == 4 && coord_client_new(argv[3], NULL, &s.coord) != COORD_OK) {
+		fprintf(stderr, "fenced_kv: no libcoord client for %s\n",
+			argv[3]);
+		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(path, sizeof(path), "%s/fence", argv[1]);
@@ -346,7 +372,7 @@ int main(int argc, char **argv)
 			coordfence_strerror(rv), err);
 		return 1;
 	}
-	lfd = fkv_listen(argc == 3 ? atoi(argv[2]) : 0);
+	lfd = fkv_listen(argc >= 3 ? atoi(argv[2]) : 0);
 	for (;;) {
 		p[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
 		for (size_t i = 0; i < s.conns_n; i++)
