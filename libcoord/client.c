@@ -24,6 +24,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "libcoord/client_int.h"
 #include "libcoord/coord.h"
 #include "proto/arena.h"
 #include "proto/buf.h"
@@ -76,6 +77,9 @@ struct creq {
 	void *result;
 	uint64_t u64a, u64b;
 	struct coord_status *status_out;
+	/* Requests of session.c and lock.c (client_int.h). */
+	lc_done_fn lc_fn;
+	void *lc_arg;
 };
 
 struct coord_watch {
@@ -130,6 +134,9 @@ struct coord_client {
 	unsigned loop_depth;        /* library loops running (run, waits) */
 	bool free_pending;          /* coord_client_free() from a callback */
 	char errmsg[EP_MAX * 192];
+	/* Sessions and their locks (session.c, lock.c). */
+	struct coord_session *sessions;
+	uint64_t conn_gen;          /* connections that reached READY */
 };
 
 static void conn_start(struct coord_client *c);
@@ -475,6 +482,18 @@ static coord_err_t req_wait_result(struct coord_client *c, struct creq *q,
 	return code;
 }
 
+/* A synchronous call with no result beyond its code: waits, frees q. */
+static coord_err_t req_wait_free(struct coord_client *c, struct creq *q)
+{
+	int code;
+
+	if (q == NULL)
+		return COORD_EINVAL;
+	code = req_wait(c, q);
+	free(q);
+	return code;
+}
+
 /* An async call: the user's callback goes on q, which is submitted. */
 static coord_err_t req_async(struct coord_client *c, struct creq *q, void *fn,
 			     void *arg)
@@ -591,6 +610,9 @@ static void on_hello(struct coord_client *c, struct creq *q, int code,
 	c->cs = CS_READY;
 	c->dial_failures = 0;
 	c->ep_err[c->cur][0] = '\0';
+	c->conn_gen++;
+	/* Sessions are re-attached before anything queued goes out. */
+	lc_sessions_on_ready(c);
 	for (struct coord_watch *w = c->watches; w != NULL; w = w->next)
 		if (!w->ended && !w->canceled)
 			watch_send_create(c, w);
@@ -1227,6 +1249,10 @@ static void handle_push(struct coord_client *c, const uint8_t *body,
 		c->leader_hint = p.u.leader_change.leader;
 		return;
 	}
+	if (p.kind == PROTO_PUSH_GRANT || p.kind == PROTO_PUSH_SESSION_LOST) {
+		lc_sessions_on_push(c, &p);
+		return;
+	}
 	if (p.kind != PROTO_PUSH_WATCH_EVENTS &&
 	    p.kind != PROTO_PUSH_WATCH_CANCELED)
 		return;
@@ -1434,6 +1460,7 @@ static void client_destroy(struct coord_client *c)
 	c->depth++;     /* a callback freeing it again only marks it */
 	while (c->reqs != NULL)
 		req_finish(c, c->reqs, COORD_ECANCELED, NULL);
+	lc_sessions_free_all(c);
 	while (c->watches != NULL) {
 		struct coord_watch *w = c->watches;
 
@@ -1578,24 +1605,65 @@ static void put_done(struct coord_client *c, struct creq *q, int code,
 		((coord_put_fn)q->fn)(q->arg, code, rev);
 }
 
-static struct creq *put_req(struct coord_client *c, const void *key,
-			    size_t key_len, const void *value,
-			    size_t value_len)
+/* fences: the (lock, token) pairs a fenced write carries (n 0: none). */
+static int fences_to_proto(struct coord_client *c,
+			   const struct coord_fence *fences, size_t n,
+			   struct proto_fence *out, struct proto_request *rq)
 {
+	if (n > COORD_FENCES_MAX) {
+		errf(c, "more than %d fences on one write", COORD_FENCES_MAX);
+		return COORD_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		out[i].lock = proto_bytes_make(fences[i].lock,
+					       fences[i].lock_len);
+		out[i].token = fences[i].token;
+	}
+	rq->fences.v = out;
+	rq->fences.n = n;
+	return COORD_OK;
+}
+
+static struct creq *put_req_fenced(struct coord_client *c,
+				   const struct coord_fence *fences,
+				   size_t n_fences, const void *key,
+				   size_t key_len, const void *value,
+				   size_t value_len)
+{
+	struct proto_fence pf[COORD_FENCES_MAX];
 	struct proto_request rq;
 
 	memset(&rq, 0, sizeof(rq));
+	if (fences_to_proto(c, fences, n_fences, pf, &rq) != COORD_OK)
+		return NULL;
 	rq.kind = PROTO_PUT;
 	rq.u.put.key = proto_bytes_make(key, key_len);
 	rq.u.put.value = proto_bytes_make(value, value_len);
 	return req_new(c, &rq, put_done);
 }
 
+static struct creq *put_req(struct coord_client *c, const void *key,
+			    size_t key_len, const void *value,
+			    size_t value_len)
+{
+	return put_req_fenced(c, NULL, 0, key, key_len, value, value_len);
+}
+
 coord_err_t coord_put(struct coord_client *c, const void *key,
 		      size_t key_len, const void *value, size_t value_len,
 		      uint64_t *revision)
 {
-	struct creq *q = put_req(c, key, key_len, value, value_len);
+	return coord_put_fenced(c, NULL, 0, key, key_len, value, value_len,
+				revision);
+}
+
+coord_err_t coord_put_fenced(struct coord_client *c,
+			     const struct coord_fence *fences, size_t n_fences,
+			     const void *key, size_t key_len, const void *value,
+			     size_t value_len, uint64_t *revision)
+{
+	struct creq *q = put_req_fenced(c, fences, n_fences, key, key_len,
+					value, value_len);
 	int code;
 
 	if (q == NULL)
@@ -1683,11 +1751,24 @@ coord_err_t coord_delete(struct coord_client *c, const void *key,
 			 size_t key_len, unsigned flags, uint64_t *deleted,
 			 uint64_t *revision)
 {
+	return coord_delete_fenced(c, NULL, 0, key, key_len, flags, deleted,
+				   revision);
+}
+
+coord_err_t coord_delete_fenced(struct coord_client *c,
+				const struct coord_fence *fences,
+				size_t n_fences, const void *key,
+				size_t key_len, unsigned flags,
+				uint64_t *deleted, uint64_t *revision)
+{
+	struct proto_fence pf[COORD_FENCES_MAX];
 	struct proto_request rq;
 	struct creq *q;
 	int code;
 
 	memset(&rq, 0, sizeof(rq));
+	if (fences_to_proto(c, fences, n_fences, pf, &rq) != COORD_OK)
+		return COORD_EINVAL;
 	rq.kind = PROTO_DELETE;
 	rq.u.del.key = proto_bytes_make(key, key_len);
 	rq.u.del.flags = flags & PROTO_DELETE_FLAGS_ALL;
@@ -1745,15 +1826,25 @@ static void op_to_proto(const struct coord_op *o, struct proto_op *p)
 	}
 }
 
-static struct creq *txn_req(struct coord_client *c,
-			    const struct coord_compare *cmps, size_t n_cmps,
-			    const struct coord_op *then_ops, size_t n_then,
-			    const struct coord_op *else_ops, size_t n_else)
+static struct creq *txn_req_fenced(struct coord_client *c,
+				   const struct coord_fence *fences,
+				   size_t n_fences,
+				   const struct coord_compare *cmps,
+				   size_t n_cmps,
+				   const struct coord_op *then_ops,
+				   size_t n_then,
+				   const struct coord_op *else_ops,
+				   size_t n_else)
 {
+	struct proto_fence pf[COORD_FENCES_MAX];
 	struct proto_request rq;
 	struct proto_compare *pc;
 	struct proto_op *pt, *pe;
 	struct creq *q;
+
+	memset(&rq, 0, sizeof(rq));
+	if (fences_to_proto(c, fences, n_fences, pf, &rq) != COORD_OK)
+		return NULL;
 
 	if (n_cmps > COORD_TXN_OPS_MAX || n_then > COORD_TXN_OPS_MAX ||
 	    n_else > COORD_TXN_OPS_MAX) {
@@ -1783,7 +1874,6 @@ static struct creq *txn_req(struct coord_client *c,
 		op_to_proto(&then_ops[i], &pt[i]);
 	for (size_t i = 0; i < n_else; i++)
 		op_to_proto(&else_ops[i], &pe[i]);
-	memset(&rq, 0, sizeof(rq));
 	rq.kind = PROTO_TXN;
 	rq.u.txn.type = PROTO_CMD_TXN;
 	rq.u.txn.u.txn.compares = pc;
@@ -1799,14 +1889,35 @@ static struct creq *txn_req(struct coord_client *c,
 	return q;
 }
 
+static struct creq *txn_req(struct coord_client *c,
+			    const struct coord_compare *cmps, size_t n_cmps,
+			    const struct coord_op *then_ops, size_t n_then,
+			    const struct coord_op *else_ops, size_t n_else)
+{
+	return txn_req_fenced(c, NULL, 0, cmps, n_cmps, then_ops, n_then,
+			      else_ops, n_else);
+}
+
 coord_err_t coord_txn(struct coord_client *c, const struct coord_compare *cmps,
 		      size_t n_cmps, const struct coord_op *then_ops,
 		      size_t n_then, const struct coord_op *else_ops,
 		      size_t n_else, struct coord_txn_result **out)
 {
+	return coord_txn_fenced(c, NULL, 0, cmps, n_cmps, then_ops, n_then,
+				else_ops, n_else, out);
+}
+
+coord_err_t coord_txn_fenced(struct coord_client *c,
+			     const struct coord_fence *fences, size_t n_fences,
+			     const struct coord_compare *cmps, size_t n_cmps,
+			     const struct coord_op *then_ops, size_t n_then,
+			     const struct coord_op *else_ops, size_t n_else,
+			     struct coord_txn_result **out)
+{
 	return req_wait_result(c,
-			       txn_req(c, cmps, n_cmps, then_ops, n_then,
-				       else_ops, n_else),
+			       txn_req_fenced(c, fences, n_fences, cmps, n_cmps,
+					      then_ops, n_then, else_ops,
+					      n_else),
 			       (void **)out);
 }
 
@@ -1955,14 +2066,7 @@ static void code_done(struct coord_client *c, struct creq *q, int code,
 static coord_err_t member_call(struct coord_client *c,
 			       struct proto_request *rq)
 {
-	struct creq *q = req_new(c, rq, code_done);
-	int code;
-
-	if (q == NULL)
-		return COORD_EINVAL;
-	code = req_wait(c, q);
-	free(q);
-	return code;
+	return req_wait_free(c, req_new(c, rq, code_done));
 }
 
 coord_err_t coord_member_add(struct coord_client *c, const char *name,
@@ -2104,4 +2208,116 @@ void coord_watch_cancel(struct coord_client *c, struct coord_watch *w)
 		send_untracked(c, &rq);
 	}
 	watch_free(c, w);
+}
+
+/* ---------------------------------------------------------------------- */
+/* For session.c and lock.c (client_int.h). */
+
+static void lc_req_done(struct coord_client *c, struct creq *q, int code,
+			const struct proto_response *r)
+{
+	q->lc_fn(c, q->lc_arg, code, r);
+}
+
+static struct creq *lc_req(struct coord_client *c, struct proto_request *rq,
+			   unsigned timeout_ms, lc_done_fn fn, void *arg)
+{
+	struct creq *q = req_new(c, rq, lc_req_done);
+
+	if (q == NULL)
+		return NULL;
+	q->lc_fn = fn;
+	q->lc_arg = arg;
+	if (timeout_ms != 0)
+		q->deadline_ms = now_ms() + timeout_ms;
+	return q;
+}
+
+int lc_call_async(struct coord_client *c, struct proto_request *rq,
+		  unsigned timeout_ms, lc_done_fn fn, void *arg)
+{
+	struct creq *q = lc_req(c, rq, timeout_ms, fn, arg);
+
+	if (q == NULL)
+		return COORD_EINVAL;
+	return req_submit(c, q);
+}
+
+int lc_call(struct coord_client *c, struct proto_request *rq, lc_done_fn fn,
+	    void *arg)
+{
+	return req_wait_free(c, lc_req(c, rq, 0, fn, arg));
+}
+
+int lc_run_until(struct coord_client *c, const bool *done,
+		 uint64_t deadline_ms)
+{
+	if (c->depth > 0) {
+		errf(c, "a synchronous call from inside a libcoord callback");
+		return -1;
+	}
+	c->loop_depth++;
+	while (!*done && !c->free_pending &&
+	       (deadline_ms == 0 || now_ms() < deadline_ms))
+		if (event_base_loop(c->base, EVLOOP_ONCE) < 0)
+			break;
+	c->loop_depth--;
+	if (c->free_pending && c->depth == 0 && c->loop_depth == 0) {
+		client_destroy(c);
+		return -1;
+	}
+	return *done ? 1 : 0;
+}
+
+bool lc_in_callback(const struct coord_client *c)
+{
+	return c->depth > 0;
+}
+
+void lc_done_free(struct coord_client *c, void *arg, int code,
+		  const struct proto_response *r)
+{
+	(void)c;
+	(void)code;
+	(void)r;
+	free(arg);
+}
+
+struct event_base *lc_base(struct coord_client *c)
+{
+	return c->base;
+}
+
+uint64_t lc_now_ms(void)
+{
+	return now_ms();
+}
+
+uint64_t lc_conn_gen(const struct coord_client *c)
+{
+	return c->conn_gen;
+}
+
+struct coord_session **lc_sessions(struct coord_client *c)
+{
+	return &c->sessions;
+}
+
+void lc_errf(struct coord_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+void lc_dispatch_enter(struct coord_client *c)
+{
+	dispatch_enter(c);
+}
+
+bool lc_dispatch_leave(struct coord_client *c)
+{
+	return dispatch_leave(c);
 }

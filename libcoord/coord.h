@@ -351,6 +351,230 @@ COORD_API coord_err_t coord_txn_async(struct coord_client *c,
 				      size_t n_else, coord_txn_fn fn,
 				      void *arg);
 
+/*
+ * Fenced writes. A fence names a lock and the token of a grant of it;
+ * the write is applied only if every fence's token is its lock's current
+ * grant, else it fails with COORD_EFENCED and nothing is written. At most
+ * 16 fences (COORD_FENCES_MAX; more: COORD_EINVAL, nothing sent).
+ */
+struct coord_fence {
+	const void *lock;
+	size_t lock_len;
+	uint64_t token;
+};
+COORD_API coord_err_t coord_put_fenced(struct coord_client *c,
+				       const struct coord_fence *fences,
+				       size_t n_fences, const void *key,
+				       size_t key_len, const void *value,
+				       size_t value_len, uint64_t *revision);
+COORD_API coord_err_t coord_delete_fenced(struct coord_client *c,
+					  const struct coord_fence *fences,
+					  size_t n_fences, const void *key,
+					  size_t key_len, unsigned flags,
+					  uint64_t *deleted, uint64_t *revision);
+COORD_API coord_err_t coord_txn_fenced(struct coord_client *c,
+				       const struct coord_fence *fences,
+				       size_t n_fences,
+				       const struct coord_compare *cmps,
+				       size_t n_cmps,
+				       const struct coord_op *then_ops,
+				       size_t n_then,
+				       const struct coord_op *else_ops,
+				       size_t n_else,
+				       struct coord_txn_result **out);
+
+/*
+ * Leases: a TTL the servers count down; keys written with the lease go
+ * when it ends. ttl_ms out of the servers' range: COORD_ETTL.
+ */
+/* *lease and *ttl_ms (either may be NULL) get the lease id and its TTL. */
+COORD_API coord_err_t coord_lease_grant(struct coord_client *c,
+					uint64_t ttl_ms, uint64_t *lease,
+					uint64_t *ttl_ms_out);
+/* One keepalive, answered once it is committed: *ttl_ms the fresh TTL
+ * (0: the lease is gone). */
+COORD_API coord_err_t coord_lease_keepalive_once(struct coord_client *c,
+						 uint64_t lease,
+						 uint64_t *ttl_ms);
+COORD_API coord_err_t coord_lease_revoke(struct coord_client *c,
+					 uint64_t lease);
+/* *ttl_ms: left; *granted_ttl_ms: as granted (either may be NULL). */
+COORD_API coord_err_t coord_lease_ttl(struct coord_client *c, uint64_t lease,
+				      uint64_t *ttl_ms,
+				      uint64_t *granted_ttl_ms);
+
+/*
+ * Sessions. A session is a lease the library keeps alive: a
+ * SESSION_KEEPALIVE every ttl/3 (less a random part of up to a quarter of
+ * that, so that many clients spread out), to the leader, across
+ * failovers (after a reconnect the session is attached to the new
+ * connection before anything else of it goes out).
+ *
+ * The library judges the session by the clock of this process, never
+ * more optimistically than the servers can: a keepalive sent at time T
+ * and acknowledged (it was committed) proves the session alive until at
+ * least T + ttl on the leader, which started counting after T. So:
+ *
+ *   COORD_SESSION_ALIVE     until T + ttl/2,
+ *   COORD_SESSION_JEOPARDY  from T + ttl/2 (keepalives are not being
+ *                           acknowledged: stop what the session
+ *                           protects, or be ready to),
+ *   COORD_SESSION_LOST      from T + ttl, or as soon as the servers say
+ *                           it ended (PUSH_SESSION_LOST, a keepalive or
+ *                           attach answered COORD_ESESSION /
+ *                           COORD_ESESSION_EXPIRED / COORD_EPERM);
+ *
+ * T being the send time of the latest acknowledged keepalive (or of the
+ * SESSION_OPEN/ATTACH). LOST is final: the library stops its keepalives
+ * and asks the servers to close the session (so that its locks go to the
+ * next waiters at once); open a new session.
+ *
+ * The event loop. Keepalives and the state callback run from the
+ * client's event loop: on an asynchronous client, from your event_base;
+ * on a synchronous client only while the library's loop runs -- inside
+ * any synchronous call and inside coord_client_run(). A synchronous
+ * program that holds a session and has nothing to ask must call
+ * coord_client_run() at least every ttl/3 (coordctl lock does so while
+ * its command runs). coord_session_state() reads the clock itself, so it
+ * is right whether the loop ran or not.
+ */
+struct coord_session;
+
+enum coord_session_state {
+	COORD_SESSION_ALIVE = 0,
+	COORD_SESSION_JEOPARDY = 1,
+	COORD_SESSION_LOST = 2,
+};
+
+/* Called from the loop when the session's state changes; why: the code
+ * that ended it (LOST: COORD_ETIMEDOUT when the library's clock ran out,
+ * else the servers' code). */
+typedef void (*coord_session_fn)(void *arg, struct coord_session *s,
+				 enum coord_session_state state,
+				 coord_err_t why);
+
+/* Opens a session of ttl_ms (COORD_ETTL when out of the servers' range).
+ * Synchronous. */
+COORD_API coord_err_t coord_session_open(struct coord_client *c,
+					 uint64_t ttl_ms,
+					 struct coord_session **out);
+/* Takes over a session by its id and secret (from coord_session_id()
+ * and coord_session_secret() of another process, say one that
+ * restarted): COORD_ESESSION when it is gone, COORD_EPERM on a wrong
+ * secret. */
+COORD_API coord_err_t coord_session_attach(struct coord_client *c,
+					   uint64_t id, const void *secret,
+					   size_t secret_len,
+					   struct coord_session **out);
+/* Closes it on the servers (every lock of it is released) and frees the
+ * handle and its locks' handles. Returns the close's code (a lost
+ * session: COORD_OK without a request). NULL does nothing. */
+COORD_API coord_err_t coord_session_close(struct coord_session *s);
+COORD_API void coord_session_set_callback(struct coord_session *s,
+					  coord_session_fn fn, void *arg);
+COORD_API enum coord_session_state coord_session_state(
+	const struct coord_session *s);
+COORD_API uint64_t coord_session_id(const struct coord_session *s);
+COORD_API uint64_t coord_session_ttl_ms(const struct coord_session *s);
+/* The secret (*len bytes, owned by the handle). */
+COORD_API const uint8_t *coord_session_secret(const struct coord_session *s,
+					      size_t *len);
+
+/*
+ * Locks. A lock handle is one grant of a named lock to a session, with
+ * its fencing token (the grant's revision: strictly rising per lock).
+ * Its state follows its session's (ALIVE: HELD, JEOPARDY: JEOPARDY,
+ * LOST: LOST); it is LOST as well once released or once the servers
+ * said the session ended. Fenced writes through a handle carry its token
+ * and are refused without being sent (COORD_ELOCK_LOST) once it is lost.
+ */
+struct coord_lock;
+
+enum coord_lock_state {
+	COORD_LOCK_HELD = 0,
+	COORD_LOCK_JEOPARDY = 1,
+	COORD_LOCK_LOST = 2,
+};
+
+struct coord_lock_opts {
+	bool shared;                /* else exclusive */
+	bool wait;                  /* queue (FIFO) while held; else
+				     * COORD_EBUSY at once */
+	unsigned timeout_ms;        /* wait at most this long (0: while the
+				     * session lives): then COORD_ETIMEDOUT,
+				     * and the library has left the queue
+				     * and holds nothing */
+	unsigned lock_delay_ms;     /* after a holder's session expires,
+				     * no grant for this long */
+};
+
+/* Acquires name for session s (opts NULL: exclusive, wait, no timeout,
+ * no lock-delay); synchronous: returns once granted (*out: the handle)
+ * or failed: COORD_EBUSY (no wait), COORD_ETIMEDOUT, COORD_ESESSION /
+ * COORD_ESESSION_EXPIRED (the session ended; also when it is known lost
+ * here), COORD_ETOOMANYWAITERS, COORD_ETOOMANYLOCKS... Acquiring a lock
+ * the session holds returns the same token. */
+COORD_API coord_err_t coord_lock_acquire(struct coord_session *s,
+					 const void *name, size_t name_len,
+					 const struct coord_lock_opts *opts,
+					 struct coord_lock **out);
+/* Releases the grant (COORD_ENOTHOLDER when it was no longer the
+ * current grant) and frees the handle. NULL does nothing. */
+COORD_API coord_err_t coord_lock_release(struct coord_lock *l);
+COORD_API uint64_t coord_lock_token(const struct coord_lock *l);
+COORD_API enum coord_lock_state coord_lock_state(const struct coord_lock *l);
+COORD_API struct coord_session *coord_lock_session(const struct coord_lock *l);
+
+/* Fenced writes carrying l's token: COORD_ELOCK_LOST, nothing sent, when
+ * l is lost; COORD_EFENCED when the servers know a newer grant. */
+COORD_API coord_err_t coord_lock_put(struct coord_lock *l, const void *key,
+				     size_t key_len, const void *value,
+				     size_t value_len, uint64_t *revision);
+COORD_API coord_err_t coord_lock_delete(struct coord_lock *l, const void *key,
+					size_t key_len, unsigned flags,
+					uint64_t *deleted, uint64_t *revision);
+COORD_API coord_err_t coord_lock_txn(struct coord_lock *l,
+				     const struct coord_compare *cmps,
+				     size_t n_cmps,
+				     const struct coord_op *then_ops,
+				     size_t n_then,
+				     const struct coord_op *else_ops,
+				     size_t n_else,
+				     struct coord_txn_result **out);
+
+/* Is token the current grant of lock name? *current and *current_token
+ * (the current grant's, 0: none; either may be NULL). */
+COORD_API coord_err_t coord_lock_check(struct coord_client *c,
+				       const void *name, size_t name_len,
+				       uint64_t token, bool *current,
+				       uint64_t *current_token);
+
+/* A lock's holders and queue; free with coord_lock_status_free(). */
+struct coord_lock_holder {
+	uint64_t session;
+	uint64_t token;
+	bool shared;
+	uint64_t held_ms;
+};
+struct coord_lock_waiter {
+	uint64_t session;
+	bool shared;
+	uint64_t waited_ms;
+	uint64_t ttl_left_ms;
+};
+struct coord_lock_status {
+	uint64_t delay_left_ms;     /* lock-delay left before the next grant */
+	struct coord_lock_holder *holders;
+	size_t n_holders;
+	struct coord_lock_waiter *waiters;  /* the first ones, FIFO order */
+	size_t n_waiters_listed;
+	uint64_t n_waiters;         /* all of them */
+};
+COORD_API coord_err_t coord_lock_status(struct coord_client *c,
+					const void *name, size_t name_len,
+					struct coord_lock_status **out);
+COORD_API void coord_lock_status_free(struct coord_lock_status *st);
+
 /* The message of a code; never NULL. */
 COORD_API const char *coord_strerror(int code);
 

@@ -51,7 +51,22 @@
 	X(COORD_ECLIENTSFULL, 32,                                            \
 	  "the client table is full of recently active clients; retry later") \
 	X(COORD_EREGISTERRATE, 33,                                           \
-	  "too many client registrations on this connection; slow down")
+	  "too many client registrations on this connection; slow down")    \
+	X(COORD_ETTL, 34, "lease TTL out of range")                          \
+	X(COORD_EEXISTS, 35, "already exists")                               \
+	X(COORD_ESESSION, 36,                                                \
+	  "session not found (closed, revoked or never opened)")             \
+	X(COORD_ESESSION_EXPIRED, 37, "session expired")                     \
+	X(COORD_EBUSY, 38, "held by another session")                        \
+	X(COORD_ENOTHOLDER, 39,                                              \
+	  "not the holder of this grant (wrong session or stale token)")     \
+	X(COORD_ETOOMANYLEASES, 40, "too many leases")                       \
+	X(COORD_ETOOMANYSESSIONS, 41, "too many sessions")                   \
+	X(COORD_ETOOMANYWAITERS, 42, "too many waiters on this lock")        \
+	X(COORD_ETOOMANYLOCKS, 43,                                           \
+	  "too many locks held or awaited by this session")                  \
+	X(COORD_ELOCK_LOST, 44,                                              \
+	  "the lock is known lost (libcoord refuses locally)")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

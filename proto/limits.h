@@ -136,4 +136,16 @@ _Static_assert(COORD_CMD_BYTES_MAX + 64 * 1024 <= COORD_PEER_FRAME_BYTES_MAX &&
 _Static_assert(COORD_HELLO_FRAME_BYTES_MAX >= 4 * COORD_NAME_BYTES_MAX,
 	       "a HELLO with a maximal name fits before HELLO");
 
+/*
+ * A LOCK_STATUS reply lists at most COORD_STATUS_WAITERS_MAX waiters of
+ * the lock (the first ones, in FIFO order) and says how many wait in all,
+ * so that its size stays bounded however long the queue is; a decoder
+ * refuses a longer list (COORD_EMALFORMED).
+ */
+#define COORD_STATUS_WAITERS_MAX 1000
+
+_Static_assert(COORD_STATUS_WAITERS_MAX * 64 + 64 * 1024 <=
+		       COORD_RESPONSE_FRAME_BYTES_MAX,
+	       "a LOCK_STATUS reply with every waiter listed fits in a frame");
+
 #endif /* COORD_PROTO_LIMITS_H */

@@ -31,6 +31,8 @@ enum wfield_type {
 	WF_TXN,         /* struct proto_cmd of type PROTO_CMD_TXN */
 	WF_KVREPLY,     /* struct proto_reply of type min */
 	WF_EVENTS,      /* struct proto_event_list */
+	WF_HOLDERS,     /* struct proto_lock_holder_list */
+	WF_WAITERS,     /* struct proto_lock_waiter_list of at most max */
 };
 
 struct wfield {
@@ -122,6 +124,7 @@ static const struct wfield rq_lock_acquire[] = {
 	RQ(WF_U8, lock_acquire.mode, 0, PROTO_LOCK_MODE_LAST),
 	RQ(WF_BOOL, lock_acquire.wait, 0, 0),
 	RQ(WF_U64, lock_acquire.timeout_ms, 0, ANY),
+	RQ(WF_U64, lock_acquire.lock_delay_ms, 0, ANY),
 };
 static const struct wfield rq_release[] = {
 	RQ(WF_BYTES, release.name, 0, NAME_),
@@ -131,6 +134,9 @@ static const struct wfield rq_release[] = {
 static const struct wfield rq_lock_check[] = {
 	RQ(WF_BYTES, lock_check.name, 0, NAME_),
 	RQ(WF_U64, lock_check.token, 0, ANY),
+};
+static const struct wfield rq_lock_status[] = {
+	RQ(WF_BYTES, lock_status.name, 0, NAME_),
 };
 static const struct wfield rq_sem_acquire[] = {
 	RQ(WF_BYTES, sem_acquire.name, 0, NAME_),
@@ -231,6 +237,12 @@ static const struct wfield rp_grant[] = {
 static const struct wfield rp_lock_check[] = {
 	RP(WF_BOOL, lock_check.current, 0, 0),
 	RP(WF_U64, lock_check.token, 0, ANY),
+};
+static const struct wfield rp_lock_status[] = {
+	RP(WF_U64, lock_status.delay_left_ms, 0, ANY),
+	RP(WF_HOLDERS, lock_status.holders, 0, ANY),
+	RP(WF_WAITERS, lock_status.waiters, 0, COORD_STATUS_WAITERS_MAX),
+	RP(WF_U64, lock_status.n_waiters, 0, ANY),
 };
 static const struct wfield rp_leader[] = {
 	RP(WF_U64, leader.session, 0, ANY),
@@ -386,6 +398,8 @@ static const struct wkind kinds[PROTO_KIND_LAST + 1] = {
 				    NONE_ },
 	[PROTO_REGISTER_CLIENT] = { "REGISTER_CLIENT", 0, NONE_,
 				    LIST_(rp_register_client) },
+	[PROTO_LOCK_STATUS] = { "LOCK_STATUS", 0, LIST_(rq_lock_status),
+				LIST_(rp_lock_status) },
 };
 
 /* Indexed by kind - PROTO_PUSH_FIRST; the fields are in rep. */
@@ -442,6 +456,8 @@ const char *proto_kind_name(uint32_t kind)
 /* The minimum encoded bytes of a list element, to bound allocations. */
 #define MIN_FENCE_BYTES 4       /* [bin"", 0] */
 #define MIN_MEMBER_BYTES 9      /* [1, bin"", bin"", bin"", false] */
+#define MIN_HOLDER_BYTES 5      /* [0, 0, 0, 0] */
+#define MIN_WAITER_BYTES 5      /* [0, 0, 0, 0] */
 
 #define AT(base, f, type) ((type *)(void *)((char *)(base) + (f)->off))
 #define AT_C(base, f, type) \
@@ -478,6 +494,54 @@ static bool get_member(struct wio_in *r, struct proto_member *m)
 		return false;
 	m->id = id;
 	return true;
+}
+
+/* LOCK_STATUS entries: [session, token, mode, held_ms] and [session,
+ * mode, waited_ms, ttl_left_ms]. */
+static void put_holder(struct wio_out *w, const struct proto_lock_holder *h)
+{
+	if (h->mode > PROTO_LOCK_MODE_LAST)
+		wio_put_fail(w, COORD_EINVAL);
+	wio_put_array(w, 4);
+	wio_put_uint(w, h->session);
+	wio_put_uint(w, h->token);
+	wio_put_uint(w, h->mode);
+	wio_put_uint(w, h->held_ms);
+}
+
+static void put_waiter(struct wio_out *w, const struct proto_lock_waiter *q)
+{
+	if (q->mode > PROTO_LOCK_MODE_LAST)
+		wio_put_fail(w, COORD_EINVAL);
+	wio_put_array(w, 4);
+	wio_put_uint(w, q->session);
+	wio_put_uint(w, q->mode);
+	wio_put_uint(w, q->waited_ms);
+	wio_put_uint(w, q->ttl_left_ms);
+}
+
+static bool get_mode(struct wio_in *r, uint8_t *mode)
+{
+	uint64_t v;
+
+	if (!wio_get_uint(r, 0, PROTO_LOCK_MODE_LAST, &v))
+		return false;
+	*mode = (uint8_t)v;
+	return true;
+}
+
+static bool get_holder(struct wio_in *r, struct proto_lock_holder *h)
+{
+	return wio_get_array_len(r, 4) && wio_get_uint(r, 0, ANY, &h->session) &&
+	       wio_get_uint(r, 0, ANY, &h->token) && get_mode(r, &h->mode) &&
+	       wio_get_uint(r, 0, ANY, &h->held_ms);
+}
+
+static bool get_waiter(struct wio_in *r, struct proto_lock_waiter *q)
+{
+	return wio_get_array_len(r, 4) && wio_get_uint(r, 0, ANY, &q->session) &&
+	       get_mode(r, &q->mode) && wio_get_uint(r, 0, ANY, &q->waited_ms) &&
+	       wio_get_uint(r, 0, ANY, &q->ttl_left_ms);
 }
 
 static void put_in_range(struct wio_out *w, uint64_t v, const struct wfield *f)
@@ -550,6 +614,26 @@ static void put_field(struct wio_out *w, const void *base,
 		wio_put_array(w, l->n);
 		for (size_t i = 0; i < l->n && w->err == COORD_OK; i++)
 			put_member(w, &l->v[i]);
+		break;
+	}
+	case WF_HOLDERS: {
+		const struct proto_lock_holder_list *l =
+			AT_C(base, f, struct proto_lock_holder_list);
+
+		wio_put_array(w, l->n);
+		for (size_t i = 0; i < l->n && w->err == COORD_OK; i++)
+			put_holder(w, &l->v[i]);
+		break;
+	}
+	case WF_WAITERS: {
+		const struct proto_lock_waiter_list *l =
+			AT_C(base, f, struct proto_lock_waiter_list);
+
+		if (l->n > f->max)
+			wio_put_fail(w, COORD_EINVAL);
+		wio_put_array(w, l->n);
+		for (size_t i = 0; i < l->n && w->err == COORD_OK; i++)
+			put_waiter(w, &l->v[i]);
 		break;
 	}
 	case WF_TXN: {
@@ -650,6 +734,34 @@ static bool get_field(struct wio_in *r, void *base, const struct wfield *f)
 		l->v = m;
 		for (size_t i = 0; i < l->n; i++)
 			if (!get_member(r, &m[i]))
+				return false;
+		return true;
+	}
+	case WF_HOLDERS: {
+		struct proto_lock_holder_list *l =
+			AT(base, f, struct proto_lock_holder_list);
+		struct proto_lock_holder *h;
+
+		if (!wio_get_list(r, SIZE_MAX, sizeof(*h), MIN_HOLDER_BYTES,
+				  (void **)&h, &l->n))
+			return false;
+		l->v = h;
+		for (size_t i = 0; i < l->n; i++)
+			if (!get_holder(r, &h[i]))
+				return false;
+		return true;
+	}
+	case WF_WAITERS: {
+		struct proto_lock_waiter_list *l =
+			AT(base, f, struct proto_lock_waiter_list);
+		struct proto_lock_waiter *q;
+
+		if (!wio_get_list(r, f->max, sizeof(*q), MIN_WAITER_BYTES,
+				  (void **)&q, &l->n))
+			return false;
+		l->v = q;
+		for (size_t i = 0; i < l->n; i++)
+			if (!get_waiter(r, &q[i]))
 				return false;
 		return true;
 	}
@@ -821,6 +933,16 @@ int proto_request_decode(const uint8_t *data, size_t len,
  * Replies.
  */
 
+/* What the field table cannot say: a LOCK_STATUS reply counts at least
+ * the waiters it lists. */
+static bool reply_consistent(const struct proto_response *resp)
+{
+	const struct proto_lock_status_reply *ls = &resp->u.lock_status;
+
+	return resp->kind != PROTO_LOCK_STATUS || !resp->has_body ||
+	       ls->n_waiters >= ls->waiters.n;
+}
+
 int proto_response_encode(const struct proto_response *resp,
 			  struct proto_buf *out)
 {
@@ -832,7 +954,8 @@ int proto_response_encode(const struct proto_response *resp,
 	 * and no body (COORD_EUNKNOWNMSG for a request from a newer
 	 * client). */
 	if ((k == NULL && (resp->code == COORD_OK || resp->has_body)) ||
-	    resp->code < 0 || (resp->code == COORD_OK && !resp->has_body)) {
+	    resp->code < 0 || (resp->code == COORD_OK && !resp->has_body) ||
+	    !reply_consistent(resp)) {
 		wio_put_fail(&w, COORD_EINVAL);
 		return wio_out_finish(&w);
 	}
@@ -878,7 +1001,8 @@ int proto_response_decode(const uint8_t *data, size_t len,
 	else
 		ok = wio_get_array(&r, &n) &&
 		     get_fields(&r, resp, k->rep, k->n_rep, n,
-				(k->flags & K_OPEN) != 0);
+				(k->flags & K_OPEN) != 0) &&
+		     (reply_consistent(resp) || wio_fail(&r, COORD_EMALFORMED));
 	return wio_in_finish(&r, ok);
 }
 

@@ -90,8 +90,9 @@ enum proto_kind {
 	PROTO_STATUS = 35,
 	PROTO_TRANSFER_LEADER = 36,
 	PROTO_REGISTER_CLIENT = 37, /* a new exactly-once client id */
+	PROTO_LOCK_STATUS = 38,     /* a lock's holders and queue */
 };
-#define PROTO_KIND_LAST PROTO_REGISTER_CLIENT
+#define PROTO_KIND_LAST PROTO_LOCK_STATUS
 
 /* The kinds of server pushes. */
 enum proto_push_kind {
@@ -228,19 +229,24 @@ struct proto_session_attach {
 	struct proto_bytes secret;  /* <= COORD_SECRET_BYTES_MAX */
 };
 
-/* LOCK_ACQUIRE [name, session, mode, wait, timeout_ms]. Not wait: granted
- * now or an error. wait: granted now, or queued (reply granted false) and
- * the grant comes later as PUSH_GRANT; timeout_ms 0: wait while the
- * session lives. */
+/* LOCK_ACQUIRE [name, session, mode, wait, timeout_ms, lock_delay_ms].
+ * Not wait: granted now or an error. wait: granted now, or queued (reply
+ * granted false) and the grant comes later as PUSH_GRANT; timeout_ms 0:
+ * wait while the session lives. lock_delay_ms: after a holder's session
+ * expires (not a clean release), no new grant of this lock for that long
+ * (0: none). */
 struct proto_lock_acquire {
 	struct proto_bytes name;    /* <= COORD_NAME_BYTES_MAX */
 	uint64_t session;
 	uint8_t mode;               /* enum proto_lock_mode */
 	bool wait;
 	uint64_t timeout_ms;
+	uint64_t lock_delay_ms;
 };
 
-/* LOCK_RELEASE, SEM_RELEASE, ELECTION_RESIGN [name, session, token]. */
+/* LOCK_RELEASE, SEM_RELEASE, ELECTION_RESIGN [name, session, token].
+ * LOCK_RELEASE with token 0 cancels the session's waiting acquire of the
+ * lock (COORD_ENOTFOUND when it waits for none). */
 struct proto_release {
 	struct proto_bytes name;
 	uint64_t session;
@@ -251,6 +257,11 @@ struct proto_release {
 struct proto_lock_check {
 	struct proto_bytes name;
 	uint64_t token;
+};
+
+/* LOCK_STATUS [name]: the lock's holders and queue. */
+struct proto_lock_status {
+	struct proto_bytes name;
 };
 
 /* SEM_ACQUIRE [name, session, permits, wait, timeout_ms]: permits is the
@@ -345,6 +356,7 @@ struct proto_request {
 		struct proto_lock_acquire lock_acquire;
 		struct proto_release release;       /* LOCK/SEM_RELEASE, RESIGN */
 		struct proto_lock_check lock_check;
+		struct proto_lock_status lock_status;
 		struct proto_sem_acquire sem_acquire;
 		struct proto_campaign campaign;
 		struct proto_election_name election;    /* LEADER, OBSERVE */
@@ -423,6 +435,45 @@ struct proto_lock_check_reply {
 	uint64_t token;
 };
 
+/* A holder of a lock in a LOCK_STATUS reply: [session, token, mode,
+ * held_ms] (held_ms: since its grant). */
+struct proto_lock_holder {
+	uint64_t session;
+	uint64_t token;
+	uint8_t mode;               /* enum proto_lock_mode */
+	uint64_t held_ms;
+};
+
+/* A waiter: [session, mode, waited_ms, ttl_left_ms] (ttl_left_ms: its
+ * session's time to live on the leader's clock). */
+struct proto_lock_waiter {
+	uint64_t session;
+	uint8_t mode;               /* enum proto_lock_mode */
+	uint64_t waited_ms;
+	uint64_t ttl_left_ms;
+};
+
+struct proto_lock_holder_list {
+	const struct proto_lock_holder *v;
+	size_t n;
+};
+
+struct proto_lock_waiter_list {
+	const struct proto_lock_waiter *v;
+	size_t n;                   /* <= COORD_STATUS_WAITERS_MAX */
+};
+
+/* LOCK_STATUS [delay_left_ms, [holder...], [waiter...], n_waiters]:
+ * delay_left_ms: lock-delay still to run before the next grant; holders;
+ * then the first COORD_STATUS_WAITERS_MAX waiters in FIFO order, and how
+ * many wait in all (n_waiters >= the listed ones). */
+struct proto_lock_status_reply {
+	uint64_t delay_left_ms;
+	struct proto_lock_holder_list holders;
+	struct proto_lock_waiter_list waiters;
+	uint64_t n_waiters;
+};
+
 /* ELECTION_LEADER [session, token, value, revision]: session 0: no
  * leader. */
 struct proto_leader_reply {
@@ -491,6 +542,7 @@ struct proto_response {
 		struct proto_session_reply session; /* OPEN, KEEPALIVE, ATTACH */
 		struct proto_grant_reply grant;     /* LOCK, SEM, CAMPAIGN */
 		struct proto_lock_check_reply lock_check;
+		struct proto_lock_status_reply lock_status;
 		struct proto_leader_reply leader;
 		struct proto_job_enqueue_reply job_enqueue;
 		struct proto_job_claim_reply job_claim;

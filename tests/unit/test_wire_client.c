@@ -607,12 +607,13 @@ static int decode_req(const struct tw_mp *m)
 
 static void mp_lock_acquire(struct tw_mp *m, uint64_t mode, const char *name)
 {
-	mp_req(m, PROTO_LOCK_ACQUIRE, 5);
+	mp_req(m, PROTO_LOCK_ACQUIRE, 6);
 	tw_mp_bin(m, name);
 	tw_mp_uint(m, 1);
 	tw_mp_uint(m, mode);
 	tw_mp_bool(m, true);
 	tw_mp_uint(m, 0);
+	tw_mp_uint(m, 0);       /* lock_delay_ms */
 }
 
 static void mp_range(struct tw_mp *m, uint64_t flags, uint64_t order,
@@ -1127,6 +1128,111 @@ START_TEST(unknown_kind_can_be_answered_with_an_error)
 }
 END_TEST
 
+/* [LOCK_STATUS, 7, OK, 0, [delay, [], [waiter * n_listed], n_waiters]]
+ * with waiters of the given mode. */
+static void mp_lock_status(struct tw_mp *m, uint32_t n_listed,
+			   uint64_t n_waiters, uint64_t mode)
+{
+	m->n = 0;
+	tw_mp_arr(m, 5);
+	tw_mp_uint(m, PROTO_LOCK_STATUS);
+	tw_mp_uint(m, 7);
+	tw_mp_uint(m, COORD_OK);
+	tw_mp_uint(m, 0);
+	tw_mp_arr(m, 4);
+	tw_mp_uint(m, 0);
+	tw_mp_arr(m, 0);
+	tw_mp_arr(m, n_listed);
+	for (uint32_t i = 0; i < n_listed; i++) {
+		/* Small values: 1,001 waiters fit struct tw_mp. */
+		tw_mp_arr(m, 4);
+		tw_mp_uint(m, i % 100);
+		tw_mp_uint(m, mode);
+		tw_mp_uint(m, 0);
+		tw_mp_uint(m, 7);
+	}
+	tw_mp_uint(m, n_waiters);
+}
+
+START_TEST(lock_status_lists_at_most_the_waiters_max)
+{
+	static struct proto_lock_waiter many[COORD_STATUS_WAITERS_MAX + 1];
+	static struct tw_mp m;
+	struct proto_lock_holder bad_holder;
+	struct proto_response resp;
+	struct proto_arena ar;
+	struct proto_buf b;
+
+	proto_arena_init(&ar, NULL);
+	proto_buf_init(&b, NULL);
+	/* The longest list, and a count beyond it, decode. */
+	mp_lock_status(&m, COORD_STATUS_WAITERS_MAX, 50000, PROTO_LOCK_SHARED);
+	cu_code_eq(proto_response_decode(m.b, m.n, &ar, &resp), COORD_OK);
+	ck_assert_uint_eq(resp.u.lock_status.waiters.n, COORD_STATUS_WAITERS_MAX);
+	ck_assert_uint_eq(resp.u.lock_status.waiters.v[999].session, 99);
+	ck_assert_uint_eq(resp.u.lock_status.waiters.v[999].ttl_left_ms, 7);
+	ck_assert_uint_eq(resp.u.lock_status.n_waiters, 50000);
+	/* One more listed: malformed; so is a count below the list. */
+	mp_lock_status(&m, COORD_STATUS_WAITERS_MAX + 1, 50000, 0);
+	cu_code_eq(proto_response_decode(m.b, m.n, &ar, &resp),
+		   COORD_EMALFORMED);
+	mp_lock_status(&m, 3, 2, 0);
+	cu_code_eq(proto_response_decode(m.b, m.n, &ar, &resp),
+		   COORD_EMALFORMED);
+	mp_lock_status(&m, 3, 3, PROTO_LOCK_MODE_LAST + 1);
+	cu_code_eq(proto_response_decode(m.b, m.n, &ar, &resp),
+		   COORD_EMALFORMED);
+	/* The encoder refuses the same. */
+	tw_sample_response(PROTO_LOCK_STATUS, &resp);
+	resp.u.lock_status.waiters.v = many;
+	resp.u.lock_status.waiters.n = COORD_STATUS_WAITERS_MAX + 1;
+	resp.u.lock_status.n_waiters = COORD_STATUS_WAITERS_MAX + 1;
+	cu_code_eq(proto_response_encode(&resp, &b), COORD_EINVAL);
+	resp.u.lock_status.waiters.n = COORD_STATUS_WAITERS_MAX;
+	cu_code_eq(proto_response_encode(&resp, &b), COORD_OK);
+	b.len = 0;
+	resp.u.lock_status.n_waiters = COORD_STATUS_WAITERS_MAX - 1;
+	cu_code_eq(proto_response_encode(&resp, &b), COORD_EINVAL);
+	tw_sample_response(PROTO_LOCK_STATUS, &resp);
+	bad_holder = resp.u.lock_status.holders.v[0];
+	bad_holder.mode = PROTO_LOCK_MODE_LAST + 1;
+	resp.u.lock_status.holders.v = &bad_holder;
+	resp.u.lock_status.holders.n = 1;
+	cu_code_eq(proto_response_encode(&resp, &b), COORD_EINVAL);
+	ck_assert_uint_eq(b.len, 0);
+	proto_buf_close(&b);
+	proto_arena_close(&ar);
+}
+END_TEST
+
+START_TEST(lock_acquire_carries_lock_delay)
+{
+	struct proto_request req;
+	struct proto_arena ar;
+	struct tw_mp m;
+
+	proto_arena_init(&ar, NULL);
+	/* The five fields of before lock_delay_ms are one short. */
+	mp_req(&m, PROTO_LOCK_ACQUIRE, 5);
+	tw_mp_bin(&m, "l");
+	tw_mp_uint(&m, 1);
+	tw_mp_uint(&m, 0);
+	tw_mp_bool(&m, true);
+	tw_mp_uint(&m, 0);
+	cu_code_eq(proto_request_decode(m.b, m.n, &ar, &req), COORD_EMALFORMED);
+	mp_req(&m, PROTO_LOCK_ACQUIRE, 6);
+	tw_mp_bin(&m, "l");
+	tw_mp_uint(&m, 1);
+	tw_mp_uint(&m, 0);
+	tw_mp_bool(&m, true);
+	tw_mp_uint(&m, 0);
+	tw_mp_uint(&m, 30000);
+	cu_code_eq(proto_request_decode(m.b, m.n, &ar, &req), COORD_OK);
+	ck_assert_uint_eq(req.u.lock_acquire.lock_delay_ms, 30000);
+	proto_arena_close(&ar);
+}
+END_TEST
+
 Suite *wire_client_suite(void)
 {
 	Suite *s = suite_create("wire_client");
@@ -1154,5 +1260,7 @@ Suite *wire_client_suite(void)
 	TW_ADD(s, hello_check_names_both_versions);
 	TW_ADD(s, kinds_have_names_and_flags);
 	TW_ADD(s, server_msg_kind_tells_replies_from_pushes);
+	TW_ADD(s, lock_status_lists_at_most_the_waiters_max);
+	TW_ADD(s, lock_acquire_carries_lock_delay);
 	return s;
 }

@@ -53,6 +53,15 @@ static const struct proto_event events[] = {
 	  false, { { NULL, 0 }, { NULL, 0 }, 0, 0, 0, 0 } },
 };
 
+static const struct proto_lock_holder holders[] = {
+	{ 301, 512, PROTO_LOCK_SHARED, 40 },
+	{ 302, 513, PROTO_LOCK_SHARED, 1ull << 36 },
+};
+static const struct proto_lock_waiter waiters[] = {
+	{ 303, PROTO_LOCK_EXCLUSIVE, 17, 9000 },
+	{ 304, PROTO_LOCK_SHARED, 0, 1ull << 34 },
+};
+
 static const uint64_t leases[] = { 1, 1ull << 33, UINT64_MAX };
 static const struct proto_bytes lease_keys[] = {
 	{ (const uint8_t *)"a", 1 }, { NULL, 0 }, { (const uint8_t *)"bc", 2 },
@@ -142,7 +151,8 @@ void tw_sample_request(uint32_t kind, struct proto_request *req)
 		break;
 	case PROTO_LOCK_ACQUIRE:
 		req->u.lock_acquire = (struct proto_lock_acquire){
-			B("db-primary"), 301, PROTO_LOCK_SHARED, true, 2500 };
+			B("db-primary"), 301, PROTO_LOCK_SHARED, true, 2500,
+			15000 };
 		break;
 	case PROTO_LOCK_RELEASE:
 	case PROTO_SEM_RELEASE:
@@ -153,6 +163,9 @@ void tw_sample_request(uint32_t kind, struct proto_request *req)
 	case PROTO_LOCK_CHECK:
 		req->u.lock_check = (struct proto_lock_check){ B("db-primary"),
 							       512 };
+		break;
+	case PROTO_LOCK_STATUS:
+		req->u.lock_status.name = B("db-primary");
 		break;
 	case PROTO_SEM_ACQUIRE:
 		req->u.sem_acquire = (struct proto_sem_acquire){
@@ -270,6 +283,10 @@ void tw_sample_response(uint32_t kind, struct proto_response *resp)
 		break;
 	case PROTO_LOCK_CHECK:
 		resp->u.lock_check = (struct proto_lock_check_reply){ true, 512 };
+		break;
+	case PROTO_LOCK_STATUS:
+		resp->u.lock_status = (struct proto_lock_status_reply){
+			1200, { holders, 2 }, { waiters, 2 }, 5 };
 		break;
 	case PROTO_ELECTION_LEADER:
 		resp->u.leader = (struct proto_leader_reply){ 301, 77,

@@ -1,0 +1,506 @@
+/*
+ * libcoord/lock.c: lock handles of a session (coord.h, "Locks"):
+ * acquire with wait, try, timeout with a cancel that never leaves a grant
+ * behind, release, the state that follows the session's, fenced writes
+ * that refuse locally once the lock is known lost; LOCK_CHECK and
+ * LOCK_STATUS.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libcoord/session_int.h"
+
+/* A request's context: the lock by (session id, local id), so that an
+ * answer after the handle went finds nothing. */
+struct lock_ctx {
+	uint64_t session;
+	uint64_t lock;
+	bool resend;                /* a re-send after a reconnect */
+};
+
+static struct coord_lock *lock_find(struct coord_client *c,
+				    const struct lock_ctx *x)
+{
+	struct coord_session *s = lc_session_find(c, x->session);
+
+	if (s == NULL)
+		return NULL;
+	for (struct coord_lock *l = s->locks; l != NULL; l = l->next)
+		if (l->local_id == x->lock)
+			return l;
+	return NULL;
+}
+
+void lc_lock_free(struct coord_lock *l)
+{
+	for (struct coord_lock **pp = &l->s->locks; *pp != NULL;
+	     pp = &(*pp)->next) {
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	}
+	free(l->name);
+	free(l);
+}
+
+static void lock_fail(struct coord_lock *l, int code)
+{
+	if (l->held || l->failed)
+		return;
+	l->failed = true;
+	l->fail_code = code;
+	l->done = true;
+}
+
+static void lock_grant(struct coord_lock *l, uint64_t token)
+{
+	if (l->failed || l->lost)
+		return;
+	l->held = true;
+	l->token = token;
+	l->done = true;
+}
+
+/* Whether code says nothing about the acquire itself (no answer, no
+ * leader, the client going): a re-send's such failure changes nothing,
+ * the first send or the next re-send decides. */
+static bool code_transient(int code)
+{
+	return code == COORD_ETIMEDOUT || code == COORD_ENOLEADER ||
+	       code == COORD_EUNAVAILABLE || code == COORD_ECANCELED;
+}
+
+static void acquire_done(struct coord_client *c, void *arg, int code,
+			 const struct proto_response *r)
+{
+	struct lock_ctx *x = arg;
+	struct coord_lock *l = lock_find(c, x);
+	bool resend = x->resend;
+
+	free(x);
+	if (l == NULL || l->held || l->failed)
+		return;
+	if (code == COORD_OK) {
+		if (r->u.grant.granted)
+			lock_grant(l, r->u.grant.token);
+		return;     /* queued: the grant comes as PUSH_GRANT */
+	}
+	if (code == COORD_ESESSION) {
+		/* Gone, or unknown to this connection: the ATTACH tells, and
+		 * on_ready sends the acquire again once attached. */
+		lc_session_reattach(l->s);
+		if (resend)
+			return;
+	}
+	if (resend && code_transient(code))
+		return;
+	lock_fail(l, code);
+}
+
+static int acquire_send(struct coord_lock *l, bool wait, bool resend)
+{
+	struct proto_request rq;
+	struct lock_ctx *x = malloc(sizeof(*x));
+	int rc;
+
+	if (x == NULL)
+		return COORD_ENOMEM;
+	x->session = l->s->id;
+	x->lock = l->local_id;
+	x->resend = resend;
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_LOCK_ACQUIRE;
+	rq.u.lock_acquire.name = proto_bytes_make(l->name, l->name_len);
+	rq.u.lock_acquire.session = l->s->id;
+	rq.u.lock_acquire.mode = l->shared ? PROTO_LOCK_SHARED
+					   : PROTO_LOCK_EXCLUSIVE;
+	rq.u.lock_acquire.wait = wait;
+	/* The library enforces the caller's timeout (and cancels): the
+	 * server keeps the waiter while the session lives. */
+	rq.u.lock_acquire.timeout_ms = 0;
+	rq.u.lock_acquire.lock_delay_ms = l->lock_delay_ms;
+	rc = lc_call_async(l->s->c, &rq, 0, acquire_done, x);
+	if (rc != COORD_OK)
+		free(x);
+	return rc;
+}
+
+void lc_locks_on_ready(struct coord_session *s)
+{
+	/* A waiter queued on the old connection asks again (a new
+	 * sequence): the server never queues a session twice, and answers
+	 * "held, token T" if the grant came in between. */
+	for (struct coord_lock *l = s->locks; l != NULL; l = l->next)
+		if (!l->held && !l->failed && !l->lost)
+			acquire_send(l, true, true);
+}
+
+/* LOCK_RELEASE nobody waits for (token 0: cancel the waiting acquire). */
+static void release_send_async(struct coord_session *s, const uint8_t *name,
+			       size_t name_len, uint64_t token)
+{
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_LOCK_RELEASE;
+	rq.u.release.name = proto_bytes_make(name, name_len);
+	rq.u.release.session = s->id;
+	rq.u.release.token = token;
+	lc_call_async(s->c, &rq, 0, lc_done_free, NULL);
+}
+
+void lc_locks_on_grant(struct coord_session *s,
+		       const struct proto_push_grant *g)
+{
+	struct coord_lock *waiting = NULL;
+
+	for (struct coord_lock *l = s->locks; l != NULL; l = l->next) {
+		if (l->name_len != g->name.len ||
+		    (l->name_len > 0 &&
+		     memcmp(l->name, g->name.data, l->name_len) != 0))
+			continue;
+		if (l->held && l->token == g->token && !l->lost)
+			return;     /* known already (a reply said so) */
+		if (!l->held && !l->failed && !l->lost)
+			waiting = l;
+	}
+	if (waiting != NULL) {
+		lock_grant(waiting, g->token);
+		return;
+	}
+	/* A grant nobody waits for any more (its acquire timed out and
+	 * was cancelled while the grant was on its way): never hold a lock
+	 * the caller does not know about. */
+	release_send_async(s, g->name.data, g->name.len, g->token);
+}
+
+void lc_locks_on_lost(struct coord_session *s, int code)
+{
+	for (struct coord_lock *l = s->locks; l != NULL; l = l->next) {
+		l->lost = true;
+		lock_fail(l, code == COORD_ETIMEDOUT ? COORD_ESESSION_EXPIRED
+						     : code);
+	}
+}
+
+/* A synchronous LOCK_RELEASE (token 0: cancel); its code. */
+static int release_call(struct coord_lock *l, uint64_t token)
+{
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_LOCK_RELEASE;
+	rq.u.release.name = proto_bytes_make(l->name, l->name_len);
+	rq.u.release.session = l->s->id;
+	rq.u.release.token = token;
+	return lc_call(l->s->c, &rq, lc_done_free, NULL);
+}
+
+/*
+ * The timeout passed while queued: leave the queue. If the cancel finds
+ * no waiter (COORD_ENOTFOUND), the grant may have happened in between:
+ * an acquire without wait then answers with the token if the session
+ * holds it (acquiring a held lock returns its token), and that grant is
+ * released, so that the caller never holds a lock it does not know of.
+ */
+static void acquire_give_up(struct coord_lock *l)
+{
+	int rc = release_call(l, 0);
+
+	if (rc == COORD_ENOTFOUND && !l->held) {
+		l->done = false;
+		if (acquire_send(l, false, false) == COORD_OK)
+			lc_run_until(l->s->c, &l->done, 0);
+	}
+	if (l->held && !l->lost)
+		release_call(l, l->token);
+}
+
+coord_err_t coord_lock_acquire(struct coord_session *s, const void *name,
+			       size_t name_len,
+			       const struct coord_lock_opts *opts,
+			       struct coord_lock **out)
+{
+	static const struct coord_lock_opts dflt = { .wait = true };
+	struct coord_client *c = s->c;
+	struct coord_lock *l;
+	uint64_t deadline = 0;
+	int rc;
+
+	*out = NULL;
+	if (opts == NULL)
+		opts = &dflt;
+	if (coord_session_state(s) == COORD_SESSION_LOST) {
+		lc_errf(c, "session %016" PRIx64 " is lost", s->id);
+		return s->lost_code == COORD_ESESSION ? COORD_ESESSION
+						      : COORD_ESESSION_EXPIRED;
+	}
+	if (name_len == 0 || name_len > COORD_NAME_BYTES_MAX) {
+		lc_errf(c, "a lock name has 1 to %d bytes",
+			COORD_NAME_BYTES_MAX);
+		return COORD_EINVAL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (l == NULL || (l->name = malloc(name_len)) == NULL) {
+		free(l);
+		return COORD_ENOMEM;
+	}
+	memcpy(l->name, name, name_len);
+	l->name_len = name_len;
+	l->s = s;
+	l->local_id = ++s->next_lock_id;
+	l->shared = opts->shared;
+	l->lock_delay_ms = opts->lock_delay_ms;
+	l->next = s->locks;
+	s->locks = l;
+	if (opts->wait && opts->timeout_ms != 0)
+		deadline = lc_now_ms() + opts->timeout_ms;
+	rc = acquire_send(l, opts->wait, false);
+	if (rc == COORD_OK) {
+		rc = lc_run_until(c, &l->done, deadline);
+		if (rc < 0)
+			return COORD_EINVAL;    /* from a callback, or freed */
+		if (rc == 0) {
+			acquire_give_up(l);
+			lc_errf(c, "lock not granted within %u ms",
+				opts->timeout_ms);
+			lc_lock_free(l);
+			return COORD_ETIMEDOUT;
+		}
+		rc = l->held ? COORD_OK : l->fail_code;
+	}
+	if (rc != COORD_OK) {
+		if (rc != COORD_ENOMEM && rc != COORD_EINVAL)
+			lc_errf(c, "lock acquire: %s", coord_strerror(rc));
+		lc_lock_free(l);
+		return rc;
+	}
+	*out = l;
+	return COORD_OK;
+}
+
+coord_err_t coord_lock_release(struct coord_lock *l)
+{
+	int rc = COORD_OK;
+
+	if (l == NULL)
+		return COORD_OK;
+	/* A lost lock went with its session (or was fenced out): nothing
+	 * to release. */
+	if (!l->lost && l->s->lost_code == COORD_OK) {
+		if (lc_in_callback(l->s->c)) {
+			release_send_async(l->s, l->name, l->name_len,
+					   l->token);
+		} else {
+			rc = release_call(l, l->token);
+		}
+	}
+	lc_lock_free(l);
+	return rc;
+}
+
+uint64_t coord_lock_token(const struct coord_lock *l)
+{
+	return l->token;
+}
+
+enum coord_lock_state coord_lock_state(const struct coord_lock *l)
+{
+	if (l->lost || !l->held)
+		return COORD_LOCK_LOST;
+	switch (coord_session_state(l->s)) {
+	case COORD_SESSION_ALIVE:
+		return COORD_LOCK_HELD;
+	case COORD_SESSION_JEOPARDY:
+		return COORD_LOCK_JEOPARDY;
+	default:
+		return COORD_LOCK_LOST;
+	}
+}
+
+struct coord_session *coord_lock_session(const struct coord_lock *l)
+{
+	return l->s;
+}
+
+/* The fence of l for a write through it; COORD_ELOCK_LOST when l is
+ * known lost (nothing is sent). */
+static int lock_fence(struct coord_lock *l, struct coord_fence *f)
+{
+	if (coord_lock_state(l) == COORD_LOCK_LOST) {
+		l->lost = true;
+		lc_errf(l->s->c, "lock %.*s (token %" PRIu64 ") is lost: "
+			"the write was not sent", (int)l->name_len,
+			(const char *)l->name, l->token);
+		return COORD_ELOCK_LOST;
+	}
+	f->lock = l->name;
+	f->lock_len = l->name_len;
+	f->token = l->token;
+	return COORD_OK;
+}
+
+/* COORD_EFENCED: the servers know a newer grant; the lock is lost. */
+static int lock_fenced_result(struct coord_lock *l, int rc)
+{
+	if (rc == COORD_EFENCED)
+		l->lost = true;
+	return rc;
+}
+
+coord_err_t coord_lock_put(struct coord_lock *l, const void *key,
+			   size_t key_len, const void *value,
+			   size_t value_len, uint64_t *revision)
+{
+	struct coord_fence f;
+	int rc = lock_fence(l, &f);
+
+	if (rc != COORD_OK)
+		return rc;
+	return lock_fenced_result(l, coord_put_fenced(l->s->c, &f, 1, key,
+						      key_len, value, value_len,
+						      revision));
+}
+
+coord_err_t coord_lock_delete(struct coord_lock *l, const void *key,
+			      size_t key_len, unsigned flags,
+			      uint64_t *deleted, uint64_t *revision)
+{
+	struct coord_fence f;
+	int rc = lock_fence(l, &f);
+
+	if (rc != COORD_OK)
+		return rc;
+	return lock_fenced_result(l, coord_delete_fenced(l->s->c, &f, 1, key,
+							 key_len, flags,
+							 deleted, revision));
+}
+
+coord_err_t coord_lock_txn(struct coord_lock *l,
+			   const struct coord_compare *cmps, size_t n_cmps,
+			   const struct coord_op *then_ops, size_t n_then,
+			   const struct coord_op *else_ops, size_t n_else,
+			   struct coord_txn_result **out)
+{
+	struct coord_fence f;
+	int rc = lock_fence(l, &f);
+
+	*out = NULL;
+	if (rc != COORD_OK)
+		return rc;
+	return lock_fenced_result(l, coord_txn_fenced(l->s->c, &f, 1, cmps,
+						      n_cmps, then_ops, n_then,
+						      else_ops, n_else, out));
+}
+
+/*
+ * LOCK_CHECK and LOCK_STATUS.
+ */
+
+struct check_result {
+	bool current;
+	uint64_t token;
+	struct coord_lock_status *st;
+};
+
+static int status_copy(const struct proto_lock_status_reply *ls,
+		       struct coord_lock_status **out)
+{
+	struct coord_lock_status *st = calloc(1, sizeof(*st));
+
+	*out = NULL;
+	if (st == NULL)
+		return COORD_ENOMEM;
+	st->holders = calloc(ls->holders.n + 1, sizeof(*st->holders));
+	st->waiters = calloc(ls->waiters.n + 1, sizeof(*st->waiters));
+	if (st->holders == NULL || st->waiters == NULL) {
+		coord_lock_status_free(st);
+		return COORD_ENOMEM;
+	}
+	st->delay_left_ms = ls->delay_left_ms;
+	st->n_holders = ls->holders.n;
+	for (size_t i = 0; i < ls->holders.n; i++)
+		st->holders[i] = (struct coord_lock_holder){
+			ls->holders.v[i].session, ls->holders.v[i].token,
+			ls->holders.v[i].mode == PROTO_LOCK_SHARED,
+			ls->holders.v[i].held_ms };
+	st->n_waiters_listed = ls->waiters.n;
+	for (size_t i = 0; i < ls->waiters.n; i++)
+		st->waiters[i] = (struct coord_lock_waiter){
+			ls->waiters.v[i].session,
+			ls->waiters.v[i].mode == PROTO_LOCK_SHARED,
+			ls->waiters.v[i].waited_ms,
+			ls->waiters.v[i].ttl_left_ms };
+	st->n_waiters = ls->n_waiters;
+	*out = st;
+	return COORD_OK;
+}
+
+static void check_done(struct coord_client *c, void *arg, int code,
+		       const struct proto_response *r)
+{
+	struct check_result *res = arg;
+
+	(void)c;
+	if (code != COORD_OK)
+		return;
+	if (r->kind == PROTO_LOCK_CHECK) {
+		res->current = r->u.lock_check.current;
+		res->token = r->u.lock_check.token;
+	} else if (status_copy(&r->u.lock_status, &res->st) != COORD_OK) {
+		res->st = NULL;
+	}
+}
+
+coord_err_t coord_lock_check(struct coord_client *c, const void *name,
+			     size_t name_len, uint64_t token, bool *current,
+			     uint64_t *current_token)
+{
+	struct check_result res = { false, 0, NULL };
+	struct proto_request rq;
+	int rc;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_LOCK_CHECK;
+	rq.u.lock_check.name = proto_bytes_make(name, name_len);
+	rq.u.lock_check.token = token;
+	rc = lc_call(c, &rq, check_done, &res);
+	if (current != NULL)
+		*current = rc == COORD_OK && res.current;
+	if (current_token != NULL)
+		*current_token = rc == COORD_OK ? res.token : 0;
+	return rc;
+}
+
+coord_err_t coord_lock_status(struct coord_client *c, const void *name,
+			      size_t name_len, struct coord_lock_status **out)
+{
+	struct check_result res = { false, 0, NULL };
+	struct proto_request rq;
+	int rc;
+
+	*out = NULL;
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_LOCK_STATUS;
+	rq.u.lock_status.name = proto_bytes_make(name, name_len);
+	rc = lc_call(c, &rq, check_done, &res);
+	if (rc == COORD_OK && res.st == NULL)
+		rc = COORD_ENOMEM;
+	if (rc != COORD_OK) {
+		coord_lock_status_free(res.st);
+		return rc;
+	}
+	*out = res.st;
+	return COORD_OK;
+}
+
+void coord_lock_status_free(struct coord_lock_status *st)
+{
+	if (st == NULL)
+		return;
+	free(st->holders);
+	free(st->waiters);
+	free(st);
+}
