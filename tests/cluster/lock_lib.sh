@@ -1,0 +1,39 @@
+# tests/cluster/lock_lib.sh: what the lock tests share, on top of lib.sh.
+#   lk_start        a 3-node cluster (cl_start 3); with LOCK_SERVER=fake,
+#                   one tests/cluster/fake_coordd in its place (the
+#                   stand-in server: lock_local.sh)
+#   lk_wait_file F  until file F exists and is not empty (CL_WAIT_S)
+#   lk_wait_exit PID  until process PID has exited; its status in LK_STATUS
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+lk_start() {
+	if [ "${LOCK_SERVER:-}" = fake ]; then
+		CL_N=1
+		: >"$CL_DIR/n1.log"
+		"$top_builddir/tests/cluster/fake_coordd" "$(cl_port 1 0)" \
+			>"$CL_DIR/n1.log" 2>&1 &
+		echo $! >"$CL_DIR/n1.pid"
+		cl_wait_log 1 '^ready$' || fail "fake_coordd did not start"
+	else
+		cl_start 3
+	fi
+}
+
+lk_wait_file() {
+	dl=$(cl_deadline "$CL_WAIT_S")
+	while [ ! -s "$1" ]; do
+		[ "$(date +%s)" -lt "$dl" ] || fail "no $1 within $CL_WAIT_S s"
+		sleep 0.05
+	done
+}
+
+lk_wait_exit() {
+	dl=$(cl_deadline "$CL_WAIT_S")
+	while kill -0 "$1" 2>/dev/null; do
+		[ "$(date +%s)" -lt "$dl" ] || fail "pid $1 still runs after $CL_WAIT_S s"
+		sleep 0.05
+	done
+	wait "$1"
+	LK_STATUS=$?
+}
