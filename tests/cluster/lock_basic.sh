@@ -27,11 +27,7 @@ read -r lock_a tok_a <"$D/a.tok"
 	"echo \$COORD_FENCING_TOKEN >$D/b.tok; $COORDCTL --endpoints $(cl_endpoints) put --fence job=\$COORD_FENCING_TOKEN owner b >$D/b.put 2>&1; exit 7" \
 	>"$D/b.out" 2>&1 &
 B=$!
-dl=$(cl_deadline "$CL_WAIT_S")
-until cl_ctl lock status job | grep -q "1 waiter"; do
-	[ "$(date +%s)" -lt "$dl" ] || fail "B never queued: $(cl_ctl lock status job 2>&1)"
-	sleep 0.05
-done
+lk_wait_queued job 1
 cl_ctl lock status job | grep -q "holder session .* token $tok_a exclusive" ||
 	fail "status does not show A's grant: $(cl_ctl lock status job 2>&1)"
 [ -e "$D/b.tok" ] && fail "B ran while A held the lock"

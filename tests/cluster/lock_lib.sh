@@ -4,6 +4,7 @@
 #                   stand-in server: lock_local.sh)
 #   lk_wait_file F  until file F exists and is not empty (CL_WAIT_S)
 #   lk_wait_exit PID  until process PID has exited; its status in LK_STATUS
+#   lk_wait_queued LOCK N  until `lock status LOCK` shows N waiter(s)
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -36,4 +37,13 @@ lk_wait_exit() {
 	done
 	wait "$1"
 	LK_STATUS=$?
+}
+
+lk_wait_queued() {
+	dl=$(cl_deadline "$CL_WAIT_S")
+	until cl_ctl lock status "$1" | grep -q "$2 waiter"; do
+		[ "$(date +%s)" -lt "$dl" ] ||
+			fail "not $2 waiter(s) on $1: $(cl_ctl lock status "$1" 2>&1)"
+		sleep 0.05
+	done
 }

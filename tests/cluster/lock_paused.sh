@@ -19,11 +19,7 @@ tok_a=$(cat "$D/a.tok")
 "$COORDCTL" --endpoints "$(cl_endpoints)" lock job --ttl 5 -- sh -c "echo \$COORD_FENCING_TOKEN >$D/b.tok" \
 	>"$D/b.out" 2>&1 &
 B=$!
-dl=$(cl_deadline "$CL_WAIT_S")
-until cl_ctl lock status job | grep -q "1 waiter"; do
-	[ "$(date +%s)" -lt "$dl" ] || fail "B never queued"
-	sleep 0.05
-done
+lk_wait_queued job 1
 
 # A's coordctl stops keeping its session alive; its TTL runs out.
 kill -STOP "$A"
