@@ -14,7 +14,9 @@
  *   fake_coordd PORT     listens on 127.0.0.1:PORT; prints "ready" when
  *                        it does; runs until killed.
  *
- * Each session event is printed on stdout as one line ("grant NAME
+ * A PUT of the key "drop" closes its connection without an answer, once
+ * (the client's reconnect and re-attach). Each session event is printed
+ * on stdout as one line ("grant NAME
  * session=S token=T", "expire session=S", ...) for the tests to wait on.
  */
 #include <arpa/inet.h>
@@ -95,6 +97,7 @@ static size_t n_locks;
 static struct cached cache[CACHE_MAX];
 static size_t n_cache;
 static uint64_t revision = 1, next_client = 1;
+static bool dropped;
 
 static uint64_t now_ms(void)
 {
@@ -218,8 +221,9 @@ static void holder_remove(struct lock *l, size_t i)
 		(--l->n_holders - i) * sizeof(l->holders[0]));
 }
 
-/* Everything s holds or waits for goes; the next waiters are granted. */
-static void session_end(struct session *s, int code)
+/* Everything s holds or waits for goes; the next waiters are granted;
+ * its other connections (not by, which closed it) get PUSH_SESSION_LOST. */
+static void session_end(struct session *s, int code, int by)
 {
 	s->ended = code;
 	printf("%s session=%" PRIu64 "\n",
@@ -247,7 +251,7 @@ static void session_end(struct session *s, int code)
 	for (int ci = 0; ci < CONNS_MAX; ci++) {
 		struct proto_push p;
 
-		if (!(s->owners & (1u << ci)) || code != COORD_ESESSION_EXPIRED)
+		if (!(s->owners & (1u << ci)) || ci == by)
 			continue;
 		memset(&p, 0, sizeof(p));
 		p.kind = PROTO_PUSH_SESSION_LOST;
@@ -263,7 +267,7 @@ static void expire_sessions(void)
 
 	for (size_t i = 0; i < n_sessions; i++)
 		if (!sessions[i].ended && t >= sessions[i].deadline_ms)
-			session_end(&sessions[i], COORD_ESESSION_EXPIRED);
+			session_end(&sessions[i], COORD_ESESSION_EXPIRED, -1);
 }
 
 /* The session a request names, usable from connection ci: its code. */
@@ -459,13 +463,15 @@ static void handle(const struct proto_request *rq, int ci,
 			r->code = COORD_EPERM;
 		} else {
 			s->owners |= 1u << ci;
+			printf("attach session=%" PRIu64 "\n", s->id);
+			fflush(stdout);
 			session_reply(r, s, scratch, true);
 		}
 		break;
 	case PROTO_SESSION_CLOSE:
 		r->code = session_use(rq->u.session.session, ci, &s);
 		if (r->code == COORD_OK)
-			session_end(s, COORD_ESESSION);
+			session_end(s, COORD_ESESSION, ci);
 		break;
 	case PROTO_LOCK_ACQUIRE:
 		lock_acquire(rq, ci, r);
@@ -571,6 +577,19 @@ static void on_frame(int ci, const uint8_t *body, size_t len)
 		}
 		proto_arena_close(&ar2);
 		send_frame(ci, &out);
+		goto out;
+	} else if (rq.kind == PROTO_PUT && !dropped &&
+		   rq.u.put.key.len == 4 &&
+		   memcmp(rq.u.put.key.data, "drop", 4) == 0) {
+		/* Once: the connection breaks before the answer (a test of
+		 * the client's reconnect; the retry is answered). */
+		dropped = true;
+		printf("drop\n");
+		fflush(stdout);
+		close(conns[ci].fd);
+		conns[ci].fd = -1;
+		for (size_t i = 0; i < n_sessions; i++)
+			sessions[i].owners &= ~(1u << ci);
 		goto out;
 	} else {
 		handle(&rq, ci, &r, scratch, hs, ws);
