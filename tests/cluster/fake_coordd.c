@@ -14,7 +14,8 @@
  *   fake_coordd PORT     listens on 127.0.0.1:PORT; prints "ready" when
  *                        it does; runs until killed.
  *
- * A PUT of the key "drop" closes its connection without an answer, once
+ * Locks named race* make a cancel race a grant (race_cancel()). A PUT of
+ * the key "drop" closes its connection without an answer, once
  * (the client's reconnect and re-attach). Each session event is printed
  * on stdout as one line ("grant NAME
  * session=S token=T", "expire session=S", ...) for the tests to wait on.
@@ -365,6 +366,38 @@ static void lock_acquire(const struct proto_request *rq, int ci,
 	fflush(stdout);
 }
 
+/*
+ * The race of a cancel with a grant, made to happen (locks named race*):
+ * the holders go, the cancelling waiter is granted "just before" its
+ * cancel arrives, and the cancel answers COORD_ENOTFOUND. For race-push
+ * the grant is pushed ahead of that answer; for other race* names the
+ * push is lost (as on a connection that broke), so the client learns of
+ * the grant only by asking again.
+ */
+static void race_cancel(struct lock *l, uint64_t session,
+			struct proto_response *r)
+{
+	struct waiter w;
+	size_t i;
+
+	r->code = COORD_ENOTFOUND;
+	r->has_body = false;
+	for (i = 0; i < l->n_queue && l->queue[i].session != session; i++)
+		;
+	if (i == l->n_queue)
+		return;
+	w = l->queue[i];
+	memmove(&l->queue[i], &l->queue[i + 1],
+		(--l->n_queue - i) * sizeof(l->queue[0]));
+	l->n_holders = 0;
+	if (strcmp(l->name, "race-push") == 0) {
+		l->queue[l->n_queue++] = w;
+		grant_next(l);
+	} else {
+		grant(l, w.session, w.mode);
+	}
+}
+
 static void lock_release(const struct proto_release *rl, int ci,
 			 struct proto_response *r)
 {
@@ -376,6 +409,10 @@ static void lock_release(const struct proto_release *rl, int ci,
 		return;
 	l = lock_get(rl->name, 0);
 	r->code = rl->token == 0 ? COORD_ENOTFOUND : COORD_ENOTHOLDER;
+	if (l != NULL && rl->token == 0 && strncmp(l->name, "race", 4) == 0) {
+		race_cancel(l, rl->session, r);
+		return;
+	}
 	for (size_t i = 0; l != NULL && rl->token == 0 && i < l->n_queue; i++) {
 		if (l->queue[i].session == rl->session) {
 			memmove(&l->queue[i], &l->queue[i + 1],

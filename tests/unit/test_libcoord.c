@@ -349,6 +349,49 @@ START_TEST(timed_out_acquire_leaves_the_queue)
 }
 END_TEST
 
+/* The grant races the timeout's cancel (fake_coordd's race* locks grant
+ * the waiter just before its cancel arrives, and answer it
+ * COORD_ENOTFOUND): the library learns of the grant (by the push, or by
+ * asking again) and releases it, so that nothing is held that the caller
+ * does not know of. */
+static void cancel_race(const char *name)
+{
+	struct coord_client *a = client(), *b = client();
+	struct coord_session *sa = session(a, 20000), *sb = session(b, 20000);
+	struct coord_lock_opts o = { .wait = true, .timeout_ms = 200 };
+	struct coord_lock_status *st;
+	struct coord_lock *la, *lb;
+	char released[64];
+
+	cu_code_eq(coord_lock_acquire(sa, name, strlen(name), NULL, &la),
+		   COORD_OK);
+	cu_code_eq(coord_lock_acquire(sb, name, strlen(name), &o, &lb),
+		   COORD_ETIMEDOUT);
+	snprintf(released, sizeof(released), "release %s session=%" PRIu64,
+		 name, coord_session_id(sb));
+	ck_assert_msg(log_has(released), "no \"%s\"", released);
+	cu_code_eq(coord_lock_status(a, name, strlen(name), &st), COORD_OK);
+	ck_assert_uint_eq(st->n_holders, 0);
+	ck_assert_uint_eq(st->n_waiters, 0);
+	coord_lock_status_free(st);
+	coord_session_close(sa);
+	coord_session_close(sb);
+	coord_client_free(a);
+	coord_client_free(b);
+}
+
+START_TEST(grant_pushed_before_the_cancel_is_released)
+{
+	cancel_race("race-push");
+}
+END_TEST
+
+START_TEST(grant_learned_after_the_cancel_is_released)
+{
+	cancel_race("race-silent");
+}
+END_TEST
+
 /* A queued acquire is granted by PUSH_GRANT when the holder releases
  * (the waiter in a child process: both calls are synchronous). */
 START_TEST(queued_acquire_is_granted_on_release)
@@ -483,6 +526,8 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, session_lost_push_loses_every_lock);
 	SL_ADD(s, timed_out_acquire_leaves_the_queue);
 	SL_ADD(s, queued_acquire_is_granted_on_release);
+	SL_ADD(s, grant_pushed_before_the_cancel_is_released);
+	SL_ADD(s, grant_learned_after_the_cancel_is_released);
 	SL_ADD(s, session_survives_a_broken_connection);
 	SL_ADD(s, bad_arguments_are_refused_before_sending);
 	return s;
