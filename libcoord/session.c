@@ -330,26 +330,82 @@ static int sess_call(struct coord_client *c, struct proto_request *rq,
 	return lc_call(c, rq, sess_result_done, res);
 }
 
-coord_err_t coord_session_open(struct coord_client *c, uint64_t ttl_ms,
-			       struct coord_session **out)
+struct open_ctx {
+	coord_session_open_fn fn;
+	void *arg;
+	uint64_t send_ms;
+};
+
+static void open_done(struct coord_client *c, void *arg, int code,
+		      const struct proto_response *r)
+{
+	struct open_ctx x = *(struct open_ctx *)arg;
+	struct coord_session *s = NULL;
+
+	free(arg);
+	if (code == COORD_OK)
+		code = session_new(c, &r->u.session, x.send_ms, &s);
+	x.fn(x.arg, code, s);
+}
+
+coord_err_t coord_session_open_async(struct coord_client *c, uint64_t ttl_ms,
+				     coord_session_open_fn fn, void *arg)
 {
 	struct proto_request rq;
-	struct sess_result res;
-	uint64_t send_ms = lc_now_ms();
-	int code;
+	struct open_ctx *x;
+	int rc;
 
-	*out = NULL;
 	if (ttl_ms == 0) {
 		lc_errf(c, "a session needs a TTL");
 		return COORD_ETTL;
 	}
+	x = malloc(sizeof(*x));
+	if (x == NULL)
+		return COORD_ENOMEM;
+	*x = (struct open_ctx){ fn, arg, lc_now_ms() };
 	memset(&rq, 0, sizeof(rq));
 	rq.kind = PROTO_SESSION_OPEN;
 	rq.u.session_open.ttl_ms = ttl_ms;
-	code = sess_call(c, &rq, &res);
-	if (code != COORD_OK)
-		return code;
-	return session_new(c, &res.sr, send_ms, out);
+	rc = lc_call_async(c, &rq, 0, open_done, x);
+	if (rc != COORD_OK)
+		free(x);
+	return rc;
+}
+
+/* A synchronous open's outcome, from its callback. */
+struct open_wait {
+	bool done;
+	int code;
+	struct coord_session *s;
+};
+
+static void open_wait_cb(void *arg, coord_err_t code, struct coord_session *s)
+{
+	struct open_wait *w = arg;
+
+	w->done = true;
+	w->code = code;
+	w->s = s;
+}
+
+coord_err_t coord_session_open(struct coord_client *c, uint64_t ttl_ms,
+			       struct coord_session **out)
+{
+	struct open_wait w = { false, COORD_OK, NULL };
+	int rc;
+
+	*out = NULL;
+	if (lc_in_callback(c)) {
+		lc_errf(c, "a synchronous call from inside a libcoord callback");
+		return COORD_EINVAL;
+	}
+	rc = coord_session_open_async(c, ttl_ms, open_wait_cb, &w);
+	if (rc != COORD_OK)
+		return rc;
+	if (lc_run_until(c, &w.done, 0) < 0)
+		return w.done ? w.code : COORD_ECANCELED;
+	*out = w.s;
+	return w.code;
 }
 
 coord_err_t coord_session_attach(struct coord_client *c, uint64_t id,

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "libcoord/coord.h"
 #include "libcoord/liveness.h"
 #include "proto/limits.h"
@@ -473,6 +475,67 @@ START_TEST(session_survives_a_broken_connection)
 }
 END_TEST
 
+/* The asynchronous API on the caller's event_base: open, acquire,
+ * release from the callbacks. */
+struct async_run {
+	struct event_base *base;
+	struct coord_session *s;
+	uint64_t token;
+	int code;
+	int steps;
+};
+
+static void async_lock_cb(void *arg, coord_err_t code, struct coord_lock *l)
+{
+	struct async_run *x = arg;
+
+	x->steps++;
+	x->code = code;
+	if (code == COORD_OK) {
+		x->token = coord_lock_token(l);
+		/* From a callback: sent, not waited for. */
+		cu_code_eq(coord_lock_release(l), COORD_OK);
+	}
+	event_base_loopbreak(x->base);
+}
+
+static void async_open_cb(void *arg, coord_err_t code, struct coord_session *s)
+{
+	struct async_run *x = arg;
+
+	x->steps++;
+	x->code = code;
+	x->s = s;
+	if (code != COORD_OK ||
+	    coord_lock_acquire_async(s, "A", 1, NULL, async_lock_cb, x) !=
+		    COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+START_TEST(async_open_and_acquire_on_the_callers_loop)
+{
+	struct async_run x = { event_base_new(), NULL, 0, -1, 0 };
+	struct coord_client *c;
+
+	ck_assert_ptr_nonnull(x.base);
+	cu_code_eq(coord_client_new_async(x.base, fake_ep, NULL, &c), COORD_OK);
+	cu_code_eq(coord_session_open_async(c, 20000, async_open_cb, &x),
+		   COORD_OK);
+	event_base_dispatch(x.base);
+	cu_code_eq(x.code, COORD_OK);
+	ck_assert_int_eq(x.steps, 2);
+	ck_assert_uint_gt(x.token, 0);
+	/* An acquire still waiting when the client goes: COORD_ECANCELED. */
+	x.steps = 0;
+	cu_code_eq(coord_lock_acquire_async(x.s, "A", 1, NULL, async_lock_cb,
+					    &x), COORD_OK);
+	coord_client_free(c);
+	ck_assert_int_eq(x.steps, 1);
+	cu_code_eq(x.code, COORD_ECANCELED);
+	event_base_free(x.base);
+}
+END_TEST
+
 START_TEST(bad_arguments_are_refused_before_sending)
 {
 	struct coord_client *a = client();
@@ -530,6 +593,7 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, grant_learned_after_the_cancel_is_released);
 	SL_ADD(s, session_survives_a_broken_connection);
 	SL_ADD(s, bad_arguments_are_refused_before_sending);
+	SL_ADD(s, async_open_and_acquire_on_the_callers_loop);
 	return s;
 }
 
