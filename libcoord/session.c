@@ -91,6 +91,8 @@ static void close_send(struct coord_client *c, uint64_t id)
 
 void lc_session_lose(struct coord_session *s, int code)
 {
+	struct coord_client *c = s->c;
+	uint64_t id = s->id;
 	bool ours = !s->live.ended;
 
 	if (s->lost_code != COORD_OK)
@@ -99,13 +101,15 @@ void lc_session_lose(struct coord_session *s, int code)
 	lc_liveness_end(&s->live);
 	if (s->timer != NULL)
 		evtimer_del(s->timer);
-	lc_locks_on_lost(s, code);
 	/* The library gave up on it by its own clock: the servers may still
 	 * think it alive; closing it hands its locks on now instead of at
 	 * its expiry. (A failed close changes nothing: it expires.) */
 	if (ours && code == COORD_ETIMEDOUT)
-		close_send(s->c, s->id);
-	session_report(s, code);
+		close_send(c, id);
+	/* Acquires still running fail; their callbacks may close s. */
+	lc_locks_on_lost(s, code);
+	if ((s = lc_session_find(c, id)) != NULL)
+		session_report(s, code);
 }
 
 static void attach_done(struct coord_client *c, void *arg, int code,
@@ -443,6 +447,7 @@ static void session_free(struct coord_session *s)
 {
 	struct coord_session **pp = lc_sessions(s->c);
 
+	s->freeing = true;
 	for (; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
@@ -463,7 +468,7 @@ coord_err_t coord_session_close(struct coord_session *s)
 	uint64_t id;
 	bool lost;
 
-	if (s == NULL)
+	if (s == NULL || s->freeing)
 		return COORD_OK;
 	c = s->c;
 	id = s->id;

@@ -52,6 +52,8 @@ struct coord_session {
 	int lost_code;
 	struct coord_lock *locks;
 	uint64_t next_lock_id;
+	bool freeing;               /* in session_free(): callbacks of its
+				     * acquires may try to close it */
 };
 
 /* The session of id on c (NULL: none, e.g. closed meanwhile). */

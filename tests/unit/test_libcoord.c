@@ -536,6 +536,100 @@ START_TEST(async_open_and_acquire_on_the_callers_loop)
 }
 END_TEST
 
+static void queued_cb(void *arg, coord_err_t code, struct coord_lock *l)
+{
+	struct async_run *x = arg;
+
+	(void)l;
+	x->steps++;
+	x->code = code;
+	/* What an application may well do when its wait fails. */
+	if (code != COORD_OK)
+		coord_session_close(x->s);
+}
+
+static void queued_open_cb(void *arg, coord_err_t code,
+			   struct coord_session *s)
+{
+	struct async_run *x = arg;
+
+	x->s = s;
+	if (code == COORD_OK)
+		coord_lock_acquire_async(s, "Q", 1, NULL, queued_cb, x);
+}
+
+/* A queued acquire ends with COORD_ECANCELED when the client is freed,
+ * and its callback may close the session that is going. */
+START_TEST(cancelled_waiter_may_close_its_session)
+{
+	struct async_run x = { event_base_new(), NULL, 0, -1, 0 };
+	struct coord_client *a = client(), *b;
+	struct coord_session *sa = session(a, 20000);
+	struct coord_lock *la;
+
+	cu_code_eq(coord_lock_acquire(sa, "Q", 1, NULL, &la), COORD_OK);
+	cu_code_eq(coord_client_new_async(x.base, fake_ep, NULL, &b), COORD_OK);
+	cu_code_eq(coord_session_open_async(b, 20000, queued_open_cb, &x),
+		   COORD_OK);
+	for (int i = 0; i < 500 && !log_has("queue Q"); i++) {
+		struct timeval tv = { 0, 10000 };
+
+		event_base_loopexit(x.base, &tv);
+		event_base_dispatch(x.base);
+	}
+	ck_assert(log_has("queue Q"));
+	ck_assert_int_eq(x.steps, 0);
+	coord_client_free(b);
+	ck_assert_int_eq(x.steps, 1);
+	cu_code_eq(x.code, COORD_ECANCELED);
+	event_base_free(x.base);
+	coord_session_close(sa);
+	coord_client_free(a);
+}
+END_TEST
+
+/* The session of a queued acquire ends (closed from elsewhere: the
+ * push): the acquire fails with the servers' code, and its callback may
+ * close the session meanwhile. */
+START_TEST(waiter_of_a_lost_session_fails_and_may_close_it)
+{
+	struct async_run x = { event_base_new(), NULL, 0, -1, 0 };
+	struct coord_client *a = client(), *b;
+	struct coord_session *sa = session(a, 20000), *sb;
+	struct coord_lock *la;
+	const uint8_t *secret;
+	size_t n;
+
+	cu_code_eq(coord_lock_acquire(sa, "Q", 1, NULL, &la), COORD_OK);
+	cu_code_eq(coord_client_new_async(x.base, fake_ep, NULL, &b), COORD_OK);
+	cu_code_eq(coord_session_open_async(b, 20000, queued_open_cb, &x),
+		   COORD_OK);
+	for (int i = 0; i < 500 && !log_has("queue Q"); i++) {
+		struct timeval tv = { 0, 10000 };
+
+		event_base_loopexit(x.base, &tv);
+		event_base_dispatch(x.base);
+	}
+	ck_assert(log_has("queue Q"));
+	secret = coord_session_secret(x.s, &n);
+	cu_code_eq(coord_session_attach(a, coord_session_id(x.s), secret, n,
+					&sb), COORD_OK);
+	cu_code_eq(coord_session_close(sb), COORD_OK);
+	for (int i = 0; i < 500 && x.steps == 0; i++) {
+		struct timeval tv = { 0, 10000 };
+
+		event_base_loopexit(x.base, &tv);
+		event_base_dispatch(x.base);
+	}
+	ck_assert_int_eq(x.steps, 1);
+	cu_code_eq(x.code, COORD_ESESSION);
+	coord_client_free(b);
+	event_base_free(x.base);
+	coord_session_close(sa);
+	coord_client_free(a);
+}
+END_TEST
+
 START_TEST(bad_arguments_are_refused_before_sending)
 {
 	struct coord_client *a = client();
@@ -594,6 +688,8 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, session_survives_a_broken_connection);
 	SL_ADD(s, bad_arguments_are_refused_before_sending);
 	SL_ADD(s, async_open_and_acquire_on_the_callers_loop);
+	SL_ADD(s, cancelled_waiter_may_close_its_session);
+	SL_ADD(s, waiter_of_a_lost_session_fails_and_may_close_it);
 	return s;
 }
 
