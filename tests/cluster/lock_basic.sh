@@ -17,6 +17,7 @@ D=$CL_DIR
 	"echo \$COORD_LOCK \$COORD_FENCING_TOKEN >$D/a.tok; while [ ! -f $D/release-a ]; do sleep 0.05; done" \
 	>"$D/a.out" 2>&1 &
 A=$!
+lk_bg "$A"
 lk_wait_file "$D/a.tok"
 read -r lock_a tok_a <"$D/a.tok"
 [ "$lock_a" = job ] || fail "COORD_LOCK is '$lock_a', not job"
@@ -27,6 +28,7 @@ read -r lock_a tok_a <"$D/a.tok"
 	"echo \$COORD_FENCING_TOKEN >$D/b.tok; $COORDCTL --endpoints $(cl_endpoints) put --fence job=\$COORD_FENCING_TOKEN owner b >$D/b.put 2>&1; exit 7" \
 	>"$D/b.out" 2>&1 &
 B=$!
+lk_bg "$B"
 lk_wait_queued job 1
 cl_ctl lock status job | grep -q "holder session .* token $tok_a exclusive" ||
 	fail "status does not show A's grant: $(cl_ctl lock status job 2>&1)"

@@ -5,10 +5,27 @@
 #   lk_wait_file F  until file F exists and is not empty (CL_WAIT_S)
 #   lk_wait_exit PID  until process PID has exited; its status in LK_STATUS
 #   lk_wait_queued LOCK N  until `lock status LOCK` shows N waiter(s)
+#   lk_bg PID       a background coordctl to stop (CONT, then TERM, which
+#                   it passes on to its command) when the test exits
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+LK_PIDS=""
+
+lk_bg() {
+	LK_PIDS="$LK_PIDS $1"
+}
+
+lk_cleanup() {
+	for p in $LK_PIDS; do
+		kill -CONT "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null
+	done
+	cl_cleanup
+}
+
 lk_start() {
+	trap lk_cleanup EXIT
 	if [ "${LOCK_SERVER:-}" = fake ]; then
 		CL_N=1
 		: >"$CL_DIR/n1.log"

@@ -13,12 +13,14 @@ D=$CL_DIR
 	"echo \$COORD_FENCING_TOKEN >$D/a.tok; exec sleep 600" \
 	>"$D/a.out" 2>&1 &
 A=$!
+lk_bg "$A"
 lk_wait_file "$D/a.tok"
 tok_a=$(cat "$D/a.tok")
 
 "$COORDCTL" --endpoints "$(cl_endpoints)" lock job --ttl 5 -- sh -c "echo \$COORD_FENCING_TOKEN >$D/b.tok" \
 	>"$D/b.out" 2>&1 &
 B=$!
+lk_bg "$B"
 lk_wait_queued job 1
 
 # A's coordctl stops keeping its session alive; its TTL runs out.
