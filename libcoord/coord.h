@@ -458,6 +458,15 @@ typedef void (*coord_session_fn)(void *arg, struct coord_session *s,
 COORD_API coord_err_t coord_session_open(struct coord_client *c,
 					 uint64_t ttl_ms,
 					 struct coord_session **out);
+/* The same, asynchronously: fn gets the outcome and, with COORD_OK, the
+ * session (yours until coord_session_close()), from the client's loop.
+ * Returns COORD_OK when it started (else fn is not called). */
+typedef void (*coord_session_open_fn)(void *arg, coord_err_t code,
+				      struct coord_session *s);
+COORD_API coord_err_t coord_session_open_async(struct coord_client *c,
+					       uint64_t ttl_ms,
+					       coord_session_open_fn fn,
+					       void *arg);
 /* Takes over a session by its id and secret (from coord_session_id()
  * and coord_session_secret() of another process, say one that
  * restarted): COORD_ESESSION when it is gone, COORD_EPERM on a wrong
@@ -518,8 +527,22 @@ COORD_API coord_err_t coord_lock_acquire(struct coord_session *s,
 					 const void *name, size_t name_len,
 					 const struct coord_lock_opts *opts,
 					 struct coord_lock **out);
+/* The same, asynchronously: fn is called from the client's loop with the
+ * outcome and, with COORD_OK, the handle (yours until
+ * coord_lock_release()); COORD_ECANCELED when the session is closed or
+ * the client freed first. Returns COORD_OK when it started (else fn is
+ * not called). */
+typedef void (*coord_lock_fn)(void *arg, coord_err_t code,
+			      struct coord_lock *l);
+COORD_API coord_err_t coord_lock_acquire_async(struct coord_session *s,
+					       const void *name,
+					       size_t name_len,
+					       const struct coord_lock_opts *opts,
+					       coord_lock_fn fn, void *arg);
 /* Releases the grant (COORD_ENOTHOLDER when it was no longer the
- * current grant) and frees the handle. NULL does nothing. */
+ * current grant) and frees the handle. NULL does nothing. From a
+ * libcoord callback (where nothing can be waited for) the release is sent
+ * and COORD_OK returned at once; coord_session_close() likewise. */
 COORD_API coord_err_t coord_lock_release(struct coord_lock *l);
 COORD_API uint64_t coord_lock_token(const struct coord_lock *l);
 COORD_API enum coord_lock_state coord_lock_state(const struct coord_lock *l);

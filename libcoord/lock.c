@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "libcoord/session_int.h"
 
 /* A request's context: the lock by (session id, local id), so that an
@@ -32,8 +34,29 @@ static struct coord_lock *lock_find(struct coord_client *c,
 	return NULL;
 }
 
+static struct lock_ctx *ctx_of(const struct coord_lock *l)
+{
+	struct lock_ctx *x = malloc(sizeof(*x));
+
+	if (x != NULL) {
+		x->session = l->s->id;
+		x->lock = l->local_id;
+		x->resend = false;
+	}
+	return x;
+}
+
+static void lock_finish(struct coord_lock *l, int code);
+
 void lc_lock_free(struct coord_lock *l)
 {
+	/* An acquire still running ends (the session or client goes). */
+	if (!l->finished && l->fn != NULL) {
+		l->finished = true;
+		lc_dispatch_enter(l->s->c);
+		l->fn(l->arg, COORD_ECANCELED, NULL);
+		lc_dispatch_leave(l->s->c);
+	}
 	for (struct coord_lock **pp = &l->s->locks; *pp != NULL;
 	     pp = &(*pp)->next) {
 		if (*pp == l) {
@@ -41,8 +64,24 @@ void lc_lock_free(struct coord_lock *l)
 			break;
 		}
 	}
+	if (l->timer != NULL)
+		event_free(l->timer);
 	free(l->name);
 	free(l);
+}
+
+static void give_up_end(struct coord_lock *l);
+
+/* An acquire's outcome is known: the caller is told (unless it is
+ * giving up, which ends by itself). */
+static void lock_settle(struct coord_lock *l)
+{
+	if (l->finished || l->giving_up)
+		return;
+	if (l->held)
+		lock_finish(l, COORD_OK);
+	else if (l->failed)
+		lock_finish(l, l->fail_code);
 }
 
 static void lock_fail(struct coord_lock *l, int code)
@@ -51,7 +90,7 @@ static void lock_fail(struct coord_lock *l, int code)
 		return;
 	l->failed = true;
 	l->fail_code = code;
-	l->done = true;
+	lock_settle(l);
 }
 
 static void lock_grant(struct coord_lock *l, uint64_t token)
@@ -60,7 +99,7 @@ static void lock_grant(struct coord_lock *l, uint64_t token)
 		return;
 	l->held = true;
 	l->token = token;
-	l->done = true;
+	lock_settle(l);
 }
 
 /* Whether code says nothing about the acquire itself (no answer, no
@@ -80,7 +119,19 @@ static void acquire_done(struct coord_client *c, void *arg, int code,
 	bool resend = x->resend;
 
 	free(x);
-	if (l == NULL || l->held || l->failed)
+	if (l == NULL || l->finished)
+		return;
+	if (l->giving_up) {
+		/* The probe after a cancel that found no waiter: a grant
+		 * that raced the cancel shows here. */
+		if (code == COORD_OK && r->u.grant.granted && !l->held) {
+			l->held = true;
+			l->token = r->u.grant.token;
+		}
+		give_up_end(l);
+		return;
+	}
+	if (l->held || l->failed)
 		return;
 	if (code == COORD_OK) {
 		if (r->u.grant.granted)
@@ -102,13 +153,11 @@ static void acquire_done(struct coord_client *c, void *arg, int code,
 static int acquire_send(struct coord_lock *l, bool wait, bool resend)
 {
 	struct proto_request rq;
-	struct lock_ctx *x = malloc(sizeof(*x));
+	struct lock_ctx *x = ctx_of(l);
 	int rc;
 
 	if (x == NULL)
 		return COORD_ENOMEM;
-	x->session = l->s->id;
-	x->lock = l->local_id;
 	x->resend = resend;
 	memset(&rq, 0, sizeof(rq));
 	rq.kind = PROTO_LOCK_ACQUIRE;
@@ -178,14 +227,29 @@ void lc_locks_on_grant(struct coord_session *s,
 
 void lc_locks_on_lost(struct coord_session *s, int code)
 {
-	for (struct coord_lock *l = s->locks; l != NULL; l = l->next) {
+	struct coord_client *c = s->c;
+	uint64_t id = s->id;
+	struct coord_lock *l;
+
+	for (l = s->locks; l != NULL; l = l->next)
 		l->lost = true;
+	/* Each acquire still running fails; its callback may change the
+	 * list, or close the session: look again from the start. */
+	for (;;) {
+		if ((s = lc_session_find(c, id)) == NULL)
+			return;
+		for (l = s->locks; l != NULL; l = l->next)
+			if (!l->finished && !l->held && !l->failed)
+				break;
+		if (l == NULL)
+			return;
+		l->giving_up = false;
 		lock_fail(l, code == COORD_ETIMEDOUT ? COORD_ESESSION_EXPIRED
 						     : code);
 	}
 }
 
-/* A synchronous LOCK_RELEASE (token 0: cancel); its code. */
+/* A synchronous LOCK_RELEASE; its code. */
 static int release_call(struct coord_lock *l, uint64_t token)
 {
 	struct proto_request rq;
@@ -198,38 +262,126 @@ static int release_call(struct coord_lock *l, uint64_t token)
 	return lc_call(l->s->c, &rq, lc_done_free, NULL);
 }
 
-/*
- * The timeout passed while queued: leave the queue. If the cancel finds
- * no waiter (COORD_ENOTFOUND), the grant may have happened in between:
- * an acquire without wait then answers with the token if the session
- * holds it (acquiring a held lock returns its token), and that grant is
- * released, so that the caller never holds a lock it does not know of.
- */
-static void acquire_give_up(struct coord_lock *l)
+/* The caller learns the outcome; a failed acquire's handle goes. */
+static void lock_finish(struct coord_lock *l, int code)
 {
-	int rc = release_call(l, 0);
+	struct coord_client *c = l->s->c;
+	coord_lock_fn fn = l->fn;
+	void *arg = l->arg;
 
-	if (rc == COORD_ENOTFOUND && !l->held) {
-		l->done = false;
-		if (acquire_send(l, false, false) == COORD_OK)
-			lc_run_until(l->s->c, &l->done, 0);
+	l->finished = true;
+	if (l->timer != NULL)
+		evtimer_del(l->timer);
+	if (code != COORD_OK) {
+		if (code == COORD_ETIMEDOUT)
+			lc_errf(c, "lock not granted in time (it left the "
+				"queue)");
+		else
+			lc_errf(c, "lock acquire: %s", coord_strerror(code));
+		lc_lock_free(l);
+		l = NULL;
 	}
-	if (l->held && !l->lost)
-		release_call(l, l->token);
+	lc_dispatch_enter(c);
+	fn(arg, code, l);
+	lc_dispatch_leave(c);
 }
 
-coord_err_t coord_lock_acquire(struct coord_session *s, const void *name,
-			       size_t name_len,
-			       const struct coord_lock_opts *opts,
-			       struct coord_lock **out)
+static void give_up_released(struct coord_client *c, void *arg, int code,
+			     const struct proto_response *r)
+{
+	struct coord_lock *l = lock_find(c, arg);
+
+	(void)code;
+	(void)r;
+	free(arg);
+	if (l != NULL && !l->finished)
+		lock_finish(l, COORD_ETIMEDOUT);
+}
+
+/* The give-up is over: a grant that raced it is released (nobody knows
+ * of it) before the caller hears COORD_ETIMEDOUT, so that a synchronous
+ * caller returns with nothing held. */
+static void give_up_end(struct coord_lock *l)
+{
+	struct proto_request rq;
+	struct lock_ctx *x;
+
+	if (l->held && !l->lost && (x = ctx_of(l)) != NULL) {
+		l->lost = true;
+		memset(&rq, 0, sizeof(rq));
+		rq.kind = PROTO_LOCK_RELEASE;
+		rq.u.release.name = proto_bytes_make(l->name, l->name_len);
+		rq.u.release.session = l->s->id;
+		rq.u.release.token = l->token;
+		if (lc_call_async(l->s->c, &rq, 0, give_up_released, x) ==
+		    COORD_OK)
+			return;
+		free(x);
+	}
+	lock_finish(l, COORD_ETIMEDOUT);
+}
+
+static void cancel_done(struct coord_client *c, void *arg, int code,
+			const struct proto_response *r)
+{
+	struct lock_ctx *x = arg;
+	struct coord_lock *l = lock_find(c, x);
+
+	(void)r;
+	free(x);
+	if (l == NULL || l->finished)
+		return;
+	/* No waiter to cancel: the grant may have happened in between.
+	 * Acquiring a lock the session holds answers its token. */
+	if (code == COORD_ENOTFOUND && !l->held &&
+	    acquire_send(l, false, false) == COORD_OK)
+		return;     /* acquire_done() ends it */
+	give_up_end(l);
+}
+
+/*
+ * The timeout passed while queued: leave the queue (LOCK_RELEASE with
+ * token 0). If the cancel finds no waiter (COORD_ENOTFOUND), the grant
+ * may have happened in between: an acquire without wait then answers
+ * with the token if the session holds it, and that grant is released,
+ * so that the caller never holds a lock it does not know of.
+ */
+static void acquire_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct coord_lock *l = arg;
+	struct proto_request rq;
+	struct lock_ctx *x;
+
+	(void)fd;
+	(void)what;
+	if (l->finished || l->held || l->failed)
+		return;
+	l->giving_up = true;
+	x = ctx_of(l);
+	if (x != NULL) {
+		memset(&rq, 0, sizeof(rq));
+		rq.kind = PROTO_LOCK_RELEASE;
+		rq.u.release.name = proto_bytes_make(l->name, l->name_len);
+		rq.u.release.session = l->s->id;
+		rq.u.release.token = 0;
+		if (lc_call_async(l->s->c, &rq, 0, cancel_done, x) ==
+		    COORD_OK)
+			return;
+		free(x);
+	}
+	give_up_end(l);
+}
+
+coord_err_t coord_lock_acquire_async(struct coord_session *s,
+				     const void *name, size_t name_len,
+				     const struct coord_lock_opts *opts,
+				     coord_lock_fn fn, void *arg)
 {
 	static const struct coord_lock_opts dflt = { .wait = true };
 	struct coord_client *c = s->c;
 	struct coord_lock *l;
-	uint64_t deadline = 0;
 	int rc;
 
-	*out = NULL;
 	if (opts == NULL)
 		opts = &dflt;
 	if (coord_session_state(s) == COORD_SESSION_LOST) {
@@ -253,32 +405,69 @@ coord_err_t coord_lock_acquire(struct coord_session *s, const void *name,
 	l->local_id = ++s->next_lock_id;
 	l->shared = opts->shared;
 	l->lock_delay_ms = opts->lock_delay_ms;
+	l->fn = fn;
+	l->arg = arg;
 	l->next = s->locks;
 	s->locks = l;
-	if (opts->wait && opts->timeout_ms != 0)
-		deadline = lc_now_ms() + opts->timeout_ms;
-	rc = acquire_send(l, opts->wait, false);
-	if (rc == COORD_OK) {
-		rc = lc_run_until(c, &l->done, deadline);
-		if (rc < 0)
-			return COORD_EINVAL;    /* from a callback, or freed */
-		if (rc == 0) {
-			acquire_give_up(l);
-			lc_errf(c, "lock not granted within %u ms",
-				opts->timeout_ms);
+	if (opts->wait && opts->timeout_ms != 0) {
+		struct timeval tv = { opts->timeout_ms / 1000,
+				      (suseconds_t)(opts->timeout_ms % 1000) *
+					      1000 };
+
+		l->timer = evtimer_new(lc_base(c), acquire_timeout_cb, l);
+		if (l->timer == NULL) {
+			l->fn = NULL;
 			lc_lock_free(l);
-			return COORD_ETIMEDOUT;
+			return COORD_ENOMEM;
 		}
-		rc = l->held ? COORD_OK : l->fail_code;
+		evtimer_add(l->timer, &tv);
 	}
+	rc = acquire_send(l, opts->wait, false);
 	if (rc != COORD_OK) {
-		if (rc != COORD_ENOMEM && rc != COORD_EINVAL)
-			lc_errf(c, "lock acquire: %s", coord_strerror(rc));
+		l->fn = NULL;       /* not called: the call fails */
 		lc_lock_free(l);
-		return rc;
 	}
-	*out = l;
-	return COORD_OK;
+	return rc;
+}
+
+/* A synchronous acquire's outcome, from its callback. */
+struct acquire_wait {
+	bool done;
+	int code;
+	struct coord_lock *l;
+};
+
+static void acquire_wait_cb(void *arg, coord_err_t code, struct coord_lock *l)
+{
+	struct acquire_wait *w = arg;
+
+	w->done = true;
+	w->code = code;
+	w->l = l;
+}
+
+coord_err_t coord_lock_acquire(struct coord_session *s, const void *name,
+			       size_t name_len,
+			       const struct coord_lock_opts *opts,
+			       struct coord_lock **out)
+{
+	struct acquire_wait w = { false, COORD_OK, NULL };
+	struct coord_client *c = s->c;
+	int rc;
+
+	*out = NULL;
+	if (lc_in_callback(c)) {
+		lc_errf(c, "a synchronous call from inside a libcoord callback");
+		return COORD_EINVAL;
+	}
+	rc = coord_lock_acquire_async(s, name, name_len, opts,
+				      acquire_wait_cb, &w);
+	if (rc != COORD_OK)
+		return rc;
+	if (lc_run_until(c, &w.done, 0) < 0)
+		return w.done ? w.code : COORD_ECANCELED;  /* client freed */
+	*out = w.l;
+	return w.code;
 }
 
 coord_err_t coord_lock_release(struct coord_lock *l)

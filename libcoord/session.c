@@ -91,6 +91,8 @@ static void close_send(struct coord_client *c, uint64_t id)
 
 void lc_session_lose(struct coord_session *s, int code)
 {
+	struct coord_client *c = s->c;
+	uint64_t id = s->id;
 	bool ours = !s->live.ended;
 
 	if (s->lost_code != COORD_OK)
@@ -99,13 +101,15 @@ void lc_session_lose(struct coord_session *s, int code)
 	lc_liveness_end(&s->live);
 	if (s->timer != NULL)
 		evtimer_del(s->timer);
-	lc_locks_on_lost(s, code);
 	/* The library gave up on it by its own clock: the servers may still
 	 * think it alive; closing it hands its locks on now instead of at
 	 * its expiry. (A failed close changes nothing: it expires.) */
 	if (ours && code == COORD_ETIMEDOUT)
-		close_send(s->c, s->id);
-	session_report(s, code);
+		close_send(c, id);
+	/* Acquires still running fail; their callbacks may close s. */
+	lc_locks_on_lost(s, code);
+	if ((s = lc_session_find(c, id)) != NULL)
+		session_report(s, code);
 }
 
 static void attach_done(struct coord_client *c, void *arg, int code,
@@ -330,26 +334,82 @@ static int sess_call(struct coord_client *c, struct proto_request *rq,
 	return lc_call(c, rq, sess_result_done, res);
 }
 
-coord_err_t coord_session_open(struct coord_client *c, uint64_t ttl_ms,
-			       struct coord_session **out)
+struct open_ctx {
+	coord_session_open_fn fn;
+	void *arg;
+	uint64_t send_ms;
+};
+
+static void open_done(struct coord_client *c, void *arg, int code,
+		      const struct proto_response *r)
+{
+	struct open_ctx x = *(struct open_ctx *)arg;
+	struct coord_session *s = NULL;
+
+	free(arg);
+	if (code == COORD_OK)
+		code = session_new(c, &r->u.session, x.send_ms, &s);
+	x.fn(x.arg, code, s);
+}
+
+coord_err_t coord_session_open_async(struct coord_client *c, uint64_t ttl_ms,
+				     coord_session_open_fn fn, void *arg)
 {
 	struct proto_request rq;
-	struct sess_result res;
-	uint64_t send_ms = lc_now_ms();
-	int code;
+	struct open_ctx *x;
+	int rc;
 
-	*out = NULL;
 	if (ttl_ms == 0) {
 		lc_errf(c, "a session needs a TTL");
 		return COORD_ETTL;
 	}
+	x = malloc(sizeof(*x));
+	if (x == NULL)
+		return COORD_ENOMEM;
+	*x = (struct open_ctx){ fn, arg, lc_now_ms() };
 	memset(&rq, 0, sizeof(rq));
 	rq.kind = PROTO_SESSION_OPEN;
 	rq.u.session_open.ttl_ms = ttl_ms;
-	code = sess_call(c, &rq, &res);
-	if (code != COORD_OK)
-		return code;
-	return session_new(c, &res.sr, send_ms, out);
+	rc = lc_call_async(c, &rq, 0, open_done, x);
+	if (rc != COORD_OK)
+		free(x);
+	return rc;
+}
+
+/* A synchronous open's outcome, from its callback. */
+struct open_wait {
+	bool done;
+	int code;
+	struct coord_session *s;
+};
+
+static void open_wait_cb(void *arg, coord_err_t code, struct coord_session *s)
+{
+	struct open_wait *w = arg;
+
+	w->done = true;
+	w->code = code;
+	w->s = s;
+}
+
+coord_err_t coord_session_open(struct coord_client *c, uint64_t ttl_ms,
+			       struct coord_session **out)
+{
+	struct open_wait w = { false, COORD_OK, NULL };
+	int rc;
+
+	*out = NULL;
+	if (lc_in_callback(c)) {
+		lc_errf(c, "a synchronous call from inside a libcoord callback");
+		return COORD_EINVAL;
+	}
+	rc = coord_session_open_async(c, ttl_ms, open_wait_cb, &w);
+	if (rc != COORD_OK)
+		return rc;
+	if (lc_run_until(c, &w.done, 0) < 0)
+		return w.done ? w.code : COORD_ECANCELED;
+	*out = w.s;
+	return w.code;
 }
 
 coord_err_t coord_session_attach(struct coord_client *c, uint64_t id,
@@ -387,6 +447,7 @@ static void session_free(struct coord_session *s)
 {
 	struct coord_session **pp = lc_sessions(s->c);
 
+	s->freeing = true;
 	for (; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
@@ -407,7 +468,7 @@ coord_err_t coord_session_close(struct coord_session *s)
 	uint64_t id;
 	bool lost;
 
-	if (s == NULL)
+	if (s == NULL || s->freeing)
 		return COORD_OK;
 	c = s->c;
 	id = s->id;

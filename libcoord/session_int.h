@@ -26,8 +26,12 @@ struct coord_lock {
 	int fail_code;
 	bool lost;                  /* released, fenced out, or its session
 				     * ended */
-	bool done;                  /* held || failed: a waiting call may
-				     * return */
+	/* The acquire, until its outcome is told (lock_finish()). */
+	coord_lock_fn fn;
+	void *arg;
+	struct event *timer;        /* its timeout, NULL: none */
+	bool giving_up;             /* timed out: cancelling */
+	bool finished;              /* fn was called */
 };
 
 struct coord_session {
@@ -48,6 +52,8 @@ struct coord_session {
 	int lost_code;
 	struct coord_lock *locks;
 	uint64_t next_lock_id;
+	bool freeing;               /* in session_free(): callbacks of its
+				     * acquires may try to close it */
 };
 
 /* The session of id on c (NULL: none, e.g. closed meanwhile). */

@@ -1,7 +1,7 @@
 /*
  * tools/coordctl.c: the command-line client of coord, on libcoord.
  *
- *   coordctl [global flags] put KEY VALUE
+ *   coordctl [global flags] put [--fence LOCK=TOKEN]... KEY VALUE
  *   coordctl get KEY [--prefix] [--from-key] [--rev R] [--limit N]
  *                    [--keys-only] [--count-only] [--serializable]
  *   coordctl del KEY [--prefix] [--from-key]
@@ -13,6 +13,11 @@
  *   coordctl member promote NAME|ID
  *   coordctl status                   (every endpoint)
  *   coordctl endpoint health          (every endpoint)
+ *   coordctl lease grant TTL_S | keepalive ID [--once] | revoke ID | ttl ID
+ *   coordctl session open [--ttl S] | close ID SECRET
+ *   coordctl lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S]
+ *                 -- CMD [ARG...]
+ *   coordctl lock status NAME
  *
  * Global flags: --endpoints host:port,... (default 127.0.0.1:2479),
  * --json, --timeout-ms MS, --cacert FILE, --cert FILE, --key FILE.
@@ -24,13 +29,19 @@
  *   ops:       put k v      get k [--prefix]      del k [--prefix]
  * Quotes are optional around keys and values without spaces.
  *
- * Exit status: 0 success, 1 the request failed, 2 bad usage.
+ * Exit status: 0 success, 1 the request failed, 2 bad usage; lock runs
+ * CMD and exits with its status (see cmd_lock()).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "libcoord/coord.h"
 
@@ -48,7 +59,8 @@ static void usage(FILE *f)
 		"usage: coordctl [--endpoints host:port,...] [--json] [--timeout-ms MS]\n"
 		"                [--cacert FILE] [--cert FILE] [--key FILE] COMMAND ...\n"
 		"commands:\n"
-		"  put KEY VALUE\n"
+		"  put [--fence LOCK=TOKEN]... KEY VALUE   (fenced: applied only if\n"
+		"                           TOKEN is LOCK's current grant)\n"
 		"  get KEY [--prefix] [--from-key] [--rev R] [--limit N] [--keys-only]\n"
 		"          [--count-only] [--serializable]\n"
 		"  del KEY [--prefix] [--from-key]\n"
@@ -58,6 +70,12 @@ static void usage(FILE *f)
 		"         | remove NAME|ID | promote NAME|ID\n"
 		"  status                   leader, term, revision, indexes of every endpoint\n"
 		"  endpoint health          whether every endpoint answers\n"
+		"  lease grant TTL_S | keepalive ID [--once] | revoke ID | ttl ID\n"
+		"  session open [--ttl S] | close ID SECRET\n"
+		"  lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S] -- CMD [ARG...]\n"
+		"                           run CMD holding the lock (COORD_LOCK and\n"
+		"                           COORD_FENCING_TOKEN in its environment)\n"
+		"  lock status NAME         holders, lock-delay left and the queue\n"
 		"default endpoints: %s\n",
 		DEFAULT_ENDPOINTS);
 }
@@ -152,16 +170,43 @@ static uint64_t parse_u64(const char *s, const char *flag)
 	return (uint64_t)v;
 }
 
+/* "LOCK=TOKEN" (the last '=' splits: a lock name may hold one). */
+static void parse_fence(char *s, struct coord_fence *f)
+{
+	char *eq = strrchr(s, '=');
+
+	if (eq == NULL || eq == s)
+		die_usage("--fence wants LOCK=TOKEN");
+	*eq = '\0';
+	f->lock = s;
+	f->lock_len = strlen(s);
+	f->token = parse_u64(eq + 1, "--fence wants LOCK=TOKEN (a number)");
+}
+
 static int cmd_put(struct coord_client *c, const struct gopts *g, int argc,
 		   char **argv)
 {
+	struct coord_fence fences[16];
+	const char *kv[2];
+	size_t n_fences = 0, n_kv = 0;
 	uint64_t rev;
 	int code;
 
-	if (argc != 2)
-		die_usage("put KEY VALUE");
-	code = coord_put(c, argv[0], strlen(argv[0]), argv[1], strlen(argv[1]),
-			 &rev);
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--fence") == 0 && i + 1 < argc) {
+			if (n_fences == sizeof(fences) / sizeof(fences[0]))
+				die_usage("put: at most 16 fences");
+			parse_fence(argv[++i], &fences[n_fences++]);
+		} else if (n_kv < 2) {
+			kv[n_kv++] = argv[i];
+		} else {
+			die_usage("put [--fence LOCK=TOKEN]... KEY VALUE");
+		}
+	}
+	if (n_kv != 2)
+		die_usage("put [--fence LOCK=TOKEN]... KEY VALUE");
+	code = coord_put_fenced(c, fences, n_fences, kv[0], strlen(kv[0]), kv[1],
+				strlen(kv[1]), &rev);
 	if (code != COORD_OK)
 		return fail(c, "put", code);
 	if (g->json)
@@ -721,6 +766,386 @@ static int cmd_status(struct coord_client *c, const struct gopts *g,
 	return status;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Leases, sessions, locks */
+
+/* Seconds (a decimal, "2.5") as milliseconds, at least 1. */
+static uint64_t parse_secs_ms(const char *s, const char *flag)
+{
+	char *end;
+	double v;
+
+	if (s == NULL || !(isdigit((unsigned char)s[0]) || s[0] == '.'))
+		die_usage(flag);
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end != '\0' || errno != 0 || v <= 0 || v > 1e9)
+		die_usage(flag);
+	return v * 1000 < 1 ? 1 : (uint64_t)(v * 1000);
+}
+
+static int cmd_lease(struct coord_client *c, const struct gopts *g, int argc,
+		     char **argv)
+{
+	uint64_t id, ttl = 0, granted = 0;
+	int code;
+
+	if (argc >= 2 && strcmp(argv[0], "grant") == 0) {
+		code = coord_lease_grant(c, parse_secs_ms(argv[1],
+					 "lease grant TTL_S (seconds)"),
+					 &id, &ttl);
+		if (code != COORD_OK)
+			return fail(c, "lease grant", code);
+		if (g->json)
+			printf("{\"lease\":%" PRIu64 ",\"ttl_ms\":%" PRIu64
+			       "}\n", id, ttl);
+		else
+			printf("lease %" PRIu64 " granted with TTL %" PRIu64
+			       " ms\n", id, ttl);
+		return 0;
+	}
+	if (argc < 2)
+		die_usage("lease grant TTL_S | keepalive ID [--once] | revoke ID | ttl ID");
+	id = parse_u64(argv[1], "lease: ID is a number");
+	if (strcmp(argv[0], "revoke") == 0) {
+		code = coord_lease_revoke(c, id);
+		if (code != COORD_OK)
+			return fail(c, "lease revoke", code);
+		printf(g->json ? "{}\n" : "lease %" PRIu64 " revoked\n", id);
+		return 0;
+	}
+	if (strcmp(argv[0], "ttl") == 0) {
+		code = coord_lease_ttl(c, id, &ttl, &granted);
+		if (code != COORD_OK)
+			return fail(c, "lease ttl", code);
+		if (g->json)
+			printf("{\"lease\":%" PRIu64 ",\"ttl_ms\":%" PRIu64
+			       ",\"granted_ttl_ms\":%" PRIu64 "}\n", id, ttl,
+			       granted);
+		else
+			printf("lease %" PRIu64 ": %" PRIu64 " ms left of %"
+			       PRIu64 "\n", id, ttl, granted);
+		return 0;
+	}
+	if (strcmp(argv[0], "keepalive") != 0)
+		die_usage("lease grant | keepalive | revoke | ttl");
+	/* Until the lease is gone (or forever): one keepalive per third of
+	 * its TTL, each answered once committed. */
+	for (;;) {
+		code = coord_lease_keepalive_once(c, id, &ttl);
+		if (code != COORD_OK)
+			return fail(c, "lease keepalive", code);
+		if (ttl == 0) {
+			fprintf(stderr, "coordctl: lease %" PRIu64
+				" is gone\n", id);
+			return 1;
+		}
+		printf("lease %" PRIu64 " kept alive, TTL %" PRIu64 " ms\n",
+		       id, ttl);
+		fflush(stdout);
+		if (argc >= 3 && strcmp(argv[2], "--once") == 0)
+			return 0;
+		coord_client_run(c, (unsigned)(ttl / 3 > 0 ? ttl / 3 : 1));
+	}
+}
+
+/* Hex of the session secret, for "session close" or a re-attach. */
+static void print_hex(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", p[i]);
+}
+
+static size_t parse_hex(const char *s, uint8_t *out, size_t cap)
+{
+	size_t n = strlen(s) / 2;
+	unsigned v;
+
+	if (strlen(s) % 2 != 0 || n > cap)
+		die_usage("SECRET is hex, as session open prints it");
+	for (size_t i = 0; i < n; i++) {
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			die_usage("SECRET is hex, as session open prints it");
+		out[i] = (uint8_t)v;
+	}
+	return n;
+}
+
+static int cmd_session(struct coord_client *c, const struct gopts *g,
+		       int argc, char **argv)
+{
+	struct coord_session *s;
+	uint8_t secret[64];
+	const uint8_t *sec;
+	uint64_t ttl = 10000;
+	size_t n;
+	int code;
+
+	if (argc >= 1 && strcmp(argv[0], "open") == 0) {
+		if (argc == 3 && strcmp(argv[1], "--ttl") == 0)
+			ttl = parse_secs_ms(argv[2], "--ttl S (seconds)");
+		else if (argc != 1)
+			die_usage("session open [--ttl S]");
+		code = coord_session_open(c, ttl, &s);
+		if (code != COORD_OK)
+			return fail(c, "session open", code);
+		sec = coord_session_secret(s, &n);
+		/* It lives its TTL after this process ends. */
+		printf(g->json ? "{\"session\":%" PRIu64 ",\"secret\":\""
+			       : "session %" PRIu64 " secret ",
+		       coord_session_id(s));
+		print_hex(sec, n);
+		printf(g->json ? "\",\"ttl_ms\":%" PRIu64 "}\n"
+			       : " ttl_ms %" PRIu64 "\n",
+		       coord_session_ttl_ms(s));
+		return 0;
+	}
+	if (argc != 3 || strcmp(argv[0], "close") != 0)
+		die_usage("session open [--ttl S] | close ID SECRET");
+	n = parse_hex(argv[2], secret, sizeof(secret));
+	code = coord_session_attach(c, parse_u64(argv[1], "session: ID"),
+				    secret, n, &s);
+	if (code != COORD_OK)
+		return fail(c, "session attach", code);
+	code = coord_session_close(s);
+	if (code != COORD_OK)
+		return fail(c, "session close", code);
+	printf(g->json ? "{}\n" : "session closed\n");
+	return 0;
+}
+
+static int cmd_lock_status(struct coord_client *c, const struct gopts *g,
+			   const char *name)
+{
+	struct coord_lock_status *st;
+	int code = coord_lock_status(c, name, strlen(name), &st);
+
+	if (code != COORD_OK)
+		return fail(c, "lock status", code);
+	if (g->json) {
+		printf("{\"lock\":\"");
+		print_bytes((const uint8_t *)name, strlen(name), true);
+		printf("\",\"delay_left_ms\":%" PRIu64 ",\"holders\":[",
+		       st->delay_left_ms);
+		for (size_t i = 0; i < st->n_holders; i++)
+			printf("%s{\"session\":%" PRIu64 ",\"token\":%" PRIu64
+			       ",\"shared\":%s,\"held_ms\":%" PRIu64 "}",
+			       i > 0 ? "," : "", st->holders[i].session,
+			       st->holders[i].token,
+			       st->holders[i].shared ? "true" : "false",
+			       st->holders[i].held_ms);
+		printf("],\"waiters\":[");
+		for (size_t i = 0; i < st->n_waiters_listed; i++)
+			printf("%s{\"session\":%" PRIu64 ",\"shared\":%s,"
+			       "\"waited_ms\":%" PRIu64 ",\"ttl_left_ms\":%"
+			       PRIu64 "}", i > 0 ? "," : "",
+			       st->waiters[i].session,
+			       st->waiters[i].shared ? "true" : "false",
+			       st->waiters[i].waited_ms,
+			       st->waiters[i].ttl_left_ms);
+		printf("],\"n_waiters\":%" PRIu64 "}\n", st->n_waiters);
+	} else {
+		printf("lock %s: %zu holder(s), %" PRIu64 " waiter(s), "
+		       "lock-delay left %" PRIu64 " ms\n", name, st->n_holders,
+		       st->n_waiters, st->delay_left_ms);
+		for (size_t i = 0; i < st->n_holders; i++)
+			printf("  holder session %" PRIu64 " token %" PRIu64
+			       " %s, held %" PRIu64 " ms\n",
+			       st->holders[i].session, st->holders[i].token,
+			       st->holders[i].shared ? "shared" : "exclusive",
+			       st->holders[i].held_ms);
+		for (size_t i = 0; i < st->n_waiters_listed; i++)
+			printf("  waiter session %" PRIu64 " %s, waiting %"
+			       PRIu64 " ms, session TTL left %" PRIu64 " ms\n",
+			       st->waiters[i].session,
+			       st->waiters[i].shared ? "shared" : "exclusive",
+			       st->waiters[i].waited_ms,
+			       st->waiters[i].ttl_left_ms);
+	}
+	coord_lock_status_free(st);
+	return 0;
+}
+
+/* What ended the session of a lock, from its callback. */
+struct lock_watch {
+	bool lost;
+	int why;
+};
+
+static void lock_session_cb(void *arg, struct coord_session *s,
+			    enum coord_session_state st, coord_err_t why)
+{
+	struct lock_watch *w = arg;
+
+	(void)s;
+	if (st == COORD_SESSION_LOST && !w->lost) {
+		w->lost = true;
+		w->why = why;
+	}
+}
+
+static volatile sig_atomic_t lock_signal;
+
+static void lock_signal_handler(int sig)
+{
+	lock_signal = sig;
+}
+
+/* The exit status of a child as a shell gives it. */
+static int exit_status(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return 1;
+}
+
+/* Why a lock was lost, in words a script can grep: "no leader" when the
+ * keepalives went unanswered (the library's clock ran out, or the
+ * servers reached had no leader), else the servers' word. */
+static const char *lost_reason(int why)
+{
+	if (why == COORD_ETIMEDOUT || why == COORD_ENOLEADER ||
+	    why == COORD_EUNAVAILABLE)
+		return "keepalives unanswered (no leader, or no server reachable)";
+	return coord_strerror(why);
+}
+
+/*
+ * coordctl lock NAME [flags] -- CMD...: opens a session, acquires NAME,
+ * runs CMD with COORD_LOCK and COORD_FENCING_TOKEN in its environment
+ * while keeping the session alive, releases the lock and exits with
+ * CMD's status. As soon as the lock is in jeopardy (no keepalive
+ * acknowledged for ttl/2), CMD gets SIGTERM, and SIGKILL ttl/4 later if
+ * it still runs: so it is gone by 3/4 of the TTL after the last
+ * acknowledged keepalive was sent, before any server can have expired the
+ * session (which counts the TTL from later than that send). Then coordctl
+ * says "lock lost" and why, and exits with CMD's status (143 or 137 for
+ * the signals). SIGTERM or SIGINT to coordctl is passed on to CMD.
+ */
+static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
+		    char **argv)
+{
+	struct coord_lock_opts o = { .wait = true };
+	struct lock_watch w = { false, COORD_OK };
+	struct coord_session *s;
+	struct coord_lock *l;
+	struct sigaction sa;
+	uint64_t ttl = 10000, term_at = 0;
+	const char *name = NULL;
+	char token[32];
+	int code, wstatus = 0, i;
+	bool warned = false;
+	pid_t pid;
+
+	if (argc == 2 && strcmp(argv[0], "status") == 0)
+		return cmd_lock_status(c, g, argv[1]);
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--shared") == 0)
+			o.shared = true;
+		else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc)
+			ttl = parse_secs_ms(argv[++i], "--ttl S (seconds)");
+		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+			o.timeout_ms = (unsigned)parse_secs_ms(
+				argv[++i], "--timeout S (seconds)");
+		else if (strcmp(argv[i], "--lock-delay") == 0 && i + 1 < argc)
+			o.lock_delay_ms = (unsigned)parse_secs_ms(
+				argv[++i], "--lock-delay S (seconds)");
+		else if (argv[i][0] == '-' || name != NULL)
+			die_usage("lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S] -- CMD ...");
+		else
+			name = argv[i];
+	}
+	if (name == NULL || i + 1 >= argc)
+		die_usage("lock NAME [flags] -- CMD [ARG...]");
+	code = coord_session_open(c, ttl, &s);
+	if (code != COORD_OK) {
+		if (code == COORD_ENOLEADER)
+			fprintf(stderr, "coordctl: lock %s: no leader\n", name);
+		return fail(c, "session open", code);
+	}
+	coord_session_set_callback(s, lock_session_cb, &w);
+	code = coord_lock_acquire(s, name, strlen(name), &o, &l);
+	if (code != COORD_OK) {
+		if (code == COORD_ENOLEADER)
+			fprintf(stderr, "coordctl: lock %s: no leader\n", name);
+		fail(c, "lock", code);
+		coord_session_close(s);
+		return 1;
+	}
+	snprintf(token, sizeof(token), "%" PRIu64, coord_lock_token(l));
+	if (!g->json)
+		fprintf(stderr, "coordctl: lock %s held, fencing token %s\n",
+			name, token);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = lock_signal_handler;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "coordctl: fork: %s\n", strerror(errno));
+		coord_lock_release(l);
+		coord_session_close(s);
+		return 1;
+	}
+	if (pid == 0) {
+		setenv("COORD_LOCK", name, 1);
+		setenv("COORD_FENCING_TOKEN", token, 1);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		execvp(argv[i + 1], argv + i + 1);
+		fprintf(stderr, "coordctl: %s: %s\n", argv[i + 1],
+			strerror(errno));
+		_exit(127);
+	}
+	for (;;) {
+		pid_t r = waitpid(pid, &wstatus, WNOHANG);
+		struct timespec ts;
+		uint64_t now;
+
+		if (r == pid)
+			break;
+		/* Keepalives and the session's callback run in here. */
+		coord_client_run(c, 10);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		if (lock_signal != 0) {
+			kill(pid, lock_signal);
+			lock_signal = 0;
+		}
+		if (coord_lock_state(l) != COORD_LOCK_HELD && !warned) {
+			warned = true;
+			fprintf(stderr, "coordctl: lock %s (token %s) in "
+				"jeopardy: stopping the command\n", name,
+				token);
+			kill(pid, SIGTERM);
+			term_at = now;
+		}
+		if (term_at != 0 && now >= term_at + ttl / 4) {
+			kill(pid, SIGKILL);
+			term_at = 0;
+		}
+	}
+	if (coord_lock_state(l) == COORD_LOCK_HELD) {
+		code = coord_lock_release(l);
+		if (code != COORD_OK)
+			fail(c, "lock release", code);
+		coord_session_close(s);
+		return exit_status(wstatus);
+	}
+	/* Its state at the end: LOST for good, or JEOPARDY (the command was
+	 * stopped; keepalives may come back, but nobody holds on now). */
+	fprintf(stderr, "coordctl: lock lost: %s (token %s): %s\n", name,
+		token, w.lost ? lost_reason(w.why)
+			      : "keepalives unanswered for half the TTL "
+				"(no leader, or no server reachable)");
+	coord_lock_release(l);
+	coord_session_close(s);
+	return exit_status(wstatus);
+}
+
 int main(int argc, char **argv)
 {
 	struct gopts g;
@@ -784,6 +1209,12 @@ int main(int argc, char **argv)
 		rc = cmd_member(c, &g, argc - i, argv + i);
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_status(c, &g, false);
+	else if (strcmp(cmd, "lease") == 0)
+		rc = cmd_lease(c, &g, argc - i, argv + i);
+	else if (strcmp(cmd, "session") == 0)
+		rc = cmd_session(c, &g, argc - i, argv + i);
+	else if (strcmp(cmd, "lock") == 0)
+		rc = cmd_lock(c, &g, argc - i, argv + i);
 	else if (strcmp(cmd, "endpoint") == 0 && i < argc &&
 		 strcmp(argv[i], "health") == 0)
 		rc = cmd_status(c, &g, true);

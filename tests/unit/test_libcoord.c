@@ -1,0 +1,708 @@
+/*
+ * tests/unit/test_libcoord.c: libcoord's sessions and locks.
+ *
+ * Suite liveness: the session clock rules of libcoord/liveness.h with an
+ * injected clock (jeopardy at ttl/2 and lost at ttl after the send time
+ * of the latest acknowledged keepalive; never later than a server that
+ * counts from when it applied the keepalive).
+ *
+ * Suite session_lock: the library against tests/cluster/fake_coordd (a
+ * stand-in server, started per test on a port of its own): acquire, try,
+ * the wait for a grant, the timeout's cancel, fenced writes through a
+ * handle refused locally once the lock is known lost (by the clock, by
+ * PUSH_SESSION_LOST, by a release), and a session that survives a broken
+ * connection (re-attached).
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "libcoord/coord.h"
+#include "libcoord/liveness.h"
+#include "proto/limits.h"
+#include "tests/unit/check_util.h"
+
+/* ---------------------------------------------------------------------- */
+/* liveness */
+
+START_TEST(alive_until_half_ttl_then_jeopardy_then_lost)
+{
+	struct lc_liveness l;
+
+	lc_liveness_init(&l, 1000, 5000);
+	ck_assert_int_eq(lc_liveness_state(&l, 5000), COORD_SESSION_ALIVE);
+	ck_assert_int_eq(lc_liveness_state(&l, 5499), COORD_SESSION_ALIVE);
+	ck_assert_int_eq(lc_liveness_state(&l, 5500), COORD_SESSION_JEOPARDY);
+	ck_assert_int_eq(lc_liveness_state(&l, 5999), COORD_SESSION_JEOPARDY);
+	ck_assert_int_eq(lc_liveness_state(&l, 6000), COORD_SESSION_LOST);
+	ck_assert_uint_eq(lc_liveness_next_change_ms(&l, 5100), 5500);
+	ck_assert_uint_eq(lc_liveness_next_change_ms(&l, 5600), 6000);
+	ck_assert_uint_eq(lc_liveness_next_change_ms(&l, 6000), UINT64_MAX);
+}
+END_TEST
+
+START_TEST(ack_counts_from_the_send_time_and_never_moves_back)
+{
+	struct lc_liveness l;
+
+	lc_liveness_init(&l, 1000, 0);
+	/* Sent at 300, answered at 900: alive until 300 + 500. */
+	lc_liveness_ack(&l, 300, 1000);
+	ck_assert_int_eq(lc_liveness_state(&l, 799), COORD_SESSION_ALIVE);
+	ck_assert_int_eq(lc_liveness_state(&l, 800), COORD_SESSION_JEOPARDY);
+	ck_assert_int_eq(lc_liveness_state(&l, 1299), COORD_SESSION_JEOPARDY);
+	ck_assert_int_eq(lc_liveness_state(&l, 1300), COORD_SESSION_LOST);
+	/* An older keepalive answered late proves less: T stays 300. */
+	lc_liveness_ack(&l, 100, 1000);
+	ck_assert_uint_eq(l.acked_send_ms, 300);
+	/* Jeopardy ends with a newer ack. */
+	lc_liveness_ack(&l, 1000, 1000);
+	ck_assert_int_eq(lc_liveness_state(&l, 1200), COORD_SESSION_ALIVE);
+}
+END_TEST
+
+START_TEST(lost_is_final)
+{
+	struct lc_liveness l;
+
+	lc_liveness_init(&l, 1000, 0);
+	/* An ack sent after the clock said lost revives nothing. */
+	lc_liveness_ack(&l, 1000, 1000);
+	ck_assert_int_eq(lc_liveness_state(&l, 1100), COORD_SESSION_LOST);
+	lc_liveness_init(&l, 1000, 0);
+	lc_liveness_ack(&l, 100, 0);       /* the server: gone */
+	ck_assert_int_eq(lc_liveness_state(&l, 100), COORD_SESSION_LOST);
+	lc_liveness_ack(&l, 200, 1000);
+	ck_assert_int_eq(lc_liveness_state(&l, 200), COORD_SESSION_LOST);
+	lc_liveness_init(&l, 1000, 0);
+	lc_liveness_end(&l);
+	ck_assert_int_eq(lc_liveness_state(&l, 0), COORD_SESSION_LOST);
+}
+END_TEST
+
+/* Random sends, delays to the leader's apply and back, lost replies: the
+ * client never says ALIVE or JEOPARDY at a time the server may already
+ * have expired the session (the server's deadline: apply + ttl of the
+ * latest applied keepalive). */
+START_TEST(never_more_optimistic_than_the_server)
+{
+	unsigned seed = 12345 + (unsigned)_i;
+	struct lc_liveness l;
+	uint64_t ttl = 100 + rand_r(&seed) % 900, t = 0;
+	uint64_t server_deadline = ttl;
+
+	lc_liveness_init(&l, ttl, 0);
+	for (int k = 0; k < 200; k++) {
+		uint64_t send = t, apply = send + rand_r(&seed) % (ttl / 2 + 1);
+		uint64_t answer = apply + rand_r(&seed) % (ttl / 2 + 1);
+
+		/* The leader applies it only while the session lives. */
+		if (apply < server_deadline)
+			server_deadline = apply + ttl;
+		if (apply < server_deadline && rand_r(&seed) % 4 != 0) {
+			for (uint64_t now = t; now < answer; now++)
+				cu_require(lc_liveness_state(&l, now) ==
+						   COORD_SESSION_LOST ||
+					   now < server_deadline,
+					   "alive at %" PRIu64 ", server "
+					   "deadline %" PRIu64, now,
+					   server_deadline);
+			lc_liveness_ack(&l, send, ttl);
+		}
+		t = answer;
+		cu_require(lc_liveness_state(&l, t) == COORD_SESSION_LOST ||
+			   t < server_deadline, "alive past the server");
+	}
+}
+END_TEST
+
+START_TEST(keepalives_every_third_of_the_ttl_with_jitter)
+{
+	for (uint32_t r = 0; r < 5000; r += 7) {
+		uint64_t v = lc_keepalive_interval_ms(3000, r * 2654435761u);
+
+		cu_require(v <= 1000 && v >= 750, "interval %" PRIu64, v);
+	}
+	ck_assert_uint_eq(lc_keepalive_interval_ms(1, 5), 1);
+	ck_assert_uint_eq(lc_keepalive_interval_ms(3, 0), 1);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------- */
+/* session_lock, against fake_coordd */
+
+static pid_t fake_pid;
+static char fake_ep[64];
+static char fake_log[256];
+
+static bool log_has(const char *what)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(fake_log, "r");
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, what) != NULL;
+	fclose(f);
+	return found;
+}
+
+static void fake_start(void)
+{
+	const char *dir = getenv("top_builddir");
+	char prog[512];
+	int port = 20000 + (getpid() % 5000) * 2;
+
+	snprintf(prog, sizeof(prog), "%s/tests/cluster/fake_coordd",
+		 dir != NULL ? dir : ".");
+	snprintf(fake_log, sizeof(fake_log), "/tmp/fake_coordd.%d.log",
+		 (int)getpid());
+	snprintf(fake_ep, sizeof(fake_ep), "127.0.0.1:%d", port);
+	fake_pid = fork();
+	ck_assert_int_ge(fake_pid, 0);
+	if (fake_pid == 0) {
+		char p[16];
+
+		snprintf(p, sizeof(p), "%d", port);
+		if (freopen(fake_log, "w", stdout) == NULL)
+			_exit(126);
+		execl(prog, prog, p, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 2000 && !log_has("ready"); i++)
+		usleep(10000);
+	ck_assert_msg(log_has("ready"), "fake_coordd (%s) did not start", prog);
+}
+
+static void fake_stop(void)
+{
+	if (fake_pid > 0) {
+		kill(fake_pid, SIGKILL);
+		waitpid(fake_pid, NULL, 0);
+		fake_pid = 0;
+	}
+	unlink(fake_log);
+}
+
+static struct coord_client *client(void)
+{
+	struct coord_client *c;
+
+	ck_assert_int_eq(coord_client_new(fake_ep, NULL, &c), COORD_OK);
+	return c;
+}
+
+static struct coord_session *session(struct coord_client *c, uint64_t ttl)
+{
+	struct coord_session *s;
+
+	cu_code_eq(coord_session_open(c, ttl, &s), COORD_OK);
+	return s;
+}
+
+START_TEST(acquire_try_and_fenced_writes_through_the_handle)
+{
+	struct coord_client *a = client(), *b = client();
+	struct coord_session *sa = session(a, 20000), *sb = session(b, 20000);
+	struct coord_lock_opts try_ = { .wait = false };
+	struct coord_lock *la, *lb;
+	uint64_t tok, rev;
+	bool current;
+
+	cu_code_eq(coord_lock_acquire(sa, "L", 1, NULL, &la), COORD_OK);
+	tok = coord_lock_token(la);
+	ck_assert_uint_gt(tok, 0);
+	ck_assert_int_eq(coord_lock_state(la), COORD_LOCK_HELD);
+	cu_code_eq(coord_lock_acquire(sb, "L", 1, &try_, &lb), COORD_EBUSY);
+	ck_assert_ptr_null(lb);
+	cu_code_eq(coord_lock_put(la, "k", 1, "v", 1, &rev), COORD_OK);
+	cu_code_eq(coord_lock_check(b, "L", 1, tok, &current, NULL), COORD_OK);
+	ck_assert(current);
+	cu_code_eq(coord_lock_release(la), COORD_OK);
+	cu_code_eq(coord_lock_check(b, "L", 1, tok, &current, NULL), COORD_OK);
+	ck_assert(!current);
+	/* The stale token from elsewhere: refused by the server. */
+	cu_code_eq(coord_put_fenced(b, &(struct coord_fence){ "L", 1, tok }, 1,
+				    "k", 1, "v", 1, NULL), COORD_EFENCED);
+	cu_code_eq(coord_lock_acquire(sb, "L", 1, &try_, &lb), COORD_OK);
+	ck_assert_uint_gt(coord_lock_token(lb), tok);
+	cu_code_eq(coord_lock_delete(lb, "k", 1, 0, NULL, NULL), COORD_OK);
+	cu_code_eq(coord_session_close(sb), COORD_OK);
+	cu_code_eq(coord_session_close(sa), COORD_OK);
+	coord_client_free(a);
+	coord_client_free(b);
+}
+END_TEST
+
+/* A lock of a session whose keepalives went unanswered for its TTL (this
+ * process did not run the loop: a pause) is lost by the library's own
+ * clock; a write through it is refused without being sent. */
+START_TEST(lock_lost_by_the_clock_refuses_writes_locally)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa = session(a, 300);
+	struct coord_txn_result *tr;
+	struct coord_lock *la;
+
+	cu_code_eq(coord_lock_acquire(sa, "L", 1, NULL, &la), COORD_OK);
+	usleep(350 * 1000);
+	ck_assert_int_eq(coord_session_state(sa), COORD_SESSION_LOST);
+	ck_assert_int_eq(coord_lock_state(la), COORD_LOCK_LOST);
+	cu_code_eq(coord_lock_put(la, "k", 1, "v", 1, NULL), COORD_ELOCK_LOST);
+	cu_code_eq(coord_lock_delete(la, "k", 1, 0, NULL, NULL),
+		   COORD_ELOCK_LOST);
+	cu_code_eq(coord_lock_txn(la, NULL, 0, NULL, 0, NULL, 0, &tr),
+		   COORD_ELOCK_LOST);
+	ck_assert(!log_has("fenced"));
+	ck_assert(!log_has("write"));
+	cu_code_eq(coord_lock_release(la), COORD_OK);
+	coord_session_close(sa);
+	coord_client_free(a);
+}
+END_TEST
+
+struct states {
+	enum coord_session_state last;
+	int why;
+	int calls;
+};
+
+static void state_cb(void *arg, struct coord_session *s,
+		     enum coord_session_state st, coord_err_t why)
+{
+	struct states *x = arg;
+
+	(void)s;
+	x->last = st;
+	x->why = why;
+	x->calls++;
+}
+
+/* The servers say the session ended (closed from another connection):
+ * PUSH_SESSION_LOST makes every lock of it lost, and the callback says
+ * so. */
+START_TEST(session_lost_push_loses_every_lock)
+{
+	struct coord_client *a = client(), *b = client();
+	struct coord_session *sa = session(a, 20000), *sb, *again;
+	struct coord_lock *l1, *l2;
+	struct states st = { COORD_SESSION_ALIVE, 0, 0 };
+	const uint8_t *secret;
+	size_t n;
+
+	coord_session_set_callback(sa, state_cb, &st);
+	cu_code_eq(coord_lock_acquire(sa, "L1", 2, NULL, &l1), COORD_OK);
+	cu_code_eq(coord_lock_acquire(sa, "L2", 2, NULL, &l2), COORD_OK);
+	secret = coord_session_secret(sa, &n);
+	cu_code_eq(coord_session_attach(b, coord_session_id(sa), secret, n,
+					&sb), COORD_OK);
+	cu_code_eq(coord_session_attach(b, coord_session_id(sa), secret, n,
+					&again), COORD_EEXISTS);
+	ck_assert_ptr_null(again);
+	cu_code_eq(coord_session_close(sb), COORD_OK);
+	for (int i = 0; i < 500 && st.calls == 0; i++)
+		coord_client_run(a, 10);
+	ck_assert_int_eq(st.last, COORD_SESSION_LOST);
+	ck_assert_int_ne(st.why, COORD_OK);
+	ck_assert_int_eq(coord_lock_state(l1), COORD_LOCK_LOST);
+	ck_assert_int_eq(coord_lock_state(l2), COORD_LOCK_LOST);
+	cu_code_eq(coord_lock_put(l2, "k", 1, "v", 1, NULL), COORD_ELOCK_LOST);
+	/* A lost session acquires nothing. */
+	cu_code_eq(coord_lock_acquire(sa, "L3", 2, NULL, &l1), COORD_ESESSION);
+	coord_session_close(sa);
+	coord_client_free(a);
+	coord_client_free(b);
+}
+END_TEST
+
+/* A waiter's timeout cancels its place in the queue (LOCK_RELEASE token
+ * 0) while its session lives on. */
+START_TEST(timed_out_acquire_leaves_the_queue)
+{
+	struct coord_client *a = client(), *b = client();
+	struct coord_session *sa = session(a, 20000), *sb = session(b, 20000);
+	struct coord_lock_opts o = { .wait = true, .timeout_ms = 200 };
+	struct coord_lock_status *st;
+	struct coord_lock *la, *lb;
+
+	cu_code_eq(coord_lock_acquire(sa, "L", 1, NULL, &la), COORD_OK);
+	cu_code_eq(coord_lock_acquire(sb, "L", 1, &o, &lb), COORD_ETIMEDOUT);
+	ck_assert(log_has("cancel L"));
+	cu_code_eq(coord_lock_status(b, "L", 1, &st), COORD_OK);
+	ck_assert_uint_eq(st->n_holders, 1);
+	ck_assert_uint_eq(st->holders[0].token, coord_lock_token(la));
+	ck_assert_uint_eq(st->n_waiters, 0);
+	coord_lock_status_free(st);
+	ck_assert_int_eq(coord_session_state(sb), COORD_SESSION_ALIVE);
+	coord_session_close(sa);
+	coord_session_close(sb);
+	coord_client_free(a);
+	coord_client_free(b);
+}
+END_TEST
+
+/* The grant races the timeout's cancel (fake_coordd's race* locks grant
+ * the waiter just before its cancel arrives, and answer it
+ * COORD_ENOTFOUND): the library learns of the grant (by the push, or by
+ * asking again) and releases it, so that nothing is held that the caller
+ * does not know of. */
+static void cancel_race(const char *name)
+{
+	struct coord_client *a = client(), *b = client();
+	struct coord_session *sa = session(a, 20000), *sb = session(b, 20000);
+	struct coord_lock_opts o = { .wait = true, .timeout_ms = 200 };
+	struct coord_lock_status *st;
+	struct coord_lock *la, *lb;
+	char released[64];
+
+	cu_code_eq(coord_lock_acquire(sa, name, strlen(name), NULL, &la),
+		   COORD_OK);
+	cu_code_eq(coord_lock_acquire(sb, name, strlen(name), &o, &lb),
+		   COORD_ETIMEDOUT);
+	snprintf(released, sizeof(released), "release %s session=%" PRIu64,
+		 name, coord_session_id(sb));
+	ck_assert_msg(log_has(released), "no \"%s\"", released);
+	cu_code_eq(coord_lock_status(a, name, strlen(name), &st), COORD_OK);
+	ck_assert_uint_eq(st->n_holders, 0);
+	ck_assert_uint_eq(st->n_waiters, 0);
+	coord_lock_status_free(st);
+	coord_session_close(sa);
+	coord_session_close(sb);
+	coord_client_free(a);
+	coord_client_free(b);
+}
+
+START_TEST(grant_pushed_before_the_cancel_is_released)
+{
+	cancel_race("race-push");
+}
+END_TEST
+
+START_TEST(grant_learned_after_the_cancel_is_released)
+{
+	cancel_race("race-silent");
+}
+END_TEST
+
+/* A queued acquire is granted by PUSH_GRANT when the holder releases
+ * (the waiter in a child process: both calls are synchronous). */
+START_TEST(queued_acquire_is_granted_on_release)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa = session(a, 20000);
+	struct coord_lock_status *st = NULL;
+	struct coord_lock *la;
+	uint64_t tok_a, tok_b = 0;
+	int fds[2], status;
+	pid_t pid;
+
+	cu_code_eq(coord_lock_acquire(sa, "L", 1, NULL, &la), COORD_OK);
+	tok_a = coord_lock_token(la);
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct coord_client *b;
+		struct coord_session *sb;
+		struct coord_lock *lb;
+		uint64_t t = 0;
+
+		close(fds[0]);
+		if (coord_client_new(fake_ep, NULL, &b) == COORD_OK &&
+		    coord_session_open(b, 20000, &sb) == COORD_OK &&
+		    coord_lock_acquire(sb, "L", 1, NULL, &lb) == COORD_OK)
+			t = coord_lock_token(lb);
+		if (write(fds[1], &t, sizeof(t)) != sizeof(t))
+			_exit(2);
+		_exit(0);
+	}
+	close(fds[1]);
+	for (int i = 0; i < 1000; i++) {
+		coord_lock_status_free(st);
+		cu_code_eq(coord_lock_status(a, "L", 1, &st), COORD_OK);
+		if (st->n_waiters == 1)
+			break;
+		usleep(10000);
+	}
+	ck_assert_uint_eq(st->n_waiters, 1);
+	coord_lock_status_free(st);
+	cu_code_eq(coord_lock_release(la), COORD_OK);
+	ck_assert_int_eq(read(fds[0], &tok_b, sizeof(tok_b)),
+			 (ssize_t)sizeof(tok_b));
+	ck_assert_uint_gt(tok_b, tok_a);
+	waitpid(pid, &status, 0);
+	close(fds[0]);
+	coord_session_close(sa);
+	coord_client_free(a);
+}
+END_TEST
+
+/* The connection breaks: the session is attached to the next one before
+ * its requests, keepalives go on, and the lock stays held. */
+START_TEST(session_survives_a_broken_connection)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa = session(a, 1000);
+	struct coord_lock *la;
+	struct timespec t0, t1;
+
+	cu_code_eq(coord_lock_acquire(sa, "L", 1, NULL, &la), COORD_OK);
+	cu_code_eq(coord_put(a, "drop", 4, "x", 1, NULL), COORD_OK);
+	ck_assert(log_has("drop"));
+	ck_assert(log_has("attach session="));
+	/* Two TTLs of keepalives on the new connection. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		coord_client_run(a, 50);
+		ck_assert_int_eq(coord_session_state(sa), COORD_SESSION_ALIVE);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while (t1.tv_sec - t0.tv_sec < 2);
+	ck_assert(!log_has("expire"));
+	cu_code_eq(coord_lock_put(la, "k", 1, "v", 1, NULL), COORD_OK);
+	cu_code_eq(coord_lock_release(la), COORD_OK);
+	cu_code_eq(coord_session_close(sa), COORD_OK);
+	coord_client_free(a);
+}
+END_TEST
+
+/* The asynchronous API on the caller's event_base: open, acquire,
+ * release from the callbacks. */
+struct async_run {
+	struct event_base *base;
+	struct coord_session *s;
+	uint64_t token;
+	int code;
+	int steps;
+};
+
+static void async_lock_cb(void *arg, coord_err_t code, struct coord_lock *l)
+{
+	struct async_run *x = arg;
+
+	x->steps++;
+	x->code = code;
+	if (code == COORD_OK) {
+		x->token = coord_lock_token(l);
+		/* From a callback: sent, not waited for. */
+		cu_code_eq(coord_lock_release(l), COORD_OK);
+	}
+	event_base_loopbreak(x->base);
+}
+
+static void async_open_cb(void *arg, coord_err_t code, struct coord_session *s)
+{
+	struct async_run *x = arg;
+
+	x->steps++;
+	x->code = code;
+	x->s = s;
+	if (code != COORD_OK ||
+	    coord_lock_acquire_async(s, "A", 1, NULL, async_lock_cb, x) !=
+		    COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+START_TEST(async_open_and_acquire_on_the_callers_loop)
+{
+	struct async_run x = { event_base_new(), NULL, 0, -1, 0 };
+	struct coord_client *c;
+
+	ck_assert_ptr_nonnull(x.base);
+	cu_code_eq(coord_client_new_async(x.base, fake_ep, NULL, &c), COORD_OK);
+	cu_code_eq(coord_session_open_async(c, 20000, async_open_cb, &x),
+		   COORD_OK);
+	event_base_dispatch(x.base);
+	cu_code_eq(x.code, COORD_OK);
+	ck_assert_int_eq(x.steps, 2);
+	ck_assert_uint_gt(x.token, 0);
+	/* An acquire still waiting when the client goes: COORD_ECANCELED. */
+	x.steps = 0;
+	cu_code_eq(coord_lock_acquire_async(x.s, "A", 1, NULL, async_lock_cb,
+					    &x), COORD_OK);
+	coord_client_free(c);
+	ck_assert_int_eq(x.steps, 1);
+	cu_code_eq(x.code, COORD_ECANCELED);
+	event_base_free(x.base);
+}
+END_TEST
+
+static void queued_cb(void *arg, coord_err_t code, struct coord_lock *l)
+{
+	struct async_run *x = arg;
+
+	(void)l;
+	x->steps++;
+	x->code = code;
+	/* What an application may well do when its wait fails. */
+	if (code != COORD_OK)
+		coord_session_close(x->s);
+}
+
+static void queued_open_cb(void *arg, coord_err_t code,
+			   struct coord_session *s)
+{
+	struct async_run *x = arg;
+
+	x->s = s;
+	if (code == COORD_OK)
+		coord_lock_acquire_async(s, "Q", 1, NULL, queued_cb, x);
+}
+
+/* A queued acquire ends with COORD_ECANCELED when the client is freed,
+ * and its callback may close the session that is going. */
+START_TEST(cancelled_waiter_may_close_its_session)
+{
+	struct async_run x = { event_base_new(), NULL, 0, -1, 0 };
+	struct coord_client *a = client(), *b;
+	struct coord_session *sa = session(a, 20000);
+	struct coord_lock *la;
+
+	cu_code_eq(coord_lock_acquire(sa, "Q", 1, NULL, &la), COORD_OK);
+	cu_code_eq(coord_client_new_async(x.base, fake_ep, NULL, &b), COORD_OK);
+	cu_code_eq(coord_session_open_async(b, 20000, queued_open_cb, &x),
+		   COORD_OK);
+	for (int i = 0; i < 500 && !log_has("queue Q"); i++) {
+		struct timeval tv = { 0, 10000 };
+
+		event_base_loopexit(x.base, &tv);
+		event_base_dispatch(x.base);
+	}
+	ck_assert(log_has("queue Q"));
+	ck_assert_int_eq(x.steps, 0);
+	coord_client_free(b);
+	ck_assert_int_eq(x.steps, 1);
+	cu_code_eq(x.code, COORD_ECANCELED);
+	event_base_free(x.base);
+	coord_session_close(sa);
+	coord_client_free(a);
+}
+END_TEST
+
+/* The session of a queued acquire ends (closed from elsewhere: the
+ * push): the acquire fails with the servers' code, and its callback may
+ * close the session meanwhile. */
+START_TEST(waiter_of_a_lost_session_fails_and_may_close_it)
+{
+	struct async_run x = { event_base_new(), NULL, 0, -1, 0 };
+	struct coord_client *a = client(), *b;
+	struct coord_session *sa = session(a, 20000), *sb;
+	struct coord_lock *la;
+	const uint8_t *secret;
+	size_t n;
+
+	cu_code_eq(coord_lock_acquire(sa, "Q", 1, NULL, &la), COORD_OK);
+	cu_code_eq(coord_client_new_async(x.base, fake_ep, NULL, &b), COORD_OK);
+	cu_code_eq(coord_session_open_async(b, 20000, queued_open_cb, &x),
+		   COORD_OK);
+	for (int i = 0; i < 500 && !log_has("queue Q"); i++) {
+		struct timeval tv = { 0, 10000 };
+
+		event_base_loopexit(x.base, &tv);
+		event_base_dispatch(x.base);
+	}
+	ck_assert(log_has("queue Q"));
+	secret = coord_session_secret(x.s, &n);
+	cu_code_eq(coord_session_attach(a, coord_session_id(x.s), secret, n,
+					&sb), COORD_OK);
+	cu_code_eq(coord_session_close(sb), COORD_OK);
+	for (int i = 0; i < 500 && x.steps == 0; i++) {
+		struct timeval tv = { 0, 10000 };
+
+		event_base_loopexit(x.base, &tv);
+		event_base_dispatch(x.base);
+	}
+	ck_assert_int_eq(x.steps, 1);
+	cu_code_eq(x.code, COORD_ESESSION);
+	coord_client_free(b);
+	event_base_free(x.base);
+	coord_session_close(sa);
+	coord_client_free(a);
+}
+END_TEST
+
+START_TEST(bad_arguments_are_refused_before_sending)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa;
+	struct coord_lock *l;
+	char big[COORD_NAME_BYTES_MAX + 1];
+	struct coord_fence f[COORD_FENCES_MAX + 1];
+
+	cu_code_eq(coord_session_open(a, 0, &sa), COORD_ETTL);
+	cu_code_eq(coord_lease_grant(a, 0, NULL, NULL), COORD_ETTL);
+	sa = session(a, 20000);
+	memset(big, 'n', sizeof(big));
+	cu_code_eq(coord_lock_acquire(sa, big, sizeof(big), NULL, &l),
+		   COORD_EINVAL);
+	cu_code_eq(coord_lock_acquire(sa, "", 0, NULL, &l), COORD_EINVAL);
+	memset(f, 0, sizeof(f));
+	cu_code_eq(coord_put_fenced(a, f, COORD_FENCES_MAX + 1, "k", 1, "v",
+				    1, NULL), COORD_EINVAL);
+	coord_session_close(sa);
+	coord_client_free(a);
+}
+END_TEST
+
+static Suite *liveness_suite(void)
+{
+	Suite *s = suite_create("liveness");
+
+	CU_ADD(s, alive_until_half_ttl_then_jeopardy_then_lost, 10);
+	CU_ADD(s, ack_counts_from_the_send_time_and_never_moves_back, 10);
+	CU_ADD(s, lost_is_final, 10);
+	CU_ADD_LOOP(s, never_more_optimistic_than_the_server, 0, 50, 60);
+	CU_ADD(s, keepalives_every_third_of_the_ttl_with_jitter, 10);
+	return s;
+}
+
+#define SL_ADD(s, fn)                                                        \
+	do {                                                                 \
+		TCase *tc_ = tcase_create(#fn);                              \
+		tcase_set_timeout(tc_, 60);                                  \
+		tcase_add_checked_fixture(tc_, fake_start, fake_stop);       \
+		tcase_add_test(tc_, fn);                                     \
+		suite_add_tcase((s), tc_);                                   \
+	} while (0)
+
+static Suite *session_lock_suite(void)
+{
+	Suite *s = suite_create("session_lock");
+
+	SL_ADD(s, acquire_try_and_fenced_writes_through_the_handle);
+	SL_ADD(s, lock_lost_by_the_clock_refuses_writes_locally);
+	SL_ADD(s, session_lost_push_loses_every_lock);
+	SL_ADD(s, timed_out_acquire_leaves_the_queue);
+	SL_ADD(s, queued_acquire_is_granted_on_release);
+	SL_ADD(s, grant_pushed_before_the_cancel_is_released);
+	SL_ADD(s, grant_learned_after_the_cancel_is_released);
+	SL_ADD(s, session_survives_a_broken_connection);
+	SL_ADD(s, bad_arguments_are_refused_before_sending);
+	SL_ADD(s, async_open_and_acquire_on_the_callers_loop);
+	SL_ADD(s, cancelled_waiter_may_close_its_session);
+	SL_ADD(s, waiter_of_a_lost_session_fails_and_may_close_it);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(liveness_suite());
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	srunner_add_suite(sr, session_lock_suite());
+	srunner_set_tap(sr, "-");
+	srunner_run_all(sr, getenv("CK_VERBOSITY") ? CK_ENV : CK_SILENT);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
