@@ -92,9 +92,11 @@ static int fail(struct coord_client *c, const char *what, int code)
 	/* The code's name too: a script tells "not applied"
 	 * (COORD_EUNAVAILABLE, COORD_ENOLEADER) from "outcome unknown"
 	 * (COORD_ETIMEDOUT) without parsing the message. */
-	fprintf(stderr, "coordctl: %s: %s [%s] (%s)\n", what,
+	const char *detail = c != NULL ? coord_errmsg(c) : "";
+
+	fprintf(stderr, "coordctl: %s: %s [%s]%s%s%s\n", what,
 		coord_strerror(code), coord_error_name(code),
-		c != NULL ? coord_errmsg(c) : "");
+		*detail != '\0' ? " (" : "", detail, *detail != '\0' ? ")" : "");
 	return 1;
 }
 
@@ -1008,7 +1010,9 @@ static const char *lost_reason(int why)
 {
 	if (why == COORD_ETIMEDOUT || why == COORD_ENOLEADER ||
 	    why == COORD_EUNAVAILABLE)
-		return "keepalives unanswered (no leader, or no server reachable)";
+		return "no keepalive acknowledged within the TTL (this process "
+		       "was paused, or there was no leader or no server "
+		       "reachable)";
 	return coord_strerror(why);
 }
 
