@@ -112,7 +112,8 @@ struct fsm_config {
 	size_t txn_ops_max;         /* per txn list; COORD_ETXNTOOBIG above */
 	/* Whether a non-zero lease exists, for a put that attaches one
 	 * (COORD_ELEASE if not). Must depend only on replicated state.
-	 * NULL: every lease exists. */
+	 * NULL: the fsm's own leases (LEASE_GRANT, SESSION_OPEN; not
+	 * ended). */
 	bool (*lease_exists)(void *ctx, uint64_t lease);
 	void *lease_ctx;
 	/* Entries of the client table (>= 1); a registration beyond them

@@ -514,12 +514,24 @@ static int check_put(const struct fsm *f, const struct proto_put *p)
 	return COORD_OK;
 }
 
-static int check_put_lease(const struct fsm *f, const struct proto_put *p)
+/* A put may attach only a lease that exists: by default one of the
+ * fsm's own (granted, or a session's, and not ended). */
+static int check_put_lease(struct fsm *f, const struct proto_put *p)
 {
-	if (p->lease != 0 && f->cfg.lease_exists != NULL &&
-	    !f->cfg.lease_exists(f->cfg.lease_ctx, p->lease))
-		return COORD_ELEASE;
-	return COORD_OK;
+	struct fsm_lease_rec l;
+	bool found;
+	int rc;
+
+	if (p->lease == 0)
+		return COORD_OK;
+	if (f->cfg.lease_exists != NULL)
+		return f->cfg.lease_exists(f->cfg.lease_ctx, p->lease)
+			       ? COORD_OK
+			       : COORD_ELEASE;
+	rc = fsm_lease_read(f, p->lease, &found, &l);
+	if (rc != COORD_OK)
+		return rc;
+	return found ? COORD_OK : COORD_ELEASE;
 }
 
 static int check_delete(const struct fsm *f, const struct proto_delete *d)
@@ -798,7 +810,7 @@ static int check_txn(struct fsm *f, const struct proto_txn *t)
 }
 
 /* The checks that depend on state, for the branch that will run. */
-static int check_branch_state(const struct fsm *f, const struct proto_op *ops,
+static int check_branch_state(struct fsm *f, const struct proto_op *ops,
 			      size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

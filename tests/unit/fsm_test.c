@@ -318,6 +318,19 @@ struct proto_cmd ft_lease_end(uint64_t lease)
  * The fixture.
  */
 
+static bool ft_any_lease(void *ctx, uint64_t lease)
+{
+	(void)ctx;
+	(void)lease;
+	return true;
+}
+
+void ft_config_default(struct fsm_config *cfg)
+{
+	fsm_config_default(cfg);
+	cfg->lease_exists = ft_any_lease;
+}
+
 void ft_fsm_open(struct ft_fsm *t, const struct fsm_config *cfg)
 {
 	memset(t, 0, sizeof(*t));
@@ -325,7 +338,7 @@ void ft_fsm_open(struct ft_fsm *t, const struct fsm_config *cfg)
 	if (cfg != NULL)
 		t->cfg = *cfg;
 	else
-		fsm_config_default(&t->cfg);
+		ft_config_default(&t->cfg);
 	t->cfg.alloc = &t->alloc.a;
 	ck_assert_int_eq(fsm_backend_mem_new(&t->alloc.a, &t->backend),
 			 COORD_OK);

@@ -72,6 +72,11 @@ struct ft_fsm {
 	struct fsm_result res;
 };
 
+/* fsm_config_default(), but every lease exists (the keyspace tests
+ * attach leases they never granted); the lease tests use the fsm's own
+ * leases (lease_exists NULL). */
+void ft_config_default(struct fsm_config *cfg);
+/* cfg NULL: ft_config_default(). */
 void ft_fsm_open(struct ft_fsm *t, const struct fsm_config *cfg);
 void ft_fsm_close(struct ft_fsm *t);
 const struct proto_reply *ft_apply(struct ft_fsm *t, struct proto_cmd cmd);

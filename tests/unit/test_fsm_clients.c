@@ -27,7 +27,7 @@ static void ce_open(struct ce *c, uint64_t clients_max)
 {
 	struct fsm_config cfg;
 
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	if (clients_max != 0)
 		cfg.clients_max = clients_max;
 	ft_fsm_open(&c->t, &cfg);

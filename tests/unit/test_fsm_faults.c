@@ -166,7 +166,7 @@ static void env_open(struct fault_env *e, bool backend_faults)
 {
 	memset(e, 0, sizeof(*e));
 	ft_alloc_init(&e->alloc);
-	fsm_config_default(&e->cfg);
+	ft_config_default(&e->cfg);
 	e->cfg.alloc = &e->alloc.a;
 	ft_code_eq(fsm_backend_mem_new(&e->alloc.a, &e->mem), COORD_OK);
 	e->err = COORD_ENOMEM;
@@ -542,7 +542,7 @@ static void run_entry_faults(bool backend_faults, bool encoded)
 
 	env_open(&e, backend_faults);
 	e.cfg.clients_max = 2;
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.clients_max = 2;
 	ft_fsm_open(&ref, &cfg);
 	proto_buf_init(&want, NULL);
@@ -891,7 +891,7 @@ static void table_open(struct ft_fsm *t, uint64_t clients_max)
 {
 	struct fsm_config cfg;
 
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.clients_max = clients_max;
 	ft_fsm_open(t, &cfg);
 }

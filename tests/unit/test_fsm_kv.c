@@ -85,7 +85,7 @@ START_TEST(put_key_too_big_is_rejected_before_any_change)
 	struct fsm_config cfg;
 	struct ft_fsm t;
 
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.key_bytes_max = 3;
 	ft_fsm_open(&t, &cfg);
 	ft_apply_ok(&t, ft_put("abc", "v", 0));
@@ -102,7 +102,7 @@ START_TEST(put_value_too_big_is_evaluetoobig)
 	struct fsm_config cfg;
 	struct ft_fsm t;
 
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.value_bytes_max = 2;
 	ft_fsm_open(&t, &cfg);
 	ft_apply_ok(&t, ft_put("k", "12", 0));
@@ -123,7 +123,7 @@ START_TEST(put_with_unknown_lease_is_elease)
 	struct fsm_config cfg;
 	struct ft_fsm t;
 
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.lease_exists = lease_exists_odd;
 	ft_fsm_open(&t, &cfg);
 	ft_apply_ok(&t, ft_put("k", "v", 7));
@@ -470,7 +470,7 @@ START_TEST(range_rejects_bad_selections_and_sorts)
 		{ "abcd", NULL, PROTO_RANGE_PREFIX, 0, 0, COORD_EKEYTOOBIG },
 	};
 
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.key_bytes_max = 3;
 	ft_fsm_open(&t, &cfg);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -558,7 +558,7 @@ START_TEST(delete_rejects_bad_selections)
 	struct fsm_config cfg;
 	struct ft_fsm t;
 
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.key_bytes_max = 3;
 	ft_fsm_open(&t, &cfg);
 	ft_apply_ok(&t, ft_put("a", "1", 0));
@@ -593,16 +593,16 @@ START_TEST(config_limits_are_validated)
 	struct fsm *f = NULL;
 
 	ck_assert_int_eq(fsm_backend_mem_new(NULL, &b), COORD_OK);
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.key_bytes_max = 0;
 	ft_code_eq(fsm_new(&cfg, b, &f), COORD_EINVAL);
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.txn_ops_max = 0;
 	ft_code_eq(fsm_new(&cfg, b, &f), COORD_EINVAL);
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.value_bytes_max = (size_t)UINT32_MAX + 1;
 	ft_code_eq(fsm_new(&cfg, b, &f), COORD_EINVAL);
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	ft_code_eq(fsm_new(&cfg, NULL, &f), COORD_EINVAL);
 	ck_assert_ptr_null(f);
 	ft_code_eq(fsm_new(&cfg, b, &f), COORD_OK);

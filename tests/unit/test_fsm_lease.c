@@ -401,6 +401,38 @@ START_TEST(codec_refuses_bad_lock_commands)
 }
 END_TEST
 
+/* By default (lease_exists NULL) a put attaches only a lease the fsm
+ * holds: an unknown or ended one is COORD_ELEASE, alone or in a txn. */
+START_TEST(put_attaches_only_a_live_lease)
+{
+	struct fl x;
+	struct fsm_config cfg;
+	struct proto_op op;
+	struct proto_cmd txn;
+	uint64_t session;
+
+	fsm_config_default(&cfg);
+	fl_open(&x, &cfg);
+	fl_err(&x, ft_put("a", "1", 7), COORD_ELEASE);
+	memset(&op, 0, sizeof(op));
+	op.type = PROTO_CMD_PUT;
+	op.u.put = ft_put("a", "1", 7).u.put;
+	memset(&txn, 0, sizeof(txn));
+	txn.type = PROTO_CMD_TXN;
+	txn.u.txn.success = &op;
+	txn.u.txn.n_success = 1;
+	fl_err(&x, txn, COORD_ELEASE);
+	fl_ok(&x, 0, fl_grant(7, 1000));
+	fl_ok(&x, 0, ft_put("a", "1", 7));
+	fl_ok(&x, 0, txn);
+	session = fl_ok(&x, 0, fl_open_session(1000))->u.session_open.session;
+	fl_ok(&x, 0, ft_put("b", "1", session));     /* its lease */
+	fl_ok(&x, 0, fl_revoke(7));
+	fl_err(&x, ft_put("a", "2", 7), COORD_ELEASE);
+	fl_close(&x);
+}
+END_TEST
+
 Suite *fsm_lease_suite(void)
 {
 	Suite *s = suite_create("fsm_lease");
@@ -416,5 +448,6 @@ Suite *fsm_lease_suite(void)
 	FT_ADD(s, leases_each_lists_in_id_order);
 	FT_ADD(s, codec_round_trips_the_lock_commands);
 	FT_ADD(s, codec_refuses_bad_lock_commands);
+	FT_ADD(s, put_attaches_only_a_live_lease);
 	return s;
 }

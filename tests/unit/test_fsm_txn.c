@@ -254,7 +254,7 @@ START_TEST(txn_with_too_many_ops_is_etxntoobig)
 	struct proto_compare cmps[3];
 	struct proto_op ops[3];
 
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.txn_ops_max = 2;
 	ft_fsm_open(&t, &cfg);
 	for (size_t i = 0; i < 3; i++) {
@@ -307,7 +307,7 @@ START_TEST(txn_rejects_bad_compares_and_ops_before_any_write)
 	struct proto_compare c;
 	struct proto_op ops[2];
 
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.key_bytes_max = 3;
 	cfg.value_bytes_max = 3;
 	ft_fsm_open(&t, &cfg);
@@ -349,7 +349,7 @@ START_TEST(txn_state_checks_of_the_chosen_branch_fail_the_whole_txn)
 	struct proto_op ops[3];
 	struct proto_compare c;
 
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.lease_exists = NULL;
 	ft_fsm_open(&t, &cfg);
 	ft_apply_ok(&t, ft_put("a", "1", 0));
@@ -383,7 +383,7 @@ START_TEST(txn_put_with_unknown_lease_is_elease)
 	struct proto_op ops[2];
 	struct proto_compare c;
 
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.lease_exists = lease_exists_small;
 	ft_fsm_open(&t, &cfg);
 	ops[0] = op_put("a", "1", 3);
@@ -505,7 +505,7 @@ START_TEST(prev_kv_counts_against_the_reply_limit_the_same_on_every_replica)
 	struct ft_fsm a, b;
 	uint64_t ha, hb;
 
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	cfg.reply_bytes_max = 200;
 	ft_fsm_open(&a, &cfg);
 	ft_fsm_open(&b, &cfg);

@@ -52,7 +52,7 @@ START_TEST(view_merges_pending_writes_over_the_backend)
 	put_raw(b, "c", "3");
 	put_raw(b, "e", "5");
 	put_raw(b, "g", "7");
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	ft_code_eq(fsm_new(&cfg, b, &f), COORD_OK);
 	ft_code_eq(fsm_ov_put(f, (const uint8_t *)"b", 1,
 			      (const uint8_t *)"2", 1), COORD_OK);
@@ -94,7 +94,7 @@ START_TEST(overlay_keeps_many_keys_in_order)
 	uint32_t prev = 0, n = 0;
 
 	ft_code_eq(fsm_backend_mem_new(NULL, &b), COORD_OK);
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	ft_code_eq(fsm_new(&cfg, b, &f), COORD_OK);
 	/* 5000 keys in a scrambled order: a skip list many levels high. */
 	for (uint32_t i = 0; i < 5000; i++) {
@@ -131,7 +131,7 @@ START_TEST(version_keys_escape_and_parse_back)
 	uint64_t rev;
 
 	ft_code_eq(fsm_backend_mem_new(NULL, &b), COORD_OK);
-	fsm_config_default(&cfg);
+	ft_config_default(&cfg);
 	ft_code_eq(fsm_new(&cfg, b, &f), COORD_OK);
 	ft_code_eq(fsm_kkey_build(f, &k, key, sizeof(key), true), COORD_OK);
 	/* k, then a, 00 ff, ff, 00 ff, 01, then the terminator 00 01 */
