@@ -75,6 +75,9 @@ uint64_t api_leader_hint(struct net *net);
 /* COORD_ENOTLEADER with a known leader, COORD_ENOLEADER without. */
 int api_not_leader_code(struct net *net);
 void api_send(struct client *cl, const struct proto_response *r);
+/* A success reply to (kind, request_id) with an empty body, to fill. */
+void api_reply_start(struct client *cl, uint32_t kind, uint64_t request_id,
+		     struct proto_response *r);
 void api_send_error(struct client *cl, uint32_t kind, uint64_t request_id,
 		    int code);
 void api_send_kv(struct client *cl, uint32_t kind, uint64_t request_id,

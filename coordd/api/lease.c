@@ -494,11 +494,7 @@ static void send_session(struct client *cl, const struct req *q,
 {
 	struct proto_response r;
 
-	memset(&r, 0, sizeof(r));
-	r.kind = q->kind;
-	r.request_id = q->request_id;
-	r.leader_hint = api_leader_hint(cl->net);
-	r.has_body = true;
+	api_reply_start(cl, q->kind, q->request_id, &r);
 	if (q->kind == PROTO_LEASE_KEEPALIVE || q->kind == PROTO_LEASE_GRANT) {
 		r.u.lease.lease = e->id;
 		r.u.lease.ttl_ms = e->ttl_ms;
@@ -719,11 +715,7 @@ static void ttl_read_done(void *ctx, int code, const uint8_t *reply,
 	if (code != COORD_OK) {
 		api_send_error(cl, q->kind, q->request_id, code);
 	} else {
-		memset(&r, 0, sizeof(r));
-		r.kind = q->kind;
-		r.request_id = q->request_id;
-		r.leader_hint = api_leader_hint(cl->net);
-		r.has_body = true;
+		api_reply_start(cl, q->kind, q->request_id, &r);
 		r.u.lease_ttl.lease = e->id;
 		r.u.lease_ttl.ttl_ms = lease_ttl_left_ms(cl->net, e);
 		r.u.lease_ttl.granted_ttl_ms = e->ttl_ms;
@@ -773,11 +765,7 @@ static void list_read_done(void *ctx, int code, const uint8_t *reply,
 	} else {
 		for (size_t i = 0; i < ls->n; i++)
 			ids[i] = ls->heap[i]->id;
-		memset(&r, 0, sizeof(r));
-		r.kind = q->kind;
-		r.request_id = q->request_id;
-		r.leader_hint = api_leader_hint(cl->net);
-		r.has_body = true;
+		api_reply_start(cl, q->kind, q->request_id, &r);
 		r.u.lease_list.leases.v = ids;
 		r.u.lease_list.leases.n = ls->n;
 		api_send(cl, &r);

@@ -225,11 +225,7 @@ static void send_grant(struct client *cl, const struct req *q, bool granted,
 {
 	struct proto_response r;
 
-	memset(&r, 0, sizeof(r));
-	r.kind = q->kind;
-	r.request_id = q->request_id;
-	r.leader_hint = api_leader_hint(cl->net);
-	r.has_body = true;
+	api_reply_start(cl, q->kind, q->request_id, &r);
 	r.u.grant.granted = granted;
 	r.u.grant.token = token;
 	api_send(cl, &r);
@@ -388,11 +384,7 @@ static void check_read_done(void *ctx, int code, const uint8_t *reply,
 	if (code != COORD_OK) {
 		api_send_error(cl, q->kind, q->request_id, code);
 	} else {
-		memset(&r, 0, sizeof(r));
-		r.kind = q->kind;
-		r.request_id = q->request_id;
-		r.leader_hint = api_leader_hint(cl->net);
-		r.has_body = true;
+		api_reply_start(cl, q->kind, q->request_id, &r);
 		r.u.lock_check.current = current;
 		r.u.lock_check.token = token;
 		api_send(cl, &r);
@@ -444,11 +436,7 @@ static void status_read_done(void *ctx, int code, const uint8_t *reply,
 					  : 0;
 		ws[i].ttl_left_ms = e != NULL ? lease_ttl_left_ms(net, e) : 0;
 	}
-	memset(&r, 0, sizeof(r));
-	r.kind = q->kind;
-	r.request_id = q->request_id;
-	r.leader_hint = api_leader_hint(net);
-	r.has_body = true;
+	api_reply_start(cl, q->kind, q->request_id, &r);
 	r.u.lock_status.delay_left_ms =
 		st.delay_until_ms > now ? st.delay_until_ms - now : 0;
 	r.u.lock_status.holders.v = hs;

@@ -99,11 +99,7 @@ void members_list(struct client *cl, const struct proto_request *rq)
 			m->learner = pass == 1;
 		}
 	}
-	memset(&r, 0, sizeof(r));
-	r.kind = rq->kind;
-	r.request_id = rq->request_id;
-	r.leader_hint = api_leader_hint(net);
-	r.has_body = true;
+	api_reply_start(cl, rq->kind, rq->request_id, &r);
 	r.u.member_list.members.v = ms;
 	r.u.member_list.members.n = n;
 	api_send(cl, &r);

@@ -41,11 +41,7 @@ static void register_done(void *ctx, int code, const uint8_t *reply,
 	if (code != COORD_OK) {
 		api_send_error(cl, q->kind, q->request_id, code);
 	} else {
-		memset(&r, 0, sizeof(r));
-		r.kind = q->kind;
-		r.request_id = q->request_id;
-		r.leader_hint = api_leader_hint(cl->net);
-		r.has_body = true;
+		api_reply_start(cl, q->kind, q->request_id, &r);
 		r.u.register_client.client_id = rp.u.register_client.client_id;
 		api_send(cl, &r);
 	}

@@ -86,6 +86,16 @@ void api_send(struct client *cl, const struct proto_response *r)
 	}
 }
 
+void api_reply_start(struct client *cl, uint32_t kind, uint64_t request_id,
+		     struct proto_response *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->request_id = request_id;
+	r->leader_hint = api_leader_hint(cl->net);
+	r->has_body = true;
+}
+
 void api_send_error(struct client *cl, uint32_t kind, uint64_t request_id,
 		       int code)
 {

@@ -119,11 +119,7 @@ void watch_create(struct client *cl, const struct proto_request *rq)
 	cl->n_watches++;
 	cl->n_unsynced++;
 	cl->net->n_watches++;
-	memset(&r, 0, sizeof(r));
-	r.kind = rq->kind;
-	r.request_id = rq->request_id;
-	r.leader_hint = api_leader_hint(cl->net);
-	r.has_body = true;
+	api_reply_start(cl, rq->kind, rq->request_id, &r);
 	r.u.watch.watch_id = w->id;
 	r.u.watch.start_revision = w->next_rev;
 	api_send(cl, &r);
