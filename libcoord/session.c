@@ -119,8 +119,12 @@ static void attach_done(struct coord_client *c, void *arg, int code,
 	if (s == NULL)
 		return;
 	s->attach_inflight = false;
-	if (code == COORD_OK)
+	if (code == COORD_OK) {
+		/* Only now does the server take the session's requests on
+		 * this connection. */
+		lc_locks_on_ready(s);
 		return;
+	}
 	if (code == COORD_ESESSION || code == COORD_ESESSION_EXPIRED ||
 	    code == COORD_EPERM) {
 		lc_errf(c, "session %016" PRIx64 " is gone: %s", s->id,
@@ -463,8 +467,7 @@ void lc_sessions_on_ready(struct coord_client *c)
 		if (s->lost_code != COORD_OK)
 			continue;
 		s->attach_inflight = false;     /* its connection died */
-		attach_send(s);
-		lc_locks_on_ready(s);
+		attach_send(s);     /* then its waiting acquires again */
 	}
 }
 

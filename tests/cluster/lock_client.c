@@ -1,14 +1,23 @@
 /*
  * tests/cluster/lock_client.c: sessions and locks for the lock tests of
  * tests/cluster/ (lock_queued.sh, lock_retry.sh, lock_fifo.sh,
- * lock_badinput.sh). One mode per run; each prints one line per outcome
- * for the shell test to grep:
+ * lock_badinput.sh, lock_failover.sh). One mode per run; each prints
+ * one line per outcome for the shell test to grep:
  *
  *   hold ENDPOINTS NAME TTL_MS GO_FILE
  *       libcoord: opens a session ("session ID"), acquires NAME waiting
  *       in its queue ("granted token=T" or "acquire code=NAME"); a
  *       holder keeps its session alive until GO_FILE exists, then
  *       releases ("released code=NAME").
+ *   cycle ENDPOINTS NAME TTL_MS STOP_FILE
+ *       libcoord, until STOP_FILE exists: acquire NAME -> a fenced put
+ *       of NAME/data = "SESSION:TOKEN" -> release, one line per cycle:
+ *       "cycle session=S token=T acq_us=A put=CODE put_us=P rel_us=R
+ *       rel=CODE" (times on CLOCK_MONOTONIC, comparable between
+ *       processes: A when the acquire returned, P when the put
+ *       returned, R just before the release was sent); a failed acquire
+ *       is "acquire code=NAME" (and is tried again), the end of the
+ *       session "lost code=NAME" (exit 1).
  *   rawwait HOST PORT NAME TTL_MS
  *       the wire by hand: opens a session and queues on NAME ("queued
  *       session=S"), keeps the session alive (every TTL/3, until the
@@ -399,25 +408,36 @@ static uint64_t revision(struct conn *c)
 /* ---------------------------------------------------------------------- */
 /* hold: a libcoord client. */
 
+/* A libcoord client (*c) and a session of it, printed as "session ID";
+ * NULL after printing "session code=NAME". */
+static struct coord_session *session_new(const char *endpoints, uint64_t ttl,
+					 struct coord_client **c)
+{
+	struct coord_session *s;
+	int rc;
+
+	if (coord_client_new(endpoints, NULL, c) != COORD_OK)
+		die("coord_client_new");
+	rc = coord_session_open(*c, ttl, &s);
+	if (rc != COORD_OK) {
+		printf("session code=%s\n", coord_error_name(rc));
+		coord_client_free(*c);
+		return NULL;
+	}
+	printf("session %" PRIu64 "\n", coord_session_id(s));
+	return s;
+}
+
 static int mode_hold(const char *endpoints, const char *name, uint64_t ttl,
 		     const char *go)
 {
 	struct coord_client *c;
-	struct coord_session *s;
+	struct coord_session *s = session_new(endpoints, ttl, &c);
 	struct coord_lock *l;
 	int rc;
 
-	rc = coord_client_new(endpoints, NULL, &c);
-	if (rc != COORD_OK)
-		die("coord_client_new");
-	rc = coord_session_open(c, ttl, &s);
-	if (rc != COORD_OK) {
-		printf("session code=%s\n", coord_error_name(rc));
-		coord_client_free(c);
+	if (s == NULL)
 		return 1;
-	}
-	printf("session %" PRIu64 "\n", coord_session_id(s));
-	fflush(stdout);
 	rc = coord_lock_acquire(s, name, strlen(name), NULL, &l);
 	if (rc != COORD_OK) {
 		printf("acquire code=%s\n", coord_error_name(rc));
@@ -438,7 +458,69 @@ static int mode_hold(const char *endpoints, const char *name, uint64_t ttl,
 }
 
 /* ---------------------------------------------------------------------- */
-/* rawwait: a queued waiter that sends no keepalives. */
+/* cycle: acquire -> fenced put -> release, logged for a history check. */
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int mode_cycle(const char *endpoints, const char *name, uint64_t ttl,
+		      const char *stop)
+{
+	struct coord_client *c;
+	struct coord_session *s = session_new(endpoints, ttl, &c);
+	char key[COORD_NAME_BYTES_MAX + 8], val[64];
+	int rc, status = 0;
+
+	if (s == NULL)
+		return 1;
+	snprintf(key, sizeof(key), "%s/data", name);
+	while (access(stop, F_OK) != 0) {
+		struct coord_lock *l;
+		uint64_t acq, put, rel;
+		int put_rc;
+
+		if (coord_session_state(s) == COORD_SESSION_LOST) {
+			printf("lost code=COORD_ESESSION_EXPIRED\n");
+			status = 1;
+			break;
+		}
+		rc = coord_lock_acquire(s, name, strlen(name), NULL, &l);
+		if (rc == COORD_ESESSION || rc == COORD_ESESSION_EXPIRED) {
+			printf("lost code=%s\n", coord_error_name(rc));
+			status = 1;
+			break;
+		}
+		if (rc != COORD_OK) {
+			printf("acquire code=%s\n", coord_error_name(rc));
+			continue;
+		}
+		acq = now_us();
+		snprintf(val, sizeof(val), "%" PRIu64 ":%" PRIu64,
+			 coord_session_id(s), coord_lock_token(l));
+		put_rc = coord_lock_put(l, key, strlen(key), val, strlen(val),
+					NULL);
+		put = now_us();
+		rel = now_us();
+		printf("cycle session=%" PRIu64 " token=%" PRIu64
+		       " acq_us=%" PRIu64 " put=%s put_us=%" PRIu64
+		       " rel_us=%" PRIu64, coord_session_id(s),
+		       coord_lock_token(l), acq, coord_error_name(put_rc),
+		       put, rel);
+		rc = coord_lock_release(l);
+		printf(" rel=%s\n", coord_error_name(rc));
+	}
+	coord_session_close(s);
+	coord_client_free(c);
+	return status;
+}
+
+/* ---------------------------------------------------------------------- */
+/* rawwait: a queued waiter that keeps its session alive until stopped. */
 
 static int mode_rawwait(const char *name, uint64_t ttl)
 {
@@ -1039,6 +1121,8 @@ int main(int argc, char **argv)
 		usage();
 	if (strcmp(argv[1], "hold") == 0 && argc == 6)
 		return mode_hold(argv[2], argv[3], num(argv[4]), argv[5]);
+	if (strcmp(argv[1], "cycle") == 0 && argc == 6)
+		return mode_cycle(argv[2], argv[3], num(argv[4]), argv[5]);
 	if (argc < 4)
 		usage();
 	set_server(argv[2], argv[3]);
