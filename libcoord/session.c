@@ -59,6 +59,7 @@ static struct sess_ctx *ctx_new(const struct coord_session *s)
 }
 
 static void session_arm(struct coord_session *s);
+static void keepalive_send(struct coord_session *s);
 
 /* Tells the callback of a change of state; false when the client went
  * (freed by the callback). s may be gone after the call: look it up
@@ -121,7 +122,9 @@ static void attach_done(struct coord_client *c, void *arg, int code,
 	s->attach_inflight = false;
 	if (code == COORD_OK) {
 		/* Only now does the server take the session's requests on
-		 * this connection. */
+		 * this connection: a keepalive at once (those due meanwhile
+		 * were held back), and the waiting acquires again. */
+		keepalive_send(s);
 		lc_locks_on_ready(s);
 		return;
 	}
@@ -194,8 +197,14 @@ static void keepalive_done(struct coord_client *c, void *arg, int code,
 static void keepalive_send(struct coord_session *s)
 {
 	struct proto_request rq;
-	struct sess_ctx *x = ctx_new(s);
+	struct sess_ctx *x;
 
+	/* Sent before the ATTACH is answered, it would be refused
+	 * (COORD_ESESSION: an ATTACH is a linearizable read, answered after
+	 * what follows it): attach_done() sends it. */
+	if (s->attach_inflight)
+		return;
+	x = ctx_new(s);
 	if (x == NULL)
 		return;
 	memset(&rq, 0, sizeof(rq));

@@ -1,14 +1,15 @@
 /*
  * tests/cluster/lock_client.c: sessions and locks for the lock tests of
  * tests/cluster/ (lock_queued.sh, lock_retry.sh, lock_fifo.sh,
- * lock_badinput.sh, lock_failover.sh). One mode per run; each prints
- * one line per outcome for the shell test to grep:
+ * lock_badinput.sh, lock_failover.sh, lock_churn.sh). One mode per run;
+ * each prints one line per outcome for the shell test to grep:
  *
  *   hold ENDPOINTS NAME TTL_MS GO_FILE
  *       libcoord: opens a session ("session ID"), acquires NAME waiting
  *       in its queue ("granted token=T" or "acquire code=NAME"); a
- *       holder keeps its session alive until GO_FILE exists, then
- *       releases ("released code=NAME").
+ *       holder keeps its session alive until GO_FILE exists ("lost"
+ *       if the lock is lost meanwhile), then releases ("released
+ *       code=NAME").
  *   cycle ENDPOINTS NAME TTL_MS STOP_FILE
  *       libcoord, until STOP_FILE exists: acquire NAME -> a fenced put
  *       of NAME/data = "SESSION:TOKEN" -> release, one line per cycle:
@@ -24,6 +25,12 @@
  *       process is stopped), and prints what the server pushes for it:
  *       "pushed GRANT token=T" or "pushed SESSION_LOST code=NAME" (then
  *       exits), or "silent" after 120 s.
+ *   expiry HOST PORT,PORT... TTL_MS
+ *       opens a session (on the port that leads) and sends it no
+ *       keepalive: prints "expired
+ *       after_ms=N code=NAME" when the server pushes SESSION_LOST, N
+ *       counted from the SESSION_OPEN's reply (the server started its
+ *       TTL before that), or "silent" after 60 s.
  *   status HOST PORT NAME
  *       LOCK_STATUS: "status code=NAME holders=H waiters=W", then
  *       "holder session=S token=T" and "waiter session=S" lines.
@@ -83,6 +90,8 @@ static void die(const char *what)
 	fflush(stdout);
 	exit(1);
 }
+
+static void set_server(const char *host, const char *port);
 
 /* ---------------------------------------------------------------------- */
 /* The wire by hand. */
@@ -408,6 +417,22 @@ static uint64_t revision(struct conn *c)
 /* ---------------------------------------------------------------------- */
 /* hold: a libcoord client. */
 
+static uint64_t t_start;
+
+/* Each change of a libcoord session's state: "state NAME why=CODE
+ * at_ms=T last_error=TEXT" (T since the session opened; the client's
+ * last error message). */
+static void session_state_cb(void *arg, struct coord_session *s,
+			     enum coord_session_state state, coord_err_t why)
+{
+	static const char *names[] = { "ALIVE", "JEOPARDY", "LOST" };
+
+	(void)s;
+	printf("state %s why=%s at_ms=%" PRIu64 " last_error=%s\n",
+	       names[state], coord_error_name(why), now_ms() - t_start,
+	       coord_errmsg(arg));
+}
+
 /* A libcoord client (*c) and a session of it, printed as "session ID";
  * NULL after printing "session code=NAME". */
 static struct coord_session *session_new(const char *endpoints, uint64_t ttl,
@@ -425,6 +450,8 @@ static struct coord_session *session_new(const char *endpoints, uint64_t ttl,
 		return NULL;
 	}
 	printf("session %" PRIu64 "\n", coord_session_id(s));
+	t_start = now_ms();
+	coord_session_set_callback(s, session_state_cb, *c);
 	return s;
 }
 
@@ -448,8 +475,13 @@ static int mode_hold(const char *endpoints, const char *name, uint64_t ttl,
 	}
 	printf("granted token=%" PRIu64 "\n", coord_lock_token(l));
 	fflush(stdout);
-	while (access(go, F_OK) != 0)
+	while (access(go, F_OK) != 0) {
+		if (coord_lock_state(l) == COORD_LOCK_LOST) {
+			printf("lost\n");
+			break;
+		}
 		coord_client_run(c, 20);
+	}
 	rc = coord_lock_release(l);
 	printf("released code=%s\n", coord_error_name(rc));
 	coord_session_close(s);
@@ -576,6 +608,74 @@ static int mode_rawwait(const char *name, uint64_t ttl)
 		msg_free(&m);
 	}
 	printf("silent\n");
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* expiry: how long a session without keepalives lives. */
+
+/* Opens a session on whichever of ports (comma-separated) leads: c
+ * connected to it; 0, or -1 when none took it within 30 s. */
+static int open_on_leader(const char *ports, uint64_t ttl, struct conn *c,
+			  uint64_t *session)
+{
+	uint64_t end = now_ms() + 30000;
+
+	while (now_ms() < end) {
+		char buf[256], *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", ports);
+		for (char *p = strtok_r(buf, ",", &save); p != NULL;
+		     p = strtok_r(NULL, ",", &save)) {
+			struct proto_request rq;
+			struct msg m;
+
+			set_server("127.0.0.1", p);
+			conn_open(c);
+			memset(&rq, 0, sizeof(rq));
+			rq.kind = PROTO_REGISTER_CLIENT;
+			conn_call(c, &rq, &m);
+			c->cid = m.r.code == COORD_OK
+					 ? m.r.u.register_client.client_id
+					 : 0;
+			msg_free(&m);
+			if (c->cid != 0 &&
+			    session_open(c, ttl, session, NULL, NULL) ==
+				    COORD_OK)
+				return 0;
+			conn_close(c);
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+static int mode_expiry(const char *ports, uint64_t ttl)
+{
+	struct conn c;
+	struct msg m;
+	uint64_t session, t0, end;
+
+	if (open_on_leader(ports, ttl, &c, &session) != 0)
+		die("no node took SESSION_OPEN");
+	t0 = now_ms();
+	end = t0 + 60000;
+	while (now_ms() < end) {
+		if (!conn_recv(&c, &m, 1000))
+			continue;
+		if (m.push && m.p.kind == PROTO_PUSH_SESSION_LOST &&
+		    m.p.u.session_lost.session == session) {
+			printf("expired after_ms=%" PRIu64 " code=%s\n",
+			       now_ms() - t0,
+			       coord_error_name(m.p.u.session_lost.code));
+			msg_free(&m);
+			conn_close(&c);
+			return 0;
+		}
+		msg_free(&m);
+	}
+	printf("silent\n");
+	conn_close(&c);
 	return 0;
 }
 
@@ -1125,9 +1225,12 @@ int main(int argc, char **argv)
 		return mode_cycle(argv[2], argv[3], num(argv[4]), argv[5]);
 	if (argc < 4)
 		usage();
-	set_server(argv[2], argv[3]);
+	if (strcmp(argv[1], "expiry") != 0)
+		set_server(argv[2], argv[3]);
 	if (strcmp(argv[1], "rawwait") == 0 && argc == 6)
 		rc = mode_rawwait(argv[4], num(argv[5]));
+	else if (strcmp(argv[1], "expiry") == 0 && argc == 5)
+		rc = mode_expiry(argv[3], num(argv[4]));
 	else if (strcmp(argv[1], "status") == 0 && argc == 5)
 		rc = lock_status_print(argv[4]);
 	else if (strcmp(argv[1], "retry") == 0 && argc == 5)
