@@ -31,6 +31,9 @@
  *       after_ms=N code=NAME" when the server pushes SESSION_LOST, N
  *       counted from the SESSION_OPEN's reply (the server started its
  *       TTL before that), or "silent" after 60 s.
+ *   leader HOST PORT,PORT...
+ *       prints the place (1, 2...) in the list of the port whose node
+ *       leads (STATUS), waiting up to 60 s ("none" then).
  *   status HOST PORT NAME
  *       LOCK_STATUS: "status code=NAME holders=H waiters=W", then
  *       "holder session=S token=T" and "waiter session=S" lines.
@@ -204,7 +207,9 @@ static void conn_call(struct conn *c, struct proto_request *rq,
 	conn_await(c, rq, m);
 }
 
-static void conn_open(struct conn *c)
+/* Connects c to the server and says HELLO: 0, or -1 when the server
+ * cannot be reached. */
+static int conn_try_open(struct conn *c)
 {
 	struct proto_request rq;
 	struct msg m;
@@ -212,9 +217,13 @@ static void conn_open(struct conn *c)
 	memset(c, 0, sizeof(*c));
 	c->next_id = 1;
 	c->fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (c->fd < 0 ||
-	    connect(c->fd, (struct sockaddr *)&server, sizeof(server)) != 0)
-		die("connect");
+	if (c->fd < 0)
+		die("socket");
+	if (connect(c->fd, (struct sockaddr *)&server, sizeof(server)) != 0) {
+		close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
 	memset(&rq, 0, sizeof(rq));
 	rq.kind = PROTO_HELLO;
 	rq.u.hello.version = PROTO_VERSION;
@@ -223,6 +232,13 @@ static void conn_open(struct conn *c)
 	if (m.r.code != COORD_OK)
 		die("HELLO refused");
 	msg_free(&m);
+	return 0;
+}
+
+static void conn_open(struct conn *c)
+{
+	if (conn_try_open(c) != 0)
+		die("connect");
 }
 
 static void conn_register(struct conn *c)
@@ -609,6 +625,47 @@ static int mode_rawwait(const char *name, uint64_t ttl)
 	}
 	printf("silent\n");
 	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* leader: which of the ports leads. */
+
+static int mode_leader(const char *ports)
+{
+	uint64_t end = now_ms() + 60000;
+
+	while (now_ms() < end) {
+		char buf[256], *save = NULL;
+		int i = 0;
+
+		snprintf(buf, sizeof(buf), "%s", ports);
+		for (char *p = strtok_r(buf, ",", &save); p != NULL;
+		     p = strtok_r(NULL, ",", &save)) {
+			struct proto_request rq;
+			struct conn c;
+			struct msg m;
+			bool leads;
+
+			i++;
+			set_server("127.0.0.1", p);
+			if (conn_try_open(&c) != 0)
+				continue;
+			memset(&rq, 0, sizeof(rq));
+			rq.kind = PROTO_STATUS;
+			conn_call(&c, &rq, &m);
+			leads = m.r.code == COORD_OK &&
+				m.r.u.status.leader == m.r.u.status.node_id;
+			msg_free(&m);
+			conn_close(&c);
+			if (leads) {
+				printf("%d\n", i);
+				return 0;
+			}
+		}
+		usleep(20000);
+	}
+	printf("none\n");
+	return 1;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1225,10 +1282,12 @@ int main(int argc, char **argv)
 		return mode_cycle(argv[2], argv[3], num(argv[4]), argv[5]);
 	if (argc < 4)
 		usage();
-	if (strcmp(argv[1], "expiry") != 0)
+	if (strcmp(argv[1], "expiry") != 0 && strcmp(argv[1], "leader") != 0)
 		set_server(argv[2], argv[3]);
 	if (strcmp(argv[1], "rawwait") == 0 && argc == 6)
 		rc = mode_rawwait(argv[4], num(argv[5]));
+	else if (strcmp(argv[1], "leader") == 0 && argc == 4)
+		rc = mode_leader(argv[3]);
 	else if (strcmp(argv[1], "expiry") == 0 && argc == 5)
 		rc = mode_expiry(argv[3], num(argv[4]));
 	else if (strcmp(argv[1], "status") == 0 && argc == 5)

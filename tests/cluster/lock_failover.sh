@@ -104,13 +104,16 @@ counts() {
 
 wait_progress $(counts)
 for round in 1 2 3 4 5; do
-	l=$(cl_leader)
+	l=$(lk_leader)
 	before=$(counts)
+	t0=$(date +%s%N)
 	cl_kill "$l" KILL
-	nl=$(cl_leader)
+	nl=$(lk_leader)
+	t1=$(date +%s%N)
 	cl_node_start "$l"
 	wait_progress $before
-	echo "round $round: killed leader n$l, n$nl leads; cycles per client: $(counts)"
+	t2=$(date +%s%N)
+	echo "round $round: killed leader n$l, n$nl leads after $(( (t1 - t0) / 1000000 )) ms, every client cycled again after $(( (t2 - t0) / 1000000 )) ms; cycles per client: $(counts)"
 done
 touch "$CL_DIR/stop"
 for p in $LK_PIDS; do

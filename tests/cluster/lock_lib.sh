@@ -8,6 +8,7 @@
 #                           output in $CL_DIR/OUT; its pid in LK_PID
 #   lk_wait OUT ERE [S]     until $CL_DIR/OUT has a line matching ERE
 #                           (up to S seconds, default CL_WAIT_S)
+#   lk_leader               the index of the leader (as cl_leader, faster)
 #   lk_leader_port          the client port of the leader
 #   lk_wait_waiters PORT NAME N  until lock NAME has N waiters (asking
 #                           the node of client port PORT)
@@ -46,8 +47,19 @@ lk_wait() {
 	done
 }
 
+# lk_leader: the index of the leader, like cl_leader, but by STATUS
+# requests of lock_client (no waiting on a node that is down).
+lk_leader() {
+	ports=""
+	for i in $(seq 1 "$CL_N"); do
+		ports="$ports${ports:+,}$(cl_port "$i" 0)"
+	done
+	i=$("$LOCK_CLIENT" leader 127.0.0.1 "$ports") || fail "no leader within 60 s"
+	echo "$i"
+}
+
 lk_leader_port() {
-	cl_port "$(cl_leader)" 0
+	cl_port "$(lk_leader)" 0
 }
 
 # lk_wait_waiters PORT NAME N: until lock NAME has N waiters (asking
