@@ -1,7 +1,10 @@
 #!/bin/bash
 # tests/cluster/lock_badinput.sh: refused lock and session requests get
 # their named error and change nothing -- neither the revision nor the
-# holder and queue of the lock involved (docs/protocol.md, errors).
+# holder and queue of the lock involved (docs/protocol.md, errors); a
+# session is usable only on the connection that opened or attached it,
+# and an ATTACH with a wrong secret is refused and logged
+# (docs/security.md).
 #
 # The nodes allow 4 sessions, 1 waiter per lock and 2 locks per session,
 # so that each limit is reached with a few requests.
@@ -9,7 +12,8 @@
 lk_init lock_badinput
 cl_start 3 --heartbeat-ms 50 --election-ms 300 --max-sessions 4 \
 	--max-waiters-per-lock 1 --max-locks-per-session 2
-out=$("$LOCK_CLIENT" bad 127.0.0.1 "$(lk_leader_port)") ||
+l=$(lk_leader)
+out=$("$LOCK_CLIENT" bad 127.0.0.1 "$(cl_port "$l" 0)") ||
 	fail "lock_client bad: $out"
 echo "$out"
 want() { # CASE CODE
@@ -40,6 +44,8 @@ want foreign-acquire COORD_ESESSION
 want foreign-release COORD_ESESSION
 want foreign-keepalive COORD_ESESSION
 want foreign-close COORD_ESESSION
+want attach-wrong-secret COORD_EPERM
+want keepalive-after-wrong-secret COORD_ESESSION
 want too-many-waiters COORD_ETOOMANYWAITERS
 want too-many-locks COORD_ETOOMANYLOCKS
 want too-many-sessions COORD_ETOOMANYSESSIONS
@@ -47,6 +53,8 @@ echo "$out" | grep -q '^release-holder code=COORD_OK$' ||
 	fail "the holder's release after the refusals"
 echo "$out" | grep -q '^after holder=s2 waiters=0 token_rose=1$' ||
 	fail "the waiter was not granted after the refusals"
+grep -q 'SESSION_ATTACH [0-9]* refused: wrong secret' "$CL_DIR/n$l.log" ||
+	fail "no warning for the wrong secret in n$l.log"
 "$LOCK_CLIENT" hold "$(cl_endpoints)" L 0 "$CL_DIR/go" >"$CL_DIR/zero.out" 2>&1 &&
 	fail "libcoord opened a session of TTL 0"
 grep -q '^session code=COORD_ETTL$' "$CL_DIR/zero.out" ||

@@ -1208,6 +1208,17 @@ static int mode_bad(void)
 	rq.kind = PROTO_SESSION_CLOSE;
 	rq.u.session.session = s1;
 	bad_call(&other, &c, "foreign-close", &rq);
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_SESSION_ATTACH;
+	rq.u.session_attach.session = s1;
+	rq.u.session_attach.secret = proto_bytes_make(
+		"not the secret, not the secret", 30);
+	bad_call(&other, &c, "attach-wrong-secret", &rq);
+	/* Still not the session's connection. */
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_SESSION_KEEPALIVE;
+	rq.u.session.session = s1;
+	bad_call(&other, &c, "keepalive-after-wrong-secret", &rq);
 
 	/* Limits (the test starts the nodes with --max-sessions 4,
 	 * --max-waiters-per-lock 1, --max-locks-per-session 2). */
