@@ -8,11 +8,11 @@
 #
 # The nodes allow 4 sessions, 1 waiter per lock and 2 locks per session,
 # so that each limit is reached with a few requests.
-. "$(dirname "$0")/lock_lib.sh"
-lk_init lock_badinput
+. "$(dirname "$0")/lock_client_lib.sh"
+lc_init lock_badinput
 cl_start 3 --heartbeat-ms 50 --election-ms 300 --max-sessions 4 \
 	--max-waiters-per-lock 1 --max-locks-per-session 2
-l=$(lk_leader)
+l=$(lc_leader)
 out=$("$LOCK_CLIENT" bad 127.0.0.1 "$(cl_port "$l" 0)") ||
 	fail "lock_client bad: $out"
 echo "$out"

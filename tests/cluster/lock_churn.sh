@@ -10,8 +10,8 @@
 # - two libcoord clients holding a lock each keep their sessions alive
 #   through it all: their locks are never lost and their releases
 #   succeed at the end.
-. "$(dirname "$0")/lock_lib.sh"
-lk_init lock_churn
+. "$(dirname "$0")/lock_client_lib.sh"
+lc_init lock_churn
 RAW=$top_builddir/tests/cluster/raw_client
 [ -x "$RAW" ] || fail "no $RAW"
 TTL=1000
@@ -20,10 +20,10 @@ BOUND=$((TTL + 2 * ELECTION))
 cl_start 3 --heartbeat-ms 50 --election-ms "$ELECTION" \
 	--admin-addrs loopback --transfer-interval-ms 0
 EP=$(cl_endpoints)
-lk_bg h1.out hold "$EP" churn/1 "$TTL" "$CL_DIR/go"
-lk_bg h2.out hold "$EP" churn/2 "$TTL" "$CL_DIR/go"
-lk_wait h1.out '^granted token='
-lk_wait h2.out '^granted token='
+lc_bg h1.out hold "$EP" churn/1 "$TTL" "$CL_DIR/go"
+lc_bg h2.out hold "$EP" churn/2 "$TTL" "$CL_DIR/go"
+lc_wait h1.out '^granted token='
+lc_wait h2.out '^granted token='
 
 # The churn: every TTL/3, TRANSFER_LEADER (to any other member) sent to
 # every node at once -- the leader moves, the followers refuse. The
@@ -44,7 +44,7 @@ lk_wait h2.out '^granted token='
 	touch "$CL_DIR/churn.done"
 ) &
 churn=$!
-LK_PIDS="$LK_PIDS $churn"
+LC_PIDS="$LC_PIDS $churn"
 
 # Sessions without keepalives, opened one after the other while the
 # leadership moves; each opened on the node that leads then.
@@ -73,8 +73,8 @@ echo "transfers done: $moves, leaderships taken: $leaders, sessions expired on t
 
 # The live sessions lived through it.
 touch "$CL_DIR/go"
-lk_wait h1.out '^released code='
-lk_wait h2.out '^released code='
+lc_wait h1.out '^released code='
+lc_wait h2.out '^released code='
 cat "$CL_DIR/h1.out" "$CL_DIR/h2.out"
 grep -q '^lost' "$CL_DIR/h1.out" "$CL_DIR/h2.out" && fail "a live session lost its lock under churn"
 grep -q '^released code=COORD_OK$' "$CL_DIR/h1.out" || fail "h1's release"

@@ -15,8 +15,8 @@
 # - every fenced put made while holding succeeded (none COORD_EFENCED),
 #   and fo/data ends with the value of a put made with the newest token;
 # - no client's session ended: their keepalives kept flowing.
-. "$(dirname "$0")/lock_lib.sh"
-lk_init lock_failover
+. "$(dirname "$0")/lock_client_lib.sh"
+lc_init lock_failover
 TTL=5000
 CLIENTS=4
 
@@ -76,7 +76,7 @@ lk_check_history "$CL_DIR/good" >/dev/null || fail "the checker failed a good hi
 cl_start 3 --heartbeat-ms 100 --election-ms 500
 EP=$(cl_endpoints)
 for i in $(seq 1 $CLIENTS); do
-	lk_bg "c$i.out" cycle "$EP" fo "$TTL" "$CL_DIR/stop"
+	lc_bg "c$i.out" cycle "$EP" fo "$TTL" "$CL_DIR/stop"
 done
 
 cycles() { # the cycles client I has logged
@@ -90,7 +90,7 @@ wait_progress() {
 		eval "b=\${$i}"
 		until [ "$(cycles "$i")" -gt "$b" ]; do
 			[ "$(date +%s)" -lt "$dl" ] ||
-				fail "client $i made no cycle in $CL_WAIT_S s: $(tail -3 "$CL_DIR/c$i.out"); lock fo: $("$LOCK_CLIENT" status 127.0.0.1 "$(lk_leader_port)" fo)"
+				fail "client $i made no cycle in $CL_WAIT_S s: $(tail -3 "$CL_DIR/c$i.out"); lock fo: $("$LOCK_CLIENT" status 127.0.0.1 "$(lc_leader_port)" fo)"
 			grep -q '^lost' "$CL_DIR/c$i.out" &&
 				fail "client $i lost its session: $(grep '^lost' "$CL_DIR/c$i.out")"
 			sleep 0.05
@@ -104,11 +104,11 @@ counts() {
 
 wait_progress $(counts)
 for round in 1 2 3 4 5; do
-	l=$(lk_leader)
+	l=$(lc_leader)
 	before=$(counts)
 	t0=$(date +%s%N)
 	cl_kill "$l" KILL
-	nl=$(lk_leader)
+	nl=$(lc_leader)
 	t1=$(date +%s%N)
 	cl_node_start "$l"
 	wait_progress $before
@@ -116,7 +116,7 @@ for round in 1 2 3 4 5; do
 	echo "round $round: killed leader n$l, n$nl leads after $(( (t1 - t0) / 1000000 )) ms, every client cycled again after $(( (t2 - t0) / 1000000 )) ms; cycles per client: $(counts)"
 done
 touch "$CL_DIR/stop"
-for p in $LK_PIDS; do
+for p in $LC_PIDS; do
 	wait "$p" || fail "a client exited with an error: $(grep -h '^lost' "$CL_DIR"/c*.out)"
 done
 grep -h '^lost' "$CL_DIR"/c*.out && fail "a session whose keepalives flowed ended"

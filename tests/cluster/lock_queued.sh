@@ -13,27 +13,27 @@
 # token than A's; resumed, B1 must have been pushed SESSION_LOST, never a
 # GRANT, and B2's acquire must fail with COORD_ESESSION_EXPIRED (or
 # COORD_ESESSION), never succeed.
-. "$(dirname "$0")/lock_lib.sh"
-lk_init lock_queued
+. "$(dirname "$0")/lock_client_lib.sh"
+lc_init lock_queued
 TTL=1000
 # The drift allowance leaves 3 s between a TTL's end and the leader's
 # expiry: A releases in that window.
 cl_start 3 --heartbeat-ms 100 --election-ms 500 --lease-drift-ms 3000
 EP=$(cl_endpoints)
-LP=$(lk_leader_port)
+LP=$(lc_leader_port)
 
-lk_bg a.out hold "$EP" lk "$TTL" "$CL_DIR/go.a"
-lk_wait a.out '^granted token='
+lc_bg a.out hold "$EP" lk "$TTL" "$CL_DIR/go.a"
+lc_wait a.out '^granted token='
 ta=$(sed -n 's/^granted token=//p' "$CL_DIR/a.out")
-lk_bg b1.out rawwait 127.0.0.1 "$LP" lk "$TTL"
-b1=$LK_PID
-lk_wait b1.out '^queued session='
-lk_bg b2.out hold "$EP" lk "$TTL" "$CL_DIR/go.b2"
-b2=$LK_PID
-lk_wait_waiters "$LP" lk 2
-lk_bg c.out hold "$EP" lk "$TTL" "$CL_DIR/go.c"
+lc_bg b1.out rawwait 127.0.0.1 "$LP" lk "$TTL"
+b1=$LC_PID
+lc_wait b1.out '^queued session='
+lc_bg b2.out hold "$EP" lk "$TTL" "$CL_DIR/go.b2"
+b2=$LC_PID
+lc_wait_waiters "$LP" lk 2
+lc_bg c.out hold "$EP" lk "$TTL" "$CL_DIR/go.c"
 # The queue: B1, B2, C.
-lk_wait_waiters "$LP" lk 3
+lc_wait_waiters "$LP" lk 3
 "$LOCK_CLIENT" status 127.0.0.1 "$LP" lk
 
 # B1 and B2 stop; their TTL (B2's counted from its last keepalive, at
@@ -42,8 +42,8 @@ lk_wait_waiters "$LP" lk 3
 kill -STOP "$b1" "$b2"
 sleep "$(( TTL * 3 / 2 / 1000 )).$(( TTL * 3 / 2 % 1000 ))"
 touch "$CL_DIR/go.a"
-lk_wait a.out '^released code=COORD_OK$'
-lk_wait c.out '^granted token='
+lc_wait a.out '^released code=COORD_OK$'
+lc_wait c.out '^granted token='
 tc=$(sed -n 's/^granted token=//p' "$CL_DIR/c.out")
 sc=$(sed -n 's/^session //p' "$CL_DIR/c.out")
 echo "A's token $ta, C's token $tc"
@@ -56,8 +56,8 @@ echo "$st" | grep -q 'waiters=0$' || fail "the stopped waiters still queue: $st"
 
 # Resumed, the stopped waiters learn that their session ended.
 kill -CONT "$b1" "$b2"
-lk_wait b1.out '^pushed '
-lk_wait b2.out '^acquire code='
+lc_wait b1.out '^pushed '
+lc_wait b2.out '^acquire code='
 cat "$CL_DIR/b1.out" "$CL_DIR/b2.out"
 grep -q '^pushed GRANT' "$CL_DIR/b1.out" &&
 	fail "B1's session had run out, and the server pushed it a grant"
@@ -67,5 +67,5 @@ grep -Eq '^acquire code=COORD_ESESSION(_EXPIRED)?$' "$CL_DIR/b2.out" ||
 	fail "B2's acquire did not fail with COORD_ESESSION_EXPIRED"
 grep -q '^granted' "$CL_DIR/b2.out" && fail "B2 was granted the lock"
 touch "$CL_DIR/go.c"
-lk_wait c.out '^released code=COORD_OK$'
+lc_wait c.out '^released code=COORD_OK$'
 echo "PASS: lock_queued"

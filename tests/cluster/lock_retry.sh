@@ -10,10 +10,10 @@
 # is granted once, pushed once on the connection the retry came on. On
 # the free lock "rt/free" the same: the retry answers the first grant's
 # token, and the lock has one holder with it.
-. "$(dirname "$0")/lock_lib.sh"
-lk_init lock_retry
+. "$(dirname "$0")/lock_client_lib.sh"
+lc_init lock_retry
 cl_start 3 --heartbeat-ms 50 --election-ms 300
-out=$("$LOCK_CLIENT" retry 127.0.0.1 "$(lk_leader_port)" rt) ||
+out=$("$LOCK_CLIENT" retry 127.0.0.1 "$(lc_leader_port)" rt) ||
 	fail "lock_client retry: $out"
 echo "$out"
 has() { echo "$out" | grep -Eq "$1" || fail "no '$1' in the output"; }
