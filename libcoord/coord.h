@@ -408,7 +408,9 @@ COORD_API coord_err_t coord_lease_ttl(struct coord_client *c, uint64_t lease,
  * SESSION_KEEPALIVE every ttl/3 (less a random part of up to a quarter of
  * that, so that many clients spread out), to the leader, across
  * failovers (after a reconnect the session is attached to the new
- * connection before anything else of it goes out).
+ * connection before anything else of it goes out: its keepalives and
+ * waiting acquires follow the ATTACH's answer; tests:
+ * tests/cluster/lock_churn.sh, tests/cluster/lock_failover.sh).
  *
  * The library judges the session by the clock of this process, never
  * more optimistically than the servers can: a keepalive sent at time T

@@ -139,11 +139,14 @@ static void acquire_done(struct coord_client *c, void *arg, int code,
 		return;     /* queued: the grant comes as PUSH_GRANT */
 	}
 	if (code == COORD_ESESSION) {
-		/* Gone, or unknown to this connection: the ATTACH tells, and
-		 * on_ready sends the acquire again once attached. */
+		/* Gone, or not attached to this connection yet (after a
+		 * reconnect the ATTACH is a linearizable read: the server
+		 * answers requests sent behind it before it): the ATTACH
+		 * tells. Attached, the acquire goes again
+		 * (lc_locks_on_ready); gone, it fails with the ATTACH's code
+		 * (lc_locks_on_lost). */
 		lc_session_reattach(l->s);
-		if (resend)
-			return;
+		return;
 	}
 	if (resend && code_transient(code))
 		return;
@@ -178,9 +181,10 @@ static int acquire_send(struct coord_lock *l, bool wait, bool resend)
 
 void lc_locks_on_ready(struct coord_session *s)
 {
-	/* A waiter queued on the old connection asks again (a new
-	 * sequence): the server never queues a session twice, and answers
-	 * "held, token T" if the grant came in between. */
+	/* Once the session is attached to a new connection, a waiter
+	 * queued on the old one asks again (a new sequence), so that the
+	 * grant is pushed here: the server never queues a session twice,
+	 * and answers "held, token T" if the grant came in between. */
 	for (struct coord_lock *l = s->locks; l != NULL; l = l->next)
 		if (!l->held && !l->failed && !l->lost)
 			acquire_send(l, true, true);

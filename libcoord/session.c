@@ -59,6 +59,7 @@ static struct sess_ctx *ctx_new(const struct coord_session *s)
 }
 
 static void session_arm(struct coord_session *s);
+static void keepalive_send(struct coord_session *s);
 
 /* Tells the callback of a change of state; false when the client went
  * (freed by the callback). s may be gone after the call: look it up
@@ -123,8 +124,14 @@ static void attach_done(struct coord_client *c, void *arg, int code,
 	if (s == NULL)
 		return;
 	s->attach_inflight = false;
-	if (code == COORD_OK)
+	if (code == COORD_OK) {
+		/* Only now does the server take the session's requests on
+		 * this connection: a keepalive at once (those due meanwhile
+		 * were held back), and the waiting acquires again. */
+		keepalive_send(s);
+		lc_locks_on_ready(s);
 		return;
+	}
 	if (code == COORD_ESESSION || code == COORD_ESESSION_EXPIRED ||
 	    code == COORD_EPERM) {
 		lc_errf(c, "session %016" PRIx64 " is gone: %s", s->id,
@@ -194,8 +201,14 @@ static void keepalive_done(struct coord_client *c, void *arg, int code,
 static void keepalive_send(struct coord_session *s)
 {
 	struct proto_request rq;
-	struct sess_ctx *x = ctx_new(s);
+	struct sess_ctx *x;
 
+	/* Sent before the ATTACH is answered, it would be refused
+	 * (COORD_ESESSION: an ATTACH is a linearizable read, answered after
+	 * what follows it): attach_done() sends it. */
+	if (s->attach_inflight)
+		return;
+	x = ctx_new(s);
 	if (x == NULL)
 		return;
 	memset(&rq, 0, sizeof(rq));
@@ -524,8 +537,7 @@ void lc_sessions_on_ready(struct coord_client *c)
 		if (s->lost_code != COORD_OK)
 			continue;
 		s->attach_inflight = false;     /* its connection died */
-		attach_send(s);
-		lc_locks_on_ready(s);
+		attach_send(s);     /* then its waiting acquires again */
 	}
 }
 

@@ -122,16 +122,10 @@ static int dial(bool nonblocking)
 static int send_request(int fd, struct proto_request *rq)
 {
 	struct proto_buf b;
-	size_t mark;
 	int rc;
 
 	rq->request_id = request_id_next++;
-	proto_buf_init(&b, NULL);
-	rc = proto_frame_begin(&b, &mark);
-	if (rc == COORD_OK)
-		rc = proto_request_encode(rq, &b);
-	if (rc == COORD_OK)
-		rc = proto_frame_end(&b, mark, SIZE_MAX);
+	rc = raw_request_frame(rq, &b);
 	if (rc != COORD_OK) {
 		fprintf(stderr, "raw_client: encoding %s: %s\n",
 			proto_kind_name(rq->kind), coord_error_name(rc));
@@ -235,12 +229,9 @@ static void recv_range(int fd)
 
 static size_t parse_size(const char *s)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s)
+	if (raw_parse_u64(s, 10, &v) != 0)
 		usage();
 	return (size_t)v;
 }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "proto/errors.h"
 #include "proto/frame.h"
 
 unsigned raw_recv_timeout_ms = RAW_RECV_TIMEOUT_MS;
@@ -87,4 +88,31 @@ uint8_t *raw_read_frame(int fd, size_t max, size_t *len)
 		return NULL;
 	}
 	return body;
+}
+
+int raw_parse_u64(const char *s, int base, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno != 0 || *end != '\0' || end == s)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+int raw_request_frame(const struct proto_request *rq, struct proto_buf *b)
+{
+	size_t mark;
+	int rc;
+
+	proto_buf_init(b, NULL);
+	rc = proto_frame_begin(b, &mark);
+	if (rc == COORD_OK)
+		rc = proto_request_encode(rq, b);
+	if (rc == COORD_OK)
+		rc = proto_frame_end(b, mark, SIZE_MAX);
+	return rc;
 }

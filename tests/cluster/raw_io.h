@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/buf.h"
+#include "proto/wire.h"
+
 #define RAW_RECV_TIMEOUT_MS 5000
 
 /* The wait per read of raw_read_frame(); RAW_RECV_TIMEOUT_MS unless the
@@ -29,5 +32,13 @@ int raw_read_exact(int fd, uint8_t *buf, size_t len, int timeout_ms);
  * length in *len; NULL after printing "closed", "timeout", "bad frame
  * length N" or "truncated frame: closed|timeout". */
 uint8_t *raw_read_frame(int fd, size_t max, size_t *len);
+
+/* b (initialized here; the caller closes it) gets rq as one frame:
+ * COORD_OK or the encoder's code. */
+int raw_request_frame(const struct proto_request *rq, struct proto_buf *b);
+
+/* A whole string as an unsigned number (strtoull's base: 10, or 0 for
+ * 0x... too): 0 and *out, or -1 when it is not one. */
+int raw_parse_u64(const char *s, int base, uint64_t *out);
 
 #endif /* COORD_TESTS_CLUSTER_RAW_IO_H */

@@ -33,7 +33,6 @@
  * answered), 1 when a send failed, 2 on usage errors.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -72,14 +71,11 @@ static uint64_t id_of(const char *name)
 
 static uint64_t num(const char *s)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno != 0 || *end != '\0' || end == s)
+	if (raw_parse_u64(s, 0, &v) != 0)
 		usage();
-	return (uint64_t)v;
+	return v;
 }
 
 /* The three kinds of message, one frame each. */
