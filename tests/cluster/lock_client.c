@@ -1,6 +1,6 @@
 /*
  * tests/cluster/lock_client.c: sessions and locks for the lock tests of
- * tests/cluster/ (lock_queued.sh, lock_retry.sh,
+ * tests/cluster/ (lock_queued.sh, lock_retry.sh, lock_fifo.sh,
  * lock_badinput.sh, lock_failover.sh, lock_churn.sh). One mode per run;
  * each prints one line per outcome for the shell test to grep:
  *
@@ -44,6 +44,10 @@
  *       connection closed unread; a third connection attaches that
  *       session and sends the same (client id, sequence) again. The same
  *       for NAME/free, a free lock. Prints the replies and statuses.
+ *   fifo HOST PORT NAME N TTL_MS
+ *       N sessions on one connection queue on NAME behind a holder; on
+ *       each PUSH_GRANT the grantee releases at once. Prints "fifo
+ *       granted=G in_order=0|1 twice=D tokens_rising=0|1".
  *   bad HOST PORT
  *       the refused requests of lock_badinput.sh, each printed as
  *       "CASE code=NAME changed=0|1" (changed: the revision or the
@@ -838,6 +842,222 @@ static int mode_retry(const char *name)
 }
 
 /* ---------------------------------------------------------------------- */
+/* fifo: N sessions queued on one lock, granted once each, in order. */
+
+/* Requests in flight at once: below the exactly-once window. */
+#define FIFO_BATCH 128
+
+/* Sends the n requests make(i) builds, FIFO_BATCH at a time, and hands
+ * each reply to each(i) (pushes meanwhile are dropped). */
+static void batch(struct conn *c, size_t n, void (*make)(size_t, void *,
+		  struct proto_request *), void *arg, struct msg *out_each,
+		  void (*each)(size_t, struct msg *, void *))
+{
+	for (size_t at = 0; at < n; at += FIFO_BATCH) {
+		size_t k = n - at < FIFO_BATCH ? n - at : FIFO_BATCH;
+		uint64_t first_id = c->next_id;
+		size_t got = 0;
+
+		for (size_t i = 0; i < k; i++) {
+			struct proto_request rq;
+
+			make(at + i, arg, &rq);
+			conn_send(c, &rq);
+		}
+		while (got < k) {
+			if (!conn_recv(c, out_each, LC_REPLY_MS))
+				die("no reply in a batch");
+			if (!out_each->push &&
+			    out_each->r.request_id >= first_id &&
+			    out_each->r.request_id < first_id + k) {
+				each(at + (size_t)(out_each->r.request_id -
+						   first_id), out_each, arg);
+				got++;
+			}
+			msg_free(out_each);
+		}
+		c->acked = c->seq;
+	}
+}
+
+struct fifo {
+	const char *name;
+	uint64_t ttl;
+	uint64_t *sessions;
+	uint64_t *granted_at;       /* grant order + 1, 0: not yet */
+	size_t n_granted;
+	size_t twice;
+	bool rising;
+	uint64_t last_token;
+	bool failed;
+};
+
+static void fifo_make_open(size_t i, void *arg, struct proto_request *rq)
+{
+	struct fifo *f = arg;
+
+	(void)i;
+	session_open_init(rq, f->ttl);
+}
+
+static void fifo_got_open(size_t i, struct msg *m, void *arg)
+{
+	struct fifo *f = arg;
+
+	if (m->r.code != COORD_OK)
+		f->failed = true;
+	else
+		f->sessions[i] = m->r.u.session.session;
+}
+
+static void fifo_make_acquire(size_t i, void *arg, struct proto_request *rq)
+{
+	struct fifo *f = arg;
+
+	acquire_init(rq, f->name, f->sessions[i], true);
+}
+
+static void fifo_got_acquire(size_t i, struct msg *m, void *arg)
+{
+	struct fifo *f = arg;
+
+	(void)i;
+	if (m->r.code != COORD_OK || m->r.u.grant.granted)
+		f->failed = true;
+}
+
+static void fifo_make_keepalive(size_t i, void *arg, struct proto_request *rq)
+{
+	struct fifo *f = arg;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->kind = PROTO_SESSION_KEEPALIVE;
+	rq->u.session.session = f->sessions[i];
+}
+
+static void fifo_got_keepalive(size_t i, struct msg *m, void *arg)
+{
+	struct fifo *f = arg;
+
+	(void)i;
+	if (m->r.code != COORD_OK)
+		f->failed = true;
+}
+
+static size_t fifo_index(const struct fifo *f, size_t n, uint64_t session)
+{
+	for (size_t i = 0; i < n; i++)
+		if (f->sessions[i] == session)
+			return i;
+	return n;
+}
+
+static int mode_fifo(const char *name, size_t n, uint64_t ttl)
+{
+	struct conn c;
+	struct fifo f;
+	struct msg m;
+	uint64_t holder, token, end, last_ka;
+	bool granted, in_order = true;
+	size_t released = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.name = name;
+	f.ttl = ttl;
+	f.rising = true;
+	f.sessions = calloc(n, sizeof(*f.sessions));
+	f.granted_at = calloc(n, sizeof(*f.granted_at));
+	if (f.sessions == NULL || f.granted_at == NULL)
+		die("memory");
+	conn_open(&c);
+	conn_register(&c);
+	if (session_open(&c, ttl, &holder, NULL, NULL) != COORD_OK)
+		die("SESSION_OPEN refused");
+	if (acquire(&c, name, holder, false, &granted, &token) != COORD_OK ||
+	    !granted)
+		die("the holder's acquire");
+	f.last_token = token;
+	batch(&c, n, fifo_make_open, &f, &m, fifo_got_open);
+	if (f.failed)
+		die("a SESSION_OPEN was refused");
+	batch(&c, n, fifo_make_acquire, &f, &m, fifo_got_acquire);
+	if (f.failed)
+		die("an acquire was refused or granted at once");
+	printf("queued %zu\n", n);
+	fflush(stdout);
+	last_ka = now_ms();
+	{
+		struct proto_request rq;
+
+		release_init(&rq, name, holder, token);
+		conn_send(&c, &rq);
+	}
+	/* Each grant: its session releases at once (the release's reply is
+	 * read as it comes, among the pushes). */
+	end = now_ms() + 120000;
+	while (released < n && now_ms() < end) {
+		if (now_ms() - last_ka > ttl / 3) {
+			/* The waiters' keepalives (their replies are read
+			 * below, among the pushes). */
+			for (size_t i = released; i < n; i++) {
+				struct proto_request rq;
+
+				fifo_make_keepalive(i, &f, &rq);
+				conn_send(&c, &rq);
+			}
+			last_ka = now_ms();
+		}
+		if (!conn_recv(&c, &m, 1000))
+			continue;
+		if (m.push && m.p.kind == PROTO_PUSH_GRANT) {
+			size_t i = fifo_index(&f, n, m.p.u.grant.session);
+			struct proto_request rq;
+
+			if (i == n) {
+				f.failed = true;
+			} else {
+				if (f.granted_at[i] != 0)
+					f.twice++;
+				else
+					f.granted_at[i] = ++f.n_granted;
+				if (i != released)
+					in_order = false;
+				if (m.p.u.grant.token <= f.last_token)
+					f.rising = false;
+				f.last_token = m.p.u.grant.token;
+				release_init(&rq, name, f.sessions[i],
+					     m.p.u.grant.token);
+				conn_send(&c, &rq);
+				released++;
+			}
+		} else if (!m.push && m.r.kind == PROTO_LOCK_RELEASE) {
+			/* Replies come in the order of the sequences. */
+			c.acked++;
+			if (m.r.code != COORD_OK) {
+				printf("release code=%s\n",
+				       coord_error_name(m.r.code));
+				f.failed = true;
+			}
+		} else if (!m.push && m.r.code != COORD_OK) {
+			printf("%s code=%s\n", proto_kind_name(m.r.kind),
+			       coord_error_name(m.r.code));
+			f.failed = true;
+		}
+		msg_free(&m);
+	}
+	/* Every session still lives (none expired while it waited). */
+	batch(&c, n, fifo_make_keepalive, &f, &m, fifo_got_keepalive);
+	printf("fifo granted=%zu in_order=%d twice=%zu tokens_rising=%d "
+	       "failed=%d\n", f.n_granted, in_order, f.twice, f.rising,
+	       f.failed);
+	lock_status(&c, name, true);
+	free(f.sessions);
+	free(f.granted_at);
+	conn_close(&c);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* bad: refused requests change nothing. */
 
 struct before {
@@ -1085,6 +1305,8 @@ int main(int argc, char **argv)
 		rc = lock_status_print(argv[4]);
 	else if (strcmp(argv[1], "retry") == 0 && argc == 5)
 		rc = mode_retry(argv[4]);
+	else if (strcmp(argv[1], "fifo") == 0 && argc == 7)
+		rc = mode_fifo(argv[4], (size_t)num(argv[5]), num(argv[6]));
 	else if (strcmp(argv[1], "bad") == 0 && argc == 4)
 		rc = mode_bad();
 	else
