@@ -319,6 +319,8 @@ static int scale_setup(struct lk_worker *w)
 		n = b->o.per_client;
 	w->ss = bench_xrealloc(NULL, (size_t)n * sizeof(*w->ss));
 	for (w->n_ss = 0; w->n_ss < (size_t)n; w->n_ss++) {
+		if (atomic_load(&b->stop))
+			return COORD_ECANCELED;
 		rc = coord_session_open(w->c, b->o.ttl_ms, &w->ss[w->n_ss]);
 		if (rc != COORD_OK) {
 			fprintf(stderr, "coord-bench scale: session %ld: %s "
@@ -587,19 +589,26 @@ static void report_scale(struct lk_bench *b, double open_s, double secs,
 	printf(" label=%s loadavg1=%s\n", b->o.label ? b->o.label : "-", la);
 }
 
-/* Waits --seconds (0: forever) or for SIGTERM/SIGINT, which the caller
- * blocked in every thread. */
-static void wait_end(double seconds)
+/* Takes a pending SIGTERM or SIGINT (blocked in every thread by
+ * bench_lock()), waiting at most ms for one. */
+static bool signal_taken(long ms)
 {
-	uint64_t end = bench_mono_ns() + (uint64_t)(seconds * 1e9);
 	sigset_t set;
-	struct timespec ts = { 0, 100 * 1000000L };
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	return sigtimedwait(&set, NULL, &ts) > 0;
+}
+
+/* Waits --seconds (0: forever) or for SIGTERM/SIGINT. */
+static void wait_end(double seconds)
+{
+	uint64_t end = bench_mono_ns() + (uint64_t)(seconds * 1e9);
+
 	while (seconds <= 0 || bench_mono_ns() < end)
-		if (sigtimedwait(&set, NULL, &ts) > 0)
+		if (signal_taken(100))
 			return;
 }
 
@@ -627,8 +636,25 @@ static int run_threads(struct lk_bench *b)
 		}
 	}
 	pthread_mutex_lock(&b->mu);
-	while (b->ready < b->n_w)
-		pthread_cond_wait(&b->cv, &b->mu);
+	while (b->ready < b->n_w) {
+		struct timespec until;
+
+		/* SIGTERM/SIGINT during the setup (scale's can be long)
+		 * end it too. */
+		if (signal_taken(0)) {
+			fprintf(stderr, "coord-bench: stopped during the "
+				"setup\n");
+			atomic_store(&b->stop, 1);
+			failed = 1;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&b->cv, &b->mu, &until);
+	}
 	for (int i = 0; i < b->n_w; i++)
 		if (b->w[i].setup_rc != COORD_OK)
 			failed = 1;
@@ -655,7 +681,7 @@ static int run_threads(struct lk_bench *b)
 	atomic_store(&b->stop, 1);
 	t1 = bench_mono_ns();
 	secs = (double)(t1 - t0) / 1e9;
-	if (b->wl == LW_SCALE) {
+	if (b->wl == LW_SCALE && !failed) {
 		char pid[32];
 
 		snprintf(pid, sizeof(pid), "%ld", b->o.leader_pid);
@@ -675,6 +701,14 @@ static int run_threads(struct lk_bench *b)
 	}
 	for (int i = 0; i < b->n_w; i++)
 		pthread_join(b->w[i].th, NULL);
+	if (b->wl == LW_SCALE && failed) {
+		size_t opened = 0;
+
+		for (int i = 0; i < b->n_w; i++)
+			opened += b->w[i].n_ss;
+		fprintf(stderr, "coord-bench scale: %zu sessions opened in"
+			" %.1f s before the setup ended\n", opened, open_s);
+	}
 	if (b->wl == LW_FAILOVER && !failed) {
 		bench_loadavg1(la, sizeof(la));
 		report_failover(b, la);
