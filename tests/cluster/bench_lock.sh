@@ -14,13 +14,28 @@
 # - bad options: exit status 2.
 . "$(dirname "$0")/lib.sh"
 cl_init bench_lock
+# The coord-bench runs in the background go too, whatever happens.
+BG_PIDS=""
+trap 'for p in $BG_PIDS; do kill -KILL "$p" 2>/dev/null; done; cl_cleanup' EXIT
 cl_start 3
 BENCH=$top_builddir/tools/coord-bench
 [ -x "$BENCH" ] || fail "no $BENCH"
 EPS=$(cl_endpoints)
 
-releases() { # I: LOCK_RELEASE requests node nI took
-	cl_http "$1" /metrics | sed -n 's/^coord_requests_total{kind="LOCK_RELEASE"} //p'
+requests() { # I KIND: requests of KIND node nI took
+	cl_http "$1" /metrics | sed -n "s/^coord_requests_total{kind=\"$2\"} //p"
+}
+
+# wait_requests I KIND N: until node nI has taken N more requests of KIND
+# than now, within CL_WAIT_S.
+wait_requests() {
+	local base dl
+	base=$(requests "$1" "$2")
+	dl=$(cl_deadline "$CL_WAIT_S")
+	until [ "$(requests "$1" "$2")" -ge $((base + $3)) ] 2>/dev/null; do
+		[ "$(date +%s)" -lt "$dl" ] || fail "n$1 took no $3 $2 requests"
+		sleep 0.1
+	done
 }
 
 field() { # LINE KEY
@@ -78,30 +93,25 @@ positive "$LINE" leader_rss_mib
 
 # SIGTERM while scale still opens its sessions ends the setup: exit 1,
 # said on stderr, at once rather than after opening them all.
-opens() { # I: SESSION_OPEN requests node nI took
-	cl_http "$1" /metrics | sed -n 's/^coord_requests_total{kind="SESSION_OPEN"} //p'
-}
-o0=$(opens "$l")
 "$BENCH" scale --endpoints "$EPS" --sessions 100000 --per-client 50000 \
 	>"$CL_DIR/sc.out" 2>"$CL_DIR/sc.err" &
 spid=$!
-dl=$(cl_deadline "$CL_WAIT_S")
-until [ "$(opens "$l")" -ge $((o0 + 10)) ] 2>/dev/null; do
-	[ "$(date +%s)" -lt "$dl" ] || fail "scale opened no session"
-	sleep 0.1
-done
+BG_PIDS="$BG_PIDS $spid"
+wait_requests "$l" SESSION_OPEN 10
 kill -TERM "$spid"
 dl=$(cl_deadline "$CL_WAIT_S")
 while kill -0 "$spid" 2>/dev/null; do
 	if [ "$(date +%s)" -ge "$dl" ]; then
 		kill -KILL "$spid"
 		wait "$spid"
+		BG_PIDS=""
 		fail "scale went on after SIGTERM during its setup"
 	fi
 	sleep 0.1
 done
 wait "$spid"
 rc=$?
+BG_PIDS=""      # reaped: its pid is no longer ours
 [ $rc -eq 1 ] || fail "scale stopped during its setup: exit $rc, want 1"
 grep -q 'stopped during the setup' "$CL_DIR/sc.err" ||
 	fail "scale stopped during its setup: $(cat "$CL_DIR/sc.err")"
@@ -111,30 +121,23 @@ grep -q '^RESULT' "$CL_DIR/sc.out" && fail "scale reported: $(cat "$CL_DIR/sc.ou
 # an acquire sent after the kill is timed.
 kills=$CL_DIR/kills
 : >"$kills"
-r0=$(releases "$l")
 "$BENCH" failover-lock --endpoints "$EPS" --clients 2 --kill-log "$kills" \
 	>"$CL_DIR/fo.out" 2>"$CL_DIR/fo.err" &
 bpid=$!
-dl=$(cl_deadline "$CL_WAIT_S")
-# Lock traffic first: the leader's LOCK_RELEASE count moves.
-until [ "$(releases "$l")" -ge $((r0 + 6)) ] 2>/dev/null; do
-	[ "$(date +%s)" -lt "$dl" ] || fail "no lock traffic on the leader n$l"
-	sleep 0.1
-done
+BG_PIDS="$BG_PIDS $bpid"
+# Lock traffic first.
+wait_requests "$l" LOCK_RELEASE 6
 date +%s%N >>"$kills"
 cl_kill "$l"
 # Grants under the new leader: each client has at most one cycle that
 # straddles the kill, so a few releases on the new leader mean an acquire
 # sent after the kill was granted.
-nl=$(cl_leader)
-r0=$(releases "$nl")
-dl=$(cl_deadline "$CL_WAIT_S")
-until [ "$(releases "$nl")" -ge $((r0 + 6)) ] 2>/dev/null; do
-	[ "$(date +%s)" -lt "$dl" ] || fail "no lock traffic on the new leader n$nl"
-	sleep 0.1
-done
+wait_requests "$(cl_leader)" LOCK_RELEASE 6
 kill -TERM "$bpid"
-wait "$bpid" || fail "coord-bench failover-lock: exit $? ($(tail -3 "$CL_DIR/fo.err"))"
+wait "$bpid"
+rc=$?
+BG_PIDS=""
+[ $rc -eq 0 ] || fail "coord-bench failover-lock: exit $rc ($(tail -3 "$CL_DIR/fo.err"))"
 round=$(grep '^ROUND workload=failover-lock round=1 ' "$CL_DIR/fo.out") ||
 	fail "no ROUND line: $(cat "$CL_DIR/fo.out")"
 positive "$round" lock_ms
