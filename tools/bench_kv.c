@@ -33,6 +33,7 @@
  * is the stricter test, late by at most --probe-ms).
  */
 #include "tools/bench_kv.h"
+#include "tools/bench_util.h"
 #include "libcoord/coord.h"
 
 #include <event2/event.h>
@@ -84,11 +85,6 @@ struct worker {
 	struct event *retry_ev;
 };
 
-/* A successful write of the failover run: when it was sent and answered. */
-struct write_rec {
-	uint64_t sent_rt_ns;
-	uint64_t done_rt_ns;
-};
 
 struct probe {
 	struct bench *b;
@@ -119,7 +115,7 @@ struct bench {
 	size_t n_lat, cap_lat;
 	char last_err[256];
 
-	struct write_rec *recs;
+	struct bench_rec *recs;
 	size_t n_recs, cap_recs;
 	uint64_t probes;
 
@@ -128,39 +124,11 @@ struct bench {
 	char setup_err[256];
 };
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t mono_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
-static uint64_t real_ns(void)
-{
-	return clock_ns(CLOCK_REALTIME);
-}
-
-static void *xrealloc(void *p, size_t size)
-{
-	p = realloc(p, size);
-	if (p == NULL) {
-		fprintf(stderr, "coord-bench: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
 static void lat_add(struct bench *b, uint64_t ns)
 {
 	if (b->n_lat == b->cap_lat) {
 		b->cap_lat = b->cap_lat ? b->cap_lat * 2 : 65536;
-		b->lat_ns = xrealloc(b->lat_ns, b->cap_lat * sizeof(*b->lat_ns));
+		b->lat_ns = bench_xrealloc(b->lat_ns, b->cap_lat * sizeof(*b->lat_ns));
 	}
 	b->lat_ns[b->n_lat++] = ns;
 }
@@ -169,7 +137,7 @@ static void rec_add(struct bench *b, uint64_t sent, uint64_t done)
 {
 	if (b->n_recs == b->cap_recs) {
 		b->cap_recs = b->cap_recs ? b->cap_recs * 2 : 65536;
-		b->recs = xrealloc(b->recs, b->cap_recs * sizeof(*b->recs));
+		b->recs = bench_xrealloc(b->recs, b->cap_recs * sizeof(*b->recs));
 	}
 	b->recs[b->n_recs].sent_rt_ns = sent;
 	b->recs[b->n_recs].done_rt_ns = done;
@@ -219,7 +187,7 @@ static void finish_if_idle(struct bench *b)
 {
 	if (b->o.total > 0 && b->wl != W_FAILOVER && b->in_flight == 0 &&
 	    b->issued >= b->o.total && !b->stopped) {
-		b->t_end_ns = mono_ns();
+		b->t_end_ns = bench_mono_ns();
 		b->stopped = true;
 		event_base_loopexit(b->base, NULL);
 	}
@@ -258,9 +226,9 @@ static void op_end(struct worker *w, int code, const char *what)
 	} else {
 		b->ops++;
 		if (b->wl == W_FAILOVER)
-			rec_add(b, w->t_start_rt_ns, real_ns());
+			rec_add(b, w->t_start_rt_ns, bench_real_ns());
 		else
-			lat_add(b, mono_ns() - w->t_start_ns);
+			lat_add(b, bench_mono_ns() - w->t_start_ns);
 	}
 	worker_next(w);
 	finish_if_idle(b);
@@ -344,12 +312,12 @@ static void worker_next(struct worker *w)
 	if (!may_issue(b))
 		return;
 	b->in_flight++;
-	w->t_start_ns = mono_ns();
+	w->t_start_ns = bench_mono_ns();
 	memset(&go, 0, sizeof(go));
 	switch (b->wl) {
 	case W_PUT:
 	case W_FAILOVER:
-		w->t_start_rt_ns = real_ns();
+		w->t_start_rt_ns = bench_real_ns();
 		klen = key_fmt(b, key, sizeof(key), "%s/%s/%d/%" PRIu64,
 			       b->prefix, b->wl == W_PUT ? "put" : "foput",
 			       w->id, w->n);
@@ -392,7 +360,7 @@ static void probe_cb(void *arg, coord_err_t code, uint64_t revision)
 	if (!b->stopped) {
 		if (code == COORD_OK) {
 			b->ops++;
-			rec_add(b, p->sent_rt_ns, real_ns());
+			rec_add(b, p->sent_rt_ns, bench_real_ns());
 		} else {
 			b->errors++;
 		}
@@ -411,9 +379,9 @@ static void probe_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (b->stopped)
 		return;
-	p = xrealloc(NULL, sizeof(*p));
+	p = bench_xrealloc(NULL, sizeof(*p));
 	p->b = b;
-	p->sent_rt_ns = real_ns();
+	p->sent_rt_ns = bench_real_ns();
 	klen = key_fmt(b, key, sizeof(key), "%s/probe/%" PRIu64, b->prefix,
 		       b->probes++);
 	b->in_flight++;
@@ -480,7 +448,7 @@ static int setup(struct bench *b)
 	size_t klen;
 	int rc;
 
-	sa = xrealloc(NULL, (size_t)(n + 1) * sizeof(*sa));
+	sa = bench_xrealloc(NULL, (size_t)(n + 1) * sizeof(*sa));
 	/* The seed key. */
 	sa[n].b = b;
 	sa[n].c = b->conns[0];
@@ -542,102 +510,6 @@ static int setup(struct bench *b)
 /* ---------------------------------------------------------------------- */
 /* Reporting. */
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* As etcd-load's pct(): the ceil(q n)-th smallest, in ms. */
-static double pct_ms(const uint64_t *l, size_t n, double q)
-{
-	long i;
-
-	if (n == 0)
-		return 0;
-	i = (long)(q * (double)n + 0.999999) - 1;
-	if (i < 0)
-		i = 0;
-	if ((size_t)i >= n)
-		i = (long)n - 1;
-	return (double)l[i] / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *x, size_t n)
-{
-	if (n == 0)
-		return 0;
-	qsort(x, n, sizeof(*x), cmp_double);
-	return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
-}
-
-/* utime + stime of the processes in "pid,pid,...", in seconds. */
-static double pids_cpu_s(const char *pids)
-{
-	double tot = 0;
-	long hz = sysconf(_SC_CLK_TCK);
-	const char *p = pids;
-
-	while (p != NULL && *p != '\0') {
-		long pid = strtol(p, NULL, 10);
-		char path[64], buf[1024];
-		FILE *f;
-		size_t n;
-		char *rp;
-
-		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-		f = fopen(path, "r");
-		if (f != NULL) {
-			n = fread(buf, 1, sizeof(buf) - 1, f);
-			buf[n] = '\0';
-			fclose(f);
-			rp = strrchr(buf, ')');
-			if (rp != NULL) {
-				unsigned long ut = 0, st = 0;
-				/* After ')': state, then fields 4..13, then
-				 * utime (14) and stime (15). */
-				if (sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u "
-					   "%*u %*u %*u %*u %lu %lu", &ut,
-					   &st) == 2)
-					tot += (double)(ut + st) / (double)hz;
-			}
-		}
-		p = strchr(p, ',');
-		if (p != NULL)
-			p++;
-	}
-	return tot;
-}
-
-static double self_cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static void loadavg1(char *out, size_t cap)
-{
-	FILE *f = fopen("/proc/loadavg", "r");
-
-	snprintf(out, cap, "?");
-	if (f != NULL) {
-		if (fscanf(f, "%15s", out) != 1)
-			snprintf(out, cap, "?");
-		fclose(f);
-	}
-}
-
 static const char *label_or(const struct bench *b)
 {
 	return b->o.label != NULL && *b->o.label ? b->o.label : "-";
@@ -651,16 +523,16 @@ static void report_closed(struct bench *b, double cpu_s, double gen_s,
 
 	if (b->wl == W_GET && b->o.serializable)
 		name = "get-serializable";
-	qsort(b->lat_ns, b->n_lat, sizeof(*b->lat_ns), cmp_u64);
+	bench_sort_u64(b->lat_ns, b->n_lat);
 	printf("RESULT workload=%s clients=%d conns=%d ops=%" PRIu64
 	       " seconds=%.2f ops_per_s=%.1f p50_ms=%.2f p90_ms=%.2f"
 	       " p99_ms=%.2f max_ms=%.2f errors=%" PRIu64,
 	       name, b->o.clients, b->n_conns, b->ops, secs,
 	       secs > 0 ? (double)b->ops / secs : 0.0,
-	       pct_ms(b->lat_ns, b->n_lat, 0.50),
-	       pct_ms(b->lat_ns, b->n_lat, 0.90),
-	       pct_ms(b->lat_ns, b->n_lat, 0.99),
-	       pct_ms(b->lat_ns, b->n_lat, 1.0), b->errors);
+	       bench_pct_ms(b->lat_ns, b->n_lat, 0.50),
+	       bench_pct_ms(b->lat_ns, b->n_lat, 0.90),
+	       bench_pct_ms(b->lat_ns, b->n_lat, 0.99),
+	       bench_pct_ms(b->lat_ns, b->n_lat, 1.0), b->errors);
 	if (b->wl == W_TXN_CAS)
 		printf(" cas_success=%" PRIu64 " cas_conflict=%" PRIu64
 		       " success_per_s=%.1f", b->cas_success, b->cas_conflict,
@@ -674,46 +546,24 @@ static void report_closed(struct bench *b, double cpu_s, double gen_s,
 
 static void report_failover(struct bench *b, const char *la)
 {
-	FILE *f = fopen(b->o.kill_log, "r");
-	double ms[256];
+	double ms[256], sorted[256];
 	char list[256 * 12] = "";
-	size_t n = 0, used = 0;
-	char line[256];
+	size_t used = 0, n_ok = 0;
+	int n = bench_kill_delays(b->o.kill_log, b->recs, b->n_recs, ms, 256);
 
-	if (f == NULL) {
-		fprintf(stderr, "coord-bench: %s: %s\n", b->o.kill_log,
-			strerror(errno));
-	}
-	while (f != NULL && n < 256 && fgets(line, sizeof(line), f) != NULL) {
-		uint64_t kill_ns = strtoull(line, NULL, 10);
-		uint64_t best = UINT64_MAX;
-		double v = -1;
-
-		if (kill_ns == 0)
-			continue;
-		for (size_t i = 0; i < b->n_recs; i++)
-			if (b->recs[i].sent_rt_ns >= kill_ns &&
-			    b->recs[i].done_rt_ns - kill_ns < best)
-				best = b->recs[i].done_rt_ns - kill_ns;
-		if (best != UINT64_MAX) {
-			v = (double)best / 1e6;
-			ms[n] = v;
-		}
-		printf("ROUND workload=failover round=%zu put_ms=%.1f\n",
-		       n + 1, v);
+	for (int i = 0; i < n; i++) {
+		printf("ROUND workload=failover round=%d put_ms=%.1f\n", i + 1,
+		       ms[i]);
 		used += (size_t)snprintf(list + used, sizeof(list) - used,
-					 "%s%.0f", n ? "," : "", v);
-		if (best == UINT64_MAX)
-			ms[n] = 1e9;   /* never: sorts last */
-		n++;
+					 "%s%.0f", i ? "," : "", ms[i]);
+		/* A kill never followed by a write sorts last. */
+		sorted[n_ok++] = ms[i] < 0 ? 1e9 : ms[i];
 	}
-	if (f != NULL)
-		fclose(f);
 	printf("RESULT workload=failover clients=%d conns=%d rounds=%zu"
 	       " median_put_ms=%.1f put_ms=%s ops=%" PRIu64 " errors=%" PRIu64
 	       " probe_ms=%u label=%s loadavg1=%s\n", b->o.clients, b->n_conns,
-	       n, median(ms, n), n ? list : "-", b->ops, b->errors,
-	       b->o.probe_ms, label_or(b), la);
+	       n_ok, bench_median(sorted, n_ok), n_ok ? list : "-", b->ops,
+	       b->errors, b->o.probe_ms, label_or(b), la);
 	if (b->last_err[0] != '\0')
 		fprintf(stderr, "last error: %s\n", b->last_err);
 }
@@ -727,7 +577,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (!b->stopped) {
-		b->t_end_ns = mono_ns();
+		b->t_end_ns = bench_mono_ns();
 		b->stopped = true;
 	}
 	event_base_loopexit(b->base, NULL);
@@ -857,32 +707,6 @@ static int parse(struct bench *b, int argc, char **argv)
 	return 0;
 }
 
-/* endpoints rotated by k: "b,c,a" for k 1. */
-static void rotate_endpoints(const char *eps, int k, char *out, size_t cap)
-{
-	const char *parts[16];
-	size_t lens[16];
-	int n = 0;
-	const char *p = eps;
-	size_t used = 0;
-
-	while (p != NULL && *p != '\0' && n < 16) {
-		const char *comma = strchr(p, ',');
-
-		parts[n] = p;
-		lens[n] = comma ? (size_t)(comma - p) : strlen(p);
-		n++;
-		p = comma ? comma + 1 : NULL;
-	}
-	out[0] = '\0';
-	for (int i = 0; i < n && used < cap; i++) {
-		int j = (i + k) % n;
-
-		used += (size_t)snprintf(out + used, cap - used, "%s%.*s",
-					 i ? "," : "", (int)lens[j], parts[j]);
-	}
-}
-
 int bench_kv(const char *workload, int argc, char **argv)
 {
 	struct bench b;
@@ -911,12 +735,10 @@ int bench_kv(const char *workload, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(b.prefix, sizeof(b.prefix), "/bench/%" PRIu64 "-%d",
-		 real_ns(), (int)getpid());
+	bench_prefix(b.prefix, sizeof(b.prefix));
 	key_fmt(&b, b.get_key, sizeof(b.get_key), "%s/get", b.prefix);
 	key_fmt(&b, b.cas_key, sizeof(b.cas_key), "%s/cas", b.prefix);
-	b.val = xrealloc(NULL, b.o.val_size + 1);
-	memset(b.val, 'v', b.o.val_size);
+	b.val = bench_value(b.o.val_size);
 
 	b.base = event_base_new();
 	if (b.base == NULL) {
@@ -927,9 +749,9 @@ int bench_kv(const char *workload, int argc, char **argv)
 	co.request_timeout_ms = b.o.timeout_ms;
 	co.name = "coord-bench";
 	b.n_conns = b.o.conns;
-	b.conns = xrealloc(NULL, (size_t)b.n_conns * sizeof(*b.conns));
+	b.conns = bench_xrealloc(NULL, (size_t)b.n_conns * sizeof(*b.conns));
 	for (int i = 0; i < b.n_conns; i++) {
-		rotate_endpoints(b.o.endpoints, i, eps, sizeof(eps));
+		bench_rotate_endpoints(b.o.endpoints, i, eps, sizeof(eps));
 		rc = coord_client_new_async(b.base, eps, &co, &b.conns[i]);
 		if (rc != COORD_OK) {
 			fprintf(stderr, "coord-bench: %s\n",
@@ -938,7 +760,7 @@ int bench_kv(const char *workload, int argc, char **argv)
 		}
 	}
 	if (b.wl == W_FAILOVER && b.o.probe_ms > 0) {
-		rotate_endpoints(b.o.endpoints, b.n_conns, eps, sizeof(eps));
+		bench_rotate_endpoints(b.o.endpoints, b.n_conns, eps, sizeof(eps));
 		if (coord_client_new_async(b.base, eps, &co, &b.prober) !=
 		    COORD_OK) {
 			fprintf(stderr, "coord-bench: %s\n",
@@ -946,7 +768,7 @@ int bench_kv(const char *workload, int argc, char **argv)
 			return 1;
 		}
 	}
-	b.w = xrealloc(NULL, (size_t)b.o.clients * sizeof(*b.w));
+	b.w = bench_xrealloc(NULL, (size_t)b.o.clients * sizeof(*b.w));
 	for (int i = 0; i < b.o.clients; i++) {
 		b.w[i].b = &b;
 		b.w[i].id = i;
@@ -977,23 +799,23 @@ int bench_kv(const char *workload, int argc, char **argv)
 		probe_ev = event_new(b.base, -1, EV_PERSIST, probe_tick_cb, &b);
 		event_add(probe_ev, &tv);
 	}
-	loadavg1(la, sizeof(la));
+	bench_loadavg1(la, sizeof(la));
 	if (b.o.cpu_pids != NULL)
-		cpu0 = pids_cpu_s(b.o.cpu_pids);
-	gen0 = self_cpu_s();
-	b.t0_ns = mono_ns();
+		cpu0 = bench_pids_cpu_s(b.o.cpu_pids);
+	gen0 = bench_self_cpu_s();
+	b.t0_ns = bench_mono_ns();
 	b.measuring = true;
 	for (int i = 0; i < b.o.clients; i++)
 		worker_next(&b.w[i]);
 	event_base_dispatch(b.base);
 	if (!b.stopped) {
-		b.t_end_ns = mono_ns();
+		b.t_end_ns = bench_mono_ns();
 		b.stopped = true;
 	}
 	{
-		double cpu1 = b.o.cpu_pids != NULL ? pids_cpu_s(b.o.cpu_pids)
+		double cpu1 = b.o.cpu_pids != NULL ? bench_pids_cpu_s(b.o.cpu_pids)
 						   : 0;
-		double gen1 = self_cpu_s();
+		double gen1 = bench_self_cpu_s();
 
 		if (b.wl == W_FAILOVER)
 			report_failover(&b, la);

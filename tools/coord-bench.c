@@ -24,9 +24,16 @@
  *       A put load that, when stopped, reports the time from each leader
  *       kill logged in FILE (by scripts/bench-compare) to the next
  *       successful write.
+ *
+ *   coord-bench lock-contended|lock-uncontended|session-churn|
+ *               expiry-handoff|failover-lock|scale [--help]
+ *       Lock and session workloads on a running cluster, a thread with a
+ *       synchronous libcoord client per logical client (see
+ *       tools/bench_lock.c).
  */
 #include "raft/raft.h"
 #include "tools/bench_kv.h"
+#include "tools/bench_lock.h"
 #include "tools/bench_store.h"
 
 #include <inttypes.h>
@@ -268,7 +275,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: coord-bench raft [--seconds S] [--size BYTES]\n"
 		   "       coord-bench store [--help]\n"
-		   "       coord-bench put|get|txn-cas|failover [--help]\n");
+		   "       coord-bench put|get|txn-cas|failover [--help]\n"
+		   "       coord-bench lock-contended|lock-uncontended|"
+		   "session-churn|expiry-handoff|failover-lock|scale [--help]\n");
 }
 
 int main(int argc, char **argv)
@@ -282,6 +291,8 @@ int main(int argc, char **argv)
 			  strcmp(argv[1], "txn-cas") == 0 ||
 			  strcmp(argv[1], "failover") == 0))
 		return bench_kv(argv[1], argc - 2, argv + 2);
+	if (argc >= 2 && bench_lock_has(argv[1]))
+		return bench_lock(argv[1], argc - 2, argv + 2);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 			  strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
