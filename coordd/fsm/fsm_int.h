@@ -216,6 +216,9 @@ uint64_t fsm_hash_record(const uint8_t *key, size_t key_len,
 			 const uint8_t *value, size_t value_len);
 uint64_t fsm_hash_mix(uint64_t h, uint64_t v);
 const struct fsm_ov_node *fsm_ov_first(const struct fsm_overlay *ov);
+/* The overlay's node of key (a pending write or delete), or NULL. */
+const struct fsm_ov_node *fsm_ov_find(struct fsm_overlay *ov,
+				      const uint8_t *key, size_t key_len);
 
 /* view.c: view iterators. */
 int fsm_view_open(struct fsm *f, struct fsm_view_iter *it);

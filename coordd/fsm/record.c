@@ -13,39 +13,45 @@
 
 #define USAGE_BYTES 32
 
+/*
+ * A point read: the command's pending write of key if there is one, else
+ * the backend's get() -- not an iterator's seek, which in LevelDB steps
+ * over every hidden older version of the records after key (a lease
+ * record rewritten by every keepalive made each read cost as much as the
+ * keepalives so far). The value is copied into the arena: a later get()
+ * may free the backend's buffer.
+ */
 int fsm_rec_get(struct fsm *f, const uint8_t *key, size_t key_len,
 		bool *found, const uint8_t **value, size_t *value_len)
 {
-	struct fsm_view_iter it;
-	int rc = fsm_view_open(f, &it);
+	const struct fsm_ov_node *n = fsm_ov_find(&f->ov, key, key_len);
+	const uint8_t *v;
+	size_t v_len;
+	int rc;
 
 	*found = false;
 	*value = NULL;
 	*value_len = 0;
-	if (rc != COORD_OK)
-		return rc;
-	fsm_view_seek(&it, key, key_len);
-	if (fsm_view_valid(&it)) {
-		size_t k_len, v_len;
-		const uint8_t *k = fsm_view_key(&it, &k_len);
-		const uint8_t *v;
-
-		if (k_len == key_len && memcmp(k, key, key_len) == 0) {
-			v = fsm_view_value(&it, &v_len);
-			/* An empty value is a valid record: dup of 0 bytes
-			 * may be NULL, which is fine with len 0. */
-			*value = v_len == 0 ? NULL
-					    : proto_arena_dup(&f->arena, v, v_len);
-			if (v_len > 0 && *value == NULL)
-				rc = COORD_ENOMEM;
-			*value_len = v_len;
-			*found = rc == COORD_OK;
-		}
+	if (n != NULL) {
+		if (n->deleted)
+			return COORD_OK;
+		v = n->value;
+		v_len = n->value_len;
+	} else {
+		rc = f->b->ops->get(f->b, key, key_len, &v, &v_len);
+		if (rc == COORD_ENOTFOUND)
+			return COORD_OK;
+		if (rc != COORD_OK)
+			return rc;
 	}
-	if (rc == COORD_OK)
-		rc = fsm_view_status(&it);
-	fsm_view_close(&it);
-	return rc;
+	/* An empty value is a valid record: a dup of 0 bytes may be NULL,
+	 * which is fine with len 0. */
+	*value = v_len == 0 ? NULL : proto_arena_dup(&f->arena, v, v_len);
+	if (v_len > 0 && *value == NULL)
+		return COORD_ENOMEM;
+	*value_len = v_len;
+	*found = true;
+	return COORD_OK;
 }
 
 int fsm_rec_set(struct fsm *f, const uint8_t *key, size_t key_len,

@@ -268,6 +268,19 @@ static void ov_search(struct fsm_overlay *ov, const uint8_t *key,
 	}
 }
 
+const struct fsm_ov_node *fsm_ov_find(struct fsm_overlay *ov,
+				      const uint8_t *key, size_t key_len)
+{
+	struct fsm_ov_node **update[FSM_OV_LEVELS];
+	struct fsm_ov_node *n;
+
+	ov_search(ov, key, key_len, update);
+	n = *update[0];
+	return n != NULL && ov_cmp(n->key, n->key_len, key, key_len) == 0
+		       ? n
+		       : NULL;
+}
+
 static int ov_write(struct fsm *f, const uint8_t *key, size_t key_len,
 		    const uint8_t *value, size_t value_len, bool deleted)
 {
