@@ -20,7 +20,8 @@
  *   coordctl lock status NAME
  *
  * Global flags: --endpoints host:port,... (default 127.0.0.1:2479),
- * --json, --timeout-ms MS, --cacert FILE, --cert FILE, --key FILE.
+ * --json, --timeout-ms MS, --dial-timeout-ms MS, --cacert FILE,
+ * --cert FILE, --key FILE.
  *
  * txn syntax (as etcdctl's): compares, a blank line, then-ops, a blank
  * line, else-ops; one per line:
@@ -57,6 +58,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: coordctl [--endpoints host:port,...] [--json] [--timeout-ms MS]\n"
+		"                [--dial-timeout-ms MS]\n"
 		"                [--cacert FILE] [--cert FILE] [--key FILE] COMMAND ...\n"
 		"commands:\n"
 		"  put [--fence LOCK=TOKEN]... KEY VALUE   (fenced: applied only if\n"
@@ -1179,6 +1181,9 @@ int main(int argc, char **argv)
 		else if (strcmp(a, "--timeout-ms") == 0)
 			g.co.request_timeout_ms =
 				(unsigned)parse_u64(v, "--timeout-ms needs a number");
+		else if (strcmp(a, "--dial-timeout-ms") == 0)
+			g.co.dial_timeout_ms = (unsigned)parse_u64(
+				v, "--dial-timeout-ms needs a number");
 		else if (strcmp(a, "--cacert") == 0)
 			g.co.cacert = v;
 		else if (strcmp(a, "--cert") == 0)

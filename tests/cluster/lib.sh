@@ -287,10 +287,14 @@ cl_good_loop_() {
 	n=0
 	while [ ! -e "$CL_DIR/good.stop" ]; do
 		n=$((n + 1))
-		if ! CL_TIMEOUT_MS=10000 cl_good_ctl_ "$1" put "good/$n" "$n" >/dev/null 2>>"$CL_DIR/good.err"; then
+		# A busy node may take seconds to answer a HELLO: the whole
+		# request budget for the dial too.
+		if ! CL_TIMEOUT_MS=10000 CL_CTL_FLAGS="$CL_CTL_FLAGS --dial-timeout-ms 10000" \
+			cl_good_ctl_ "$1" put "good/$n" "$n" >/dev/null 2>>"$CL_DIR/good.err"; then
 			echo "put good/$n failed" >>"$CL_DIR/good.err"
 		else
-			v=$(CL_TIMEOUT_MS=10000 cl_good_ctl_ "$1" get "good/$n" 2>>"$CL_DIR/good.err" | sed -n 2p)
+			v=$(CL_TIMEOUT_MS=10000 CL_CTL_FLAGS="$CL_CTL_FLAGS --dial-timeout-ms 10000" \
+				cl_good_ctl_ "$1" get "good/$n" 2>>"$CL_DIR/good.err" | sed -n 2p)
 			[ "$v" = "$n" ] || echo "get good/$n gave '$v'" >>"$CL_DIR/good.err"
 		fi
 		echo "$n" >"$CL_DIR/good.n"
