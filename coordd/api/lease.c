@@ -69,20 +69,21 @@ struct ka_batch {
 /* ---------------------------------------------------------------------- */
 /* The table: a hash by id and a heap by due time. */
 
-static size_t bucket_of(const struct leases *ls, uint64_t id)
+/* The bucket of id among n_buckets (a power of two). */
+static size_t bucket_of(size_t n_buckets, uint64_t id)
 {
 	id ^= id >> 33;
 	id *= UINT64_C(0xff51afd7ed558ccd);
 	id ^= id >> 33;
-	return (size_t)id & (ls->n_buckets - 1);
+	return (size_t)id & (n_buckets - 1);
 }
 
 struct lease_ent *lease_find(struct net *net, uint64_t id)
 {
 	struct leases *ls = net->leases;
 
-	for (struct lease_ent *e = ls->buckets[bucket_of(ls, id)]; e != NULL;
-	     e = e->hnext)
+	for (struct lease_ent *e = ls->buckets[bucket_of(ls->n_buckets, id)];
+	     e != NULL; e = e->hnext)
 		if (e->id == id)
 			return e;
 	return NULL;
@@ -136,11 +137,8 @@ static int table_grow(struct leases *ls)
 
 		while (e != NULL) {
 			struct lease_ent *next = e->hnext;
-			size_t k;
+			size_t k = bucket_of(nb, e->id);
 
-			ls->n_buckets = nb;
-			k = bucket_of(ls, e->id);
-			ls->n_buckets = nb / 2;
 			e->hnext = b[k];
 			b[k] = e;
 			e = next;
@@ -183,7 +181,7 @@ static int lease_touch(struct net *net, uint64_t id, uint64_t ka_index,
 						   &info) == COORD_OK &&
 				     info.session;
 		}
-		k = bucket_of(ls, id);
+		k = bucket_of(ls->n_buckets, id);
 		e->hnext = ls->buckets[k];
 		ls->buckets[k] = e;
 		e->heap_i = ls->n;
@@ -246,8 +244,9 @@ static void lease_gone(struct net *net, uint64_t id, int why)
 		api_send_push(e->bound, &p);
 	}
 	lease_unbind(e);
-	for (pp = &ls->buckets[bucket_of(ls, id)]; *pp != e; pp = &(*pp)->hnext)
-		;
+	pp = &ls->buckets[bucket_of(ls->n_buckets, id)];
+	while (*pp != e)
+		pp = &(*pp)->hnext;
 	*pp = e->hnext;
 	i = e->heap_i;
 	ls->n--;

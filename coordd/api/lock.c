@@ -49,6 +49,21 @@ static struct lock_wait *wait_find(struct lease_ent *e,
 	return NULL;
 }
 
+/* Takes w out of its client's list (if it is in one). */
+static void wait_client_unlink(struct lock_wait *w)
+{
+	if (w->cl == NULL)
+		return;
+	if (w->cprev != NULL)
+		w->cprev->cnext = w->cnext;
+	else
+		w->cl->waits = w->cnext;
+	if (w->cnext != NULL)
+		w->cnext->cprev = w->cprev;
+	w->cl = NULL;
+	w->cnext = w->cprev = NULL;
+}
+
 static void wait_free(struct lease_ent *e, struct lock_wait *w)
 {
 	if (w->sprev != NULL)
@@ -57,14 +72,7 @@ static void wait_free(struct lease_ent *e, struct lock_wait *w)
 		e->waits = w->snext;
 	if (w->snext != NULL)
 		w->snext->sprev = w->sprev;
-	if (w->cl != NULL) {
-		if (w->cprev != NULL)
-			w->cprev->cnext = w->cnext;
-		else
-			w->cl->waits = w->cnext;
-		if (w->cnext != NULL)
-			w->cnext->cprev = w->cprev;
-	}
+	wait_client_unlink(w);
 	free(w);
 }
 
@@ -167,8 +175,20 @@ void locks_session_gone(struct net *net, struct lease_ent *e)
 		wait_free(e, e->waits);
 }
 
+/* The session's current token for the lock, if it holds it (0: not). */
 static uint64_t held_token(struct net *net, uint64_t session,
-			   struct proto_bytes name);
+			   struct proto_bytes name)
+{
+	struct fsm_queue_status st;
+
+	if (fsm_queue_status(node_fsm(net->node), FSM_QUEUE_LOCK, name, 0,
+			     &st) != COORD_OK)
+		return 0;
+	for (size_t i = 0; i < st.n_holders; i++)
+		if (st.holders[i].session == session)
+			return st.holders[i].token;
+	return 0;
+}
 
 /* After the fsm was reopened (a snapshot installed): a grant made in the
  * entries the snapshot covered is pushed now; the other waits stay. */
@@ -188,36 +208,15 @@ void locks_session_resync(struct net *net, struct lease_ent *e)
 	}
 }
 
+/* A wait lives in its session's list as long as the session (lease_gone()
+ * frees them): the client's waits all have their lease entry. */
 void locks_client_closed(struct client *cl)
 {
 	while (cl->waits != NULL) {
 		struct lock_wait *w = cl->waits;
-		struct lease_ent *e = lease_find(cl->net, w->session);
 
-		cl->waits = w->cnext;
-		if (cl->waits != NULL)
-			cl->waits->cprev = NULL;
-		w->cl = NULL;
-		if (e != NULL)
-			wait_free(e, w);
-		else
-			free(w);
+		wait_free(lease_find(cl->net, w->session), w);
 	}
-}
-
-/* The session's current token for the lock, if it holds it (0: not). */
-static uint64_t held_token(struct net *net, uint64_t session,
-			   struct proto_bytes name)
-{
-	struct fsm_queue_status st;
-
-	if (fsm_queue_status(node_fsm(net->node), FSM_QUEUE_LOCK, name, 0,
-			     &st) != COORD_OK)
-		return 0;
-	for (size_t i = 0; i < st.n_holders; i++)
-		if (st.holders[i].session == session)
-			return st.holders[i].token;
-	return 0;
 }
 
 static void send_grant(struct client *cl, const struct req *q, bool granted,
@@ -253,14 +252,8 @@ static int wait_add(struct client *cl, const struct req *q)
 		if (e->waits != NULL)
 			e->waits->sprev = w;
 		e->waits = w;
-	} else if (w->cl != NULL) {
-		if (w->cprev != NULL)
-			w->cprev->cnext = w->cnext;
-		else
-			w->cl->waits = w->cnext;
-		if (w->cnext != NULL)
-			w->cnext->cprev = w->cprev;
-		w->cnext = w->cprev = NULL;
+	} else {
+		wait_client_unlink(w);
 	}
 	w->kind = q->kind;
 	w->request_id = q->request_id;
