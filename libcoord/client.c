@@ -1506,8 +1506,8 @@ void coord_client_stop(struct coord_client *c)
 /* ---------------------------------------------------------------------- */
 /* Results. */
 
-static struct coord_kvs *kvs_from(const struct proto_range_reply *rr,
-				  uint64_t revision)
+struct coord_kvs *lc_kvs_from(const struct proto_range_reply *rr,
+			      uint64_t revision)
 {
 	size_t bytes = 1;
 	struct coord_kvs *r = calloc(1, sizeof(*r));
@@ -1569,7 +1569,7 @@ static struct coord_txn_result *txn_from(const struct proto_reply *rp)
 		const struct proto_op_reply *o = &rp->u.txn.replies[i];
 
 		if (o->type == PROTO_CMD_RANGE) {
-			struct coord_kvs *k = kvs_from(&o->u.range,
+			struct coord_kvs *k = lc_kvs_from(&o->u.range,
 						       rp->revision);
 
 			if (k == NULL) {
@@ -1628,7 +1628,7 @@ static struct creq *put_req_fenced(struct coord_client *c,
 				   const struct coord_fence *fences,
 				   size_t n_fences, const void *key,
 				   size_t key_len, const void *value,
-				   size_t value_len)
+				   size_t value_len, uint64_t lease)
 {
 	struct proto_fence pf[COORD_FENCES_MAX];
 	struct proto_request rq;
@@ -1639,6 +1639,7 @@ static struct creq *put_req_fenced(struct coord_client *c,
 	rq.kind = PROTO_PUT;
 	rq.u.put.key = proto_bytes_make(key, key_len);
 	rq.u.put.value = proto_bytes_make(value, value_len);
+	rq.u.put.lease = lease;
 	return req_new(c, &rq, put_done);
 }
 
@@ -1646,7 +1647,7 @@ static struct creq *put_req(struct coord_client *c, const void *key,
 			    size_t key_len, const void *value,
 			    size_t value_len)
 {
-	return put_req_fenced(c, NULL, 0, key, key_len, value, value_len);
+	return put_req_fenced(c, NULL, 0, key, key_len, value, value_len, 0);
 }
 
 coord_err_t coord_put(struct coord_client *c, const void *key,
@@ -1657,13 +1658,9 @@ coord_err_t coord_put(struct coord_client *c, const void *key,
 				revision);
 }
 
-coord_err_t coord_put_fenced(struct coord_client *c,
-			     const struct coord_fence *fences, size_t n_fences,
-			     const void *key, size_t key_len, const void *value,
-			     size_t value_len, uint64_t *revision)
+static coord_err_t put_wait(struct coord_client *c, struct creq *q,
+			    uint64_t *revision)
 {
-	struct creq *q = put_req_fenced(c, fences, n_fences, key, key_len,
-					value, value_len);
 	int code;
 
 	if (q == NULL)
@@ -1673,6 +1670,26 @@ coord_err_t coord_put_fenced(struct coord_client *c,
 		*revision = q->u64a;
 	free(q);
 	return code;
+}
+
+coord_err_t coord_put_fenced(struct coord_client *c,
+			     const struct coord_fence *fences, size_t n_fences,
+			     const void *key, size_t key_len, const void *value,
+			     size_t value_len, uint64_t *revision)
+{
+	return put_wait(c, put_req_fenced(c, fences, n_fences, key, key_len,
+					  value, value_len, 0),
+			revision);
+}
+
+coord_err_t coord_put_lease(struct coord_client *c, const void *key,
+			    size_t key_len, const void *value,
+			    size_t value_len, uint64_t lease,
+			    uint64_t *revision)
+{
+	return put_wait(c, put_req_fenced(c, NULL, 0, key, key_len, value,
+					  value_len, lease),
+			revision);
 }
 
 coord_err_t coord_put_async(struct coord_client *c, const void *key,
@@ -1690,7 +1707,7 @@ static void get_done(struct coord_client *c, struct creq *q, int code,
 
 	(void)c;
 	if (code == COORD_OK) {
-		k = kvs_from(&r->u.kv.u.range, r->u.kv.revision);
+		k = lc_kvs_from(&r->u.kv.u.range, r->u.kv.revision);
 		if (k == NULL)
 			code = COORD_ENOMEM;
 	}
@@ -1812,6 +1829,7 @@ static void op_to_proto(const struct coord_op *o, struct proto_op *p)
 		p->type = PROTO_CMD_PUT;
 		p->u.put.key = proto_bytes_make(o->key, o->key_len);
 		p->u.put.value = proto_bytes_make(o->value, o->value_len);
+		p->u.put.lease = o->lease;
 		break;
 	case COORD_OP_DELETE:
 		p->type = PROTO_CMD_DELETE;

@@ -46,6 +46,10 @@ bool lc_in_callback(const struct coord_client *c);
 void lc_done_free(struct coord_client *c, void *arg, int code,
 		  const struct proto_response *r);
 
+/* A read's result out of a range reply (NULL: out of memory). */
+struct coord_kvs *lc_kvs_from(const struct proto_range_reply *rr,
+			      uint64_t revision);
+
 struct event_base *lc_base(struct coord_client *c);
 /* A monotonic clock in milliseconds. */
 uint64_t lc_now_ms(void);

@@ -182,6 +182,14 @@ struct coord_get_opts {
 COORD_API coord_err_t coord_put(struct coord_client *c, const void *key,
 				size_t key_len, const void *value,
 				size_t value_len, uint64_t *revision);
+/* coord_put() attaching key to a lease (a granted lease, or a session's:
+ * coord_session_id()): the key is deleted when the lease ends. A lease
+ * that does not exist or has ended: COORD_ELEASE, nothing written. 0:
+ * no lease (as coord_put()). */
+COORD_API coord_err_t coord_put_lease(struct coord_client *c, const void *key,
+				      size_t key_len, const void *value,
+				      size_t value_len, uint64_t lease,
+				      uint64_t *revision);
 /* Reads key (or the range opts names; opts may be NULL). */
 COORD_API coord_err_t coord_get(struct coord_client *c, const void *key,
 				size_t key_len,
@@ -219,6 +227,7 @@ struct coord_op {
 	const void *value;          /* PUT */
 	size_t value_len;
 	unsigned flags;             /* DELETE, GET: COORD_PREFIX... */
+	uint64_t lease;             /* PUT: attach to this lease (0: none) */
 };
 
 /* The outcome; free with coord_txn_result_free(). results[i] is the
@@ -402,6 +411,15 @@ COORD_API coord_err_t coord_lease_revoke(struct coord_client *c,
 COORD_API coord_err_t coord_lease_ttl(struct coord_client *c, uint64_t lease,
 				      uint64_t *ttl_ms,
 				      uint64_t *granted_ttl_ms);
+
+/* A page of the keys attached to lease, in key order, starting after the
+ * key `after` (after_len 0: from the first). (*out)->more: the page was
+ * cut (at the server's --max-range-keys keys, or what fits one reply);
+ * ask again after its last key. Each kv has its key and lease only.
+ * Free with coord_kvs_free(). No such lease: COORD_ELEASE. */
+COORD_API coord_err_t coord_lease_keys(struct coord_client *c, uint64_t lease,
+				       const void *after, size_t after_len,
+				       struct coord_kvs **out);
 
 /*
  * Sessions. A session is a lease the library keeps alive: a

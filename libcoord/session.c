@@ -634,3 +634,63 @@ coord_err_t coord_lease_ttl(struct coord_client *c, uint64_t lease,
 		*granted_ttl_ms = res.tr.granted_ttl_ms;
 	return code;
 }
+
+/* A page of the keys attached to a lease, as a coord_kvs of keys. */
+struct keys_result {
+	struct coord_kvs *kvs;
+	bool nomem;
+};
+
+static void keys_done(struct coord_client *c, void *arg, int code,
+		      const struct proto_response *r)
+{
+	struct keys_result *res = arg;
+	const struct proto_lease_ttl_reply *tr;
+	struct proto_range_reply rr;
+	struct proto_kv *kvs;
+
+	(void)c;
+	if (code != COORD_OK || r == NULL)
+		return;
+	tr = &r->u.lease_ttl;
+	kvs = calloc(tr->keys.n + 1, sizeof(*kvs));
+	if (kvs == NULL) {
+		res->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < tr->keys.n; i++) {
+		kvs[i].key = tr->keys.v[i];
+		kvs[i].lease = tr->lease;
+	}
+	rr.kvs = kvs;
+	rr.n_kvs = tr->keys.n;
+	rr.count = tr->keys.n;
+	rr.more = tr->more;
+	res->kvs = lc_kvs_from(&rr, 0);
+	res->nomem = res->kvs == NULL;
+	free(kvs);
+}
+
+coord_err_t coord_lease_keys(struct coord_client *c, uint64_t lease,
+			     const void *after, size_t after_len,
+			     struct coord_kvs **out)
+{
+	struct proto_request rq;
+	struct keys_result res = { NULL, false };
+	int code;
+
+	*out = NULL;
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_LEASE_TTL;
+	rq.u.lease_ttl.lease = lease;
+	rq.u.lease_ttl.keys = true;
+	rq.u.lease_ttl.after = proto_bytes_make(after, after_len);
+	code = lc_call(c, &rq, keys_done, &res);
+	if (code == COORD_OK && res.nomem)
+		code = COORD_ENOMEM;
+	if (code == COORD_OK)
+		*out = res.kvs;
+	else
+		coord_kvs_free(res.kvs);
+	return code;
+}

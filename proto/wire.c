@@ -107,6 +107,7 @@ static const struct wfield rq_lease[] = {
 static const struct wfield rq_lease_ttl[] = {
 	RQ(WF_U64, lease_ttl.lease, 0, ANY),
 	RQ(WF_BOOL, lease_ttl.keys, 0, 0),
+	RQ(WF_BYTES, lease_ttl.after, 0, ANY),
 };
 static const struct wfield rq_session_open[] = {
 	RQ(WF_U64, session_open.ttl_ms, 1, ANY),
@@ -220,6 +221,7 @@ static const struct wfield rp_lease_ttl[] = {
 	RP(WF_U64, lease_ttl.ttl_ms, 0, ANY),
 	RP(WF_U64, lease_ttl.granted_ttl_ms, 0, ANY),
 	RP(WF_BYTESS, lease_ttl.keys, 0, ANY),
+	RP(WF_BOOL, lease_ttl.more, 0, 0),
 };
 static const struct wfield rp_lease_list[] = {
 	RP(WF_U64S, lease_list.leases, 0, ANY),

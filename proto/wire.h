@@ -196,10 +196,13 @@ struct proto_lease_id {
 	uint64_t lease;
 };
 
-/* LEASE_TTL [lease, keys]: keys: list the attached keys. */
+/* LEASE_TTL [lease, keys, after]: keys: list the attached keys, in key
+ * order, those after `after` (empty: from the first); a reply holds one
+ * page (its `more` says the rest starts after its last key). */
 struct proto_lease_ttl {
 	uint64_t lease;
 	bool keys;
+	struct proto_bytes after;
 };
 
 /* SESSION_OPEN [ttl_ms]. */
@@ -389,12 +392,14 @@ struct proto_lease_reply {
 	uint64_t ttl_ms;
 };
 
-/* LEASE_TTL [lease, ttl_ms, granted_ttl_ms, [key...]]: ttl_ms left. */
+/* LEASE_TTL [lease, ttl_ms, granted_ttl_ms, [key...], more]: ttl_ms
+ * left; the keys when asked for, more when the page was cut. */
 struct proto_lease_ttl_reply {
 	uint64_t lease;
 	uint64_t ttl_ms;
 	uint64_t granted_ttl_ms;
 	struct proto_bytes_list keys;
+	bool more;
 };
 
 /* LEASE_LIST [[lease...]]. */

@@ -2,6 +2,7 @@
  * tools/coordctl.c: the command-line client of coord, on libcoord.
  *
  *   coordctl [global flags] put [--fence LOCK=TOKEN]... KEY VALUE
+ *   coordctl [global flags] put --lease ID KEY VALUE
  *   coordctl get KEY [--prefix] [--from-key] [--rev R] [--limit N]
  *                    [--keys-only] [--count-only] [--serializable]
  *   coordctl del KEY [--prefix] [--from-key]
@@ -13,7 +14,7 @@
  *   coordctl member promote NAME|ID
  *   coordctl status                   (every endpoint)
  *   coordctl endpoint health          (every endpoint)
- *   coordctl lease grant TTL_S | keepalive ID [--once] | revoke ID | ttl ID
+ *   coordctl lease grant TTL_S | keepalive ID [--once] | revoke ID | ttl ID [--keys]
  *   coordctl session open [--ttl S] | close ID SECRET
  *   coordctl lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S]
  *                 -- CMD [ARG...]
@@ -63,6 +64,7 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  put [--fence LOCK=TOKEN]... KEY VALUE   (fenced: applied only if\n"
 		"                           TOKEN is LOCK's current grant)\n"
+		"  put --lease ID KEY VALUE the key is deleted when the lease ends\n"
 		"  get KEY [--prefix] [--from-key] [--rev R] [--limit N] [--keys-only]\n"
 		"          [--count-only] [--serializable]\n"
 		"  del KEY [--prefix] [--from-key]\n"
@@ -72,7 +74,7 @@ static void usage(FILE *f)
 		"         | remove NAME|ID | promote NAME|ID\n"
 		"  status                   leader, term, revision, indexes of every endpoint\n"
 		"  endpoint health          whether every endpoint answers\n"
-		"  lease grant TTL_S | keepalive ID [--once] | revoke ID | ttl ID\n"
+		"  lease grant TTL_S | keepalive ID [--once] | revoke ID | ttl ID [--keys]\n"
 		"  session open [--ttl S] | close ID SECRET\n"
 		"  lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S] -- CMD [ARG...]\n"
 		"                           run CMD holding the lock (COORD_LOCK and\n"
@@ -193,24 +195,31 @@ static int cmd_put(struct coord_client *c, const struct gopts *g, int argc,
 	struct coord_fence fences[16];
 	const char *kv[2];
 	size_t n_fences = 0, n_kv = 0;
-	uint64_t rev;
+	uint64_t rev, lease = 0;
 	int code;
 
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--fence") == 0 && i + 1 < argc) {
+		if (strcmp(argv[i], "--lease") == 0 && i + 1 < argc) {
+			lease = parse_u64(argv[++i], "--lease wants a lease id");
+		} else if (strcmp(argv[i], "--fence") == 0 && i + 1 < argc) {
 			if (n_fences == sizeof(fences) / sizeof(fences[0]))
 				die_usage("put: at most 16 fences");
 			parse_fence(argv[++i], &fences[n_fences++]);
 		} else if (n_kv < 2) {
 			kv[n_kv++] = argv[i];
 		} else {
-			die_usage("put [--fence LOCK=TOKEN]... KEY VALUE");
+			die_usage("put [--fence LOCK=TOKEN]... | [--lease ID] KEY VALUE");
 		}
 	}
-	if (n_kv != 2)
-		die_usage("put [--fence LOCK=TOKEN]... KEY VALUE");
-	code = coord_put_fenced(c, fences, n_fences, kv[0], strlen(kv[0]), kv[1],
-				strlen(kv[1]), &rev);
+	if (n_kv != 2 || (lease != 0 && n_fences > 0))
+		die_usage("put [--fence LOCK=TOKEN]... | [--lease ID] KEY VALUE");
+	if (lease != 0)
+		code = coord_put_lease(c, kv[0], strlen(kv[0]), kv[1],
+				       strlen(kv[1]), lease, &rev);
+	else
+		code = coord_put_fenced(c, fences, n_fences, kv[0],
+					strlen(kv[0]), kv[1], strlen(kv[1]),
+					&rev);
 	if (code != COORD_OK)
 		return fail(c, "put", code);
 	if (g->json)
@@ -788,6 +797,50 @@ static uint64_t parse_secs_ms(const char *s, const char *flag)
 	return v * 1000 < 1 ? 1 : (uint64_t)(v * 1000);
 }
 
+/* Every key attached to lease id, a page at a time (each page a
+ * linearizable read of its own), one per line or as the rest of a JSON
+ * object whose "keys":[ is already printed. */
+static int lease_keys_print(struct coord_client *c, uint64_t id, bool json)
+{
+	struct coord_kvs *page = NULL;
+	uint8_t *after = NULL;
+	size_t after_len = 0, n = 0;
+	int code;
+
+	do {
+		code = coord_lease_keys(c, id, after, after_len, &page);
+		if (code != COORD_OK)
+			break;
+		for (size_t i = 0; i < page->n; i++, n++) {
+			const struct coord_kv *kv = &page->kvs[i];
+
+			if (json)
+				printf("%s\"", n > 0 ? "," : "");
+			print_bytes(kv->key, kv->key_len, json);
+			printf(json ? "\"" : "\n");
+		}
+		free(after);
+		after = NULL;
+		after_len = 0;
+		if (page->more && page->n > 0) {
+			const struct coord_kv *last = &page->kvs[page->n - 1];
+
+			after = malloc(last->key_len + 1);
+			if (after == NULL) {
+				code = COORD_ENOMEM;
+			} else {
+				memcpy(after, last->key, last->key_len);
+				after_len = last->key_len;
+			}
+		}
+		coord_kvs_free(page);
+	} while (code == COORD_OK && after != NULL);
+	free(after);
+	if (json)
+		printf("]}\n");
+	return code == COORD_OK ? 0 : fail(c, "lease ttl --keys", code);
+}
+
 static int cmd_lease(struct coord_client *c, const struct gopts *g, int argc,
 		     char **argv)
 {
@@ -809,7 +862,7 @@ static int cmd_lease(struct coord_client *c, const struct gopts *g, int argc,
 		return 0;
 	}
 	if (argc < 2)
-		die_usage("lease grant TTL_S | keepalive ID [--once] | revoke ID | ttl ID");
+		die_usage("lease grant TTL_S | keepalive ID [--once] | revoke ID | ttl ID [--keys]");
 	id = parse_u64(argv[1], "lease: ID is a number");
 	if (strcmp(argv[0], "revoke") == 0) {
 		code = coord_lease_revoke(c, id);
@@ -819,17 +872,19 @@ static int cmd_lease(struct coord_client *c, const struct gopts *g, int argc,
 		return 0;
 	}
 	if (strcmp(argv[0], "ttl") == 0) {
+		bool keys = argc >= 3 && strcmp(argv[2], "--keys") == 0;
+
 		code = coord_lease_ttl(c, id, &ttl, &granted);
 		if (code != COORD_OK)
 			return fail(c, "lease ttl", code);
 		if (g->json)
 			printf("{\"lease\":%" PRIu64 ",\"ttl_ms\":%" PRIu64
-			       ",\"granted_ttl_ms\":%" PRIu64 "}\n", id, ttl,
-			       granted);
+			       ",\"granted_ttl_ms\":%" PRIu64 "%s", id, ttl,
+			       granted, keys ? ",\"keys\":[" : "}\n");
 		else
 			printf("lease %" PRIu64 ": %" PRIu64 " ms left of %"
 			       PRIu64 "\n", id, ttl, granted);
-		return 0;
+		return keys ? lease_keys_print(c, id, g->json) : 0;
 	}
 	if (strcmp(argv[0], "keepalive") != 0)
 		die_usage("lease grant | keepalive | revoke | ttl");

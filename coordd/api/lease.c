@@ -699,6 +699,11 @@ void lease_revoke(struct client *cl, const struct proto_request *rq)
 		api_send_error(cl, rq->kind, rq->request_id, rc);
 }
 
+/* Room in a response frame for a LEASE_TTL reply's envelope, and each
+ * listed key's msgpack header. */
+#define TTL_ENVELOPE_BYTES 1024
+#define TTL_KEY_OVERHEAD_BYTES 8
+
 static void ttl_read_done(void *ctx, int code, const uint8_t *reply,
 			  size_t len)
 {
@@ -706,11 +711,28 @@ static void ttl_read_done(void *ctx, int code, const uint8_t *reply,
 	struct client *cl = q->cl;
 	struct proto_response r;
 	struct lease_ent *e = lease_find(cl->net, q->arg);
+	struct fsm_lease_keys page = { 0 };
 
 	(void)reply;
 	(void)len;
 	if (code == COORD_OK && e == NULL)
 		code = COORD_ELEASE;
+	/* One page: at most --max-range-keys keys, and what fits a frame
+	 * (each key counted with its header), as a RANGE is cut. */
+	if (code == COORD_OK && q->range.limit != 0) {
+		const size_t room = COORD_RESPONSE_FRAME_BYTES_MAX -
+				    TTL_ENVELOPE_BYTES;
+		size_t keys_max = cl->net->cfg->max_range_keys;
+
+		if (keys_max > room / 2 / TTL_KEY_OVERHEAD_BYTES)
+			keys_max = room / 2 / TTL_KEY_OVERHEAD_BYTES;
+		code = fsm_lease_keys(node_fsm(cl->net->node), e->id,
+				      q->range.key, keys_max,
+				      room - keys_max * TTL_KEY_OVERHEAD_BYTES,
+				      &page);
+		if (code == COORD_ENOTFOUND)
+			code = COORD_ELEASE;
+	}
 	if (code != COORD_OK) {
 		api_send_error(cl, q->kind, q->request_id, code);
 	} else {
@@ -718,29 +740,39 @@ static void ttl_read_done(void *ctx, int code, const uint8_t *reply,
 		r.u.lease_ttl.lease = e->id;
 		r.u.lease_ttl.ttl_ms = lease_ttl_left_ms(cl->net, e);
 		r.u.lease_ttl.granted_ttl_ms = e->ttl_ms;
+		r.u.lease_ttl.keys.v = page.keys;
+		r.u.lease_ttl.keys.n = page.n;
+		r.u.lease_ttl.more = page.more;
 		api_send(cl, &r);
 	}
 	api_req_free(q);
 }
 
 /* LEASE_TTL: a linearizable read, answered from this node's clock (the
- * time left until the leader would expire it, were this node leader). */
+ * time left until the leader would expire it, were this node leader);
+ * with `keys`, a page of the keys attached to it out of the fsm. */
 void lease_ttl(struct client *cl, const struct proto_request *rq)
 {
-	struct req *q;
+	struct req *q = api_req_new(cl, rq);
+	struct proto_bytes after = rq->u.lease_ttl.after;
 
-	if (rq->u.lease_ttl.keys) {
-		/* Listing the keys of a lease is not served by this
-		 * version (docs/protocol.md). */
-		api_send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
-		return;
+	if (q != NULL && rq->u.lease_ttl.keys &&
+	    (q->bounds = malloc(after.len + 1)) == NULL) {
+		api_req_free(q);
+		q = NULL;
 	}
-	q = api_req_new(cl, rq);
 	if (q == NULL) {
 		api_send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
 		return;
 	}
 	q->arg = rq->u.lease_ttl.lease;
+	if (rq->u.lease_ttl.keys) {
+		/* The frame goes away: `after` travels with the request. */
+		if (after.len > 0)
+			memcpy(q->bounds, after.data, after.len);
+		q->range.key = proto_bytes_make(q->bounds, after.len);
+		q->range.limit = 1;     /* keys asked for */
+	}
 	node_read(cl->net->node, &q->w, ttl_read_done, q);
 	net_kick(cl->net);
 }

@@ -87,7 +87,8 @@
  * Memory: replies and events point into memory of the fsm, valid until the
  * next call of fsm_apply(), fsm_apply_data(), fsm_apply_entry(),
  * fsm_apply_entry_data(), fsm_range(), fsm_events_read(),
- * fsm_queue_status(), fsm_lock_check(), fsm_queues_each() or fsm_free().
+ * fsm_queue_status(), fsm_lock_check(), fsm_queues_each(), fsm_lease_keys()
+ * or fsm_free().
  * Commands are borrowed.
  */
 #ifndef COORD_FSM_FSM_H
@@ -395,6 +396,22 @@ struct fsm_lease_info {
 
 /* The lease id: COORD_ENOTFOUND, local failures. */
 int fsm_lease_get(struct fsm *f, uint64_t id, struct fsm_lease_info *out);
+
+/* A page of the keys attached to a lease, in key order. */
+struct fsm_lease_keys {
+	const struct proto_bytes *keys;
+	size_t n;
+	bool more;                  /* keys after the last one are left */
+};
+
+/* The keys attached to lease id that sort after `after` (empty: from the
+ * first): at most keys_max (>= 1) keys and, past the first, at most
+ * bytes_max bytes of keys; out->more when the page was cut. The keys are
+ * fsm memory (see Memory above). COORD_ENOTFOUND for no such lease, local
+ * failures. */
+int fsm_lease_keys(struct fsm *f, uint64_t id, struct proto_bytes after,
+		   size_t keys_max, size_t bytes_max,
+		   struct fsm_lease_keys *out);
 
 /* Every lease in id order (the server rebuilds its timers after start or
  * a snapshot install); a non-zero cb return stops and is returned. */

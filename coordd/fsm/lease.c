@@ -435,3 +435,79 @@ int fsm_leases_each(struct fsm *f,
 
 	return fsm_records_each(f, FSM_KIND_LEASE_REC, leases_each_cb, &c);
 }
+
+/*
+ * The keys attached to a lease: a scan of its 'l' records from just past
+ * `after`, bounded in keys and key bytes so that one read costs a bounded
+ * amount of CPU and memory however many keys the lease holds.
+ */
+int fsm_lease_keys(struct fsm *f, uint64_t id, struct proto_bytes after,
+		   size_t keys_max, size_t bytes_max,
+		   struct fsm_lease_keys *out)
+{
+	const struct fsm_backend_ops *ops = f->b->ops;
+	struct fsm_backend_iter *it = NULL;
+	struct proto_bytes *keys = NULL;
+	struct fsm_kbuf *k = &f->write_key;
+	size_t n = 0, cap = 0, bytes = 0;
+	uint8_t kind = FSM_KIND_LEASE;
+	struct fsm_lease_info info;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	proto_arena_reset(&f->arena);
+	fsm_ov_reset(&f->ov);
+	rc = fsm_lease_get(f, id, &info);
+	if (rc != COORD_OK)
+		return rc;
+	k->len = 0;
+	rc = fsm_kbuf_append(f, k, &kind, 1);
+	if (rc == COORD_OK)
+		rc = fsm_kbuf_append_u64(f, k, id);
+	if (rc == COORD_OK)
+		rc = fsm_kbuf_append(f, k, after.data, after.len);
+	if (rc == COORD_OK)
+		rc = ops->iter_new(f->b, NULL, &it);
+	if (rc != COORD_OK)
+		return rc;
+	for (ops->iter_seek(it, k->data, k->len); ops->iter_valid(it);
+	     ops->iter_next(it)) {
+		size_t len;
+		const uint8_t *key = ops->iter_key(it, &len);
+
+		if (len < 9 || memcmp(key, k->data, 9) != 0)
+			break;
+		if (after.len > 0 && len == k->len &&
+		    memcmp(key, k->data, len) == 0)
+			continue;   /* `after` itself */
+		if (n == keys_max || (n > 0 && bytes + len - 9 > bytes_max)) {
+			out->more = true;
+			break;
+		}
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			keys = proto_arena_grow(&f->arena, keys, n, cap,
+						sizeof(*keys));
+			if (keys == NULL) {
+				rc = COORD_ENOMEM;
+				break;
+			}
+		}
+		keys[n].len = len - 9;
+		keys[n].data = proto_arena_dup(&f->arena, key + 9, len - 9);
+		if (keys[n].data == NULL && len > 9) {
+			rc = COORD_ENOMEM;
+			break;
+		}
+		bytes += len - 9;
+		n++;
+	}
+	if (rc == COORD_OK)
+		rc = ops->iter_status(it);
+	ops->iter_free(it);
+	if (rc == COORD_OK) {
+		out->keys = keys;
+		out->n = n;
+	}
+	return rc;
+}

@@ -433,6 +433,62 @@ START_TEST(put_attaches_only_a_live_lease)
 }
 END_TEST
 
+/* fsm_lease_keys pages through a lease's keys in key order: a key
+ * detached by a later put is not listed, another lease's keys never are,
+ * `after` is exclusive, and both bounds cut the page and set more (the
+ * byte bound never below one key). */
+static void lease_keys_expect(struct fl *x, uint64_t lease, const char *after,
+			      size_t keys_max, size_t bytes_max,
+			      const char *want, bool more)
+{
+	struct fsm_lease_keys out;
+	char got[64] = "";
+
+	ft_code_eq(fsm_lease_keys(x->t.f, lease, proto_bytes_make(after, strlen(after)), keys_max,
+				  bytes_max, &out),
+		   COORD_OK);
+	for (size_t i = 0; i < out.n; i++) {
+		strncat(got, (const char *)out.keys[i].data,
+			out.keys[i].len);
+		strcat(got, " ");
+	}
+	ck_assert_str_eq(got, want);
+	ck_assert_int_eq(out.more, more);
+}
+
+START_TEST(lease_keys_page_in_key_order)
+{
+	struct fl x;
+	struct fsm_lease_keys out;
+
+	fl_open(&x, NULL);
+	fl_ok(&x, 0, fl_grant(1, 1000));
+	fl_ok(&x, 0, fl_grant(2, 1000));
+	fl_ok(&x, 0, ft_put("d", "1", 1));
+	fl_ok(&x, 0, ft_put("a", "1", 1));
+	fl_ok(&x, 0, ft_put("bb", "1", 1));
+	fl_ok(&x, 0, ft_put("c", "1", 1));
+	fl_ok(&x, 0, ft_put("bb", "2", 0));     /* detached */
+	fl_ok(&x, 0, ft_put("aa", "1", 2));     /* another lease's */
+	fl_ok(&x, 0, ft_put("x", "1", 0));
+	lease_keys_expect(&x, 1, "", 10, 1024, "a c d ", false);
+	lease_keys_expect(&x, 2, "", 10, 1024, "aa ", false);
+	lease_keys_expect(&x, 1, "", 2, 1024, "a c ", true);
+	lease_keys_expect(&x, 1, "c", 2, 1024, "d ", false);
+	lease_keys_expect(&x, 1, "b", 10, 1024, "c d ", false);
+	lease_keys_expect(&x, 1, "d", 10, 1024, "", false);
+	lease_keys_expect(&x, 1, "", 10, 0, "a ", true);
+	lease_keys_expect(&x, 1, "", 10, 2, "a c ", true);
+	ft_code_eq(fsm_lease_keys(x.t.f, 3, proto_bytes_make("", 0), 10, 1024, &out),
+		   COORD_ENOTFOUND);
+	fl_ok(&x, 0, fl_revoke(1));
+	ft_code_eq(fsm_lease_keys(x.t.f, 1, proto_bytes_make("", 0), 10, 1024, &out),
+		   COORD_ENOTFOUND);
+	lease_keys_expect(&x, 2, "", 10, 1024, "aa ", false);
+	fl_close(&x);
+}
+END_TEST
+
 Suite *fsm_lease_suite(void)
 {
 	Suite *s = suite_create("fsm_lease");
@@ -449,5 +505,6 @@ Suite *fsm_lease_suite(void)
 	FT_ADD(s, codec_round_trips_the_lock_commands);
 	FT_ADD(s, codec_refuses_bad_lock_commands);
 	FT_ADD(s, put_attaches_only_a_live_lease);
+	FT_ADD(s, lease_keys_page_in_key_order);
 	return s;
 }

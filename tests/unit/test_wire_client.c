@@ -823,7 +823,7 @@ START_TEST(hostile_lengths_are_refused_without_allocating)
 		tw_mp_uint(&m, 0);
 		tw_mp_uint(&m, 0);
 		if (kinds[k] == PROTO_LEASE_TTL) {
-			tw_mp_arr(&m, 4);
+			tw_mp_arr(&m, 5);   /* the list, then `more` */
 			tw_mp_uint(&m, 1);
 			tw_mp_uint(&m, 1);
 			tw_mp_uint(&m, 1);

@@ -132,7 +132,8 @@ void tw_sample_request(uint32_t kind, struct proto_request *req)
 		req->u.lease.lease = 8 + kind;
 		break;
 	case PROTO_LEASE_TTL:
-		req->u.lease_ttl = (struct proto_lease_ttl){ 8, true };
+		req->u.lease_ttl = (struct proto_lease_ttl){
+			8, true, proto_bytes_make("k2", 2) };
 		break;
 	case PROTO_LEASE_LIST:
 	case PROTO_MEMBER_LIST:
@@ -265,7 +266,7 @@ void tw_sample_response(uint32_t kind, struct proto_response *resp)
 		break;
 	case PROTO_LEASE_TTL:
 		resp->u.lease_ttl = (struct proto_lease_ttl_reply){
-			8, 4000, 10000, { lease_keys, 3 } };
+			8, 4000, 10000, { lease_keys, 3 }, true };
 		break;
 	case PROTO_LEASE_LIST:
 		resp->u.lease_list.leases = (struct proto_u64_list){ leases, 3 };
