@@ -28,7 +28,7 @@
  * line, else-ops; one per line:
  *   compares:  value("k") = "v"      version("k") > 3
  *              create("k") = 0       mod("k") < 10      lease("k") = 0
- *   ops:       put k v      get k [--prefix]      del k [--prefix]
+ *   ops:       put k v [--lease ID]      get k [--prefix]      del k [--prefix]
  * Quotes are optional around keys and values without spaces.
  *
  * Exit status: 0 success, 1 the request failed, 2 bad usage; lock runs
@@ -448,6 +448,18 @@ static int parse_op(const char *line, struct coord_op *op, struct txn_mem *m)
 		op->type = COORD_OP_PUT;
 		op->value = val;
 		op->value_len = (size_t)vl;
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, "--lease ", 8) == 0) {
+			char *end;
+
+			errno = 0;
+			op->lease = strtoull(p + 8, &end, 10);
+			if (errno != 0 || end == p + 8 || *end != '\0')
+				return -1;
+		} else if (*p != '\0') {
+			return -1;
+		}
 	} else if (strcmp(verb, "get") == 0 || strcmp(verb, "del") == 0) {
 		op->type = verb[0] == 'g' ? COORD_OP_GET : COORD_OP_DELETE;
 		while (*p == ' ')

@@ -1,8 +1,8 @@
 #!/bin/bash
 # tests/cluster/lease_keys.sh: keys attached to a lease, from coordctl, on
 # 3 nodes with --max-range-keys 3 (so a listing takes pages):
-# - `put --lease ID` attaches a key; a lease that does not exist is
-#   COORD_ELEASE and nothing is written;
+# - `put --lease ID`, and a txn's `put k v --lease ID`, attach a key; a
+#   lease that does not exist is COORD_ELEASE and nothing is written;
 # - `lease ttl ID --keys` lists exactly the attached keys in key order,
 #   across pages of 3, through the leader and through a follower; a key
 #   re-put without the lease is no longer listed;
@@ -19,6 +19,9 @@ for k in k/5 k/1 k/7 k/2 k/4 k/3 k/6; do
 	cl_ctl put --lease "$id" "$k" "v$k" >/dev/null || fail "put --lease $k"
 done
 cl_ctl put k/4 unleased >/dev/null || fail "re-put k/4"
+# A put inside a transaction attaches too.
+printf '\nput k/8 v8 --lease %s\n\n' "$id" | cl_ctl txn | grep -q SUCCESS ||
+	fail "txn put --lease"
 cl_ctl put other x >/dev/null || fail "put other"
 
 if cl_ctl put --lease 999999 k/x y >"$CL_DIR/bad.out" 2>&1; then
@@ -27,13 +30,13 @@ fi
 grep -q COORD_ELEASE "$CL_DIR/bad.out" || fail "bad lease: $(cat "$CL_DIR/bad.out")"
 [ -z "$(cl_ctl get k/x)" ] || fail "k/x was written"
 
-want=$(printf 'k/%s\n' 1 2 3 5 6 7)
+want=$(printf 'k/%s\n' 1 2 3 5 6 7 8)
 for i in 1 2 3; do
 	got=$(cl_ctl_node "$i" lease ttl "$id" --keys | tail -n +2)
 	[ "$got" = "$want" ] || fail "node $i lists '$got', not '$want'"
 done
 json=$(cl_ctl --json lease ttl "$id" --keys)
-echo "$json" | grep -q '"keys":\["k/1","k/2","k/3","k/5","k/6","k/7"\]}$' ||
+echo "$json" | grep -q '"keys":\["k/1","k/2","k/3","k/5","k/6","k/7","k/8"\]}$' ||
 	fail "json: $json"
 
 cl_ctl lease revoke "$id" >/dev/null || fail "revoke"
