@@ -11,6 +11,7 @@ for h in "$src"/histories/*.jsonl; do
 	case $name in
 	reg_*) checker=check_register.py ;;
 	watch_*) checker=check_watch.py ;;
+	lock_*) checker=check_lock.py ;;
 	*) echo "FAIL: $name: no checker for it"; status=1; continue ;;
 	esac
 	case $name in

@@ -8,7 +8,9 @@
 #   run.sh WORKLOAD [--nodes 3|5] [--duration S] [--nemesis LIST]
 #          [--seed N] [--clients N] [--keys N] [--keep]
 #
-# WORKLOAD: register (check_register.py) or watch (check_watch.py).
+# WORKLOAD: register (check_register.py), watch (check_watch.py) or lock
+# (tests/fault/lock_workload against a fencing/examples/fenced_kv resource
+# started in the workload's namespace; check_lock.py).
 # LIST: comma-separated faults, one at a time with a heal between:
 #   kill       kill -9 of a random node, restarted 0.5-2 s later
 #   pause      SIGSTOP of a random node (the leader half the time), SIGCONT
@@ -55,7 +57,8 @@ done
 case $workload in
 register) checker=check_register.py ;;
 watch) checker=check_watch.py ;;
-*) echo "usage: run.sh register|watch [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
+lock) checker=check_lock.py ;;
+*) echo "usage: run.sh register|watch|lock [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
 esac
 case $nodes in 3|5) ;; *) echo "run.sh: --nodes is 3 or 5" >&2; exit 2 ;; esac
 
@@ -64,7 +67,9 @@ top_builddir=${top_builddir:-$here/../../_build}
 COORDD=$top_builddir/coordd/coordd
 COORDCTL=$top_builddir/tools/coordctl
 WORKLOAD=$top_builddir/tests/fault/workload
-for b in "$COORDD" "$COORDCTL" "$WORKLOAD"; do
+LOCK_WORKLOAD=$top_builddir/tests/fault/lock_workload
+FENCED_KV=$top_builddir/fencing/examples/fenced_kv
+for b in "$COORDD" "$COORDCTL" "$WORKLOAD" "$LOCK_WORKLOAD" "$FENCED_KV"; do
 	[ -x "$b" ] || { echo "run.sh: no $b (build first: make check builds the workload)" >&2; exit 2; }
 done
 RANDOM=$seed
@@ -72,6 +77,7 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/coord-fault-$workload.XXXXXX")
 ns=cf$$
 netns=
 wl_pid=
+kv_pid=
 
 log() { echo "$(date +%H:%M:%S.%N | cut -c1-12) $*" | tee -a "$dir/nemesis.log"; }
 
@@ -130,6 +136,7 @@ cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	[ -n "$wl_pid" ] && { kill -KILL "$wl_pid" 2>/dev/null; wait "$wl_pid" 2>/dev/null; }
+	[ -n "$kv_pid" ] && { kill -KILL "$kv_pid" 2>/dev/null; wait "$kv_pid" 2>/dev/null; }
 	if [ -n "$netns" ]; then
 		for i in $(seq 1 "$nodes"); do ip netns del "${ns}n$i" 2>/dev/null; done
 		ip netns del "${ns}s" 2>/dev/null
@@ -292,9 +299,26 @@ fi
 for i in $(seq 1 "$nodes"); do node_start "$i"; done
 wait_leader 60 || { echo "run.sh: no leader within 60 s"; tail -5 "$dir"/n*.log; exit 1; }
 
-set -- "$WORKLOAD" "$workload" "$(endpoints)" "$dir/history.jsonl" \
-	--clients "$clients" --keys "$keys" --duration-ms "$((duration * 1000))" \
-	--timeout-ms 5000 --seed "$seed"
+if [ "$workload" = lock ]; then
+	# The resource the lock guards, beside the clients.
+	mkdir -p "$dir/resource"
+	in_ns s "$FENCED_KV" "$dir/resource" 0 >"$dir/resource.log" 2>&1 &
+	kv_pid=$!
+	dl=$(( $(date +%s) + 30 ))
+	until kv_port=$(sed -n 's/.*listening port=\([0-9]*\).*/\1/p' "$dir/resource.log") &&
+		[ -n "$kv_port" ]; do
+		[ "$(date +%s)" -lt "$dl" ] && kill -0 "$kv_pid" 2>/dev/null ||
+			{ echo "run.sh: fenced_kv did not start: $(cat "$dir/resource.log")"; exit 1; }
+		sleep 0.1
+	done
+	set -- "$LOCK_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" "$kv_port" \
+		--clients "$clients" --duration-ms "$((duration * 1000))" \
+		--timeout-ms 5000 --ttl-ms 2000 --pause-pct 10 --seed "$seed"
+else
+	set -- "$WORKLOAD" "$workload" "$(endpoints)" "$dir/history.jsonl" \
+		--clients "$clients" --keys "$keys" --duration-ms "$((duration * 1000))" \
+		--timeout-ms 5000 --seed "$seed"
+fi
 if [ -n "$netns" ]; then
 	ip netns exec "${ns}s" "$@" >"$dir/workload.log" 2>&1 &
 else
