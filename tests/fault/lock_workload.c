@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "libcoord/coord.h"
+#include "tests/fault/wl_util.h"
 
 #define CLIENTS_MAX 32
 #define LOCK_NAME "lk"
@@ -59,21 +60,9 @@ static unsigned resource_port;
 static uint64_t rng = 1;
 static FILE *out;
 
-static uint64_t now_us(void)
+static unsigned arg_uint(const char *s, unsigned lo, unsigned hi)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* xorshift64*: the workload's choices, replayable from --seed. */
-static uint64_t rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ull;
+	return wl_arg_uint("lock_workload", s, lo, hi);
 }
 
 static void sleep_ms(unsigned ms)
@@ -90,7 +79,7 @@ static void rec(uint64_t p, const char *t, const char *f, uint64_t token,
 	fprintf(out, "{\"us\":%" PRIu64 ",\"p\":%" PRIu64 ",\"t\":\"%s\","
 		"\"f\":\"%s\",\"token\":%" PRIu64 ",\"rev\":%" PRIu64
 		",\"code\":\"%s\"}\n",
-		now_us(), p, t, f, token, rev, coord_error_name(code));
+		wl_now_us(), p, t, f, token, rev, coord_error_name(code));
 	fflush(out);
 }
 
@@ -174,7 +163,7 @@ static void child(unsigned slot, uint64_t end_us)
 			coord_strerror(rc));
 		exit(1);
 	}
-	while (now_us() < end_us) {
+	while (wl_now_us() < end_us) {
 		struct coord_fence fence = { LOCK_NAME, strlen(LOCK_NAME), 0 };
 		struct coord_lock *l = NULL;
 		char value[64], reply[LINE_MAX_];
@@ -193,7 +182,7 @@ static void child(unsigned slot, uint64_t end_us)
 		}
 		token = coord_lock_token(l);
 		rec(p, "ok", "acquire", token, 0, COORD_OK);
-		if (rnd() % 100 < pause_pct)
+		if (wl_rnd(&rng) % 100 < pause_pct)
 			sleep_ms(ttl_ms * 3 / 2);
 		fence.token = token;
 		snprintf(value, sizeof(value), "p%" PRIu64 "-t%" PRIu64, p,
@@ -229,19 +218,6 @@ next:
 	coord_client_free(c);
 	if (resource_fd >= 0)
 		close(resource_fd);
-}
-
-static unsigned arg_uint(const char *s, unsigned lo, unsigned hi)
-{
-	char *e;
-	unsigned long v = strtoul(s, &e, 10);
-
-	if (*s == '\0' || *e != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "lock_workload: %s: not a number in [%u, %u]\n",
-			s, lo, hi);
-		exit(2);
-	}
-	return (unsigned)v;
 }
 
 static void usage(void)
@@ -296,7 +272,7 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	end_us = now_us() + (uint64_t)duration_ms * 1000u;
+	end_us = wl_now_us() + (uint64_t)duration_ms * 1000u;
 	for (unsigned i = 0; i < n_clients; i++) {
 		snprintf(path, sizeof(path), "%s.%u", argv[2], i);
 		pids[i] = fork();

@@ -38,6 +38,7 @@
 #include <event2/event.h>
 
 #include "libcoord/coord.h"
+#include "tests/fault/wl_util.h"
 
 #define CLIENTS_MAX 64
 #define KEYS_MAX 64
@@ -58,19 +59,12 @@ static unsigned outstanding;
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return wl_now_us() / 1000u;
 }
 
-/* xorshift64*: the workload's choices, replayable from --seed. */
-static uint64_t rnd(void)
+static unsigned arg_uint(const char *s, unsigned lo, unsigned hi)
 {
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ull;
+	return wl_arg_uint("workload", s, lo, hi);
 }
 
 /* Writes s[0..len) as a JSON string (null when s is NULL). */
@@ -165,7 +159,7 @@ static void reg_next_cb(evutil_socket_t fd, short what, void *arg)
 static void reg_done(struct reg_proc *p, const char *type,
 		     const char *read_value, size_t read_len)
 {
-	struct timeval tv = { 0, (long)(rnd() % 5000) };
+	struct timeval tv = { 0, (long)(wl_rnd(&rng) % 5000) };
 
 	if (closing)
 		return;
@@ -241,12 +235,12 @@ static void reg_cas_cb(void *arg, coord_err_t code,
 static void reg_next(struct reg_proc *p)
 {
 	char key[16];
-	uint64_t roll = rnd() % 100;
+	uint64_t roll = wl_rnd(&rng) % 100;
 	int rc;
 
 	if (stopping)
 		return;
-	p->key = (unsigned)(rnd() % n_keys);
+	p->key = (unsigned)(wl_rnd(&rng) % n_keys);
 	p->n++;
 	snprintf(key, sizeof(key), "r/%u", p->key);
 	snprintf(p->to, sizeof(p->to), "c%u-%" PRIu64, p->slot, p->n);
@@ -349,7 +343,7 @@ static void writer_next_cb(evutil_socket_t fd, short what, void *arg)
 static void writer_cb(void *arg, coord_err_t code, uint64_t revision)
 {
 	struct writer *wr = arg;
-	struct timeval tv = { 0, (long)(rnd() % 5000) };
+	struct timeval tv = { 0, (long)(wl_rnd(&rng) % 5000) };
 
 	if (closing)
 		return;
@@ -366,7 +360,7 @@ static void writer_next(struct writer *wr)
 		return;
 	wr->n++;
 	snprintf(wr->key, sizeof(wr->key), "w/%u",
-		 (unsigned)(rnd() % n_keys));
+		 (unsigned)(wl_rnd(&rng) % n_keys));
 	snprintf(wr->value, sizeof(wr->value), "c%u-%" PRIu64, wr->slot,
 		 wr->n);
 	put_line("invoke", wr->slot, wr->key, wr->value, 0);
@@ -518,19 +512,6 @@ static void stop_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	stopping = true;
-}
-
-static unsigned arg_uint(const char *s, unsigned lo, unsigned hi)
-{
-	char *e;
-	unsigned long v = strtoul(s, &e, 10);
-
-	if (*s == '\0' || *e != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "workload: %s: not a number in [%u, %u]\n", s,
-			lo, hi);
-		exit(2);
-	}
-	return (unsigned)v;
 }
 
 static void usage(void)
