@@ -4,6 +4,15 @@
  * by the rules of liveness.h, re-attach on every new connection, and
  * the servers' word (PUSH_SESSION_LOST, a keepalive's code). Locks are
  * in lock.c.
+ *
+ * Keepalives go in batches: when a session's keepalive is due, one
+ * SESSION_KEEPALIVE_MANY carries it and every other session of the
+ * client due within the next ttl/6 (at most COORD_KEEPALIVE_SESSIONS_MAX
+ * a request), so that a client with thousands of sessions sends about
+ * one request per period instead of one per session. Each session's
+ * clock still counts from the send time of the request that carried its
+ * last acknowledged keepalive. A server that does not know the kind
+ * (COORD_EUNKNOWNMSG) gets one SESSION_KEEPALIVE per session.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -60,6 +69,7 @@ static struct sess_ctx *ctx_new(const struct coord_session *s)
 
 static void session_arm(struct coord_session *s);
 static void keepalive_send(struct coord_session *s);
+static void ka_due(struct coord_session *s);
 
 /* Tells the callback of a change of state; false when the client went
  * (freed by the callback). s may be gone after the call: look it up
@@ -128,7 +138,7 @@ static void attach_done(struct coord_client *c, void *arg, int code,
 		/* Only now does the server take the session's requests on
 		 * this connection: a keepalive at once (those due meanwhile
 		 * were held back), and the waiting acquires again. */
-		keepalive_send(s);
+		ka_due(s);
 		lc_locks_on_ready(s);
 		return;
 	}
@@ -236,12 +246,240 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (s->attach_gen != lc_conn_gen(c))
 		attach_send(s);
 	if (now >= s->next_keepalive_ms) {
-		keepalive_send(s);
+		ka_due(s);
 		s->next_keepalive_ms =
 			now + lc_keepalive_interval_ms(s->live.ttl_ms, rnd32());
 	}
 	session_arm(s);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Keepalives in batches: one SESSION_KEEPALIVE_MANY for the due ones. */
+
+struct lc_ka {
+	struct event *flush;        /* zero timeout: ka_flush_cb() */
+	bool single;                /* the server has no KEEPALIVE_MANY */
+};
+
+/* A SESSION_KEEPALIVE_MANY's context: its sessions sorted by id, each
+ * with its place in the request. */
+struct ka_slot {
+	uint64_t id;
+	size_t i;
+};
+
+struct ka_ctx {
+	uint64_t send_ms;
+	size_t n;
+	struct ka_slot slots[];
+};
+
+static int slot_cmp(const void *a, const void *b)
+{
+	const struct ka_slot *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static const struct ka_slot *slot_find(const struct ka_ctx *x, uint64_t id)
+{
+	struct ka_slot key = { id, 0 };
+
+	return bsearch(&key, x->slots, x->n, sizeof(key), slot_cmp);
+}
+
+/* What a session's result asks for once the reply's pass is over: the
+ * callbacks run then (they may close sessions or free the client). */
+struct ka_action {
+	uint64_t id;
+	int code;                   /* COORD_OK: report a change of state */
+};
+
+/* One session's result of a batch: the state is updated at once; what
+ * calls back into the user is appended to acts. */
+static void ka_result(struct coord_session *s, uint64_t send_ms, int code,
+		      uint64_t ttl_ms, struct ka_action *acts, size_t *n_acts)
+{
+	if (s->lost_code != COORD_OK)
+		return;
+	if (code == COORD_OK) {
+		lc_liveness_ack(&s->live, send_ms, ttl_ms);
+		if (s->live.ended)
+			acts[(*n_acts)++] = (struct ka_action){
+				s->id, COORD_ESESSION_EXPIRED };
+		else if (lc_liveness_state(&s->live, lc_now_ms()) !=
+			 s->reported)
+			acts[(*n_acts)++] = (struct ka_action){ s->id,
+								COORD_OK };
+		session_arm(s);
+		return;
+	}
+	if (code == COORD_ESESSION_EXPIRED)
+		acts[(*n_acts)++] = (struct ka_action){ s->id, code };
+	else if (code == COORD_ESESSION)
+		attach_send(s);     /* gone, or unknown to this connection */
+	/* Else: the next keepalive is due soon. */
+}
+
+static void ka_many_done(struct coord_client *c, void *arg, int code,
+			 const struct proto_response *r)
+{
+	struct ka_ctx *x = arg;
+	struct ka_action *acts = NULL;
+	size_t n_acts = 0;
+	struct lc_ka *ka = *lc_keepalives(c);
+
+	if (code == COORD_EUNKNOWNMSG && ka != NULL && !ka->single) {
+		/* An older server: one SESSION_KEEPALIVE each from now on. */
+		ka->single = true;
+		for (size_t i = 0; i < x->n; i++) {
+			struct coord_session *s =
+				lc_session_find(c, x->slots[i].id);
+
+			if (s != NULL && s->lost_code == COORD_OK)
+				keepalive_send(s);
+		}
+	}
+	if (code != COORD_OK || r->u.session_many.codes.n != x->n) {
+		if (code == COORD_OK)
+			lc_errf(c, "a SESSION_KEEPALIVE_MANY reply with %zu "
+				"results for %zu sessions",
+				r->u.session_many.codes.n, x->n);
+		free(x);
+		return;
+	}
+	acts = malloc((x->n + 1) * sizeof(*acts));
+	if (acts == NULL) {
+		free(x);
+		return;
+	}
+	/* One pass over the client's sessions, no callbacks. */
+	for (struct coord_session *s = *lc_sessions(c); s != NULL;
+	     s = s->next) {
+		const struct ka_slot *k = slot_find(x, s->id);
+		uint64_t rc;
+
+		if (k == NULL)
+			continue;
+		rc = r->u.session_many.codes.v[k->i];
+		ka_result(s, x->send_ms, rc > INT32_MAX ? COORD_EMALFORMED
+							: (int)rc,
+			  r->u.session_many.ttls.v[k->i], acts, &n_acts);
+	}
+	free(x);
+	for (size_t i = 0; i < n_acts; i++) {
+		struct coord_session *s = lc_session_find(c, acts[i].id);
+
+		if (s == NULL)
+			continue;
+		if (acts[i].code != COORD_OK)
+			lc_session_lose(s, acts[i].code);
+		else if (!session_report(s, COORD_OK))
+			break;      /* the client went */
+	}
+	free(acts);
+}
+
+/* Sends one SESSION_KEEPALIVE_MANY for ids[0..n). */
+static void ka_send_many(struct coord_client *c, const uint64_t *ids,
+			 size_t n, uint64_t min_ttl_ms, uint64_t now)
+{
+	struct ka_ctx *x = malloc(sizeof(*x) + n * sizeof(x->slots[0]));
+	struct proto_request rq;
+
+	if (x == NULL)
+		return;
+	x->send_ms = now;
+	x->n = n;
+	for (size_t i = 0; i < n; i++)
+		x->slots[i] = (struct ka_slot){ ids[i], i };
+	qsort(x->slots, n, sizeof(x->slots[0]), slot_cmp);
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_SESSION_KEEPALIVE_MANY;
+	rq.u.session_many.sessions.v = ids;
+	rq.u.session_many.sessions.n = n;
+	if (lc_call_async(c, &rq, keepalive_timeout_ms(min_ttl_ms),
+			  ka_many_done, x) != COORD_OK)
+		free(x);
+}
+
+/* Can carry a keepalive now: alive, attached (the ATTACH answers
+ * first), not going. */
+static bool ka_ready(const struct coord_session *s)
+{
+	return s->lost_code == COORD_OK && !s->attach_inflight && !s->freeing;
+}
+
+static void ka_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct coord_client *c = arg;
+	struct lc_ka *ka = *lc_keepalives(c);
+	uint64_t ids[COORD_KEEPALIVE_SESSIONS_MAX], min_ttl = UINT64_MAX;
+	uint64_t now = lc_now_ms();
+	size_t n = 0;
+
+	(void)fd;
+	(void)what;
+	for (struct coord_session *s = *lc_sessions(c); s != NULL;
+	     s = s->next) {
+		bool due = s->ka_now;
+
+		if (!ka_ready(s))
+			continue;
+		/* Due within the next ttl/6: it goes now too, so that the
+		 * sessions of a client fall into step. */
+		if (!due && s->next_keepalive_ms <= now + s->live.ttl_ms / 6) {
+			due = true;
+			s->next_keepalive_ms = now + lc_keepalive_interval_ms(
+							     s->live.ttl_ms,
+							     rnd32());
+			session_arm(s);
+		}
+		if (!due)
+			continue;
+		s->ka_now = false;
+		if (ka->single) {
+			keepalive_send(s);
+			continue;
+		}
+		ids[n++] = s->id;
+		if (s->live.ttl_ms < min_ttl)
+			min_ttl = s->live.ttl_ms;
+		if (n == COORD_KEEPALIVE_SESSIONS_MAX) {
+			ka_send_many(c, ids, n, min_ttl, now);
+			n = 0;
+			min_ttl = UINT64_MAX;
+		}
+	}
+	if (n > 0)
+		ka_send_many(c, ids, n, min_ttl, now);
+}
+
+/* s's keepalive is due: it goes out with the others due in this turn of
+ * the loop. */
+static void ka_due(struct coord_session *s)
+{
+	struct lc_ka **pka = lc_keepalives(s->c);
+	struct timeval zero = { 0, 0 };
+
+	if (*pka == NULL) {
+		struct lc_ka *ka = calloc(1, sizeof(*ka));
+
+		if (ka != NULL)
+			ka->flush = evtimer_new(lc_base(s->c), ka_flush_cb,
+						s->c);
+		if (ka == NULL || ka->flush == NULL) {
+			free(ka);
+			keepalive_send(s);  /* unbatched, but sent */
+			return;
+		}
+		*pka = ka;
+	}
+	s->ka_now = true;
+	if (!evtimer_pending((*pka)->flush, NULL))
+		evtimer_add((*pka)->flush, &zero);
+}
+
 
 /* The timer at the next keepalive or change of state. */
 static void session_arm(struct coord_session *s)
@@ -560,8 +798,15 @@ void lc_sessions_on_push(struct coord_client *c, const struct proto_push *p)
 
 void lc_sessions_free_all(struct coord_client *c)
 {
+	struct lc_ka **pka = lc_keepalives(c);
+
 	while (*lc_sessions(c) != NULL)
 		session_free(*lc_sessions(c));
+	if (*pka != NULL) {
+		event_free((*pka)->flush);
+		free(*pka);
+		*pka = NULL;
+	}
 }
 
 /*

@@ -49,6 +49,7 @@ struct coord_session {
 	uint64_t next_keepalive_ms;
 	uint64_t attach_gen;        /* connection an ATTACH was sent on */
 	bool attach_inflight;
+	bool ka_now;                /* due: in the next batch */
 	int lost_code;
 	struct coord_lock *locks;
 	uint64_t next_lock_id;

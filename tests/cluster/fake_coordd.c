@@ -16,7 +16,9 @@
  *
  * Locks named race* make a cancel race a grant (race_cancel()). A PUT of
  * the key "drop" closes its connection without an answer, once
- * (the client's reconnect and re-attach). Each session event is printed
+ * (the client's reconnect and re-attach). A PUT of "old-server" makes it
+ * answer SESSION_KEEPALIVE_MANY with COORD_EUNKNOWNMSG from then on, as
+ * a server of before that kind. Each session event is printed
  * on stdout as one line ("grant NAME
  * session=S token=T", "expire session=S", ...) for the tests to wait on.
  */
@@ -99,6 +101,7 @@ static struct cached cache[CACHE_MAX];
 static size_t n_cache;
 static uint64_t revision = 1, next_client = 1;
 static bool dropped;
+static bool old_server;     /* PUT "old-server": no KEEPALIVE_MANY */
 
 static uint64_t now_ms(void)
 {
@@ -439,6 +442,31 @@ static void lock_release(const struct proto_release *rl, int ci,
 	r->has_body = r->code == COORD_OK;
 }
 
+/* SESSION_KEEPALIVE_MANY: a result per session, in the reply's static
+ * lists (valid until the next one). */
+static void keepalive_many(const struct proto_u64_list *ids, int ci,
+			   struct proto_response *r)
+{
+	static uint64_t codes[COORD_KEEPALIVE_SESSIONS_MAX];
+	static uint64_t ttls[COORD_KEEPALIVE_SESSIONS_MAX];
+	struct session *s;
+
+	for (size_t i = 0; i < ids->n; i++) {
+		int code = session_use(ids->v[i], ci, &s);
+
+		codes[i] = (uint64_t)code;
+		ttls[i] = 0;
+		if (code == COORD_OK) {
+			s->deadline_ms = now_ms() + s->ttl_ms;
+			ttls[i] = s->ttl_ms;
+		}
+	}
+	r->u.session_many.codes = (struct proto_u64_list){ codes, ids->n };
+	r->u.session_many.ttls = (struct proto_u64_list){ ttls, ids->n };
+	printf("keepalive_many n=%zu\n", ids->n);
+	fflush(stdout);
+}
+
 /* Answers rq into r; the bytes of r's byte strings live in scratch. */
 static void handle(const struct proto_request *rq, int ci,
 		   struct proto_response *r, uint8_t scratch[16],
@@ -485,7 +513,16 @@ static void handle(const struct proto_request *rq, int ci,
 		if (r->code == COORD_OK) {
 			s->deadline_ms = now_ms() + s->ttl_ms;
 			session_reply(r, s, scratch, false);
+			printf("keepalive session=%" PRIu64 "\n", s->id);
+			fflush(stdout);
 		}
+		break;
+	case PROTO_SESSION_KEEPALIVE_MANY:
+		if (old_server) {
+			r->code = COORD_EUNKNOWNMSG;
+			break;
+		}
+		keepalive_many(&rq->u.session_many.sessions, ci, r);
 		break;
 	case PROTO_SESSION_ATTACH:
 		s = session_get(rq->u.session_attach.session);
@@ -615,6 +652,11 @@ static void on_frame(int ci, const uint8_t *body, size_t len)
 		proto_arena_close(&ar2);
 		send_frame(ci, &out);
 		goto out;
+	} else if (rq.kind == PROTO_PUT && rq.u.put.key.len == 10 &&
+		   memcmp(rq.u.put.key.data, "old-server", 10) == 0) {
+		/* From now on, a server of before SESSION_KEEPALIVE_MANY. */
+		old_server = true;
+		handle(&rq, ci, &r, scratch, hs, ws);
 	} else if (rq.kind == PROTO_PUT && !dropped &&
 		   rq.u.put.key.len == 4 &&
 		   memcmp(rq.u.put.key.data, "drop", 4) == 0) {

@@ -630,6 +630,102 @@ START_TEST(waiter_of_a_lost_session_fails_and_may_close_it)
 }
 END_TEST
 
+/* Lines of the fake's log starting with prefix; *sum: the sum of the
+ * numbers after "n=" on them. */
+static int log_count(const char *prefix, uint64_t *sum)
+{
+	char line[256];
+	int n = 0;
+	FILE *f = fopen(fake_log, "r");
+
+	*sum = 0;
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *p;
+
+		if (strncmp(line, prefix, strlen(prefix)) != 0)
+			continue;
+		n++;
+		if ((p = strstr(line, "n=")) != NULL)
+			*sum += strtoull(p + 2, NULL, 10);
+	}
+	fclose(f);
+	return n;
+}
+
+#define MANY_SESSIONS 40
+
+/* Runs c for ms, every session of ss staying ALIVE. */
+static void run_all_alive(struct coord_client *c, struct coord_session **ss,
+			  int n, long ms)
+{
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		coord_client_run(c, 20);
+		for (int i = 0; i < n; i++)
+			ck_assert_int_eq(coord_session_state(ss[i]),
+					 COORD_SESSION_ALIVE);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((t1.tv_sec - t0.tv_sec) * 1000 +
+			 (t1.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+}
+
+/* Many sessions of one client: their keepalives travel together, about
+ * one SESSION_KEEPALIVE_MANY per period (ttl/3) for all of them, never
+ * one request per session; every session stays alive. */
+START_TEST(keepalives_of_many_sessions_share_one_request)
+{
+	struct coord_client *a = client();
+	struct coord_session *ss[MANY_SESSIONS];
+	uint64_t sum, sum0;
+	int n, n0;
+
+	for (int i = 0; i < MANY_SESSIONS; i++)
+		ss[i] = session(a, 1500);
+	n0 = log_count("keepalive_many ", &sum0);
+	/* Three TTLs: a period is 375..500 ms, a batch goes at the first
+	 * due session and takes those due within ttl/6 (250 ms) along. */
+	run_all_alive(a, ss, MANY_SESSIONS, 4500);
+	n = log_count("keepalive_many ", &sum) - n0;
+	sum -= sum0;
+	/* Every session was kept alive at least every ttl/3... */
+	ck_assert_uint_ge(sum, (uint64_t)MANY_SESSIONS * 4500 / 500);
+	/* ...by at most a request per 125 ms, not one per session (which
+	 * would be 40 times as many), and none of them single. */
+	ck_assert_int_ge(n, 4500 / 500);
+	ck_assert_int_le(n, 4500 / 125 + 2);
+	ck_assert_int_eq(log_count("keepalive session=", &sum), 0);
+	for (int i = 0; i < MANY_SESSIONS; i++)
+		cu_code_eq(coord_session_close(ss[i]), COORD_OK);
+	coord_client_free(a);
+}
+END_TEST
+
+/* A server of before SESSION_KEEPALIVE_MANY answers it
+ * COORD_EUNKNOWNMSG: the library keeps every session alive with one
+ * SESSION_KEEPALIVE each. */
+START_TEST(keepalives_fall_back_to_one_per_session_on_an_older_server)
+{
+	struct coord_client *a = client();
+	struct coord_session *ss[4];
+	uint64_t sum;
+	int n;
+
+	for (int i = 0; i < 4; i++)
+		ss[i] = session(a, 1200);
+	cu_code_eq(coord_put(a, "old-server", 10, "x", 1, NULL), COORD_OK);
+	run_all_alive(a, ss, 4, 3000);
+	n = log_count("keepalive session=", &sum);
+	ck_assert_int_ge(n, 4 * 3000 / 400 - 4);
+	for (int i = 0; i < 4; i++)
+		cu_code_eq(coord_session_close(ss[i]), COORD_OK);
+	coord_client_free(a);
+}
+END_TEST
+
 START_TEST(bad_arguments_are_refused_before_sending)
 {
 	struct coord_client *a = client();
@@ -690,6 +786,8 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, async_open_and_acquire_on_the_callers_loop);
 	SL_ADD(s, cancelled_waiter_may_close_its_session);
 	SL_ADD(s, waiter_of_a_lost_session_fails_and_may_close_it);
+	SL_ADD(s, keepalives_of_many_sessions_share_one_request);
+	SL_ADD(s, keepalives_fall_back_to_one_per_session_on_an_older_server);
 	return s;
 }
 
