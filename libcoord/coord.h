@@ -481,6 +481,17 @@ COORD_API coord_err_t coord_session_attach(struct coord_client *c,
  * handle and its locks' handles. Returns the close's code (a lost
  * session: COORD_OK without a request). NULL does nothing. */
 COORD_API coord_err_t coord_session_close(struct coord_session *s);
+/* The same, asynchronously: the handle and its locks' handles go now
+ * (waiting acquires: COORD_ECANCELED), fn (NULL: none) gets the close's
+ * code from the client's loop. COORD_OK when it started; else fn is not
+ * called: COORD_EINVAL (NULL, or closed already), or for a session
+ * known lost the code that ended it (the handle is freed, nothing sent).
+ * After a reconnect, the close (like a release) waits for the session's
+ * ATTACH to be answered (test: tests/unit/test_libcoord.c,
+ * close_behind_a_reconnects_attach_waits_for_it). */
+typedef void (*coord_done_fn)(void *arg, coord_err_t code);
+COORD_API coord_err_t coord_session_close_async(struct coord_session *s,
+						coord_done_fn fn, void *arg);
 COORD_API void coord_session_set_callback(struct coord_session *s,
 					  coord_session_fn fn, void *arg);
 COORD_API enum coord_session_state coord_session_state(
@@ -546,6 +557,12 @@ COORD_API coord_err_t coord_lock_acquire_async(struct coord_session *s,
  * libcoord callback (where nothing can be waited for) the release is sent
  * and COORD_OK returned at once; coord_session_close() likewise. */
 COORD_API coord_err_t coord_lock_release(struct coord_lock *l);
+/* The same, asynchronously: the handle goes now, fn (NULL: none) gets
+ * the release's code from the client's loop. COORD_OK when it started;
+ * else fn is not called: COORD_EINVAL (NULL), COORD_ELOCK_LOST (the lock
+ * is known lost: nothing sent, the handle is freed). */
+COORD_API coord_err_t coord_lock_release_async(struct coord_lock *l,
+					       coord_done_fn fn, void *arg);
 COORD_API uint64_t coord_lock_token(const struct coord_lock *l);
 COORD_API enum coord_lock_state coord_lock_state(const struct coord_lock *l);
 COORD_API struct coord_session *coord_lock_session(const struct coord_lock *l);

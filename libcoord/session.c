@@ -70,6 +70,8 @@ static struct sess_ctx *ctx_new(const struct coord_session *s)
 static void session_arm(struct coord_session *s);
 static void keepalive_send(struct coord_session *s);
 static void ka_due(struct coord_session *s);
+static void sreq_send_parked(struct coord_session *s);
+static void sreq_end_parked(struct coord_session *s, int code);
 
 /* Tells the callback of a change of state; false when the client went
  * (freed by the callback). s may be gone after the call: look it up
@@ -117,7 +119,12 @@ void lc_session_lose(struct coord_session *s, int code)
 	 * its expiry. (A failed close changes nothing: it expires.) */
 	if (ours && code == COORD_ETIMEDOUT)
 		close_send(c, id);
+	/* Releases and a close waiting for an ATTACH: the session is gone,
+	 * and so is what they would have released. */
+	sreq_end_parked(s, code);
 	/* Acquires still running fail; their callbacks may close s. */
+	if ((s = lc_session_find(c, id)) == NULL)
+		return;
 	lc_locks_on_lost(s, code);
 	if ((s = lc_session_find(c, id)) != NULL)
 		session_report(s, code);
@@ -127,7 +134,8 @@ static void attach_done(struct coord_client *c, void *arg, int code,
 			const struct proto_response *r)
 {
 	struct sess_ctx *x = arg;
-	struct coord_session *s = lc_session_find(c, x->id);
+	uint64_t x_id = x->id;
+	struct coord_session *s = lc_session_find(c, x_id);
 
 	(void)r;
 	free(x);
@@ -139,7 +147,9 @@ static void attach_done(struct coord_client *c, void *arg, int code,
 		 * this connection: a keepalive at once (those due meanwhile
 		 * were held back), and the waiting acquires again. */
 		ka_due(s);
-		lc_locks_on_ready(s);
+		sreq_send_parked(s);
+		if ((s = lc_session_find(c, x_id)) != NULL)
+			lc_locks_on_ready(s);
 		return;
 	}
 	if (code == COORD_ESESSION || code == COORD_ESESSION_EXPIRED ||
@@ -251,6 +261,127 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
 			now + lc_keepalive_interval_ms(s->live.ttl_ms, rnd32());
 	}
 	session_arm(s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Requests of a session that only its own connection may make (release,
+ * close): after a reconnect the server takes them only once the ATTACH
+ * is answered (it is a linearizable read, answered after what follows
+ * it on the connection). So one asked for while the ATTACH is out waits
+ * for its answer, and one that the server refused with COORD_ESESSION
+ * (sent before the new connection's ATTACH, or the binding got lost)
+ * waits for an ATTACH and goes once more. */
+
+struct sreq {
+	struct sreq *next;          /* parked on its session */
+	uint64_t session;
+	uint32_t kind;              /* LOCK_RELEASE or SESSION_CLOSE */
+	uint64_t token;
+	bool retried;               /* refused once already */
+	lc_done_fn fn;              /* NULL: nobody waits */
+	void *arg;
+	size_t name_len;
+	uint8_t name[];
+};
+
+static void sreq_done(struct coord_client *c, void *arg, int code,
+		      const struct proto_response *r);
+
+static void sreq_finish(struct coord_client *c, struct sreq *x, int code,
+			const struct proto_response *r)
+{
+	if (x->fn != NULL)
+		x->fn(c, x->arg, code, r);
+	free(x);
+}
+
+static void sreq_send(struct coord_client *c, struct sreq *x)
+{
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = x->kind;
+	if (x->kind == PROTO_SESSION_CLOSE) {
+		rq.u.session.session = x->session;
+	} else {
+		rq.u.release.name = proto_bytes_make(x->name, x->name_len);
+		rq.u.release.session = x->session;
+		rq.u.release.token = x->token;
+	}
+	if (lc_call_async(c, &rq, 0, sreq_done, x) != COORD_OK)
+		sreq_finish(c, x, COORD_ENOMEM, NULL);
+}
+
+/* x waits on s for the ATTACH's answer. */
+static void sreq_park(struct coord_session *s, struct sreq *x)
+{
+	x->next = s->parked;
+	s->parked = x;
+}
+
+static void sreq_done(struct coord_client *c, void *arg, int code,
+		      const struct proto_response *r)
+{
+	struct sreq *x = arg;
+	struct coord_session *s = lc_session_find(c, x->session);
+
+	if (code == COORD_ESESSION && !x->retried && s != NULL &&
+	    s->lost_code == COORD_OK) {
+		x->retried = true;
+		attach_send(s);
+		if (s->attach_inflight) {
+			sreq_park(s, x);
+			return;
+		}
+	}
+	sreq_finish(c, x, code, r);
+}
+
+static void sreq_send_parked(struct coord_session *s)
+{
+	struct sreq *x = s->parked;
+
+	s->parked = NULL;
+	while (x != NULL) {
+		struct sreq *next = x->next;
+
+		sreq_send(s->c, x);
+		x = next;
+	}
+}
+
+/* The session is gone (code) or going: the parked requests end. */
+static void sreq_end_parked(struct coord_session *s, int code)
+{
+	struct coord_client *c = s->c;
+	struct sreq *x = s->parked;
+
+	s->parked = NULL;
+	while (x != NULL) {
+		struct sreq *next = x->next;
+
+		sreq_finish(c, x, code, NULL);
+		x = next;
+	}
+}
+
+int lc_session_send(struct coord_session *s, uint32_t kind,
+		    const uint8_t *name, size_t name_len, uint64_t token,
+		    lc_done_fn fn, void *arg)
+{
+	struct sreq *x = malloc(sizeof(*x) + name_len);
+
+	if (x == NULL)
+		return COORD_ENOMEM;
+	*x = (struct sreq){ .session = s->id, .kind = kind, .token = token,
+			    .fn = fn, .arg = arg, .name_len = name_len };
+	if (name_len > 0)
+		memcpy(x->name, name, name_len);
+	if (s->attach_inflight)
+		sreq_park(s, x);
+	else
+		sreq_send(s->c, x);
+	return COORD_OK;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -699,6 +830,7 @@ static void session_free(struct coord_session *s)
 	struct coord_session **pp = lc_sessions(s->c);
 
 	s->freeing = true;
+	sreq_end_parked(s, COORD_ECANCELED);
 	for (; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
@@ -712,29 +844,130 @@ static void session_free(struct coord_session *s)
 	free(s);
 }
 
+/* The code a caller gets: a session that ended meanwhile took its
+ * locks with it, which is what a release or close asked for. */
+static int done_code(struct coord_client *c, uint64_t session, int code)
+{
+	struct coord_session *s = lc_session_find(c, session);
+
+	if (code != COORD_OK && s != NULL && s->lost_code != COORD_OK)
+		return COORD_OK;
+	return code;
+}
+
+static void lc_wait_tell(struct coord_client *c, struct lc_wait *w, int code)
+{
+	w->done = true;
+	w->code = code;
+	if (w->fn != NULL) {
+		lc_dispatch_enter(c);
+		w->fn(w->arg, code);
+		lc_dispatch_leave(c);
+	}
+	if (w->owned)
+		free(w);
+}
+
+struct lc_wait *lc_wait_new(uint64_t session, coord_done_fn fn, void *arg)
+{
+	struct lc_wait *w = calloc(1, sizeof(*w));
+
+	if (w != NULL)
+		*w = (struct lc_wait){ .session = session, .fn = fn,
+				       .arg = arg, .owned = true };
+	return w;
+}
+
+void lc_wait_done(struct coord_client *c, void *arg, int code,
+		  const struct proto_response *r)
+{
+	struct lc_wait *w = arg;
+
+	(void)r;
+	lc_wait_tell(c, w, done_code(c, w->session, code));
+}
+
+/* The close is over: the handle goes (unless the client is freeing
+ * it). */
+static void close_done(struct coord_client *c, void *arg, int code,
+		       const struct proto_response *r)
+{
+	struct lc_wait *w = arg;
+	struct coord_session *s = lc_session_find(c, w->session);
+
+	(void)r;
+	code = done_code(c, w->session, code);
+	if (s != NULL && !s->freeing)
+		session_free(s);
+	lc_wait_tell(c, w, code);
+}
+
+/* Starts closing s: its locks' handles go, it tells nothing more, and
+ * the SESSION_CLOSE goes once the session is attached to the connection
+ * (w told; COORD_OK: started). */
+static int close_start(struct coord_session *s, struct lc_wait *w)
+{
+	uint64_t id = s->id;
+	struct coord_client *c = s->c;
+	int rc;
+
+	s->closing = true;
+	s->fn = NULL;
+	while (s->locks != NULL)
+		lc_lock_free(s->locks);     /* acquires: COORD_ECANCELED */
+	if ((s = lc_session_find(c, id)) == NULL || s->freeing)
+		return COORD_ECANCELED;
+	rc = lc_session_send(s, PROTO_SESSION_CLOSE, NULL, 0, 0, close_done,
+			     w);
+	if (rc != COORD_OK)
+		session_free(s);
+	return rc;
+}
+
 coord_err_t coord_session_close(struct coord_session *s)
 {
 	struct coord_client *c;
-	struct proto_request rq;
-	uint64_t id;
-	bool lost;
+	struct lc_wait w;
+	int rc;
 
-	if (s == NULL || s->freeing)
+	if (s == NULL || s->freeing || s->closing)
 		return COORD_OK;
 	c = s->c;
-	id = s->id;
-	lost = s->lost_code != COORD_OK;
-	session_free(s);
-	if (lost)
-		return COORD_OK;
-	if (lc_in_callback(c)) {
-		close_send(c, id);      /* nobody can wait here */
+	if (s->lost_code != COORD_OK) {
+		session_free(s);
 		return COORD_OK;
 	}
-	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_SESSION_CLOSE;
-	rq.u.session.session = id;
-	return lc_call(c, &rq, lc_done_free, NULL);
+	if (lc_in_callback(c))      /* nobody can wait here */
+		return coord_session_close_async(s, NULL, NULL);
+	w = (struct lc_wait){ .session = s->id };
+	rc = close_start(s, &w);
+	if (rc != COORD_OK)
+		return rc;
+	if (lc_run_until(c, &w.done, 0) < 0)
+		return w.done ? w.code : COORD_ECANCELED;
+	return w.code;
+}
+
+coord_err_t coord_session_close_async(struct coord_session *s,
+				      coord_done_fn fn, void *arg)
+{
+	struct lc_wait *w;
+	int rc;
+
+	if (s == NULL || s->freeing || s->closing)
+		return COORD_EINVAL;
+	if (s->lost_code != COORD_OK) {
+		rc = s->lost_code;
+		session_free(s);
+		return rc;      /* fn is not called */
+	}
+	w = lc_wait_new(s->id, fn, arg);
+	if (w == NULL)
+		return COORD_ENOMEM;
+	rc = close_start(s, w);
+	if (rc != COORD_OK)
+		free(w);
+	return rc;
 }
 
 void coord_session_set_callback(struct coord_session *s, coord_session_fn fn,

@@ -18,7 +18,11 @@
  * the key "drop" closes its connection without an answer, once
  * (the client's reconnect and re-attach). A PUT of "old-server" makes it
  * answer SESSION_KEEPALIVE_MANY with COORD_EUNKNOWNMSG from then on, as
- * a server of before that kind. Each session event is printed
+ * a server of before that kind. A PUT of "slow-attach" makes it answer
+ * each later ATTACH only after the next LOCK_RELEASE or SESSION_CLOSE on
+ * its connection (or a second), as the real server may; a PUT of
+ * "unbind" takes every session from its connection (COORD_ESESSION
+ * until an ATTACH). Each session event is printed
  * on stdout as one line ("grant NAME
  * session=S token=T", "expire session=S", ...) for the tests to wait on.
  */
@@ -102,6 +106,18 @@ static size_t n_cache;
 static uint64_t revision = 1, next_client = 1;
 static bool dropped;
 static bool old_server;     /* PUT "old-server": no KEEPALIVE_MANY */
+/* PUT "slow-attach": an ATTACH is answered only after the next
+ * LOCK_RELEASE or SESSION_CLOSE of its connection (or HOLD_MS), as the
+ * real server answers its linearizable read after requests that follow
+ * it. */
+#define HOLD_MS 1000
+static bool slow_attach;
+static struct held {
+	uint8_t *frame;             /* NULL: none */
+	size_t len;
+	uint64_t since_ms;
+	bool replaying;             /* answering it now */
+} held[CONNS_MAX];
 
 static uint64_t now_ms(void)
 {
@@ -618,6 +634,25 @@ static struct cached *cache_find(uint64_t client_id, uint64_t sequence)
 	return NULL;
 }
 
+static void on_frame(int ci, const uint8_t *body, size_t len);
+
+/* Answers the ATTACH held on ci, if any. */
+static void held_answer(int ci)
+{
+	struct held h = held[ci];
+
+	if (h.frame == NULL)
+		return;
+	held[ci].frame = NULL;
+	printf("answer held attach\n");
+	fflush(stdout);
+	held[ci].replaying = true;
+	if (conns[ci].fd >= 0)
+		on_frame(ci, h.frame, h.len);
+	held[ci].replaying = false;
+	free(h.frame);
+}
+
 static void on_frame(int ci, const uint8_t *body, size_t len)
 {
 	static struct proto_lock_holder hs[WAITERS_MAX];
@@ -652,6 +687,29 @@ static void on_frame(int ci, const uint8_t *body, size_t len)
 		proto_arena_close(&ar2);
 		send_frame(ci, &out);
 		goto out;
+	} else if (slow_attach && rq.kind == PROTO_SESSION_ATTACH &&
+		   held[ci].frame == NULL && !held[ci].replaying) {
+		held[ci].frame = malloc(len);
+		if (held[ci].frame != NULL) {
+			memcpy(held[ci].frame, body, len);
+			held[ci].len = len;
+			held[ci].since_ms = now_ms();
+			printf("hold attach session=%" PRIu64 "\n",
+			       rq.u.session_attach.session);
+			fflush(stdout);
+		}
+		goto out;
+	} else if (rq.kind == PROTO_PUT && rq.u.put.key.len == 11 &&
+		   memcmp(rq.u.put.key.data, "slow-attach", 11) == 0) {
+		slow_attach = true;
+		handle(&rq, ci, &r, scratch, hs, ws);
+	} else if (rq.kind == PROTO_PUT && rq.u.put.key.len == 6 &&
+		   memcmp(rq.u.put.key.data, "unbind", 6) == 0) {
+		/* The connection's sessions are no longer its own (as on a
+		 * server that lost the binding): an ATTACH brings them back. */
+		for (size_t i = 0; i < n_sessions; i++)
+			sessions[i].owners &= ~(1u << ci);
+		handle(&rq, ci, &r, scratch, hs, ws);
 	} else if (rq.kind == PROTO_PUT && rq.u.put.key.len == 10 &&
 		   memcmp(rq.u.put.key.data, "old-server", 10) == 0) {
 		/* From now on, a server of before SESSION_KEEPALIVE_MANY. */
@@ -683,6 +741,12 @@ static void on_frame(int ci, const uint8_t *body, size_t len)
 		}
 		send_frame(ci, &out);
 	}
+	if (rc == COORD_OK && (rq.kind == PROTO_LOCK_RELEASE ||
+			       rq.kind == PROTO_SESSION_CLOSE)) {
+		printf("%s code=%d\n", proto_kind_name(rq.kind), r.code);
+		fflush(stdout);
+		held_answer(ci);
+	}
 out:
 	proto_buf_close(&out);
 	proto_arena_close(&ar);
@@ -698,6 +762,8 @@ static void conn_read(int ci)
 	if (n <= 0) {
 		close(cn->fd);
 		cn->fd = -1;
+		free(held[ci].frame);
+		held[ci].frame = NULL;
 		for (size_t i = 0; i < n_sessions; i++)
 			sessions[i].owners &= ~(1u << ci);
 		return;
@@ -766,6 +832,10 @@ int main(int argc, char **argv)
 		}
 		poll(p, (nfds_t)n, 10);
 		expire_sessions();
+		for (int i = 0; i < CONNS_MAX; i++)
+			if (held[i].frame != NULL &&
+			    now_ms() - held[i].since_ms >= HOLD_MS)
+				held_answer(i);
 		for (int k = 0; k < n; k++) {
 			if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;

@@ -726,6 +726,72 @@ START_TEST(keepalives_fall_back_to_one_per_session_on_an_older_server)
 }
 END_TEST
 
+/* The connection breaks, and the fake holds the ATTACH of the next one
+ * until a release or close comes behind it (or a second). */
+static void reconnect_with_a_slow_attach(struct coord_client *a)
+{
+	cu_code_eq(coord_put(a, "slow-attach", 11, "x", 1, NULL), COORD_OK);
+	cu_code_eq(coord_put(a, "drop", 4, "x", 1, NULL), COORD_OK);
+	ck_assert(log_has("hold attach session="));
+}
+
+/* After a reconnect, the session's ATTACH goes first, and the server
+ * answers it after what follows it (the fake, told "slow-attach", holds
+ * it until the next release or close): a release sent behind it would be
+ * refused (COORD_ESESSION). The library holds the release until the
+ * ATTACH is answered. */
+START_TEST(release_behind_a_reconnects_attach_waits_for_it)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa = session(a, 20000);
+	struct coord_lock *la;
+
+	cu_code_eq(coord_lock_acquire(sa, "R", 1, NULL, &la), COORD_OK);
+	reconnect_with_a_slow_attach(a);
+	cu_code_eq(coord_lock_release(la), COORD_OK);
+	ck_assert(log_has("LOCK_RELEASE code=0"));
+	ck_assert(!log_has("LOCK_RELEASE code=36"));
+	cu_code_eq(coord_session_close(sa), COORD_OK);
+	coord_client_free(a);
+}
+END_TEST
+
+/* The same for a close. */
+START_TEST(close_behind_a_reconnects_attach_waits_for_it)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa = session(a, 20000);
+
+	reconnect_with_a_slow_attach(a);
+	cu_code_eq(coord_session_close(sa), COORD_OK);
+	ck_assert(log_has("SESSION_CLOSE code=0"));
+	ck_assert(log_has("close session="));
+	coord_client_free(a);
+}
+END_TEST
+
+/* A release the server refuses with COORD_ESESSION while the session
+ * lives (it is not bound to this connection: sent before the ATTACH was
+ * taken, or the binding got lost): the library attaches the session and
+ * sends it once more. */
+START_TEST(release_refused_for_the_connection_goes_again_after_attach)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa = session(a, 20000);
+	struct coord_lock *la;
+
+	cu_code_eq(coord_lock_acquire(sa, "R", 1, NULL, &la), COORD_OK);
+	cu_code_eq(coord_put(a, "unbind", 6, "x", 1, NULL), COORD_OK);
+	cu_code_eq(coord_lock_release(la), COORD_OK);
+	ck_assert(log_has("LOCK_RELEASE code=36"));
+	ck_assert(log_has("attach session="));
+	ck_assert(log_has("LOCK_RELEASE code=0"));
+	ck_assert_int_eq(coord_session_state(sa), COORD_SESSION_ALIVE);
+	cu_code_eq(coord_session_close(sa), COORD_OK);
+	coord_client_free(a);
+}
+END_TEST
+
 START_TEST(bad_arguments_are_refused_before_sending)
 {
 	struct coord_client *a = client();
@@ -788,6 +854,9 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, waiter_of_a_lost_session_fails_and_may_close_it);
 	SL_ADD(s, keepalives_of_many_sessions_share_one_request);
 	SL_ADD(s, keepalives_fall_back_to_one_per_session_on_an_older_server);
+	SL_ADD(s, release_behind_a_reconnects_attach_waits_for_it);
+	SL_ADD(s, close_behind_a_reconnects_attach_waits_for_it);
+	SL_ADD(s, release_refused_for_the_connection_goes_again_after_attach);
 	return s;
 }
 
