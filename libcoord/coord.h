@@ -402,6 +402,28 @@ COORD_API coord_err_t coord_lease_revoke(struct coord_client *c,
 COORD_API coord_err_t coord_lease_ttl(struct coord_client *c, uint64_t lease,
 				      uint64_t *ttl_ms,
 				      uint64_t *granted_ttl_ms);
+/* The same, asynchronously: fn gets, from the client's loop, the code
+ * and, with COORD_OK, the lease id and TTL (grant, keepalive: the TTL
+ * granted; ttl: the TTL left, and granted_ttl_ms as granted, else 0).
+ * COORD_OK when it started (else fn is not called). Revoke tells a
+ * coord_done_fn (coord_session_close_async()'s type) its code alone.
+ * (test: tests/unit/test_libcoord.c, lease_calls_on_the_callers_loop) */
+typedef void (*coord_lease_fn)(void *arg, coord_err_t code, uint64_t lease,
+			       uint64_t ttl_ms, uint64_t granted_ttl_ms);
+typedef void (*coord_done_fn)(void *arg, coord_err_t code);
+COORD_API coord_err_t coord_lease_grant_async(struct coord_client *c,
+					      uint64_t ttl_ms,
+					      coord_lease_fn fn, void *arg);
+COORD_API coord_err_t coord_lease_keepalive_async(struct coord_client *c,
+						  uint64_t lease,
+						  coord_lease_fn fn,
+						  void *arg);
+COORD_API coord_err_t coord_lease_revoke_async(struct coord_client *c,
+					       uint64_t lease,
+					       coord_done_fn fn, void *arg);
+COORD_API coord_err_t coord_lease_ttl_async(struct coord_client *c,
+					    uint64_t lease, coord_lease_fn fn,
+					    void *arg);
 
 /*
  * Sessions. A session is a lease the library keeps alive: a
@@ -477,6 +499,13 @@ COORD_API coord_err_t coord_session_attach(struct coord_client *c,
 					   uint64_t id, const void *secret,
 					   size_t secret_len,
 					   struct coord_session **out);
+/* The same, asynchronously (fn as coord_session_open_async()'s). */
+COORD_API coord_err_t coord_session_attach_async(struct coord_client *c,
+						 uint64_t id,
+						 const void *secret,
+						 size_t secret_len,
+						 coord_session_open_fn fn,
+						 void *arg);
 /* Closes it on the servers (every lock of it is released) and frees the
  * handle and its locks' handles. Returns the close's code (a lost
  * session: COORD_OK without a request). NULL does nothing. */
@@ -489,7 +518,6 @@ COORD_API coord_err_t coord_session_close(struct coord_session *s);
  * After a reconnect, the close (like a release) waits for the session's
  * ATTACH to be answered (test: tests/unit/test_libcoord.c,
  * close_behind_a_reconnects_attach_waits_for_it). */
-typedef void (*coord_done_fn)(void *arg, coord_err_t code);
 COORD_API coord_err_t coord_session_close_async(struct coord_session *s,
 						coord_done_fn fn, void *arg);
 COORD_API void coord_session_set_callback(struct coord_session *s,

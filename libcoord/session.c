@@ -668,54 +668,6 @@ static int session_new(struct coord_client *c,
 	return COORD_OK;
 }
 
-/* A synchronous call's answer, copied out of the reply. */
-struct sess_result {
-	struct proto_session_reply sr;
-	uint8_t secret[COORD_SECRET_BYTES_MAX];
-	struct proto_lease_reply lr;
-	struct proto_lease_ttl_reply tr;
-};
-
-static void sess_result_done(struct coord_client *c, void *arg, int code,
-			     const struct proto_response *r)
-{
-	struct sess_result *res = arg;
-
-	(void)c;
-	if (code != COORD_OK || r == NULL)
-		return;
-	switch (r->kind) {
-	case PROTO_SESSION_OPEN:
-	case PROTO_SESSION_ATTACH:
-		res->sr = r->u.session;
-		if (res->sr.secret.len > sizeof(res->secret))
-			res->sr.secret.len = sizeof(res->secret);
-		if (res->sr.secret.len > 0)
-			memcpy(res->secret, r->u.session.secret.data,
-			       res->sr.secret.len);
-		res->sr.secret.data = res->secret;
-		break;
-	case PROTO_LEASE_GRANT:
-	case PROTO_LEASE_KEEPALIVE:
-		res->lr = r->u.lease;
-		break;
-	case PROTO_LEASE_TTL:
-		res->tr = r->u.lease_ttl;
-		res->tr.keys.v = NULL;
-		res->tr.keys.n = 0;
-		break;
-	default:
-		break;
-	}
-}
-
-static int sess_call(struct coord_client *c, struct proto_request *rq,
-		     struct sess_result *res)
-{
-	memset(res, 0, sizeof(*res));
-	return lc_call(c, rq, sess_result_done, res);
-}
-
 struct open_ctx {
 	coord_session_open_fn fn;
 	void *arg;
@@ -774,54 +726,119 @@ static void open_wait_cb(void *arg, coord_err_t code, struct coord_session *s)
 	w->s = s;
 }
 
+/* Inside a callback nothing can be waited for. */
+static bool sync_ok(struct coord_client *c)
+{
+	if (!lc_in_callback(c))
+		return true;
+	lc_errf(c, "a synchronous call from inside a libcoord callback");
+	return false;
+}
+
+/* Waits for the open or attach that rc started into w: its code, *out
+ * its session. */
+static int open_wait_run(struct coord_client *c, int rc, struct open_wait *w,
+			 struct coord_session **out)
+{
+	if (rc != COORD_OK)
+		return rc;
+	if (lc_run_until(c, &w->done, 0) < 0)
+		return w->done ? w->code : COORD_ECANCELED;
+	*out = w->s;
+	return w->code;
+}
+
 coord_err_t coord_session_open(struct coord_client *c, uint64_t ttl_ms,
 			       struct coord_session **out)
 {
 	struct open_wait w = { false, COORD_OK, NULL };
-	int rc;
 
 	*out = NULL;
-	if (lc_in_callback(c)) {
-		lc_errf(c, "a synchronous call from inside a libcoord callback");
+	if (!sync_ok(c))
+		return COORD_EINVAL;
+	return open_wait_run(c, coord_session_open_async(c, ttl_ms,
+							 open_wait_cb, &w),
+			     &w, out);
+}
+
+/* An ATTACH of coord_session_attach_async(): the secret that worked is
+ * kept when the reply's is empty. */
+struct attach_ctx {
+	coord_session_open_fn fn;
+	void *arg;
+	uint64_t send_ms;
+	size_t secret_len;
+	uint8_t secret[COORD_SECRET_BYTES_MAX];
+};
+
+static void attach_async_done(struct coord_client *c, void *arg, int code,
+			      const struct proto_response *r)
+{
+	struct attach_ctx *x = arg;
+	struct coord_session *s = NULL;
+
+	if (code == COORD_OK) {
+		struct proto_session_reply sr = r->u.session;
+
+		if (sr.secret.len == 0)
+			sr.secret = proto_bytes_make(x->secret, x->secret_len);
+		code = session_new(c, &sr, x->send_ms, &s);
+	}
+	lc_dispatch_enter(c);
+	x->fn(x->arg, code, s);
+	lc_dispatch_leave(c);
+	free(x);
+}
+
+coord_err_t coord_session_attach_async(struct coord_client *c, uint64_t id,
+				       const void *secret, size_t secret_len,
+				       coord_session_open_fn fn, void *arg)
+{
+	struct proto_request rq;
+	struct attach_ctx *x;
+	int rc;
+
+	if (lc_session_find(c, id) != NULL) {
+		lc_errf(c, "session %016" PRIx64 " is attached already", id);
+		return COORD_EEXISTS;
+	}
+	if (secret_len > COORD_SECRET_BYTES_MAX) {
+		lc_errf(c, "a session secret has at most %d bytes",
+			COORD_SECRET_BYTES_MAX);
 		return COORD_EINVAL;
 	}
-	rc = coord_session_open_async(c, ttl_ms, open_wait_cb, &w);
+	x = malloc(sizeof(*x));
+	if (x == NULL)
+		return COORD_ENOMEM;
+	x->fn = fn;
+	x->arg = arg;
+	x->send_ms = lc_now_ms();
+	x->secret_len = secret_len;
+	if (secret_len > 0)
+		memcpy(x->secret, secret, secret_len);
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_SESSION_ATTACH;
+	rq.u.session_attach.session = id;
+	rq.u.session_attach.secret = proto_bytes_make(secret, secret_len);
+	rc = lc_call_async(c, &rq, 0, attach_async_done, x);
 	if (rc != COORD_OK)
-		return rc;
-	if (lc_run_until(c, &w.done, 0) < 0)
-		return w.done ? w.code : COORD_ECANCELED;
-	*out = w.s;
-	return w.code;
+		free(x);
+	return rc;
 }
 
 coord_err_t coord_session_attach(struct coord_client *c, uint64_t id,
 				 const void *secret, size_t secret_len,
 				 struct coord_session **out)
 {
-	struct proto_request rq;
-	struct sess_result res;
-	uint64_t send_ms = lc_now_ms();
-	int code;
+	struct open_wait w = { false, COORD_OK, NULL };
 
 	*out = NULL;
-	if (lc_session_find(c, id) != NULL) {
-		lc_errf(c, "session %016" PRIx64 " is attached already", id);
-		return COORD_EEXISTS;
-	}
-	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_SESSION_ATTACH;
-	rq.u.session_attach.session = id;
-	rq.u.session_attach.secret = proto_bytes_make(secret, secret_len);
-	code = sess_call(c, &rq, &res);
-	if (code != COORD_OK)
-		return code;
-	/* The reply's secret may be empty: keep the one that worked. */
-	if (res.sr.secret.len == 0 && secret_len <= sizeof(res.secret)) {
-		if (secret_len > 0)
-			memcpy(res.secret, secret, secret_len);
-		res.sr.secret = proto_bytes_make(res.secret, secret_len);
-	}
-	return session_new(c, &res.sr, send_ms, out);
+	if (!sync_ok(c))
+		return COORD_EINVAL;
+	return open_wait_run(c, coord_session_attach_async(c, id, secret,
+							   secret_len,
+							   open_wait_cb, &w),
+			     &w, out);
 }
 
 /* Unlinks and frees s and its locks' handles; sends nothing. */
@@ -1046,12 +1063,55 @@ void lc_sessions_free_all(struct coord_client *c)
  * Leases.
  */
 
-coord_err_t coord_lease_grant(struct coord_client *c, uint64_t ttl_ms,
-			      uint64_t *lease, uint64_t *ttl_ms_out)
+/* A lease request's caller: fn, or a done fn taking the code alone. */
+struct lease_ctx {
+	coord_lease_fn fn;
+	coord_done_fn done;
+	void *arg;
+};
+
+static void lease_done(struct coord_client *c, void *arg, int code,
+		       const struct proto_response *r)
+{
+	struct lease_ctx *x = arg;
+	uint64_t lease = 0, ttl = 0, granted = 0;
+
+	if (code == COORD_OK && r->kind == PROTO_LEASE_TTL) {
+		lease = r->u.lease_ttl.lease;
+		ttl = r->u.lease_ttl.ttl_ms;
+		granted = r->u.lease_ttl.granted_ttl_ms;
+	} else if (code == COORD_OK && r->kind != PROTO_LEASE_REVOKE) {
+		lease = r->u.lease.lease;
+		ttl = r->u.lease.ttl_ms;
+	}
+	lc_dispatch_enter(c);
+	if (x->fn != NULL)
+		x->fn(x->arg, code, lease, ttl, granted);
+	else
+		x->done(x->arg, code);
+	lc_dispatch_leave(c);
+	free(x);
+}
+
+static int lease_send(struct coord_client *c, struct proto_request *rq,
+		      coord_lease_fn fn, coord_done_fn done, void *arg)
+{
+	struct lease_ctx *x = malloc(sizeof(*x));
+	int rc;
+
+	if (x == NULL)
+		return COORD_ENOMEM;
+	*x = (struct lease_ctx){ fn, done, arg };
+	rc = lc_call_async(c, rq, 0, lease_done, x);
+	if (rc != COORD_OK)
+		free(x);
+	return rc;
+}
+
+coord_err_t coord_lease_grant_async(struct coord_client *c, uint64_t ttl_ms,
+				    coord_lease_fn fn, void *arg)
 {
 	struct proto_request rq;
-	struct sess_result res;
-	int code;
 
 	if (ttl_ms == 0) {
 		lc_errf(c, "a lease needs a TTL");
@@ -1060,55 +1120,135 @@ coord_err_t coord_lease_grant(struct coord_client *c, uint64_t ttl_ms,
 	memset(&rq, 0, sizeof(rq));
 	rq.kind = PROTO_LEASE_GRANT;
 	rq.u.lease_grant.ttl_ms = ttl_ms;
-	code = sess_call(c, &rq, &res);
-	if (lease != NULL)
-		*lease = res.lr.lease;
-	if (ttl_ms_out != NULL)
-		*ttl_ms_out = res.lr.ttl_ms;
+	return lease_send(c, &rq, fn, NULL, arg);
+}
+
+coord_err_t coord_lease_keepalive_async(struct coord_client *c,
+					uint64_t lease, coord_lease_fn fn,
+					void *arg)
+{
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_LEASE_KEEPALIVE;
+	rq.u.lease.lease = lease;
+	return lease_send(c, &rq, fn, NULL, arg);
+}
+
+coord_err_t coord_lease_revoke_async(struct coord_client *c, uint64_t lease,
+				     coord_done_fn fn, void *arg)
+{
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_LEASE_REVOKE;
+	rq.u.lease.lease = lease;
+	return lease_send(c, &rq, NULL, fn, arg);
+}
+
+coord_err_t coord_lease_ttl_async(struct coord_client *c, uint64_t lease,
+				  coord_lease_fn fn, void *arg)
+{
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_LEASE_TTL;
+	rq.u.lease_ttl.lease = lease;
+	return lease_send(c, &rq, fn, NULL, arg);
+}
+
+/* A synchronous lease call's outcome, from its callback. */
+struct lease_wait {
+	bool done;
+	int code;
+	uint64_t lease, ttl_ms, granted_ttl_ms;
+};
+
+static void lease_wait_cb(void *arg, coord_err_t code, uint64_t lease,
+			  uint64_t ttl_ms, uint64_t granted_ttl_ms)
+{
+	struct lease_wait *w = arg;
+
+	*w = (struct lease_wait){ true, code, lease, ttl_ms, granted_ttl_ms };
+}
+
+static void lease_wait_done(void *arg, coord_err_t code)
+{
+	lease_wait_cb(arg, code, 0, 0, 0);
+}
+
+/* A synchronous lease call: kind on arg (LEASE_GRANT: the TTL, else
+ * the lease), waited for. */
+static int lease_sync(struct coord_client *c, uint32_t kind, uint64_t arg,
+		      struct lease_wait *w)
+{
+	int rc;
+
+	*w = (struct lease_wait){ false, COORD_OK, 0, 0, 0 };
+	if (!sync_ok(c))
+		return COORD_EINVAL;
+	switch (kind) {
+	case PROTO_LEASE_GRANT:
+		rc = coord_lease_grant_async(c, arg, lease_wait_cb, w);
+		break;
+	case PROTO_LEASE_KEEPALIVE:
+		rc = coord_lease_keepalive_async(c, arg, lease_wait_cb, w);
+		break;
+	case PROTO_LEASE_REVOKE:
+		rc = coord_lease_revoke_async(c, arg, lease_wait_done, w);
+		break;
+	default:
+		rc = coord_lease_ttl_async(c, arg, lease_wait_cb, w);
+		break;
+	}
+	if (rc != COORD_OK)
+		return rc;
+	if (lc_run_until(c, &w->done, 0) < 0)
+		return w->done ? w->code : COORD_ECANCELED;
+	return w->code;
+}
+
+static void put_u64(uint64_t *out, uint64_t v)
+{
+	if (out != NULL)
+		*out = v;
+}
+
+coord_err_t coord_lease_grant(struct coord_client *c, uint64_t ttl_ms,
+			      uint64_t *lease, uint64_t *ttl_ms_out)
+{
+	struct lease_wait w;
+	int code = lease_sync(c, PROTO_LEASE_GRANT, ttl_ms, &w);
+
+	put_u64(lease, w.lease);
+	put_u64(ttl_ms_out, w.ttl_ms);
 	return code;
 }
 
 coord_err_t coord_lease_keepalive_once(struct coord_client *c, uint64_t lease,
 				       uint64_t *ttl_ms)
 {
-	struct proto_request rq;
-	struct sess_result res;
-	int code;
+	struct lease_wait w;
+	int code = lease_sync(c, PROTO_LEASE_KEEPALIVE, lease, &w);
 
-	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_LEASE_KEEPALIVE;
-	rq.u.lease.lease = lease;
-	code = sess_call(c, &rq, &res);
-	if (ttl_ms != NULL)
-		*ttl_ms = res.lr.ttl_ms;
+	put_u64(ttl_ms, w.ttl_ms);
 	return code;
 }
 
 coord_err_t coord_lease_revoke(struct coord_client *c, uint64_t lease)
 {
-	struct proto_request rq;
-	struct sess_result res;
+	struct lease_wait w;
 
-	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_LEASE_REVOKE;
-	rq.u.lease.lease = lease;
-	return sess_call(c, &rq, &res);
+	return lease_sync(c, PROTO_LEASE_REVOKE, lease, &w);
 }
 
 coord_err_t coord_lease_ttl(struct coord_client *c, uint64_t lease,
 			    uint64_t *ttl_ms, uint64_t *granted_ttl_ms)
 {
-	struct proto_request rq;
-	struct sess_result res;
-	int code;
+	struct lease_wait w;
+	int code = lease_sync(c, PROTO_LEASE_TTL, lease, &w);
 
-	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_LEASE_TTL;
-	rq.u.lease_ttl.lease = lease;
-	code = sess_call(c, &rq, &res);
-	if (ttl_ms != NULL)
-		*ttl_ms = res.tr.ttl_ms;
-	if (granted_ttl_ms != NULL)
-		*granted_ttl_ms = res.tr.granted_ttl_ms;
+	put_u64(ttl_ms, w.ttl_ms);
+	put_u64(granted_ttl_ms, w.granted_ttl_ms);
 	return code;
 }

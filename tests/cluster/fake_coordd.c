@@ -8,8 +8,9 @@
  * from the last keepalive, owned by the connections that opened or
  * attached them, PUSH_SESSION_LOST when they end), exclusive and shared
  * locks with a FIFO queue, tokens from one rising revision, PUSH_GRANT,
- * cancel by token 0, and fences on PUT/DELETE (COORD_EFENCED). It
- * answers a retried (client id, sequence) with its first reply.
+ * cancel by token 0, and fences on PUT/DELETE (COORD_EFENCED), and leases
+ * without keys. It answers a retried (client id, sequence) with its
+ * first reply.
  *
  *   fake_coordd PORT     listens on 127.0.0.1:PORT; prints "ready" when
  *                        it does; runs until killed.
@@ -458,6 +459,67 @@ static void lock_release(const struct proto_release *rl, int ci,
 	r->has_body = r->code == COORD_OK;
 }
 
+/* Leases (no keys): grant, keepalive, revoke, time-to-live. */
+#define LEASES_MAX 64
+static struct {
+	uint64_t id;
+	uint64_t ttl_ms;
+	uint64_t deadline_ms;
+} leases[LEASES_MAX];
+static size_t n_leases;
+
+static int lease_find(uint64_t id)
+{
+	for (size_t i = 0; i < n_leases; i++)
+		if (leases[i].id == id && now_ms() < leases[i].deadline_ms)
+			return (int)i;
+	return -1;
+}
+
+static void lease_handle(const struct proto_request *rq,
+			 struct proto_response *r)
+{
+	int i;
+
+	switch (rq->kind) {
+	case PROTO_LEASE_GRANT:
+		if (rq->u.lease_grant.ttl_ms < 100 ||
+		    n_leases == LEASES_MAX) {
+			r->code = n_leases == LEASES_MAX ? COORD_ETOOMANYLEASES
+							  : COORD_ETTL;
+			return;
+		}
+		i = (int)n_leases++;
+		leases[i].id = 5000 + (uint64_t)i;
+		leases[i].ttl_ms = rq->u.lease_grant.ttl_ms;
+		leases[i].deadline_ms = now_ms() + leases[i].ttl_ms;
+		break;
+	case PROTO_LEASE_TTL:
+		if ((i = lease_find(rq->u.lease_ttl.lease)) < 0) {
+			r->code = COORD_ELEASE;
+			return;
+		}
+		r->u.lease_ttl.lease = leases[i].id;
+		r->u.lease_ttl.ttl_ms = leases[i].deadline_ms - now_ms();
+		r->u.lease_ttl.granted_ttl_ms = leases[i].ttl_ms;
+		return;
+	default:
+		if ((i = lease_find(rq->u.lease.lease)) < 0) {
+			r->code = COORD_ELEASE;
+			return;
+		}
+		if (rq->kind == PROTO_LEASE_REVOKE) {
+			leases[i].deadline_ms = 0;
+			printf("revoke lease=%" PRIu64 "\n", leases[i].id);
+			fflush(stdout);
+			return;
+		}
+		leases[i].deadline_ms = now_ms() + leases[i].ttl_ms;
+	}
+	r->u.lease.lease = leases[i].id;
+	r->u.lease.ttl_ms = leases[i].ttl_ms;
+}
+
 /* SESSION_KEEPALIVE_MANY: a result per session, in the reply's static
  * lists (valid until the next one). */
 static void keepalive_many(const struct proto_u64_list *ids, int ci,
@@ -532,6 +594,12 @@ static void handle(const struct proto_request *rq, int ci,
 			printf("keepalive session=%" PRIu64 "\n", s->id);
 			fflush(stdout);
 		}
+		break;
+	case PROTO_LEASE_GRANT:
+	case PROTO_LEASE_KEEPALIVE:
+	case PROTO_LEASE_REVOKE:
+	case PROTO_LEASE_TTL:
+		lease_handle(rq, r);
 		break;
 	case PROTO_SESSION_KEEPALIVE_MANY:
 		if (old_server) {
@@ -739,14 +807,18 @@ static void on_frame(int ci, const uint8_t *body, size_t len)
 			proto_buf_init(&c->reply, NULL);
 			proto_buf_append(&c->reply, out.data, out.len);
 		}
+		/* Logged before the answer: a test reads it once answered. */
+		if (rc == COORD_OK && (rq.kind == PROTO_LOCK_RELEASE ||
+				       rq.kind == PROTO_SESSION_CLOSE)) {
+			printf("%s code=%d\n", proto_kind_name(rq.kind),
+			       r.code);
+			fflush(stdout);
+		}
 		send_frame(ci, &out);
 	}
 	if (rc == COORD_OK && (rq.kind == PROTO_LOCK_RELEASE ||
-			       rq.kind == PROTO_SESSION_CLOSE)) {
-		printf("%s code=%d\n", proto_kind_name(rq.kind), r.code);
-		fflush(stdout);
+			       rq.kind == PROTO_SESSION_CLOSE))
 		held_answer(ci);
-	}
 out:
 	proto_buf_close(&out);
 	proto_arena_close(&ar);

@@ -792,6 +792,208 @@ START_TEST(release_refused_for_the_connection_goes_again_after_attach)
 }
 END_TEST
 
+/* The asynchronous lease calls, chained on the caller's loop: grant,
+ * keepalive, time-to-live, revoke, then time-to-live of the revoked
+ * lease. */
+struct lease_run {
+	struct event_base *base;
+	struct coord_client *c;
+	int step;
+	int codes[5];
+	uint64_t lease, ttl[5], granted;
+};
+
+static void lease_step(void *arg, coord_err_t code, uint64_t lease,
+		       uint64_t ttl_ms, uint64_t granted_ttl_ms);
+
+static void lease_revoked(void *arg, coord_err_t code)
+{
+	lease_step(arg, code, 0, 0, 0);
+}
+
+static void lease_step(void *arg, coord_err_t code, uint64_t lease,
+		       uint64_t ttl_ms, uint64_t granted_ttl_ms)
+{
+	struct lease_run *x = arg;
+	int rc = COORD_OK;
+
+	x->codes[x->step] = code;
+	x->ttl[x->step] = ttl_ms;
+	if (x->step == 0)
+		x->lease = lease;
+	if (x->step == 2)
+		x->granted = granted_ttl_ms;
+	switch (x->step++) {
+	case 0:
+		rc = coord_lease_keepalive_async(x->c, x->lease, lease_step, x);
+		break;
+	case 1:
+		rc = coord_lease_ttl_async(x->c, x->lease, lease_step, x);
+		break;
+	case 2:
+		rc = coord_lease_revoke_async(x->c, x->lease, lease_revoked, x);
+		break;
+	case 3:
+		rc = coord_lease_ttl_async(x->c, x->lease, lease_step, x);
+		break;
+	default:
+		event_base_loopbreak(x->base);
+	}
+	if (rc != COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+START_TEST(lease_calls_on_the_callers_loop)
+{
+	struct lease_run x = { .base = event_base_new() };
+	struct coord_client *a;
+	uint64_t lease, ttl;
+
+	ck_assert_ptr_nonnull(x.base);
+	cu_code_eq(coord_client_new_async(x.base, fake_ep, NULL, &x.c),
+		   COORD_OK);
+	cu_code_eq(coord_lease_grant_async(x.c, 0, lease_step, &x), COORD_ETTL);
+	cu_code_eq(coord_lease_grant_async(x.c, 30000, lease_step, &x),
+		   COORD_OK);
+	event_base_dispatch(x.base);
+	ck_assert_int_eq(x.step, 5);
+	cu_code_eq(x.codes[0], COORD_OK);
+	ck_assert_uint_gt(x.lease, 0);
+	ck_assert_uint_eq(x.ttl[0], 30000);
+	cu_code_eq(x.codes[1], COORD_OK);
+	ck_assert_uint_eq(x.ttl[1], 30000);
+	cu_code_eq(x.codes[2], COORD_OK);
+	ck_assert_uint_le(x.ttl[2], 30000);
+	ck_assert_uint_gt(x.ttl[2], 0);
+	ck_assert_uint_eq(x.granted, 30000);
+	cu_code_eq(x.codes[3], COORD_OK);
+	ck_assert(log_has("revoke lease="));
+	cu_code_eq(x.codes[4], COORD_ELEASE);
+	coord_client_free(x.c);
+	event_base_free(x.base);
+	/* The synchronous forms, on top of them. */
+	a = client();
+	cu_code_eq(coord_lease_grant(a, 20000, &lease, &ttl), COORD_OK);
+	ck_assert_uint_eq(ttl, 20000);
+	cu_code_eq(coord_lease_keepalive_once(a, lease, &ttl), COORD_OK);
+	ck_assert_uint_eq(ttl, 20000);
+	cu_code_eq(coord_lease_revoke(a, lease), COORD_OK);
+	cu_code_eq(coord_lease_ttl(a, lease, &ttl, NULL), COORD_ELEASE);
+	coord_client_free(a);
+}
+END_TEST
+
+/* Attach, release and close asynchronously, chained on the caller's
+ * loop: another client's session is attached, a lock taken with it and
+ * released, and the session closed. */
+struct attach_run {
+	struct event_base *base;
+	struct coord_session *s;
+	int codes[4];
+	int step;
+};
+
+static void attach_run_step(struct attach_run *x, int code)
+{
+	x->codes[x->step++] = code;
+	if (code != COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+static void ar_closed(void *arg, coord_err_t code)
+{
+	struct attach_run *x = arg;
+
+	attach_run_step(x, code);
+	event_base_loopbreak(x->base);
+}
+
+static void ar_released(void *arg, coord_err_t code)
+{
+	struct attach_run *x = arg;
+
+	attach_run_step(x, code);
+	if (code == COORD_OK &&
+	    coord_session_close_async(x->s, ar_closed, x) != COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+static void ar_locked(void *arg, coord_err_t code, struct coord_lock *l)
+{
+	struct attach_run *x = arg;
+
+	attach_run_step(x, code);
+	if (code == COORD_OK &&
+	    coord_lock_release_async(l, ar_released, x) != COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+static void ar_attached(void *arg, coord_err_t code, struct coord_session *s)
+{
+	struct attach_run *x = arg;
+
+	x->s = s;
+	attach_run_step(x, code);
+	if (code == COORD_OK &&
+	    coord_lock_acquire_async(s, "AR", 2, NULL, ar_locked, x) !=
+		    COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+START_TEST(attach_release_and_close_on_the_callers_loop)
+{
+	struct attach_run x = { .base = event_base_new() };
+	struct coord_client *a = client(), *b, *c2;
+	struct coord_session *sa = session(a, 20000), *sb, *s2;
+	struct coord_lock *la;
+	const uint8_t *secret;
+	size_t n;
+
+	ck_assert_ptr_nonnull(x.base);
+	secret = coord_session_secret(sa, &n);
+	cu_code_eq(coord_client_new_async(x.base, fake_ep, NULL, &b), COORD_OK);
+	cu_code_eq(coord_session_attach_async(b, coord_session_id(sa), secret,
+					      n, ar_attached, &x), COORD_OK);
+	event_base_dispatch(x.base);
+	ck_assert_int_eq(x.step, 4);
+	for (int i = 0; i < 4; i++)
+		cu_code_eq(x.codes[i], COORD_OK);
+	ck_assert(log_has("LOCK_RELEASE code=0"));
+	ck_assert(log_has("SESSION_CLOSE code=0"));
+	/* The first client hears its session closed elsewhere: closing or
+	 * releasing what is known lost sends nothing. */
+	for (int i = 0; i < 500 && coord_session_state(sa) != COORD_SESSION_LOST;
+	     i++)
+		coord_client_run(a, 10);
+	ck_assert_int_eq(coord_session_state(sa), COORD_SESSION_LOST);
+	cu_code_eq(coord_session_close_async(sa, ar_closed, &x), COORD_ESESSION);
+	/* Releasing a lock known lost (its session closed elsewhere): the
+	 * handle goes, nothing is sent. */
+	sb = session(a, 20000);
+	cu_code_eq(coord_lock_acquire(sb, "AR2", 3, NULL, &la), COORD_OK);
+	c2 = client();
+	secret = coord_session_secret(sb, &n);
+	cu_code_eq(coord_session_attach(c2, coord_session_id(sb), secret, n,
+					&s2), COORD_OK);
+	cu_code_eq(coord_session_close(s2), COORD_OK);
+	for (int i = 0; i < 500 && coord_session_state(sb) != COORD_SESSION_LOST;
+	     i++)
+		coord_client_run(a, 10);
+	cu_code_eq(coord_lock_release_async(la, ar_released, &x),
+		   COORD_ELOCK_LOST);
+	cu_code_eq(coord_session_close(sb), COORD_OK);
+	/* Refused before sending, or by the servers. */
+	cu_code_eq(coord_session_attach(c2, 999999, "x", 1, &s2), COORD_ESESSION);
+	cu_code_eq(coord_session_attach_async(c2, 1, secret,
+					      COORD_SECRET_BYTES_MAX + 1,
+					      ar_attached, &x), COORD_EINVAL);
+	coord_client_free(c2);
+	coord_client_free(b);
+	event_base_free(x.base);
+	coord_client_free(a);
+}
+END_TEST
+
 START_TEST(bad_arguments_are_refused_before_sending)
 {
 	struct coord_client *a = client();
@@ -857,6 +1059,8 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, release_behind_a_reconnects_attach_waits_for_it);
 	SL_ADD(s, close_behind_a_reconnects_attach_waits_for_it);
 	SL_ADD(s, release_refused_for_the_connection_goes_again_after_attach);
+	SL_ADD(s, lease_calls_on_the_callers_loop);
+	SL_ADD(s, attach_release_and_close_on_the_callers_loop);
 	return s;
 }
 
