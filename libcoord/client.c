@@ -137,6 +137,7 @@ struct coord_client {
 	/* Sessions and their locks (session.c, lock.c). */
 	struct coord_session *sessions;
 	uint64_t conn_gen;          /* connections that reached READY */
+	struct lc_ka *ka;           /* session.c's keepalive batching */
 };
 
 static void conn_start(struct coord_client *c);
@@ -2319,6 +2320,11 @@ uint64_t lc_conn_gen(const struct coord_client *c)
 struct coord_session **lc_sessions(struct coord_client *c)
 {
 	return &c->sessions;
+}
+
+struct lc_ka **lc_keepalives(struct coord_client *c)
+{
+	return &c->ka;
 }
 
 void lc_errf(struct coord_client *c, const char *fmt, ...)

@@ -58,6 +58,10 @@ uint64_t lc_now_ms(void);
 uint64_t lc_conn_gen(const struct coord_client *c);
 /* The client's list of live sessions (session.c owns the entries). */
 struct coord_session **lc_sessions(struct coord_client *c);
+/* The client's keepalive batching state (session.c owns it; NULL until
+ * the first session). */
+struct lc_ka;
+struct lc_ka **lc_keepalives(struct coord_client *c);
 void lc_errf(struct coord_client *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Around a callback into the user from a libcoord event of its own: the

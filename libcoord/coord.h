@@ -411,6 +411,28 @@ COORD_API coord_err_t coord_lease_revoke(struct coord_client *c,
 COORD_API coord_err_t coord_lease_ttl(struct coord_client *c, uint64_t lease,
 				      uint64_t *ttl_ms,
 				      uint64_t *granted_ttl_ms);
+/* The same, asynchronously: fn gets, from the client's loop, the code
+ * and, with COORD_OK, the lease id and TTL (grant, keepalive: the TTL
+ * granted; ttl: the TTL left, and granted_ttl_ms as granted, else 0).
+ * COORD_OK when it started (else fn is not called). Revoke tells a
+ * coord_done_fn (coord_session_close_async()'s type) its code alone.
+ * (test: tests/unit/test_libcoord.c, lease_calls_on_the_callers_loop) */
+typedef void (*coord_lease_fn)(void *arg, coord_err_t code, uint64_t lease,
+			       uint64_t ttl_ms, uint64_t granted_ttl_ms);
+typedef void (*coord_done_fn)(void *arg, coord_err_t code);
+COORD_API coord_err_t coord_lease_grant_async(struct coord_client *c,
+					      uint64_t ttl_ms,
+					      coord_lease_fn fn, void *arg);
+COORD_API coord_err_t coord_lease_keepalive_async(struct coord_client *c,
+						  uint64_t lease,
+						  coord_lease_fn fn,
+						  void *arg);
+COORD_API coord_err_t coord_lease_revoke_async(struct coord_client *c,
+					       uint64_t lease,
+					       coord_done_fn fn, void *arg);
+COORD_API coord_err_t coord_lease_ttl_async(struct coord_client *c,
+					    uint64_t lease, coord_lease_fn fn,
+					    void *arg);
 
 /* A page of the keys attached to lease, in key order, starting after the
  * key `after` (after_len 0: from the first). (*out)->more: the page was
@@ -495,10 +517,27 @@ COORD_API coord_err_t coord_session_attach(struct coord_client *c,
 					   uint64_t id, const void *secret,
 					   size_t secret_len,
 					   struct coord_session **out);
+/* The same, asynchronously (fn as coord_session_open_async()'s). */
+COORD_API coord_err_t coord_session_attach_async(struct coord_client *c,
+						 uint64_t id,
+						 const void *secret,
+						 size_t secret_len,
+						 coord_session_open_fn fn,
+						 void *arg);
 /* Closes it on the servers (every lock of it is released) and frees the
  * handle and its locks' handles. Returns the close's code (a lost
  * session: COORD_OK without a request). NULL does nothing. */
 COORD_API coord_err_t coord_session_close(struct coord_session *s);
+/* The same, asynchronously: the handle and its locks' handles go now
+ * (waiting acquires: COORD_ECANCELED), fn (NULL: none) gets the close's
+ * code from the client's loop. COORD_OK when it started; else fn is not
+ * called: COORD_EINVAL (NULL, or closed already), or for a session
+ * known lost the code that ended it (the handle is freed, nothing sent).
+ * After a reconnect, the close (like a release) waits for the session's
+ * ATTACH to be answered (test: tests/unit/test_libcoord.c,
+ * close_behind_a_reconnects_attach_waits_for_it). */
+COORD_API coord_err_t coord_session_close_async(struct coord_session *s,
+						coord_done_fn fn, void *arg);
 COORD_API void coord_session_set_callback(struct coord_session *s,
 					  coord_session_fn fn, void *arg);
 COORD_API enum coord_session_state coord_session_state(
@@ -564,6 +603,12 @@ COORD_API coord_err_t coord_lock_acquire_async(struct coord_session *s,
  * libcoord callback (where nothing can be waited for) the release is sent
  * and COORD_OK returned at once; coord_session_close() likewise. */
 COORD_API coord_err_t coord_lock_release(struct coord_lock *l);
+/* The same, asynchronously: the handle goes now, fn (NULL: none) gets
+ * the release's code from the client's loop. COORD_OK when it started;
+ * else fn is not called: COORD_EINVAL (NULL), COORD_ELOCK_LOST (the lock
+ * is known lost: nothing sent, the handle is freed). */
+COORD_API coord_err_t coord_lock_release_async(struct coord_lock *l,
+					       coord_done_fn fn, void *arg);
 COORD_API uint64_t coord_lock_token(const struct coord_lock *l);
 COORD_API enum coord_lock_state coord_lock_state(const struct coord_lock *l);
 COORD_API struct coord_session *coord_lock_session(const struct coord_lock *l);

@@ -190,18 +190,13 @@ void lc_locks_on_ready(struct coord_session *s)
 			acquire_send(l, true, true);
 }
 
-/* LOCK_RELEASE nobody waits for (token 0: cancel the waiting acquire). */
+/* LOCK_RELEASE nobody waits for (after the session's ATTACH, when one
+ * is out: lc_session_send()). */
 static void release_send_async(struct coord_session *s, const uint8_t *name,
 			       size_t name_len, uint64_t token)
 {
-	struct proto_request rq;
-
-	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_LOCK_RELEASE;
-	rq.u.release.name = proto_bytes_make(name, name_len);
-	rq.u.release.session = s->id;
-	rq.u.release.token = token;
-	lc_call_async(s->c, &rq, 0, lc_done_free, NULL);
+	lc_session_send(s, PROTO_LOCK_RELEASE, name, name_len, token, NULL,
+			NULL);
 }
 
 void lc_locks_on_grant(struct coord_session *s,
@@ -251,19 +246,6 @@ void lc_locks_on_lost(struct coord_session *s, int code)
 		lock_fail(l, code == COORD_ETIMEDOUT ? COORD_ESESSION_EXPIRED
 						     : code);
 	}
-}
-
-/* A synchronous LOCK_RELEASE; its code. */
-static int release_call(struct coord_lock *l, uint64_t token)
-{
-	struct proto_request rq;
-
-	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_LOCK_RELEASE;
-	rq.u.release.name = proto_bytes_make(l->name, l->name_len);
-	rq.u.release.session = l->s->id;
-	rq.u.release.token = token;
-	return lc_call(l->s->c, &rq, lc_done_free, NULL);
 }
 
 /* The caller learns the outcome; a failed acquire's handle goes. */
@@ -474,23 +456,56 @@ coord_err_t coord_lock_acquire(struct coord_session *s, const void *name,
 	return w.code;
 }
 
+/* Sends l's LOCK_RELEASE, told to w, and frees the handle; a lost lock
+ * went with its session (or was fenced out): COORD_ELOCK_LOST, nothing
+ * sent. */
+static int release_start(struct coord_lock *l, struct lc_wait *w)
+{
+	int rc = COORD_ELOCK_LOST;
+
+	if (!l->lost && l->s->lost_code == COORD_OK)
+		rc = lc_session_send(l->s, PROTO_LOCK_RELEASE, l->name,
+				     l->name_len, l->token, lc_wait_done, w);
+	lc_lock_free(l);
+	return rc;
+}
+
 coord_err_t coord_lock_release(struct coord_lock *l)
 {
-	int rc = COORD_OK;
+	struct coord_client *c;
+	struct lc_wait w;
+	int rc;
 
 	if (l == NULL)
 		return COORD_OK;
-	/* A lost lock went with its session (or was fenced out): nothing
-	 * to release. */
-	if (!l->lost && l->s->lost_code == COORD_OK) {
-		if (lc_in_callback(l->s->c)) {
-			release_send_async(l->s, l->name, l->name_len,
-					   l->token);
-		} else {
-			rc = release_call(l, l->token);
-		}
+	c = l->s->c;
+	if (lc_in_callback(c)) {    /* nobody can wait here */
+		rc = coord_lock_release_async(l, NULL, NULL);
+		return rc == COORD_ELOCK_LOST ? COORD_OK : rc;
 	}
-	lc_lock_free(l);
+	w = (struct lc_wait){ .session = l->s->id };
+	rc = release_start(l, &w);
+	if (rc != COORD_OK)
+		return rc == COORD_ELOCK_LOST ? COORD_OK : rc;
+	if (lc_run_until(c, &w.done, 0) < 0)
+		return w.done ? w.code : COORD_ECANCELED;
+	return w.code;
+}
+
+coord_err_t coord_lock_release_async(struct coord_lock *l, coord_done_fn fn,
+				     void *arg)
+{
+	struct lc_wait *w;
+	int rc;
+
+	if (l == NULL)
+		return COORD_EINVAL;
+	w = lc_wait_new(l->s->id, fn, arg);
+	if (w == NULL)
+		return COORD_ENOMEM;
+	rc = release_start(l, w);
+	if (rc != COORD_OK)
+		free(w);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include "proto/limits.h"
 
 struct event;
+struct sreq;
 
 struct coord_lock {
 	struct coord_lock *next;    /* in its session's list */
@@ -49,11 +50,14 @@ struct coord_session {
 	uint64_t next_keepalive_ms;
 	uint64_t attach_gen;        /* connection an ATTACH was sent on */
 	bool attach_inflight;
+	bool ka_now;                /* due: in the next batch */
 	int lost_code;
 	struct coord_lock *locks;
 	uint64_t next_lock_id;
 	bool freeing;               /* in session_free(): callbacks of its
 				     * acquires may try to close it */
+	bool closing;               /* its SESSION_CLOSE is on its way */
+	struct sreq *parked;        /* releases, close: wait for the ATTACH */
 };
 
 /* The session of id on c (NULL: none, e.g. closed meanwhile). */
@@ -65,6 +69,31 @@ void lc_session_lose(struct coord_session *s, int code);
 /* A request of s answered COORD_ESESSION: the session may only be
  * unknown to this connection; an ATTACH decides. */
 void lc_session_reattach(struct coord_session *s);
+
+/* A LOCK_RELEASE (name, token) or SESSION_CLOSE of s, sent once s is
+ * attached to the connection: held while its ATTACH is out, and sent
+ * once more after an ATTACH if the server answers COORD_ESESSION (it
+ * had not bound the session to this connection yet). fn (NULL: none)
+ * gets the final code; COORD_OK: started, else fn is not called. */
+int lc_session_send(struct coord_session *s, uint32_t kind,
+		    const uint8_t *name, size_t name_len, uint64_t token,
+		    lc_done_fn fn, void *arg);
+
+/* Someone waiting for a release or close: a synchronous call (done,
+ * code, on its stack) or an asynchronous one's fn (lc_wait_new()). */
+struct lc_wait {
+	uint64_t session;
+	coord_done_fn fn;
+	void *arg;
+	bool done;
+	int code;
+	bool owned;                 /* malloc'd: freed once told */
+};
+struct lc_wait *lc_wait_new(uint64_t session, coord_done_fn fn, void *arg);
+/* An lc_done_fn for lc_session_send() that tells its lc_wait (a session
+ * that ended meanwhile: COORD_OK, its locks went with it). */
+void lc_wait_done(struct coord_client *c, void *arg, int code,
+		  const struct proto_response *r);
 
 /* lock.c's part of the hooks. */
 void lc_locks_on_ready(struct coord_session *s);

@@ -152,6 +152,9 @@ _Static_assert(COORD_HELLO_FRAME_BYTES_MAX >= 4 * COORD_NAME_BYTES_MAX,
  * COORD_KEEPALIVE_BATCH_MAX: leases in one LEASE_KEEPALIVE command (a
  * longer list is malformed).
  * COORD_SECRET_BYTES_MIN: the shortest session secret (COORD_EINVAL).
+ * COORD_KEEPALIVE_SESSIONS_MAX: sessions in one SESSION_KEEPALIVE_MANY
+ * request (a longer list is malformed: COORD_EMALFORMED, nothing kept
+ * alive); libcoord sends one request per this many due sessions.
  */
 #define COORD_LEASE_TTL_MS_MAX (24u * 60u * 60u * 1000u)
 #define COORD_LEASES_MAX 1000000
@@ -161,6 +164,10 @@ _Static_assert(COORD_HELLO_FRAME_BYTES_MAX >= 4 * COORD_NAME_BYTES_MAX,
 #define COORD_LEASE_DRIFT_MS 50
 #define COORD_KEEPALIVE_BATCH_MAX 4096
 #define COORD_SECRET_BYTES_MIN 16
+#define COORD_KEEPALIVE_SESSIONS_MAX 1024
+
+_Static_assert(COORD_KEEPALIVE_SESSIONS_MAX <= COORD_KEEPALIVE_BATCH_MAX,
+	       "one SESSION_KEEPALIVE_MANY fits in one LEASE_KEEPALIVE batch");
 
 _Static_assert(COORD_SECRET_BYTES_MIN <= COORD_SECRET_BYTES_MAX,
 	       "a minimal secret fits");

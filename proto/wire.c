@@ -25,7 +25,7 @@ enum wfield_type {
 	WF_CODE,        /* int, a COORD_* code: [0, INT_MAX] */
 	WF_BOOL,        /* bool */
 	WF_BYTES,       /* struct proto_bytes of at most max bytes */
-	WF_U64S,        /* struct proto_u64_list */
+	WF_U64S,        /* struct proto_u64_list of at most max */
 	WF_BYTESS,      /* struct proto_bytes_list, each <= COORD_KEY_BYTES_MAX */
 	WF_MEMBERS,     /* struct proto_member_list */
 	WF_TXN,         /* struct proto_cmd of type PROTO_CMD_TXN */
@@ -118,6 +118,9 @@ static const struct wfield rq_session[] = {
 static const struct wfield rq_session_attach[] = {
 	RQ(WF_U64, session_attach.session, 0, ANY),
 	RQ(WF_BYTES, session_attach.secret, 0, COORD_SECRET_BYTES_MAX),
+};
+static const struct wfield rq_session_many[] = {
+	RQ(WF_U64S, session_many.sessions, 0, COORD_KEEPALIVE_SESSIONS_MAX),
 };
 static const struct wfield rq_lock_acquire[] = {
 	RQ(WF_BYTES, lock_acquire.name, 0, NAME_),
@@ -231,6 +234,10 @@ static const struct wfield rp_session[] = {
 	RP(WF_BYTES, session.secret, 0, COORD_SECRET_BYTES_MAX),
 	RP(WF_U64, session.lease, 0, ANY),
 	RP(WF_U64, session.ttl_ms, 0, ANY),
+};
+static const struct wfield rp_session_many[] = {
+	RP(WF_U64S, session_many.codes, 0, COORD_KEEPALIVE_SESSIONS_MAX),
+	RP(WF_U64S, session_many.ttls, 0, COORD_KEEPALIVE_SESSIONS_MAX),
 };
 static const struct wfield rp_grant[] = {
 	RP(WF_BOOL, grant.granted, 0, 0),
@@ -402,6 +409,9 @@ static const struct wkind kinds[PROTO_KIND_LAST + 1] = {
 				    LIST_(rp_register_client) },
 	[PROTO_LOCK_STATUS] = { "LOCK_STATUS", 0, LIST_(rq_lock_status),
 				LIST_(rp_lock_status) },
+	[PROTO_SESSION_KEEPALIVE_MANY] = { "SESSION_KEEPALIVE_MANY", 0,
+					   LIST_(rq_session_many),
+					   LIST_(rp_session_many) },
 };
 
 /* Indexed by kind - PROTO_PUSH_FIRST; the fields are in rep. */
@@ -593,6 +603,8 @@ static void put_field(struct wio_out *w, const void *base,
 	case WF_U64S: {
 		const struct proto_u64_list *l = AT_C(base, f, struct proto_u64_list);
 
+		if (l->n > f->max)
+			wio_put_fail(w, COORD_EINVAL);
 		wio_put_array(w, l->n);
 		for (size_t i = 0; i < l->n; i++)
 			wio_put_uint(w, l->v[i]);
@@ -705,8 +717,9 @@ static bool get_field(struct wio_in *r, void *base, const struct wfield *f)
 		struct proto_u64_list *l = AT(base, f, struct proto_u64_list);
 		uint64_t *v64;
 
-		if (!wio_get_list(r, SIZE_MAX, sizeof(*v64), 1, (void **)&v64,
-				  &l->n))
+		if (!wio_get_list(r, f->max < SIZE_MAX ? (size_t)f->max
+						       : SIZE_MAX,
+				  sizeof(*v64), 1, (void **)&v64, &l->n))
 			return false;
 		l->v = v64;
 		for (size_t i = 0; i < l->n; i++)
@@ -940,7 +953,11 @@ int proto_request_decode(const uint8_t *data, size_t len,
 static bool reply_consistent(const struct proto_response *resp)
 {
 	const struct proto_lock_status_reply *ls = &resp->u.lock_status;
+	const struct proto_session_many_reply *sm = &resp->u.session_many;
 
+	/* sess8: a SESSION_KEEPALIVE_MANY reply has a TTL per code. */
+	if (resp->kind == PROTO_SESSION_KEEPALIVE_MANY && resp->has_body)
+		return sm->codes.n == sm->ttls.n;
 	return resp->kind != PROTO_LOCK_STATUS || !resp->has_body ||
 	       ls->n_waiters >= ls->waiters.n;
 }

@@ -91,8 +91,10 @@ enum proto_kind {
 	PROTO_TRANSFER_LEADER = 36,
 	PROTO_REGISTER_CLIENT = 37, /* a new exactly-once client id */
 	PROTO_LOCK_STATUS = 38,     /* a lock's holders and queue */
+	/* sess8: 39-40 */
+	PROTO_SESSION_KEEPALIVE_MANY = 39,  /* one per connection and period */
 };
-#define PROTO_KIND_LAST PROTO_LOCK_STATUS
+#define PROTO_KIND_LAST PROTO_SESSION_KEEPALIVE_MANY
 
 /* The kinds of server pushes. */
 enum proto_push_kind {
@@ -213,6 +215,14 @@ struct proto_session_open {
 /* SESSION_KEEPALIVE, SESSION_CLOSE [session]. */
 struct proto_session_id {
 	uint64_t session;
+};
+
+/* SESSION_KEEPALIVE_MANY [[session...]]: keeps alive at once every listed
+ * session of this connection (at most COORD_KEEPALIVE_SESSIONS_MAX; a
+ * longer list is malformed). The reply lists one result per session, in
+ * the request's order. */
+struct proto_session_many {
+	struct proto_u64_list sessions;
 };
 
 /* SESSION_ATTACH [session, secret]: a restarted client takes its session
@@ -346,6 +356,7 @@ struct proto_request {
 		struct proto_session_open session_open;
 		struct proto_session_id session;    /* KEEPALIVE, CLOSE */
 		struct proto_session_attach session_attach;
+		struct proto_session_many session_many;
 		struct proto_lock_acquire lock_acquire;
 		struct proto_release release;       /* LOCK/SEM_RELEASE, RESIGN */
 		struct proto_lock_check lock_check;
@@ -414,6 +425,15 @@ struct proto_session_reply {
 	struct proto_bytes secret;
 	uint64_t lease;
 	uint64_t ttl_ms;
+};
+
+/* SESSION_KEEPALIVE_MANY [[code...], [ttl_ms...]]: codes[i] and ttls[i]
+ * answer the request's sessions[i] (the same count): COORD_OK and the
+ * session's TTL once the keepalive committed, or the session's own error
+ * (COORD_ESESSION: not this connection's, or gone) and 0. */
+struct proto_session_many_reply {
+	struct proto_u64_list codes;
+	struct proto_u64_list ttls;
 };
 
 /* LOCK_ACQUIRE, SEM_ACQUIRE, ELECTION_CAMPAIGN [granted, token]: granted
@@ -535,6 +555,7 @@ struct proto_response {
 		struct proto_lease_ttl_reply lease_ttl;
 		struct proto_lease_list_reply lease_list;
 		struct proto_session_reply session; /* OPEN, KEEPALIVE, ATTACH */
+		struct proto_session_many_reply session_many;
 		struct proto_grant_reply grant;     /* LOCK, SEM, CAMPAIGN */
 		struct proto_lock_check_reply lock_check;
 		struct proto_lock_status_reply lock_status;

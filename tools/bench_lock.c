@@ -8,7 +8,10 @@
  * run inside the library's loop, in any synchronous call): so every
  * logical client here is a thread with a synchronous client (one
  * connection) of its own, where etcd-load shares --conns gRPC connections
- * among goroutines.
+ * among goroutines. scale alone holds many sessions per client: it opens
+ * them with coord_session_open_async() (256 in flight) and then runs the
+ * client's loop, where libcoord keeps them all alive with about one
+ * SESSION_KEEPALIVE_MANY per period.
  *
  *   lock-contended    --clients (16) sessions (TTL --ttl-ms, 10000), one
  *                     lock; a cycle: acquire (waiting in the FIFO queue)
@@ -37,14 +40,16 @@
  *                     for each kill: the time to the first grant of an
  *                     acquire *sent* after it (lock_ms).
  *   scale             --sessions (100000) sessions of TTL --ttl-ms opened
- *                     over --sessions / --per-client (1000) synchronous
- *                     clients (threads), then kept alive for --seconds
+ *                     over --sessions / --per-client (1000) clients
+ *                     (threads), then kept alive for --seconds
  *                     (30) with nothing else to do; reports the open rate,
  *                     sessions that went to jeopardy or were lost, and,
  *                     with --leader-pid, the leader's CPU (cores) and RSS,
- *                     with --leader-http HOST:PORT, its SESSION_KEEPALIVE
- *                     requests and committed proposals per second (from
- *                     /metrics) over the hold.
+ *                     with --leader-http HOST:PORT, per second over the
+ *                     hold (from /metrics): its keepalive requests
+ *                     (SESSION_KEEPALIVE and _MANY), LEASE_KEEPALIVE
+ *                     commands, sessions those kept alive, and committed
+ *                     proposals.
  */
 #include "tools/bench_lock.h"
 #include "tools/bench_util.h"
@@ -308,29 +313,76 @@ static void scale_state_cb(void *arg, struct coord_session *s,
 		atomic_fetch_add(&w->lost, 1);
 }
 
+/* The opens of a scale client: SCALE_WINDOW in flight at a time, on the
+ * client's one connection (coord_session_open_async()). */
+#define SCALE_WINDOW 256
+
+struct scale_open {
+	struct lk_worker *w;
+	size_t want;                /* sessions to open */
+	size_t sent;                /* opens asked for */
+	size_t inflight;
+	int rc;                     /* the first failure */
+};
+
+static void scale_open_cb(void *arg, coord_err_t code, struct coord_session *s);
+
+static void scale_open_more(struct scale_open *o)
+{
+	while (o->rc == COORD_OK && o->sent < o->want &&
+	       o->inflight < SCALE_WINDOW) {
+		int rc = coord_session_open_async(o->w->c, o->w->b->o.ttl_ms,
+						  scale_open_cb, o);
+
+		if (rc != COORD_OK) {
+			o->rc = rc;
+			break;
+		}
+		o->sent++;
+		o->inflight++;
+	}
+}
+
+static void scale_open_cb(void *arg, coord_err_t code, struct coord_session *s)
+{
+	struct scale_open *o = arg;
+	struct lk_worker *w = o->w;
+
+	o->inflight--;
+	if (code != COORD_OK) {
+		if (o->rc == COORD_OK) {
+			o->rc = code;
+			fprintf(stderr, "coord-bench scale: session %zu: %s "
+				"(%s)\n", w->n_ss, coord_strerror(code),
+				coord_errmsg(w->c));
+		}
+		return;
+	}
+	w->ss[w->n_ss++] = s;
+	coord_session_set_callback(s, scale_state_cb, w);
+	scale_open_more(o);
+}
+
 static int scale_setup(struct lk_worker *w)
 {
 	struct lk_bench *b = w->b;
 	long first = (long)w->id * b->o.per_client;
 	long n = b->o.sessions - first;
-	int rc;
+	struct scale_open o;
 
 	if (n > b->o.per_client)
 		n = b->o.per_client;
 	w->ss = bench_xrealloc(NULL, (size_t)n * sizeof(*w->ss));
-	for (w->n_ss = 0; w->n_ss < (size_t)n; w->n_ss++) {
-		if (atomic_load(&b->stop))
-			return COORD_ECANCELED;
-		rc = coord_session_open(w->c, b->o.ttl_ms, &w->ss[w->n_ss]);
-		if (rc != COORD_OK) {
-			fprintf(stderr, "coord-bench scale: session %ld: %s "
-				"(%s)\n", first + (long)w->n_ss,
-				coord_strerror(rc), coord_errmsg(w->c));
-			return rc;
-		}
-		coord_session_set_callback(w->ss[w->n_ss], scale_state_cb, w);
+	w->n_ss = 0;
+	o = (struct scale_open){ w, (size_t)n, 0, 0, COORD_OK };
+	scale_open_more(&o);
+	/* Until every open is answered (the callbacks use o). */
+	while (o.inflight > 0) {
+		if (atomic_load(&b->stop) && o.rc == COORD_OK)
+			o.rc = COORD_ECANCELED;     /* no more opens */
+		coord_client_run(w->c, 100);
 	}
-	return COORD_OK;
+	return o.rc;
 }
 
 static int w_setup(struct lk_worker *w)
@@ -451,6 +503,7 @@ static char *metrics_fetch(const char *hostport)
 struct lk_metrics {
 	bool ok;
 	uint64_t keepalives, proposals;
+	uint64_t ka_commands, ka_sessions;
 };
 
 static void metrics_read(const char *hostport, struct lk_metrics *m)
@@ -462,7 +515,11 @@ static void metrics_read(const char *hostport, struct lk_metrics *m)
 		return;
 	m->ok = true;
 	m->keepalives = metric_value(
-		t, "coord_requests_total{kind=\"SESSION_KEEPALIVE\"}");
+		t, "coord_requests_total{kind=\"SESSION_KEEPALIVE\"}") +
+			metric_value(t, "coord_requests_total{kind="
+					"\"SESSION_KEEPALIVE_MANY\"}");
+	m->ka_commands = metric_value(t, "coord_keepalive_commands_total");
+	m->ka_sessions = metric_value(t, "coord_keepalives_total");
 	m->proposals = metric_value(t, "coord_proposals_committed_total");
 	free(t);
 }
@@ -583,8 +640,11 @@ static void report_scale(struct lk_bench *b, double open_s, double secs,
 		       secs > 0 ? leader_cpu_s / secs : 0,
 		       (double)bench_pid_rss_kib(b->o.leader_pid) / 1024.0);
 	if (m0->ok && m1->ok && secs > 0)
-		printf(" keepalive_req_per_s=%.0f proposals_per_s=%.0f",
+		printf(" keepalive_req_per_s=%.1f keepalive_cmds_per_s=%.1f"
+		       " keepalives_per_s=%.0f proposals_per_s=%.0f",
 		       (double)(m1->keepalives - m0->keepalives) / secs,
+		       (double)(m1->ka_commands - m0->ka_commands) / secs,
+		       (double)(m1->ka_sessions - m0->ka_sessions) / secs,
 		       (double)(m1->proposals - m0->proposals) / secs);
 	printf(" label=%s loadavg1=%s\n", b->o.label ? b->o.label : "-", la);
 }

@@ -134,6 +134,8 @@ uint64_t lease_ttl_left_ms(struct net *net, const struct lease_ent *e);
 /* A session that cl opened or attached on this node. */
 bool session_is_bound(struct client *cl, uint64_t session);
 void leases_client_closed(struct client *cl);
+/* sess8: SESSION_KEEPALIVE_MANY. */
+void session_keepalive_many(struct client *cl, const struct proto_request *rq);
 void lease_grant(struct client *cl, const struct proto_request *rq);
 void lease_keepalive(struct client *cl, const struct proto_request *rq);
 /* LEASE_REVOKE and SESSION_CLOSE. */

@@ -136,6 +136,9 @@ void api_request(struct client *cl, const struct proto_request *rq)
 	case PROTO_SESSION_KEEPALIVE:
 		session_keepalive(cl, rq);
 		return;
+	case PROTO_SESSION_KEEPALIVE_MANY:      /* sess8 */
+		session_keepalive_many(cl, rq);
+		return;
 	case PROTO_SESSION_ATTACH:
 		session_attach(cl, rq);
 		return;

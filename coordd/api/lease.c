@@ -20,7 +20,9 @@
  *
  * Keepalives are batched: those that arrive before the next flush go in
  * one LEASE_KEEPALIVE command (at most COORD_KEEPALIVE_BATCH_MAX), and
- * each is answered once that command applied.
+ * each is answered once that command applied. A SESSION_KEEPALIVE_MANY
+ * puts all its sessions (those bound to its connection) in one batch and
+ * is answered, one result per session, when that batch applied.
  *
  * Sessions are bound to the connection that opened or attached them on
  * this node: only that connection may keep them alive, close them or
@@ -51,10 +53,28 @@ struct leases {
 	size_t heap_cap;
 	uint64_t generation;        /* node_fsm_generation() it reflects */
 	/* Keepalives waiting for the next flush. */
-	struct req **pending;
+	struct ka_item *pending;
 	size_t n_pending;
 	size_t cap_pending;
+	size_t n_pending_ids;       /* leases in them */
 	struct ka_batch *batches;   /* proposed, not applied yet */
+};
+
+/* A SESSION_KEEPALIVE_MANY's sessions and results; codes[i] KA_IN_BATCH
+ * until its batch applied. */
+struct ka_many {
+	size_t n;
+	uint64_t *ids;
+	uint64_t *codes;
+	uint64_t *ttls;
+};
+
+#define KA_IN_BATCH UINT64_MAX
+
+/* A keepalive request in a batch: m NULL: one lease (q->arg). */
+struct ka_item {
+	struct req *q;
+	struct ka_many *m;
 };
 
 struct ka_batch {
@@ -63,8 +83,18 @@ struct ka_batch {
 	struct ka_batch *next;
 	struct ka_batch *prev;
 	size_t n;
-	struct req *reqs[];
+	struct ka_item items[];
 };
+
+static void ka_many_free(struct ka_many *m)
+{
+	if (m == NULL)
+		return;
+	free(m->ids);
+	free(m->codes);
+	free(m->ttls);
+	free(m);
+}
 
 /* ---------------------------------------------------------------------- */
 /* The table: a hash by id and a heap by due time. */
@@ -374,8 +404,12 @@ void leases_free(struct net *net)
 
 		node_waiter_cancel(net->node, &b->w);
 		ls->batches = b->next;
+		for (size_t i = 0; i < b->n; i++)
+			ka_many_free(b->items[i].m);
 		free(b);
 	}
+	for (size_t i = 0; i < ls->n_pending; i++)
+		ka_many_free(ls->pending[i].m);
 	for (size_t i = 0; i < ls->n; i++) {
 		locks_session_gone(net, ls->heap[i]);
 		free(ls->heap[i]);
@@ -434,13 +468,13 @@ void leases_before_flush(struct net *net)
 	struct ka_batch *b;
 	struct proto_entry en;
 	uint64_t *ids;
-	size_t n = ls->n_pending;
+	size_t n = ls->n_pending, n_ids = ls->n_pending_ids, k = 0;
 	int rc;
 
 	if (n == 0)
 		return;
-	b = calloc(1, sizeof(*b) + n * sizeof(b->reqs[0]));
-	ids = calloc(n, sizeof(*ids));
+	b = calloc(1, sizeof(*b) + n * sizeof(b->items[0]));
+	ids = calloc(n_ids, sizeof(*ids));
 	if (b == NULL || ids == NULL) {
 		rc = COORD_ENOMEM;
 		goto fail;
@@ -448,14 +482,22 @@ void leases_before_flush(struct net *net)
 	b->net = net;
 	b->n = n;
 	for (size_t i = 0; i < n; i++) {
-		b->reqs[i] = ls->pending[i];
-		ids[i] = ls->pending[i]->arg;
+		const struct ka_many *m = ls->pending[i].m;
+
+		b->items[i] = ls->pending[i];
+		if (m == NULL) {
+			ids[k++] = ls->pending[i].q->arg;
+			continue;
+		}
+		for (size_t j = 0; j < m->n; j++)
+			if (m->codes[j] == KA_IN_BATCH)
+				ids[k++] = m->ids[j];
 	}
 	memset(&en, 0, sizeof(en));
 	en.now_ms = net_cluster_now_ms(net);
 	en.cmd.type = PROTO_CMD_LEASE_KEEPALIVE;
 	en.cmd.u.lease_keepalive.leases = ids;
-	en.cmd.u.lease_keepalive.n_leases = n;
+	en.cmd.u.lease_keepalive.n_leases = n_ids;
 	proto_buf_clear(&net->scratch);
 	rc = proto_entry_encode(&en, &net->scratch);
 	if (rc == COORD_OK)
@@ -466,25 +508,28 @@ void leases_before_flush(struct net *net)
 	if (rc != COORD_OK)
 		goto fail;
 	net->ka_batches_total++;
-	net->ka_total += n;
+	net->ka_total += n_ids;
 	b->next = ls->batches;
 	if (ls->batches != NULL)
 		ls->batches->prev = b;
 	ls->batches = b;
 	ls->n_pending = 0;
+	ls->n_pending_ids = 0;
 	return;
 fail:
 	free(b);
 	free(ids);
 	for (size_t i = 0; i < n; i++) {
-		struct req *q = ls->pending[i];
+		struct req *q = ls->pending[i].q;
 
 		api_send_error(q->cl, q->kind, q->request_id,
 			       rc == COORD_ENOTLEADER ? api_not_leader_code(net)
 						      : rc);
+		ka_many_free(ls->pending[i].m);
 		api_req_free(q);
 	}
 	ls->n_pending = 0;
+	ls->n_pending_ids = 0;
 }
 
 static void send_session(struct client *cl, const struct req *q,
@@ -506,6 +551,37 @@ static void send_session(struct client *cl, const struct req *q,
 	api_send(cl, &r);
 }
 
+/* A SESSION_KEEPALIVE_MANY's reply: its results, one per session. */
+static void send_many(struct client *cl, const struct req *q,
+		      const struct ka_many *m)
+{
+	struct proto_response r;
+
+	api_reply_start(cl, q->kind, q->request_id, &r);
+	r.u.session_many.codes.v = m->codes;
+	r.u.session_many.codes.n = m->n;
+	r.u.session_many.ttls.v = m->ttls;
+	r.u.session_many.ttls.n = m->n;
+	api_send(cl, &r);
+}
+
+/* A batch's SESSION_KEEPALIVE_MANY: the sessions it carried get their
+ * results from the table (as the single keepalives below). */
+static void many_done(struct net *net, const struct req *q,
+		      struct ka_many *m)
+{
+	for (size_t j = 0; j < m->n; j++) {
+		struct lease_ent *e;
+
+		if (m->codes[j] != KA_IN_BATCH)
+			continue;
+		e = lease_find(net, m->ids[j]);
+		m->codes[j] = e != NULL ? COORD_OK : COORD_ESESSION;
+		m->ttls[j] = e != NULL ? e->ttl_ms : 0;
+	}
+	send_many(q->cl, q, m);
+}
+
 /* The batch applied (or failed): every keepalive in it is answered from
  * the table, which leases_applied() brought up to date before this runs:
  * a lease still there was kept alive by this command. */
@@ -525,11 +601,13 @@ static void batch_done(void *ctx, int code, const uint8_t *reply,
 	if (b->next != NULL)
 		b->next->prev = b->prev;
 	for (size_t i = 0; i < b->n; i++) {
-		struct req *q = b->reqs[i];
+		struct req *q = b->items[i].q;
 		struct lease_ent *e = lease_find(net, q->arg);
 
 		if (code != COORD_OK)
 			api_send_error(q->cl, q->kind, q->request_id, code);
+		else if (b->items[i].m != NULL)
+			many_done(net, q, b->items[i].m);
 		else if (e == NULL)
 			api_send_error(q->cl, q->kind, q->request_id,
 				       q->kind == PROTO_LEASE_KEEPALIVE
@@ -537,6 +615,7 @@ static void batch_done(void *ctx, int code, const uint8_t *reply,
 					       : COORD_ESESSION);
 		else
 			send_session(q->cl, q, e, NULL, 0);
+		ka_many_free(b->items[i].m);
 		api_req_free(q);
 	}
 	free(b);
@@ -578,40 +657,53 @@ static bool session_ok(struct client *cl, const struct proto_request *rq,
 	return false;
 }
 
-static void keepalive_enqueue(struct client *cl, const struct proto_request *rq,
-			      uint64_t id)
+/* Queues a keepalive request for the next batch: one lease (id), or a
+ * SESSION_KEEPALIVE_MANY's n_ids sessions (m, NULL: none; freed here on
+ * failure). */
+static void keepalive_enqueue_ids(struct client *cl,
+				  const struct proto_request *rq, uint64_t id,
+				  struct ka_many *m, size_t n_ids)
 {
 	struct net *net = cl->net;
 	struct leases *ls = net->leases;
 	struct req *q;
+	int rc = COORD_ENOMEM;
 
 	if (!raft_is_leader(node_raft(net->node)) || net->stopping) {
-		api_send_error(cl, rq->kind, rq->request_id,
-			       api_not_leader_code(net));
-		return;
+		rc = api_not_leader_code(net);
+		goto fail;
 	}
 	if (ls->n_pending == ls->cap_pending) {
 		size_t cap = ls->cap_pending ? ls->cap_pending * 2 : 64;
-		struct req **p = realloc(ls->pending, cap * sizeof(*p));
+		struct ka_item *p = realloc(ls->pending, cap * sizeof(*p));
 
-		if (p == NULL) {
-			api_send_error(cl, rq->kind, rq->request_id,
-				       COORD_ENOMEM);
-			return;
-		}
+		if (p == NULL)
+			goto fail;
 		ls->pending = p;
 		ls->cap_pending = cap;
 	}
 	q = api_req_new(cl, rq);
-	if (q == NULL) {
-		api_send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
-		return;
-	}
+	if (q == NULL)
+		goto fail;
 	q->arg = id;
-	ls->pending[ls->n_pending++] = q;
-	if (ls->n_pending >= COORD_KEEPALIVE_BATCH_MAX)
+	/* A request's leases go in one batch. */
+	if (ls->n_pending_ids + n_ids > COORD_KEEPALIVE_BATCH_MAX)
+		leases_before_flush(net);
+	ls->pending[ls->n_pending++] = (struct ka_item){ q, m };
+	ls->n_pending_ids += n_ids;
+	if (ls->n_pending_ids >= COORD_KEEPALIVE_BATCH_MAX)
 		leases_before_flush(net);
 	net_kick(net);
+	return;
+fail:
+	ka_many_free(m);
+	api_send_error(cl, rq->kind, rq->request_id, rc);
+}
+
+static void keepalive_enqueue(struct client *cl, const struct proto_request *rq,
+			      uint64_t id)
+{
+	keepalive_enqueue_ids(cl, rq, id, NULL, 1);
 }
 
 /* A reply of the fsm to a lease or session command, decoded: COORD_OK
@@ -842,6 +934,42 @@ void session_keepalive(struct client *cl, const struct proto_request *rq)
 {
 	if (session_ok(cl, rq, rq->u.session.session))
 		keepalive_enqueue(cl, rq, rq->u.session.session);
+}
+
+/* SESSION_KEEPALIVE_MANY: the sessions bound to this connection go in
+ * the next batch together; the others are answered COORD_ESESSION in the
+ * same reply (as SESSION_KEEPALIVE would answer each). */
+void session_keepalive_many(struct client *cl, const struct proto_request *rq)
+{
+	const struct proto_u64_list *l = &rq->u.session_many.sessions;
+	struct ka_many *m = calloc(1, sizeof(*m));
+	size_t n_ids = 0, n = l->n > 0 ? l->n : 1;
+
+	if (m == NULL || (m->ids = calloc(n, sizeof(*m->ids))) == NULL ||
+	    (m->codes = calloc(n, sizeof(*m->codes))) == NULL ||
+	    (m->ttls = calloc(n, sizeof(*m->ttls))) == NULL) {
+		ka_many_free(m);
+		api_send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
+		return;
+	}
+	m->n = l->n;
+	for (size_t i = 0; i < l->n; i++) {
+		m->ids[i] = l->v[i];
+		if (session_is_bound(cl, l->v[i])) {
+			m->codes[i] = KA_IN_BATCH;
+			n_ids++;
+		} else {
+			m->codes[i] = COORD_ESESSION;
+		}
+	}
+	if (n_ids == 0) {
+		send_many(cl, &(struct req){ .kind = rq->kind,
+					    .request_id = rq->request_id },
+			  m);
+		ka_many_free(m);
+		return;
+	}
+	keepalive_enqueue_ids(cl, rq, 0, m, n_ids);
 }
 
 static void attach_read_done(void *ctx, int code, const uint8_t *reply,

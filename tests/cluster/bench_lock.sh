@@ -10,7 +10,9 @@
 #   token (the tool fails otherwise);
 # - failover-lock: a grant after the leader's kill -9, timed;
 # - scale: every session opened, kept alive (none lost), keepalives seen in
-#   the leader's /metrics; SIGTERM during its setup ends it at once;
+#   the leader's /metrics, batched (SESSION_KEEPALIVE_MANY: fewer requests
+#   than sessions kept alive, no single SESSION_KEEPALIVE); SIGTERM during
+#   its setup ends it at once;
 # - bad options: exit status 2.
 . "$(dirname "$0")/lib.sh"
 cl_init bench_lock
@@ -95,7 +97,16 @@ equal "$LINE" sessions 20
 equal "$LINE" clients 2
 equal "$LINE" lost 0
 positive "$LINE" keepalive_req_per_s
+positive "$LINE" keepalive_cmds_per_s
 positive "$LINE" leader_rss_mib
+# One SESSION_KEEPALIVE_MANY per client and period carries its 10
+# sessions: fewer requests than sessions kept alive.
+awk -v r="$(field "$LINE" keepalive_req_per_s)" -v k="$(field "$LINE" keepalives_per_s)" \
+	'BEGIN { exit !(r * 3 < k) }' ||
+	fail "keepalives not batched (requests/s vs sessions/s): $LINE"
+[ "$(requests "$l" SESSION_KEEPALIVE)" = 0 ] ||
+	fail "single SESSION_KEEPALIVEs sent: $(requests "$l" SESSION_KEEPALIVE)"
+
 
 # SIGTERM while scale still opens its sessions ends the setup: exit 1,
 # said on stderr, at once rather than after opening them all.

@@ -8,15 +8,22 @@
  * from the last keepalive, owned by the connections that opened or
  * attached them, PUSH_SESSION_LOST when they end), exclusive and shared
  * locks with a FIFO queue, tokens from one rising revision, PUSH_GRANT,
- * cancel by token 0, and fences on PUT/DELETE (COORD_EFENCED). It
- * answers a retried (client id, sequence) with its first reply.
+ * cancel by token 0, and fences on PUT/DELETE (COORD_EFENCED), and leases
+ * without keys. It answers a retried (client id, sequence) with its
+ * first reply.
  *
  *   fake_coordd PORT     listens on 127.0.0.1:PORT; prints "ready" when
  *                        it does; runs until killed.
  *
  * Locks named race* make a cancel race a grant (race_cancel()). A PUT of
  * the key "drop" closes its connection without an answer, once
- * (the client's reconnect and re-attach). Each session event is printed
+ * (the client's reconnect and re-attach). A PUT of "old-server" makes it
+ * answer SESSION_KEEPALIVE_MANY with COORD_EUNKNOWNMSG from then on, as
+ * a server of before that kind. A PUT of "slow-attach" makes it answer
+ * each later ATTACH only after the next LOCK_RELEASE or SESSION_CLOSE on
+ * its connection (or a second), as the real server may; a PUT of
+ * "unbind" takes every session from its connection (COORD_ESESSION
+ * until an ATTACH). Each session event is printed
  * on stdout as one line ("grant NAME
  * session=S token=T", "expire session=S", ...) for the tests to wait on.
  */
@@ -99,6 +106,19 @@ static struct cached cache[CACHE_MAX];
 static size_t n_cache;
 static uint64_t revision = 1, next_client = 1;
 static bool dropped;
+static bool old_server;     /* PUT "old-server": no KEEPALIVE_MANY */
+/* PUT "slow-attach": an ATTACH is answered only after the next
+ * LOCK_RELEASE or SESSION_CLOSE of its connection (or HOLD_MS), as the
+ * real server answers its linearizable read after requests that follow
+ * it. */
+#define HOLD_MS 1000
+static bool slow_attach;
+static struct held {
+	uint8_t *frame;             /* NULL: none */
+	size_t len;
+	uint64_t since_ms;
+	bool replaying;             /* answering it now */
+} held[CONNS_MAX];
 
 static uint64_t now_ms(void)
 {
@@ -439,6 +459,92 @@ static void lock_release(const struct proto_release *rl, int ci,
 	r->has_body = r->code == COORD_OK;
 }
 
+/* Leases (no keys): grant, keepalive, revoke, time-to-live. */
+#define LEASES_MAX 64
+static struct {
+	uint64_t id;
+	uint64_t ttl_ms;
+	uint64_t deadline_ms;
+} leases[LEASES_MAX];
+static size_t n_leases;
+
+static int lease_find(uint64_t id)
+{
+	for (size_t i = 0; i < n_leases; i++)
+		if (leases[i].id == id && now_ms() < leases[i].deadline_ms)
+			return (int)i;
+	return -1;
+}
+
+static void lease_handle(const struct proto_request *rq,
+			 struct proto_response *r)
+{
+	int i;
+
+	switch (rq->kind) {
+	case PROTO_LEASE_GRANT:
+		if (rq->u.lease_grant.ttl_ms < 100 ||
+		    n_leases == LEASES_MAX) {
+			r->code = n_leases == LEASES_MAX ? COORD_ETOOMANYLEASES
+							  : COORD_ETTL;
+			return;
+		}
+		i = (int)n_leases++;
+		leases[i].id = 5000 + (uint64_t)i;
+		leases[i].ttl_ms = rq->u.lease_grant.ttl_ms;
+		leases[i].deadline_ms = now_ms() + leases[i].ttl_ms;
+		break;
+	case PROTO_LEASE_TTL:
+		if ((i = lease_find(rq->u.lease_ttl.lease)) < 0) {
+			r->code = COORD_ELEASE;
+			return;
+		}
+		r->u.lease_ttl.lease = leases[i].id;
+		r->u.lease_ttl.ttl_ms = leases[i].deadline_ms - now_ms();
+		r->u.lease_ttl.granted_ttl_ms = leases[i].ttl_ms;
+		return;
+	default:
+		if ((i = lease_find(rq->u.lease.lease)) < 0) {
+			r->code = COORD_ELEASE;
+			return;
+		}
+		if (rq->kind == PROTO_LEASE_REVOKE) {
+			leases[i].deadline_ms = 0;
+			printf("revoke lease=%" PRIu64 "\n", leases[i].id);
+			fflush(stdout);
+			return;
+		}
+		leases[i].deadline_ms = now_ms() + leases[i].ttl_ms;
+	}
+	r->u.lease.lease = leases[i].id;
+	r->u.lease.ttl_ms = leases[i].ttl_ms;
+}
+
+/* SESSION_KEEPALIVE_MANY: a result per session, in the reply's static
+ * lists (valid until the next one). */
+static void keepalive_many(const struct proto_u64_list *ids, int ci,
+			   struct proto_response *r)
+{
+	static uint64_t codes[COORD_KEEPALIVE_SESSIONS_MAX];
+	static uint64_t ttls[COORD_KEEPALIVE_SESSIONS_MAX];
+	struct session *s;
+
+	for (size_t i = 0; i < ids->n; i++) {
+		int code = session_use(ids->v[i], ci, &s);
+
+		codes[i] = (uint64_t)code;
+		ttls[i] = 0;
+		if (code == COORD_OK) {
+			s->deadline_ms = now_ms() + s->ttl_ms;
+			ttls[i] = s->ttl_ms;
+		}
+	}
+	r->u.session_many.codes = (struct proto_u64_list){ codes, ids->n };
+	r->u.session_many.ttls = (struct proto_u64_list){ ttls, ids->n };
+	printf("keepalive_many n=%zu\n", ids->n);
+	fflush(stdout);
+}
+
 /* Answers rq into r; the bytes of r's byte strings live in scratch. */
 static void handle(const struct proto_request *rq, int ci,
 		   struct proto_response *r, uint8_t scratch[16],
@@ -485,7 +591,22 @@ static void handle(const struct proto_request *rq, int ci,
 		if (r->code == COORD_OK) {
 			s->deadline_ms = now_ms() + s->ttl_ms;
 			session_reply(r, s, scratch, false);
+			printf("keepalive session=%" PRIu64 "\n", s->id);
+			fflush(stdout);
 		}
+		break;
+	case PROTO_LEASE_GRANT:
+	case PROTO_LEASE_KEEPALIVE:
+	case PROTO_LEASE_REVOKE:
+	case PROTO_LEASE_TTL:
+		lease_handle(rq, r);
+		break;
+	case PROTO_SESSION_KEEPALIVE_MANY:
+		if (old_server) {
+			r->code = COORD_EUNKNOWNMSG;
+			break;
+		}
+		keepalive_many(&rq->u.session_many.sessions, ci, r);
 		break;
 	case PROTO_SESSION_ATTACH:
 		s = session_get(rq->u.session_attach.session);
@@ -581,6 +702,25 @@ static struct cached *cache_find(uint64_t client_id, uint64_t sequence)
 	return NULL;
 }
 
+static void on_frame(int ci, const uint8_t *body, size_t len);
+
+/* Answers the ATTACH held on ci, if any. */
+static void held_answer(int ci)
+{
+	struct held h = held[ci];
+
+	if (h.frame == NULL)
+		return;
+	held[ci].frame = NULL;
+	printf("answer held attach\n");
+	fflush(stdout);
+	held[ci].replaying = true;
+	if (conns[ci].fd >= 0)
+		on_frame(ci, h.frame, h.len);
+	held[ci].replaying = false;
+	free(h.frame);
+}
+
 static void on_frame(int ci, const uint8_t *body, size_t len)
 {
 	static struct proto_lock_holder hs[WAITERS_MAX];
@@ -615,6 +755,34 @@ static void on_frame(int ci, const uint8_t *body, size_t len)
 		proto_arena_close(&ar2);
 		send_frame(ci, &out);
 		goto out;
+	} else if (slow_attach && rq.kind == PROTO_SESSION_ATTACH &&
+		   held[ci].frame == NULL && !held[ci].replaying) {
+		held[ci].frame = malloc(len);
+		if (held[ci].frame != NULL) {
+			memcpy(held[ci].frame, body, len);
+			held[ci].len = len;
+			held[ci].since_ms = now_ms();
+			printf("hold attach session=%" PRIu64 "\n",
+			       rq.u.session_attach.session);
+			fflush(stdout);
+		}
+		goto out;
+	} else if (rq.kind == PROTO_PUT && rq.u.put.key.len == 11 &&
+		   memcmp(rq.u.put.key.data, "slow-attach", 11) == 0) {
+		slow_attach = true;
+		handle(&rq, ci, &r, scratch, hs, ws);
+	} else if (rq.kind == PROTO_PUT && rq.u.put.key.len == 6 &&
+		   memcmp(rq.u.put.key.data, "unbind", 6) == 0) {
+		/* The connection's sessions are no longer its own (as on a
+		 * server that lost the binding): an ATTACH brings them back. */
+		for (size_t i = 0; i < n_sessions; i++)
+			sessions[i].owners &= ~(1u << ci);
+		handle(&rq, ci, &r, scratch, hs, ws);
+	} else if (rq.kind == PROTO_PUT && rq.u.put.key.len == 10 &&
+		   memcmp(rq.u.put.key.data, "old-server", 10) == 0) {
+		/* From now on, a server of before SESSION_KEEPALIVE_MANY. */
+		old_server = true;
+		handle(&rq, ci, &r, scratch, hs, ws);
 	} else if (rq.kind == PROTO_PUT && !dropped &&
 		   rq.u.put.key.len == 4 &&
 		   memcmp(rq.u.put.key.data, "drop", 4) == 0) {
@@ -639,8 +807,18 @@ static void on_frame(int ci, const uint8_t *body, size_t len)
 			proto_buf_init(&c->reply, NULL);
 			proto_buf_append(&c->reply, out.data, out.len);
 		}
+		/* Logged before the answer: a test reads it once answered. */
+		if (rc == COORD_OK && (rq.kind == PROTO_LOCK_RELEASE ||
+				       rq.kind == PROTO_SESSION_CLOSE)) {
+			printf("%s code=%d\n", proto_kind_name(rq.kind),
+			       r.code);
+			fflush(stdout);
+		}
 		send_frame(ci, &out);
 	}
+	if (rc == COORD_OK && (rq.kind == PROTO_LOCK_RELEASE ||
+			       rq.kind == PROTO_SESSION_CLOSE))
+		held_answer(ci);
 out:
 	proto_buf_close(&out);
 	proto_arena_close(&ar);
@@ -656,6 +834,8 @@ static void conn_read(int ci)
 	if (n <= 0) {
 		close(cn->fd);
 		cn->fd = -1;
+		free(held[ci].frame);
+		held[ci].frame = NULL;
 		for (size_t i = 0; i < n_sessions; i++)
 			sessions[i].owners &= ~(1u << ci);
 		return;
@@ -724,6 +904,10 @@ int main(int argc, char **argv)
 		}
 		poll(p, (nfds_t)n, 10);
 		expire_sessions();
+		for (int i = 0; i < CONNS_MAX; i++)
+			if (held[i].frame != NULL &&
+			    now_ms() - held[i].since_ms >= HOLD_MS)
+				held_answer(i);
 		for (int k = 0; k < n; k++) {
 			if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;

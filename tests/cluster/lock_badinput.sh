@@ -2,7 +2,9 @@
 # tests/cluster/lock_badinput.sh: refused lock and session requests get
 # their named error and change nothing -- neither the revision nor the
 # holder and queue of the lock involved (docs/protocol.md, errors); a
-# session is usable only on the connection that opened or attached it,
+# session is usable only on the connection that opened or attached it
+# (SESSION_KEEPALIVE_MANY answers each other session COORD_ESESSION, and
+# a list over COORD_KEEPALIVE_SESSIONS_MAX is malformed),
 # and an ATTACH with a wrong secret is refused and logged
 # (docs/security.md).
 #
@@ -46,6 +48,13 @@ want foreign-keepalive COORD_ESESSION
 want foreign-close COORD_ESESSION
 want attach-wrong-secret COORD_EPERM
 want keepalive-after-wrong-secret COORD_ESESSION
+want keepalive-many-foreign COORD_OK
+echo "$out" | grep -q '^keepalive-many-foreign results=COORD_ESESSION/0,COORD_ESESSION/0,COORD_ESESSION/0$' ||
+	fail "SESSION_KEEPALIVE_MANY of sessions not the connection's: $(echo "$out" | grep '^keepalive-many-foreign ')"
+echo "$out" | grep -q '^keepalive-many-own results=COORD_OK/60000,COORD_OK/60000,COORD_ESESSION/0$' ||
+	fail "SESSION_KEEPALIVE_MANY of the connection's sessions: $(echo "$out" | grep '^keepalive-many-own ')"
+grep -q '^keepalive-many-own code=COORD_OK$' <<<"$out" || fail "SESSION_KEEPALIVE_MANY refused"
+want keepalive-many-too-long COORD_EMALFORMED
 want too-many-waiters COORD_ETOOMANYWAITERS
 want too-many-locks COORD_ETOOMANYLOCKS
 want too-many-sessions COORD_ETOOMANYSESSIONS

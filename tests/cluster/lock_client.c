@@ -51,7 +51,8 @@
  *   bad HOST PORT
  *       the refused requests of lock_badinput.sh, each printed as
  *       "CASE code=NAME changed=0|1" (changed: the revision or the
- *       status of lock "L" moved).
+ *       status of lock "L" moved); a SESSION_KEEPALIVE_MANY also as
+ *       "CASE results=CODE/TTL,..." (one per session).
  * Exit status 0 when the mode ran to its end, 1 otherwise.
  */
 #include <arpa/inet.h>
@@ -1121,6 +1122,74 @@ static void bad_patched(struct conn *c, const char *what,
 	report(c, what, code, b);
 }
 
+/* SESSION_KEEPALIVE_MANY of ids on c: prints "WHAT results=CODE/TTL,..."
+ * and returns the reply's code. */
+static int keepalive_many(struct conn *c, const char *what,
+			  const uint64_t *ids, size_t n)
+{
+	struct proto_request rq;
+	struct msg m;
+	int code;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_SESSION_KEEPALIVE_MANY;
+	rq.u.session_many.sessions = (struct proto_u64_list){ ids, n };
+	conn_call(c, &rq, &m);
+	code = m.r.code;
+	printf("%s results=", what);
+	for (size_t i = 0; code == COORD_OK &&
+			   i < m.r.u.session_many.codes.n; i++)
+		printf("%s%s/%" PRIu64, i > 0 ? "," : "",
+		       coord_error_name((int)m.r.u.session_many.codes.v[i]),
+		       m.r.u.session_many.ttls.v[i]);
+	printf("\n");
+	msg_free(&m);
+	return code;
+}
+
+/* A SESSION_KEEPALIVE_MANY of one session more than
+ * COORD_KEEPALIVE_SESSIONS_MAX (the encoder refuses it: the longest is
+ * patched by hand), reported. */
+static void bad_keepalive_many_long(struct conn *c)
+{
+	static uint64_t ids[COORD_KEEPALIVE_SESSIONS_MAX];
+	struct proto_request rq;
+	struct proto_buf body, frame;
+	struct before b = snap(c);
+	size_t mark, at;
+	struct msg m;
+
+	for (size_t i = 0; i < COORD_KEEPALIVE_SESSIONS_MAX; i++)
+		ids[i] = UINT64_MAX;    /* 9 bytes each */
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_SESSION_KEEPALIVE_MANY;
+	rq.u.session_many.sessions =
+		(struct proto_u64_list){ ids, COORD_KEEPALIVE_SESSIONS_MAX };
+	conn_stamp(c, &rq);
+	proto_buf_init(&body, NULL);
+	proto_buf_init(&frame, NULL);
+	if (proto_request_encode(&rq, &body) != COORD_OK)
+		die("encoding SESSION_KEEPALIVE_MANY");
+	/* The list is last: array16 header, then one uint64 (9 bytes) per
+	 * id. */
+	at = body.len - COORD_KEEPALIVE_SESSIONS_MAX * 9 - 3;
+	if (body.data[at] != 0xdc)
+		die("SESSION_KEEPALIVE_MANY is not encoded as expected");
+	body.data[at + 1] = (uint8_t)((COORD_KEEPALIVE_SESSIONS_MAX + 1) >> 8);
+	body.data[at + 2] = (uint8_t)(COORD_KEEPALIVE_SESSIONS_MAX + 1);
+	if (proto_buf_append(&body, body.data + body.len - 9, 9) != COORD_OK ||
+	    proto_frame_begin(&frame, &mark) != COORD_OK ||
+	    proto_buf_append(&frame, body.data, body.len) != COORD_OK ||
+	    proto_frame_end(&frame, mark, SIZE_MAX) != COORD_OK)
+		die("framing SESSION_KEEPALIVE_MANY");
+	conn_send_bytes(c, &frame);
+	proto_buf_close(&body);
+	proto_buf_close(&frame);
+	conn_await(c, &rq, &m);
+	report(c, "keepalive-many-too-long", m.r.code, b);
+	msg_free(&m);
+}
+
 static int mode_bad(void)
 {
 	struct conn c, other;
@@ -1219,6 +1288,21 @@ static int mode_bad(void)
 	rq.kind = PROTO_SESSION_KEEPALIVE;
 	rq.u.session.session = s1;
 	bad_call(&other, &c, "keepalive-after-wrong-secret", &rq);
+	/* SESSION_KEEPALIVE_MANY: the others' sessions and unknown ones
+	 * are refused one by one in the reply; a list over the limit is
+	 * malformed. */
+	{
+		uint64_t ids[] = { s1, s2, 999999999 };
+
+		b = snap(&c);
+		code = keepalive_many(&other, "keepalive-many-foreign", ids,
+				      3);
+		report(&c, "keepalive-many-foreign", code, b);
+		code = keepalive_many(&c, "keepalive-many-own", ids, 3);
+		printf("keepalive-many-own code=%s\n",
+		       coord_error_name(code));
+		bad_keepalive_many_long(&c);
+	}
 
 	/* Limits (the test starts the nodes with --max-sessions 4,
 	 * --max-waiters-per-lock 1, --max-locks-per-session 2). */

@@ -630,6 +630,370 @@ START_TEST(waiter_of_a_lost_session_fails_and_may_close_it)
 }
 END_TEST
 
+/* Lines of the fake's log starting with prefix; *sum: the sum of the
+ * numbers after "n=" on them. */
+static int log_count(const char *prefix, uint64_t *sum)
+{
+	char line[256];
+	int n = 0;
+	FILE *f = fopen(fake_log, "r");
+
+	*sum = 0;
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *p;
+
+		if (strncmp(line, prefix, strlen(prefix)) != 0)
+			continue;
+		n++;
+		if ((p = strstr(line, "n=")) != NULL)
+			*sum += strtoull(p + 2, NULL, 10);
+	}
+	fclose(f);
+	return n;
+}
+
+#define MANY_SESSIONS 40
+
+/* Runs c for ms, every session of ss staying ALIVE. */
+static void run_all_alive(struct coord_client *c, struct coord_session **ss,
+			  int n, long ms)
+{
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		coord_client_run(c, 20);
+		for (int i = 0; i < n; i++)
+			ck_assert_int_eq(coord_session_state(ss[i]),
+					 COORD_SESSION_ALIVE);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((t1.tv_sec - t0.tv_sec) * 1000 +
+			 (t1.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+}
+
+/* Many sessions of one client: their keepalives travel together, about
+ * one SESSION_KEEPALIVE_MANY per period (ttl/3) for all of them, never
+ * one request per session; every session stays alive. */
+START_TEST(keepalives_of_many_sessions_share_one_request)
+{
+	struct coord_client *a = client();
+	struct coord_session *ss[MANY_SESSIONS];
+	uint64_t sum, sum0;
+	int n, n0;
+
+	for (int i = 0; i < MANY_SESSIONS; i++)
+		ss[i] = session(a, 1500);
+	n0 = log_count("keepalive_many ", &sum0);
+	/* Three TTLs: a period is 375..500 ms, a batch goes at the first
+	 * due session and takes those due within ttl/6 (250 ms) along. */
+	run_all_alive(a, ss, MANY_SESSIONS, 4500);
+	n = log_count("keepalive_many ", &sum) - n0;
+	sum -= sum0;
+	/* Every session was kept alive at least every ttl/3... */
+	ck_assert_uint_ge(sum, (uint64_t)MANY_SESSIONS * 4500 / 500);
+	/* ...by at most a request per 125 ms, not one per session (which
+	 * would be 40 times as many), and none of them single. */
+	ck_assert_int_ge(n, 4500 / 500);
+	ck_assert_int_le(n, 4500 / 125 + 2);
+	ck_assert_int_eq(log_count("keepalive session=", &sum), 0);
+	for (int i = 0; i < MANY_SESSIONS; i++)
+		cu_code_eq(coord_session_close(ss[i]), COORD_OK);
+	coord_client_free(a);
+}
+END_TEST
+
+/* A server of before SESSION_KEEPALIVE_MANY answers it
+ * COORD_EUNKNOWNMSG: the library keeps every session alive with one
+ * SESSION_KEEPALIVE each. */
+START_TEST(keepalives_fall_back_to_one_per_session_on_an_older_server)
+{
+	struct coord_client *a = client();
+	struct coord_session *ss[4];
+	uint64_t sum;
+	int n;
+
+	for (int i = 0; i < 4; i++)
+		ss[i] = session(a, 1200);
+	cu_code_eq(coord_put(a, "old-server", 10, "x", 1, NULL), COORD_OK);
+	run_all_alive(a, ss, 4, 3000);
+	n = log_count("keepalive session=", &sum);
+	ck_assert_int_ge(n, 4 * 3000 / 400 - 4);
+	for (int i = 0; i < 4; i++)
+		cu_code_eq(coord_session_close(ss[i]), COORD_OK);
+	coord_client_free(a);
+}
+END_TEST
+
+/* The connection breaks, and the fake holds the ATTACH of the next one
+ * until a release or close comes behind it (or a second). */
+static void reconnect_with_a_slow_attach(struct coord_client *a)
+{
+	cu_code_eq(coord_put(a, "slow-attach", 11, "x", 1, NULL), COORD_OK);
+	cu_code_eq(coord_put(a, "drop", 4, "x", 1, NULL), COORD_OK);
+	ck_assert(log_has("hold attach session="));
+}
+
+/* After a reconnect, the session's ATTACH goes first, and the server
+ * answers it after what follows it (the fake, told "slow-attach", holds
+ * it until the next release or close): a release sent behind it would be
+ * refused (COORD_ESESSION). The library holds the release until the
+ * ATTACH is answered. */
+START_TEST(release_behind_a_reconnects_attach_waits_for_it)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa = session(a, 20000);
+	struct coord_lock *la;
+
+	cu_code_eq(coord_lock_acquire(sa, "R", 1, NULL, &la), COORD_OK);
+	reconnect_with_a_slow_attach(a);
+	cu_code_eq(coord_lock_release(la), COORD_OK);
+	ck_assert(log_has("LOCK_RELEASE code=0"));
+	ck_assert(!log_has("LOCK_RELEASE code=36"));
+	cu_code_eq(coord_session_close(sa), COORD_OK);
+	coord_client_free(a);
+}
+END_TEST
+
+/* The same for a close. */
+START_TEST(close_behind_a_reconnects_attach_waits_for_it)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa = session(a, 20000);
+
+	reconnect_with_a_slow_attach(a);
+	cu_code_eq(coord_session_close(sa), COORD_OK);
+	ck_assert(log_has("SESSION_CLOSE code=0"));
+	ck_assert(log_has("close session="));
+	coord_client_free(a);
+}
+END_TEST
+
+/* A release the server refuses with COORD_ESESSION while the session
+ * lives (it is not bound to this connection: sent before the ATTACH was
+ * taken, or the binding got lost): the library attaches the session and
+ * sends it once more. */
+START_TEST(release_refused_for_the_connection_goes_again_after_attach)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa = session(a, 20000);
+	struct coord_lock *la;
+
+	cu_code_eq(coord_lock_acquire(sa, "R", 1, NULL, &la), COORD_OK);
+	cu_code_eq(coord_put(a, "unbind", 6, "x", 1, NULL), COORD_OK);
+	cu_code_eq(coord_lock_release(la), COORD_OK);
+	ck_assert(log_has("LOCK_RELEASE code=36"));
+	ck_assert(log_has("attach session="));
+	ck_assert(log_has("LOCK_RELEASE code=0"));
+	ck_assert_int_eq(coord_session_state(sa), COORD_SESSION_ALIVE);
+	cu_code_eq(coord_session_close(sa), COORD_OK);
+	coord_client_free(a);
+}
+END_TEST
+
+/* The asynchronous lease calls, chained on the caller's loop: grant,
+ * keepalive, time-to-live, revoke, then time-to-live of the revoked
+ * lease. */
+struct lease_run {
+	struct event_base *base;
+	struct coord_client *c;
+	int step;
+	int codes[5];
+	uint64_t lease, ttl[5], granted;
+};
+
+static void lease_step(void *arg, coord_err_t code, uint64_t lease,
+		       uint64_t ttl_ms, uint64_t granted_ttl_ms);
+
+static void lease_revoked(void *arg, coord_err_t code)
+{
+	lease_step(arg, code, 0, 0, 0);
+}
+
+static void lease_step(void *arg, coord_err_t code, uint64_t lease,
+		       uint64_t ttl_ms, uint64_t granted_ttl_ms)
+{
+	struct lease_run *x = arg;
+	int rc = COORD_OK;
+
+	x->codes[x->step] = code;
+	x->ttl[x->step] = ttl_ms;
+	if (x->step == 0)
+		x->lease = lease;
+	if (x->step == 2)
+		x->granted = granted_ttl_ms;
+	switch (x->step++) {
+	case 0:
+		rc = coord_lease_keepalive_async(x->c, x->lease, lease_step, x);
+		break;
+	case 1:
+		rc = coord_lease_ttl_async(x->c, x->lease, lease_step, x);
+		break;
+	case 2:
+		rc = coord_lease_revoke_async(x->c, x->lease, lease_revoked, x);
+		break;
+	case 3:
+		rc = coord_lease_ttl_async(x->c, x->lease, lease_step, x);
+		break;
+	default:
+		event_base_loopbreak(x->base);
+	}
+	if (rc != COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+START_TEST(lease_calls_on_the_callers_loop)
+{
+	struct lease_run x = { .base = event_base_new() };
+	struct coord_client *a;
+	uint64_t lease, ttl;
+
+	ck_assert_ptr_nonnull(x.base);
+	cu_code_eq(coord_client_new_async(x.base, fake_ep, NULL, &x.c),
+		   COORD_OK);
+	cu_code_eq(coord_lease_grant_async(x.c, 0, lease_step, &x), COORD_ETTL);
+	cu_code_eq(coord_lease_grant_async(x.c, 30000, lease_step, &x),
+		   COORD_OK);
+	event_base_dispatch(x.base);
+	ck_assert_int_eq(x.step, 5);
+	cu_code_eq(x.codes[0], COORD_OK);
+	ck_assert_uint_gt(x.lease, 0);
+	ck_assert_uint_eq(x.ttl[0], 30000);
+	cu_code_eq(x.codes[1], COORD_OK);
+	ck_assert_uint_eq(x.ttl[1], 30000);
+	cu_code_eq(x.codes[2], COORD_OK);
+	ck_assert_uint_le(x.ttl[2], 30000);
+	ck_assert_uint_gt(x.ttl[2], 0);
+	ck_assert_uint_eq(x.granted, 30000);
+	cu_code_eq(x.codes[3], COORD_OK);
+	ck_assert(log_has("revoke lease="));
+	cu_code_eq(x.codes[4], COORD_ELEASE);
+	coord_client_free(x.c);
+	event_base_free(x.base);
+	/* The synchronous forms, on top of them. */
+	a = client();
+	cu_code_eq(coord_lease_grant(a, 20000, &lease, &ttl), COORD_OK);
+	ck_assert_uint_eq(ttl, 20000);
+	cu_code_eq(coord_lease_keepalive_once(a, lease, &ttl), COORD_OK);
+	ck_assert_uint_eq(ttl, 20000);
+	cu_code_eq(coord_lease_revoke(a, lease), COORD_OK);
+	cu_code_eq(coord_lease_ttl(a, lease, &ttl, NULL), COORD_ELEASE);
+	coord_client_free(a);
+}
+END_TEST
+
+/* Attach, release and close asynchronously, chained on the caller's
+ * loop: another client's session is attached, a lock taken with it and
+ * released, and the session closed. */
+struct attach_run {
+	struct event_base *base;
+	struct coord_session *s;
+	int codes[4];
+	int step;
+};
+
+static void attach_run_step(struct attach_run *x, int code)
+{
+	x->codes[x->step++] = code;
+	if (code != COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+static void ar_closed(void *arg, coord_err_t code)
+{
+	struct attach_run *x = arg;
+
+	attach_run_step(x, code);
+	event_base_loopbreak(x->base);
+}
+
+static void ar_released(void *arg, coord_err_t code)
+{
+	struct attach_run *x = arg;
+
+	attach_run_step(x, code);
+	if (code == COORD_OK &&
+	    coord_session_close_async(x->s, ar_closed, x) != COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+static void ar_locked(void *arg, coord_err_t code, struct coord_lock *l)
+{
+	struct attach_run *x = arg;
+
+	attach_run_step(x, code);
+	if (code == COORD_OK &&
+	    coord_lock_release_async(l, ar_released, x) != COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+static void ar_attached(void *arg, coord_err_t code, struct coord_session *s)
+{
+	struct attach_run *x = arg;
+
+	x->s = s;
+	attach_run_step(x, code);
+	if (code == COORD_OK &&
+	    coord_lock_acquire_async(s, "AR", 2, NULL, ar_locked, x) !=
+		    COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+START_TEST(attach_release_and_close_on_the_callers_loop)
+{
+	struct attach_run x = { .base = event_base_new() };
+	struct coord_client *a = client(), *b, *c2;
+	struct coord_session *sa = session(a, 20000), *sb, *s2;
+	struct coord_lock *la;
+	const uint8_t *secret;
+	size_t n;
+
+	ck_assert_ptr_nonnull(x.base);
+	secret = coord_session_secret(sa, &n);
+	cu_code_eq(coord_client_new_async(x.base, fake_ep, NULL, &b), COORD_OK);
+	cu_code_eq(coord_session_attach_async(b, coord_session_id(sa), secret,
+					      n, ar_attached, &x), COORD_OK);
+	event_base_dispatch(x.base);
+	ck_assert_int_eq(x.step, 4);
+	for (int i = 0; i < 4; i++)
+		cu_code_eq(x.codes[i], COORD_OK);
+	ck_assert(log_has("LOCK_RELEASE code=0"));
+	ck_assert(log_has("SESSION_CLOSE code=0"));
+	/* The first client hears its session closed elsewhere: closing or
+	 * releasing what is known lost sends nothing. */
+	for (int i = 0; i < 500 && coord_session_state(sa) != COORD_SESSION_LOST;
+	     i++)
+		coord_client_run(a, 10);
+	ck_assert_int_eq(coord_session_state(sa), COORD_SESSION_LOST);
+	cu_code_eq(coord_session_close_async(sa, ar_closed, &x), COORD_ESESSION);
+	/* Releasing a lock known lost (its session closed elsewhere): the
+	 * handle goes, nothing is sent. */
+	sb = session(a, 20000);
+	cu_code_eq(coord_lock_acquire(sb, "AR2", 3, NULL, &la), COORD_OK);
+	c2 = client();
+	secret = coord_session_secret(sb, &n);
+	cu_code_eq(coord_session_attach(c2, coord_session_id(sb), secret, n,
+					&s2), COORD_OK);
+	cu_code_eq(coord_session_close(s2), COORD_OK);
+	for (int i = 0; i < 500 && coord_session_state(sb) != COORD_SESSION_LOST;
+	     i++)
+		coord_client_run(a, 10);
+	cu_code_eq(coord_lock_release_async(la, ar_released, &x),
+		   COORD_ELOCK_LOST);
+	cu_code_eq(coord_session_close(sb), COORD_OK);
+	/* Refused before sending, or by the servers. */
+	cu_code_eq(coord_session_attach(c2, 999999, "x", 1, &s2), COORD_ESESSION);
+	cu_code_eq(coord_session_attach_async(c2, 1, secret,
+					      COORD_SECRET_BYTES_MAX + 1,
+					      ar_attached, &x), COORD_EINVAL);
+	coord_client_free(c2);
+	coord_client_free(b);
+	event_base_free(x.base);
+	coord_client_free(a);
+}
+END_TEST
+
 START_TEST(bad_arguments_are_refused_before_sending)
 {
 	struct coord_client *a = client();
@@ -690,6 +1054,13 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, async_open_and_acquire_on_the_callers_loop);
 	SL_ADD(s, cancelled_waiter_may_close_its_session);
 	SL_ADD(s, waiter_of_a_lost_session_fails_and_may_close_it);
+	SL_ADD(s, keepalives_of_many_sessions_share_one_request);
+	SL_ADD(s, keepalives_fall_back_to_one_per_session_on_an_older_server);
+	SL_ADD(s, release_behind_a_reconnects_attach_waits_for_it);
+	SL_ADD(s, close_behind_a_reconnects_attach_waits_for_it);
+	SL_ADD(s, release_refused_for_the_connection_goes_again_after_attach);
+	SL_ADD(s, lease_calls_on_the_callers_loop);
+	SL_ADD(s, attach_release_and_close_on_the_callers_loop);
 	return s;
 }
 

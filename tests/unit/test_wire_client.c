@@ -1233,6 +1233,64 @@ START_TEST(lock_acquire_carries_lock_delay)
 }
 END_TEST
 
+/* [SESSION_KEEPALIVE_MANY, 77, [session * n]] */
+static void mp_keepalive_many(struct tw_mp *m, uint32_t n)
+{
+	mp_req(m, PROTO_SESSION_KEEPALIVE_MANY, 1);
+	tw_mp_arr(m, n);
+	for (uint32_t i = 0; i < n; i++)
+		tw_mp_uint(m, i % 100);
+}
+
+START_TEST(keepalive_many_lists_at_most_the_sessions_max)
+{
+	static uint64_t ids[COORD_KEEPALIVE_SESSIONS_MAX + 1];
+	static struct tw_mp m;
+	struct proto_request req;
+	struct proto_response resp;
+	struct proto_arena ar;
+	struct proto_buf b;
+
+	proto_arena_init(&ar, NULL);
+	proto_buf_init(&b, NULL);
+	mp_keepalive_many(&m, COORD_KEEPALIVE_SESSIONS_MAX);
+	cu_code_eq(proto_request_decode(m.b, m.n, &ar, &req), COORD_OK);
+	ck_assert_uint_eq(req.u.session_many.sessions.n,
+			  COORD_KEEPALIVE_SESSIONS_MAX);
+	ck_assert_uint_eq(req.u.session_many.sessions.v[101], 1);
+	/* One more: malformed, and the encoder refuses to make it. */
+	mp_keepalive_many(&m, COORD_KEEPALIVE_SESSIONS_MAX + 1);
+	cu_code_eq(proto_request_decode(m.b, m.n, &ar, &req), COORD_EMALFORMED);
+	tw_sample_request(PROTO_SESSION_KEEPALIVE_MANY, &req);
+	req.u.session_many.sessions.v = ids;
+	req.u.session_many.sessions.n = COORD_KEEPALIVE_SESSIONS_MAX + 1;
+	cu_code_eq(proto_request_encode(&req, &b), COORD_EINVAL);
+	ck_assert_uint_eq(b.len, 0);
+	/* A reply gives a TTL for each code: a count that differs is
+	 * malformed, encoded or decoded. */
+	tw_sample_response(PROTO_SESSION_KEEPALIVE_MANY, &resp);
+	resp.u.session_many.ttls.n = 2;
+	cu_code_eq(proto_response_encode(&resp, &b), COORD_EINVAL);
+	ck_assert_uint_eq(b.len, 0);
+	m.n = 0;
+	tw_mp_arr(&m, 5);
+	tw_mp_uint(&m, PROTO_SESSION_KEEPALIVE_MANY);
+	tw_mp_uint(&m, 7);
+	tw_mp_uint(&m, COORD_OK);
+	tw_mp_uint(&m, 0);
+	tw_mp_arr(&m, 2);
+	tw_mp_arr(&m, 2);
+	tw_mp_uint(&m, COORD_OK);
+	tw_mp_uint(&m, COORD_ESESSION);
+	tw_mp_arr(&m, 1);
+	tw_mp_uint(&m, 10000);
+	cu_code_eq(proto_response_decode(m.b, m.n, &ar, &resp),
+		   COORD_EMALFORMED);
+	proto_buf_close(&b);
+	proto_arena_close(&ar);
+}
+END_TEST
+
 Suite *wire_client_suite(void)
 {
 	Suite *s = suite_create("wire_client");
@@ -1262,5 +1320,6 @@ Suite *wire_client_suite(void)
 	TW_ADD(s, server_msg_kind_tells_replies_from_pushes);
 	TW_ADD(s, lock_status_lists_at_most_the_waiters_max);
 	TW_ADD(s, lock_acquire_carries_lock_delay);
+	TW_ADD(s, keepalive_many_lists_at_most_the_sessions_max);
 	return s;
 }

@@ -63,6 +63,8 @@ static const struct proto_lock_waiter waiters[] = {
 };
 
 static const uint64_t leases[] = { 1, 1ull << 33, UINT64_MAX };
+static const uint64_t many_codes[] = { COORD_OK, COORD_ESESSION,
+				       COORD_ESESSION_EXPIRED };
 static const struct proto_bytes lease_keys[] = {
 	{ (const uint8_t *)"a", 1 }, { NULL, 0 }, { (const uint8_t *)"bc", 2 },
 };
@@ -167,6 +169,10 @@ void tw_sample_request(uint32_t kind, struct proto_request *req)
 		break;
 	case PROTO_LOCK_STATUS:
 		req->u.lock_status.name = B("db-primary");
+		break;
+	case PROTO_SESSION_KEEPALIVE_MANY:
+		req->u.session_many.sessions =
+			(struct proto_u64_list){ leases, 3 };
 		break;
 	case PROTO_SEM_ACQUIRE:
 		req->u.sem_acquire = (struct proto_sem_acquire){
@@ -288,6 +294,10 @@ void tw_sample_response(uint32_t kind, struct proto_response *resp)
 	case PROTO_LOCK_STATUS:
 		resp->u.lock_status = (struct proto_lock_status_reply){
 			1200, { holders, 2 }, { waiters, 2 }, 5 };
+		break;
+	case PROTO_SESSION_KEEPALIVE_MANY:
+		resp->u.session_many = (struct proto_session_many_reply){
+			{ many_codes, 3 }, { leases, 3 } };
 		break;
 	case PROTO_ELECTION_LEADER:
 		resp->u.leader = (struct proto_leader_reply){ 301, 77,
