@@ -855,6 +855,12 @@ bool node_has_ready(const struct node *n)
 	return raft_has_ready(n->raft) || n->lists[W_READ_NEW].head != NULL;
 }
 
+static void transport_flush(struct node *n)
+{
+	if (n->cfg.transport.flush != NULL)
+		n->cfg.transport.flush(n->cfg.transport.ctx);
+}
+
 static int flush_one(struct node *n)
 {
 	struct raft_ready rd;
@@ -881,11 +887,13 @@ static int flush_one(struct node *n)
 	/* A leader's appends and heartbeats leave before its own write, so
 	 * that its followers' fsyncs overlap its own (raft.h, thesis
 	 * 10.2.1); everything else waits for the write. */
-	if (rd.role == RAFT_LEADER)
+	if (rd.role == RAFT_LEADER) {
 		for (size_t i = 0; i < rd.n_messages; i++)
 			if (raft_msg_may_precede_persist(&rd.messages[i]))
 				n->cfg.transport.send(n->cfg.transport.ctx,
 						      &rd.messages[i]);
+		transport_flush(n);
+	}
 	if (rd.n_entries > 0 || rd.hard_state_changed) {
 		uint64_t t0 = mono_ns();
 
@@ -914,6 +922,7 @@ static int flush_one(struct node *n)
 		    !raft_msg_may_precede_persist(&rd.messages[i]))
 			n->cfg.transport.send(n->cfg.transport.ctx,
 					      &rd.messages[i]);
+	transport_flush(n);
 	for (size_t i = 0; i < rd.n_committed; i++) {
 		rc = apply_entry(n, &rd.committed[i]);
 		if (rc != COORD_OK)

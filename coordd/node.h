@@ -50,6 +50,10 @@ struct node_transport {
 	 * (node_snapshot_reader_new()) and send m after its last chunk, then
 	 * to call node_snapshot_sent(). */
 	void (*send)(void *ctx, const struct raft_message *m);
+	/* Puts what send() queued on the wire now (NULL: the transport
+	 * sends on its own time): called before the leader's own disk write
+	 * and before applying, so that neither waits in front of them. */
+	void (*flush)(void *ctx);
 	void *ctx;
 };
 

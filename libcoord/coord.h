@@ -609,6 +609,20 @@ COORD_API coord_err_t coord_lock_release(struct coord_lock *l);
  * is known lost: nothing sent, the handle is freed). */
 COORD_API coord_err_t coord_lock_release_async(struct coord_lock *l,
 					       coord_done_fn fn, void *arg);
+/* The holder's last write and the release in one command (one commit,
+ * where coord_lock_put() + coord_lock_release() take two in a row): puts
+ * key = value, fenced by l's token, then releases l and grants the next
+ * waiters, all at one revision (*revision, if not NULL). With COORD_OK
+ * the handle is freed. On any error nothing was written and the handle
+ * stays yours: COORD_ELOCK_LOST (nothing sent) or COORD_EFENCED (the
+ * servers know a newer grant) mark it lost; after another error the lock
+ * may still be held -- coord_lock_release() it. Not from a libcoord
+ * callback (COORD_EINVAL). */
+COORD_API coord_err_t coord_lock_put_release(struct coord_lock *l,
+					     const void *key, size_t key_len,
+					     const void *value,
+					     size_t value_len,
+					     uint64_t *revision);
 COORD_API uint64_t coord_lock_token(const struct coord_lock *l);
 COORD_API enum coord_lock_state coord_lock_state(const struct coord_lock *l);
 COORD_API struct coord_session *coord_lock_session(const struct coord_lock *l);

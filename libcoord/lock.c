@@ -603,6 +603,48 @@ coord_err_t coord_lock_txn(struct coord_lock *l,
 						      else_ops, n_else, out));
 }
 
+static void put_release_done(struct coord_client *c, void *arg, int code,
+			     const struct proto_response *r)
+{
+	(void)c;
+	if (code == COORD_OK)
+		*(uint64_t *)arg = r->u.kv.revision;
+}
+
+coord_err_t coord_lock_put_release(struct coord_lock *l, const void *key,
+				   size_t key_len, const void *value,
+				   size_t value_len, uint64_t *revision)
+{
+	struct coord_fence f;
+	struct proto_request rq;
+	uint64_t rev = 0;
+	int rc;
+
+	if (lc_in_callback(l->s->c)) {
+		lc_errf(l->s->c, "a synchronous call from inside a libcoord "
+			"callback");
+		return COORD_EINVAL;
+	}
+	rc = lock_fence(l, &f);
+	if (rc != COORD_OK)
+		return rc;
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_LOCK_RELEASE_PUT;
+	rq.u.release_put.name = proto_bytes_make(l->name, l->name_len);
+	rq.u.release_put.session = l->s->id;
+	rq.u.release_put.token = l->token;
+	rq.u.release_put.key = proto_bytes_make(key, key_len);
+	rq.u.release_put.value = proto_bytes_make(value, value_len);
+	rc = lock_fenced_result(l, lc_call(l->s->c, &rq, put_release_done,
+					   &rev));
+	if (rc != COORD_OK)
+		return rc;
+	if (revision != NULL)
+		*revision = rev;
+	lc_lock_free(l);
+	return COORD_OK;
+}
+
 /*
  * LOCK_CHECK and LOCK_STATUS.
  */

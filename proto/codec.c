@@ -217,6 +217,31 @@ static int enc_finish(struct enc *e, size_t len_before)
 
 static void enc_cmd(struct enc *e, const struct proto_cmd *cmd);
 
+/* The write a FENCED or LOCK_RELEASE_WRITE carries: a PUT, DELETE or
+ * TXN, so that neither ever nests. */
+static bool write_cmd_ok(const struct proto_cmd *c)
+{
+	return c != NULL && (c->type == PROTO_CMD_PUT ||
+			     c->type == PROTO_CMD_DELETE ||
+			     c->type == PROTO_CMD_TXN);
+}
+
+static void enc_lock_release_write(struct enc *e,
+				   const struct proto_lock_release_write *w)
+{
+	if (w->name.len > COORD_NAME_BYTES_MAX || w->token == 0 ||
+	    !write_cmd_ok(w->cmd)) {
+		enc_invalid(e);
+		return;
+	}
+	enc_array(e, 5);
+	enc_uint(e, PROTO_CMD_LOCK_RELEASE_WRITE);
+	enc_bytes(e, w->name);
+	enc_uint(e, w->session);
+	enc_uint(e, w->token);
+	enc_cmd(e, w->cmd);
+}
+
 /* The commands of leases, sessions and locks. */
 static void enc_lock_cmd(struct enc *e, const struct proto_cmd *cmd)
 {
@@ -296,10 +321,7 @@ static void enc_lock_cmd(struct enc *e, const struct proto_cmd *cmd)
 		enc_bytes(e, cmd->u.queue_kick.name);
 		break;
 	case PROTO_CMD_FENCED:
-		if (fd->n_fences > COORD_FENCES_MAX || fd->cmd == NULL ||
-		    (fd->cmd->type != PROTO_CMD_PUT &&
-		     fd->cmd->type != PROTO_CMD_DELETE &&
-		     fd->cmd->type != PROTO_CMD_TXN)) {
+		if (fd->n_fences > COORD_FENCES_MAX || !write_cmd_ok(fd->cmd)) {
 			enc_invalid(e);
 			break;
 		}
@@ -315,6 +337,9 @@ static void enc_lock_cmd(struct enc *e, const struct proto_cmd *cmd)
 			enc_uint(e, fd->fences[i].token);
 		}
 		enc_cmd(e, fd->cmd);
+		break;
+	case PROTO_CMD_LOCK_RELEASE_WRITE:
+		enc_lock_release_write(e, &cmd->u.lock_release_write);
 		break;
 	default:
 		enc_invalid(e);
@@ -955,11 +980,37 @@ static bool dec_keepalive_fields(struct dec *d, uint32_t n,
 	return true;
 }
 
+/* The inner write of a FENCED or LOCK_RELEASE_WRITE, next in d: a PUT,
+ * DELETE or TXN array (so that neither ever nests). */
+static bool dec_write_cmd(struct dec *d, const struct proto_cmd **out)
+{
+	struct proto_cmd *inner = proto_arena_alloc(d->arena, sizeof(*inner));
+
+	if (inner == NULL)
+		return dec_fail(d, COORD_ENOMEM);
+	memset(inner, 0, sizeof(*inner));
+	*out = inner;
+	if (!(dec_need(d, 2) &&
+	      (d->p[1] == PROTO_CMD_PUT || d->p[1] == PROTO_CMD_DELETE ||
+	       d->p[1] == PROTO_CMD_TXN) &&
+	      (d->p[0] & 0xf0) == 0x90))
+		return dec_fail(d, COORD_EMALFORMED);
+	return dec_cmd(d, inner);
+}
+
+static bool dec_lock_release_write(struct dec *d, uint32_t n,
+				   struct proto_lock_release_write *w)
+{
+	return dec_n(d, n, 5) && dec_name(d, &w->name) &&
+	       dec_u64(d, &w->session) && dec_u64(d, &w->token) &&
+	       (w->token != 0 || dec_fail(d, COORD_EMALFORMED)) &&
+	       dec_write_cmd(d, &w->cmd);
+}
+
 static bool dec_fenced_fields(struct dec *d, uint32_t n,
 			      struct proto_fenced *fd)
 {
 	struct proto_fence *v;
-	struct proto_cmd *inner;
 
 	if (!(dec_n(d, n, 3) &&
 	      dec_list(d, sizeof(*v), MIN_FENCE_BYTES, (void **)&v,
@@ -972,18 +1023,7 @@ static bool dec_fenced_fields(struct dec *d, uint32_t n,
 		      dec_u64(d, &v[i].token)))
 			return false;
 	fd->fences = v;
-	inner = proto_arena_alloc(d->arena, sizeof(*inner));
-	if (inner == NULL)
-		return dec_fail(d, COORD_ENOMEM);
-	memset(inner, 0, sizeof(*inner));
-	fd->cmd = inner;
-	/* Only these may be fenced, so a FENCED never nests. */
-	if (!(dec_need(d, 2) &&
-	      (d->p[1] == PROTO_CMD_PUT || d->p[1] == PROTO_CMD_DELETE ||
-	       d->p[1] == PROTO_CMD_TXN) &&
-	      (d->p[0] & 0xf0) == 0x90))
-		return dec_fail(d, COORD_EMALFORMED);
-	return dec_cmd(d, inner);
+	return dec_write_cmd(d, &fd->cmd);
 }
 
 /* The commands of leases, sessions and locks. */
@@ -1032,6 +1072,8 @@ static bool dec_lock_cmd(struct dec *d, uint32_t n, struct proto_cmd *cmd)
 		       dec_name(d, &cmd->u.queue_kick.name);
 	case PROTO_CMD_FENCED:
 		return dec_fenced_fields(d, n, &cmd->u.fenced);
+	case PROTO_CMD_LOCK_RELEASE_WRITE:
+		return dec_lock_release_write(d, n, &cmd->u.lock_release_write);
 	}
 	return dec_fail(d, COORD_EMALFORMED);
 }

@@ -61,6 +61,8 @@
  *     QUEUE_KICK [19, kind, name]  (kind 1: a lock)
  *     FENCED     [20, [[lock, token]...], cmd]  (at most COORD_FENCES_MAX
  *                 fences; cmd a PUT, DELETE or TXN)
+ *     LOCK_RELEASE_WRITE [35, name, session, token, cmd]  (cmd a PUT,
+ *                 DELETE or TXN; token >= 1)
  *   op         a PUT, DELETE or RANGE cmd array
  *   compare    [key, target, result, number, value]
  *   kv         [key, value, create_revision, mod_revision, version, lease]
@@ -82,7 +84,8 @@
  *     SESSION_CLOSE, LOCK_RELEASE []
  *     LOCK_ACQUIRE [granted, token]
  *     QUEUE_KICK [granted]
- *     (FENCED is answered with its inner command's reply and type)
+ *     (FENCED and LOCK_RELEASE_WRITE are answered with their inner
+ *     command's reply and type)
  *   events     [[type, kv, prev_kv | nil]...]
  */
 #ifndef COORD_PROTO_MSG_H
@@ -236,8 +239,10 @@ enum proto_cmd_type {
 	PROTO_CMD_LOCK_RELEASE = 18,
 	PROTO_CMD_QUEUE_KICK = 19,
 	PROTO_CMD_FENCED = 20,
+	/* perf8: 35-36 */
+	PROTO_CMD_LOCK_RELEASE_WRITE = 35,
 };
-#define PROTO_CMD_LAST PROTO_CMD_FENCED
+#define PROTO_CMD_LAST PROTO_CMD_LOCK_RELEASE_WRITE
 
 /* An operation of a txn branch: PROTO_CMD_PUT, _DELETE or _RANGE (a get
  * is a range of one key). */
@@ -376,6 +381,17 @@ struct proto_fenced {
 	const struct proto_cmd *cmd;
 };
 
+/* A holder's last write and its release in one command: cmd (a
+ * PROTO_CMD_PUT, _DELETE or _TXN) is applied only if session holds name
+ * with token (COORD_EFENCED otherwise, nothing changes); then the hold
+ * ends and the next waiters are granted, all at one revision. */
+struct proto_lock_release_write {
+	struct proto_bytes name;
+	uint64_t session;
+	uint64_t token;             /* >= 1 */
+	const struct proto_cmd *cmd;
+};
+
 struct proto_cmd {
 	uint8_t type;               /* enum proto_cmd_type */
 	union {
@@ -399,6 +415,7 @@ struct proto_cmd {
 		struct proto_lock_release lock_release;
 		struct proto_queue_kick queue_kick;
 		struct proto_fenced fenced;
+		struct proto_lock_release_write lock_release_write;
 	} u;
 };
 

@@ -135,6 +135,14 @@ static const struct wfield rq_release[] = {
 	RQ(WF_U64, release.session, 0, ANY),
 	RQ(WF_U64, release.token, 0, ANY),
 };
+static const struct wfield rq_release_put[] = {
+	RQ(WF_BYTES, release_put.name, 0, NAME_),
+	RQ(WF_U64, release_put.session, 0, ANY),
+	RQ(WF_U64, release_put.token, 1, ANY),
+	RQ(WF_BYTES, release_put.key, 0, ANY),
+	RQ(WF_BYTES, release_put.value, 0, ANY),
+	RQ(WF_U64, release_put.lease, 0, ANY),
+};
 static const struct wfield rq_lock_check[] = {
 	RQ(WF_BYTES, lock_check.name, 0, NAME_),
 	RQ(WF_U64, lock_check.token, 0, ANY),
@@ -412,6 +420,8 @@ static const struct wkind kinds[PROTO_KIND_LAST + 1] = {
 	[PROTO_SESSION_KEEPALIVE_MANY] = { "SESSION_KEEPALIVE_MANY", 0,
 					   LIST_(rq_session_many),
 					   LIST_(rp_session_many) },
+	[PROTO_LOCK_RELEASE_PUT] = { "LOCK_RELEASE_PUT", K_MUT,
+				     LIST_(rq_release_put), LIST_(rp_put) },
 };
 
 /* Indexed by kind - PROTO_PUSH_FIRST; the fields are in rep. */
@@ -426,7 +436,8 @@ static const struct wkind pushes[PROTO_PUSH_LAST - PROTO_PUSH_FIRST + 1] = {
 
 static const struct wkind *kind_of(uint64_t kind)
 {
-	if (kind >= 1 && kind <= PROTO_KIND_LAST)
+	/* A number of the range with no row (yet): unknown. */
+	if (kind >= 1 && kind <= PROTO_KIND_LAST && kinds[kind].name != NULL)
 		return &kinds[kind];
 	return NULL;
 }

@@ -93,8 +93,10 @@ enum proto_kind {
 	PROTO_LOCK_STATUS = 38,     /* a lock's holders and queue */
 	/* sess8: 39-40 */
 	PROTO_SESSION_KEEPALIVE_MANY = 39,  /* one per connection and period */
+	/* perf8: 41-42 */
+	PROTO_LOCK_RELEASE_PUT = 41,    /* mutating: the last write + release */
 };
-#define PROTO_KIND_LAST PROTO_SESSION_KEEPALIVE_MANY
+#define PROTO_KIND_LAST PROTO_LOCK_RELEASE_PUT
 
 /* The kinds of server pushes. */
 enum proto_push_kind {
@@ -256,6 +258,20 @@ struct proto_release {
 	uint64_t token;
 };
 
+/* LOCK_RELEASE_PUT [name, session, token, key, value, lease]: the
+ * holder's last write and its release in one command: the put is applied
+ * only if session holds name with token (COORD_EFENCED otherwise, nothing
+ * changes), then the lock is released and its next waiters granted, at
+ * the put's revision. Answered as PUT. */
+struct proto_release_put {
+	struct proto_bytes name;
+	uint64_t session;
+	uint64_t token;             /* >= 1 */
+	struct proto_bytes key;
+	struct proto_bytes value;
+	uint64_t lease;
+};
+
 /* LOCK_CHECK [name, token]: is token still the current grant? */
 struct proto_lock_check {
 	struct proto_bytes name;
@@ -370,6 +386,7 @@ struct proto_request {
 		struct proto_job_complete job_complete;
 		struct proto_member_add member_add;
 		struct proto_member_id member;  /* REMOVE, PROMOTE, TRANSFER */
+		struct proto_release_put release_put;   /* LOCK_RELEASE_PUT */
 	} u;
 };
 

@@ -19,6 +19,9 @@
  *                     put carrying the token) -> release. cycles/s
  *                     (ops_per_s), acquire latency (acq_*) and cycle
  *                     latency (cycle_*).
+ *                     --cycle combined: the put and the release are one
+ *                     request, coord_lock_put_release() (one command);
+ *                     the RESULT line's cycle= says which.
  *   lock-uncontended  the same with a lock (and a key) per client (256).
  *   session-churn     --clients (64) loops of session open + close.
  *   expiry-handoff    --rounds (5) rounds: a holder process (coord-bench
@@ -114,6 +117,7 @@ struct lk_opts {
 	long leader_pid;
 	const char *leader_http;
 	const char *lock;           /* lock-holder */
+	const char *cycle;          /* "split" or "combined" */
 };
 
 struct lk_bench;
@@ -233,6 +237,19 @@ static int w_session_renew(struct lk_worker *w)
 /* ---------------------------------------------------------------------- */
 /* The closed loops, one thread per logical client. */
 
+/* --cycle combined: the fenced put and the release as one request
+ * (coord_lock_put_release()); split: coord_lock_put(), then
+ * coord_lock_release(). */
+static bool lk_combined(const struct lk_bench *b)
+{
+	return b->o.cycle != NULL && strcmp(b->o.cycle, "combined") == 0;
+}
+
+static const char *lk_cycle_name(const struct lk_bench *b)
+{
+	return lk_combined(b) ? "acquire,put_release" : "acquire,put,release";
+}
+
 static void lock_cycle(struct lk_worker *w, const char *lock,
 		       const char *res)
 {
@@ -261,8 +278,18 @@ static void lock_cycle(struct lk_worker *w, const char *lock,
 	}
 	if (b->wl == LW_FAILOVER && !atomic_load(&b->stop))
 		w_rec(w, sent_rt, done_rt);
-	rc = coord_lock_put(l, res, strlen(res), b->val, b->o.val_size, NULL);
-	rrc = coord_lock_release(l);
+	if (lk_combined(b)) {
+		/* One request, one command: the put and the release. */
+		rc = coord_lock_put_release(l, res, strlen(res), b->val,
+					    b->o.val_size, NULL);
+		rrc = rc == COORD_OK ? COORD_OK : coord_lock_release(l);
+		if (rrc == COORD_ENOTHOLDER)
+			rrc = COORD_OK;     /* lost: the put's code says it */
+	} else {
+		rc = coord_lock_put(l, res, strlen(res), b->val,
+				    b->o.val_size, NULL);
+		rrc = coord_lock_release(l);
+	}
 	if (atomic_load(&b->stop))
 		return;
 	if (rc == COORD_EFENCED || rc == COORD_ELOCK_LOST)
@@ -568,6 +595,8 @@ static void report_closed(struct lk_bench *b, double secs, double cpu_s,
 		       bench_pct_ms(acq, n, 0.99), bench_pct_ms(acq, n, 1.0),
 		       bench_pct_ms(cyc, n, 0.5), bench_pct_ms(cyc, n, 0.99),
 		       fenced);
+	if (b->wl == LW_CONTENDED || b->wl == LW_UNCONTENDED)
+		printf(" cycle=%s", lk_cycle_name(b));
 	printf(" errors=%" PRIu64 " ttl_ms=%u val_size=%zu label=%s"
 	       " coord_cpu_s=%.2f gen_cpu_s=%.2f loadavg1=%s\n", errors,
 	       b->o.ttl_ms, b->o.val_size, b->o.label ? b->o.label : "-",
@@ -1085,6 +1114,12 @@ static void usage(FILE *f)
 		" (default 2000)\n"
 		"  --rounds N           expiry-handoff rounds (default 5)\n"
 		"  --val-size B         bytes of each fenced put (default 256)\n"
+		"  --cycle split|combined  lock-contended, lock-uncontended:"
+		" split (default):\n"
+		"                       acquire, coord_lock_put, coord_lock_release"
+		" (cycle=acquire,put,release);\n"
+		"                       combined: acquire, coord_lock_put_release"
+		" (cycle=acquire,put_release)\n"
 		"  --timeout-ms MS      per request and per acquire (default"
 		" 60000; failover-lock 1000)\n"
 		"  --cpu-pids P,P,...   report these processes' CPU seconds"
@@ -1123,6 +1158,7 @@ static const struct {
 	LK_OPT("--leader-pid", 'l', leader_pid),
 	LK_OPT("--leader-http", 's', leader_http),
 	LK_OPT("--lock", 's', lock),
+	LK_OPT("--cycle", 's', cycle),
 	LK_OPT("--label", 's', label),
 };
 
@@ -1193,6 +1229,12 @@ static int parse(struct lk_bench *b, int argc, char **argv)
 		fprintf(stderr, "coord-bench %s: bad option (--clients and"
 			" sessions/per-client 1..%d, --rounds 1..%d)\n",
 			lk_names[b->wl], LK_CLIENTS_MAX, LK_ROUNDS_MAX);
+		return 2;
+	}
+	if (o->cycle != NULL && strcmp(o->cycle, "split") != 0 &&
+	    strcmp(o->cycle, "combined") != 0) {
+		fprintf(stderr, "coord-bench %s: --cycle split|combined\n",
+			lk_names[b->wl]);
 		return 2;
 	}
 	if (b->wl == LW_FAILOVER && o->kill_log == NULL) {

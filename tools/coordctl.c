@@ -17,6 +17,7 @@
  *   coordctl lease grant TTL_S | keepalive ID [--once] | revoke ID | ttl ID [--keys]
  *   coordctl session open [--ttl S] | close ID SECRET
  *   coordctl lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S]
+ *                 [--release-put KEY VALUE]
  *                 -- CMD [ARG...]
  *   coordctl lock status NAME
  *
@@ -76,7 +77,8 @@ static void usage(FILE *f)
 		"  endpoint health          whether every endpoint answers\n"
 		"  lease grant TTL_S | keepalive ID [--once] | revoke ID | ttl ID [--keys]\n"
 		"  session open [--ttl S] | close ID SECRET\n"
-		"  lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S] -- CMD [ARG...]\n"
+		"  lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S]\n"
+		"       [--release-put KEY VALUE] -- CMD [ARG...]\n"
 		"                           run CMD holding the lock (COORD_LOCK and\n"
 		"                           COORD_FENCING_TOKEN in its environment)\n"
 		"  lock status NAME         holders, lock-delay left and the queue\n"
@@ -1085,11 +1087,32 @@ static const char *lost_reason(int why)
 	return coord_strerror(why);
 }
 
+/* The end of a held lock: with --release-put KEY VALUE and CMD's exit
+ * status 0, the put fenced by the lock's token and the release in one
+ * command (coord_lock_put_release()); otherwise a plain release. */
+static int release_put(struct coord_client *c, struct coord_lock *l,
+		       const char *key, const char *value, int wstatus)
+{
+	int code;
+
+	if (key == NULL || exit_status(wstatus) != 0)
+		return coord_lock_release(l);
+	code = coord_lock_put_release(l, key, strlen(key), value,
+				      strlen(value), NULL);
+	if (code == COORD_OK)
+		return COORD_OK;
+	fail(c, "lock release-put", code);
+	coord_lock_release(l);      /* nothing was written: let go */
+	return code;
+}
+
 /*
  * coordctl lock NAME [flags] -- CMD...: opens a session, acquires NAME,
  * runs CMD with COORD_LOCK and COORD_FENCING_TOKEN in its environment
  * while keeping the session alive, releases the lock and exits with
- * CMD's status. As soon as the lock is in jeopardy (no keepalive
+ * CMD's status (with --release-put KEY VALUE and status 0, the release
+ * carries a put of KEY = VALUE fenced by the token: one command). As soon
+ * as the lock is in jeopardy (no keepalive
  * acknowledged for ttl/2), CMD gets SIGTERM, and SIGKILL ttl/4 later if
  * it still runs: so it is gone by 3/4 of the TTL after the last
  * acknowledged keepalive was sent, before any server can have expired the
@@ -1106,7 +1129,7 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 	struct coord_lock *l;
 	struct sigaction sa;
 	uint64_t ttl = 10000, term_at = 0;
-	const char *name = NULL;
+	const char *name = NULL, *rp_key = NULL, *rp_value = NULL;
 	char token[32];
 	int code, wstatus = 0, i;
 	bool warned = false;
@@ -1125,8 +1148,11 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 		else if (strcmp(argv[i], "--lock-delay") == 0 && i + 1 < argc)
 			o.lock_delay_ms = (unsigned)parse_secs_ms(
 				argv[++i], "--lock-delay S (seconds)");
-		else if (argv[i][0] == '-' || name != NULL)
-			die_usage("lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S] -- CMD ...");
+		else if (strcmp(argv[i], "--release-put") == 0 && i + 2 < argc) {
+			rp_key = argv[++i];
+			rp_value = argv[++i];
+		} else if (argv[i][0] == '-' || name != NULL)
+			die_usage("lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S] [--release-put KEY VALUE] -- CMD ...");
 		else
 			name = argv[i];
 	}
@@ -1202,7 +1228,7 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 		}
 	}
 	if (coord_lock_state(l) == COORD_LOCK_HELD) {
-		code = coord_lock_release(l);
+		code = release_put(c, l, rp_key, rp_value, wstatus);
 		if (code != COORD_OK)
 			fail(c, "lock release", code);
 		coord_session_close(s);

@@ -133,6 +133,9 @@ bool lease_overdue(struct net *net, const struct lease_ent *e);
 uint64_t lease_ttl_left_ms(struct net *net, const struct lease_ent *e);
 /* A session that cl opened or attached on this node. */
 bool session_is_bound(struct client *cl, uint64_t session);
+/* session_is_bound(), or rq answered COORD_ESESSION (false). */
+bool session_ok(struct client *cl, const struct proto_request *rq,
+		uint64_t session);
 void leases_client_closed(struct client *cl);
 /* sess8: SESSION_KEEPALIVE_MANY. */
 void session_keepalive_many(struct client *cl, const struct proto_request *rq);
@@ -149,6 +152,8 @@ void session_attach(struct client *cl, const struct proto_request *rq);
 /* lock.c */
 void lock_acquire(struct client *cl, const struct proto_request *rq);
 void lock_release(struct client *cl, const struct proto_request *rq);
+/* perf8: LOCK_RELEASE_PUT, the holder's last write and its release. */
+void lock_release_put(struct client *cl, const struct proto_request *rq);
 /* LOCK_CHECK, LOCK_STATUS. */
 void lock_read(struct client *cl, const struct proto_request *rq);
 void locks_applied(struct net *net, const struct fsm_result *res);
@@ -159,6 +164,10 @@ void locks_client_closed(struct client *cl);
 
 /* The families. */
 void keys_write(struct client *cl, const struct proto_request *rq);
+/* The configured key and value limits for a write; false: rq was
+ * answered with the error. */
+bool keys_limits_ok(struct client *cl, const struct proto_request *rq,
+		    const struct proto_cmd *cmd);
 void keys_range(struct client *cl, const struct proto_request *rq);
 void watch_create(struct client *cl, const struct proto_request *rq);
 void watch_cancel(struct client *cl, const struct proto_request *rq);

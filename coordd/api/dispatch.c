@@ -148,6 +148,9 @@ void api_request(struct client *cl, const struct proto_request *rq)
 	case PROTO_LOCK_RELEASE:
 		lock_release(cl, rq);
 		return;
+	case PROTO_LOCK_RELEASE_PUT:
+		lock_release_put(cl, rq);
+		return;
 	case PROTO_LOCK_CHECK:
 	case PROTO_LOCK_STATUS:
 		lock_read(cl, rq);

@@ -134,8 +134,8 @@ static int cmd_limits(const struct config *cfg, const struct proto_cmd *cmd)
 	return COORD_OK;
 }
 
-static bool limits_ok(struct client *cl, const struct proto_request *rq,
-		      const struct proto_cmd *cmd)
+bool keys_limits_ok(struct client *cl, const struct proto_request *rq,
+		    const struct proto_cmd *cmd)
 {
 	int rc = cmd_limits(cl->net->cfg, cmd);
 
@@ -171,7 +171,7 @@ void keys_write(struct client *cl, const struct proto_request *rq)
 		cmd.u.compact = rq->u.compact;
 		break;
 	}
-	if (!limits_ok(cl, rq, &cmd))
+	if (!keys_limits_ok(cl, rq, &cmd))
 		return;
 	if (rq->fences.n > 0) {
 		/* Applied only if every (lock, token) is the lock's current
@@ -217,7 +217,7 @@ void keys_range(struct client *cl, const struct proto_request *rq)
 
 		cmd.type = PROTO_CMD_RANGE;
 		cmd.u.range = r->range;
-		if (!limits_ok(cl, rq, &cmd))
+		if (!keys_limits_ok(cl, rq, &cmd))
 			return;
 	}
 	if (r->serializable) {

@@ -648,8 +648,8 @@ bool session_is_bound(struct client *cl, uint64_t session)
 	return e != NULL && e->session && e->bound == cl;
 }
 
-static bool session_ok(struct client *cl, const struct proto_request *rq,
-		       uint64_t session)
+bool session_ok(struct client *cl, const struct proto_request *rq,
+		uint64_t session)
 {
 	if (session_is_bound(cl, session))
 		return true;

@@ -345,16 +345,42 @@ void lock_release(struct client *cl, const struct proto_request *rq)
 	struct proto_cmd cmd;
 	int rc;
 
-	if (!session_is_bound(cl, r->session)) {
-		api_send_error(cl, rq->kind, rq->request_id, COORD_ESESSION);
+	if (!session_ok(cl, rq, r->session))
 		return;
-	}
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.type = PROTO_CMD_LOCK_RELEASE;
 	cmd.u.lock_release.name = r->name;
 	cmd.u.lock_release.session = r->session;
 	cmd.u.lock_release.token = r->token;
 	rc = api_propose(cl, rq, &cmd, api_empty_done);
+	if (rc != COORD_OK)
+		api_send_error(cl, rq->kind, rq->request_id, rc);
+}
+
+/* LOCK_RELEASE_PUT: one command (coordd/fsm/lock.c,
+ * fsm_cmd_lock_release_write()); answered as a PUT. */
+void lock_release_put(struct client *cl, const struct proto_request *rq)
+{
+	const struct proto_release_put *r = &rq->u.release_put;
+	struct proto_cmd cmd, put;
+	int rc;
+
+	if (!session_ok(cl, rq, r->session))
+		return;
+	memset(&put, 0, sizeof(put));
+	put.type = PROTO_CMD_PUT;
+	put.u.put.key = r->key;
+	put.u.put.value = r->value;
+	put.u.put.lease = r->lease;
+	if (!keys_limits_ok(cl, rq, &put))
+		return;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = PROTO_CMD_LOCK_RELEASE_WRITE;
+	cmd.u.lock_release_write.name = r->name;
+	cmd.u.lock_release_write.session = r->session;
+	cmd.u.lock_release_write.token = r->token;
+	cmd.u.lock_release_write.cmd = &put;
+	rc = api_propose_cmd(cl, rq, &cmd);
 	if (rc != COORD_OK)
 		api_send_error(cl, rq->kind, rq->request_id, rc);
 }

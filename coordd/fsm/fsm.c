@@ -279,6 +279,9 @@ static int apply_cmd_type(struct fsm *f, uint64_t index,
 					  &reply->u.queue_kick);
 	case PROTO_CMD_FENCED:
 		return fsm_cmd_fenced(f, &cmd->u.fenced, reply);
+	case PROTO_CMD_LOCK_RELEASE_WRITE:
+		return fsm_cmd_lock_release_write(f, &cmd->u.lock_release_write,
+						  reply);
 	}
 	return COORD_EINVAL;
 }
@@ -292,11 +295,15 @@ static int apply_cmd(struct fsm *f, uint64_t index,
 	return code == COORD_OK ? fsm_usage_store(f) : code;
 }
 
-/* The type of a command's reply: a fenced write answers as its write. */
+/* The type of a command's reply: a fenced write (and a release carrying
+ * a write) answers as its write. */
 static uint8_t reply_type(const struct proto_cmd *cmd)
 {
 	if (cmd->type == PROTO_CMD_FENCED && cmd->u.fenced.cmd != NULL)
 		return cmd->u.fenced.cmd->type;
+	if (cmd->type == PROTO_CMD_LOCK_RELEASE_WRITE &&
+	    cmd->u.lock_release_write.cmd != NULL)
+		return cmd->u.lock_release_write.cmd->type;
 	return cmd->type;
 }
 

@@ -391,6 +391,10 @@ extern const struct fsm_queue_policy fsm_lock_policy;
 int fsm_cmd_lock_acquire(struct fsm *f, const struct proto_lock_acquire_cmd *a,
 			 struct proto_lock_acquire_reply *out);
 int fsm_cmd_lock_release(struct fsm *f, const struct proto_lock_release *r);
+/* perf8: the holder's last write and its release in one command. */
+int fsm_cmd_lock_release_write(struct fsm *f,
+			       const struct proto_lock_release_write *w,
+			       struct proto_reply *reply);
 int fsm_cmd_queue_kick(struct fsm *f, const struct proto_queue_kick *k,
 		       struct proto_queue_kick_reply *out);
 

@@ -160,6 +160,38 @@ int fsm_cmd_lock_release(struct fsm *f, const struct proto_lock_release *r)
 	return rc == COORD_OK ? fsm_leases_end_doomed(f) : rc;
 }
 
+/*
+ * The holder's last write and its release, one command: everything is
+ * checked before the first write (the hold, then the write's own checks
+ * in fsm_cmd_fenced()), so a refused command changes nothing; the write
+ * and the grants that follow the release share one revision.
+ */
+int fsm_cmd_lock_release_write(struct fsm *f,
+			       const struct proto_lock_release_write *w,
+			       struct proto_reply *reply)
+{
+	struct proto_fence fc = { w->name, w->token };
+	struct proto_fenced fd = { &fc, 1, w->cmd };
+	struct proto_lock_release rel = { w->name, w->session, w->token };
+	struct fsm_queue q;
+	long i;
+	int rc = check_name(f, w->name);
+
+	if (rc == COORD_OK && (w->token == 0 || w->cmd == NULL))
+		rc = COORD_EINVAL;
+	if (rc == COORD_OK)
+		rc = fsm_queue_load(f, FSM_QUEUE_LOCK, w->name, &q);
+	if (rc != COORD_OK)
+		return rc;
+	/* Not this session's current hold: the write is refused as any
+	 * fenced write with a stale token would be. */
+	i = fsm_queue_find(q.holders, q.n_holders, w->session);
+	if (i < 0 || q.holders[i].token != w->token)
+		return COORD_EFENCED;
+	rc = fsm_cmd_fenced(f, &fd, reply);
+	return rc == COORD_OK ? fsm_cmd_lock_release(f, &rel) : rc;
+}
+
 int fsm_cmd_queue_kick(struct fsm *f, const struct proto_queue_kick *k,
 		       struct proto_queue_kick_reply *out)
 {

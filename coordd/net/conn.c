@@ -286,6 +286,29 @@ void conn_hello_deadline(struct conn *c, bool on)
 	bufferevent_set_timeouts(c->bev, on ? &tv : NULL, NULL);
 }
 
+/* Writes what is queued on c now, from inside a loop turn, instead of at
+ * the loop's next turn (plain TCP; a TLS connection's bytes leave as
+ * usual). Drained, c is handled as libevent's write callback would. */
+void conn_write_now(struct conn *c)
+{
+	struct evbuffer *out;
+	int n;
+
+	if (c->dead || c->closing || bufferevent_openssl_get_ssl(c->bev) != NULL)
+		return;
+	out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	/* A socket bufferevent keeps its output's start frozen but for its
+	 * own writes; this is one of them. A failure stays for libevent's
+	 * own write to find and report. */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, bufferevent_getfd(c->bev));
+	evbuffer_freeze(out, 1);
+	if (n > 0 && evbuffer_get_length(out) == 0)
+		conn_write_cb(c->bev, c);
+}
+
 size_t conn_output_len(const struct conn *c)
 {
 	return evbuffer_get_length(bufferevent_get_output(c->bev));

@@ -560,7 +560,7 @@ void net_members_changed(void *ctx)
 
 struct node_transport net_transport(struct net *net)
 {
-	struct node_transport t = { peer_send, net };
+	struct node_transport t = { peer_send, peers_write_now, net };
 
 	return t;
 }

@@ -84,6 +84,7 @@ void conn_close_after_flush(struct conn *c);
 int conn_frame_begin(struct conn *c, size_t *mark);
 int conn_frame_send(struct conn *c, size_t mark, size_t body_max);
 size_t conn_output_len(const struct conn *c);
+void conn_write_now(struct conn *c);
 /* An accepted connection must say HELLO within CONN_HELLO_MS, or it is
  * closed (a connection slot is not held by a silent socket); on: arm,
  * off: disarm once the hello came. */
@@ -287,6 +288,8 @@ int peers_init(struct net *net, char *err, size_t errlen);
 void peers_start(struct net *net);
 void peers_free(struct net *net);
 void peer_send(void *ctx, const struct raft_message *m);
+/* node_transport.flush: the messages peer_send() queued leave now. */
+void peers_write_now(void *ctx);
 void peer_accept(struct net *net, struct bufferevent *bev, const char *addr);
 /* Dials new members and drops removed ones (node_config.on_members). */
 void peers_sync(struct net *net);

@@ -320,6 +320,22 @@ void peer_send(void *ctx, const struct raft_message *m)
 	p->sent_msgs++;
 }
 
+/* The leader's appends go out before its own fsync, and a follower's
+ * acknowledgement before it applies: written now, they are not held
+ * until the event loop's next turn, after that disk write (docs/raft.md,
+ * "Pipelining"). */
+void peers_write_now(void *ctx)
+{
+	struct net *net = ctx;
+
+	for (size_t i = 0; i < net->n_peers; i++) {
+		struct peer *p = net->peers[i];
+
+		if (p != NULL && p->conn != NULL && p->up && p->snap == NULL)
+			conn_write_now(p->conn);
+	}
+}
+
 /* ---------------------------------------------------------------------- */
 /* The outgoing connection. */
 

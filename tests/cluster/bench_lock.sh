@@ -3,7 +3,8 @@
 # (tools/bench_lock.c) on a small 3-node cluster, briefly: each prints its
 # RESULT line with work done and no error --
 # - lock-contended and lock-uncontended: cycles, no failed acquire, put or
-#   release, no fenced put rejected;
+#   release, no fenced put rejected; lock-contended --cycle combined the
+#   same, each cycle's put and release one LOCK_RELEASE_PUT;
 # - session-churn: opens and closes;
 # - expiry-handoff: the waiter is granted after the SIGSTOPped holder's
 #   TTL (from the leader's apply of its last keepalive), with a larger
@@ -72,6 +73,18 @@ for wl in lock-contended lock-uncontended; do
 	equal "$LINE" errors 0
 	equal "$LINE" fence_rejected 0
 done
+
+# --cycle combined: the put and the release in one LOCK_RELEASE_PUT
+# (coord_lock_put_release()), every cycle of it through the leader.
+leader=$(cl_leader)
+base=$(requests "$leader" LOCK_RELEASE_PUT)
+run lock-contended --clients 4 --seconds 1 --cycle combined
+positive "$LINE" ops
+equal "$LINE" errors 0
+equal "$LINE" fence_rejected 0
+equal "$LINE" cycle acquire,put_release
+[ "$(requests "$leader" LOCK_RELEASE_PUT)" -ge $((base + $(field "$LINE" ops))) ] ||
+	fail "n$leader took fewer LOCK_RELEASE_PUT than cycles: $LINE"
 
 run session-churn --clients 4 --seconds 1
 positive "$LINE" ops

@@ -5,7 +5,8 @@
 # command; a fenced put with the current token is applied, one with a
 # stale token is COORD_EFENCED; coordctl exits with the command's status;
 # `lock status` shows the holder and the queued waiter; a waiter with a
-# timeout leaves the queue when it passes.
+# timeout leaves the queue when it passes; --release-put writes with the
+# release only after a command that succeeded.
 # shellcheck source=tests/cluster/lock_lib.sh
 . "$(dirname "$0")/lock_lib.sh"
 cl_init lock_basic
@@ -61,4 +62,17 @@ if cl_ctl put --fence "job=$tok_a" owner stale >"$D/stale.out" 2>&1; then
 	fail "a put fenced by the stale token $tok_a was applied"
 fi
 grep -q COORD_EFENCED "$D/stale.out" || fail "stale put: $(cat "$D/stale.out")"
+
+# --release-put KEY VALUE: a command that failed releases only; one that
+# succeeded releases with the put (one command), and the lock is free.
+cl_ctl lock job --release-put done/job failed -- false >/dev/null 2>&1 &&
+	fail "coordctl lock -- false exited 0"
+[ "$(cl_ctl get done/job --count-only)" = 0 ] ||
+	fail "a failed command's --release-put was written"
+cl_ctl lock job --release-put done/job yes -- true >"$D/rp.out" 2>&1 ||
+	fail "coordctl lock --release-put: $(cat "$D/rp.out")"
+[ "$(cl_ctl get done/job | sed -n 2p)" = yes ] ||
+	fail "--release-put not written: $(cl_ctl get done/job 2>&1)"
+cl_ctl lock status job | grep -q "0 holder(s), 0 waiter(s)" ||
+	fail "the lock is still held after --release-put: $(cl_ctl lock status job 2>&1)"
 echo "lock_basic: tokens $tok_a < $tok_b, stale fence refused"

@@ -21,6 +21,8 @@ void fl_close(struct fl *x)
 
 static uint8_t reply_type_of(const struct proto_cmd *cmd)
 {
+	if (cmd->type == PROTO_CMD_LOCK_RELEASE_WRITE)
+		return cmd->u.lock_release_write.cmd->type;
 	return cmd->type == PROTO_CMD_FENCED ? cmd->u.fenced.cmd->type
 					     : cmd->type;
 }
@@ -202,6 +204,18 @@ struct proto_cmd fl_fenced(const struct proto_fence *fences, size_t n,
 	c.u.fenced.fences = fences;
 	c.u.fenced.n_fences = n;
 	c.u.fenced.cmd = inner;
+	return c;
+}
+
+struct proto_cmd fl_release_write(const char *name, uint64_t session,
+				  uint64_t token, const struct proto_cmd *inner)
+{
+	struct proto_cmd c = cmd_of(PROTO_CMD_LOCK_RELEASE_WRITE);
+
+	c.u.lock_release_write.name = ft_s(name);
+	c.u.lock_release_write.session = session;
+	c.u.lock_release_write.token = token;
+	c.u.lock_release_write.cmd = inner;
 	return c;
 }
 

@@ -60,6 +60,9 @@ struct proto_cmd fl_release(const char *name, uint64_t session,
 			    uint64_t token);
 struct proto_cmd fl_kick(const char *name);
 /* Takes inner by pointer: it must outlive the command. */
+/* LOCK_RELEASE_WRITE: inner (a PUT, DELETE or TXN) and the release. */
+struct proto_cmd fl_release_write(const char *name, uint64_t session,
+				  uint64_t token, const struct proto_cmd *inner);
 struct proto_cmd fl_fenced(const struct proto_fence *fences, size_t n,
 			   const struct proto_cmd *inner);
 

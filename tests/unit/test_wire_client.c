@@ -77,6 +77,13 @@ static uint32_t last_kind(enum cat c)
 	return c == CAT_PUSH ? PROTO_PUSH_LAST : PROTO_KIND_LAST;
 }
 
+/* A number of the kinds' range with no row yet (reserved for another
+ * branch's kinds) has no sample and decodes as unknown. */
+static bool kind_unused(uint32_t k)
+{
+	return proto_kind_name(k)[0] == '?';
+}
+
 /* encode(decode(encode(sample))) == encode(sample): every field of every
  * sample (all set, none default) survives the trip. */
 static void round_trip_all(enum cat c)
@@ -88,6 +95,8 @@ static void round_trip_all(enum cat c)
 	proto_buf_init(&b1, NULL);
 	proto_buf_init(&b2, NULL);
 	for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+		if (kind_unused(k))
+			continue;
 		proto_buf_clear(&b1);
 		proto_buf_clear(&b2);
 		cu_code_eq(encode_sample(c, k, &b1), COORD_OK);
@@ -332,6 +341,8 @@ START_TEST(other_kinds_have_exactly_their_fields)
 	proto_buf_init(&b, NULL);
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (kind_unused(k))
+				continue;
 			if (k == PROTO_HELLO)
 				continue;
 			proto_buf_clear(&b);
@@ -374,6 +385,8 @@ START_TEST(truncated_and_trailing_bytes_are_malformed)
 	proto_buf_init(&b, NULL);
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (kind_unused(k))
+				continue;
 			proto_buf_clear(&b);
 			cu_code_eq(encode_sample(c, k, &b), COORD_OK);
 			for (size_t n = 0; n < b.len; n++) {
@@ -411,6 +424,8 @@ START_TEST(mutated_messages_never_crash_the_decoders)
 	proto_buf_init(&r2, NULL);
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (kind_unused(k))
+				continue;
 			proto_buf_clear(&b);
 			cu_code_eq(encode_sample(c, k, &b), COORD_OK);
 			for (size_t i = 0; i < b.len; i++) {
@@ -930,6 +945,8 @@ START_TEST(decoders_fail_cleanly_when_the_arena_fails)
 	proto_buf_init(&b, NULL);
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (kind_unused(k))
+				continue;
 			proto_buf_clear(&b);
 			cu_code_eq(encode_sample(c, k, &b), COORD_OK);
 			for (size_t n = 1;; n++) {
@@ -962,6 +979,8 @@ START_TEST(encoders_fail_cleanly_when_the_buffer_cannot_grow)
 
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (kind_unused(k))
+				continue;
 			for (size_t n = 2;; n++) {
 				int rc;
 
@@ -1056,8 +1075,10 @@ END_TEST
 
 START_TEST(kinds_have_names_and_flags)
 {
+	/* 39-40: reserved for another branch's kinds (docs/protocol.md). */
 	for (uint32_t k = PROTO_HELLO; k <= PROTO_KIND_LAST; k++)
-		ck_assert_str_ne(proto_kind_name(k), "?");
+		if (k < 39 || k > 40)
+			ck_assert_str_ne(proto_kind_name(k), "?");
 	for (uint32_t k = PROTO_PUSH_FIRST; k <= PROTO_PUSH_LAST; k++)
 		ck_assert_str_ne(proto_kind_name(k), "?");
 	ck_assert_str_eq(proto_kind_name(0), "?");

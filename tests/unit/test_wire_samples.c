@@ -173,6 +173,9 @@ void tw_sample_request(uint32_t kind, struct proto_request *req)
 	case PROTO_SESSION_KEEPALIVE_MANY:
 		req->u.session_many.sessions =
 			(struct proto_u64_list){ leases, 3 };
+	case PROTO_LOCK_RELEASE_PUT:
+		req->u.release_put = (struct proto_release_put){
+			B("db-primary"), 301, 512, B("k"), B("v"), 8 };
 		break;
 	case PROTO_SEM_ACQUIRE:
 		req->u.sem_acquire = (struct proto_sem_acquire){
@@ -220,6 +223,7 @@ static void sample_kv_reply(uint32_t kind, struct proto_reply *r)
 	r->compact_revision = 3;
 	switch (kind) {
 	case PROTO_PUT:
+	case PROTO_LOCK_RELEASE_PUT:
 		r->type = PROTO_CMD_PUT;
 		r->u.put.has_prev_kv = true;
 		r->u.put.prev_kv = kvs[0];
@@ -259,6 +263,7 @@ void tw_sample_response(uint32_t kind, struct proto_response *resp)
 	case PROTO_DELETE:
 	case PROTO_TXN:
 	case PROTO_COMPACT:
+	case PROTO_LOCK_RELEASE_PUT:
 		sample_kv_reply(kind, &resp->u.kv);
 		break;
 	case PROTO_WATCH_CREATE:
