@@ -173,6 +173,7 @@ void tw_sample_request(uint32_t kind, struct proto_request *req)
 	case PROTO_SESSION_KEEPALIVE_MANY:
 		req->u.session_many.sessions =
 			(struct proto_u64_list){ leases, 3 };
+		break;
 	case PROTO_LOCK_RELEASE_PUT:
 		req->u.release_put = (struct proto_release_put){
 			B("db-primary"), 301, 512, B("k"), B("v"), 8 };
