@@ -13,8 +13,9 @@
  * already holds the times at which it applied every keepalive, so it
  * neither expires early (every acknowledged keepalive was applied on it
  * before it could win) nor hands out a fresh TTL; a leader that steps
- * down stops expiring at its next tick, since every proposal checks
- * leadership. After a restart or a snapshot install the node knows only
+ * down stops expiring as soon as it knows, since its tick and its
+ * due-time timer propose only while it leads (and raft refuses any
+ * other proposal). After a restart or a snapshot install the node knows only
  * the leases, not when their keepalives came: it counts each from the
  * moment it learnt of it (later, never earlier).
  *
