@@ -152,9 +152,13 @@ static const struct opt opts[] = {
 	  COORD_LEASE_TTL_MS_MAX,
 	  "longest lease or session TTL (COORD_ETTL above)" },
 	{ "lease-drift-ms", OPT_UINT, F(lease_drift_ms), 0, 60000,
-	  "the leader expires a lease this long after its TTL: the bound\n"
-	  "\t\ton clock rate drift between members over one TTL (same on\n"
-	  "\t\tevery member)" },
+	  "the fixed part of the drift allowance: the leader expires a\n"
+	  "\t\tlease this long plus --lease-drift-ppm of its TTL after the\n"
+	  "\t\tTTL (same on every member)" },
+	{ "lease-drift-ppm", OPT_UINT, F(lease_drift_ppm), 0, 1000000,
+	  "the rate part of the drift allowance, in millionths of the TTL:\n"
+	  "\t\tthe bound on how much faster a member's clock may run than\n"
+	  "\t\ta client's (default 10000: 1%; same on every member)" },
 	{ "max-leases", OPT_U64, F(max_leases), 1, UINT64_MAX,
 	  "leases, sessions included (COORD_ETOOMANYLEASES; same on every\n"
 	  "\t\tmember)" },
@@ -306,6 +310,7 @@ static void defaults(struct config *c)
 	c->lease_ttl_min_ms = 0;    /* 2 x election_ms */
 	c->lease_ttl_max_ms = COORD_LEASE_TTL_MS_MAX;
 	c->lease_drift_ms = COORD_LEASE_DRIFT_MS;
+	c->lease_drift_ppm = COORD_LEASE_DRIFT_PPM;
 	c->max_leases = COORD_LEASES_MAX;
 	c->max_sessions = COORD_SESSIONS_MAX;
 	c->max_waiters_per_lock = COORD_WAITERS_MAX;

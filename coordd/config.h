@@ -85,6 +85,7 @@ struct config {
 	unsigned lease_ttl_min_ms;
 	unsigned lease_ttl_max_ms;
 	unsigned lease_drift_ms;
+	unsigned lease_drift_ppm;
 	uint64_t max_leases;
 	uint64_t max_sessions;
 	uint64_t max_waiters_per_lock;

@@ -84,6 +84,7 @@ int main(int argc, char **argv)
 	nc.fsm.waiters_max = cfg.max_waiters_per_lock;
 	nc.fsm.locks_per_session_max = cfg.max_locks_per_session;
 	nc.fsm.lease_drift_ms = cfg.lease_drift_ms;
+	nc.fsm.lease_drift_ppm = cfg.lease_drift_ppm;
 	nc.transport = net_transport(net);
 	nc.on_members = net_members_changed;
 	nc.members_ctx = net;

@@ -147,8 +147,11 @@ _Static_assert(COORD_HELLO_FRAME_BYTES_MAX >= 4 * COORD_NAME_BYTES_MAX,
  * (COORD_ETOOMANYSESSIONS). COORD_WAITERS_MAX: waiters queued on one lock
  * (COORD_ETOOMANYWAITERS). COORD_LOCKS_PER_SESSION_MAX: locks one session
  * holds or waits for (COORD_ETOOMANYLOCKS). Each refusal changes nothing.
- * COORD_LEASE_DRIFT_MS: the drift allowance: a lease is overdue once the
- * cluster clock is past its last keepalive's time + TTL + this.
+ * COORD_LEASE_DRIFT_MS + TTL * COORD_LEASE_DRIFT_PPM / 1,000,000: the
+ * drift allowance: a lease is overdue once the cluster clock is past its
+ * last keepalive's time + TTL + this (docs/consistency.md, "Time": the
+ * rate part bounds how much faster a member's clock may run than a
+ * client's, the fixed part covers the clocks' millisecond steps).
  * COORD_KEEPALIVE_BATCH_MAX: leases in one LEASE_KEEPALIVE command (a
  * longer list is malformed).
  * COORD_SECRET_BYTES_MIN: the shortest session secret (COORD_EINVAL).
@@ -161,7 +164,8 @@ _Static_assert(COORD_HELLO_FRAME_BYTES_MAX >= 4 * COORD_NAME_BYTES_MAX,
 #define COORD_SESSIONS_MAX 1000000
 #define COORD_WAITERS_MAX 4096
 #define COORD_LOCKS_PER_SESSION_MAX 1024
-#define COORD_LEASE_DRIFT_MS 50
+#define COORD_LEASE_DRIFT_MS 2
+#define COORD_LEASE_DRIFT_PPM 10000
 #define COORD_KEEPALIVE_BATCH_MAX 4096
 #define COORD_SECRET_BYTES_MIN 16
 #define COORD_KEEPALIVE_SESSIONS_MAX 1024

@@ -1089,9 +1089,10 @@ static const char *lost_reason(int why)
 
 /* The end of a held lock: with --release-put KEY VALUE and CMD's exit
  * status 0, the put fenced by the lock's token and the release in one
- * command (coord_lock_put_release()); otherwise a plain release. */
-static int release_put(struct coord_client *c, struct coord_lock *l,
-		       const char *key, const char *value, int wstatus)
+ * command (coord_lock_put_release()); otherwise a plain release. A
+ * refused put leaves nothing written, and the lock is released. */
+static int release_put(struct coord_lock *l, const char *key,
+		       const char *value, int wstatus)
 {
 	int code;
 
@@ -1099,10 +1100,8 @@ static int release_put(struct coord_client *c, struct coord_lock *l,
 		return coord_lock_release(l);
 	code = coord_lock_put_release(l, key, strlen(key), value,
 				      strlen(value), NULL);
-	if (code == COORD_OK)
-		return COORD_OK;
-	fail(c, "lock release-put", code);
-	coord_lock_release(l);      /* nothing was written: let go */
+	if (code != COORD_OK)
+		coord_lock_release(l);  /* nothing was written: let go */
 	return code;
 }
 
@@ -1132,7 +1131,7 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 	const char *name = NULL, *rp_key = NULL, *rp_value = NULL;
 	char token[32];
 	int code, wstatus = 0, i;
-	bool warned = false;
+	bool warned = false, put_due;
 	pid_t pid;
 
 	if (argc == 2 && strcmp(argv[0], "status") == 0)
@@ -1227,12 +1226,15 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 			term_at = 0;
 		}
 	}
+	/* --release-put asked for and CMD succeeded: unless it was
+	 * written, the exit status says so (1). */
+	put_due = rp_key != NULL && exit_status(wstatus) == 0;
 	if (coord_lock_state(l) == COORD_LOCK_HELD) {
-		code = release_put(c, l, rp_key, rp_value, wstatus);
+		code = release_put(l, rp_key, rp_value, wstatus);
 		if (code != COORD_OK)
 			fail(c, "lock release", code);
 		coord_session_close(s);
-		return exit_status(wstatus);
+		return put_due && code != COORD_OK ? 1 : exit_status(wstatus);
 	}
 	/* Its state at the end: LOST for good, or JEOPARDY (the command was
 	 * stopped; keepalives may come back, but nobody holds on now). */
@@ -1242,7 +1244,7 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 				"(no leader, or no server reachable)");
 	coord_lock_release(l);
 	coord_session_close(s);
-	return exit_status(wstatus);
+	return put_due ? 1 : exit_status(wstatus);
 }
 
 int main(int argc, char **argv)

@@ -13,8 +13,9 @@
  * already holds the times at which it applied every keepalive, so it
  * neither expires early (every acknowledged keepalive was applied on it
  * before it could win) nor hands out a fresh TTL; a leader that steps
- * down stops expiring at its next tick, since every proposal checks
- * leadership. After a restart or a snapshot install the node knows only
+ * down stops expiring as soon as it knows, since its tick and its
+ * due-time timer propose only while it leads (and raft refuses any
+ * other proposal). After a restart or a snapshot install the node knows only
  * the leases, not when their keepalives came: it counts each from the
  * moment it learnt of it (later, never earlier).
  *
@@ -58,6 +59,8 @@ struct leases {
 	size_t cap_pending;
 	size_t n_pending_ids;       /* leases in them */
 	struct ka_batch *batches;   /* proposed, not applied yet */
+	/* The leader's expiry, at the due time between two ticks. */
+	struct event *expire_ev;
 };
 
 /* A SESSION_KEEPALIVE_MANY's sessions and results; codes[i] KA_IN_BATCH
@@ -181,10 +184,11 @@ static int table_grow(struct leases *ls)
 }
 
 /* The drift allowance added to a TTL before the leader expires a lease
- * (the fsm's lease_drift_ms: one value, docs/consistency.md). */
-static uint64_t drift_ms(const struct net *net)
+ * (the fsm's rule, fsm_lease_drift(); docs/consistency.md). */
+static uint64_t drift_ms(const struct net *net, uint64_t ttl_ms)
 {
-	return net->cfg->lease_drift_ms;
+	return fsm_lease_drift(net->cfg->lease_drift_ms,
+			       net->cfg->lease_drift_ppm, ttl_ms);
 }
 
 /* Records that the lease's keepalive ka_index applied here now. */
@@ -220,7 +224,7 @@ static int lease_touch(struct net *net, uint64_t id, uint64_t ka_index,
 	e->ka_index = ka_index;
 	e->ttl_ms = ttl_ms;
 	e->applied_ms = now;
-	e->due_ms = now + ttl_ms + drift_ms(net);
+	e->due_ms = now + ttl_ms + drift_ms(net, ttl_ms);
 	heap_fix(ls, e->heap_i);
 	return COORD_OK;
 }
@@ -399,6 +403,8 @@ void leases_free(struct net *net)
 
 	if (ls == NULL)
 		return;
+	if (ls->expire_ev != NULL)
+		event_free(ls->expire_ev);
 	while (ls->batches != NULL) {
 		struct ka_batch *b = ls->batches;
 
@@ -421,19 +427,18 @@ void leases_free(struct net *net)
 	net->leases = NULL;
 }
 
-/* The leader's timer: LEASE_EXPIRE for every lease past TTL + drift
- * since its last keepalive applied here. A proposal that does not take
- * effect (lost in a leader change, or stale) is made again after an
- * election timeout if the lease is still due. */
-void leases_tick(struct net *net)
+/* LEASE_EXPIRE for every lease past TTL + drift since its last keepalive
+ * applied here, on the leader. A proposal that does not take effect (lost
+ * in a leader change, or stale) is made again after an election timeout
+ * if the lease is still due. */
+static unsigned leases_expire_due(struct net *net)
 {
 	struct leases *ls = net->leases;
 	uint64_t now = net_now_ms();
 	unsigned n = 0;
 
-	leases_resync(net);
 	if (!raft_is_leader(node_raft(net->node)) || net->stopping)
-		return;
+		return 0;
 	while (ls->n > 0 && ls->heap[0]->due_ms <= now &&
 	       n < LEASE_EXPIRES_PER_TICK) {
 		struct lease_ent *e = ls->heap[0];
@@ -456,6 +461,55 @@ void leases_tick(struct net *net)
 	}
 	if (n > 0)
 		net_kick(net);
+	return n;
+}
+
+static void expire_cb(evutil_socket_t fd, short what, void *arg);
+
+/* A lease due before the next tick is expired at its due time, not at
+ * that tick (up to a tick later): a one-shot timer. Nothing falls due
+ * between ticks except what was already in the heap at this one (a
+ * keepalive only moves a due time later, a new lease is a TTL away). */
+static void expire_arm(struct net *net)
+{
+	struct leases *ls = net->leases;
+	uint64_t now = net_now_ms(), due;
+	struct timeval tv;
+
+	if (ls->expire_ev == NULL) {
+		ls->expire_ev = evtimer_new(net->base, expire_cb, net);
+		if (ls->expire_ev == NULL)
+			return;     /* the ticks still expire */
+		event_priority_set(ls->expire_ev, 0);
+	}
+	if (ls->n == 0 || !raft_is_leader(node_raft(net->node)) ||
+	    net->stopping)
+		return;
+	due = ls->heap[0]->due_ms;
+	if (due <= now || due - now >= net->tick_ms)
+		return;
+	tv.tv_sec = 0;
+	tv.tv_usec = (suseconds_t)((due - now) * 1000u);
+	evtimer_add(ls->expire_ev, &tv);
+}
+
+static void expire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct net *net = arg;
+
+	(void)fd;
+	(void)what;
+	net->expires_timed_total += leases_expire_due(net);
+	expire_arm(net);
+}
+
+/* Every tick: the table follows the fsm; the leader expires what is due
+ * and times what falls due before the next tick. */
+void leases_tick(struct net *net)
+{
+	leases_resync(net);
+	leases_expire_due(net);
+	expire_arm(net);
 }
 
 /* Proposes the keepalives gathered since the last flush as one command. */

@@ -38,6 +38,7 @@ void fsm_config_default(struct fsm_config *cfg)
 	cfg->waiters_max = COORD_WAITERS_MAX;
 	cfg->locks_per_session_max = COORD_LOCKS_PER_SESSION_MAX;
 	cfg->lease_drift_ms = COORD_LEASE_DRIFT_MS;
+	cfg->lease_drift_ppm = COORD_LEASE_DRIFT_PPM;
 }
 
 /* Reads the meta record into the cached counters (all 0 when absent: an

@@ -133,8 +133,13 @@ struct fsm_config {
 	uint64_t sessions_max;
 	uint64_t waiters_max;       /* per queue */
 	uint64_t locks_per_session_max;     /* holds + waits */
-	uint64_t lease_drift_ms;    /* overdue: clock > ka_ms + ttl + this */
+	uint64_t lease_drift_ms;    /* overdue: clock > ka_ms + ttl + drift, */
+	uint64_t lease_drift_ppm;   /* drift: these two (fsm_lease_drift()) */
 };
+
+/* The drift allowance of a lease of ttl_ms: drift_ms + ttl_ms * ppm /
+ * 1,000,000 (saturating). One rule for the fsm and the leader's timer. */
+uint64_t fsm_lease_drift(uint64_t drift_ms, uint64_t ppm, uint64_t ttl_ms);
 
 /* Fills cfg with the defaults of proto/limits.h, libc, no lease check. */
 void fsm_config_default(struct fsm_config *cfg);

@@ -85,16 +85,29 @@ static int lease_write(struct fsm *f, uint64_t id,
 	return fsm_rec_set(f, k, sizeof(k), v, len);
 }
 
+uint64_t fsm_lease_drift(uint64_t drift_ms, uint64_t ppm, uint64_t ttl_ms)
+{
+	/* ttl_ms <= COORD_LEASE_TTL_MS_MAX in a record, but the product is
+	 * bounded here for any input. */
+	uint64_t rate = ppm != 0 && ttl_ms > UINT64_MAX / ppm
+				? UINT64_MAX
+				: ttl_ms * ppm / 1000000u;
+
+	return drift_ms + rate < drift_ms ? UINT64_MAX : drift_ms + rate;
+}
+
 bool fsm_lease_overdue(const struct fsm *f, const struct fsm_lease_rec *l)
 {
 	uint64_t due = l->ka_ms + l->ttl_ms;
+	uint64_t drift = fsm_lease_drift(f->cfg.lease_drift_ms,
+					 f->cfg.lease_drift_ppm, l->ttl_ms);
 
 	/* Saturating: a due time past 2^64 ms never comes. */
 	if (due < l->ka_ms)
 		return false;
-	if (due + f->cfg.lease_drift_ms < due)
+	if (due + drift < due)
 		return false;
-	return f->clock_new > due + f->cfg.lease_drift_ms;
+	return f->clock_new > due + drift;
 }
 
 int fsm_lease_doom(struct fsm *f, uint64_t lease, int why)

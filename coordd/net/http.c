@@ -143,6 +143,9 @@ static void metrics_locks(struct net *net, struct evbuffer *b)
 	metric(b, "coord_lease_expires_total", "counter",
 	       "LEASE_EXPIREs this node proposed as leader.",
 	       net->expires_total);
+	metric(b, "coord_lease_expires_timed_total", "counter",
+	       "Of those, proposed at the lease's due time by the timer set "
+	       "between two ticks.", net->expires_timed_total);
 	metric(b, "coord_lock_grants_pushed_total", "counter",
 	       "Grants of queued acquires pushed to this node's clients.",
 	       net->grants_pushed_total);

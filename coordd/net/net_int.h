@@ -237,6 +237,7 @@ struct net {
 	uint64_t ka_batches_total;  /* LEASE_KEEPALIVE commands proposed */
 	uint64_t ka_total;          /* keepalives in them */
 	uint64_t expires_total;     /* LEASE_EXPIREs proposed */
+	uint64_t expires_timed_total;   /* of them, by the due-time timer */
 	uint64_t grants_pushed_total;
 	uint64_t grants_withheld_total;     /* overdue here at grant */
 	uint64_t kicks_total;       /* QUEUE_KICKs proposed */

@@ -323,7 +323,7 @@ void peer_send(void *ctx, const struct raft_message *m)
 /* The leader's appends go out before its own fsync, and a follower's
  * acknowledgement before it applies: written now, they are not held
  * until the event loop's next turn, after that disk write (docs/raft.md,
- * "Pipelining"). */
+ * "A leader writes in parallel with its followers"). */
 void peers_write_now(void *ctx)
 {
 	struct net *net = ctx;

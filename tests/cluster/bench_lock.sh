@@ -8,7 +8,8 @@
 # - session-churn: opens and closes;
 # - expiry-handoff: the waiter is granted after the SIGSTOPped holder's
 #   TTL (from the leader's apply of its last keepalive), with a larger
-#   token (the tool fails otherwise);
+#   token (the tool fails otherwise), the holder expired by the leader's
+#   due-time timer;
 # - failover-lock: a grant after the leader's kill -9, timed;
 # - scale: every session opened, kept alive (none lost), keepalives seen in
 #   the leader's /metrics, batched (SESSION_KEEPALIVE_MANY: fewer requests
@@ -101,6 +102,11 @@ round=$(grep '^ROUND workload=expiry-handoff round=1 ' "$CL_DIR/bench.out") ||
 awk -v h="$(field "$round" handoff_ms)" -v r="$(field "$round" ttl_read_ms)" \
 	'BEGIN { exit !(r != "" && h + 0 >= 2000 - r / 2) }' ||
 	fail "granted before the holder's TTL: $round"
+# The holder's session was expired at its due time by the leader's timer,
+# not at the next tick.
+l=$(cl_leader)
+timed=$(cl_http "$l" /metrics | sed -n 's/^coord_lease_expires_timed_total //p')
+[ "${timed:-0}" -ge 1 ] || fail "no expiry by the due-time timer on n$l"
 
 # scale: 20 sessions over 2 clients, held 3 s; a keepalive every ~3 s each.
 l=$(cl_leader)

@@ -27,10 +27,11 @@
  *       exits), or "silent" after 120 s.
  *   expiry HOST PORT,PORT... TTL_MS
  *       opens a session (on the port that leads) and sends it no
- *       keepalive: prints "expired
- *       after_ms=N code=NAME" when the server pushes SESSION_LOST, N
- *       counted from the SESSION_OPEN's reply (the server started its
- *       TTL before that), or "silent" after 60 s.
+ *       keepalive: prints "expired after_ms=N opened_rt_ms=T
+ *       code=NAME" when the server pushes SESSION_LOST, N counted from
+ *       the SESSION_OPEN's reply (the server started its TTL before
+ *       that), T that reply's CLOCK_REALTIME in ms, or "silent" after
+ *       60 s.
  *   leader HOST PORT,PORT...
  *       prints the place (1, 2...) in the list of the port whose node
  *       leads (STATUS), waiting up to 60 s ("none" then).
@@ -712,19 +713,22 @@ static int mode_expiry(const char *ports, uint64_t ttl)
 {
 	struct conn c;
 	struct msg m;
-	uint64_t session, t0, end;
+	struct timespec ts;
+	uint64_t session, t0, rt0, end;
 
 	if (open_on_leader(ports, ttl, &c, &session) != 0)
 		die("no node took SESSION_OPEN");
 	t0 = now_ms();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rt0 = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 	end = t0 + 60000;
 	while (now_ms() < end) {
 		if (!conn_recv(&c, &m, 1000))
 			continue;
 		if (m.push && m.p.kind == PROTO_PUSH_SESSION_LOST &&
 		    m.p.u.session_lost.session == session) {
-			printf("expired after_ms=%" PRIu64 " code=%s\n",
-			       now_ms() - t0,
+			printf("expired after_ms=%" PRIu64 " opened_rt_ms=%"
+			       PRIu64 " code=%s\n", now_ms() - t0, rt0,
 			       coord_error_name(m.p.u.session_lost.code));
 			msg_free(&m);
 			conn_close(&c);

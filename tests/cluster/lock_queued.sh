@@ -16,9 +16,9 @@
 . "$(dirname "$0")/lock_client_lib.sh"
 lc_init lock_queued
 TTL=1000
-# The drift allowance leaves 3 s between a TTL's end and the leader's
-# expiry: A releases in that window.
-cl_start 3 --heartbeat-ms 100 --election-ms 500 --lease-drift-ms 3000
+# The drift allowance (3 s, no rate part) leaves 3 s between a TTL's
+# end and the leader's expiry: A releases in that window.
+cl_start 3 --heartbeat-ms 100 --election-ms 500 --lease-drift-ms 3000 --lease-drift-ppm 0
 EP=$(cl_endpoints)
 LP=$(lc_leader_port)
 

@@ -15,6 +15,9 @@
 
 #define EX PROTO_LOCK_EXCLUSIVE
 #define SH PROTO_LOCK_SHARED
+/* The default drift allowance of a TTL (fsm_lease_drift()). */
+#define DRIFT(ttl) \
+	fsm_lease_drift(COORD_LEASE_DRIFT_MS, COORD_LEASE_DRIFT_PPM, (ttl))
 
 START_TEST(acquire_errors_change_nothing)
 {
@@ -29,7 +32,7 @@ START_TEST(acquire_errors_change_nothing)
 	s = fl_session(&x, 0, 1000);
 	fl_err(&x, fl_acquire("", s, EX, true, 0, 0), COORD_EINVAL);
 	/* Past ttl + drift on the cluster clock: never granted. */
-	fl_ok(&x, 1000 + COORD_LEASE_DRIFT_MS + 1, ft_put("t", "", 0));
+	fl_ok(&x, 1000 + DRIFT(1000) + 1, ft_put("t", "", 0));
 	fl_err(&x, fl_acquire("a", s, EX, true, 0, 0), COORD_ESESSION_EXPIRED);
 	fl_close(&x);
 }
@@ -280,8 +283,7 @@ START_TEST(overdue_waiter_is_expired_and_skipped)
 	ids[1] = s3;
 	fl_ok(&x, 1000, fl_keepalive(ids, 2));
 	/* s2 is due at 1000 + drift: still live at exactly that time. */
-	fl_ok(&x, 1000 + COORD_LEASE_DRIFT_MS + 1,
-	      fl_release("a", s1, t1));
+	fl_ok(&x, 1000 + DRIFT(1000) + 1, fl_release("a", s1, t1));
 	ck_assert(!fl_granted(&x, "a", s2, NULL));
 	ck_assert(fl_granted(&x, "a", s3, &t3));
 	ck_assert_uint_gt(t3, t1);
@@ -303,8 +305,37 @@ START_TEST(waiter_at_its_due_time_is_still_granted)
 	s2 = fl_session(&x, 0, 1000);
 	t1 = fl_lock(&x, 0, "a", s1, EX, false);
 	fl_lock(&x, 0, "a", s2, EX, true);
-	fl_ok(&x, 1000 + COORD_LEASE_DRIFT_MS, fl_release("a", s1, t1));
+	fl_ok(&x, 1000 + DRIFT(1000), fl_release("a", s1, t1));
 	ck_assert(fl_granted(&x, "a", s2, NULL));
+	fl_close(&x);
+}
+END_TEST
+
+/* The drift allowance is a rate: a fixed COORD_LEASE_DRIFT_MS plus
+ * COORD_LEASE_DRIFT_PPM of the TTL (docs/consistency.md, "Time"): a
+ * 100 s session is still granted 1,002 ms past its TTL and not 1,003 ms
+ * past it; a 2 s one not 23 ms past. */
+START_TEST(drift_allowance_grows_with_the_ttl)
+{
+	struct fl x;
+	uint64_t s1, s2, s3, t1;
+
+	ck_assert_uint_eq(DRIFT(100000), 1002);
+	ck_assert_uint_eq(DRIFT(2000), 22);
+	ck_assert_uint_eq(fsm_lease_drift(5, 0, 100000), 5);
+	ck_assert_uint_eq(fsm_lease_drift(UINT64_MAX, 1, 1000000), UINT64_MAX);
+	ck_assert_uint_eq(fsm_lease_drift(0, 1000000, UINT64_MAX), UINT64_MAX);
+	fl_open(&x, NULL);
+	s1 = fl_session(&x, 0, 1000000);
+	s2 = fl_session(&x, 0, 100000);
+	s3 = fl_session(&x, 0, 100000);
+	t1 = fl_lock(&x, 0, "a", s1, EX, false);
+	fl_lock(&x, 0, "a", s2, EX, true);
+	fl_ok(&x, 100000 + 1002, fl_release("a", s1, t1));
+	ck_assert(fl_granted(&x, "a", s2, NULL));
+	fl_ok(&x, 100000 + 1003, ft_put("t", "", 0));
+	fl_err(&x, fl_acquire("b", s3, EX, true, 0, 0),
+	       COORD_ESESSION_EXPIRED);
 	fl_close(&x);
 }
 END_TEST
@@ -597,6 +628,7 @@ Suite *fsm_lock_suite(void)
 	FT_ADD(s, retried_acquire_queues_once);
 	FT_ADD(s, overdue_waiter_is_expired_and_skipped);
 	FT_ADD(s, waiter_at_its_due_time_is_still_granted);
+	FT_ADD(s, drift_allowance_grows_with_the_ttl);
 	FT_ADD(s, lock_delay_after_expiry_only);
 	FT_ADD(s, kick_drops_waiters_past_their_deadline);
 	FT_ADD(s, session_end_releases_every_lock_with_chained_grants);

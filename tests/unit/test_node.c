@@ -35,6 +35,13 @@ struct cluster {
 	size_t nq;
 	uint64_t voters[N_MAX];
 	uint64_t snapshot_entries;
+	/* transport.flush: at its first call while watch_index != 0, the
+	 * APPENDs queued from watch_node that carry watch_index, and that
+	 * node's last index on disk. */
+	uint64_t watch_node, watch_index;
+	size_t flushes;
+	size_t appends_at_flush;
+	uint64_t stored_at_flush;
 };
 
 static struct cluster *g_cl;   /* the transport's context */
@@ -124,6 +131,23 @@ static void q_free(struct qmsg *q)
 	free(q->m.entries);
 }
 
+static void t_flush(void *ctx)
+{
+	struct cluster *c = ctx;
+
+	if (c->watch_index == 0 || c->flushes++ > 0)
+		return;
+	for (size_t i = 0; i < c->nq; i++) {
+		const struct raft_message *m = &c->q[i].m;
+
+		if (m->from == c->watch_node && m->type == RAFT_MSG_APPEND &&
+		    m->index < c->watch_index &&
+		    m->index + m->n_entries >= c->watch_index)
+			c->appends_at_flush++;
+	}
+	c->stored_at_flush = store_last_index(node_store(c->nodes[c->watch_node]));
+}
+
 /* Warnings and errors only, so that a failing test's output is short. */
 static void t_log(void *ctx, enum node_log_level level, const char *msg)
 {
@@ -148,6 +172,7 @@ static void node_start(struct cluster *c, uint64_t id)
 	cfg.seed = id * 7919;
 	cfg.snapshot_entries = c->snapshot_entries;
 	cfg.transport.send = t_send;
+	cfg.transport.flush = t_flush;
 	cfg.transport.ctx = c;
 	cfg.log = t_log;
 	ck_assert_msg(node_open(&cfg, &c->nodes[id], err, sizeof(err)) ==
@@ -345,6 +370,36 @@ START_TEST(proposal_completes_with_fsm_reply_on_every_node)
 		ck_assert_str_eq(v, "v1");
 	}
 	assert_converged(&c);
+	cl_close(&c);
+}
+END_TEST
+
+/* The leader's appends are put on the wire (transport.flush) before its
+ * own disk write, so that the followers' writes run beside it: at the
+ * first flush of the Ready, an APPEND carrying the new entry is queued
+ * to each follower and the leader's log does not hold it yet. */
+START_TEST(leader_appends_leave_before_its_own_write)
+{
+	struct cluster c;
+	struct node_waiter w;
+	struct done d;
+	uint64_t l;
+
+	cl_init(&c, 3, 10000);
+	l = cl_leader(&c);
+	ck_assert_int_eq(propose_put(&c, l, "k", "v1", &w, &d), COORD_OK);
+	c.watch_node = l;
+	c.watch_index = w.index;
+	ck_assert_int_eq(node_flush(c.nodes[l]), COORD_OK);
+	ck_assert_uint_gt(c.flushes, 0);
+	ck_assert_uint_eq(c.appends_at_flush, 2);
+	ck_assert_uint_lt(c.stored_at_flush, w.index);
+	ck_assert_uint_ge(store_last_index(node_store(c.nodes[l])), w.index);
+	c.watch_index = 0;
+	cl_deliver(&c);
+	ck_assert_int_eq(d.calls, 1);
+	ck_assert_int_eq(d.code, COORD_OK);
+	done_close(&d);
 	cl_close(&c);
 }
 END_TEST
@@ -713,6 +768,7 @@ static Suite *node_suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, proposal_completes_with_fsm_reply_on_every_node);
 	tcase_add_test(tc, follower_refuses_proposal);
+	tcase_add_test(tc, leader_appends_leave_before_its_own_write);
 	tcase_add_test(tc, many_proposals_share_one_ready);
 	tcase_add_test(tc, read_waits_for_read_index_on_leader_and_follower);
 	tcase_add_test(tc, read_on_isolated_node_times_out);
