@@ -60,8 +60,8 @@ static int check_name(const struct fsm *f, struct proto_bytes name)
 								 : COORD_OK;
 }
 
-/* The session's own limit on holds and waits. */
-static int check_session_locks(struct fsm *f, uint64_t session)
+/* The session's own limit on holds and waits (fsm_int.h). */
+int fsm_session_queues_check(struct fsm *f, uint64_t session)
 {
 	struct proto_bytes *names;
 	uint8_t *kinds;
@@ -118,7 +118,7 @@ int fsm_cmd_lock_acquire(struct fsm *f, const struct proto_lock_acquire_cmd *a,
 		return COORD_EBUSY;
 	if (!now && q.n_waiters >= f->cfg.waiters_max)
 		return COORD_ETOOMANYWAITERS;
-	rc = check_session_locks(f, a->session);
+	rc = fsm_session_queues_check(f, a->session);
 	if (rc != COORD_OK)
 		return rc;
 	if (now) {
