@@ -30,6 +30,8 @@
 #define FSM_KIND_META 'm'
 #define FSM_KIND_MEMBER 'n'
 #define FSM_KIND_REV 'r'
+/* Job queues (job.c; backend.h has the layout). */
+#define FSM_KIND_JOB 'j'
 /* Leases, sessions, locks (backend.h has their layout). */
 #define FSM_KIND_LEASE_REC 'L'
 #define FSM_KIND_OWNER 'o'
@@ -408,6 +410,19 @@ int fsm_cmd_queue_kick(struct fsm *f, const struct proto_queue_kick *k,
 /* COORD_ETOOMANYLOCKS when session holds or waits on
  * cfg.locks_per_session_max queues already (of any kind). */
 int fsm_session_queues_check(struct fsm *f, uint64_t session);
+/* COORD_ESESSION (no such session), COORD_ESESSION_EXPIRED (overdue on
+ * the command's clock) or COORD_OK: whether session may wait or hold. */
+int fsm_session_live(struct fsm *f, uint64_t session);
+
+/* job.c: job queues over queue.c (kind FSM_QUEUE_JOB). */
+extern const struct fsm_queue_policy fsm_job_policy;
+int fsm_cmd_job_enqueue(struct fsm *f, const struct proto_job_enqueue_cmd *c,
+			struct proto_job_enqueue_cmd_reply *out);
+int fsm_cmd_job_claim(struct fsm *f, const struct proto_job_claim_cmd *c,
+		      struct proto_job_claim_cmd_reply *out);
+int fsm_cmd_job_complete(struct fsm *f, const struct proto_job_done_cmd *c);
+int fsm_cmd_job_fail(struct fsm *f, const struct proto_job_done_cmd *c,
+		     struct proto_job_fail_reply *out);
 
 /* fence.c: whether token is a current hold of queue (kind, name)
  * (*current), and the token of its first holder (0: none). */
