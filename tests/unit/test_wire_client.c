@@ -88,6 +88,8 @@ static void round_trip_all(enum cat c)
 	proto_buf_init(&b1, NULL);
 	proto_buf_init(&b2, NULL);
 	for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+		if (!tw_kind_known(k))
+			continue;
 		proto_buf_clear(&b1);
 		proto_buf_clear(&b2);
 		cu_code_eq(encode_sample(c, k, &b1), COORD_OK);
@@ -332,6 +334,8 @@ START_TEST(other_kinds_have_exactly_their_fields)
 	proto_buf_init(&b, NULL);
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (!tw_kind_known(k))
+				continue;
 			if (k == PROTO_HELLO)
 				continue;
 			proto_buf_clear(&b);
@@ -374,6 +378,8 @@ START_TEST(truncated_and_trailing_bytes_are_malformed)
 	proto_buf_init(&b, NULL);
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (!tw_kind_known(k))
+				continue;
 			proto_buf_clear(&b);
 			cu_code_eq(encode_sample(c, k, &b), COORD_OK);
 			for (size_t n = 0; n < b.len; n++) {
@@ -411,6 +417,8 @@ START_TEST(mutated_messages_never_crash_the_decoders)
 	proto_buf_init(&r2, NULL);
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (!tw_kind_known(k))
+				continue;
 			proto_buf_clear(&b);
 			cu_code_eq(encode_sample(c, k, &b), COORD_OK);
 			for (size_t i = 0; i < b.len; i++) {
@@ -930,6 +938,8 @@ START_TEST(decoders_fail_cleanly_when_the_arena_fails)
 	proto_buf_init(&b, NULL);
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (!tw_kind_known(k))
+				continue;
 			proto_buf_clear(&b);
 			cu_code_eq(encode_sample(c, k, &b), COORD_OK);
 			for (size_t n = 1;; n++) {
@@ -962,6 +972,8 @@ START_TEST(encoders_fail_cleanly_when_the_buffer_cannot_grow)
 
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (!tw_kind_known(k))
+				continue;
 			for (size_t n = 2;; n++) {
 				int rc;
 
@@ -1056,8 +1068,11 @@ END_TEST
 
 START_TEST(kinds_have_names_and_flags)
 {
+	/* Kinds are reserved in ranges per primitive: the known ones. */
 	for (uint32_t k = PROTO_HELLO; k <= PROTO_KIND_LAST; k++)
-		ck_assert_str_ne(proto_kind_name(k), "?");
+		ck_assert(tw_kind_known(k) ||
+			  (k > PROTO_LOCK_STATUS && k < PROTO_JOB_FAIL));
+	ck_assert_str_eq(proto_kind_name(PROTO_LOCK_STATUS + 1), "?");
 	for (uint32_t k = PROTO_PUSH_FIRST; k <= PROTO_PUSH_LAST; k++)
 		ck_assert_str_ne(proto_kind_name(k), "?");
 	ck_assert_str_eq(proto_kind_name(0), "?");
