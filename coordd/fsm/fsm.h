@@ -169,7 +169,9 @@ struct fsm_grant {          /* a waiter granted by this command */
 	struct proto_bytes name;
 	uint64_t session;
 	uint64_t token;
-	uint64_t job_id;        /* FSM_QUEUE_JOB: the job claimed */
+	uint64_t job_id;        /* FSM_QUEUE_JOB: the job claimed, */
+	struct proto_bytes job; /* its payload */
+	uint32_t attempts;      /* and attempts so far */
 };
 
 struct fsm_lease_touch {    /* granted or kept alive by this command */
@@ -491,6 +493,10 @@ struct fsm_job_counts {
 /* One job of queue: COORD_ENOJOB, local failures. Memory as a reply's. */
 int fsm_job_inspect(struct fsm *f, struct proto_bytes queue, uint64_t id,
 		    struct fsm_job_info *out);
+
+/* The job session's claim on queue holds: COORD_ENOJOB when none. */
+int fsm_job_claimed_by(struct fsm *f, struct proto_bytes queue,
+		       uint64_t session, struct fsm_job_info *out);
 
 /* The counts of queue (zeros for an unknown one) and up to max jobs in
  * state, in list order (pending: FIFO; claimed, dead: by id; done: in

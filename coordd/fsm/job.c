@@ -405,8 +405,11 @@ static int claim_take(struct fsm *f, struct fsm_queue *q,
 	if (q->avail > 0)
 		q->avail--;
 	/* The grant fsm_queue_hold() just reported is this claim's. */
-	if (f->n_grants > 0)
+	if (f->n_grants > 0) {
 		f->grants[f->n_grants - 1].job_id = *id;
+		f->grants[f->n_grants - 1].job = j->payload;
+		f->grants[f->n_grants - 1].attempts = j->attempts;
+	}
 	return COORD_OK;
 }
 
@@ -817,6 +820,26 @@ int fsm_job_inspect(struct fsm *f, struct proto_bytes queue, uint64_t id,
 	if (rc == COORD_OK)
 		rc = job_get(f, queue, id, &found, &j);
 	if (rc == COORD_OK && !found)
+		rc = COORD_ENOJOB;
+	if (rc == COORD_OK)
+		info_fill(out, id, &j);
+	return rc;
+}
+
+int fsm_job_claimed_by(struct fsm *f, struct proto_bytes queue,
+		       uint64_t session, struct fsm_job_info *out)
+{
+	struct job_rec j;
+	uint64_t id = 0;
+	int rc;
+
+	proto_arena_reset(&f->arena);
+	fsm_ov_reset(&f->ov);
+	memset(out, 0, sizeof(*out));
+	rc = check_name(queue);
+	if (rc == COORD_OK)
+		rc = claim_of(f, queue, session, &id, &j);
+	if (rc == COORD_OK && id == 0)
 		rc = COORD_ENOJOB;
 	if (rc == COORD_OK)
 		info_fill(out, id, &j);
