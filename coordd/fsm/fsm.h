@@ -471,7 +471,8 @@ int fsm_queues_each(struct fsm *f,
  * are fenced by the claim's token (COORD_ESTALECLAIM otherwise). FAIL and
  * the end of the claimer's session count one attempt and put the job back
  * at the head (FAIL: or the tail), or on the dead list once it had
- * max_attempts attempts.
+ * max_attempts attempts. FAIL of job id 0 cancels the session's waiting
+ * claim (COORD_ENOJOB when it waits for none).
  */
 struct fsm_job_info {
 	uint64_t id;

@@ -764,6 +764,24 @@ int fsm_cmd_job_complete(struct fsm *f, const struct proto_job_done_cmd *c)
 	return rc == COORD_OK ? fsm_queue_store(f, &q) : rc;
 }
 
+/* FAIL of job 0: the session's waiting claim leaves the queue. */
+static int claim_cancel(struct fsm *f, const struct proto_job_done_cmd *c)
+{
+	struct fsm_queue q;
+	long i;
+	int rc = check_name(c->queue);
+
+	if (rc == COORD_OK)
+		rc = fsm_queue_load(f, FSM_QUEUE_JOB, c->queue, &q);
+	if (rc != COORD_OK)
+		return rc;
+	i = fsm_queue_find(q.waiters, q.n_waiters, c->session);
+	if (i < 0)
+		return COORD_ENOJOB;
+	rc = fsm_queue_unwait(f, &q, (size_t)i);
+	return rc == COORD_OK ? fsm_queue_store(f, &q) : rc;
+}
+
 int fsm_cmd_job_fail(struct fsm *f, const struct proto_job_done_cmd *c,
 		     struct proto_job_fail_reply *out)
 {
@@ -772,9 +790,12 @@ int fsm_cmd_job_fail(struct fsm *f, const struct proto_job_done_cmd *c,
 	struct fsm_queue q;
 	bool m_found;
 	long hi;
-	int rc = claim_check(f, c, &m, &m_found, &j, &q, &hi);
+	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (c->job_id == 0)
+		return claim_cancel(f, c);
+	rc = claim_check(f, c, &m, &m_found, &j, &q, &hi);
 	if (rc != COORD_OK)
 		return rc;
 	rc = fsm_queue_unhold(f, &q, (size_t)hi);

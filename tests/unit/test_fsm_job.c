@@ -238,6 +238,13 @@ START_TEST(waiting_claimers_are_granted_in_fifo_order)
 	ck_assert_uint_eq(inspect(&x, "q", b).token, b);
 	ck_assert_uint_eq(fsm_waiters_count(x.t.f), 0);
 	ck_assert_uint_eq(counts(&x, "q").claimed, 2);
+	/* FAIL of job 0 cancels a waiting claim, and only that. */
+	fl_ok(&x, 0, claim("r", s1, true, 0));
+	fl_ok(&x, 0, fail_cmd("r", 0, s1, 0, false));
+	ck_assert_uint_eq(fsm_waiters_count(x.t.f), 0);
+	fl_err(&x, fail_cmd("r", 0, s1, 0, false), COORD_ENOJOB);
+	enqueue(&x, "r", "pr");
+	ck_assert_uint_eq(granted_job(&x, "r", s1), 0);
 	fl_close(&x);
 }
 END_TEST
