@@ -110,6 +110,8 @@ void lc_session_lose(struct coord_session *s, int code)
 	/* Acquires still running fail; their callbacks may close s. */
 	lc_locks_on_lost(s, code);
 	if ((s = lc_session_find(c, id)) != NULL)
+		lc_jobs_on_lost(s, code);
+	if ((s = lc_session_find(c, id)) != NULL)
 		session_report(s, code);
 }
 
@@ -130,6 +132,7 @@ static void attach_done(struct coord_client *c, void *arg, int code,
 		 * were held back), and the waiting acquires again. */
 		keepalive_send(s);
 		lc_locks_on_ready(s);
+		lc_jobs_on_ready(s);
 		return;
 	}
 	if (code == COORD_ESESSION || code == COORD_ESESSION_EXPIRED ||
@@ -455,7 +458,8 @@ coord_err_t coord_session_attach(struct coord_client *c, uint64_t id,
 	return session_new(c, &res.sr, send_ms, out);
 }
 
-/* Unlinks and frees s and its locks' handles; sends nothing. */
+/* Unlinks and frees s and its locks' and claims' handles; sends
+ * nothing. */
 static void session_free(struct coord_session *s)
 {
 	struct coord_session **pp = lc_sessions(s->c);
@@ -469,6 +473,8 @@ static void session_free(struct coord_session *s)
 	}
 	while (s->locks != NULL)
 		lc_lock_free(s->locks);
+	while (s->jobs != NULL)
+		lc_job_free(s->jobs);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	free(s);
@@ -556,6 +562,8 @@ void lc_sessions_on_push(struct coord_client *c, const struct proto_push *p)
 	s = lc_session_find(c, p->u.grant.session);
 	if (s != NULL && p->u.grant.request_kind == PROTO_LOCK_ACQUIRE)
 		lc_locks_on_grant(s, &p->u.grant);
+	if (s != NULL && p->u.grant.request_kind == PROTO_JOB_CLAIM)
+		lc_jobs_on_grant(s, &p->u.grant);
 }
 
 void lc_sessions_free_all(struct coord_client *c)
