@@ -645,7 +645,12 @@ COORD_API coord_err_t coord_job_claim(struct coord_session *s,
 				      const struct coord_job_claim_opts *opts,
 				      struct coord_job **out);
 /* The same, asynchronously: fn gets the outcome from the client's loop
- * (COORD_ECANCELED if the session or client goes first). */
+ * (COORD_ECANCELED if the session or client goes first). A claim
+ * granted while its timeout's cancel was on its way is returned
+ * (COORD_OK), never left held unknown; a grant pushed for a claim
+ * nobody waits for any more is failed back to the head of the queue.
+ * After a reconnect a waiting claim is sent again (the server answers
+ * with the claim if it was granted meanwhile). */
 typedef void (*coord_job_fn)(void *arg, coord_err_t code,
 			     struct coord_job *j);
 COORD_API coord_err_t coord_job_claim_async(
