@@ -178,6 +178,7 @@ START_TEST(unique_key_dedups_while_the_job_is_kept)
 	struct proto_job_claim_cmd_reply c;
 	uint64_t s, id, rev, hash;
 
+	memset(&c, 0, sizeof(c));
 	fsm_config_default(&cfg);
 	cfg.job_done_kept = 1;
 	fl_open(&x, &cfg);
