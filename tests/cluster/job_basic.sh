@@ -3,7 +3,9 @@
 # - enqueue returns the id; a unique key already kept returns that id
 #   ("existed") and adds nothing;
 # - claim (FIFO) prints the claim; bad input gets named errors and
-#   changes nothing (the revision stands): a wrong token
+#   changes nothing (both jobs and the queue read the same before and
+#   after -- not the revision: the keepalives of the session that each
+#   refused coordctl attaches move it): a wrong token
 #   (COORD_ESTALECLAIM), a complete of an unclaimed job (COORD_EJOBSTATE),
 #   an unknown job or queue (COORD_ENOJOB), an oversized payload
 #   (COORD_EVALUETOOBIG); the right token completes it (inspect: done,
@@ -20,7 +22,11 @@ cl_init job_basic
 lk_start
 D=$CL_DIR
 field() { sed -n "s/.*\"$1\":\"\{0,1\}\([0-9a-z]*\).*/\1/p"; }
-rev() { cl_ctl --json get /none | field revision; }
+state() {
+	cl_ctl --json job inspect q "$a"
+	cl_ctl --json job inspect q "$b"
+	cl_ctl --json job list q --state pending
+}
 
 a=$(cl_ctl job enqueue q pa) || fail "enqueue"
 b=$(cl_ctl job enqueue q pb --unique kb) || fail "enqueue --unique"
@@ -33,7 +39,7 @@ cl_ctl --json job claim q --ttl 30 >"$D/c1" || fail "claim"
 grep -q '"payload":"pa"' "$D/c1" || fail "payload: $(cat "$D/c1")"
 tok=$(field token <"$D/c1") sess=$(field session <"$D/c1") sec=$(field secret <"$D/c1")
 
-r0=$(rev)
+s0=$(state)
 expect_err() { # CODE ARGS...
 	code=$1
 	shift
@@ -51,7 +57,7 @@ expect_err COORD_ENOJOB job inspect nosuchqueue "$a"
 expect_err COORD_ESTALECLAIM job fail q "$a" $((tok + 1)) "${S[@]}"
 head -c 65537 /dev/zero | tr '\0' x >"$D/big"
 expect_err COORD_EVALUETOOBIG job enqueue q - <"$D/big"
-[ "$(rev)" = "$r0" ] || fail "a refused request moved the revision: $r0 -> $(rev)"
+[ "$(state)" = "$s0" ] || fail "a refused request changed the queue: $s0 -> $(state)"
 cl_ctl job list q | grep -q "1 pending, 1 claimed" || fail "list: $(cl_ctl job list q)"
 
 cl_ctl job complete q "$a" "$tok" "${S[@]}" --result ra >/dev/null || fail "complete"
