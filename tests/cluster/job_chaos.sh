@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/cluster/job_chaos.sh: 1,000 jobs, 10 `coordctl job worker`s on a
 # 3-node cluster, workers killed (kill -9) and paused (SIGSTOP past their
-# session's TTL, then SIGCONT) at random and restarted: every job ends
+# session's 3 s TTL, then SIGCONT) at random and restarted: every job ends
 # done exactly once, by an accepted fenced complete (job_check.sh: none
 # lost, none completed twice, none done under another claim than the
 # accepted complete's); the queue ends with nothing pending, claimed or
@@ -45,7 +45,7 @@ seq 1 "$N" | sed 's/^/p-/' | cl_ctl job enqueue jq --lines >"$D/enq" ||
 
 declare -a WP
 start_worker() { # I
-	"$COORDCTL" --endpoints "$(cl_endpoints)" job worker jq --ttl 1 -- \
+	"$COORDCTL" --endpoints "$(cl_endpoints)" job worker jq --ttl 3 -- \
 		sh -c 'read -r p; echo "$p-$COORD_FENCING_TOKEN"' \
 		>>"$D/w$1.log" 2>>"$D/w$1.err" &
 	WP[$1]=$!
@@ -76,8 +76,9 @@ while :; do
 	1)
 		if kill -STOP "${WP[$r]}" 2>/dev/null; then
 			pauses=$((pauses + 1))
-			sleep 1.6   # past the 1 s TTL and the drift allowance
-			kill -CONT "${WP[$r]}" 2>/dev/null
+			# Past the 3 s TTL and the drift allowance, while the
+			# loop goes on.
+			(sleep 3.6; kill -CONT "${WP[$r]}" 2>/dev/null) &
 		fi
 		;;
 	esac
