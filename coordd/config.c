@@ -170,6 +170,16 @@ static const struct opt opts[] = {
 	{ "max-locks-per-session", OPT_U64, F(max_locks_per_session), 1,
 	  UINT64_MAX, "locks one session holds or awaits\n"
 	  "\t\t(COORD_ETOOMANYLOCKS; same on every member)" },
+	/* Job queues (coordd/fsm/job.c). */
+	{ "max-jobs-per-queue", OPT_U64, F(max_jobs_per_queue), 1,
+	  UINT64_MAX, "jobs one queue holds pending, claimed or dead\n"
+	  "\t\t(COORD_EQUEUEFULL; same on every member)" },
+	{ "max-job-queues", OPT_U64, F(max_job_queues), 1, UINT64_MAX,
+	  "job queues holding jobs (COORD_ETOOMANYQUEUES; same on\n"
+	  "\t\tevery member)" },
+	{ "job-done-kept", OPT_U64, F(job_done_kept), 1, UINT64_MAX,
+	  "completed jobs a queue keeps for inspect and unique-key\n"
+	  "\t\tdedup; the oldest goes beyond (same on every member)" },
 };
 
 #undef F
@@ -315,6 +325,9 @@ static void defaults(struct config *c)
 	c->max_sessions = COORD_SESSIONS_MAX;
 	c->max_waiters_per_lock = COORD_WAITERS_MAX;
 	c->max_locks_per_session = COORD_LOCKS_PER_SESSION_MAX;
+	c->max_jobs_per_queue = COORD_JOB_QUEUE_LEN_MAX;
+	c->max_job_queues = COORD_JOB_QUEUES_MAX;
+	c->job_done_kept = COORD_JOB_DONE_KEPT;
 }
 
 uint64_t config_member_id(const char *name)

@@ -90,6 +90,10 @@ struct config {
 	uint64_t max_sessions;
 	uint64_t max_waiters_per_lock;
 	uint64_t max_locks_per_session;
+	/* Job queues. */
+	uint64_t max_jobs_per_queue;
+	uint64_t max_job_queues;
+	uint64_t job_done_kept;
 };
 
 /* Parses argv after the environment over the defaults. Returns 0, 1 when

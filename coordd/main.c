@@ -83,6 +83,9 @@ int main(int argc, char **argv)
 	nc.fsm.sessions_max = cfg.max_sessions;
 	nc.fsm.waiters_max = cfg.max_waiters_per_lock;
 	nc.fsm.locks_per_session_max = cfg.max_locks_per_session;
+	nc.fsm.job_queue_len_max = cfg.max_jobs_per_queue;
+	nc.fsm.job_queues_max = cfg.max_job_queues;
+	nc.fsm.job_done_kept = cfg.job_done_kept;
 	nc.fsm.lease_drift_ms = cfg.lease_drift_ms;
 	nc.fsm.lease_drift_ppm = cfg.lease_drift_ppm;
 	nc.transport = net_transport(net);

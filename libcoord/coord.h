@@ -677,6 +677,140 @@ COORD_API coord_err_t coord_lock_status(struct coord_client *c,
 					struct coord_lock_status **out);
 COORD_API void coord_lock_status_free(struct coord_lock_status *st);
 
+/*
+ * Job queues (docs/jobs.md). enqueue(queue, payload) -> job id; a worker's
+ * session claims jobs FIFO (one at a time per session and queue), each
+ * claim with a token that fences its COMPLETE or FAIL: a claim whose
+ * session ended (its job went back to the head of the queue, perhaps to
+ * another worker) is refused with COORD_ESTALECLAIM.
+ */
+struct coord_job;
+
+struct coord_job_enqueue_opts {
+	const void *unique_key;     /* NULL: none; else an enqueue naming a
+				     * key the queue keeps returns that job
+				     * (*existed true) and adds nothing */
+	size_t unique_key_len;      /* <= 256 */
+	uint32_t max_attempts;      /* 0: unlimited; then: dead letter */
+};
+
+/* opts may be NULL. job_id, existed may be NULL. Errors:
+ * COORD_EVALUETOOBIG (payload > 64 KiB), COORD_EQUEUEFULL,
+ * COORD_ETOOMANYQUEUES, COORD_EINVAL. */
+COORD_API coord_err_t coord_job_enqueue(struct coord_client *c,
+					const void *queue, size_t queue_len,
+					const void *payload,
+					size_t payload_len,
+					const struct coord_job_enqueue_opts *opts,
+					uint64_t *job_id, bool *existed);
+
+struct coord_job_claim_opts {
+	bool wait;                  /* queue behind other claimers */
+	unsigned timeout_ms;        /* with wait: COORD_ETIMEDOUT after it
+				     * (the claim leaves the queue); 0:
+				     * while the session lives */
+};
+
+/* Claims the head job of queue for session s (opts NULL: wait, no
+ * timeout); *out: the claim (free it with complete, fail or
+ * coord_job_free()). COORD_ENOJOBS without wait on an empty queue,
+ * COORD_ETIMEDOUT, COORD_ESESSION / COORD_ESESSION_EXPIRED when the
+ * session ends first, COORD_ETOOMANYWAITERS. A session holding a claim
+ * on queue gets that claim again. */
+COORD_API coord_err_t coord_job_claim(struct coord_session *s,
+				      const void *queue, size_t queue_len,
+				      const struct coord_job_claim_opts *opts,
+				      struct coord_job **out);
+/* The same, asynchronously: fn gets the outcome from the client's loop
+ * (COORD_ECANCELED if the session or client goes first). A claim
+ * granted while its timeout's cancel was on its way is returned
+ * (COORD_OK), never left held unknown; a grant pushed for a claim
+ * nobody waits for any more is failed back to the head of the queue.
+ * After a reconnect a waiting claim is sent again (the server answers
+ * with the claim if it was granted meanwhile). */
+typedef void (*coord_job_fn)(void *arg, coord_err_t code,
+			     struct coord_job *j);
+COORD_API coord_err_t coord_job_claim_async(
+	struct coord_session *s, const void *queue, size_t queue_len,
+	const struct coord_job_claim_opts *opts, coord_job_fn fn, void *arg);
+
+COORD_API uint64_t coord_job_id(const struct coord_job *j);
+COORD_API uint64_t coord_job_token(const struct coord_job *j);
+COORD_API uint32_t coord_job_attempts(const struct coord_job *j);
+COORD_API const uint8_t *coord_job_payload(const struct coord_job *j,
+					   size_t *len);
+
+/* Completes the claimed job with result (<= 64 KiB), fenced by its
+ * token: COORD_ESTALECLAIM when the claim is no longer current (nothing
+ * changes), COORD_EJOBSTATE. Frees the handle whatever the outcome. */
+COORD_API coord_err_t coord_job_complete(struct coord_job *j,
+					 const void *result,
+					 size_t result_len);
+/* Gives the job back: to the head of the queue (to_tail: the tail) with
+ * one attempt more, or to the dead list at its max attempts (*dead,
+ * may be NULL). Fenced as complete. Frees the handle. */
+COORD_API coord_err_t coord_job_fail(struct coord_job *j, bool to_tail,
+				     bool *dead);
+/* The same by (job id, claim token) of session s, for a claim made by
+ * another process of the session (coordctl job claim, then attach). */
+COORD_API coord_err_t coord_job_complete_by(struct coord_session *s,
+					    const void *queue,
+					    size_t queue_len, uint64_t job_id,
+					    uint64_t token, const void *result,
+					    size_t result_len);
+COORD_API coord_err_t coord_job_fail_by(struct coord_session *s,
+					const void *queue, size_t queue_len,
+					uint64_t job_id, uint64_t token,
+					bool to_tail, bool *dead);
+/* Frees the handle only (the claim stays until its session ends).
+ * coord_session_close() frees the handles of its claims too. */
+COORD_API void coord_job_free(struct coord_job *j);
+
+enum coord_job_state {
+	COORD_JOB_PENDING = 1,
+	COORD_JOB_CLAIMED = 2,
+	COORD_JOB_DONE = 3,
+	COORD_JOB_DEAD = 4,
+};
+
+struct coord_job_info {
+	uint64_t id;
+	enum coord_job_state state;
+	uint32_t attempts;
+	uint32_t max_attempts;
+	uint64_t session;           /* claimed / done: its (last) claimer */
+	uint64_t token;
+	uint8_t *payload;           /* inspect only */
+	size_t payload_len;
+	uint8_t *result;            /* inspect only, done */
+	size_t result_len;
+	uint8_t *unique_key;        /* inspect only */
+	size_t unique_key_len;
+};
+
+/* One job (COORD_ENOJOB): free with coord_job_info_free(). */
+COORD_API coord_err_t coord_job_inspect(struct coord_client *c,
+					const void *queue, size_t queue_len,
+					uint64_t job_id,
+					struct coord_job_info **out);
+COORD_API void coord_job_info_free(struct coord_job_info *ji);
+
+struct coord_job_list {
+	uint64_t pending, claimed, dead, done;  /* counts of the queue */
+	struct coord_job_info *jobs;    /* id, attempts, session, token */
+	size_t n_jobs;
+	uint64_t next;                  /* cursor of the next page; 0: none */
+};
+
+/* A page of the jobs of queue in state from cursor (0: the start), at
+ * most limit (0: 1000). Free with coord_job_list_free(). */
+COORD_API coord_err_t coord_job_list(struct coord_client *c,
+				     const void *queue, size_t queue_len,
+				     enum coord_job_state state,
+				     uint64_t cursor, unsigned limit,
+				     struct coord_job_list **out);
+COORD_API void coord_job_list_free(struct coord_job_list *l);
+
 /* The message of a code; never NULL. */
 COORD_API const char *coord_strerror(int code);
 

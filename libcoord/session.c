@@ -127,6 +127,8 @@ void lc_session_lose(struct coord_session *s, int code)
 		return;
 	lc_locks_on_lost(s, code);
 	if ((s = lc_session_find(c, id)) != NULL)
+		lc_jobs_on_lost(s, code);
+	if ((s = lc_session_find(c, id)) != NULL)
 		session_report(s, code);
 }
 
@@ -150,6 +152,8 @@ static void attach_done(struct coord_client *c, void *arg, int code,
 		sreq_send_parked(s);
 		if ((s = lc_session_find(c, x_id)) != NULL)
 			lc_locks_on_ready(s);
+		if (s != NULL)
+			lc_jobs_on_ready(s);
 		return;
 	}
 	if (code == COORD_ESESSION || code == COORD_ESESSION_EXPIRED ||
@@ -841,7 +845,8 @@ coord_err_t coord_session_attach(struct coord_client *c, uint64_t id,
 			     &w, out);
 }
 
-/* Unlinks and frees s and its locks' handles; sends nothing. */
+/* Unlinks and frees s and its locks' and claims' handles; sends
+ * nothing. */
 static void session_free(struct coord_session *s)
 {
 	struct coord_session **pp = lc_sessions(s->c);
@@ -856,6 +861,8 @@ static void session_free(struct coord_session *s)
 	}
 	while (s->locks != NULL)
 		lc_lock_free(s->locks);
+	while (s->jobs != NULL)
+		lc_job_free(s->jobs);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	free(s);
@@ -1044,6 +1051,8 @@ void lc_sessions_on_push(struct coord_client *c, const struct proto_push *p)
 	s = lc_session_find(c, p->u.grant.session);
 	if (s != NULL && p->u.grant.request_kind == PROTO_LOCK_ACQUIRE)
 		lc_locks_on_grant(s, &p->u.grant);
+	if (s != NULL && p->u.grant.request_kind == PROTO_JOB_CLAIM)
+		lc_jobs_on_grant(s, &p->u.grant);
 }
 
 void lc_sessions_free_all(struct coord_client *c)

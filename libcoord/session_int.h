@@ -35,6 +35,24 @@ struct coord_lock {
 	bool finished;              /* fn was called */
 };
 
+/* A claim of a job queue: its request until granted, then the job. */
+struct coord_job {
+	struct coord_job *next;     /* in its session's list */
+	struct coord_session *s;
+	uint64_t local_id;
+	uint8_t *queue;
+	size_t queue_len;
+	uint64_t id, token;
+	uint32_t attempts;
+	uint8_t *payload;
+	size_t payload_len;
+	bool held, failed, finished, giving_up;
+	int fail_code;
+	coord_job_fn fn;
+	void *arg;
+	struct event *timer;
+};
+
 struct coord_session {
 	struct coord_session *next; /* in the client's list */
 	struct coord_client *c;
@@ -54,6 +72,7 @@ struct coord_session {
 	int lost_code;
 	struct coord_lock *locks;
 	uint64_t next_lock_id;
+	struct coord_job *jobs;     /* job.c: its claims */
 	bool freeing;               /* in session_free(): callbacks of its
 				     * acquires may try to close it */
 	bool closing;               /* its SESSION_CLOSE is on its way */
@@ -101,5 +120,13 @@ void lc_locks_on_grant(struct coord_session *s,
 		       const struct proto_push_grant *g);
 void lc_locks_on_lost(struct coord_session *s, int code);
 void lc_lock_free(struct coord_lock *l);
+
+/* job.c's part of the hooks (the same moments as the locks'). */
+void lc_jobs_on_ready(struct coord_session *s);
+void lc_jobs_on_grant(struct coord_session *s,
+		      const struct proto_push_grant *g);
+void lc_jobs_on_lost(struct coord_session *s, int code);
+/* Unlinks and frees j (a claim still running hears COORD_ECANCELED). */
+void lc_job_free(struct coord_job *j);
 
 #endif /* COORD_LIBCOORD_SESSION_INT_H */

@@ -242,6 +242,55 @@ static void enc_lock_release_write(struct enc *e,
 	enc_cmd(e, w->cmd);
 }
 
+/* The commands of job queues. */
+static void enc_job_cmd(struct enc *e, const struct proto_cmd *cmd)
+{
+	const struct proto_job_enqueue_cmd *q = &cmd->u.job_enqueue;
+	const struct proto_job_claim_cmd *c = &cmd->u.job_claim;
+	const struct proto_job_done_cmd *d = &cmd->u.job_done;
+
+	switch (cmd->type) {
+	case PROTO_CMD_JOB_ENQUEUE:
+		if (q->queue.len > COORD_NAME_BYTES_MAX ||
+		    q->unique_key.len > COORD_NAME_BYTES_MAX)
+			enc_invalid(e);
+		enc_array(e, 5);
+		enc_uint(e, cmd->type);
+		enc_bytes(e, q->queue);
+		enc_bytes(e, q->payload);
+		enc_bytes(e, q->unique_key);
+		enc_uint(e, q->max_attempts);
+		break;
+	case PROTO_CMD_JOB_CLAIM:
+		if (c->queue.len > COORD_NAME_BYTES_MAX)
+			enc_invalid(e);
+		enc_array(e, 5);
+		enc_uint(e, cmd->type);
+		enc_bytes(e, c->queue);
+		enc_uint(e, c->session);
+		enc_bool(e, c->wait);
+		enc_uint(e, c->deadline_ms);
+		break;
+	case PROTO_CMD_JOB_COMPLETE:
+	case PROTO_CMD_JOB_FAIL:
+		if (d->queue.len > COORD_NAME_BYTES_MAX)
+			enc_invalid(e);
+		enc_array(e, 6);
+		enc_uint(e, cmd->type);
+		enc_bytes(e, d->queue);
+		enc_uint(e, d->job_id);
+		enc_uint(e, d->session);
+		enc_uint(e, d->token);
+		if (cmd->type == PROTO_CMD_JOB_COMPLETE)
+			enc_bytes(e, d->result);
+		else
+			enc_bool(e, d->to_tail);
+		break;
+	default:
+		enc_invalid(e);
+	}
+}
+
 /* The commands of leases, sessions and locks. */
 static void enc_lock_cmd(struct enc *e, const struct proto_cmd *cmd)
 {
@@ -311,8 +360,7 @@ static void enc_lock_cmd(struct enc *e, const struct proto_cmd *cmd)
 		enc_uint(e, cmd->u.lock_release.token);
 		break;
 	case PROTO_CMD_QUEUE_KICK:
-		if (cmd->u.queue_kick.kind == 0 ||
-		    cmd->u.queue_kick.kind > PROTO_QUEUE_KIND_LAST ||
+		if (!proto_queue_kind_known(cmd->u.queue_kick.kind) ||
 		    cmd->u.queue_kick.name.len > COORD_NAME_BYTES_MAX)
 			enc_invalid(e);
 		enc_array(e, 3);
@@ -342,7 +390,7 @@ static void enc_lock_cmd(struct enc *e, const struct proto_cmd *cmd)
 		enc_lock_release_write(e, &cmd->u.lock_release_write);
 		break;
 	default:
-		enc_invalid(e);
+		enc_job_cmd(e, cmd);
 	}
 }
 
@@ -572,6 +620,26 @@ int proto_reply_encode(const struct proto_reply *r, struct proto_buf *out)
 	case PROTO_CMD_QUEUE_KICK:
 		enc_array(&e, 1);
 		enc_uint(&e, r->u.queue_kick.granted);
+		break;
+	case PROTO_CMD_JOB_ENQUEUE:
+		enc_array(&e, 2);
+		enc_uint(&e, r->u.job_enqueue.job_id);
+		enc_bool(&e, r->u.job_enqueue.existed);
+		break;
+	case PROTO_CMD_JOB_CLAIM:
+		enc_array(&e, 5);
+		enc_bool(&e, r->u.job_claim.granted);
+		enc_uint(&e, r->u.job_claim.job_id);
+		enc_uint(&e, r->u.job_claim.token);
+		enc_uint(&e, r->u.job_claim.attempts);
+		enc_bytes(&e, r->u.job_claim.payload);
+		break;
+	case PROTO_CMD_JOB_COMPLETE:
+		enc_array(&e, 0);
+		break;
+	case PROTO_CMD_JOB_FAIL:
+		enc_array(&e, 1);
+		enc_bool(&e, r->u.job_fail.dead);
 		break;
 	default:
 		enc_invalid(&e);
@@ -1026,6 +1094,38 @@ static bool dec_fenced_fields(struct dec *d, uint32_t n,
 	return dec_write_cmd(d, &fd->cmd);
 }
 
+/* The commands of job queues. */
+static bool dec_job_cmd(struct dec *d, uint32_t n, struct proto_cmd *cmd)
+{
+	struct proto_job_enqueue_cmd *q = &cmd->u.job_enqueue;
+	struct proto_job_claim_cmd *c = &cmd->u.job_claim;
+	struct proto_job_done_cmd *o = &cmd->u.job_done;
+	uint64_t max_attempts;
+
+	switch (cmd->type) {
+	case PROTO_CMD_JOB_ENQUEUE:
+		if (!(dec_n(d, n, 5) && dec_name(d, &q->queue) &&
+		      dec_bytes(d, &q->payload) && dec_name(d, &q->unique_key) &&
+		      dec_uint(d, UINT32_MAX, &max_attempts)))
+			return false;
+		q->max_attempts = (uint32_t)max_attempts;
+		return true;
+	case PROTO_CMD_JOB_CLAIM:
+		return dec_n(d, n, 5) && dec_name(d, &c->queue) &&
+		       dec_u64(d, &c->session) && dec_bool(d, &c->wait) &&
+		       dec_u64(d, &c->deadline_ms);
+	case PROTO_CMD_JOB_COMPLETE:
+	case PROTO_CMD_JOB_FAIL:
+		return dec_n(d, n, 6) && dec_name(d, &o->queue) &&
+		       dec_u64(d, &o->job_id) && dec_u64(d, &o->session) &&
+		       dec_u64(d, &o->token) &&
+		       (cmd->type == PROTO_CMD_JOB_COMPLETE
+				? dec_bytes(d, &o->result)
+				: dec_bool(d, &o->to_tail));
+	}
+	return dec_fail(d, COORD_EMALFORMED);
+}
+
 /* The commands of leases, sessions and locks. */
 static bool dec_lock_cmd(struct dec *d, uint32_t n, struct proto_cmd *cmd)
 {
@@ -1067,7 +1167,7 @@ static bool dec_lock_cmd(struct dec *d, uint32_t n, struct proto_cmd *cmd)
 	case PROTO_CMD_QUEUE_KICK:
 		return dec_n(d, n, 3) &&
 		       dec_u8(d, PROTO_QUEUE_KIND_LAST, &cmd->u.queue_kick.kind) &&
-		       (cmd->u.queue_kick.kind != 0 ||
+		       (proto_queue_kind_known(cmd->u.queue_kick.kind) ||
 			dec_fail(d, COORD_EMALFORMED)) &&
 		       dec_name(d, &cmd->u.queue_kick.name);
 	case PROTO_CMD_FENCED:
@@ -1075,7 +1175,7 @@ static bool dec_lock_cmd(struct dec *d, uint32_t n, struct proto_cmd *cmd)
 	case PROTO_CMD_LOCK_RELEASE_WRITE:
 		return dec_lock_release_write(d, n, &cmd->u.lock_release_write);
 	}
-	return dec_fail(d, COORD_EMALFORMED);
+	return dec_job_cmd(d, n, cmd);
 }
 
 static bool dec_cmd(struct dec *d, struct proto_cmd *cmd)
@@ -1245,6 +1345,28 @@ static bool dec_lock_reply(struct dec *d, struct proto_reply *r)
 	case PROTO_CMD_QUEUE_KICK:
 		return dec_array_len(d, 1) &&
 		       dec_u64(d, &r->u.queue_kick.granted);
+	case PROTO_CMD_JOB_ENQUEUE:
+		return dec_array_len(d, 2) &&
+		       dec_u64(d, &r->u.job_enqueue.job_id) &&
+		       dec_bool(d, &r->u.job_enqueue.existed);
+	case PROTO_CMD_JOB_CLAIM: {
+		uint64_t attempts;
+
+		if (!(dec_array_len(d, 5) &&
+		      dec_bool(d, &r->u.job_claim.granted) &&
+		      dec_u64(d, &r->u.job_claim.job_id) &&
+		      dec_u64(d, &r->u.job_claim.token) &&
+		      dec_uint(d, UINT32_MAX, &attempts) &&
+		      dec_bytes(d, &r->u.job_claim.payload)))
+			return false;
+		r->u.job_claim.attempts = (uint32_t)attempts;
+		return true;
+	}
+	case PROTO_CMD_JOB_COMPLETE:
+		return dec_array_len(d, 0);
+	case PROTO_CMD_JOB_FAIL:
+		return dec_array_len(d, 1) &&
+		       dec_bool(d, &r->u.job_fail.dead);
 	}
 	return dec_fail(d, COORD_EMALFORMED);
 }

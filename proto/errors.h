@@ -66,7 +66,15 @@
 	X(COORD_ETOOMANYLOCKS, 43,                                           \
 	  "too many locks held or awaited by this session")                  \
 	X(COORD_ELOCK_LOST, 44,                                              \
-	  "the lock is known lost (libcoord refuses locally)")
+	  "the lock is known lost (libcoord refuses locally)")              \
+	X(COORD_ENOJOB, 52, "no such job in this queue")                     \
+	X(COORD_ENOJOBS, 53, "no job pending in this queue")                 \
+	X(COORD_EJOBSTATE, 54,                                               \
+	  "the job is not claimed (pending, done or dead)")                  \
+	X(COORD_ESTALECLAIM, 55,                                             \
+	  "stale claim: the token is not the job's current claim")           \
+	X(COORD_EQUEUEFULL, 56, "job queue full")                            \
+	X(COORD_ETOOMANYQUEUES, 57, "too many job queues")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

@@ -188,4 +188,35 @@ _Static_assert(COORD_STATUS_WAITERS_MAX * 64 + 64 * 1024 <=
 		       COORD_RESPONSE_FRAME_BYTES_MAX,
 	       "a LOCK_STATUS reply with every waiter listed fits in a frame");
 
+/*
+ * Job queues (coordd/fsm/job.c; the fsm config fields of the same names,
+ * equal on every replica; docs/jobs.md):
+ * COORD_JOB_PAYLOAD_BYTES_MAX: a job's payload, and
+ * COORD_JOB_RESULT_BYTES_MAX: a completed job's result (COORD_EVALUETOOBIG
+ * above). COORD_JOB_UNIQUE_BYTES_MAX: an enqueue's unique key (a longer
+ * one is malformed).
+ * COORD_JOB_QUEUE_LEN_MAX: jobs one queue holds pending, claimed or dead
+ * (COORD_EQUEUEFULL for one more; coordd --max-jobs-per-queue).
+ * COORD_JOB_QUEUES_MAX: job queues that hold jobs (COORD_ETOOMANYQUEUES
+ * for a new one; coordd --max-job-queues).
+ * COORD_JOB_DONE_KEPT: completed jobs a queue keeps (for INSPECT and
+ * unique-key dedup); one more completion drops the oldest (coordd
+ * --job-done-kept). COORD_JOB_LIST_MAX: jobs one JOB_LIST reply lists at
+ * most (a page; a longer list is malformed). Each refusal changes
+ * nothing.
+ */
+#define COORD_JOB_PAYLOAD_BYTES_MAX (64 * 1024)
+#define COORD_JOB_RESULT_BYTES_MAX (64 * 1024)
+#define COORD_JOB_UNIQUE_BYTES_MAX COORD_NAME_BYTES_MAX
+#define COORD_JOB_QUEUE_LEN_MAX 100000
+#define COORD_JOB_QUEUES_MAX 10000
+#define COORD_JOB_DONE_KEPT 1000
+#define COORD_JOB_LIST_MAX 1000
+
+_Static_assert(COORD_JOB_PAYLOAD_BYTES_MAX <= COORD_VALUE_BYTES_MAX,
+	       "a job payload is a value");
+_Static_assert(COORD_JOB_LIST_MAX * 64 + 64 * 1024 <=
+		       COORD_RESPONSE_FRAME_BYTES_MAX,
+	       "a JOB_LIST page fits in a frame");
+
 #endif /* COORD_PROTO_LIMITS_H */

@@ -63,6 +63,10 @@
  *                 fences; cmd a PUT, DELETE or TXN)
  *     LOCK_RELEASE_WRITE [35, name, session, token, cmd]  (cmd a PUT,
  *                 DELETE or TXN; token >= 1)
+ *     JOB_ENQUEUE [27, queue, payload, unique_key, max_attempts]
+ *     JOB_CLAIM  [28, queue, session, wait, deadline_ms]
+ *     JOB_COMPLETE [29, queue, job_id, session, token, result]
+ *     JOB_FAIL   [30, queue, job_id, session, token, to_tail]
  *   op         a PUT, DELETE or RANGE cmd array
  *   compare    [key, target, result, number, value]
  *   kv         [key, value, create_revision, mod_revision, version, lease]
@@ -86,6 +90,11 @@
  *     QUEUE_KICK [granted]
  *     (FENCED and LOCK_RELEASE_WRITE are answered with their inner
  *     command's reply and type)
+ *     JOB_ENQUEUE [job_id, existed]
+ *     JOB_CLAIM  [granted, job_id, token, attempts, payload]
+ *     JOB_COMPLETE []
+ *     JOB_FAIL   [dead]
+ *     (FENCED is answered with its inner command's reply and type)
  *   events     [[type, kv, prev_kv | nil]...]
  */
 #ifndef COORD_PROTO_MSG_H
@@ -241,8 +250,13 @@ enum proto_cmd_type {
 	PROTO_CMD_FENCED = 20,
 	/* perf8: 35-36 */
 	PROTO_CMD_LOCK_RELEASE_WRITE = 35,
+	/* Job queues (coordd/fsm/job.c). */
+	PROTO_CMD_JOB_ENQUEUE = 27,
+	PROTO_CMD_JOB_CLAIM = 28,
+	PROTO_CMD_JOB_COMPLETE = 29,
+	PROTO_CMD_JOB_FAIL = 30,
 };
-#define PROTO_CMD_LAST PROTO_CMD_LOCK_RELEASE_WRITE
+#define PROTO_CMD_LAST PROTO_CMD_JOB_FAIL
 
 /* An operation of a txn branch: PROTO_CMD_PUT, _DELETE or _RANGE (a get
  * is a range of one key). */
@@ -365,11 +379,54 @@ struct proto_lock_release {
 /* Queue kinds (the first is the lock; semaphores, elections and job
  * claims will follow on the same mechanism). */
 #define PROTO_QUEUE_LOCK 1
-#define PROTO_QUEUE_KIND_LAST PROTO_QUEUE_LOCK
+#define PROTO_QUEUE_JOB 4           /* a job queue's waiting claimers */
+#define PROTO_QUEUE_KIND_LAST PROTO_QUEUE_JOB
+
+/* A queue kind this version knows (kinds are reserved per primitive, so
+ * the known ones need not be dense). */
+static inline bool proto_queue_kind_known(uint8_t kind)
+{
+	return kind == PROTO_QUEUE_LOCK || kind == PROTO_QUEUE_JOB;
+}
 
 struct proto_queue_kick {
 	uint8_t kind;
 	struct proto_bytes name;
+};
+
+/* A job's state. */
+enum proto_job_state {
+	PROTO_JOB_PENDING = 1,
+	PROTO_JOB_CLAIMED = 2,
+	PROTO_JOB_DONE = 3,
+	PROTO_JOB_DEAD = 4,
+};
+#define PROTO_JOB_STATE_LAST PROTO_JOB_DEAD
+
+/* Job queues: coordd/fsm/fsm.h has the rules. unique_key empty: none;
+ * max_attempts 0: unlimited. */
+struct proto_job_enqueue_cmd {
+	struct proto_bytes queue;
+	struct proto_bytes payload;
+	struct proto_bytes unique_key;
+	uint32_t max_attempts;
+};
+
+struct proto_job_claim_cmd {
+	struct proto_bytes queue;
+	uint64_t session;
+	bool wait;
+	uint64_t deadline_ms;       /* cluster time; 0: none */
+};
+
+/* JOB_COMPLETE (result) and JOB_FAIL (to_tail), fenced by token. */
+struct proto_job_done_cmd {
+	struct proto_bytes queue;
+	uint64_t job_id;
+	uint64_t session;
+	uint64_t token;
+	struct proto_bytes result;  /* JOB_COMPLETE */
+	bool to_tail;               /* JOB_FAIL: requeue at the tail */
 };
 
 struct proto_cmd;
@@ -416,6 +473,9 @@ struct proto_cmd {
 		struct proto_queue_kick queue_kick;
 		struct proto_fenced fenced;
 		struct proto_lock_release_write lock_release_write;
+		struct proto_job_enqueue_cmd job_enqueue;
+		struct proto_job_claim_cmd job_claim;
+		struct proto_job_done_cmd job_done;     /* COMPLETE, FAIL */
 	} u;
 };
 
@@ -512,6 +572,23 @@ struct proto_queue_kick_reply {
 	uint64_t granted;           /* waiters granted */
 };
 
+struct proto_job_enqueue_cmd_reply {
+	uint64_t job_id;
+	bool existed;               /* deduplicated by its unique key */
+};
+
+struct proto_job_claim_cmd_reply {
+	bool granted;               /* false: queued (wait) */
+	uint64_t job_id;
+	uint64_t token;             /* the claim token */
+	uint32_t attempts;          /* earlier claims that ended unfinished */
+	struct proto_bytes payload;
+};
+
+struct proto_job_fail_reply {
+	bool dead;                  /* moved to the dead-letter list */
+};
+
 /* The answer to one command. When code is not COORD_OK the command
  * changed nothing and the body is zero. */
 struct proto_reply {
@@ -534,6 +611,9 @@ struct proto_reply {
 		struct proto_session_open_reply session_open;
 		struct proto_lock_acquire_reply lock_acquire;
 		struct proto_queue_kick_reply queue_kick;
+		struct proto_job_enqueue_cmd_reply job_enqueue;
+		struct proto_job_claim_cmd_reply job_claim;
+		struct proto_job_fail_reply job_fail;
 	} u;
 };
 

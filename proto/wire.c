@@ -33,6 +33,7 @@ enum wfield_type {
 	WF_EVENTS,      /* struct proto_event_list */
 	WF_HOLDERS,     /* struct proto_lock_holder_list */
 	WF_WAITERS,     /* struct proto_lock_waiter_list of at most max */
+	WF_JOBS,        /* struct proto_job_item_list of at most max */
 };
 
 struct wfield {
@@ -174,7 +175,9 @@ static const struct wfield rq_proclaim[] = {
 };
 static const struct wfield rq_job_enqueue[] = {
 	RQ(WF_BYTES, job_enqueue.queue, 0, NAME_),
-	RQ(WF_BYTES, job_enqueue.job, 0, VALUE_),
+	RQ(WF_BYTES, job_enqueue.job, 0, ANY),
+	RQ(WF_BYTES, job_enqueue.unique_key, 0, COORD_JOB_UNIQUE_BYTES_MAX),
+	RQ(WF_U32, job_enqueue.max_attempts, 0, UINT32_MAX),
 };
 static const struct wfield rq_job_claim[] = {
 	RQ(WF_BYTES, job_claim.queue, 0, NAME_),
@@ -186,6 +189,25 @@ static const struct wfield rq_job_complete[] = {
 	RQ(WF_BYTES, job_complete.queue, 0, NAME_),
 	RQ(WF_U64, job_complete.job_id, 0, ANY),
 	RQ(WF_U64, job_complete.token, 0, ANY),
+	RQ(WF_BYTES, job_complete.result, 0, ANY),
+	RQ(WF_U64, job_complete.session, 0, ANY),
+};
+static const struct wfield rq_job_fail[] = {
+	RQ(WF_BYTES, job_complete.queue, 0, NAME_),
+	RQ(WF_U64, job_complete.job_id, 0, ANY),
+	RQ(WF_U64, job_complete.token, 0, ANY),
+	RQ(WF_U64, job_complete.session, 0, ANY),
+	RQ(WF_BOOL, job_complete.to_tail, 0, 0),
+};
+static const struct wfield rq_job_list[] = {
+	RQ(WF_BYTES, job_list.queue, 0, NAME_),
+	RQ(WF_U8, job_list.state, PROTO_JOB_PENDING, PROTO_JOB_STATE_LAST),
+	RQ(WF_U64, job_list.cursor, 0, ANY),
+	RQ(WF_U64, job_list.limit, 0, COORD_JOB_LIST_MAX),
+};
+static const struct wfield rq_job_inspect[] = {
+	RQ(WF_BYTES, job_inspect.queue, 0, NAME_),
+	RQ(WF_U64, job_inspect.job_id, 0, ANY),
 };
 static const struct wfield rq_member_add[] = {
 	RQ(WF_U64, member_add.member.id, 1, ANY),
@@ -269,6 +291,28 @@ static const struct wfield rp_leader[] = {
 };
 static const struct wfield rp_job_enqueue[] = {
 	RP(WF_U64, job_enqueue.job_id, 0, ANY),
+	RP(WF_BOOL, job_enqueue.existed, 0, 0),
+};
+static const struct wfield rp_job_fail[] = {
+	RP(WF_BOOL, job_fail.dead, 0, 0),
+};
+static const struct wfield rp_job_list[] = {
+	RP(WF_U64, job_list.pending, 0, ANY),
+	RP(WF_U64, job_list.claimed, 0, ANY),
+	RP(WF_U64, job_list.dead, 0, ANY),
+	RP(WF_U64, job_list.done, 0, ANY),
+	RP(WF_JOBS, job_list.jobs, 0, COORD_JOB_LIST_MAX),
+	RP(WF_U64, job_list.next, 0, ANY),
+};
+static const struct wfield rp_job_inspect[] = {
+	RP(WF_U8, job_inspect.state, PROTO_JOB_PENDING, PROTO_JOB_STATE_LAST),
+	RP(WF_U64, job_inspect.attempts, 0, ANY),
+	RP(WF_U64, job_inspect.max_attempts, 0, ANY),
+	RP(WF_U64, job_inspect.session, 0, ANY),
+	RP(WF_U64, job_inspect.token, 0, ANY),
+	RP(WF_BYTES, job_inspect.job, 0, COORD_JOB_PAYLOAD_BYTES_MAX),
+	RP(WF_BYTES, job_inspect.result, 0, COORD_JOB_RESULT_BYTES_MAX),
+	RP(WF_BYTES, job_inspect.unique_key, 0, COORD_JOB_UNIQUE_BYTES_MAX),
 };
 static const struct wfield rp_register_client[] = {
 	RP(WF_U64, register_client.client_id, 1, ANY),
@@ -278,6 +322,7 @@ static const struct wfield rp_job_claim[] = {
 	RP(WF_U64, job_claim.job_id, 0, ANY),
 	RP(WF_U64, job_claim.token, 0, ANY),
 	RP(WF_BYTES, job_claim.job, 0, VALUE_),
+	RP(WF_U64, job_claim.attempts, 0, ANY),
 };
 static const struct wfield rp_member_list[] = {
 	RP(WF_MEMBERS, member_list.members, 0, COORD_MEMBERS_MAX),
@@ -312,6 +357,7 @@ static const struct wfield pu_grant[] = {
 	PU(WF_U64, grant.token, 0, ANY),
 	PU(WF_U64, grant.job_id, 0, ANY),
 	PU(WF_BYTES, grant.job, 0, VALUE_),
+	PU(WF_U64, grant.attempts, 0, ANY),
 };
 static const struct wfield pu_session_lost[] = {
 	PU(WF_U64, session_lost.session, 0, ANY),
@@ -422,6 +468,12 @@ static const struct wkind kinds[PROTO_KIND_LAST + 1] = {
 					   LIST_(rp_session_many) },
 	[PROTO_LOCK_RELEASE_PUT] = { "LOCK_RELEASE_PUT", K_MUT,
 				     LIST_(rq_release_put), LIST_(rp_put) },
+	[PROTO_JOB_FAIL] = { "JOB_FAIL", K_MUT, LIST_(rq_job_fail),
+			     LIST_(rp_job_fail) },
+	[PROTO_JOB_LIST] = { "JOB_LIST", 0, LIST_(rq_job_list),
+			     LIST_(rp_job_list) },
+	[PROTO_JOB_INSPECT] = { "JOB_INSPECT", 0, LIST_(rq_job_inspect),
+				LIST_(rp_job_inspect) },
 };
 
 /* Indexed by kind - PROTO_PUSH_FIRST; the fields are in rep. */
@@ -436,7 +488,8 @@ static const struct wkind pushes[PROTO_PUSH_LAST - PROTO_PUSH_FIRST + 1] = {
 
 static const struct wkind *kind_of(uint64_t kind)
 {
-	/* A number of the range with no row (yet): unknown. */
+	/* Kinds are reserved in ranges per primitive: a number of a range
+	 * with no row (yet) is unknown. */
 	if (kind >= 1 && kind <= PROTO_KIND_LAST && kinds[kind].name != NULL)
 		return &kinds[kind];
 	return NULL;
@@ -480,6 +533,7 @@ const char *proto_kind_name(uint32_t kind)
 #define MIN_FENCE_BYTES 4       /* [bin"", 0] */
 #define MIN_MEMBER_BYTES 9      /* [1, bin"", bin"", bin"", false] */
 #define MIN_HOLDER_BYTES 5      /* [0, 0, 0, 0] */
+#define MIN_JOB_ITEM_BYTES 5    /* [0, 0, 0, 0] */
 #define MIN_WAITER_BYTES 5      /* [0, 0, 0, 0] */
 
 #define AT(base, f, type) ((type *)(void *)((char *)(base) + (f)->off))
@@ -541,6 +595,23 @@ static void put_waiter(struct wio_out *w, const struct proto_lock_waiter *q)
 	wio_put_uint(w, q->mode);
 	wio_put_uint(w, q->waited_ms);
 	wio_put_uint(w, q->ttl_left_ms);
+}
+
+static void put_job_item(struct wio_out *w, const struct proto_job_item *j)
+{
+	wio_put_array(w, 4);
+	wio_put_uint(w, j->job_id);
+	wio_put_uint(w, j->attempts);
+	wio_put_uint(w, j->session);
+	wio_put_uint(w, j->token);
+}
+
+static bool get_job_item(struct wio_in *r, struct proto_job_item *j)
+{
+	return wio_get_array_len(r, 4) && wio_get_uint(r, 0, ANY, &j->job_id) &&
+	       wio_get_uint(r, 0, ANY, &j->attempts) &&
+	       wio_get_uint(r, 0, ANY, &j->session) &&
+	       wio_get_uint(r, 0, ANY, &j->token);
 }
 
 static bool get_mode(struct wio_in *r, uint8_t *mode)
@@ -659,6 +730,17 @@ static void put_field(struct wio_out *w, const void *base,
 		wio_put_array(w, l->n);
 		for (size_t i = 0; i < l->n && w->err == COORD_OK; i++)
 			put_waiter(w, &l->v[i]);
+		break;
+	}
+	case WF_JOBS: {
+		const struct proto_job_item_list *l =
+			AT_C(base, f, struct proto_job_item_list);
+
+		if (l->n > f->max)
+			wio_put_fail(w, COORD_EINVAL);
+		wio_put_array(w, l->n);
+		for (size_t i = 0; i < l->n && w->err == COORD_OK; i++)
+			put_job_item(w, &l->v[i]);
 		break;
 	}
 	case WF_TXN: {
@@ -788,6 +870,20 @@ static bool get_field(struct wio_in *r, void *base, const struct wfield *f)
 		l->v = q;
 		for (size_t i = 0; i < l->n; i++)
 			if (!get_waiter(r, &q[i]))
+				return false;
+		return true;
+	}
+	case WF_JOBS: {
+		struct proto_job_item_list *l =
+			AT(base, f, struct proto_job_item_list);
+		struct proto_job_item *j;
+
+		if (!wio_get_list(r, f->max, sizeof(*j), MIN_JOB_ITEM_BYTES,
+				  (void **)&j, &l->n))
+			return false;
+		l->v = j;
+		for (size_t i = 0; i < l->n; i++)
+			if (!get_job_item(r, &j[i]))
 				return false;
 		return true;
 	}

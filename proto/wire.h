@@ -95,8 +95,12 @@ enum proto_kind {
 	PROTO_SESSION_KEEPALIVE_MANY = 39,  /* one per connection and period */
 	/* perf8: 41-42 */
 	PROTO_LOCK_RELEASE_PUT = 41,    /* mutating: the last write + release */
+	/* Job queues (beside JOB_ENQUEUE, JOB_CLAIM, JOB_COMPLETE). */
+	PROTO_JOB_FAIL = 48,        /* mutating */
+	PROTO_JOB_LIST = 49,
+	PROTO_JOB_INSPECT = 50,
 };
-#define PROTO_KIND_LAST PROTO_LOCK_RELEASE_PUT
+#define PROTO_KIND_LAST PROTO_JOB_INSPECT
 
 /* The kinds of server pushes. */
 enum proto_push_kind {
@@ -315,10 +319,14 @@ struct proto_proclaim {
 	struct proto_bytes value;
 };
 
-/* JOB_ENQUEUE [queue, job]. */
+/* JOB_ENQUEUE [queue, job, unique_key, max_attempts]: unique_key empty:
+ * none, else an enqueue naming a key the queue still keeps returns that
+ * job's id and adds nothing; max_attempts 0: unlimited. */
 struct proto_job_enqueue {
 	struct proto_bytes queue;   /* <= COORD_NAME_BYTES_MAX */
-	struct proto_bytes job;     /* <= COORD_VALUE_BYTES_MAX */
+	struct proto_bytes job;     /* <= COORD_JOB_PAYLOAD_BYTES_MAX */
+	struct proto_bytes unique_key;  /* <= COORD_JOB_UNIQUE_BYTES_MAX */
+	uint32_t max_attempts;
 };
 
 /* JOB_CLAIM [queue, session, wait, timeout_ms]. */
@@ -329,11 +337,32 @@ struct proto_job_claim {
 	uint64_t timeout_ms;
 };
 
-/* JOB_COMPLETE [queue, job_id, token]: fenced by the claim's token. */
+/* JOB_COMPLETE [queue, job_id, token, result, session]: fenced by the
+ * claim's token (and session). JOB_FAIL [queue, job_id, token, session,
+ * to_tail]: the job goes back to the head (to_tail: the tail) or, at its
+ * max attempts, to the dead list. */
 struct proto_job_complete {
 	struct proto_bytes queue;
 	uint64_t job_id;
 	uint64_t token;
+	struct proto_bytes result;  /* <= COORD_JOB_RESULT_BYTES_MAX */
+	uint64_t session;
+	bool to_tail;               /* JOB_FAIL */
+};
+
+/* JOB_LIST [queue, state, cursor, limit]: jobs in state (enum
+ * proto_job_state) from cursor (0: the start), at most limit (<=
+ * COORD_JOB_LIST_MAX). JOB_INSPECT [queue, job_id]. */
+struct proto_job_list {
+	struct proto_bytes queue;
+	uint8_t state;
+	uint64_t cursor;
+	uint64_t limit;
+};
+
+struct proto_job_inspect {
+	struct proto_bytes queue;
+	uint64_t job_id;
 };
 
 /* MEMBER_ADD [id, name, peer_addr, client_addr, learner]: as a learner
@@ -383,7 +412,9 @@ struct proto_request {
 		struct proto_proclaim proclaim;
 		struct proto_job_enqueue job_enqueue;
 		struct proto_job_claim job_claim;
-		struct proto_job_complete job_complete;
+		struct proto_job_complete job_complete;    /* also JOB_FAIL */
+		struct proto_job_list job_list;
+		struct proto_job_inspect job_inspect;
 		struct proto_member_add member_add;
 		struct proto_member_id member;  /* REMOVE, PROMOTE, TRANSFER */
 		struct proto_release_put release_put;   /* LOCK_RELEASE_PUT */
@@ -522,17 +553,61 @@ struct proto_register_reply {
 	uint64_t client_id;         /* >= 1 */
 };
 
-/* JOB_ENQUEUE [job_id]. */
+/* JOB_ENQUEUE [job_id, existed]: existed: deduplicated by its unique
+ * key. */
 struct proto_job_enqueue_reply {
 	uint64_t job_id;
+	bool existed;
 };
 
-/* JOB_CLAIM [granted, job_id, token, job]. */
+/* JOB_CLAIM [granted, job_id, token, job, attempts]: granted false:
+ * queued (wait), the claim comes as PUSH_GRANT. attempts: earlier claims
+ * of the job that ended unfinished. */
 struct proto_job_claim_reply {
 	bool granted;
 	uint64_t job_id;
 	uint64_t token;
 	struct proto_bytes job;
+	uint64_t attempts;
+};
+
+/* JOB_FAIL [dead]. */
+struct proto_job_fail_reply_w {
+	bool dead;
+};
+
+/* A job in a JOB_LIST reply: [job_id, attempts, session, token]. */
+struct proto_job_item {
+	uint64_t job_id;
+	uint64_t attempts;
+	uint64_t session;           /* claimed (or last claimed) by */
+	uint64_t token;
+};
+
+struct proto_job_item_list {
+	const struct proto_job_item *v;
+	size_t n;                   /* <= COORD_JOB_LIST_MAX */
+};
+
+/* JOB_LIST [pending, claimed, dead, done, [item...], next]: the queue's
+ * counts, a page of jobs, and the cursor of the next page (0: none). */
+struct proto_job_list_reply {
+	uint64_t pending, claimed, dead, done;
+	struct proto_job_item_list jobs;
+	uint64_t next;
+};
+
+/* JOB_INSPECT [state, attempts, max_attempts, session, token, job,
+ * result, unique_key]. */
+struct proto_job_inspect_reply {
+	uint8_t state;              /* enum proto_job_state */
+	uint64_t attempts;
+	uint64_t max_attempts;
+	uint64_t session;
+	uint64_t token;
+	struct proto_bytes job;
+	struct proto_bytes result;
+	struct proto_bytes unique_key;
 };
 
 /* MEMBER_LIST [[member...]]: member [id, name, peer_addr, client_addr,
@@ -579,6 +654,9 @@ struct proto_response {
 		struct proto_leader_reply leader;
 		struct proto_job_enqueue_reply job_enqueue;
 		struct proto_job_claim_reply job_claim;
+		struct proto_job_fail_reply_w job_fail;
+		struct proto_job_list_reply job_list;
+		struct proto_job_inspect_reply job_inspect;
 		struct proto_member_list_reply member_list;
 		struct proto_status_reply status;
 		struct proto_register_reply register_client;
@@ -610,9 +688,10 @@ struct proto_push_watch_canceled {
 	uint64_t compact_revision;
 };
 
-/* GRANT [request_kind, request_id, name, session, token, job_id, job]: a
- * queued LOCK_ACQUIRE, SEM_ACQUIRE, ELECTION_CAMPAIGN or JOB_CLAIM was
- * granted (job_id/job for JOB_CLAIM only, else 0 / empty). */
+/* GRANT [request_kind, request_id, name, session, token, job_id, job,
+ * attempts]: a queued LOCK_ACQUIRE, SEM_ACQUIRE, ELECTION_CAMPAIGN or
+ * JOB_CLAIM was granted (job_id/job/attempts for JOB_CLAIM only, else 0
+ * / empty). */
 struct proto_push_grant {
 	uint32_t request_kind;
 	uint64_t request_id;
@@ -621,6 +700,7 @@ struct proto_push_grant {
 	uint64_t token;
 	uint64_t job_id;
 	struct proto_bytes job;
+	uint64_t attempts;
 };
 
 /* SESSION_LOST [session, code]: it ended (expired, revoked, closed

@@ -30,8 +30,13 @@
  *       Lock and session workloads on a running cluster, a thread with a
  *       synchronous libcoord client per logical client (see
  *       tools/bench_lock.c).
+ *
+ *   coord-bench job-cycles [--clients N] [--jobs N] [--seconds S] ...
+ *       Job queue enqueue throughput, then claim -> complete cycles/s of
+ *       N workers (see tools/bench_job.c).
  */
 #include "raft/raft.h"
+#include "tools/bench_job.h"
 #include "tools/bench_kv.h"
 #include "tools/bench_lock.h"
 #include "tools/bench_store.h"
@@ -277,7 +282,8 @@ static void usage(FILE *f)
 		   "       coord-bench store [--help]\n"
 		   "       coord-bench put|get|txn-cas|failover [--help]\n"
 		   "       coord-bench lock-contended|lock-uncontended|"
-		   "session-churn|expiry-handoff|failover-lock|scale [--help]\n");
+		   "session-churn|expiry-handoff|failover-lock|scale [--help]\n"
+		   "       coord-bench job-cycles [--help]\n");
 }
 
 int main(int argc, char **argv)
@@ -291,6 +297,8 @@ int main(int argc, char **argv)
 			  strcmp(argv[1], "txn-cas") == 0 ||
 			  strcmp(argv[1], "failover") == 0))
 		return bench_kv(argv[1], argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "job-cycles") == 0)
+		return bench_job(argc - 2, argv + 2);
 	if (argc >= 2 && bench_lock_has(argv[1]))
 		return bench_lock(argv[1], argc - 2, argv + 2);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||

@@ -20,6 +20,7 @@
  *                 [--release-put KEY VALUE]
  *                 -- CMD [ARG...]
  *   coordctl lock status NAME
+ *   coordctl job ...       (tools/coordctl_job.c)
  *
  * Global flags: --endpoints host:port,... (default 127.0.0.1:2479),
  * --json, --timeout-ms MS, --dial-timeout-ms MS, --cacert FILE,
@@ -47,6 +48,7 @@
 #include <unistd.h>
 
 #include "libcoord/coord.h"
+#include "tools/coordctl.h"
 
 #define DEFAULT_ENDPOINTS "127.0.0.1:2479"
 
@@ -82,18 +84,21 @@ static void usage(FILE *f)
 		"                           run CMD holding the lock (COORD_LOCK and\n"
 		"                           COORD_FENCING_TOKEN in its environment)\n"
 		"  lock status NAME         holders, lock-delay left and the queue\n"
+		"  job enqueue|claim|complete|fail|list|inspect QUEUE ...\n"
+		"  job worker QUEUE [--ttl S] [--max-jobs N] [--until-empty] -- CMD [ARG...]\n"
+		"                           (coordctl job --help: the job queue commands)\n"
 		"default endpoints: %s\n",
 		DEFAULT_ENDPOINTS);
 }
 
-static void die_usage(const char *msg)
+void die_usage(const char *msg)
 {
 	fprintf(stderr, "coordctl: %s\n", msg);
 	usage(stderr);
 	exit(2);
 }
 
-static int fail(struct coord_client *c, const char *what, int code)
+int fail(struct coord_client *c, const char *what, int code)
 {
 	/* The code's name too: a script tells "not applied"
 	 * (COORD_EUNAVAILABLE, COORD_ENOLEADER) from "outcome unknown"
@@ -107,7 +112,7 @@ static int fail(struct coord_client *c, const char *what, int code)
 }
 
 /* Prints bytes as a JSON string body or raw text. */
-static void print_bytes(const uint8_t *p, size_t n, bool json)
+void print_bytes(const uint8_t *p, size_t n, bool json)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = p[i];
@@ -165,7 +170,7 @@ static void print_kvs(const struct coord_kvs *r, bool json, bool keys_only,
 	}
 }
 
-static uint64_t parse_u64(const char *s, const char *flag)
+uint64_t parse_u64(const char *s, const char *flag)
 {
 	char *end;
 	unsigned long long v;
@@ -797,7 +802,7 @@ static int cmd_status(struct coord_client *c, const struct gopts *g,
 /* Leases, sessions, locks */
 
 /* Seconds (a decimal, "2.5") as milliseconds, at least 1. */
-static uint64_t parse_secs_ms(const char *s, const char *flag)
+uint64_t parse_secs_ms(const char *s, const char *flag)
 {
 	char *end;
 	double v;
@@ -923,13 +928,13 @@ static int cmd_lease(struct coord_client *c, const struct gopts *g, int argc,
 }
 
 /* Hex of the session secret, for "session close" or a re-attach. */
-static void print_hex(const uint8_t *p, size_t n)
+void print_hex(const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		printf("%02x", p[i]);
 }
 
-static size_t parse_hex(const char *s, uint8_t *out, size_t cap)
+size_t parse_hex(const char *s, uint8_t *out, size_t cap)
 {
 	size_t n = strlen(s) / 2;
 	unsigned v;
@@ -1065,7 +1070,7 @@ static void lock_signal_handler(int sig)
 }
 
 /* The exit status of a child as a shell gives it. */
-static int exit_status(int wstatus)
+int exit_status(int wstatus)
 {
 	if (WIFEXITED(wstatus))
 		return WEXITSTATUS(wstatus);
@@ -1077,7 +1082,7 @@ static int exit_status(int wstatus)
 /* Why a lock was lost, in words a script can grep: "no leader" when the
  * keepalives went unanswered (the library's clock ran out, or the
  * servers reached had no leader), else the servers' word. */
-static const char *lost_reason(int why)
+const char *lost_reason(int why)
 {
 	if (why == COORD_ETIMEDOUT || why == COORD_ENOLEADER ||
 	    why == COORD_EUNAVAILABLE)
@@ -1319,6 +1324,8 @@ int main(int argc, char **argv)
 		rc = cmd_session(c, &g, argc - i, argv + i);
 	else if (strcmp(cmd, "lock") == 0)
 		rc = cmd_lock(c, &g, argc - i, argv + i);
+	else if (strcmp(cmd, "job") == 0)
+		rc = coordctl_job(c, g.json, argc - i, argv + i);
 	else if (strcmp(cmd, "endpoint") == 0 && i < argc &&
 		 strcmp(argv[i], "health") == 0)
 		rc = cmd_status(c, &g, true);

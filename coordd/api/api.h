@@ -57,6 +57,7 @@ struct req {
 	uint8_t *bounds;
 	uint64_t member_id;         /* MEMBER_ADD / REMOVE: the member */
 	uint64_t arg;               /* a lease, session or token */
+	uint64_t arg2;              /* JOB_LIST: the page's limit */
 	uint8_t name[COORD_NAME_BYTES_MAX];     /* a lock's */
 	size_t name_len;
 	uint8_t secret[COORD_SECRET_BYTES_MAX]; /* SESSION_ATTACH */
@@ -161,6 +162,16 @@ void locks_session_touched(struct net *net, struct lease_ent *e);
 void locks_session_gone(struct net *net, struct lease_ent *e);
 void locks_session_resync(struct net *net, struct lease_ent *e);
 void locks_client_closed(struct client *cl);
+/* lock.c, for every queue kind (locks, job claims): leaves a wait for the
+ * grant of q's queued request (q->arg: the session, q->name: the queue's
+ * name; one per session and queue: a second takes the wait over), pushed
+ * as PUSH_GRANT when the fsm grants it. */
+int queue_wait_add(struct client *cl, const struct req *q, uint8_t kind);
+/* The token session holds on queue (kind, name), 0: none. */
+uint64_t queue_held_token(struct net *net, uint8_t kind, uint64_t session,
+			  struct proto_bytes name);
+
+void job_request(struct client *cl, const struct proto_request *rq);
 
 /* The families. */
 void keys_write(struct client *cl, const struct proto_request *rq);

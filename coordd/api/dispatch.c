@@ -155,6 +155,14 @@ void api_request(struct client *cl, const struct proto_request *rq)
 	case PROTO_LOCK_STATUS:
 		lock_read(cl, rq);
 		return;
+	case PROTO_JOB_ENQUEUE:
+	case PROTO_JOB_CLAIM:
+	case PROTO_JOB_COMPLETE:
+	case PROTO_JOB_FAIL:
+	case PROTO_JOB_LIST:
+	case PROTO_JOB_INSPECT:
+		job_request(cl, rq);
+		return;
 	default:
 		log_warn("client addr=%s: %s is not served by this version",
 			 cl->conn->addr, proto_kind_name(rq->kind));

@@ -27,23 +27,28 @@
 
 struct lock_wait {
 	uint64_t session;
+	uint8_t qkind;              /* FSM_QUEUE_LOCK, FSM_QUEUE_JOB */
 	uint8_t name[COORD_NAME_BYTES_MAX];
 	size_t name_len;
 	struct client *cl;
 	uint32_t kind;              /* the request's */
 	uint64_t request_id;
 	uint64_t held_token;        /* granted, not reported yet */
+	uint64_t held_job;          /* FSM_QUEUE_JOB: the job of held_token, */
+	uint8_t *held_payload;      /* its payload (malloc'd) */
+	size_t held_payload_len;
+	uint32_t held_attempts;
 	struct lock_wait *snext;    /* in the session's list (lease_ent) */
 	struct lock_wait *sprev;
 	struct lock_wait *cnext;    /* in the client's list */
 	struct lock_wait *cprev;
 };
 
-static struct lock_wait *wait_find(struct lease_ent *e,
+static struct lock_wait *wait_find(struct lease_ent *e, uint8_t kind,
 				   struct proto_bytes name)
 {
 	for (struct lock_wait *w = e->waits; w != NULL; w = w->snext)
-		if (w->name_len == name.len &&
+		if (w->qkind == kind && w->name_len == name.len &&
 		    memcmp(w->name, name.data, name.len) == 0)
 			return w;
 	return NULL;
@@ -73,14 +78,20 @@ static void wait_free(struct lease_ent *e, struct lock_wait *w)
 	if (w->snext != NULL)
 		w->snext->sprev = w->sprev;
 	wait_client_unlink(w);
+	free(w->held_payload);
 	free(w);
 }
 
-static void push_grant(struct lock_wait *w, uint64_t token)
+/* A job claim's grant carries its job (job_id 0: a lock's). */
+static void push_grant(struct lock_wait *w, uint64_t token, uint64_t job_id,
+		       struct proto_bytes job, uint32_t attempts)
 {
 	struct proto_push p;
 
 	memset(&p, 0, sizeof(p));
+	p.u.grant.job_id = job_id;
+	p.u.grant.job = job;
+	p.u.grant.attempts = attempts;
 	p.kind = PROTO_PUSH_GRANT;
 	p.u.grant.request_kind = w->kind;
 	p.u.grant.request_id = w->request_id;
@@ -112,24 +123,35 @@ static void expire_now(struct net *net, struct lease_ent *e)
 	}
 }
 
-/* A grant of the fsm for (session, name): pushed to the waiting
- * connection, or held back while the session is overdue here. */
-static void grant_report(struct net *net, uint64_t session,
-			 struct proto_bytes name, uint64_t token)
+/* A grant of the fsm: pushed to the waiting connection, or held back
+ * while the session is overdue here. */
+static void grant_report(struct net *net, const struct fsm_grant *g)
 {
-	struct lease_ent *e = lease_find(net, session);
+	struct lease_ent *e = lease_find(net, g->session);
 	struct lock_wait *w;
 
-	if (e == NULL || (w = wait_find(e, name)) == NULL)
+	if (e == NULL || (w = wait_find(e, g->kind, g->name)) == NULL)
 		return;
 	if (lease_overdue(net, e)) {
+		/* Kept for a keepalive that may still commit first: the
+		 * fsm's memory of g is gone by then. */
+		if (g->job.len > 0) {
+			free(w->held_payload);
+			w->held_payload = malloc(g->job.len);
+			if (w->held_payload == NULL)
+				return;     /* never pushed: the claim ends */
+			memcpy(w->held_payload, g->job.data, g->job.len);
+		}
 		net->grants_withheld_total++;
-		w->held_token = token;
+		w->held_token = g->token;
+		w->held_job = g->job_id;
+		w->held_payload_len = g->job.len;
+		w->held_attempts = g->attempts;
 		expire_now(net, e);
 		return;
 	}
 	net->grants_pushed_total++;
-	push_grant(w, token);
+	push_grant(w, g->token, g->job_id, g->job, g->attempts);
 	wait_free(e, w);
 }
 
@@ -140,16 +162,17 @@ void locks_applied(struct net *net, const struct fsm_result *res)
 	if (res->reply.code == COORD_OK &&
 	    ((res->reply.type == PROTO_CMD_LOCK_ACQUIRE &&
 	      !res->reply.u.lock_acquire.granted) ||
+	     (res->reply.type == PROTO_CMD_JOB_CLAIM &&
+	      !res->reply.u.job_claim.granted) ||
 	     res->reply.type == PROTO_CMD_LOCK_RELEASE))
 		locks_kicks_dirty(net);
 	for (size_t i = 0; i < res->n_gone; i++)
 		if (res->gone[i].why == COORD_ESESSION_EXPIRED)
 			locks_kicks_dirty(net);
 	for (size_t i = 0; i < res->n_grants; i++)
-		if (res->grants[i].kind == FSM_QUEUE_LOCK)
-			grant_report(net, res->grants[i].session,
-				     res->grants[i].name,
-				     res->grants[i].token);
+		if (res->grants[i].kind == FSM_QUEUE_LOCK ||
+		    res->grants[i].kind == FSM_QUEUE_JOB)
+			grant_report(net, &res->grants[i]);
 }
 
 void locks_session_touched(struct net *net, struct lease_ent *e)
@@ -162,7 +185,10 @@ void locks_session_touched(struct net *net, struct lease_ent *e)
 	for (w = e->waits; w != NULL; w = next) {
 		next = w->snext;
 		if (w->held_token != 0) {
-			push_grant(w, w->held_token);
+			push_grant(w, w->held_token, w->held_job,
+				   proto_bytes_make(w->held_payload,
+						    w->held_payload_len),
+				   w->held_attempts);
 			wait_free(e, w);
 		}
 	}
@@ -175,19 +201,34 @@ void locks_session_gone(struct net *net, struct lease_ent *e)
 		wait_free(e, e->waits);
 }
 
-/* The session's current token for the lock, if it holds it (0: not). */
-static uint64_t held_token(struct net *net, uint64_t session,
-			   struct proto_bytes name)
+uint64_t queue_held_token(struct net *net, uint8_t kind, uint64_t session,
+			  struct proto_bytes name)
 {
 	struct fsm_queue_status st;
 
-	if (fsm_queue_status(node_fsm(net->node), FSM_QUEUE_LOCK, name, 0,
-			     &st) != COORD_OK)
+	if (fsm_queue_status(node_fsm(net->node), kind, name, 0, &st) !=
+	    COORD_OK)
 		return 0;
 	for (size_t i = 0; i < st.n_holders; i++)
 		if (st.holders[i].session == session)
 			return st.holders[i].token;
 	return 0;
+}
+
+/* A grant made in entries a snapshot covered: pushed now, with the job
+ * of a claim. */
+static void push_resynced(struct net *net, struct lock_wait *w,
+			  uint64_t token)
+{
+	struct fsm_job_info j;
+
+	if (w->qkind == FSM_QUEUE_JOB &&
+	    fsm_job_claimed_by(node_fsm(net->node),
+			       proto_bytes_make(w->name, w->name_len),
+			       w->session, &j) == COORD_OK)
+		push_grant(w, token, j.id, j.payload, j.attempts);
+	else
+		push_grant(w, token, 0, proto_bytes_make(NULL, 0), 0);
 }
 
 /* After the fsm was reopened (a snapshot installed): a grant made in the
@@ -197,12 +238,13 @@ void locks_session_resync(struct net *net, struct lease_ent *e)
 	struct lock_wait *w, *next;
 
 	for (w = e->waits; w != NULL; w = next) {
-		uint64_t token = held_token(
-			net, w->session, proto_bytes_make(w->name, w->name_len));
+		struct proto_bytes name = proto_bytes_make(w->name, w->name_len);
+		uint64_t token = queue_held_token(net, w->qkind, w->session,
+						  name);
 
 		next = w->snext;
 		if (token != 0) {
-			push_grant(w, token);
+			push_resynced(net, w, token);
 			wait_free(e, w);
 		}
 	}
@@ -230,9 +272,7 @@ static void send_grant(struct client *cl, const struct req *q, bool granted,
 	api_send(cl, &r);
 }
 
-/* Leaves a wait for the grant of a queued acquire (one per session and
- * lock: a second acquire takes the wait over). */
-static int wait_add(struct client *cl, const struct req *q)
+int queue_wait_add(struct client *cl, const struct req *q, uint8_t kind)
 {
 	struct lease_ent *e = lease_find(cl->net, q->arg);
 	struct proto_bytes name = proto_bytes_make(q->name, q->name_len);
@@ -240,12 +280,13 @@ static int wait_add(struct client *cl, const struct req *q)
 
 	if (e == NULL)
 		return COORD_ESESSION;
-	w = wait_find(e, name);
+	w = wait_find(e, kind, name);
 	if (w == NULL) {
 		w = calloc(1, sizeof(*w));
 		if (w == NULL)
 			return COORD_ENOMEM;
 		w->session = q->arg;
+		w->qkind = kind;
 		memcpy(w->name, q->name, q->name_len);
 		w->name_len = q->name_len;
 		w->snext = e->waits;
@@ -286,13 +327,14 @@ static void acquire_done(void *ctx, int code, const uint8_t *reply,
 	} else if (code == COORD_OK) {
 		/* Queued -- or, for a retry answered from the client table,
 		 * granted since: then the token now. */
-		uint64_t token = held_token(
-			net, q->arg, proto_bytes_make(q->name, q->name_len));
+		uint64_t token = queue_held_token(
+			net, FSM_QUEUE_LOCK, q->arg,
+			proto_bytes_make(q->name, q->name_len));
 
 		if (token != 0) {
 			send_grant(cl, q, true, token);
 		} else {
-			code = wait_add(cl, q);
+			code = queue_wait_add(cl, q, FSM_QUEUE_LOCK);
 			if (code == COORD_OK)
 				send_grant(cl, q, false, 0);
 		}

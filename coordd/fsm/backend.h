@@ -18,6 +18,13 @@
  *   'c' client_id:8                 a client of exactly-once. Value:
  *                                   sequence:8 active_ms:8, then the
  *                                   encoded reply to that sequence.
+ *   'j' len:2 queue sub ...         a job queue (job.c, letter 'j' taken
+ *                                   by job queues): sub 'M' its counts,
+ *                                   'J' id:8 a job, 'P' pos:8 pending
+ *                                   (FIFO), 'C' id:8 claimed, 'S'
+ *                                   session:8 its claim, 'D' id:8 dead,
+ *                                   'X' seq:8 done, 'U' key a unique
+ *                                   key; 'j' 0x00 0x00: the queue count.
  *   'k' esc(key) 0x00 0x01 ~rev:8   a version of key, written at main
  *                                   revision rev. ~rev sorts the newest
  *                                   version of each key first. Value:

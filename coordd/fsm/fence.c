@@ -11,11 +11,11 @@
 #include "proto/errors.h"
 #include "proto/limits.h"
 
-static int fence_holds(struct fsm *f, const struct proto_fence *fc,
-		       bool *current, uint64_t *holder_token)
+int fsm_fence_held(struct fsm *f, uint8_t kind, struct proto_bytes name,
+		   uint64_t token, bool *current, uint64_t *holder_token)
 {
 	struct fsm_queue q;
-	int rc = fsm_queue_load(f, FSM_QUEUE_LOCK, fc->lock, &q);
+	int rc = fsm_queue_load(f, kind, name, &q);
 
 	*current = false;
 	*holder_token = 0;
@@ -24,7 +24,7 @@ static int fence_holds(struct fsm *f, const struct proto_fence *fc,
 	if (q.n_holders > 0)
 		*holder_token = q.holders[0].token;
 	for (size_t i = 0; i < q.n_holders; i++)
-		if (fc->token != 0 && q.holders[i].token == fc->token)
+		if (token != 0 && q.holders[i].token == token)
 			*current = true;
 	return COORD_OK;
 }
@@ -44,7 +44,8 @@ int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,
 		if (fd->fences[i].lock.len == 0 ||
 		    fd->fences[i].lock.len > COORD_NAME_BYTES_MAX)
 			return COORD_EINVAL;
-		rc = fence_holds(f, &fd->fences[i], &cur, &tok);
+		rc = fsm_fence_held(f, FSM_QUEUE_LOCK, fd->fences[i].lock,
+				    fd->fences[i].token, &cur, &tok);
 		if (rc != COORD_OK)
 			return rc;
 		if (!cur)
@@ -64,10 +65,9 @@ int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,
 int fsm_lock_check(struct fsm *f, struct proto_bytes name, uint64_t token,
 		   bool *current, uint64_t *holder_token)
 {
-	struct proto_fence fc = { name, token };
-
 	/* A read between commands: the view is the backend. */
 	proto_arena_reset(&f->arena);
 	fsm_ov_reset(&f->ov);
-	return fence_holds(f, &fc, current, holder_token);
+	return fsm_fence_held(f, FSM_QUEUE_LOCK, name, token, current,
+			      holder_token);
 }

@@ -39,6 +39,9 @@ void fsm_config_default(struct fsm_config *cfg)
 	cfg->locks_per_session_max = COORD_LOCKS_PER_SESSION_MAX;
 	cfg->lease_drift_ms = COORD_LEASE_DRIFT_MS;
 	cfg->lease_drift_ppm = COORD_LEASE_DRIFT_PPM;
+	cfg->job_queue_len_max = COORD_JOB_QUEUE_LEN_MAX;
+	cfg->job_queues_max = COORD_JOB_QUEUES_MAX;
+	cfg->job_done_kept = COORD_JOB_DONE_KEPT;
 }
 
 /* Reads the meta record into the cached counters (all 0 when absent: an
@@ -104,6 +107,13 @@ int fsm_new(const struct fsm_config *cfg, struct fsm_backend *backend,
 		return COORD_ENOMEM;
 	memset(f, 0, sizeof(*f));
 	f->cfg = *cfg;
+	/* 0: the default (configs from before job queues). */
+	if (f->cfg.job_queue_len_max == 0)
+		f->cfg.job_queue_len_max = COORD_JOB_QUEUE_LEN_MAX;
+	if (f->cfg.job_queues_max == 0)
+		f->cfg.job_queues_max = COORD_JOB_QUEUES_MAX;
+	if (f->cfg.job_done_kept == 0)
+		f->cfg.job_done_kept = COORD_JOB_DONE_KEPT;
 	f->b = backend;
 	proto_arena_init(&f->arena, cfg->alloc);
 	proto_buf_init(&f->reply, cfg->alloc);
@@ -283,6 +293,16 @@ static int apply_cmd_type(struct fsm *f, uint64_t index,
 	case PROTO_CMD_LOCK_RELEASE_WRITE:
 		return fsm_cmd_lock_release_write(f, &cmd->u.lock_release_write,
 						  reply);
+	case PROTO_CMD_JOB_ENQUEUE:
+		return fsm_cmd_job_enqueue(f, &cmd->u.job_enqueue,
+					   &reply->u.job_enqueue);
+	case PROTO_CMD_JOB_CLAIM:
+		return fsm_cmd_job_claim(f, &cmd->u.job_claim,
+					 &reply->u.job_claim);
+	case PROTO_CMD_JOB_COMPLETE:
+		return fsm_cmd_job_complete(f, &cmd->u.job_done);
+	case PROTO_CMD_JOB_FAIL:
+		return fsm_cmd_job_fail(f, &cmd->u.job_done, &reply->u.job_fail);
 	}
 	return COORD_EINVAL;
 }

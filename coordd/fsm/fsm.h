@@ -135,6 +135,11 @@ struct fsm_config {
 	uint64_t locks_per_session_max;     /* holds + waits */
 	uint64_t lease_drift_ms;    /* overdue: clock > ka_ms + ttl + drift, */
 	uint64_t lease_drift_ppm;   /* drift: these two (fsm_lease_drift()) */
+	/* Job queues (job.c), equal on every replica; 0: the default of
+	 * proto/limits.h. */
+	uint64_t job_queue_len_max; /* pending + claimed + dead per queue */
+	uint64_t job_queues_max;    /* queues holding jobs */
+	uint64_t job_done_kept;     /* completed jobs kept per queue */
 };
 
 /* The drift allowance of a lease of ttl_ms: drift_ms + ttl_ms * ppm /
@@ -163,12 +168,16 @@ void fsm_free(struct fsm *f);
 
 /* Queue kinds (proto/msg.h's PROTO_QUEUE_*). */
 #define FSM_QUEUE_LOCK PROTO_QUEUE_LOCK
+#define FSM_QUEUE_JOB PROTO_QUEUE_JOB
 
 struct fsm_grant {          /* a waiter granted by this command */
 	uint8_t kind;           /* FSM_QUEUE_LOCK ... */
 	struct proto_bytes name;
 	uint64_t session;
 	uint64_t token;
+	uint64_t job_id;        /* FSM_QUEUE_JOB: the job claimed, */
+	struct proto_bytes job; /* its payload */
+	uint32_t attempts;      /* and attempts so far */
 };
 
 struct fsm_lease_touch {    /* granted or kept alive by this command */
@@ -470,6 +479,56 @@ struct fsm_queue_wake {
 int fsm_queues_each(struct fsm *f,
 		    int (*cb)(void *ctx, const struct fsm_queue_wake *w),
 		    void *ctx);
+
+/*
+ * Job queues (coordd/fsm/job.c; docs/jobs.md). A queue holds jobs
+ * pending (FIFO), claimed, dead or done. ENQUEUE appends a job whose id is
+ * the command's revision (a unique key already in the queue returns that
+ * job's id instead and adds nothing). CLAIM is a wait of queue.c's queue
+ * (FSM_QUEUE_JOB, name): a claimer is granted (FIFO, liveness re-verified
+ * as for locks) when a job is pending and no earlier claimer waits; the
+ * grant takes the head job and its token is the granting command's
+ * revision. A session holds at most one claim per queue: a claim while it
+ * holds one returns that one. COMPLETE(job, token) and FAIL(job, token)
+ * are fenced by the claim's token (COORD_ESTALECLAIM otherwise). FAIL and
+ * the end of the claimer's session count one attempt and put the job back
+ * at the head (FAIL: or the tail), or on the dead list once it had
+ * max_attempts attempts. FAIL of job id 0 cancels the session's waiting
+ * claim (COORD_ENOJOB when it waits for none).
+ */
+struct fsm_job_info {
+	uint64_t id;
+	uint8_t state;              /* PROTO_JOB_PENDING ... */
+	uint32_t attempts;          /* claims that ended unfinished */
+	uint32_t max_attempts;      /* 0: unlimited */
+	uint64_t session;           /* claimed/done: the (last) claimer */
+	uint64_t token;             /* claimed/done: its claim token */
+	uint64_t cursor;            /* its place in the list of its state */
+	struct proto_bytes payload;
+	struct proto_bytes result;  /* done */
+	struct proto_bytes unique_key;
+};
+
+struct fsm_job_counts {
+	uint64_t pending, claimed, dead, done;
+};
+
+/* One job of queue: COORD_ENOJOB, local failures. Memory as a reply's. */
+int fsm_job_inspect(struct fsm *f, struct proto_bytes queue, uint64_t id,
+		    struct fsm_job_info *out);
+
+/* The job session's claim on queue holds: COORD_ENOJOB when none. */
+int fsm_job_claimed_by(struct fsm *f, struct proto_bytes queue,
+		       uint64_t session, struct fsm_job_info *out);
+
+/* The counts of queue (zeros for an unknown one) and up to max jobs in
+ * state, in list order (pending: FIFO; claimed, dead: by id; done: in
+ * completion order) from cursor on (0: the start); *next: the cursor of
+ * the first job left out (0: none). Items in fsm memory, as a reply's.
+ * COORD_EINVAL for an unknown state, local failures. */
+int fsm_job_list(struct fsm *f, struct proto_bytes queue, uint8_t state,
+		 uint64_t cursor, size_t max, struct fsm_job_counts *counts,
+		 struct fsm_job_info **items, size_t *n, uint64_t *next);
 
 /* Counters for /metrics (O(1)). */
 uint64_t fsm_sessions_count(const struct fsm *f);

@@ -30,6 +30,8 @@
 #define FSM_KIND_META 'm'
 #define FSM_KIND_MEMBER 'n'
 #define FSM_KIND_REV 'r'
+/* Job queues (job.c; backend.h has the layout). */
+#define FSM_KIND_JOB 'j'
 /* Leases, sessions, locks (backend.h has their layout). */
 #define FSM_KIND_LEASE_REC 'L'
 #define FSM_KIND_OWNER 'o'
@@ -332,6 +334,9 @@ struct fsm_queue {
 	size_t n_holders, cap_holders;
 	struct fsm_qentry *waiters;
 	size_t n_waiters, cap_waiters;
+	/* Items the policy may still hand out in this command (a job
+	 * queue's pending jobs, set by job.c); not stored. */
+	uint64_t avail;
 };
 
 /* A primitive's grant policy: whether the head waiter in mode may be
@@ -341,6 +346,15 @@ struct fsm_queue_policy {
 			  uint8_t mode);
 	/* A hold ends because its session ends (expired: by expiry). */
 	void (*hold_lost)(struct fsm *f, struct fsm_queue *q,
+			  const struct fsm_qentry *h, bool expired);
+	/* Optional, for a primitive whose grant hands over an item of its
+	 * own (a job claim): called after each grant fsm_queue_grant()
+	 * makes (h: the new holder, the last of f->grants), and when a
+	 * hold ends because its session ends (before it is removed).
+	 * Local failures. */
+	int (*granted)(struct fsm *f, struct fsm_queue *q,
+		       const struct fsm_qentry *h);
+	int (*hold_ended)(struct fsm *f, struct fsm_queue *q,
 			  const struct fsm_qentry *h, bool expired);
 };
 
@@ -397,6 +411,27 @@ int fsm_cmd_lock_release_write(struct fsm *f,
 			       struct proto_reply *reply);
 int fsm_cmd_queue_kick(struct fsm *f, const struct proto_queue_kick *k,
 		       struct proto_queue_kick_reply *out);
+/* COORD_ETOOMANYLOCKS when session holds or waits on
+ * cfg.locks_per_session_max queues already (of any kind). */
+int fsm_session_queues_check(struct fsm *f, uint64_t session);
+/* COORD_ESESSION (no such session), COORD_ESESSION_EXPIRED (overdue on
+ * the command's clock) or COORD_OK: whether session may wait or hold. */
+int fsm_session_live(struct fsm *f, uint64_t session);
+
+/* job.c: job queues over queue.c (kind FSM_QUEUE_JOB). */
+extern const struct fsm_queue_policy fsm_job_policy;
+int fsm_cmd_job_enqueue(struct fsm *f, const struct proto_job_enqueue_cmd *c,
+			struct proto_job_enqueue_cmd_reply *out);
+int fsm_cmd_job_claim(struct fsm *f, const struct proto_job_claim_cmd *c,
+		      struct proto_job_claim_cmd_reply *out);
+int fsm_cmd_job_complete(struct fsm *f, const struct proto_job_done_cmd *c);
+int fsm_cmd_job_fail(struct fsm *f, const struct proto_job_done_cmd *c,
+		     struct proto_job_fail_reply *out);
+
+/* fence.c: whether token is a current hold of queue (kind, name)
+ * (*current), and the token of its first holder (0: none). */
+int fsm_fence_held(struct fsm *f, uint8_t kind, struct proto_bytes name,
+		   uint64_t token, bool *current, uint64_t *holder_token);
 
 /* fence.c: checks the fences, then runs the inner command. */
 int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,

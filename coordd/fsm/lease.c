@@ -145,7 +145,10 @@ static int lease_leave_queue(struct fsm *f, uint64_t session, uint8_t kind,
 	i = fsm_queue_find(q.holders, q.n_holders, session);
 	if (i >= 0) {
 		pol->hold_lost(f, &q, &q.holders[i], expired);
-		rc = fsm_queue_unhold(f, &q, (size_t)i);
+		if (pol->hold_ended != NULL)
+			rc = pol->hold_ended(f, &q, &q.holders[i], expired);
+		if (rc == COORD_OK)
+			rc = fsm_queue_unhold(f, &q, (size_t)i);
 	} else {
 		i = fsm_queue_find(q.waiters, q.n_waiters, session);
 		if (i < 0)

@@ -60,8 +60,23 @@ static int check_name(const struct fsm *f, struct proto_bytes name)
 								 : COORD_OK;
 }
 
-/* The session's own limit on holds and waits. */
-static int check_session_locks(struct fsm *f, uint64_t session)
+int fsm_session_live(struct fsm *f, uint64_t session)
+{
+	struct fsm_lease_rec l;
+	bool found;
+	int rc = fsm_lease_read(f, session, &found, &l);
+
+	if (rc != COORD_OK)
+		return rc;
+	if (!found || !l.session)
+		return COORD_ESESSION;
+	/* Never granted (nor queued) past its TTL; the leader's expiry of
+	 * it follows. */
+	return fsm_lease_overdue(f, &l) ? COORD_ESESSION_EXPIRED : COORD_OK;
+}
+
+/* The session's own limit on holds and waits (fsm_int.h). */
+int fsm_session_queues_check(struct fsm *f, uint64_t session)
 {
 	struct proto_bytes *names;
 	uint8_t *kinds;
@@ -80,9 +95,8 @@ int fsm_cmd_lock_acquire(struct fsm *f, const struct proto_lock_acquire_cmd *a,
 	struct fsm_qentry e = { .session = a->session, .mode = a->mode,
 				.deadline_ms = a->deadline_ms,
 				.lock_delay_ms = a->lock_delay_ms };
-	struct fsm_lease_rec l;
 	struct fsm_queue q;
-	bool found, now;
+	bool now;
 	long i;
 	int rc = check_name(f, a->name);
 
@@ -90,16 +104,9 @@ int fsm_cmd_lock_acquire(struct fsm *f, const struct proto_lock_acquire_cmd *a,
 	if (rc == COORD_OK && a->mode > PROTO_LOCK_MODE_LAST)
 		rc = COORD_EINVAL;
 	if (rc == COORD_OK)
-		rc = fsm_lease_read(f, a->session, &found, &l);
-	if (rc != COORD_OK)
-		return rc;
-	if (!found || !l.session)
-		return COORD_ESESSION;
-	/* Never granted (nor queued) past its TTL; the leader's expiry of
-	 * it follows. */
-	if (fsm_lease_overdue(f, &l))
-		return COORD_ESESSION_EXPIRED;
-	rc = fsm_queue_load(f, FSM_QUEUE_LOCK, a->name, &q);
+		rc = fsm_session_live(f, a->session);
+	if (rc == COORD_OK)
+		rc = fsm_queue_load(f, FSM_QUEUE_LOCK, a->name, &q);
 	if (rc != COORD_OK)
 		return rc;
 	i = fsm_queue_find(q.holders, q.n_holders, a->session);
@@ -118,7 +125,7 @@ int fsm_cmd_lock_acquire(struct fsm *f, const struct proto_lock_acquire_cmd *a,
 		return COORD_EBUSY;
 	if (!now && q.n_waiters >= f->cfg.waiters_max)
 		return COORD_ETOOMANYWAITERS;
-	rc = check_session_locks(f, a->session);
+	rc = fsm_session_queues_check(f, a->session);
 	if (rc != COORD_OK)
 		return rc;
 	if (now) {

@@ -289,6 +289,8 @@ int fsm_queue_grant(struct fsm *f, struct fsm_queue *q,
 		entry_remove(q->waiters, &q->n_waiters, 0);
 		f->usage_new.waiters--;
 		rc = fsm_queue_hold(f, q, &w, true);
+		if (rc == COORD_OK && pol->granted != NULL)
+			rc = pol->granted(f, q, &q->holders[q->n_holders - 1]);
 		(*granted)++;
 	}
 	return rc;
@@ -346,6 +348,8 @@ int fsm_queue_owned(struct fsm *f, uint64_t session, uint8_t **kinds,
 
 const struct fsm_queue_policy *fsm_queue_policy_of(uint8_t kind)
 {
+	if (kind == FSM_QUEUE_JOB)
+		return &fsm_job_policy;
 	return kind == FSM_QUEUE_LOCK ? &fsm_lock_policy : NULL;
 }
 

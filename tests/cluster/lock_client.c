@@ -45,6 +45,11 @@
  *       connection closed unread; a third connection attaches that
  *       session and sends the same (client id, sequence) again. The same
  *       for NAME/free, a free lock. Prints the replies and statuses.
+ *   jobretry HOST PORT QUEUE
+ *       the same for a JOB_ENQUEUE, then a JOB_CLAIM, then a
+ *       JOB_COMPLETE of one session (each seen applied by the revision
+ *       moving); prints each retry's reply and whether the revision
+ *       moved, then the queue's counts (job_retry.sh).
  *   fifo HOST PORT NAME N TTL_MS
  *       N sessions on one connection queue on NAME behind a holder; on
  *       each PUSH_GRANT the grantee releases at once. Prints "fifo
@@ -847,6 +852,111 @@ static int mode_retry(const char *name)
 }
 
 /* ---------------------------------------------------------------------- */
+/* jobretry: a retried JOB_ENQUEUE, JOB_CLAIM and JOB_COMPLETE -- the
+ * same (client id, sequence) again on a new connection after the first
+ * send was applied and its reply left unread -- apply once. */
+
+/* Sends rq on *c, waits until it applied (the revision moves), drops *c
+ * unread and sends rq again on a new connection (the session attached):
+ * prints "WHAT retry code=C job=J token=T revision_moved=M". */
+static void job_retry_step(struct conn *c, struct conn *look,
+			   struct proto_request *rq, uint64_t session,
+			   const uint8_t *secret, size_t slen,
+			   const char *what, struct msg *m)
+{
+	struct proto_request again;
+	uint64_t rev = revision(look), end = now_ms() + LC_REPLY_MS;
+	struct conn c2;
+
+	conn_send(c, rq);
+	while (revision(look) == rev) {
+		if (now_ms() > end)
+			die("the first send was not applied");
+		usleep(10000);
+	}
+	rev = revision(look);
+	conn_close(c);              /* its reply unread */
+	conn_open(&c2);
+	c2.cid = c->cid;
+	c2.seq = c->seq;
+	c2.acked = c->acked;
+	memset(&again, 0, sizeof(again));
+	again.kind = PROTO_SESSION_ATTACH;
+	again.u.session_attach.session = session;
+	again.u.session_attach.secret = proto_bytes_make(secret, slen);
+	conn_call(&c2, &again, m);
+	msg_free(m);
+	again = *rq;                /* client id and sequence of the first */
+	conn_call(&c2, &again, m);
+	printf("%s retry code=%s job=%" PRIu64 " token=%" PRIu64
+	       " revision_moved=%" PRIu64 "\n", what,
+	       coord_error_name(m->r.code),
+	       rq->kind == PROTO_JOB_ENQUEUE ? m->r.u.job_enqueue.job_id
+	       : rq->kind == PROTO_JOB_CLAIM ? m->r.u.job_claim.job_id
+					     : 0,
+	       rq->kind == PROTO_JOB_CLAIM ? m->r.u.job_claim.token : 0,
+	       revision(look) - rev);
+	*c = c2;
+}
+
+static int mode_jobretry(const char *queue)
+{
+	struct conn c, look;
+	struct proto_request rq;
+	struct msg m;
+	uint8_t secret[COORD_SECRET_BYTES_MAX];
+	size_t slen;
+	uint64_t session, id, token;
+	struct proto_bytes q = proto_bytes_make(queue, strlen(queue));
+
+	conn_open(&look);
+	conn_open(&c);
+	conn_register(&c);
+	if (session_open(&c, 60000, &session, secret, &slen) != COORD_OK)
+		die("SESSION_OPEN refused");
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_JOB_ENQUEUE;
+	rq.u.job_enqueue.queue = q;
+	rq.u.job_enqueue.job = proto_bytes_make("payload", 7);
+	job_retry_step(&c, &look, &rq, session, secret, slen, "enqueue", &m);
+	id = m.r.u.job_enqueue.job_id;
+	msg_free(&m);
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_JOB_CLAIM;
+	rq.u.job_claim.queue = q;
+	rq.u.job_claim.session = session;
+	job_retry_step(&c, &look, &rq, session, secret, slen, "claim", &m);
+	token = m.r.u.job_claim.token;
+	if (m.r.u.job_claim.job_id != id)
+		die("the retried claim names another job");
+	msg_free(&m);
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_JOB_COMPLETE;
+	rq.u.job_complete.queue = q;
+	rq.u.job_complete.job_id = id;
+	rq.u.job_complete.token = token;
+	rq.u.job_complete.session = session;
+	rq.u.job_complete.result = proto_bytes_make("r", 1);
+	job_retry_step(&c, &look, &rq, session, secret, slen, "complete", &m);
+	msg_free(&m);
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_JOB_LIST;
+	rq.u.job_list.queue = q;
+	rq.u.job_list.state = PROTO_JOB_DONE;
+	conn_call(&look, &rq, &m);
+	printf("list code=%s pending=%" PRIu64 " claimed=%" PRIu64
+	       " done=%" PRIu64 " done_token_matches=%d\n",
+	       coord_error_name(m.r.code), m.r.u.job_list.pending,
+	       m.r.u.job_list.claimed, m.r.u.job_list.done,
+	       m.r.u.job_list.jobs.n == 1 &&
+		       m.r.u.job_list.jobs.v[0].token == token);
+	msg_free(&m);
+	conn_close(&c);
+	conn_close(&look);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* fifo: N sessions queued on one lock, granted once each, in order. */
 
 /* Requests in flight at once: below the exactly-once window. */
@@ -1393,6 +1503,8 @@ int main(int argc, char **argv)
 		rc = lock_status_print(argv[4]);
 	else if (strcmp(argv[1], "retry") == 0 && argc == 5)
 		rc = mode_retry(argv[4]);
+	else if (strcmp(argv[1], "jobretry") == 0 && argc == 5)
+		rc = mode_jobretry(argv[4]);
 	else if (strcmp(argv[1], "fifo") == 0 && argc == 7)
 		rc = mode_fifo(argv[4], (size_t)num(argv[5]), num(argv[6]));
 	else if (strcmp(argv[1], "bad") == 0 && argc == 4)

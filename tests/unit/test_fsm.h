@@ -19,6 +19,7 @@ Suite *fsm_clients_suite(void);
 Suite *fsm_members_suite(void);
 Suite *fsm_lease_suite(void);
 Suite *fsm_lock_suite(void);
+Suite *fsm_job_suite(void);
 Suite *fsm_fence_suite(void);
 
 #endif /* COORD_TESTS_UNIT_TEST_FSM_H */

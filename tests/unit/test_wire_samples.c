@@ -62,6 +62,10 @@ static const struct proto_lock_waiter waiters[] = {
 	{ 304, PROTO_LOCK_SHARED, 0, 1ull << 34 },
 };
 
+static const struct proto_job_item job_items[] = {
+	{ 4, 0, 301, 88 },
+	{ 7, 2, 302, 1ull << 40 },
+};
 static const uint64_t leases[] = { 1, 1ull << 33, UINT64_MAX };
 static const uint64_t many_codes[] = { COORD_OK, COORD_ESESSION,
 				       COORD_ESESSION_EXPIRED };
@@ -195,16 +199,28 @@ void tw_sample_request(uint32_t kind, struct proto_request *req)
 							   B("host-b") };
 		break;
 	case PROTO_JOB_ENQUEUE:
-		req->u.job_enqueue = (struct proto_job_enqueue){ B("q"),
-								 B("job-1") };
+		req->u.job_enqueue = (struct proto_job_enqueue){
+			B("q"), B("job-1"), B("k-1"), 3 };
 		break;
 	case PROTO_JOB_CLAIM:
 		req->u.job_claim = (struct proto_job_claim){ B("q"), 301, true,
 							     30 };
 		break;
 	case PROTO_JOB_COMPLETE:
-		req->u.job_complete = (struct proto_job_complete){ B("q"), 4,
-								   88 };
+		req->u.job_complete = (struct proto_job_complete){
+			B("q"), 4, 88, B("done"), 301, false };
+		break;
+	case PROTO_JOB_FAIL:
+		req->u.job_complete = (struct proto_job_complete){
+			B("q"), 4, 88, B(""), 301, true };
+		break;
+	case PROTO_JOB_LIST:
+		req->u.job_list = (struct proto_job_list){ B("q"),
+							   PROTO_JOB_CLAIMED, 7,
+							   100 };
+		break;
+	case PROTO_JOB_INSPECT:
+		req->u.job_inspect = (struct proto_job_inspect){ B("q"), 4 };
 		break;
 	case PROTO_MEMBER_ADD:
 		req->u.member_add.member = members[1];
@@ -314,10 +330,23 @@ void tw_sample_response(uint32_t kind, struct proto_response *resp)
 		break;
 	case PROTO_JOB_ENQUEUE:
 		resp->u.job_enqueue.job_id = 4;
+		resp->u.job_enqueue.existed = true;
 		break;
 	case PROTO_JOB_CLAIM:
 		resp->u.job_claim = (struct proto_job_claim_reply){
-			true, 4, 88, B("job-1") };
+			true, 4, 88, B("job-1"), 2 };
+		break;
+	case PROTO_JOB_FAIL:
+		resp->u.job_fail.dead = true;
+		break;
+	case PROTO_JOB_LIST:
+		resp->u.job_list = (struct proto_job_list_reply){
+			1, 2, 0, 5, { job_items, 2 }, 9 };
+		break;
+	case PROTO_JOB_INSPECT:
+		resp->u.job_inspect = (struct proto_job_inspect_reply){
+			PROTO_JOB_DONE, 1, 3, 301, 88, B("job-1"), B("done"),
+			B("k-1") };
 		break;
 	case PROTO_MEMBER_LIST:
 		resp->u.member_list.members = (struct proto_member_list){
@@ -347,7 +376,8 @@ void tw_sample_push(uint32_t kind, struct proto_push *push)
 		break;
 	case PROTO_PUSH_GRANT:
 		push->u.grant = (struct proto_push_grant){
-			PROTO_JOB_CLAIM, 1029, B("q"), 301, 88, 4, B("job-1") };
+			PROTO_JOB_CLAIM, 1029, B("q"), 301, 88, 4, B("job-1"),
+			1 };
 		break;
 	case PROTO_PUSH_SESSION_LOST:
 		push->u.session_lost = (struct proto_push_session_lost){

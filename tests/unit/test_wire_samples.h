@@ -8,12 +8,20 @@
 #ifndef COORD_TESTS_UNIT_TEST_WIRE_SAMPLES_H
 #define COORD_TESTS_UNIT_TEST_WIRE_SAMPLES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "proto/peer.h"
 #include "proto/wire.h"
 
 /* A request of kind (PROTO_HELLO .. PROTO_KIND_LAST). */
+/* Whether this version knows kind (kinds are reserved in ranges per
+ * primitive, so the known ones have gaps). */
+static inline bool tw_kind_known(uint32_t kind)
+{
+	return proto_kind_name(kind)[0] != '?';
+}
+
 void tw_sample_request(uint32_t kind, struct proto_request *req);
 /* The reply to a request of kind, with code COORD_OK and its body. */
 void tw_sample_response(uint32_t kind, struct proto_response *resp);
