@@ -9,7 +9,7 @@
  * logical client here is a thread with a synchronous client (one
  * connection) of its own, where etcd-load shares --conns gRPC connections
  * among goroutines. scale alone holds many sessions per client: it opens
- * them with coord_session_open_async() (256 in flight) and then runs the
+ * them with coord_session_open_async() (128 in flight) and then runs the
  * client's loop, where libcoord keeps them all alive with about one
  * SESSION_KEEPALIVE_MANY per period.
  *
@@ -314,8 +314,10 @@ static void scale_state_cb(void *arg, struct coord_session *s,
 }
 
 /* The opens of a scale client: SCALE_WINDOW in flight at a time, on the
- * client's one connection (coord_session_open_async()). */
-#define SCALE_WINDOW 256
+ * client's one connection (coord_session_open_async()); below the
+ * exactly-once window (COORD_CLIENT_WINDOW_MAX) so none waits for
+ * room. */
+#define SCALE_WINDOW 128
 
 struct scale_open {
 	struct lk_worker *w;
