@@ -387,6 +387,39 @@ static int scale_setup(struct lk_worker *w)
 	return o.rc;
 }
 
+/* The teardown of a scale client: every session not lost closed,
+ * SCALE_WINDOW at a time (a lost one's handle goes with the client). */
+struct scale_close {
+	size_t inflight;
+};
+
+static void scale_closed(void *arg, coord_err_t code)
+{
+	struct scale_close *x = arg;
+
+	(void)code;
+	x->inflight--;
+}
+
+static void scale_close_all(struct lk_worker *w)
+{
+	struct scale_close x = { 0 };
+	size_t i = 0;
+
+	while (i < w->n_ss || x.inflight > 0) {
+		while (i < w->n_ss && x.inflight < SCALE_WINDOW) {
+			struct coord_session *s = w->ss[i++];
+
+			if (coord_session_state(s) != COORD_SESSION_LOST &&
+			    coord_session_close_async(s, scale_closed, &x) ==
+				    COORD_OK)
+				x.inflight++;
+		}
+		if (x.inflight > 0)
+			coord_client_run(w->c, 100);
+	}
+}
+
 static int w_setup(struct lk_worker *w)
 {
 	struct lk_bench *b = w->b;
@@ -433,12 +466,8 @@ static void *w_main(void *arg)
 		else
 			lock_cycle(w, lock, res);
 	}
-	for (size_t i = 0; i < w->n_ss; i++) {
-		if (coord_session_state(w->ss[i]) == COORD_SESSION_LOST)
-			continue;   /* counted by the callback */
-		/* Closing is part of the teardown, not of the figures. */
-		coord_session_close(w->ss[i]);
-	}
+	/* Closing is part of the teardown, not of the figures. */
+	scale_close_all(w);
 	coord_session_close(w->s);
 	coord_client_free(w->c);
 	return NULL;
