@@ -357,12 +357,23 @@ static void req_send(struct coord_client *c, struct creq *q)
 static void send_queued(struct coord_client *c)
 {
 	struct creq *q = c->reqs;
+	bool no_room = false;
 
 	while (q != NULL && q->next != NULL)
 		q = q->next;
-	for (; q != NULL; q = q->prev)
-		if (q->state == RQ_QUEUED)
-			req_send(c, q);
+	for (; q != NULL; q = q->prev) {
+		bool unstamped = q->once && q->once_id == 0;
+
+		if (q->state != RQ_QUEUED || (unstamped && no_room))
+			continue;
+		req_send(c, q);
+		/* One that found no id or no room in the window: neither
+		 * will the later ones in this pass (each check walks every
+		 * request: thousands queued would cost their square). */
+		if (unstamped && q->once_id == 0 &&
+		    q->not_before_ms <= now_ms() && !q->awaits_lookup)
+			no_room = true;
+	}
 }
 
 /* The answer to REGISTER_CLIENT: the id every mutating request is

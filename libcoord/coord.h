@@ -444,13 +444,20 @@ COORD_API coord_err_t coord_lease_keys(struct coord_client *c, uint64_t lease,
 				       struct coord_kvs **out);
 
 /*
- * Sessions. A session is a lease the library keeps alive: a
- * SESSION_KEEPALIVE every ttl/3 (less a random part of up to a quarter of
- * that, so that many clients spread out), to the leader, across
- * failovers (after a reconnect the session is attached to the new
- * connection before anything else of it goes out: its keepalives and
- * waiting acquires follow the ATTACH's answer; tests:
- * tests/cluster/lock_churn.sh, tests/cluster/lock_failover.sh).
+ * Sessions. A session is a lease the library keeps alive: a keepalive
+ * every ttl/3 (less a random part of up to a quarter of that, so that
+ * many clients spread out), to the leader, across failovers (after a
+ * reconnect the session is attached to the new connection before
+ * anything else of it goes out: its keepalives, waiting acquires,
+ * releases and close follow the ATTACH's answer; tests:
+ * tests/cluster/lock_churn.sh, tests/cluster/lock_failover.sh,
+ * tests/unit/test_libcoord.c). The keepalives of a client's sessions
+ * travel together: when one is due, one SESSION_KEEPALIVE_MANY carries
+ * it and every other session of the client due within the next ttl/6
+ * (up to 1,024 a request), so a client holding thousands of sessions
+ * sends about one request per period (test: test_libcoord.c,
+ * keepalives_of_many_sessions_share_one_request). Open them with
+ * coord_session_open_async() and run the loop: no thread per session.
  *
  * The library judges the session by the clock of this process, never
  * more optimistically than the servers can: a keepalive sent at time T

@@ -9,7 +9,7 @@
  * logical client here is a thread with a synchronous client (one
  * connection) of its own, where etcd-load shares --conns gRPC connections
  * among goroutines. scale alone holds many sessions per client: it opens
- * them with coord_session_open_async() (256 in flight) and then runs the
+ * them with coord_session_open_async() (128 in flight) and then runs the
  * client's loop, where libcoord keeps them all alive with about one
  * SESSION_KEEPALIVE_MANY per period.
  *
@@ -341,8 +341,10 @@ static void scale_state_cb(void *arg, struct coord_session *s,
 }
 
 /* The opens of a scale client: SCALE_WINDOW in flight at a time, on the
- * client's one connection (coord_session_open_async()). */
-#define SCALE_WINDOW 256
+ * client's one connection (coord_session_open_async()); below the
+ * exactly-once window (COORD_CLIENT_WINDOW_MAX) so none waits for
+ * room. */
+#define SCALE_WINDOW 128
 
 struct scale_open {
 	struct lk_worker *w;
@@ -412,6 +414,39 @@ static int scale_setup(struct lk_worker *w)
 	return o.rc;
 }
 
+/* The teardown of a scale client: every session not lost closed,
+ * SCALE_WINDOW at a time (a lost one's handle goes with the client). */
+struct scale_close {
+	size_t inflight;
+};
+
+static void scale_closed(void *arg, coord_err_t code)
+{
+	struct scale_close *x = arg;
+
+	(void)code;
+	x->inflight--;
+}
+
+static void scale_close_all(struct lk_worker *w)
+{
+	struct scale_close x = { 0 };
+	size_t i = 0;
+
+	while (i < w->n_ss || x.inflight > 0) {
+		while (i < w->n_ss && x.inflight < SCALE_WINDOW) {
+			struct coord_session *s = w->ss[i++];
+
+			if (coord_session_state(s) != COORD_SESSION_LOST &&
+			    coord_session_close_async(s, scale_closed, &x) ==
+				    COORD_OK)
+				x.inflight++;
+		}
+		if (x.inflight > 0)
+			coord_client_run(w->c, 100);
+	}
+}
+
 static int w_setup(struct lk_worker *w)
 {
 	struct lk_bench *b = w->b;
@@ -458,12 +493,8 @@ static void *w_main(void *arg)
 		else
 			lock_cycle(w, lock, res);
 	}
-	for (size_t i = 0; i < w->n_ss; i++) {
-		if (coord_session_state(w->ss[i]) == COORD_SESSION_LOST)
-			continue;   /* counted by the callback */
-		/* Closing is part of the teardown, not of the figures. */
-		coord_session_close(w->ss[i]);
-	}
+	/* Closing is part of the teardown, not of the figures. */
+	scale_close_all(w);
 	coord_session_close(w->s);
 	coord_client_free(w->c);
 	return NULL;
