@@ -23,7 +23,10 @@ for f in $(find . -name '*.trs'); do
 done
 if [ $status -ne 0 ]; then
 	find . -name '*.log' -newer Makefile | while read -r log; do
-		grep -qE '^(FAIL|ERROR|not ok)' "$log" 2>/dev/null && { echo "==== $log"; tail -60 "$log"; }
+		if grep -qE '^(FAIL|ERROR|not ok)' "$log" 2>/dev/null; then
+			echo "==== $log"
+			tail -60 "$log"
+		fi
 	done
 	[ $fail -eq 0 ] && fail=1
 fi

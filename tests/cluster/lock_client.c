@@ -960,7 +960,7 @@ static int mode_jobretry(const char *queue)
 /* fifo: N sessions queued on one lock, granted once each, in order. */
 
 /* Requests in flight at once: below the exactly-once window. */
-#define FIFO_BATCH 128
+#define FIFO_BATCH 16
 
 /* Sends the n requests make(i) builds, FIFO_BATCH at a time, and hands
  * each reply to each(i) (pushes meanwhile are dropped). */
