@@ -430,7 +430,10 @@ START_TEST(overdue_claimer_is_expired_and_skipped)
 	fl_ok(&x, 0, claim("q", s2, true, 0));
 	ids[0] = s2;
 	fl_ok(&x, 1000, fl_keepalive(ids, 1));
-	a = fl_ok(&x, 1000 + COORD_LEASE_DRIFT_MS + 1, enq("q", "p", "", 0))
+	/* Past s1's TTL and its drift allowance (fsm_lease_drift()). */
+	a = fl_ok(&x, 1000 + fsm_lease_drift(COORD_LEASE_DRIFT_MS,
+					     COORD_LEASE_DRIFT_PPM, 1000) + 1,
+		  enq("q", "p", "", 0))
 		    ->u.job_enqueue.job_id;
 	ck_assert_uint_eq(granted_job(&x, "q", s1), 0);
 	ck_assert_uint_eq(granted_job(&x, "q", s2), a);
