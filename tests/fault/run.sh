@@ -302,7 +302,13 @@ wait_leader 60 || { echo "run.sh: no leader within 60 s"; tail -5 "$dir"/n*.log;
 if [ "$workload" = lock ]; then
 	# The resource the lock guards, beside the clients.
 	mkdir -p "$dir/resource"
-	in_ns s "$FENCED_KV" "$dir/resource" 0 >"$dir/resource.log" 2>&1 &
+	# Started as the nodes are, so that $! is fenced_kv itself (`ip
+	# netns exec` execs it) and cleanup's kill reaches it.
+	if [ -n "$netns" ]; then
+		ip netns exec "${ns}s" "$FENCED_KV" "$dir/resource" 0 >"$dir/resource.log" 2>&1 &
+	else
+		"$FENCED_KV" "$dir/resource" 0 >"$dir/resource.log" 2>&1 &
+	fi
 	kv_pid=$!
 	dl=$(( $(date +%s) + 30 ))
 	until kv_port=$(sed -n 's/.*listening port=\([0-9]*\).*/\1/p' "$dir/resource.log") &&
