@@ -342,6 +342,10 @@ struct fsm_queue_policy {
 	/* A hold ends because its session ends (expired: by expiry). */
 	void (*hold_lost)(struct fsm *f, struct fsm_queue *q,
 			  const struct fsm_qentry *h, bool expired);
+	/* Optional: called by fsm_queue_store() before every store of a
+	 * queue of this kind, to bring the primitive's own records in line
+	 * with the queue's holders and waiters. */
+	int (*settle)(struct fsm *f, const struct fsm_queue *q);
 };
 
 /* queue.c */
@@ -367,6 +371,30 @@ int fsm_queue_grant(struct fsm *f, struct fsm_queue *q,
 int fsm_queue_owned(struct fsm *f, uint64_t session, uint8_t **kinds,
 		    struct proto_bytes **names, size_t *n, size_t max);
 const struct fsm_queue_policy *fsm_queue_policy_of(uint8_t kind);
+/* A session that may hold or queue: COORD_ESESSION (none, or a plain
+ * lease), COORD_ESESSION_EXPIRED (overdue). */
+int fsm_queue_session_ok(struct fsm *f, uint64_t session);
+/* COORD_ETOOMANYLOCKS when session holds or waits on
+ * cfg.locks_per_session_max queues (of every kind) already. */
+int fsm_queue_session_room(struct fsm *f, uint64_t session);
+/* The checks of an acquire of queue q by entry e (now: grantable at
+ * once; wait: may queue): a hold of its session is answered with its
+ * token and a wait of it as queued (*done, nothing to do); else
+ * COORD_EBUSY (not now, and no wait or a deadline past already),
+ * COORD_ETOOMANYWAITERS, COORD_ETOOMANYLOCKS. fsm_queue_join() then
+ * holds (now) or queues e, and stores q. */
+int fsm_queue_join_check(struct fsm *f, const struct fsm_queue *q,
+			 const struct fsm_qentry *e, bool now, bool wait,
+			 bool *done, struct proto_lock_acquire_reply *out);
+int fsm_queue_join(struct fsm *f, struct fsm_queue *q,
+		   const struct fsm_qentry *e, bool now,
+		   struct proto_lock_acquire_reply *out);
+/* Ends session's hold with token (another token: stale is returned,
+ * nothing changes), or with token 0 its wait (COORD_ENOTFOUND without
+ * one); grants the next waiters, stores the queue and ends the sessions
+ * the grant doomed. */
+int fsm_queue_release(struct fsm *f, uint8_t kind, struct proto_bytes name,
+		      uint64_t session, uint64_t token, int stale);
 
 /* lease.c */
 struct fsm_lease_rec {
