@@ -60,7 +60,13 @@
  *     LOCK_RELEASE [18, name, session, token]
  *     QUEUE_KICK [19, kind, name]  (kind 1: a lock)
  *     FENCED     [20, [[lock, token]...], cmd]  (at most COORD_FENCES_MAX
- *                 fences; cmd a PUT, DELETE or TXN)
+ *                 fences; cmd a PUT, DELETE or TXN; a fence may be
+ *                 [name, token, kind]: kind PROTO_QUEUE_ELECTION names
+ *                 an election's leader, 0 or PROTO_QUEUE_LOCK a lock)
+ *     ELECTION_CAMPAIGN [23, name, session, value, deadline_ms]
+ *     ELECTION_PROCLAIM [24, name, session, token, value]
+ *     ELECTION_RESIGN [25, name, session, token]  (token 0: withdraws
+ *                 the session's waiting campaign)
  *   op         a PUT, DELETE or RANGE cmd array
  *   compare    [key, target, result, number, value]
  *   kv         [key, value, create_revision, mod_revision, version, lease]
@@ -82,6 +88,8 @@
  *     SESSION_CLOSE, LOCK_RELEASE []
  *     LOCK_ACQUIRE [granted, token]
  *     QUEUE_KICK [granted]
+ *     ELECTION_CAMPAIGN [granted, token]  (LOCK_ACQUIRE's body)
+ *     ELECTION_PROCLAIM, ELECTION_RESIGN []
  *     (FENCED is answered with its inner command's reply and type)
  *   events     [[type, kv, prev_kv | nil]...]
  */
@@ -119,10 +127,13 @@ enum proto_lock_mode {
 };
 #define PROTO_LOCK_MODE_LAST PROTO_LOCK_SHARED
 
-/* A write is applied only if token is the current grant of lock. */
+/* A write is applied only if token is the current grant of lock (kind
+ * 0 or PROTO_QUEUE_LOCK), or the current leader's token of the election
+ * named lock (kind PROTO_QUEUE_ELECTION). */
 struct proto_fence {
 	struct proto_bytes lock;
 	uint64_t token;
+	uint8_t kind;
 };
 
 /*
@@ -236,8 +247,12 @@ enum proto_cmd_type {
 	PROTO_CMD_LOCK_RELEASE = 18,
 	PROTO_CMD_QUEUE_KICK = 19,
 	PROTO_CMD_FENCED = 20,
+	/* Elections (coordd/fsm/election.c). */
+	PROTO_CMD_ELECTION_CAMPAIGN = 23,
+	PROTO_CMD_ELECTION_PROCLAIM = 24,
+	PROTO_CMD_ELECTION_RESIGN = 25,
 };
-#define PROTO_CMD_LAST PROTO_CMD_FENCED
+#define PROTO_CMD_LAST PROTO_CMD_ELECTION_RESIGN
 
 /* An operation of a txn branch: PROTO_CMD_PUT, _DELETE or _RANGE (a get
  * is a range of one key). */
@@ -360,11 +375,30 @@ struct proto_lock_release {
 /* Queue kinds (the first is the lock; semaphores, elections and job
  * claims will follow on the same mechanism). */
 #define PROTO_QUEUE_LOCK 1
-#define PROTO_QUEUE_KIND_LAST PROTO_QUEUE_LOCK
+#define PROTO_QUEUE_ELECTION 3
+#define PROTO_QUEUE_KIND_LAST PROTO_QUEUE_ELECTION
 
 struct proto_queue_kick {
 	uint8_t kind;
 	struct proto_bytes name;
+};
+
+/* Elections: coordd/fsm/fsm.h has the rules. A candidate of name queues
+ * with value until deadline_ms (cluster time; 0: while its session
+ * lives). */
+struct proto_campaign_cmd {
+	struct proto_bytes name;
+	uint64_t session;
+	struct proto_bytes value;   /* <= COORD_ELECTION_VALUE_BYTES_MAX */
+	uint64_t deadline_ms;
+};
+
+/* The leader (session, token) sets its value. */
+struct proto_proclaim_cmd {
+	struct proto_bytes name;
+	uint64_t session;
+	uint64_t token;
+	struct proto_bytes value;
 };
 
 struct proto_cmd;
@@ -399,6 +433,9 @@ struct proto_cmd {
 		struct proto_lock_release lock_release;
 		struct proto_queue_kick queue_kick;
 		struct proto_fenced fenced;
+		struct proto_campaign_cmd campaign;
+		struct proto_proclaim_cmd proclaim;
+		struct proto_lock_release resign;   /* ELECTION_RESIGN */
 	} u;
 };
 
@@ -515,6 +552,7 @@ struct proto_reply {
 		struct proto_lease_revoke_reply lease_revoke;
 		struct proto_lease_expire_reply lease_expire;
 		struct proto_session_open_reply session_open;
+		/* also ELECTION_CAMPAIGN's */
 		struct proto_lock_acquire_reply lock_acquire;
 		struct proto_queue_kick_reply queue_kick;
 	} u;

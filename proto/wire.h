@@ -273,9 +273,13 @@ struct proto_campaign {
 	uint64_t timeout_ms;
 };
 
-/* ELECTION_LEADER, ELECTION_OBSERVE [name]. */
+/* ELECTION_LEADER [name], ELECTION_OBSERVE [name, start_revision]:
+ * an observe streams every change of the election's leader from
+ * start_revision (0: from the next revision) as PUSH_ELECTION, like a
+ * watch (COORD_ECOMPACTED for a compacted start; WATCH_CANCEL ends it). */
 struct proto_election_name {
 	struct proto_bytes name;
+	uint64_t start_revision;    /* OBSERVE only */
 };
 
 /* ELECTION_PROCLAIM [name, session, token, value]. */

@@ -11,14 +11,20 @@
 #include "proto/errors.h"
 #include "proto/limits.h"
 
+/* The queue a fence names: a lock's (kind 0 or FSM_QUEUE_LOCK), or an
+ * election's, whose one holder is the leader. */
 static int fence_holds(struct fsm *f, const struct proto_fence *fc,
 		       bool *current, uint64_t *holder_token)
 {
+	uint8_t kind = fc->kind == 0 ? FSM_QUEUE_LOCK : fc->kind;
 	struct fsm_queue q;
-	int rc = fsm_queue_load(f, FSM_QUEUE_LOCK, fc->lock, &q);
+	int rc;
 
 	*current = false;
 	*holder_token = 0;
+	if (kind != FSM_QUEUE_LOCK && kind != FSM_QUEUE_ELECTION)
+		return COORD_EINVAL;
+	rc = fsm_queue_load(f, kind, fc->lock, &q);
 	if (rc != COORD_OK)
 		return rc;
 	if (q.n_holders > 0)
@@ -64,7 +70,7 @@ int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,
 int fsm_lock_check(struct fsm *f, struct proto_bytes name, uint64_t token,
 		   bool *current, uint64_t *holder_token)
 {
-	struct proto_fence fc = { name, token };
+	struct proto_fence fc = { name, token, FSM_QUEUE_LOCK };
 
 	/* A read between commands: the view is the backend. */
 	proto_arena_reset(&f->arena);

@@ -279,6 +279,10 @@ static int apply_cmd_type(struct fsm *f, uint64_t index,
 					  &reply->u.queue_kick);
 	case PROTO_CMD_FENCED:
 		return fsm_cmd_fenced(f, &cmd->u.fenced, reply);
+	case PROTO_CMD_ELECTION_CAMPAIGN:
+	case PROTO_CMD_ELECTION_PROCLAIM:
+	case PROTO_CMD_ELECTION_RESIGN:
+		return fsm_cmd_election(f, cmd, reply);
 	}
 	return COORD_EINVAL;
 }

@@ -422,6 +422,21 @@ int fsm_cmd_lock_release(struct fsm *f, const struct proto_lock_release *r);
 int fsm_cmd_queue_kick(struct fsm *f, const struct proto_queue_kick *k,
 		       struct proto_queue_kick_reply *out);
 
+/* mvcc.c: the reserved key space (COORD_RESERVED_KEY_PREFIX): clients
+ * may read it, only the fsm itself writes it. fsm_key_get() reads a
+ * key's current version in the command (an arena copy). */
+bool fsm_key_reserved(struct proto_bytes key);
+int fsm_key_get(struct fsm *f, struct proto_bytes key, bool *live,
+		struct proto_kv *kv);
+int fsm_key_put_internal(struct fsm *f, struct proto_bytes key,
+			 struct proto_bytes value);
+int fsm_key_delete_internal(struct fsm *f, struct proto_bytes key);
+
+/* election.c */
+extern const struct fsm_queue_policy fsm_election_policy;
+int fsm_cmd_election(struct fsm *f, const struct proto_cmd *cmd,
+		     struct proto_reply *reply);
+
 /* fence.c: checks the fences, then runs the inner command. */
 int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,
 		   struct proto_reply *reply);

@@ -452,6 +452,8 @@ int fsm_queue_owned(struct fsm *f, uint64_t session, uint8_t **kinds,
 
 const struct fsm_queue_policy *fsm_queue_policy_of(uint8_t kind)
 {
+	if (kind == FSM_QUEUE_ELECTION)
+		return &fsm_election_policy;
 	return kind == FSM_QUEUE_LOCK ? &fsm_lock_policy : NULL;
 }
 

@@ -35,8 +35,13 @@ static const struct {
 START_TEST(every_code_has_its_own_name_and_message)
 {
 	for (size_t i = 0; i < N_ERRORS; i++) {
-		/* Values are dense from 0, in table order. */
-		ck_assert_int_eq(error_table[i].code, (int)i);
+		/* Values rise in table order from 0 (numbers reserved for
+		 * parallel branches may leave a gap until they merge). */
+		if (i == 0)
+			ck_assert_int_eq(error_table[i].code, 0);
+		else
+			ck_assert_int_gt(error_table[i].code,
+					 error_table[i - 1].code);
 		ck_assert_str_eq(coord_strerror(error_table[i].code),
 				 error_table[i].message);
 		ck_assert_str_eq(coord_error_name(error_table[i].code),
@@ -54,7 +59,8 @@ END_TEST
 START_TEST(unknown_codes_are_named_as_unknown)
 {
 	ck_assert_str_eq(coord_strerror(-1), "unknown error");
-	ck_assert_str_eq(coord_strerror((int)N_ERRORS), "unknown error");
+	ck_assert_str_eq(coord_strerror(error_table[N_ERRORS - 1].code + 1),
+			 "unknown error");
 	ck_assert_str_eq(coord_error_name(INT_MAX), "COORD_E?");
 }
 END_TEST
