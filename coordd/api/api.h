@@ -154,6 +154,23 @@ void locks_session_touched(struct net *net, struct lease_ent *e);
 void locks_session_gone(struct net *net, struct lease_ent *e);
 void locks_session_resync(struct net *net, struct lease_ent *e);
 void locks_client_closed(struct client *cl);
+/* The queue kind (FSM_QUEUE_*) a queued request of request_kind waits on
+ * (LOCK_ACQUIRE, ELECTION_CAMPAIGN). */
+uint8_t locks_queue_kind(uint32_t request_kind);
+/* The done of an acquire-like proposal (q->arg: the session, q->name:
+ * the queue's name): granted now, or a wait for the PUSH_GRANT. */
+void locks_acquire_done(void *ctx, int code, const uint8_t *reply,
+			size_t len);
+
+/* election.c */
+void election_campaign(struct client *cl, const struct proto_request *rq);
+/* ELECTION_PROCLAIM, ELECTION_RESIGN. */
+void election_write(struct client *cl, const struct proto_request *rq);
+void election_leader(struct client *cl, const struct proto_request *rq);
+
+/* watch.c: ELECTION_OBSERVE, a watch on the election's key whose events
+ * are pushed as PUSH_ELECTION. */
+void watch_observe(struct client *cl, const struct proto_request *rq);
 
 /* The families. */
 void keys_write(struct client *cl, const struct proto_request *rq);

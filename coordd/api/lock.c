@@ -39,11 +39,20 @@ struct lock_wait {
 	struct lock_wait *cprev;
 };
 
-static struct lock_wait *wait_find(struct lease_ent *e,
+/* The queue kind a queued request waits on: locks' waits and
+ * elections' (campaigns) are the same machinery. */
+uint8_t locks_queue_kind(uint32_t request_kind)
+{
+	return request_kind == PROTO_ELECTION_CAMPAIGN ? FSM_QUEUE_ELECTION
+						       : FSM_QUEUE_LOCK;
+}
+
+static struct lock_wait *wait_find(struct lease_ent *e, uint8_t qkind,
 				   struct proto_bytes name)
 {
 	for (struct lock_wait *w = e->waits; w != NULL; w = w->snext)
-		if (w->name_len == name.len &&
+		if (locks_queue_kind(w->kind) == qkind &&
+		    w->name_len == name.len &&
 		    memcmp(w->name, name.data, name.len) == 0)
 			return w;
 	return NULL;
@@ -114,13 +123,13 @@ static void expire_now(struct net *net, struct lease_ent *e)
 
 /* A grant of the fsm for (session, name): pushed to the waiting
  * connection, or held back while the session is overdue here. */
-static void grant_report(struct net *net, uint64_t session,
+static void grant_report(struct net *net, uint8_t qkind, uint64_t session,
 			 struct proto_bytes name, uint64_t token)
 {
 	struct lease_ent *e = lease_find(net, session);
 	struct lock_wait *w;
 
-	if (e == NULL || (w = wait_find(e, name)) == NULL)
+	if (e == NULL || (w = wait_find(e, qkind, name)) == NULL)
 		return;
 	if (lease_overdue(net, e)) {
 		net->grants_withheld_total++;
@@ -138,18 +147,18 @@ static void locks_kicks_dirty(struct net *net);
 void locks_applied(struct net *net, const struct fsm_result *res)
 {
 	if (res->reply.code == COORD_OK &&
-	    ((res->reply.type == PROTO_CMD_LOCK_ACQUIRE &&
+	    (((res->reply.type == PROTO_CMD_LOCK_ACQUIRE ||
+	       res->reply.type == PROTO_CMD_ELECTION_CAMPAIGN) &&
 	      !res->reply.u.lock_acquire.granted) ||
-	     res->reply.type == PROTO_CMD_LOCK_RELEASE))
+	     res->reply.type == PROTO_CMD_LOCK_RELEASE ||
+	     res->reply.type == PROTO_CMD_ELECTION_RESIGN))
 		locks_kicks_dirty(net);
 	for (size_t i = 0; i < res->n_gone; i++)
 		if (res->gone[i].why == COORD_ESESSION_EXPIRED)
 			locks_kicks_dirty(net);
 	for (size_t i = 0; i < res->n_grants; i++)
-		if (res->grants[i].kind == FSM_QUEUE_LOCK)
-			grant_report(net, res->grants[i].session,
-				     res->grants[i].name,
-				     res->grants[i].token);
+		grant_report(net, res->grants[i].kind, res->grants[i].session,
+			     res->grants[i].name, res->grants[i].token);
 }
 
 void locks_session_touched(struct net *net, struct lease_ent *e)
@@ -175,14 +184,14 @@ void locks_session_gone(struct net *net, struct lease_ent *e)
 		wait_free(e, e->waits);
 }
 
-/* The session's current token for the lock, if it holds it (0: not). */
-static uint64_t held_token(struct net *net, uint64_t session,
+/* The session's current token for the queue, if it holds it (0: not). */
+static uint64_t held_token(struct net *net, uint8_t qkind, uint64_t session,
 			   struct proto_bytes name)
 {
 	struct fsm_queue_status st;
 
-	if (fsm_queue_status(node_fsm(net->node), FSM_QUEUE_LOCK, name, 0,
-			     &st) != COORD_OK)
+	if (fsm_queue_status(node_fsm(net->node), qkind, name, 0, &st) !=
+	    COORD_OK)
 		return 0;
 	for (size_t i = 0; i < st.n_holders; i++)
 		if (st.holders[i].session == session)
@@ -198,7 +207,8 @@ void locks_session_resync(struct net *net, struct lease_ent *e)
 
 	for (w = e->waits; w != NULL; w = next) {
 		uint64_t token = held_token(
-			net, w->session, proto_bytes_make(w->name, w->name_len));
+			net, locks_queue_kind(w->kind), w->session,
+			proto_bytes_make(w->name, w->name_len));
 
 		next = w->snext;
 		if (token != 0) {
@@ -240,7 +250,7 @@ static int wait_add(struct client *cl, const struct req *q)
 
 	if (e == NULL)
 		return COORD_ESESSION;
-	w = wait_find(e, name);
+	w = wait_find(e, locks_queue_kind(q->kind), name);
 	if (w == NULL) {
 		w = calloc(1, sizeof(*w));
 		if (w == NULL)
@@ -265,8 +275,8 @@ static int wait_add(struct client *cl, const struct req *q)
 	return COORD_OK;
 }
 
-static void acquire_done(void *ctx, int code, const uint8_t *reply,
-			 size_t len)
+void locks_acquire_done(void *ctx, int code, const uint8_t *reply,
+			size_t len)
 {
 	struct req *q = ctx;
 	struct client *cl = q->cl;
@@ -287,7 +297,8 @@ static void acquire_done(void *ctx, int code, const uint8_t *reply,
 		/* Queued -- or, for a retry answered from the client table,
 		 * granted since: then the token now. */
 		uint64_t token = held_token(
-			net, q->arg, proto_bytes_make(q->name, q->name_len));
+			net, locks_queue_kind(q->kind), q->arg,
+			proto_bytes_make(q->name, q->name_len));
 
 		if (token != 0) {
 			send_grant(cl, q, true, token);
@@ -329,7 +340,7 @@ void lock_acquire(struct client *cl, const struct proto_request *rq)
 			? net_cluster_now_ms(net) + a->timeout_ms
 			: 0;
 	cmd.u.lock_acquire.lock_delay_ms = a->lock_delay_ms;
-	rc = api_propose_req(cl, rq, &cmd, acquire_done, &q);
+	rc = api_propose_req(cl, rq, &cmd, locks_acquire_done, &q);
 	if (rc != COORD_OK) {
 		api_send_error(cl, rq->kind, rq->request_id, rc);
 		return;
