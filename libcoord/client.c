@@ -1290,7 +1290,7 @@ static void handle_push(struct coord_client *c, const uint8_t *body,
 					  p.u.election.token,
 					  p.u.election.revision,
 					  p.u.election.value.data,
-					  p.u.election.value.len };
+					  p.u.election.value.len, 0 };
 
 		/* Delivered already before a reconnect: skipped. */
 		if (w->ofn == NULL || (w->next_rev != 0 &&

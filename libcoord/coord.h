@@ -681,6 +681,8 @@ struct coord_leader {
 	uint64_t revision;
 	const uint8_t *value;       /* owned: coord_leader_clear() */
 	size_t value_len;
+	uint64_t candidates;        /* coord_election_leader(): sessions
+				     * queued behind the leader */
 };
 /* A linearizable read. */
 COORD_API coord_err_t coord_election_leader(struct coord_client *c,

@@ -212,12 +212,13 @@ static void leader_done(struct coord_client *c, void *arg, int code,
 					r->u.leader.token,
 					r->u.leader.revision,
 					r->u.leader.value);
+	res->l.candidates = r->u.leader.candidates;
 }
 
 coord_err_t coord_election_leader(struct coord_client *c, const void *name,
 				  size_t name_len, struct coord_leader *out)
 {
-	struct leader_result res = { COORD_OK, { 0, 0, 0, NULL, 0 } };
+	struct leader_result res = { COORD_OK, { 0, 0, 0, NULL, 0, 0 } };
 	struct proto_request rq;
 	int rc;
 

@@ -253,6 +253,7 @@ static const struct wfield rp_leader[] = {
 	RP(WF_U64, leader.token, 0, ANY),
 	RP(WF_BYTES, leader.value, 0, VALUE_),
 	RP(WF_U64, leader.revision, 0, ANY),
+	RP(WF_U64, leader.candidates, 0, ANY),
 };
 static const struct wfield rp_job_enqueue[] = {
 	RP(WF_U64, job_enqueue.job_id, 0, ANY),

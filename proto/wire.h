@@ -468,13 +468,14 @@ struct proto_lock_status_reply {
 	uint64_t n_waiters;
 };
 
-/* ELECTION_LEADER [session, token, value, revision]: session 0: no
- * leader. */
+/* ELECTION_LEADER [session, token, value, revision, candidates]:
+ * session 0: no leader; candidates: sessions queued behind the leader. */
 struct proto_leader_reply {
 	uint64_t session;
 	uint64_t token;
 	struct proto_bytes value;
 	uint64_t revision;
+	uint64_t candidates;
 };
 
 /* REGISTER_CLIENT [client_id]: the id to stamp on mutating requests

@@ -1222,12 +1222,15 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
  * V", or "no leader NAME token T revision R" (T: the token that ended,
  * 0 if none is known). */
 static void print_leader(const char *name, const struct coord_leader *l,
-			 bool json)
+			 bool json, bool candidates)
 {
 	if (json) {
 		printf("{\"name\":\"%s\",\"session\":%" PRIu64 ",\"token\":%"
-		       PRIu64 ",\"revision\":%" PRIu64 ",\"value\":\"", name,
-		       l->session, l->token, l->revision);
+		       PRIu64 ",\"revision\":%" PRIu64, name, l->session,
+		       l->token, l->revision);
+		if (candidates)
+			printf(",\"candidates\":%" PRIu64, l->candidates);
+		printf(",\"value\":\"");
 		print_bytes(l->value, l->value_len, true);
 		printf("\"}\n");
 	} else if (l->session == 0) {
@@ -1235,8 +1238,11 @@ static void print_leader(const char *name, const struct coord_leader *l,
 		       name, l->token, l->revision);
 	} else {
 		printf("leader %s session %" PRIu64 " token %" PRIu64
-		       " revision %" PRIu64 " value ", name, l->session,
-		       l->token, l->revision);
+		       " revision %" PRIu64, name, l->session, l->token,
+		       l->revision);
+		if (candidates)
+			printf(" candidates %" PRIu64, l->candidates);
+		printf(" value ");
 		print_bytes(l->value, l->value_len, false);
 		putchar('\n');
 	}
@@ -1248,6 +1254,7 @@ struct observe_ctx {
 	const char *name;
 	bool json;
 	uint64_t left;              /* changes still to print; 0: no end */
+	bool done;                  /* printed them */
 	int code;
 };
 
@@ -1255,15 +1262,19 @@ static void on_change(void *arg, coord_err_t code, const struct coord_leader *l)
 {
 	struct observe_ctx *o = arg;
 
+	if (o->done)
+		return;     /* the client's end cancels it */
 	if (code != COORD_OK) {
 		o->code = code;
 		fail(o->c, "observe", code);
 		coord_client_stop(o->c);
 		return;
 	}
-	print_leader(o->name, l, o->json);
-	if (o->left != 0 && --o->left == 0)
+	print_leader(o->name, l, o->json, false);
+	if (o->left != 0 && --o->left == 0) {
+		o->done = true;
 		coord_client_stop(o->c);
+	}
 }
 
 static bool leading(void *arg)
@@ -1315,7 +1326,7 @@ static int cmd_elect(struct coord_client *c, const struct gopts *g, int argc,
 		"elect [--ttl S] [--timeout S] NAME VALUE [-- CMD ...] | "
 		"--leader NAME | --observe NAME [--rev R] [--count N]";
 	struct lock_watch w = { false, COORD_OK };
-	struct observe_ctx o = { c, NULL, g->json, 0, COORD_OK };
+	struct observe_ctx o = { c, NULL, g->json, 0, false, COORD_OK };
 	struct coord_session *s;
 	struct coord_election *e;
 	struct coord_watch *h;
@@ -1359,7 +1370,7 @@ static int cmd_elect(struct coord_client *c, const struct gopts *g, int argc,
 		code = coord_election_leader(c, name, strlen(name), &l);
 		if (code != COORD_OK)
 			return fail(c, "elect --leader", code);
-		print_leader(name, &l, g->json);
+		print_leader(name, &l, g->json, true);
 		coord_leader_clear(&l);
 		return 0;
 	}
@@ -1379,6 +1390,8 @@ static int cmd_elect(struct coord_client *c, const struct gopts *g, int argc,
 		return fail(c, "session open", code);
 	}
 	coord_session_set_callback(s, lock_session_cb, &w);
+	fprintf(stderr, "coordctl: campaigning for %s as session %" PRIu64
+		"\n", name, coord_session_id(s));
 	code = coord_election_campaign(s, name, strlen(name), value,
 				       strlen(value), timeout, &e);
 	if (code != COORD_OK) {
@@ -1402,10 +1415,14 @@ static int cmd_elect(struct coord_client *c, const struct gopts *g, int argc,
 		sa.sa_handler = lock_signal_handler;
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
-		while (lock_signal == 0 &&
-		       coord_election_state(e) != COORD_ELECTION_LOST) {
+		/* stdin's lines are proclaimed before the state is looked
+		 * at: a leader that was paused tries, and is refused. */
+		for (;;) {
 			coord_client_run(c, 20);
 			proclaim_stdin(c, e, &eof);
+			if (lock_signal != 0 ||
+			    coord_election_state(e) == COORD_ELECTION_LOST)
+				break;
 		}
 		wstatus = coord_election_state(e) == COORD_ELECTION_LOST
 				  ? 1 << 8

@@ -111,6 +111,7 @@ static void leader_read_done(void *ctx, int code, const uint8_t *reply,
 		r.u.leader.token = l.token;
 		r.u.leader.value = l.value;
 		r.u.leader.revision = l.revision;
+		r.u.leader.candidates = l.candidates;
 		api_send(cl, &r);
 	}
 	api_req_free(q);

@@ -330,6 +330,7 @@ int fsm_election_leader(struct fsm *f, struct proto_bytes name,
 			struct fsm_leader *out)
 {
 	uint8_t kb[FSM_ELECTION_KEY_BYTES_MAX];
+	struct fsm_queue q;
 	struct proto_kv kv;
 	bool live;
 	int rc;
@@ -339,6 +340,10 @@ int fsm_election_leader(struct fsm *f, struct proto_bytes name,
 		return COORD_EINVAL;
 	proto_arena_reset(&f->arena);
 	fsm_ov_reset(&f->ov);
+	rc = fsm_queue_load(f, FSM_QUEUE_ELECTION, name, &q);
+	if (rc != COORD_OK)
+		return rc;
+	out->candidates = q.n_waiters;
 	rc = fsm_key_get(f, proto_bytes_make(kb, fsm_election_key(name, kb)),
 			 &live, &kv);
 	if (rc != COORD_OK)

@@ -425,6 +425,7 @@ struct fsm_leader {
 	struct proto_bytes value;   /* fsm memory, as a reply's */
 	uint64_t revision;          /* of the change that made it so (no
 				     * leader: the current revision) */
+	uint64_t candidates;        /* queued behind the leader */
 };
 
 /* The leader of election name between commands (a read of the current

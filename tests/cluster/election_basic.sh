@@ -23,17 +23,18 @@ lk_bg "$A"
 el_wait_line "$D/a.out" '^elected svc token [0-9]+ session [0-9]+$'
 tok_a=$(awk '/^elected/ {print $4}' "$D/a.out")
 sess_a=$(awk '/^elected/ {print $6}' "$D/a.out")
-el_leader svc | grep -Eq "^leader svc session $sess_a token $tok_a revision $tok_a value host-a\$" ||
+el_leader svc | grep -Eq "^leader svc session $sess_a token $tok_a revision $tok_a candidates 0 value host-a\$" ||
 	fail "leader after A's campaign: $(el_leader svc)"
 
 "$COORDCTL" --endpoints "$EP" elect --ttl 5 svc host-b >"$D/b.out" 2>&1 &
 B=$!
 lk_bg "$B"
+el_wait_candidates svc 1
 
 # The leader proclaims; the value changes, the token stays.
 echo host-a2 >&7
 el_wait_line "$D/a.out" '^coordctl: proclaimed host-a2$'
-el_leader svc | grep -Eq "^leader svc session $sess_a token $tok_a revision [0-9]+ value host-a2\$" ||
+el_leader svc | grep -Eq "^leader svc session $sess_a token $tok_a revision [0-9]+ candidates 1 value host-a2\$" ||
 	fail "leader after the proclaim: $(el_leader svc)"
 cl_ctl put --fence-election "svc=$tok_a" owner a >/dev/null ||
 	fail "the leader's fenced put was refused"
@@ -52,7 +53,7 @@ cl_ctl del "" --prefix >/dev/null || fail "del --prefix failed"
 cl_ctl put --fence-election "svc=$((tok_a + 1))" owner x >"$D/bad4.out" 2>&1 &&
 	fail "a put fenced by a token that never led was applied"
 grep -q COORD_EFENCED "$D/bad4.out" || fail "stale fence: $(cat "$D/bad4.out")"
-el_leader svc | grep -Eq "^leader svc session $sess_a token $tok_a revision $rev value host-a2\$" ||
+el_leader svc | grep -Eq "^leader svc session $sess_a token $tok_a revision $rev candidates 1 value host-a2\$" ||
 	fail "bad input changed the leader: $(el_leader svc)"
 el_leader svc2 | grep -q '^no leader svc2 ' || fail "svc2 has a leader: $(el_leader svc2)"
 
@@ -63,7 +64,7 @@ lk_wait_exit "$A"
 el_wait_line "$D/b.out" "^elected svc token [0-9]+ session [0-9]+$"
 tok_b=$(awk '/^elected/ {print $4}' "$D/b.out")
 [ "$tok_b" -gt "$tok_a" ] || fail "B's token $tok_b is not above A's $tok_a"
-el_leader svc | grep -Eq "^leader svc session [0-9]+ token $tok_b revision $tok_b value host-b\$" ||
+el_leader svc | grep -Eq "^leader svc session [0-9]+ token $tok_b revision $tok_b candidates 0 value host-b\$" ||
 	fail "leader after A resigned: $(el_leader svc)"
 cl_ctl put --fence-election "svc=$tok_a" owner a >"$D/stale.out" 2>&1 &&
 	fail "A's fenced put after its resign was applied"

@@ -2,6 +2,7 @@
 # lock_lib.sh (a 3-node cluster with short timeouts, lk_wait_*, lk_bg).
 #   el_wait_line F ERE   until file F has a line matching ERE (CL_WAIT_S)
 #   el_leader NAME       `coordctl elect --leader NAME`'s line
+#   el_wait_candidates NAME N  until N candidates queue behind the leader
 #   el_check FILE REF    the observer checker: FILE (an observer's lines,
 #                        `elect --observe`) is exactly REF's changes, once
 #                        each and in order (no gap, no duplicate), with
@@ -22,6 +23,15 @@ el_wait_line() {
 
 el_leader() {
 	cl_ctl elect --leader "$1"
+}
+
+el_wait_candidates() {
+	dl=$(cl_deadline "$CL_WAIT_S")
+	until el_leader "$1" | grep -q " candidates $2 "; do
+		[ "$(date +%s)" -lt "$dl" ] ||
+			fail "not $2 candidate(s) on $1: $(el_leader "$1" 2>&1)"
+		sleep 0.05
+	done
 }
 
 el_check() {

@@ -294,7 +294,7 @@ void tw_sample_response(uint32_t kind, struct proto_response *resp)
 		break;
 	case PROTO_ELECTION_LEADER:
 		resp->u.leader = (struct proto_leader_reply){ 301, 77,
-							      B("host-a"), 76 };
+							      B("host-a"), 76, 2 };
 		break;
 	case PROTO_REGISTER_CLIENT:
 		resp->u.register_client.client_id = 1ull << 35;
