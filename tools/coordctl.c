@@ -1277,6 +1277,17 @@ static void on_change(void *arg, coord_err_t code, const struct coord_leader *l)
 	}
 }
 
+/* The "leadership lost" callback of a held leadership: says so. */
+static void on_leadership(void *arg, struct coord_election *e,
+			  enum coord_election_state st)
+{
+	fprintf(stderr, "coordctl: leadership of %s (token %" PRIu64 ") %s\n",
+		(const char *)arg, coord_election_token(e),
+		st == COORD_ELECTION_JEOPARDY
+			? "in jeopardy (keepalives unanswered for half the TTL)"
+			: "lost");
+}
+
 static bool leading(void *arg)
 {
 	return coord_election_state(arg) == COORD_ELECTION_LEADER;
@@ -1411,6 +1422,8 @@ static int cmd_elect(struct coord_client *c, const struct gopts *g, int argc,
 	} else {
 		struct sigaction sa;
 
+		coord_election_set_lost_callback(e, on_leadership,
+						 (void *)name);
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = lock_signal_handler;
 		sigaction(SIGTERM, &sa, NULL);
