@@ -30,8 +30,13 @@
  *       Lock and session workloads on a running cluster, a thread with a
  *       synchronous libcoord client per logical client (see
  *       tools/bench_lock.c).
+ *
+ *   coord-bench election-failover [--rounds N] [--holder-ttl-ms MS]
+ *       The time from killing an election leader's client to the next
+ *       leader's campaign returning (see tools/bench_election.c).
  */
 #include "raft/raft.h"
+#include "tools/bench_election.h"
 #include "tools/bench_kv.h"
 #include "tools/bench_lock.h"
 #include "tools/bench_store.h"
@@ -277,7 +282,9 @@ static void usage(FILE *f)
 		   "       coord-bench store [--help]\n"
 		   "       coord-bench put|get|txn-cas|failover [--help]\n"
 		   "       coord-bench lock-contended|lock-uncontended|"
-		   "session-churn|expiry-handoff|failover-lock|scale [--help]\n");
+		   "session-churn|expiry-handoff|failover-lock|scale [--help]\n"
+		   "       coord-bench election-failover [--rounds N] "
+		   "[--holder-ttl-ms MS]\n");
 }
 
 int main(int argc, char **argv)
@@ -291,6 +298,8 @@ int main(int argc, char **argv)
 			  strcmp(argv[1], "txn-cas") == 0 ||
 			  strcmp(argv[1], "failover") == 0))
 		return bench_kv(argv[1], argc - 2, argv + 2);
+	if (argc >= 2 && bench_election_has(argv[1]))
+		return bench_election(argv[1], argc - 2, argv + 2);
 	if (argc >= 2 && bench_lock_has(argv[1]))
 		return bench_lock(argv[1], argc - 2, argv + 2);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
