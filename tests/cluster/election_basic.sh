@@ -6,6 +6,8 @@
 # the old token no longer fences; the last resign leaves no leader. Bad
 # input gets named errors and changes nothing: an empty name, an
 # oversized value, a write into the reserved key space, a stale fence.
+# `coordctl elect NAME VALUE -- CMD` runs CMD as leader, exits with its
+# status and resigns.
 # shellcheck source=tests/cluster/election_lib.sh
 . "$(dirname "$0")/election_lib.sh"
 cl_init election_basic
@@ -74,4 +76,13 @@ kill -TERM "$B"
 lk_wait_exit "$B"
 [ "$LK_STATUS" -eq 0 ] || fail "B exited $LK_STATUS: $(cat "$D/b.out")"
 el_leader svc | grep -q "^no leader svc token 0 " || fail "a leader after the last resign: $(el_leader svc)"
+
+# With a command: it runs as leader with the election and the token in
+# its environment; its exit status is coordctl's, and it resigns.
+cl_ctl elect job v -- sh -c 'echo "$COORD_ELECTION $COORD_FENCING_TOKEN"; exit 3' >"$D/cmd.out" 2>&1
+st=$?
+[ "$st" -eq 3 ] || fail "elect -- CMD exited $st: $(cat "$D/cmd.out")"
+tok=$(awk '/^elected job/ {print $4}' "$D/cmd.out")
+grep -q "^job $tok\$" "$D/cmd.out" || fail "CMD's environment: $(cat "$D/cmd.out")"
+el_leader job | grep -q '^no leader job ' || fail "not resigned: $(el_leader job)"
 echo "election_basic: tokens $tok_a then $tok_b; bad input refused"
