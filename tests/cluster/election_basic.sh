@@ -6,6 +6,7 @@
 # the old token no longer fences; the last resign leaves no leader. Bad
 # input gets named errors and changes nothing: an empty name, an
 # oversized value, a write into the reserved key space, a stale fence.
+# A campaign that times out while queued fails and leaves the queue.
 # `coordctl elect NAME VALUE -- CMD` runs CMD as leader, exits with its
 # status and resigns.
 # shellcheck source=tests/cluster/election_lib.sh
@@ -58,6 +59,11 @@ grep -q COORD_EFENCED "$D/bad4.out" || fail "stale fence: $(cat "$D/bad4.out")"
 el_leader svc | grep -Eq "^leader svc session $sess_a token $tok_a revision $rev candidates 1 value host-a2\$" ||
 	fail "bad input changed the leader: $(el_leader svc)"
 el_leader svc2 | grep -q '^no leader svc2 ' || fail "svc2 has a leader: $(el_leader svc2)"
+# A campaign whose timeout passes while queued fails and leaves the
+# queue (libcoord's cancel).
+"$COORDCTL" --endpoints "$EP" elect --timeout 1 svc host-t >"$D/t.out" 2>&1 && fail "a timed-out campaign succeeded"
+grep -q COORD_ETIMEDOUT "$D/t.out" || fail "timed-out campaign: $(cat "$D/t.out")"
+el_leader svc | grep -Eq " candidates 1 " || fail "the timed-out candidate stayed queued: $(el_leader svc)"
 
 # A resigns: B is elected, with a larger token; A's token fences no more.
 kill -TERM "$A"
