@@ -42,14 +42,6 @@ struct eb_opts {
 	const char *election;       /* election-holder */
 };
 
-static void eb_sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 static int eb_client(const struct eb_opts *o, unsigned timeout_ms,
 		     struct coord_client **out)
 {
@@ -133,35 +125,6 @@ static void *candidate_main(void *arg)
 	return NULL;
 }
 
-static pid_t holder_spawn(const struct eb_opts *o, const char *name,
-			  FILE **out)
-{
-	char ttl[32];
-	int p[2];
-	pid_t pid;
-
-	if (pipe(p) != 0)
-		return -1;
-	snprintf(ttl, sizeof(ttl), "%u", o->ttl_ms);
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execl("/proc/self/exe", "coord-bench", "election-holder",
-		      "--endpoints", o->endpoints, "--holder-ttl-ms", ttl,
-		      "--election", name, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return -1;
-	}
-	*out = fdopen(p[0], "r");
-	return pid;
-}
-
 /* One round; 0, or 1 after printing why it failed. */
 static int failover_round(const struct eb_opts *o, const char *prefix, int r,
 			  double *from_kill)
@@ -177,7 +140,8 @@ static int failover_round(const struct eb_opts *o, const char *prefix, int r,
 	int rc = 1;
 
 	snprintf(name, sizeof(name), "%s/election/%d", prefix, r);
-	pid = holder_spawn(o, name, &hout);
+	pid = bench_spawn_holder("election-holder", o->endpoints, o->ttl_ms,
+				 "--election", name, &hout);
 	if (pid < 0 || hout == NULL) {
 		fprintf(stderr, "coord-bench: cannot start the holder\n");
 		goto out;
@@ -212,11 +176,11 @@ static int failover_round(const struct eb_opts *o, const char *prefix, int r,
 				"queued\n");
 			goto out;
 		}
-		eb_sleep_ms(10);
+		bench_sleep_ms(10);
 	}
 	/* A few keepalives of the holder, then a crash at a random point
 	 * of its keepalive period. */
-	eb_sleep_ms(o->ttl_ms + (unsigned)(bench_real_ns() % (o->ttl_ms / 3)));
+	bench_sleep_ms(o->ttl_ms + (unsigned)(bench_real_ns() % (o->ttl_ms / 3)));
 	t_kill = bench_mono_ns();
 	kill(pid, SIGKILL);
 	pthread_join(th, NULL);
