@@ -1392,6 +1392,8 @@ static int cmd_elect(struct coord_client *c, const struct gopts *g, int argc,
 		if (code != COORD_OK)
 			return fail(c, "elect --observe", code);
 		coord_client_run(c, 0);
+		/* Before o goes: the client's end would call it back. */
+		coord_watch_cancel(c, h);
 		return o.code == COORD_OK ? 0 : 1;
 	}
 	code = coord_session_open(c, ttl, &s);
