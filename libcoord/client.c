@@ -92,6 +92,7 @@ struct coord_watch {
 	unsigned flags;
 	bool prev_kv;
 	coord_watch_fn fn;
+	coord_observe_fn ofn;       /* an election's observe: key is its name */
 	void *arg;
 	bool ended;
 	bool canceled;              /* waits for its create reply to cancel */
@@ -142,6 +143,15 @@ struct coord_client {
 
 static void conn_start(struct coord_client *c);
 static void watch_free(struct coord_client *c, struct coord_watch *w);
+
+/* The watch (or observe) ended with code: its callback hears it. */
+static void watch_end(struct coord_watch *w, int code)
+{
+	if (w->ofn != NULL)
+		w->ofn(w->arg, code, NULL);
+	else
+		w->fn(w->arg, code, NULL, 0);
+}
 static void send_untracked(struct coord_client *c, struct proto_request *rq);
 static void client_destroy(struct coord_client *c);
 static void conn_drop(struct coord_client *c, const char *why);
@@ -1059,7 +1069,7 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 					w->next_rev = r.u.watch.start_revision;
 			} else if (!w->ended) {
 				w->ended = true;
-				w->fn(w->arg, r.code, NULL, 0);
+				watch_end(w, r.code);
 			}
 			break;  /* request ids are unique; w may be gone */
 		}
@@ -1266,12 +1276,15 @@ static void handle_push(struct coord_client *c, const uint8_t *body,
 		return;
 	}
 	if (p.kind != PROTO_PUSH_WATCH_EVENTS &&
-	    p.kind != PROTO_PUSH_WATCH_CANCELED)
+	    p.kind != PROTO_PUSH_WATCH_CANCELED &&
+	    p.kind != PROTO_PUSH_ELECTION)
 		return;
 	for (w = c->watches; w != NULL; w = w->next)
 		if (w->server_id != 0 &&
 		    w->server_id == (p.kind == PROTO_PUSH_WATCH_EVENTS
 					     ? p.u.watch_events.watch_id
+				     : p.kind == PROTO_PUSH_ELECTION
+					     ? p.u.election.watch_id
 					     : p.u.watch_canceled.watch_id))
 			break;
 	if (w == NULL || w->ended)
@@ -1281,7 +1294,22 @@ static void handle_push(struct coord_client *c, const uint8_t *body,
 		errf(c, "watch ended: %s (compact revision %" PRIu64 ")",
 		     coord_strerror(p.u.watch_canceled.code),
 		     p.u.watch_canceled.compact_revision);
-		w->fn(w->arg, p.u.watch_canceled.code, NULL, 0);
+		watch_end(w, p.u.watch_canceled.code);
+		return;
+	}
+	if (p.kind == PROTO_PUSH_ELECTION) {
+		struct coord_leader l = { p.u.election.session,
+					  p.u.election.token,
+					  p.u.election.revision,
+					  p.u.election.value.data,
+					  p.u.election.value.len, 0 };
+
+		/* Delivered already before a reconnect: skipped. */
+		if (w->ofn == NULL || (w->next_rev != 0 &&
+				       l.revision < w->next_rev))
+			return;
+		w->next_rev = l.revision + 1;
+		w->ofn(w->arg, COORD_OK, &l);
 		return;
 	}
 	{
@@ -1478,7 +1506,7 @@ static void client_destroy(struct coord_client *c)
 
 		c->watches = w->next;
 		if (!w->ended && !w->canceled)
-			w->fn(w->arg, COORD_ECANCELED, NULL, 0);
+			watch_end(w, COORD_ECANCELED);
 		free(w->key);
 		free(w);
 	}
@@ -1630,6 +1658,9 @@ static int fences_to_proto(struct coord_client *c,
 		out[i].lock = proto_bytes_make(fences[i].lock,
 					       fences[i].lock_len);
 		out[i].token = fences[i].token;
+		out[i].kind = fences[i].kind == COORD_FENCE_ELECTION
+				      ? PROTO_QUEUE_ELECTION
+				      : 0;
 	}
 	rq->fences.v = out;
 	rq->fences.n = n;
@@ -2163,21 +2194,27 @@ static void watch_send_create(struct coord_client *c, struct coord_watch *w)
 	struct proto_request rq;
 
 	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_WATCH_CREATE;
-	rq.u.watch_create.key = proto_bytes_make(w->key, w->key_len);
-	rq.u.watch_create.flags = w->flags & PROTO_DELETE_FLAGS_ALL;
-	rq.u.watch_create.start_revision = w->next_rev;
-	rq.u.watch_create.prev_kv = w->prev_kv;
+	if (w->ofn != NULL) {
+		rq.kind = PROTO_ELECTION_OBSERVE;
+		rq.u.election.name = proto_bytes_make(w->key, w->key_len);
+		rq.u.election.start_revision = w->next_rev;
+	} else {
+		rq.kind = PROTO_WATCH_CREATE;
+		rq.u.watch_create.key = proto_bytes_make(w->key, w->key_len);
+		rq.u.watch_create.flags = w->flags & PROTO_DELETE_FLAGS_ALL;
+		rq.u.watch_create.start_revision = w->next_rev;
+		rq.u.watch_create.prev_kv = w->prev_kv;
+	}
 	w->server_id = 0;
 	send_untracked(c, &rq);
 	w->create_req = rq.request_id;
 }
 
-coord_err_t coord_watch_create(struct coord_client *c, const void *key,
-			       size_t key_len, unsigned flags,
-			       uint64_t start_revision, bool prev_kv,
-			       coord_watch_fn fn, void *arg,
-			       struct coord_watch **out)
+/* A watch of key, or (ofn) an observe of the election named key. */
+static int watch_add(struct coord_client *c, const void *key, size_t key_len,
+		     unsigned flags, uint64_t start_revision, bool prev_kv,
+		     coord_watch_fn fn, coord_observe_fn ofn, void *arg,
+		     struct coord_watch **out)
 {
 	struct coord_watch *w;
 
@@ -2193,6 +2230,7 @@ coord_err_t coord_watch_create(struct coord_client *c, const void *key,
 	w->flags = flags;
 	w->prev_kv = prev_kv;
 	w->fn = fn;
+	w->ofn = ofn;
 	w->arg = arg;
 	w->next_rev = start_revision;
 	w->next = c->watches;
@@ -2204,6 +2242,32 @@ coord_err_t coord_watch_create(struct coord_client *c, const void *key,
 		conn_start(c);
 	*out = w;
 	return COORD_OK;
+}
+
+coord_err_t coord_election_observe(struct coord_client *c, const void *name,
+				   size_t name_len, uint64_t start_revision,
+				   coord_observe_fn fn, void *arg,
+				   struct coord_watch **out)
+{
+	*out = NULL;
+	if (name_len == 0 || name_len > COORD_NAME_BYTES_MAX) {
+		errf(c, "an election name has 1 to %d bytes",
+		     COORD_NAME_BYTES_MAX);
+		return COORD_EINVAL;
+	}
+	/* A watch whose create is an ELECTION_OBSERVE of name. */
+	return watch_add(c, name, name_len, 0, start_revision, false, NULL,
+			 fn, arg, out);
+}
+
+coord_err_t coord_watch_create(struct coord_client *c, const void *key,
+			       size_t key_len, unsigned flags,
+			       uint64_t start_revision, bool prev_kv,
+			       coord_watch_fn fn, void *arg,
+			       struct coord_watch **out)
+{
+	return watch_add(c, key, key_len, flags, start_revision, prev_kv, fn,
+			 NULL, arg, out);
 }
 
 static void watch_free(struct coord_client *c, struct coord_watch *w)

@@ -364,12 +364,17 @@ COORD_API coord_err_t coord_txn_async(struct coord_client *c,
  * Fenced writes. A fence names a lock and the token of a grant of it;
  * the write is applied only if every fence's token is its lock's current
  * grant, else it fails with COORD_EFENCED and nothing is written. At most
- * 16 fences (COORD_FENCES_MAX; more: COORD_EINVAL, nothing sent).
+ * 16 fences (COORD_FENCES_MAX; more: COORD_EINVAL, nothing sent). kind
+ * COORD_FENCE_ELECTION: lock names an election, and token must be its
+ * current leader's (coord_election_token()).
  */
+#define COORD_FENCE_LOCK 0
+#define COORD_FENCE_ELECTION 3
 struct coord_fence {
 	const void *lock;
 	size_t lock_len;
 	uint64_t token;
+	unsigned kind;              /* COORD_FENCE_LOCK (0) or _ELECTION */
 };
 COORD_API coord_err_t coord_put_fenced(struct coord_client *c,
 				       const struct coord_fence *fences,
@@ -817,6 +822,108 @@ COORD_API coord_err_t coord_job_list(struct coord_client *c,
 				     uint64_t cursor, unsigned limit,
 				     struct coord_job_list **out);
 COORD_API void coord_job_list_free(struct coord_job_list *l);
+
+/*
+ * Elections. A session campaigns for an election (a name) with a value;
+ * candidates are elected one at a time in FIFO order, and the leader's
+ * token (the revision of its election) rises strictly per election. An
+ * election handle is one candidacy of a session and then its
+ * leadership: campaign returns it once elected, with an error (never
+ * success) if the session ends, the timeout passes or the client goes
+ * first (a leadership that raced the timeout is resigned before the
+ * caller hears COORD_ETIMEDOUT). The leader's session ending elects the
+ * next candidate on the servers in the same command. Its state follows
+ * the session's (LEADER, JEOPARDY, LOST), as a lock's does; the "lost"
+ * callback hears each worse state once, while the handle leads. Writes
+ * through the handle are fenced by its token and refused locally
+ * (COORD_ELOCK_LOST) once it is lost; a proclaim after losing is refused
+ * by the servers (COORD_ENOTELECTED). (Tests: tests/unit/test_libcoord.c,
+ * tests/cluster/election_*.sh.)
+ */
+struct coord_election;
+
+enum coord_election_state {
+	COORD_ELECTION_LEADER = 0,
+	COORD_ELECTION_JEOPARDY = 1,
+	COORD_ELECTION_LOST = 2,
+};
+
+typedef void (*coord_election_fn)(void *arg, coord_err_t code,
+				  struct coord_election *e);
+typedef void (*coord_election_lost_fn)(void *arg, struct coord_election *e,
+				       enum coord_election_state state);
+
+/* Campaigns (value: at most 64 KiB) and returns once elected (*out:
+ * the handle, yours until coord_election_resign()); timeout_ms 0: waits
+ * while the session lives. */
+COORD_API coord_err_t coord_election_campaign(struct coord_session *s,
+					      const void *name,
+					      size_t name_len,
+					      const void *value,
+					      size_t value_len,
+					      unsigned timeout_ms,
+					      struct coord_election **out);
+/* The same, asynchronously: fn gets the outcome from the client's loop
+ * (COORD_ECANCELED when the session is closed or the client freed
+ * first). Returns COORD_OK when it started (else fn is not called). */
+COORD_API coord_err_t coord_election_campaign_async(
+	struct coord_session *s, const void *name, size_t name_len,
+	const void *value, size_t value_len, unsigned timeout_ms,
+	coord_election_fn fn, void *arg);
+COORD_API uint64_t coord_election_token(const struct coord_election *e);
+COORD_API enum coord_election_state coord_election_state(
+	const struct coord_election *e);
+COORD_API void coord_election_set_lost_callback(struct coord_election *e,
+						coord_election_lost_fn fn,
+						void *arg);
+/* Sets the leader's value (COORD_ENOTELECTED: not the leader any more;
+ * the handle is then lost). */
+COORD_API coord_err_t coord_election_proclaim(struct coord_election *e,
+					      const void *value,
+					      size_t value_len);
+/* Steps down (the next candidate is elected) and frees the handle;
+ * resigning a leadership that is gone already is COORD_OK. */
+COORD_API coord_err_t coord_election_resign(struct coord_election *e);
+/* A put fenced by the leader's token (see Fenced writes). */
+COORD_API coord_err_t coord_election_put(struct coord_election *e,
+					 const void *key, size_t key_len,
+					 const void *value, size_t value_len,
+					 uint64_t *revision);
+
+/* The leader of an election: session 0 when there is none (token then
+ * 0, revision the current one); else its session, token, value and the
+ * revision of the change that made it so. */
+struct coord_leader {
+	uint64_t session;
+	uint64_t token;
+	uint64_t revision;
+	const uint8_t *value;       /* owned: coord_leader_clear() */
+	size_t value_len;
+	uint64_t candidates;        /* coord_election_leader(): sessions
+				     * queued behind the leader */
+};
+/* A linearizable read. */
+COORD_API coord_err_t coord_election_leader(struct coord_client *c,
+					    const void *name,
+					    size_t name_len,
+					    struct coord_leader *out);
+COORD_API void coord_leader_clear(struct coord_leader *l);
+
+/* Observes an election: fn gets every change (a new leader, a proclaim,
+ * "no leader": session 0 with the token that ended) once, in revision
+ * order, from start_revision (0: the next change), across reconnects
+ * like a watch; or, once, code != COORD_OK (l NULL) when it ended
+ * (COORD_ECOMPACTED: start_revision or the resume point was compacted).
+ * The leader passed is valid during the call. End it with
+ * coord_watch_cancel(). */
+typedef void (*coord_observe_fn)(void *arg, coord_err_t code,
+				 const struct coord_leader *l);
+COORD_API coord_err_t coord_election_observe(struct coord_client *c,
+					     const void *name,
+					     size_t name_len,
+					     uint64_t start_revision,
+					     coord_observe_fn fn, void *arg,
+					     struct coord_watch **out);
 
 /* The message of a code; never NULL. */
 COORD_API const char *coord_strerror(int code);

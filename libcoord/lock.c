@@ -67,7 +67,50 @@ void lc_lock_free(struct coord_lock *l)
 	if (l->timer != NULL)
 		event_free(l->timer);
 	free(l->name);
+	free(l->value);
 	free(l);
+}
+
+uint32_t lc_lock_release_kind(const struct coord_lock *l)
+{
+	return l->qkind == PROTO_QUEUE_ELECTION ? PROTO_ELECTION_RESIGN
+						: PROTO_LOCK_RELEASE;
+}
+
+void lc_lock_release_rq(const struct coord_lock *l, uint64_t token,
+			struct proto_request *rq)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->kind = lc_lock_release_kind(l);
+	rq->u.release.name = proto_bytes_make(l->name, l->name_len);
+	rq->u.release.session = l->s->id;
+	rq->u.release.token = token;
+}
+
+bool lc_locks_on_state(struct coord_session *s, enum coord_session_state st)
+{
+	struct coord_client *c = s->c;
+	uint64_t id = s->id;
+
+	/* A callback may free handles or the session: look again. */
+	for (;;) {
+		struct coord_lock *l;
+
+		if ((s = lc_session_find(c, id)) == NULL)
+			return true;
+		for (l = s->locks; l != NULL; l = l->next)
+			if (l->lost_fn != NULL && l->held && st > l->lost_told)
+				break;
+		if (l == NULL)
+			return true;
+		l->lost_told = st;
+		lc_dispatch_enter(c);
+		l->lost_fn(l->lost_arg, (struct coord_election *)(void *)l,
+			   st == COORD_SESSION_LOST ? COORD_ELECTION_LOST
+						    : COORD_ELECTION_JEOPARDY);
+		if (!lc_dispatch_leave(c))
+			return false;
+	}
 }
 
 static void give_up_end(struct coord_lock *l);
@@ -163,6 +206,15 @@ static int acquire_send(struct coord_lock *l, bool wait, bool resend)
 		return COORD_ENOMEM;
 	x->resend = resend;
 	memset(&rq, 0, sizeof(rq));
+	if (l->qkind == PROTO_QUEUE_ELECTION) {
+		/* A campaign always waits; the library enforces the
+		 * caller's timeout as for a lock. */
+		rq.kind = PROTO_ELECTION_CAMPAIGN;
+		rq.u.campaign.name = proto_bytes_make(l->name, l->name_len);
+		rq.u.campaign.session = l->s->id;
+		rq.u.campaign.value = proto_bytes_make(l->value, l->value_len);
+		goto send;
+	}
 	rq.kind = PROTO_LOCK_ACQUIRE;
 	rq.u.lock_acquire.name = proto_bytes_make(l->name, l->name_len);
 	rq.u.lock_acquire.session = l->s->id;
@@ -173,6 +225,7 @@ static int acquire_send(struct coord_lock *l, bool wait, bool resend)
 	 * server keeps the waiter while the session lives. */
 	rq.u.lock_acquire.timeout_ms = 0;
 	rq.u.lock_acquire.lock_delay_ms = l->lock_delay_ms;
+send:
 	rc = lc_call_async(l->s->c, &rq, 0, acquire_done, x);
 	if (rc != COORD_OK)
 		free(x);
@@ -190,22 +243,25 @@ void lc_locks_on_ready(struct coord_session *s)
 			acquire_send(l, true, true);
 }
 
-/* LOCK_RELEASE nobody waits for (after the session's ATTACH, when one
- * is out: lc_session_send()). */
-static void release_send_async(struct coord_session *s, const uint8_t *name,
-			       size_t name_len, uint64_t token)
+/* A release (LOCK_RELEASE, ELECTION_RESIGN) nobody waits for (after the
+ * session's ATTACH, when one is out: lc_session_send()). */
+static void release_send_async(struct coord_session *s, uint32_t kind,
+			       const uint8_t *name, size_t name_len,
+			       uint64_t token)
 {
-	lc_session_send(s, PROTO_LOCK_RELEASE, name, name_len, token, NULL,
-			NULL);
+	lc_session_send(s, kind, name, name_len, token, NULL, NULL);
 }
 
 void lc_locks_on_grant(struct coord_session *s,
 		       const struct proto_push_grant *g)
 {
 	struct coord_lock *waiting = NULL;
+	uint8_t qkind = g->request_kind == PROTO_ELECTION_CAMPAIGN
+				? PROTO_QUEUE_ELECTION
+				: PROTO_QUEUE_LOCK;
 
 	for (struct coord_lock *l = s->locks; l != NULL; l = l->next) {
-		if (l->name_len != g->name.len ||
+		if (l->qkind != qkind || l->name_len != g->name.len ||
 		    (l->name_len > 0 &&
 		     memcmp(l->name, g->name.data, l->name_len) != 0))
 			continue;
@@ -221,7 +277,10 @@ void lc_locks_on_grant(struct coord_session *s,
 	/* A grant nobody waits for any more (its acquire timed out and
 	 * was cancelled while the grant was on its way): never hold a lock
 	 * the caller does not know about. */
-	release_send_async(s, g->name.data, g->name.len, g->token);
+	release_send_async(s,
+			   qkind == PROTO_QUEUE_ELECTION ? PROTO_ELECTION_RESIGN
+							 : PROTO_LOCK_RELEASE,
+			   g->name.data, g->name.len, g->token);
 }
 
 void lc_locks_on_lost(struct coord_session *s, int code)
@@ -259,11 +318,15 @@ static void lock_finish(struct coord_lock *l, int code)
 	if (l->timer != NULL)
 		evtimer_del(l->timer);
 	if (code != COORD_OK) {
+		const char *what = l->qkind == PROTO_QUEUE_ELECTION
+					   ? "campaign"
+					   : "lock acquire";
+
 		if (code == COORD_ETIMEDOUT)
-			lc_errf(c, "lock not granted in time (it left the "
-				"queue)");
+			lc_errf(c, "%s: not granted in time (it left the "
+				"queue)", what);
 		else
-			lc_errf(c, "lock acquire: %s", coord_strerror(code));
+			lc_errf(c, "%s: %s", what, coord_strerror(code));
 		lc_lock_free(l);
 		l = NULL;
 	}
@@ -294,17 +357,19 @@ static void give_up_end(struct coord_lock *l)
 
 	if (l->held && !l->lost && (x = ctx_of(l)) != NULL) {
 		l->lost = true;
-		memset(&rq, 0, sizeof(rq));
-		rq.kind = PROTO_LOCK_RELEASE;
-		rq.u.release.name = proto_bytes_make(l->name, l->name_len);
-		rq.u.release.session = l->s->id;
-		rq.u.release.token = l->token;
+		lc_lock_release_rq(l, l->token, &rq);
 		if (lc_call_async(l->s->c, &rq, 0, give_up_released, x) ==
 		    COORD_OK)
 			return;
 		free(x);
 	}
 	lock_finish(l, COORD_ETIMEDOUT);
+}
+
+void lc_lock_give_up_end(struct coord_lock *l)
+{
+	if (!l->finished)
+		give_up_end(l);
 }
 
 static void cancel_done(struct coord_client *c, void *arg, int code,
@@ -318,7 +383,13 @@ static void cancel_done(struct coord_client *c, void *arg, int code,
 	if (l == NULL || l->finished)
 		return;
 	/* No waiter to cancel: the grant may have happened in between.
-	 * Acquiring a lock the session holds answers its token. */
+	 * Acquiring a lock the session holds answers its token; for an
+	 * election, the leader read tells (a campaign always queues). */
+	if (code == COORD_ENOTFOUND && !l->held &&
+	    l->qkind == PROTO_QUEUE_ELECTION) {
+		lc_election_probe(l);
+		return;
+	}
 	if (code == COORD_ENOTFOUND && !l->held &&
 	    acquire_send(l, false, false) == COORD_OK)
 		return;     /* acquire_done() ends it */
@@ -345,11 +416,7 @@ static void acquire_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	l->giving_up = true;
 	x = ctx_of(l);
 	if (x != NULL) {
-		memset(&rq, 0, sizeof(rq));
-		rq.kind = PROTO_LOCK_RELEASE;
-		rq.u.release.name = proto_bytes_make(l->name, l->name_len);
-		rq.u.release.session = l->s->id;
-		rq.u.release.token = 0;
+		lc_lock_release_rq(l, 0, &rq);
 		if (lc_call_async(l->s->c, &rq, 0, cancel_done, x) ==
 		    COORD_OK)
 			return;
@@ -362,6 +429,16 @@ coord_err_t coord_lock_acquire_async(struct coord_session *s,
 				     const void *name, size_t name_len,
 				     const struct coord_lock_opts *opts,
 				     coord_lock_fn fn, void *arg)
+{
+	return lc_queue_acquire_async(s, PROTO_QUEUE_LOCK, name, name_len,
+				      NULL, 0, opts, fn, arg);
+}
+
+int lc_queue_acquire_async(struct coord_session *s, uint8_t qkind,
+			   const void *name, size_t name_len,
+			   const void *value, size_t value_len,
+			   const struct coord_lock_opts *opts,
+			   coord_lock_fn fn, void *arg)
 {
 	static const struct coord_lock_opts dflt = { .wait = true };
 	struct coord_client *c = s->c;
@@ -376,17 +453,29 @@ coord_err_t coord_lock_acquire_async(struct coord_session *s,
 						      : COORD_ESESSION_EXPIRED;
 	}
 	if (name_len == 0 || name_len > COORD_NAME_BYTES_MAX) {
-		lc_errf(c, "a lock name has 1 to %d bytes",
+		lc_errf(c, "a lock or election name has 1 to %d bytes",
 			COORD_NAME_BYTES_MAX);
 		return COORD_EINVAL;
 	}
+	if (value_len > COORD_ELECTION_VALUE_BYTES_MAX) {
+		lc_errf(c, "an election value has at most %d bytes",
+			COORD_ELECTION_VALUE_BYTES_MAX);
+		return COORD_EVALUETOOBIG;
+	}
 	l = calloc(1, sizeof(*l));
-	if (l == NULL || (l->name = malloc(name_len)) == NULL) {
+	if (l == NULL || (l->name = malloc(name_len)) == NULL ||
+	    (l->value = malloc(value_len + 1)) == NULL) {
+		if (l != NULL)
+			free(l->name);
 		free(l);
 		return COORD_ENOMEM;
 	}
 	memcpy(l->name, name, name_len);
 	l->name_len = name_len;
+	l->qkind = qkind;
+	if (value_len > 0)
+		memcpy(l->value, value, value_len);
+	l->value_len = value_len;
 	l->s = s;
 	l->local_id = ++s->next_lock_id;
 	l->shared = opts->shared;
@@ -464,7 +553,7 @@ static int release_start(struct coord_lock *l, struct lc_wait *w)
 	int rc = COORD_ELOCK_LOST;
 
 	if (!l->lost && l->s->lost_code == COORD_OK)
-		rc = lc_session_send(l->s, PROTO_LOCK_RELEASE, l->name,
+		rc = lc_session_send(l->s, lc_lock_release_kind(l), l->name,
 				     l->name_len, l->token, lc_wait_done, w);
 	lc_lock_free(l);
 	return rc;
@@ -547,6 +636,8 @@ static int lock_fence(struct coord_lock *l, struct coord_fence *f)
 	f->lock = l->name;
 	f->lock_len = l->name_len;
 	f->token = l->token;
+	f->kind = l->qkind == PROTO_QUEUE_ELECTION ? COORD_FENCE_ELECTION
+						   : COORD_FENCE_LOCK;
 	return COORD_OK;
 }
 

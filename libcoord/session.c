@@ -81,10 +81,15 @@ static bool session_report(struct coord_session *s, int why)
 	struct coord_client *c = s->c;
 	enum coord_session_state st = lc_liveness_state(&s->live, lc_now_ms());
 
+	uint64_t id = s->id;
+
 	if (st == s->reported)
 		return true;
 	s->reported = st;
-	if (s->fn == NULL)
+	/* Election handles hear of a worse state first. */
+	if (st != COORD_SESSION_ALIVE && !lc_locks_on_state(s, st))
+		return false;
+	if ((s = lc_session_find(c, id)) == NULL || s->fn == NULL)
 		return true;
 	lc_dispatch_enter(c);
 	s->fn(s->arg, s, st, why);
@@ -1049,7 +1054,8 @@ void lc_sessions_on_push(struct coord_client *c, const struct proto_push *p)
 		return;
 	}
 	s = lc_session_find(c, p->u.grant.session);
-	if (s != NULL && p->u.grant.request_kind == PROTO_LOCK_ACQUIRE)
+	if (s != NULL && (p->u.grant.request_kind == PROTO_LOCK_ACQUIRE ||
+			  p->u.grant.request_kind == PROTO_ELECTION_CAMPAIGN))
 		lc_locks_on_grant(s, &p->u.grant);
 	if (s != NULL && p->u.grant.request_kind == PROTO_JOB_CLAIM)
 		lc_jobs_on_grant(s, &p->u.grant);

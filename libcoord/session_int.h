@@ -13,12 +13,23 @@
 struct event;
 struct sreq;
 
+/* A lock handle, or an election handle (qkind PROTO_QUEUE_ELECTION:
+ * a campaign, then the leadership; the same acquire, cancel, grant and
+ * loss machinery, other requests: election.c). */
 struct coord_lock {
 	struct coord_lock *next;    /* in its session's list */
 	struct coord_session *s;
 	uint64_t local_id;          /* names it in requests' contexts */
+	uint8_t qkind;              /* PROTO_QUEUE_LOCK or _ELECTION */
 	uint8_t *name;
 	size_t name_len;
+	uint8_t *value;             /* an election's campaign value */
+	size_t value_len;
+	/* An election's "leadership lost" callback: told once per worse
+	 * state (JEOPARDY, then LOST) while it leads. */
+	coord_election_lost_fn lost_fn;
+	void *lost_arg;
+	enum coord_session_state lost_told;
 	bool shared;
 	uint64_t lock_delay_ms;
 	uint64_t token;             /* of the grant; 0: none yet */
@@ -120,6 +131,26 @@ void lc_locks_on_grant(struct coord_session *s,
 		       const struct proto_push_grant *g);
 void lc_locks_on_lost(struct coord_session *s, int code);
 void lc_lock_free(struct coord_lock *l);
+/* The session's state worsened to st: the "leadership lost" callbacks
+ * of its election handles are told. false: the client went. */
+bool lc_locks_on_state(struct coord_session *s, enum coord_session_state st);
+/* An acquire of queue kind qkind (a lock, or with value a campaign). */
+int lc_queue_acquire_async(struct coord_session *s, uint8_t qkind,
+			   const void *name, size_t name_len,
+			   const void *value, size_t value_len,
+			   const struct coord_lock_opts *opts,
+			   coord_lock_fn fn, void *arg);
+/* The release request kind of l: LOCK_RELEASE, ELECTION_RESIGN. */
+uint32_t lc_lock_release_kind(const struct coord_lock *l);
+/* Fills rq as the release of l's kind (LOCK_RELEASE, ELECTION_RESIGN)
+ * of token (0: cancel the waiting acquire). */
+void lc_lock_release_rq(const struct coord_lock *l, uint64_t token,
+			struct proto_request *rq);
+/* The give-up of a timed-out acquire is over (lock.c). */
+void lc_lock_give_up_end(struct coord_lock *l);
+/* election.c: after a cancel found no waiting campaign, whether the
+ * session leads now (then that leadership is given up too). */
+void lc_election_probe(struct coord_lock *l);
 
 /* job.c's part of the hooks (the same moments as the locks'). */
 void lc_jobs_on_ready(struct coord_session *s);

@@ -291,6 +291,50 @@ static void enc_job_cmd(struct enc *e, const struct proto_cmd *cmd)
 	}
 }
 
+/* The commands of elections. */
+static void enc_election_cmd(struct enc *e, const struct proto_cmd *cmd)
+{
+	const struct proto_campaign_cmd *c = &cmd->u.campaign;
+	const struct proto_proclaim_cmd *p = &cmd->u.proclaim;
+	const struct proto_lock_release *r = &cmd->u.resign;
+
+	switch (cmd->type) {
+	case PROTO_CMD_ELECTION_CAMPAIGN:
+		if (c->name.len > COORD_NAME_BYTES_MAX ||
+		    c->value.len > COORD_ELECTION_VALUE_BYTES_MAX)
+			enc_invalid(e);
+		enc_array(e, 5);
+		enc_uint(e, cmd->type);
+		enc_bytes(e, c->name);
+		enc_uint(e, c->session);
+		enc_bytes(e, c->value);
+		enc_uint(e, c->deadline_ms);
+		break;
+	case PROTO_CMD_ELECTION_PROCLAIM:
+		if (p->name.len > COORD_NAME_BYTES_MAX ||
+		    p->value.len > COORD_ELECTION_VALUE_BYTES_MAX)
+			enc_invalid(e);
+		enc_array(e, 5);
+		enc_uint(e, cmd->type);
+		enc_bytes(e, p->name);
+		enc_uint(e, p->session);
+		enc_uint(e, p->token);
+		enc_bytes(e, p->value);
+		break;
+	case PROTO_CMD_ELECTION_RESIGN:
+		if (r->name.len > COORD_NAME_BYTES_MAX)
+			enc_invalid(e);
+		enc_array(e, 4);
+		enc_uint(e, cmd->type);
+		enc_bytes(e, r->name);
+		enc_uint(e, r->session);
+		enc_uint(e, r->token);
+		break;
+	default:
+		enc_invalid(e);
+	}
+}
+
 /* The commands of leases, sessions and locks. */
 static void enc_lock_cmd(struct enc *e, const struct proto_cmd *cmd)
 {
@@ -378,16 +422,24 @@ static void enc_lock_cmd(struct enc *e, const struct proto_cmd *cmd)
 		enc_array(e, fd->n_fences);
 		for (size_t i = 0; i < fd->n_fences && e->err == COORD_OK;
 		     i++) {
-			if (fd->fences[i].lock.len > COORD_NAME_BYTES_MAX)
+			if (fd->fences[i].lock.len > COORD_NAME_BYTES_MAX ||
+			    fd->fences[i].kind > PROTO_QUEUE_KIND_LAST)
 				enc_invalid(e);
-			enc_array(e, 2);
+			enc_array(e, fd->fences[i].kind == 0 ? 2 : 3);
 			enc_bytes(e, fd->fences[i].lock);
 			enc_uint(e, fd->fences[i].token);
+			if (fd->fences[i].kind != 0)
+				enc_uint(e, fd->fences[i].kind);
 		}
 		enc_cmd(e, fd->cmd);
 		break;
 	case PROTO_CMD_LOCK_RELEASE_WRITE:
 		enc_lock_release_write(e, &cmd->u.lock_release_write);
+		break;
+	case PROTO_CMD_ELECTION_CAMPAIGN:
+	case PROTO_CMD_ELECTION_PROCLAIM:
+	case PROTO_CMD_ELECTION_RESIGN:
+		enc_election_cmd(e, cmd);
 		break;
 	default:
 		enc_job_cmd(e, cmd);
@@ -612,7 +664,12 @@ int proto_reply_encode(const struct proto_reply *r, struct proto_buf *out)
 		enc_uint(&e, r->u.session_open.lease);
 		enc_uint(&e, r->u.session_open.ttl_ms);
 		break;
+	case PROTO_CMD_ELECTION_PROCLAIM:
+	case PROTO_CMD_ELECTION_RESIGN:
+		enc_array(&e, 0);
+		break;
 	case PROTO_CMD_LOCK_ACQUIRE:
+	case PROTO_CMD_ELECTION_CAMPAIGN:
 		enc_array(&e, 2);
 		enc_bool(&e, r->u.lock_acquire.granted);
 		enc_uint(&e, r->u.lock_acquire.token);
@@ -1086,10 +1143,17 @@ static bool dec_fenced_fields(struct dec *d, uint32_t n,
 		return false;
 	if (fd->n_fences > COORD_FENCES_MAX)
 		return dec_fail(d, COORD_EMALFORMED);
-	for (size_t i = 0; i < fd->n_fences; i++)
-		if (!(dec_array_len(d, 2) && dec_name(d, &v[i].lock) &&
-		      dec_u64(d, &v[i].token)))
+	for (size_t i = 0; i < fd->n_fences; i++) {
+		uint32_t m;
+
+		v[i].kind = 0;
+		if (!(dec_array(d, &m) &&
+		      ((m == 2 || m == 3) || dec_fail(d, COORD_EMALFORMED)) &&
+		      dec_name(d, &v[i].lock) && dec_u64(d, &v[i].token) &&
+		      (m == 2 ||
+		       dec_u8(d, PROTO_QUEUE_KIND_LAST, &v[i].kind))))
 			return false;
+	}
 	fd->fences = v;
 	return dec_write_cmd(d, &fd->cmd);
 }
@@ -1122,6 +1186,33 @@ static bool dec_job_cmd(struct dec *d, uint32_t n, struct proto_cmd *cmd)
 		       (cmd->type == PROTO_CMD_JOB_COMPLETE
 				? dec_bytes(d, &o->result)
 				: dec_bool(d, &o->to_tail));
+	}
+	return dec_fail(d, COORD_EMALFORMED);
+}
+
+/* The commands of elections. */
+static bool dec_election_cmd(struct dec *d, uint32_t n, struct proto_cmd *cmd)
+{
+	struct proto_campaign_cmd *c = &cmd->u.campaign;
+	struct proto_proclaim_cmd *p = &cmd->u.proclaim;
+	struct proto_lock_release *r = &cmd->u.resign;
+
+	switch (cmd->type) {
+	case PROTO_CMD_ELECTION_CAMPAIGN:
+		return dec_n(d, n, 5) && dec_name(d, &c->name) &&
+		       dec_u64(d, &c->session) && dec_bytes(d, &c->value) &&
+		       (c->value.len <= COORD_ELECTION_VALUE_BYTES_MAX ||
+			dec_fail(d, COORD_EMALFORMED)) &&
+		       dec_u64(d, &c->deadline_ms);
+	case PROTO_CMD_ELECTION_PROCLAIM:
+		return dec_n(d, n, 5) && dec_name(d, &p->name) &&
+		       dec_u64(d, &p->session) && dec_u64(d, &p->token) &&
+		       dec_bytes(d, &p->value) &&
+		       (p->value.len <= COORD_ELECTION_VALUE_BYTES_MAX ||
+			dec_fail(d, COORD_EMALFORMED));
+	case PROTO_CMD_ELECTION_RESIGN:
+		return dec_n(d, n, 4) && dec_name(d, &r->name) &&
+		       dec_u64(d, &r->session) && dec_u64(d, &r->token);
 	}
 	return dec_fail(d, COORD_EMALFORMED);
 }
@@ -1174,6 +1265,10 @@ static bool dec_lock_cmd(struct dec *d, uint32_t n, struct proto_cmd *cmd)
 		return dec_fenced_fields(d, n, &cmd->u.fenced);
 	case PROTO_CMD_LOCK_RELEASE_WRITE:
 		return dec_lock_release_write(d, n, &cmd->u.lock_release_write);
+	case PROTO_CMD_ELECTION_CAMPAIGN:
+	case PROTO_CMD_ELECTION_PROCLAIM:
+	case PROTO_CMD_ELECTION_RESIGN:
+		return dec_election_cmd(d, n, cmd);
 	}
 	return dec_job_cmd(d, n, cmd);
 }
@@ -1338,7 +1433,11 @@ static bool dec_lock_reply(struct dec *d, struct proto_reply *r)
 		       dec_bytes(d, &r->u.session_open.secret) &&
 		       dec_u64(d, &r->u.session_open.lease) &&
 		       dec_u64(d, &r->u.session_open.ttl_ms);
+	case PROTO_CMD_ELECTION_PROCLAIM:
+	case PROTO_CMD_ELECTION_RESIGN:
+		return dec_array_len(d, 0);
 	case PROTO_CMD_LOCK_ACQUIRE:
+	case PROTO_CMD_ELECTION_CAMPAIGN:
 		return dec_array_len(d, 2) &&
 		       dec_bool(d, &r->u.lock_acquire.granted) &&
 		       dec_u64(d, &r->u.lock_acquire.token);

@@ -66,7 +66,11 @@
 	X(COORD_ETOOMANYLOCKS, 43,                                           \
 	  "too many locks held or awaited by this session")                  \
 	X(COORD_ELOCK_LOST, 44,                                              \
-	  "the lock is known lost (libcoord refuses locally)")              \
+	  "the lock is known lost (libcoord refuses locally)")               \
+	X(COORD_EKEYRESERVED, 48,                                            \
+	  "key in the server's reserved key space (read-only)")              \
+	X(COORD_ENOTELECTED, 49,                                             \
+	  "not the election's current leader (wrong session or stale token)") \
 	X(COORD_ENOJOB, 52, "no such job in this queue")                     \
 	X(COORD_ENOJOBS, 53, "no job pending in this queue")                 \
 	X(COORD_EJOBSTATE, 54,                                               \

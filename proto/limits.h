@@ -219,4 +219,19 @@ _Static_assert(COORD_JOB_LIST_MAX * 64 + 64 * 1024 <=
 		       COORD_RESPONSE_FRAME_BYTES_MAX,
 	       "a JOB_LIST page fits in a frame");
 
+/*
+ * Elections (coordd/fsm/election.c).
+ * COORD_ELECTION_VALUE_BYTES_MAX: a candidate's or leader's value
+ * (CAMPAIGN, PROCLAIM: COORD_EVALUETOOBIG above it, nothing changes; the
+ * server's --max-value-bytes applies too).
+ * COORD_ELECTION_KEY_PREFIX: the reserved key space where the fsm keeps
+ * each election's leader as a key, "<prefix><name>", whose history is
+ * what ELECTION_OBSERVE streams. Clients may read and watch it; a put,
+ * delete or txn op naming a key in it gets COORD_EKEYRESERVED, and a
+ * range delete over it leaves its keys alone.
+ */
+#define COORD_ELECTION_VALUE_BYTES_MAX (64 * 1024)
+#define COORD_RESERVED_KEY_PREFIX "\xff\xff" "coord/"
+#define COORD_ELECTION_KEY_PREFIX COORD_RESERVED_KEY_PREFIX "election/"
+
 #endif /* COORD_PROTO_LIMITS_H */

@@ -60,13 +60,19 @@
  *     LOCK_RELEASE [18, name, session, token]
  *     QUEUE_KICK [19, kind, name]  (kind 1: a lock)
  *     FENCED     [20, [[lock, token]...], cmd]  (at most COORD_FENCES_MAX
- *                 fences; cmd a PUT, DELETE or TXN)
+ *                 fences; cmd a PUT, DELETE or TXN; a fence may be
+ *                 [name, token, kind]: kind PROTO_QUEUE_ELECTION names
+ *                 an election's leader, 0 or PROTO_QUEUE_LOCK a lock)
  *     LOCK_RELEASE_WRITE [35, name, session, token, cmd]  (cmd a PUT,
  *                 DELETE or TXN; token >= 1)
  *     JOB_ENQUEUE [27, queue, payload, unique_key, max_attempts]
  *     JOB_CLAIM  [28, queue, session, wait, deadline_ms]
  *     JOB_COMPLETE [29, queue, job_id, session, token, result]
  *     JOB_FAIL   [30, queue, job_id, session, token, to_tail]
+ *     ELECTION_CAMPAIGN [23, name, session, value, deadline_ms]
+ *     ELECTION_PROCLAIM [24, name, session, token, value]
+ *     ELECTION_RESIGN [25, name, session, token]  (token 0: withdraws
+ *                 the session's waiting campaign)
  *   op         a PUT, DELETE or RANGE cmd array
  *   compare    [key, target, result, number, value]
  *   kv         [key, value, create_revision, mod_revision, version, lease]
@@ -94,7 +100,8 @@
  *     JOB_CLAIM  [granted, job_id, token, attempts, payload]
  *     JOB_COMPLETE []
  *     JOB_FAIL   [dead]
- *     (FENCED is answered with its inner command's reply and type)
+ *     ELECTION_CAMPAIGN [granted, token]  (LOCK_ACQUIRE's body)
+ *     ELECTION_PROCLAIM, ELECTION_RESIGN []
  *   events     [[type, kv, prev_kv | nil]...]
  */
 #ifndef COORD_PROTO_MSG_H
@@ -131,10 +138,13 @@ enum proto_lock_mode {
 };
 #define PROTO_LOCK_MODE_LAST PROTO_LOCK_SHARED
 
-/* A write is applied only if token is the current grant of lock. */
+/* A write is applied only if token is the current grant of lock (kind
+ * 0 or PROTO_QUEUE_LOCK), or the current leader's token of the election
+ * named lock (kind PROTO_QUEUE_ELECTION). */
 struct proto_fence {
 	struct proto_bytes lock;
 	uint64_t token;
+	uint8_t kind;
 };
 
 /*
@@ -255,8 +265,13 @@ enum proto_cmd_type {
 	PROTO_CMD_JOB_CLAIM = 28,
 	PROTO_CMD_JOB_COMPLETE = 29,
 	PROTO_CMD_JOB_FAIL = 30,
+	/* Elections (coordd/fsm/election.c). */
+	PROTO_CMD_ELECTION_CAMPAIGN = 23,
+	PROTO_CMD_ELECTION_PROCLAIM = 24,
+	PROTO_CMD_ELECTION_RESIGN = 25,
 };
-#define PROTO_CMD_LAST PROTO_CMD_JOB_FAIL
+/* The highest type (types are reserved per primitive: not dense). */
+#define PROTO_CMD_LAST PROTO_CMD_LOCK_RELEASE_WRITE
 
 /* An operation of a txn branch: PROTO_CMD_PUT, _DELETE or _RANGE (a get
  * is a range of one key). */
@@ -379,6 +394,7 @@ struct proto_lock_release {
 /* Queue kinds (the first is the lock; semaphores, elections and job
  * claims will follow on the same mechanism). */
 #define PROTO_QUEUE_LOCK 1
+#define PROTO_QUEUE_ELECTION 3      /* an election's candidates */
 #define PROTO_QUEUE_JOB 4           /* a job queue's waiting claimers */
 #define PROTO_QUEUE_KIND_LAST PROTO_QUEUE_JOB
 
@@ -386,7 +402,8 @@ struct proto_lock_release {
  * the known ones need not be dense). */
 static inline bool proto_queue_kind_known(uint8_t kind)
 {
-	return kind == PROTO_QUEUE_LOCK || kind == PROTO_QUEUE_JOB;
+	return kind == PROTO_QUEUE_LOCK || kind == PROTO_QUEUE_ELECTION ||
+	       kind == PROTO_QUEUE_JOB;
 }
 
 struct proto_queue_kick {
@@ -427,6 +444,24 @@ struct proto_job_done_cmd {
 	uint64_t token;
 	struct proto_bytes result;  /* JOB_COMPLETE */
 	bool to_tail;               /* JOB_FAIL: requeue at the tail */
+};
+
+/* Elections: coordd/fsm/fsm.h has the rules. A candidate of name queues
+ * with value until deadline_ms (cluster time; 0: while its session
+ * lives). */
+struct proto_campaign_cmd {
+	struct proto_bytes name;
+	uint64_t session;
+	struct proto_bytes value;   /* <= COORD_ELECTION_VALUE_BYTES_MAX */
+	uint64_t deadline_ms;
+};
+
+/* The leader (session, token) sets its value. */
+struct proto_proclaim_cmd {
+	struct proto_bytes name;
+	uint64_t session;
+	uint64_t token;
+	struct proto_bytes value;
 };
 
 struct proto_cmd;
@@ -476,6 +511,9 @@ struct proto_cmd {
 		struct proto_job_enqueue_cmd job_enqueue;
 		struct proto_job_claim_cmd job_claim;
 		struct proto_job_done_cmd job_done;     /* COMPLETE, FAIL */
+		struct proto_campaign_cmd campaign;
+		struct proto_proclaim_cmd proclaim;
+		struct proto_lock_release resign;   /* ELECTION_RESIGN */
 	} u;
 };
 
@@ -609,6 +647,7 @@ struct proto_reply {
 		struct proto_lease_revoke_reply lease_revoke;
 		struct proto_lease_expire_reply lease_expire;
 		struct proto_session_open_reply session_open;
+		/* also ELECTION_CAMPAIGN's */
 		struct proto_lock_acquire_reply lock_acquire;
 		struct proto_queue_kick_reply queue_kick;
 		struct proto_job_enqueue_cmd_reply job_enqueue;

@@ -167,6 +167,10 @@ static const struct wfield rq_campaign[] = {
 static const struct wfield rq_election[] = {
 	RQ(WF_BYTES, election.name, 0, NAME_),
 };
+static const struct wfield rq_observe[] = {
+	RQ(WF_BYTES, election.name, 0, NAME_),
+	RQ(WF_U64, election.start_revision, 0, ANY),
+};
 static const struct wfield rq_proclaim[] = {
 	RQ(WF_BYTES, proclaim.name, 0, NAME_),
 	RQ(WF_U64, proclaim.session, 0, ANY),
@@ -288,6 +292,7 @@ static const struct wfield rp_leader[] = {
 	RP(WF_U64, leader.token, 0, ANY),
 	RP(WF_BYTES, leader.value, 0, VALUE_),
 	RP(WF_U64, leader.revision, 0, ANY),
+	RP(WF_U64, leader.candidates, 0, ANY),
 };
 static const struct wfield rp_job_enqueue[] = {
 	RP(WF_U64, job_enqueue.job_id, 0, ANY),
@@ -437,7 +442,7 @@ static const struct wkind kinds[PROTO_KIND_LAST + 1] = {
 	[PROTO_ELECTION_LEADER] = { "ELECTION_LEADER", 0, LIST_(rq_election),
 				    LIST_(rp_leader) },
 	[PROTO_ELECTION_OBSERVE] = { "ELECTION_OBSERVE", 0,
-				     LIST_(rq_election), LIST_(rp_watch) },
+				     LIST_(rq_observe), LIST_(rp_watch) },
 	[PROTO_ELECTION_PROCLAIM] = { "ELECTION_PROCLAIM", K_MUT,
 				      LIST_(rq_proclaim), NONE_ },
 	[PROTO_ELECTION_RESIGN] = { "ELECTION_RESIGN", K_MUT,
@@ -953,9 +958,13 @@ static void put_fences(struct wio_out *w, const struct proto_fence_list *l)
 		wio_put_fail(w, COORD_EINVAL);
 	wio_put_array(w, l->n);
 	for (size_t i = 0; i < l->n && w->err == COORD_OK; i++) {
-		wio_put_array(w, 2);
+		if (l->v[i].kind > PROTO_QUEUE_KIND_LAST)
+			wio_put_fail(w, COORD_EINVAL);
+		wio_put_array(w, l->v[i].kind == 0 ? 2 : 3);
 		wio_put_bytes(w, l->v[i].lock, NAME_);
 		wio_put_uint(w, l->v[i].token);
+		if (l->v[i].kind != 0)
+			wio_put_uint(w, l->v[i].kind);
 	}
 }
 
@@ -967,11 +976,21 @@ static bool get_fences(struct wio_in *r, struct proto_fence_list *l)
 			  (void **)&v, &l->n))
 		return false;
 	l->v = v;
-	for (size_t i = 0; i < l->n; i++)
-		if (!(wio_get_array_len(r, 2) &&
+	for (size_t i = 0; i < l->n; i++) {
+		uint32_t m;
+		uint64_t kind = 0;
+
+		/* [name, token] names a lock; [name, token, kind] may name
+		 * an election's leader (kind PROTO_QUEUE_ELECTION). */
+		if (!(wio_get_array(r, &m) &&
+		      (m == 2 || m == 3 || wio_fail(r, COORD_EMALFORMED)) &&
 		      wio_get_bytes(r, NAME_, &v[i].lock) &&
-		      wio_get_uint(r, 0, ANY, &v[i].token)))
+		      wio_get_uint(r, 0, ANY, &v[i].token) &&
+		      (m == 2 ||
+		       wio_get_uint(r, 0, PROTO_QUEUE_KIND_LAST, &kind))))
 			return false;
+		v[i].kind = (uint8_t)kind;
+	}
 	return true;
 }
 

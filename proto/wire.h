@@ -306,9 +306,13 @@ struct proto_campaign {
 	uint64_t timeout_ms;
 };
 
-/* ELECTION_LEADER, ELECTION_OBSERVE [name]. */
+/* ELECTION_LEADER [name], ELECTION_OBSERVE [name, start_revision]:
+ * an observe streams every change of the election's leader from
+ * start_revision (0: from the next revision) as PUSH_ELECTION, like a
+ * watch (COORD_ECOMPACTED for a compacted start; WATCH_CANCEL ends it). */
 struct proto_election_name {
 	struct proto_bytes name;
+	uint64_t start_revision;    /* OBSERVE only */
 };
 
 /* ELECTION_PROCLAIM [name, session, token, value]. */
@@ -537,13 +541,14 @@ struct proto_lock_status_reply {
 	uint64_t n_waiters;
 };
 
-/* ELECTION_LEADER [session, token, value, revision]: session 0: no
- * leader. */
+/* ELECTION_LEADER [session, token, value, revision, candidates]:
+ * session 0: no leader; candidates: sessions queued behind the leader. */
 struct proto_leader_reply {
 	uint64_t session;
 	uint64_t token;
 	struct proto_bytes value;
 	uint64_t revision;
+	uint64_t candidates;
 };
 
 /* REGISTER_CLIENT [client_id]: the id to stamp on mutating requests

@@ -157,14 +157,6 @@ struct lk_bench {
 
 /* ---------------------------------------------------------------------- */
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 static void w_err(struct lk_worker *w, int code, const char *what)
 {
 	if (atomic_load(&w->b->stop))
@@ -263,7 +255,7 @@ static void lock_cycle(struct lk_worker *w, const char *lock,
 	lo.wait = true;
 	lo.timeout_ms = b->o.timeout_ms;
 	if (w_session_renew(w) != COORD_OK) {
-		sleep_ms(LK_RETRY_PAUSE_MS);
+		bench_sleep_ms(LK_RETRY_PAUSE_MS);
 		return;
 	}
 	t0 = bench_mono_ns();
@@ -273,7 +265,7 @@ static void lock_cycle(struct lk_worker *w, const char *lock,
 	done_rt = bench_real_ns();
 	if (rc != COORD_OK) {
 		w_err(w, rc, "acquire");
-		sleep_ms(LK_RETRY_PAUSE_MS);
+		bench_sleep_ms(LK_RETRY_PAUSE_MS);
 		return;
 	}
 	if (b->wl == LW_FAILOVER && !atomic_load(&b->stop))
@@ -313,7 +305,7 @@ static void churn_cycle(struct lk_worker *w)
 	rc = coord_session_open(w->c, w->b->o.ttl_ms, &s);
 	if (rc != COORD_OK) {
 		w_err(w, rc, "session open");
-		sleep_ms(LK_RETRY_PAUSE_MS);
+		bench_sleep_ms(LK_RETRY_PAUSE_MS);
 		return;
 	}
 	rc = coord_session_close(s);
@@ -950,35 +942,6 @@ static int leader_client(struct lk_bench *b, struct coord_client **out)
 	return COORD_ENOLEADER;
 }
 
-/* Starts "coord-bench lock-holder" on lock; *fd reads its stdout. */
-static pid_t holder_spawn(struct lk_bench *b, const char *lock, FILE **out)
-{
-	char ttl[32];
-	int p[2];
-	pid_t pid;
-
-	if (pipe(p) != 0)
-		return -1;
-	snprintf(ttl, sizeof(ttl), "%u", b->o.holder_ttl_ms);
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execl("/proc/self/exe", "coord-bench", "lock-holder",
-		      "--endpoints", b->o.endpoints, "--holder-ttl-ms", ttl,
-		      "--lock", lock, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return -1;
-	}
-	*out = fdopen(p[0], "r");
-	return pid;
-}
-
 /* One round; 0, or 1 after printing why it failed. */
 static int expiry_round(struct lk_bench *b, int r, double *handoff,
 			double *from_stop)
@@ -995,7 +958,8 @@ static int expiry_round(struct lk_bench *b, int r, double *handoff,
 	int rc = 1, lrc;
 
 	snprintf(lock, sizeof(lock), "%s/expiry/%d", b->prefix, r);
-	pid = holder_spawn(b, lock, &hout);
+	pid = bench_spawn_holder("lock-holder", b->o.endpoints,
+				 b->o.holder_ttl_ms, "--lock", lock, &hout);
 	if (pid < 0 || hout == NULL) {
 		fprintf(stderr, "coord-bench: cannot start the holder\n");
 		goto out;
@@ -1029,16 +993,16 @@ static int expiry_round(struct lk_bench *b, int r, double *handoff,
 				"queued\n");
 			goto out;
 		}
-		sleep_ms(10);
+		bench_sleep_ms(10);
 	}
 	/* A few keepalives of the holder, then stop it at a random point
 	 * of its keepalive period (as a crash would). */
-	sleep_ms(b->o.holder_ttl_ms + (unsigned)(bench_real_ns() %
+	bench_sleep_ms(b->o.holder_ttl_ms + (unsigned)(bench_real_ns() %
 						  (b->o.holder_ttl_ms / 3)));
 	t_stop = bench_mono_ns();
 	kill(pid, SIGSTOP);
 	/* A keepalive sent just before the stop commits meanwhile. */
-	sleep_ms(LK_SETTLE_MS);
+	bench_sleep_ms(LK_SETTLE_MS);
 	tq0 = bench_mono_ns();
 	lrc = coord_lease_ttl(q, sid, &left, NULL);
 	tq1 = bench_mono_ns();

@@ -224,3 +224,42 @@ int bench_kill_delays(const char *kill_log, const struct bench_rec *recs,
 	fclose(f);
 	return (int)n;
 }
+
+void bench_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+int bench_spawn_holder(const char *workload, const char *eps,
+		       unsigned ttl_ms, const char *name_flag,
+		       const char *name, FILE **out)
+{
+	char ttl[32];
+	int p[2];
+	pid_t pid;
+
+	*out = NULL;
+	if (pipe(p) != 0)
+		return -1;
+	snprintf(ttl, sizeof(ttl), "%u", ttl_ms);
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execl("/proc/self/exe", "coord-bench", workload, "--endpoints",
+		      eps, "--holder-ttl-ms", ttl, name_flag, name,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	*out = fdopen(p[0], "r");
+	return pid;
+}

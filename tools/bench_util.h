@@ -8,6 +8,7 @@
 #define COORD_TOOLS_BENCH_UTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 uint64_t bench_mono_ns(void);
@@ -36,6 +37,16 @@ double bench_self_cpu_s(void);
 uint64_t bench_pid_rss_kib(long pid);
 /* The 1-minute load average as /proc/loadavg prints it ("?" unknown). */
 void bench_loadavg1(char *out, size_t cap);
+
+/* Sleeps ms milliseconds (through signals). */
+void bench_sleep_ms(unsigned ms);
+/* Starts this program again as "coord-bench WORKLOAD --endpoints EPS
+ * --holder-ttl-ms TTL_MS NAME_FLAG NAME" (a holder process of
+ * expiry-handoff or election-failover); *out reads its stdout. -1: it
+ * could not be started. */
+int bench_spawn_holder(const char *workload, const char *eps,
+		       unsigned ttl_ms, const char *name_flag,
+		       const char *name, FILE **out);
 
 /* eps ("a,b,c") rotated by k into out: "b,c,a" for k 1. */
 void bench_rotate_endpoints(const char *eps, int k, char *out, size_t cap);

@@ -34,8 +34,13 @@
  *   coord-bench job-cycles [--clients N] [--jobs N] [--seconds S] ...
  *       Job queue enqueue throughput, then claim -> complete cycles/s of
  *       N workers (see tools/bench_job.c).
+ *
+ *   coord-bench election-failover [--rounds N] [--holder-ttl-ms MS]
+ *       The time from killing an election leader's client to the next
+ *       leader's campaign returning (see tools/bench_election.c).
  */
 #include "raft/raft.h"
+#include "tools/bench_election.h"
 #include "tools/bench_job.h"
 #include "tools/bench_kv.h"
 #include "tools/bench_lock.h"
@@ -283,7 +288,9 @@ static void usage(FILE *f)
 		   "       coord-bench put|get|txn-cas|failover [--help]\n"
 		   "       coord-bench lock-contended|lock-uncontended|"
 		   "session-churn|expiry-handoff|failover-lock|scale [--help]\n"
-		   "       coord-bench job-cycles [--help]\n");
+		   "       coord-bench job-cycles [--help]\n"
+		   "       coord-bench election-failover [--rounds N] "
+		   "[--holder-ttl-ms MS]\n");
 }
 
 int main(int argc, char **argv)
@@ -299,6 +306,8 @@ int main(int argc, char **argv)
 		return bench_kv(argv[1], argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "job-cycles") == 0)
 		return bench_job(argc - 2, argv + 2);
+	if (argc >= 2 && bench_election_has(argv[1]))
+		return bench_election(argv[1], argc - 2, argv + 2);
 	if (argc >= 2 && bench_lock_has(argv[1]))
 		return bench_lock(argv[1], argc - 2, argv + 2);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||

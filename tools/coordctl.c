@@ -3,6 +3,8 @@
  *
  *   coordctl [global flags] put [--fence LOCK=TOKEN]... KEY VALUE
  *   coordctl [global flags] put --lease ID KEY VALUE
+ *   coordctl [global flags] put [--fence LOCK=TOKEN]...
+ *                   [--fence-election ELECTION=TOKEN]... KEY VALUE
  *   coordctl get KEY [--prefix] [--from-key] [--rev R] [--limit N]
  *                    [--keys-only] [--count-only] [--serializable]
  *   coordctl del KEY [--prefix] [--from-key]
@@ -21,6 +23,9 @@
  *                 -- CMD [ARG...]
  *   coordctl lock status NAME
  *   coordctl job ...       (tools/coordctl_job.c)
+ *   coordctl elect [--ttl S] [--timeout S] NAME VALUE [-- CMD [ARG...]]
+ *   coordctl elect --leader NAME
+ *   coordctl elect --observe NAME [--rev R] [--count N]
  *
  * Global flags: --endpoints host:port,... (default 127.0.0.1:2479),
  * --json, --timeout-ms MS, --dial-timeout-ms MS, --cacert FILE,
@@ -34,11 +39,13 @@
  * Quotes are optional around keys and values without spaces.
  *
  * Exit status: 0 success, 1 the request failed, 2 bad usage; lock runs
- * CMD and exits with its status (see cmd_lock()).
+ * CMD and exits with its status (see cmd_lock()), so does elect with a
+ * CMD (see cmd_elect()).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +75,7 @@ static void usage(FILE *f)
 		"  put [--fence LOCK=TOKEN]... KEY VALUE   (fenced: applied only if\n"
 		"                           TOKEN is LOCK's current grant)\n"
 		"  put --lease ID KEY VALUE the key is deleted when the lease ends\n"
+		"      [--fence-election ELECTION=TOKEN]... (TOKEN is ELECTION's leader's)\n"
 		"  get KEY [--prefix] [--from-key] [--rev R] [--limit N] [--keys-only]\n"
 		"          [--count-only] [--serializable]\n"
 		"  del KEY [--prefix] [--from-key]\n"
@@ -87,6 +95,14 @@ static void usage(FILE *f)
 		"  job enqueue|claim|complete|fail|list|inspect QUEUE ...\n"
 		"  job worker QUEUE [--ttl S] [--max-jobs N] [--until-empty] -- CMD [ARG...]\n"
 		"                           (coordctl job --help: the job queue commands)\n"
+		"  elect [--ttl S] [--timeout S] NAME VALUE [-- CMD [ARG...]]\n"
+		"                           campaign; once elected hold the leadership\n"
+		"                           (proclaiming stdin's lines) until killed, or\n"
+		"                           run CMD as leader (COORD_ELECTION and\n"
+		"                           COORD_FENCING_TOKEN in its environment)\n"
+		"  elect --leader NAME      the leader: session, token, revision, value\n"
+		"  elect --observe NAME [--rev R] [--count N]\n"
+		"                           every change of the leader, from revision R\n"
 		"default endpoints: %s\n",
 		DEFAULT_ENDPOINTS);
 }
@@ -184,7 +200,8 @@ uint64_t parse_u64(const char *s, const char *flag)
 }
 
 /* "LOCK=TOKEN" (the last '=' splits: a lock name may hold one). */
-static void parse_fence(char *s, struct coord_fence *f)
+/* LOCK=TOKEN, or (kind COORD_FENCE_ELECTION) ELECTION=TOKEN. */
+static void parse_fence(char *s, struct coord_fence *f, unsigned kind)
 {
 	char *eq = strrchr(s, '=');
 
@@ -194,6 +211,7 @@ static void parse_fence(char *s, struct coord_fence *f)
 	f->lock = s;
 	f->lock_len = strlen(s);
 	f->token = parse_u64(eq + 1, "--fence wants LOCK=TOKEN (a number)");
+	f->kind = kind;
 }
 
 static int cmd_put(struct coord_client *c, const struct gopts *g, int argc,
@@ -208,10 +226,16 @@ static int cmd_put(struct coord_client *c, const struct gopts *g, int argc,
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--lease") == 0 && i + 1 < argc) {
 			lease = parse_u64(argv[++i], "--lease wants a lease id");
-		} else if (strcmp(argv[i], "--fence") == 0 && i + 1 < argc) {
+		} else if ((strcmp(argv[i], "--fence") == 0 ||
+			    strcmp(argv[i], "--fence-election") == 0) &&
+			   i + 1 < argc) {
 			if (n_fences == sizeof(fences) / sizeof(fences[0]))
 				die_usage("put: at most 16 fences");
-			parse_fence(argv[++i], &fences[n_fences++]);
+			parse_fence(argv[i + 1], &fences[n_fences++],
+				    strcmp(argv[i], "--fence") == 0
+					    ? COORD_FENCE_LOCK
+					    : COORD_FENCE_ELECTION);
+			i++;
 		} else if (n_kv < 2) {
 			kv[n_kv++] = argv[i];
 		} else {
@@ -1110,6 +1134,86 @@ static int release_put(struct coord_lock *l, const char *key,
 	return code;
 }
 
+/* A command run while something is held (a lock, an election's
+ * leadership): its environment, and how to tell it is still held. */
+struct guard {
+	const char *what;           /* "lock", "leadership of" */
+	const char *name;
+	const char *name_env;       /* COORD_LOCK, COORD_ELECTION */
+	const char *token;          /* COORD_FENCING_TOKEN */
+	uint64_t ttl;
+	bool (*held)(void *arg);
+	void *arg;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Runs cmdv with the guard's environment while keeping the client's
+ * loop (keepalives) running: SIGTERM to it once the guard is no longer
+ * held (jeopardy), SIGKILL ttl/4 later; SIGTERM and SIGINT to coordctl
+ * are passed on. *wstatus: its status. -1: it could not be started. */
+static int run_guarded(struct coord_client *c, const struct guard *gd,
+		       char **cmdv, int *wstatus)
+{
+	struct sigaction sa;
+	uint64_t term_at = 0;
+	bool warned = false;
+	pid_t pid;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = lock_signal_handler;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "coordctl: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		setenv(gd->name_env, gd->name, 1);
+		setenv("COORD_FENCING_TOKEN", gd->token, 1);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		execvp(cmdv[0], cmdv);
+		fprintf(stderr, "coordctl: %s: %s\n", cmdv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	for (;;) {
+		pid_t r = waitpid(pid, wstatus, WNOHANG);
+		uint64_t now;
+
+		if (r == pid)
+			return 0;
+		/* Keepalives and the session's callback run in here. */
+		coord_client_run(c, 10);
+		now = mono_ms();
+		if (lock_signal != 0) {
+			kill(pid, lock_signal);
+			lock_signal = 0;
+		}
+		if (!gd->held(gd->arg) && !warned) {
+			warned = true;
+			fprintf(stderr, "coordctl: %s %s (token %s) in "
+				"jeopardy: stopping the command\n", gd->what,
+				gd->name, gd->token);
+			kill(pid, SIGTERM);
+			term_at = now;
+		}
+		if (term_at != 0 && now >= term_at + gd->ttl / 4) {
+			kill(pid, SIGKILL);
+			term_at = 0;
+		}
+	}
+}
+
 /*
  * coordctl lock NAME [flags] -- CMD...: opens a session, acquires NAME,
  * runs CMD with COORD_LOCK and COORD_FENCING_TOKEN in its environment
@@ -1124,6 +1228,11 @@ static int release_put(struct coord_lock *l, const char *key,
  * says "lock lost" and why, and exits with CMD's status (143 or 137 for
  * the signals). SIGTERM or SIGINT to coordctl is passed on to CMD.
  */
+static bool lock_held(void *arg)
+{
+	return coord_lock_state(arg) == COORD_LOCK_HELD;
+}
+
 static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 		    char **argv)
 {
@@ -1131,13 +1240,12 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 	struct lock_watch w = { false, COORD_OK };
 	struct coord_session *s;
 	struct coord_lock *l;
-	struct sigaction sa;
-	uint64_t ttl = 10000, term_at = 0;
+	struct guard gd;
+	uint64_t ttl = 10000;
 	const char *name = NULL, *rp_key = NULL, *rp_value = NULL;
 	char token[32];
 	int code, wstatus = 0, i;
-	bool warned = false, put_due;
-	pid_t pid;
+	bool put_due;
 
 	if (argc == 2 && strcmp(argv[0], "status") == 0)
 		return cmd_lock_status(c, g, argv[1]);
@@ -1181,55 +1289,12 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 	if (!g->json)
 		fprintf(stderr, "coordctl: lock %s held, fencing token %s\n",
 			name, token);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = lock_signal_handler;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "coordctl: fork: %s\n", strerror(errno));
+	gd = (struct guard){ "lock", name, "COORD_LOCK", token, ttl,
+			     lock_held, l };
+	if (run_guarded(c, &gd, argv + i + 1, &wstatus) != 0) {
 		coord_lock_release(l);
 		coord_session_close(s);
 		return 1;
-	}
-	if (pid == 0) {
-		setenv("COORD_LOCK", name, 1);
-		setenv("COORD_FENCING_TOKEN", token, 1);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		execvp(argv[i + 1], argv + i + 1);
-		fprintf(stderr, "coordctl: %s: %s\n", argv[i + 1],
-			strerror(errno));
-		_exit(127);
-	}
-	for (;;) {
-		pid_t r = waitpid(pid, &wstatus, WNOHANG);
-		struct timespec ts;
-		uint64_t now;
-
-		if (r == pid)
-			break;
-		/* Keepalives and the session's callback run in here. */
-		coord_client_run(c, 10);
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-		if (lock_signal != 0) {
-			kill(pid, lock_signal);
-			lock_signal = 0;
-		}
-		if (coord_lock_state(l) != COORD_LOCK_HELD && !warned) {
-			warned = true;
-			fprintf(stderr, "coordctl: lock %s (token %s) in "
-				"jeopardy: stopping the command\n", name,
-				token);
-			kill(pid, SIGTERM);
-			term_at = now;
-		}
-		if (term_at != 0 && now >= term_at + ttl / 4) {
-			kill(pid, SIGKILL);
-			term_at = 0;
-		}
 	}
 	/* --release-put asked for and CMD succeeded: unless it was
 	 * written, the exit status says so (1). */
@@ -1250,6 +1315,250 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 	coord_lock_release(l);
 	coord_session_close(s);
 	return put_due ? 1 : exit_status(wstatus);
+}
+
+/* ---------------------------------------------------------------------- */
+/* elect */
+
+/* One line per leader: "leader NAME session S token T revision R value
+ * V", or "no leader NAME token T revision R" (T: the token that ended,
+ * 0 if none is known). */
+static void print_leader(const char *name, const struct coord_leader *l,
+			 bool json, bool candidates)
+{
+	if (json) {
+		printf("{\"name\":\"%s\",\"session\":%" PRIu64 ",\"token\":%"
+		       PRIu64 ",\"revision\":%" PRIu64, name, l->session,
+		       l->token, l->revision);
+		if (candidates)
+			printf(",\"candidates\":%" PRIu64, l->candidates);
+		printf(",\"value\":\"");
+		print_bytes(l->value, l->value_len, true);
+		printf("\"}\n");
+	} else if (l->session == 0) {
+		printf("no leader %s token %" PRIu64 " revision %" PRIu64 "\n",
+		       name, l->token, l->revision);
+	} else {
+		printf("leader %s session %" PRIu64 " token %" PRIu64
+		       " revision %" PRIu64, name, l->session, l->token,
+		       l->revision);
+		if (candidates)
+			printf(" candidates %" PRIu64, l->candidates);
+		printf(" value ");
+		print_bytes(l->value, l->value_len, false);
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+struct observe_ctx {
+	struct coord_client *c;
+	const char *name;
+	bool json;
+	uint64_t left;              /* changes still to print; 0: no end */
+	bool done;                  /* printed them */
+	int code;
+};
+
+static void on_change(void *arg, coord_err_t code, const struct coord_leader *l)
+{
+	struct observe_ctx *o = arg;
+
+	if (o->done)
+		return;     /* the client's end cancels it */
+	if (code != COORD_OK) {
+		o->code = code;
+		fail(o->c, "observe", code);
+		coord_client_stop(o->c);
+		return;
+	}
+	print_leader(o->name, l, o->json, false);
+	if (o->left != 0 && --o->left == 0) {
+		o->done = true;
+		coord_client_stop(o->c);
+	}
+}
+
+/* The "leadership lost" callback of a held leadership: says so. */
+static void on_leadership(void *arg, struct coord_election *e,
+			  enum coord_election_state st)
+{
+	fprintf(stderr, "coordctl: leadership of %s (token %" PRIu64 ") %s\n",
+		(const char *)arg, coord_election_token(e),
+		st == COORD_ELECTION_JEOPARDY
+			? "in jeopardy (keepalives unanswered for half the TTL)"
+			: "lost");
+}
+
+static bool leading(void *arg)
+{
+	return coord_election_state(arg) == COORD_ELECTION_LEADER;
+}
+
+/* Proclaims each line of stdin (without its newline) that is there. */
+static void proclaim_stdin(struct coord_client *c, struct coord_election *e,
+			   bool *eof)
+{
+	char line[4096];
+	struct pollfd pfd = { 0, POLLIN, 0 };
+	size_t n;
+	int code;
+
+	while (!*eof && poll(&pfd, 1, 0) > 0) {
+		if (fgets(line, sizeof(line), stdin) == NULL) {
+			*eof = true;
+			return;
+		}
+		n = strlen(line);
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		code = coord_election_proclaim(e, line, n);
+		if (code != COORD_OK)
+			fail(c, "proclaim", code);
+		else
+			fprintf(stderr, "coordctl: proclaimed %s\n", line);
+	}
+}
+
+/*
+ * coordctl elect [--ttl S] [--timeout S] NAME VALUE [-- CMD...]: opens a
+ * session and campaigns; once elected prints "elected NAME token T
+ * session S" and holds the leadership: until killed (SIGTERM, SIGINT:
+ * resigns, exits 0), proclaiming each line read from stdin; with CMD,
+ * while CMD runs (COORD_ELECTION and COORD_FENCING_TOKEN in its
+ * environment), stopped as `coordctl lock` stops its command, exiting
+ * with its status. Losing the leadership: "leadership lost", exit 1 (or
+ * CMD's status). --leader NAME: the leader now; --observe NAME [--rev R]
+ * [--count N]: every change from R (or the next), N of them (0: until
+ * killed).
+ */
+static int cmd_elect(struct coord_client *c, const struct gopts *g, int argc,
+		     char **argv)
+{
+	static const char use[] =
+		"elect [--ttl S] [--timeout S] NAME VALUE [-- CMD ...] | "
+		"--leader NAME | --observe NAME [--rev R] [--count N]";
+	struct lock_watch w = { false, COORD_OK };
+	struct observe_ctx o = { c, NULL, g->json, 0, false, COORD_OK };
+	struct coord_session *s;
+	struct coord_election *e;
+	struct coord_watch *h;
+	struct coord_leader l;
+	struct guard gd;
+	uint64_t ttl = 10000, rev = 0;
+	unsigned timeout = 0;
+	const char *name = NULL, *value = NULL, *mode = NULL;
+	char token[32];
+	int code, wstatus = 0, i;
+	bool eof = false;
+
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc)
+			ttl = parse_secs_ms(argv[++i], "--ttl S (seconds)");
+		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+			timeout = (unsigned)parse_secs_ms(
+				argv[++i], "--timeout S (seconds)");
+		else if ((strcmp(argv[i], "--leader") == 0 ||
+			  strcmp(argv[i], "--observe") == 0) && i + 1 < argc &&
+			 mode == NULL)
+			mode = argv[i++];
+		else if (strcmp(argv[i], "--rev") == 0 && i + 1 < argc)
+			rev = parse_u64(argv[++i], "--rev needs a number");
+		else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
+			o.left = parse_u64(argv[++i], "--count needs a number");
+		else if (argv[i][0] == '-' || value != NULL)
+			die_usage(use);
+		else if (name == NULL)
+			name = argv[i];
+		else
+			value = argv[i];
+		if (mode != NULL && name == NULL)
+			name = argv[i];
+	}
+	if (name == NULL || (mode == NULL && value == NULL) ||
+	    (mode != NULL && (value != NULL || i < argc)) ||
+	    (i < argc && i + 1 >= argc))
+		die_usage(use);
+	if (mode != NULL && strcmp(mode, "--leader") == 0) {
+		code = coord_election_leader(c, name, strlen(name), &l);
+		if (code != COORD_OK)
+			return fail(c, "elect --leader", code);
+		print_leader(name, &l, g->json, true);
+		coord_leader_clear(&l);
+		return 0;
+	}
+	if (mode != NULL) {
+		o.name = name;
+		code = coord_election_observe(c, name, strlen(name), rev,
+					      on_change, &o, &h);
+		if (code != COORD_OK)
+			return fail(c, "elect --observe", code);
+		coord_client_run(c, 0);
+		/* Before o goes: the client's end would call it back. */
+		coord_watch_cancel(c, h);
+		return o.code == COORD_OK ? 0 : 1;
+	}
+	code = coord_session_open(c, ttl, &s);
+	if (code != COORD_OK) {
+		if (code == COORD_ENOLEADER)
+			fprintf(stderr, "coordctl: elect %s: no leader\n", name);
+		return fail(c, "session open", code);
+	}
+	coord_session_set_callback(s, lock_session_cb, &w);
+	fprintf(stderr, "coordctl: campaigning for %s as session %" PRIu64
+		"\n", name, coord_session_id(s));
+	code = coord_election_campaign(s, name, strlen(name), value,
+				       strlen(value), timeout, &e);
+	if (code != COORD_OK) {
+		fail(c, "campaign", code);
+		coord_session_close(s);
+		return 1;
+	}
+	snprintf(token, sizeof(token), "%" PRIu64, coord_election_token(e));
+	printf("elected %s token %s session %" PRIu64 "\n", name, token,
+	       coord_session_id(s));
+	fflush(stdout);
+	gd = (struct guard){ "leadership of", name, "COORD_ELECTION", token,
+			     ttl, leading, e };
+	if (i < argc) {
+		if (run_guarded(c, &gd, argv + i + 1, &wstatus) != 0)
+			wstatus = 1 << 8;
+	} else {
+		struct sigaction sa;
+
+		coord_election_set_lost_callback(e, on_leadership,
+						 (void *)name);
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = lock_signal_handler;
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		/* stdin's lines are proclaimed before the state is looked
+		 * at: a leader that was paused tries, and is refused. */
+		for (;;) {
+			coord_client_run(c, 20);
+			proclaim_stdin(c, e, &eof);
+			if (lock_signal != 0 ||
+			    coord_election_state(e) == COORD_ELECTION_LOST)
+				break;
+		}
+		wstatus = coord_election_state(e) == COORD_ELECTION_LOST
+				  ? 1 << 8
+				  : 0;
+	}
+	if (coord_election_state(e) == COORD_ELECTION_LEADER) {
+		code = coord_election_resign(e);
+		if (code != COORD_OK)
+			fail(c, "resign", code);
+		coord_session_close(s);
+		return exit_status(wstatus);
+	}
+	fprintf(stderr, "coordctl: leadership lost: %s (token %s): %s\n",
+		name, token, w.lost ? lost_reason(w.why)
+				    : "keepalives unanswered for half the "
+				      "TTL (no leader, or no server reachable)");
+	coord_election_resign(e);
+	coord_session_close(s);
+	return exit_status(wstatus);
 }
 
 int main(int argc, char **argv)
@@ -1326,6 +1635,8 @@ int main(int argc, char **argv)
 		rc = cmd_lock(c, &g, argc - i, argv + i);
 	else if (strcmp(cmd, "job") == 0)
 		rc = coordctl_job(c, g.json, argc - i, argv + i);
+	else if (strcmp(cmd, "elect") == 0)
+		rc = cmd_elect(c, &g, argc - i, argv + i);
 	else if (strcmp(cmd, "endpoint") == 0 && i < argc &&
 		 strcmp(argv[i], "health") == 0)
 		rc = cmd_status(c, &g, true);

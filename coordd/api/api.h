@@ -172,6 +172,23 @@ uint64_t queue_held_token(struct net *net, uint8_t kind, uint64_t session,
 			  struct proto_bytes name);
 
 void job_request(struct client *cl, const struct proto_request *rq);
+/* The queue kind (FSM_QUEUE_*) a queued request of request_kind waits on
+ * (LOCK_ACQUIRE, ELECTION_CAMPAIGN; job claims wait through job.c). */
+uint8_t locks_queue_kind(uint32_t request_kind);
+/* The done of an acquire-like proposal (q->arg: the session, q->name:
+ * the queue's name): granted now, or a wait for the PUSH_GRANT. */
+void locks_acquire_done(void *ctx, int code, const uint8_t *reply,
+			size_t len);
+
+/* election.c */
+void election_campaign(struct client *cl, const struct proto_request *rq);
+/* ELECTION_PROCLAIM, ELECTION_RESIGN. */
+void election_write(struct client *cl, const struct proto_request *rq);
+void election_leader(struct client *cl, const struct proto_request *rq);
+
+/* watch.c: ELECTION_OBSERVE, a watch on the election's key whose events
+ * are pushed as PUSH_ELECTION. */
+void watch_observe(struct client *cl, const struct proto_request *rq);
 
 /* The families. */
 void keys_write(struct client *cl, const struct proto_request *rq);

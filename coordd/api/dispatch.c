@@ -163,6 +163,19 @@ void api_request(struct client *cl, const struct proto_request *rq)
 	case PROTO_JOB_INSPECT:
 		job_request(cl, rq);
 		return;
+	case PROTO_ELECTION_CAMPAIGN:
+		election_campaign(cl, rq);
+		return;
+	case PROTO_ELECTION_PROCLAIM:
+	case PROTO_ELECTION_RESIGN:
+		election_write(cl, rq);
+		return;
+	case PROTO_ELECTION_LEADER:
+		election_leader(cl, rq);
+		return;
+	case PROTO_ELECTION_OBSERVE:
+		watch_observe(cl, rq);
+		return;
 	default:
 		log_warn("client addr=%s: %s is not served by this version",
 			 cl->conn->addr, proto_kind_name(rq->kind));

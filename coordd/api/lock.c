@@ -27,7 +27,7 @@
 
 struct lock_wait {
 	uint64_t session;
-	uint8_t qkind;              /* FSM_QUEUE_LOCK, FSM_QUEUE_JOB */
+	uint8_t qkind;              /* FSM_QUEUE_LOCK, _ELECTION, _JOB */
 	uint8_t name[COORD_NAME_BYTES_MAX];
 	size_t name_len;
 	struct client *cl;
@@ -43,6 +43,14 @@ struct lock_wait {
 	struct lock_wait *cnext;    /* in the client's list */
 	struct lock_wait *cprev;
 };
+
+/* The queue kind a queued request of request_kind waits on: locks' waits
+ * and elections' (campaigns) are the same machinery. */
+uint8_t locks_queue_kind(uint32_t request_kind)
+{
+	return request_kind == PROTO_ELECTION_CAMPAIGN ? FSM_QUEUE_ELECTION
+						       : FSM_QUEUE_LOCK;
+}
 
 static struct lock_wait *wait_find(struct lease_ent *e, uint8_t kind,
 				   struct proto_bytes name)
@@ -160,19 +168,19 @@ static void locks_kicks_dirty(struct net *net);
 void locks_applied(struct net *net, const struct fsm_result *res)
 {
 	if (res->reply.code == COORD_OK &&
-	    ((res->reply.type == PROTO_CMD_LOCK_ACQUIRE &&
+	    (((res->reply.type == PROTO_CMD_LOCK_ACQUIRE ||
+	       res->reply.type == PROTO_CMD_ELECTION_CAMPAIGN) &&
 	      !res->reply.u.lock_acquire.granted) ||
 	     (res->reply.type == PROTO_CMD_JOB_CLAIM &&
 	      !res->reply.u.job_claim.granted) ||
-	     res->reply.type == PROTO_CMD_LOCK_RELEASE))
+	     res->reply.type == PROTO_CMD_LOCK_RELEASE ||
+	     res->reply.type == PROTO_CMD_ELECTION_RESIGN))
 		locks_kicks_dirty(net);
 	for (size_t i = 0; i < res->n_gone; i++)
 		if (res->gone[i].why == COORD_ESESSION_EXPIRED)
 			locks_kicks_dirty(net);
 	for (size_t i = 0; i < res->n_grants; i++)
-		if (res->grants[i].kind == FSM_QUEUE_LOCK ||
-		    res->grants[i].kind == FSM_QUEUE_JOB)
-			grant_report(net, &res->grants[i]);
+		grant_report(net, &res->grants[i]);
 }
 
 void locks_session_touched(struct net *net, struct lease_ent *e)
@@ -306,8 +314,8 @@ int queue_wait_add(struct client *cl, const struct req *q, uint8_t kind)
 	return COORD_OK;
 }
 
-static void acquire_done(void *ctx, int code, const uint8_t *reply,
-			 size_t len)
+void locks_acquire_done(void *ctx, int code, const uint8_t *reply,
+			size_t len)
 {
 	struct req *q = ctx;
 	struct client *cl = q->cl;
@@ -328,13 +336,13 @@ static void acquire_done(void *ctx, int code, const uint8_t *reply,
 		/* Queued -- or, for a retry answered from the client table,
 		 * granted since: then the token now. */
 		uint64_t token = queue_held_token(
-			net, FSM_QUEUE_LOCK, q->arg,
+			net, locks_queue_kind(q->kind), q->arg,
 			proto_bytes_make(q->name, q->name_len));
 
 		if (token != 0) {
 			send_grant(cl, q, true, token);
 		} else {
-			code = queue_wait_add(cl, q, FSM_QUEUE_LOCK);
+			code = queue_wait_add(cl, q, locks_queue_kind(q->kind));
 			if (code == COORD_OK)
 				send_grant(cl, q, false, 0);
 		}
@@ -371,7 +379,7 @@ void lock_acquire(struct client *cl, const struct proto_request *rq)
 			? net_cluster_now_ms(net) + a->timeout_ms
 			: 0;
 	cmd.u.lock_acquire.lock_delay_ms = a->lock_delay_ms;
-	rc = api_propose_req(cl, rq, &cmd, acquire_done, &q);
+	rc = api_propose_req(cl, rq, &cmd, locks_acquire_done, &q);
 	if (rc != COORD_OK) {
 		api_send_error(cl, rq->kind, rq->request_id, rc);
 		return;

@@ -45,6 +45,8 @@ struct watch {
 	uint8_t *end;
 	size_t end_len;
 	size_t batch;               /* events per read (watch_catch_up()) */
+	uint8_t *elect;             /* ELECTION_OBSERVE: the election's name */
+	size_t elect_len;
 	struct watch *next;
 };
 
@@ -61,12 +63,16 @@ static void watch_free(struct watch *w)
 {
 	free(w->key);
 	free(w->end);
+	free(w->elect);
 	free(w);
 }
 
-void watch_create(struct client *cl, const struct proto_request *rq)
+/* A watch of wc for rq; elect: an observe of that election (its events
+ * go out as PUSH_ELECTION). */
+static void watch_start(struct client *cl, const struct proto_request *rq,
+			const struct proto_watch_create *wc,
+			const struct proto_bytes *elect)
 {
-	const struct proto_watch_create *wc = &rq->u.watch_create;
 	struct fsm *f = node_fsm(cl->net->node);
 	struct proto_response r;
 	struct watch *w;
@@ -86,8 +92,8 @@ void watch_create(struct client *cl, const struct proto_request *rq)
 		api_send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
 		return;
 	}
-	if (wc->key.len > cl->net->cfg->max_key_bytes ||
-	    wc->end.len > cl->net->cfg->max_key_bytes) {
+	if (elect == NULL && (wc->key.len > cl->net->cfg->max_key_bytes ||
+			      wc->end.len > cl->net->cfg->max_key_bytes)) {
 		log_warn("client addr=%s: WATCH_CREATE refused: %s",
 			 cl->conn->addr, coord_strerror(COORD_EKEYTOOBIG));
 		api_send_error(cl, rq->kind, rq->request_id, COORD_EKEYTOOBIG);
@@ -100,7 +106,8 @@ void watch_create(struct client *cl, const struct proto_request *rq)
 	}
 	w = calloc(1, sizeof(*w));
 	if (w == NULL || (w->key = dup_bytes(wc->key)) == NULL ||
-	    (w->end = dup_bytes(wc->end)) == NULL) {
+	    (w->end = dup_bytes(wc->end)) == NULL ||
+	    (elect != NULL && (w->elect = dup_bytes(*elect)) == NULL)) {
 		if (w != NULL)
 			watch_free(w);
 		api_send_error(cl, rq->kind, rq->request_id, COORD_ENOMEM);
@@ -108,6 +115,7 @@ void watch_create(struct client *cl, const struct proto_request *rq)
 	}
 	w->key_len = wc->key.len;
 	w->end_len = wc->end.len;
+	w->elect_len = elect != NULL ? elect->len : 0;
 	w->flags = wc->flags;
 	w->prev_kv = wc->prev_kv;
 	w->id = ++cl->watch_id_next;
@@ -125,6 +133,64 @@ void watch_create(struct client *cl, const struct proto_request *rq)
 	api_send(cl, &r);
 	/* Events already in history go out with the next flush. */
 	net_kick(cl->net);
+}
+
+void watch_create(struct client *cl, const struct proto_request *rq)
+{
+	watch_start(cl, rq, &rq->u.watch_create, NULL);
+}
+
+/* A watch of the election's key (its limits are the watches'), with the
+ * version before each change (a "no leader" names the token that
+ * ended). The key is the fsm's, so no client key limit applies. */
+void watch_observe(struct client *cl, const struct proto_request *rq)
+{
+	uint8_t kb[FSM_ELECTION_KEY_BYTES_MAX];
+	struct proto_bytes name = rq->u.election.name;
+	struct proto_watch_create wc;
+
+	if (name.len == 0) {
+		api_send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
+		return;
+	}
+	memset(&wc, 0, sizeof(wc));
+	wc.key = proto_bytes_make(kb, fsm_election_key(name, kb));
+	wc.start_revision = rq->u.election.start_revision;
+	wc.prev_kv = true;
+	watch_start(cl, rq, &wc, &name);
+}
+
+/* Pushes the n events of an observe, one PUSH_ELECTION each. */
+static int observe_push(struct client *cl, struct watch *w,
+			const struct proto_event *ev, size_t n)
+{
+	struct proto_push p;
+	struct proto_bytes value;
+	int rc = COORD_OK;
+
+	for (size_t i = 0; rc == COORD_OK && i < n; i++) {
+		memset(&p, 0, sizeof(p));
+		p.kind = PROTO_PUSH_ELECTION;
+		p.u.election.watch_id = w->id;
+		p.u.election.name = proto_bytes_make(w->elect, w->elect_len);
+		p.u.election.revision = ev[i].kv.mod_revision;
+		if (ev[i].type == PROTO_EVENT_PUT) {
+			rc = fsm_election_value_parse(
+				ev[i].kv.value, &p.u.election.session,
+				&p.u.election.token, &p.u.election.value);
+		} else if (ev[i].has_prev_kv) {
+			uint64_t session;
+
+			/* No leader: session 0, the token that ended. */
+			rc = fsm_election_value_parse(ev[i].prev_kv.value,
+						      &session,
+						      &p.u.election.token,
+						      &value);
+		}
+		if (rc == COORD_OK)
+			rc = api_send_push(cl, &p);
+	}
+	return rc;
 }
 
 /* w, already unlinked from cl->watches, goes. */
@@ -266,7 +332,8 @@ static bool watch_catch_up(struct client *cl, struct watch *w)
 		p.u.watch_events.events.n = n;
 		/* One revision alone may pass WATCH_PUSH_BYTES: it goes in
 		 * one push up to the frame limit. */
-		rc = api_send_push(cl, &p);
+		rc = w->elect != NULL ? observe_push(cl, w, ev.events, n)
+				      : api_send_push(cl, &p);
 		if (rc != COORD_OK) {
 			log_warn("watch id=%" PRIu64 ": events not sent: %s",
 				 w->id, coord_strerror(rc));

@@ -29,6 +29,16 @@ int fsm_fence_held(struct fsm *f, uint8_t kind, struct proto_bytes name,
 	return COORD_OK;
 }
 
+/* The queue a fence names: a lock's (kind 0 or FSM_QUEUE_LOCK), or an
+ * election's, whose one holder is the leader; any other kind is no fence
+ * (0, refused as COORD_EINVAL). */
+static uint8_t fence_kind(const struct proto_fence *fc)
+{
+	if (fc->kind == 0 || fc->kind == FSM_QUEUE_LOCK)
+		return FSM_QUEUE_LOCK;
+	return fc->kind == FSM_QUEUE_ELECTION ? FSM_QUEUE_ELECTION : 0;
+}
+
 int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,
 		   struct proto_reply *reply)
 {
@@ -42,10 +52,12 @@ int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,
 		int rc;
 
 		if (fd->fences[i].lock.len == 0 ||
-		    fd->fences[i].lock.len > COORD_NAME_BYTES_MAX)
+		    fd->fences[i].lock.len > COORD_NAME_BYTES_MAX ||
+		    fence_kind(&fd->fences[i]) == 0)
 			return COORD_EINVAL;
-		rc = fsm_fence_held(f, FSM_QUEUE_LOCK, fd->fences[i].lock,
-				    fd->fences[i].token, &cur, &tok);
+		rc = fsm_fence_held(f, fence_kind(&fd->fences[i]),
+				    fd->fences[i].lock, fd->fences[i].token,
+				    &cur, &tok);
 		if (rc != COORD_OK)
 			return rc;
 		if (!cur)

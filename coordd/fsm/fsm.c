@@ -303,6 +303,10 @@ static int apply_cmd_type(struct fsm *f, uint64_t index,
 		return fsm_cmd_job_complete(f, &cmd->u.job_done);
 	case PROTO_CMD_JOB_FAIL:
 		return fsm_cmd_job_fail(f, &cmd->u.job_done, &reply->u.job_fail);
+	case PROTO_CMD_ELECTION_CAMPAIGN:
+	case PROTO_CMD_ELECTION_PROCLAIM:
+	case PROTO_CMD_ELECTION_RESIGN:
+		return fsm_cmd_election(f, cmd, reply);
 	}
 	return COORD_EINVAL;
 }

@@ -87,8 +87,8 @@
  * Memory: replies and events point into memory of the fsm, valid until the
  * next call of fsm_apply(), fsm_apply_data(), fsm_apply_entry(),
  * fsm_apply_entry_data(), fsm_range(), fsm_events_read(),
- * fsm_queue_status(), fsm_lock_check(), fsm_queues_each(), fsm_lease_keys()
- * or fsm_free().
+ * fsm_queue_status(), fsm_lock_check(), fsm_queues_each(), fsm_lease_keys(),
+ * fsm_election_leader() or fsm_free().
  * Commands are borrowed.
  */
 #ifndef COORD_FSM_FSM_H
@@ -169,6 +169,7 @@ void fsm_free(struct fsm *f);
 /* Queue kinds (proto/msg.h's PROTO_QUEUE_*). */
 #define FSM_QUEUE_LOCK PROTO_QUEUE_LOCK
 #define FSM_QUEUE_JOB PROTO_QUEUE_JOB
+#define FSM_QUEUE_ELECTION PROTO_QUEUE_ELECTION
 
 struct fsm_grant {          /* a waiter granted by this command */
 	uint8_t kind;           /* FSM_QUEUE_LOCK ... */
@@ -400,6 +401,60 @@ int fsm_hash_scan(struct fsm *f, uint64_t *hash);
  * lock state moves the revision by one (events only for keys).
  */
 #define FSM_LEASE_SECRET_MAX COORD_SECRET_BYTES_MAX
+
+/*
+ * Elections (coordd/fsm/election.c), a queue of kind FSM_QUEUE_ELECTION
+ * whose one holder is the leader and whose waiters are the candidates:
+ * - ELECTION_CAMPAIGN (name, session, value, deadline_ms): the session
+ *   must live and not be overdue (COORD_ESESSION, _EXPIRED). No leader
+ *   and no one queued: elected now, token = this command's revision.
+ *   Otherwise queued FIFO (granted later by the queue's rule above) until
+ *   deadline_ms (0: none). A campaign of the leader returns its token
+ *   again (its value unchanged); a queued candidate's second campaign
+ *   changes nothing. A candidate whose session ends, or whose deadline
+ *   passes, leaves without being elected.
+ * - ELECTION_PROCLAIM (name, session, token, value): only the leader, by
+ *   session and token (COORD_ENOTELECTED otherwise); sets the value and
+ *   moves the revision.
+ * - ELECTION_RESIGN (name, session, token): the leader with that token
+ *   steps down and the next candidate is elected in the same command; a
+ *   token that is not the current leader's is COORD_OK and changes
+ *   nothing (idempotent). Token 0 withdraws the session's queued
+ *   campaign (COORD_ENOTFOUND when it has none).
+ * - The leader's session ending elects the next candidate in the same
+ *   command.
+ * The leader is also a key of the keyspace, COORD_ELECTION_KEY_PREFIX
+ * name, value session:8 token:8 value (big-endian), written (or deleted:
+ * no leader) in the command that changes it, so that its history is a
+ * key's history (ELECTION_OBSERVE, compaction, snapshots). A fence of
+ * kind FSM_QUEUE_ELECTION holds while its token is the leader's.
+ * Errors: COORD_EINVAL (empty or long name), COORD_EVALUETOOBIG (value
+ * over COORD_ELECTION_VALUE_BYTES_MAX or cfg.value_bytes_max - 16),
+ * COORD_EBUSY (a deadline already passed), COORD_ETOOMANYWAITERS,
+ * COORD_ETOOMANYLOCKS (the session's own limit, shared with locks).
+ */
+struct fsm_leader {
+	uint64_t session;           /* 0: no leader */
+	uint64_t token;
+	struct proto_bytes value;   /* fsm memory, as a reply's */
+	uint64_t revision;          /* of the change that made it so (no
+				     * leader: the current revision) */
+	uint64_t candidates;        /* queued behind the leader */
+};
+
+/* The leader of election name between commands (a read of the current
+ * state, as fsm_queue_status()). Local failures, COORD_ECORRUPT. */
+int fsm_election_leader(struct fsm *f, struct proto_bytes name,
+			struct fsm_leader *out);
+
+/* The election's key in the keyspace (the reserved prefix, then name):
+ * bytes written to buf (COORD_ELECTION_KEY_BYTES_MAX at least). */
+#define FSM_ELECTION_KEY_BYTES_MAX \
+	(sizeof(COORD_ELECTION_KEY_PREFIX) - 1 + COORD_NAME_BYTES_MAX)
+size_t fsm_election_key(struct proto_bytes name, uint8_t *buf);
+/* Parses the value of an election's key. */
+int fsm_election_value_parse(struct proto_bytes v, uint64_t *session,
+			     uint64_t *token, struct proto_bytes *value);
 
 struct fsm_lease_info {
 	uint64_t id, ttl_ms, ka_index, ka_ms;

@@ -356,6 +356,10 @@ struct fsm_queue_policy {
 		       const struct fsm_qentry *h);
 	int (*hold_ended)(struct fsm *f, struct fsm_queue *q,
 			  const struct fsm_qentry *h, bool expired);
+	/* Optional: called by fsm_queue_store() before every store of a
+	 * queue of this kind, to bring the primitive's own records in line
+	 * with the queue's holders and waiters. */
+	int (*settle)(struct fsm *f, const struct fsm_queue *q);
 };
 
 /* queue.c */
@@ -381,6 +385,30 @@ int fsm_queue_grant(struct fsm *f, struct fsm_queue *q,
 int fsm_queue_owned(struct fsm *f, uint64_t session, uint8_t **kinds,
 		    struct proto_bytes **names, size_t *n, size_t max);
 const struct fsm_queue_policy *fsm_queue_policy_of(uint8_t kind);
+/* A session that may hold or queue: COORD_ESESSION (none, or a plain
+ * lease), COORD_ESESSION_EXPIRED (overdue). */
+int fsm_queue_session_ok(struct fsm *f, uint64_t session);
+/* COORD_ETOOMANYLOCKS when session holds or waits on
+ * cfg.locks_per_session_max queues (of every kind) already. */
+int fsm_queue_session_room(struct fsm *f, uint64_t session);
+/* The checks of an acquire of queue q by entry e (now: grantable at
+ * once; wait: may queue): a hold of its session is answered with its
+ * token and a wait of it as queued (*done, nothing to do); else
+ * COORD_EBUSY (not now, and no wait or a deadline past already),
+ * COORD_ETOOMANYWAITERS, COORD_ETOOMANYLOCKS. fsm_queue_join() then
+ * holds (now) or queues e, and stores q. */
+int fsm_queue_join_check(struct fsm *f, const struct fsm_queue *q,
+			 const struct fsm_qentry *e, bool now, bool wait,
+			 bool *done, struct proto_lock_acquire_reply *out);
+int fsm_queue_join(struct fsm *f, struct fsm_queue *q,
+		   const struct fsm_qentry *e, bool now,
+		   struct proto_lock_acquire_reply *out);
+/* Ends session's hold with token (another token: stale is returned,
+ * nothing changes), or with token 0 its wait (COORD_ENOTFOUND without
+ * one); grants the next waiters, stores the queue and ends the sessions
+ * the grant doomed. */
+int fsm_queue_release(struct fsm *f, uint8_t kind, struct proto_bytes name,
+		      uint64_t session, uint64_t token, int stale);
 
 /* lease.c */
 struct fsm_lease_rec {
@@ -411,12 +439,6 @@ int fsm_cmd_lock_release_write(struct fsm *f,
 			       struct proto_reply *reply);
 int fsm_cmd_queue_kick(struct fsm *f, const struct proto_queue_kick *k,
 		       struct proto_queue_kick_reply *out);
-/* COORD_ETOOMANYLOCKS when session holds or waits on
- * cfg.locks_per_session_max queues already (of any kind). */
-int fsm_session_queues_check(struct fsm *f, uint64_t session);
-/* COORD_ESESSION (no such session), COORD_ESESSION_EXPIRED (overdue on
- * the command's clock) or COORD_OK: whether session may wait or hold. */
-int fsm_session_live(struct fsm *f, uint64_t session);
 
 /* job.c: job queues over queue.c (kind FSM_QUEUE_JOB). */
 extern const struct fsm_queue_policy fsm_job_policy;
@@ -432,6 +454,21 @@ int fsm_cmd_job_fail(struct fsm *f, const struct proto_job_done_cmd *c,
  * (*current), and the token of its first holder (0: none). */
 int fsm_fence_held(struct fsm *f, uint8_t kind, struct proto_bytes name,
 		   uint64_t token, bool *current, uint64_t *holder_token);
+
+/* mvcc.c: the reserved key space (COORD_RESERVED_KEY_PREFIX): clients
+ * may read it, only the fsm itself writes it. fsm_key_get() reads a
+ * key's current version in the command (an arena copy). */
+bool fsm_key_reserved(struct proto_bytes key);
+int fsm_key_get(struct fsm *f, struct proto_bytes key, bool *live,
+		struct proto_kv *kv);
+int fsm_key_put_internal(struct fsm *f, struct proto_bytes key,
+			 struct proto_bytes value);
+int fsm_key_delete_internal(struct fsm *f, struct proto_bytes key);
+
+/* election.c */
+extern const struct fsm_queue_policy fsm_election_policy;
+int fsm_cmd_election(struct fsm *f, const struct proto_cmd *cmd,
+		     struct proto_reply *reply);
 
 /* fence.c: checks the fences, then runs the inner command. */
 int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,

@@ -615,7 +615,7 @@ int fsm_cmd_job_claim(struct fsm *f, const struct proto_job_claim_cmd *c,
 
 	memset(out, 0, sizeof(*out));
 	if (rc == COORD_OK)
-		rc = fsm_session_live(f, c->session);
+		rc = fsm_queue_session_ok(f, c->session);
 	if (rc == COORD_OK)
 		rc = fsm_queue_load(f, FSM_QUEUE_JOB, c->queue, &q);
 	if (rc == COORD_OK && fsm_queue_find(q.holders, q.n_holders,
@@ -640,7 +640,7 @@ int fsm_cmd_job_claim(struct fsm *f, const struct proto_job_claim_cmd *c,
 		return COORD_ENOJOBS;
 	if (!now && q.n_waiters >= f->cfg.waiters_max)
 		return COORD_ETOOMANYWAITERS;
-	rc = fsm_session_queues_check(f, c->session);
+	rc = fsm_queue_session_room(f, c->session);
 	if (rc != COORD_OK)
 		return rc;
 	if (!now) {

@@ -503,12 +503,22 @@ static int write_lease_index(struct fsm *f, uint64_t lease,
 		       : fsm_ov_del(f, k->data, k->len, NULL, 0);
 }
 
+bool fsm_key_reserved(struct proto_bytes key)
+{
+	static const char prefix[] = COORD_RESERVED_KEY_PREFIX;
+
+	return key.len >= sizeof(prefix) - 1 &&
+	       memcmp(key.data, prefix, sizeof(prefix) - 1) == 0;
+}
+
 static int check_put(const struct fsm *f, const struct proto_put *p)
 {
 	if (p->key.len == 0)
 		return COORD_EINVAL;
 	if (p->key.len > f->cfg.key_bytes_max)
 		return COORD_EKEYTOOBIG;
+	if (fsm_key_reserved(p->key))
+		return COORD_EKEYRESERVED;
 	if (p->value.len > f->cfg.value_bytes_max)
 		return COORD_EVALUETOOBIG;
 	return COORD_OK;
@@ -534,9 +544,17 @@ static int check_put_lease(struct fsm *f, const struct proto_put *p)
 	return found ? COORD_OK : COORD_ELEASE;
 }
 
+/* A delete of one reserved key is refused; a range over reserved keys
+ * leaves them alone (do_delete()). */
 static int check_delete(const struct fsm *f, const struct proto_delete *d)
 {
-	return check_select(f, d->key, d->end, d->flags, PROTO_DELETE_FLAGS_ALL);
+	int rc = check_select(f, d->key, d->end, d->flags,
+			      PROTO_DELETE_FLAGS_ALL);
+
+	if (rc == COORD_OK && d->flags == 0 && d->end.len == 0 &&
+	    fsm_key_reserved(d->key))
+		rc = COORD_EKEYRESERVED;
+	return rc;
 }
 
 /* The put itself, checks done. */
@@ -615,7 +633,53 @@ int fsm_cmd_put(struct fsm *f, const struct proto_put *p,
 	return rc;
 }
 
+/*
+ * The fsm's own keys (the reserved key space): read and written by
+ * other commands of the fsm (elections), never by a client's write.
+ */
+
+int fsm_key_get(struct fsm *f, struct proto_bytes key, bool *live,
+		struct proto_kv *kv)
+{
+	struct fsm_view_iter it;
+	int rc = fsm_view_open(f, &it);
+
+	*live = false;
+	if (rc == COORD_OK)
+		rc = mvcc_get(f, &it, key, UINT64_MAX, live, kv);
+	if (rc == COORD_OK && *live)
+		rc = fsm_kv_copy(f, kv, kv, true);
+	fsm_view_close(&it);
+	return rc;
+}
+
+int fsm_key_put_internal(struct fsm *f, struct proto_bytes key,
+			 struct proto_bytes value)
+{
+	struct proto_put p = { .key = key, .value = value };
+	struct proto_put_reply out;
+	struct fsm_view_iter it;
+	int rc = fsm_view_open(f, &it);
+
+	if (rc == COORD_OK)
+		rc = do_put(f, &it, &p, &out);
+	fsm_view_close(&it);
+	return rc;
+}
+
+static int do_delete_keys(struct fsm *f, const struct proto_delete *d,
+			  struct proto_delete_reply *out, bool internal);
+
+int fsm_key_delete_internal(struct fsm *f, struct proto_bytes key)
+{
+	struct proto_delete d = { .key = key };
+	struct proto_delete_reply out;
+
+	return do_delete_keys(f, &d, &out, true);
+}
+
 struct collect_ctx {
+	bool skip_reserved;         /* leave reserved keys out */
 	bool with_value;
 	bool in_reply;              /* prev_kv: counts against the reply */
 	struct proto_kv *kvs;
@@ -627,6 +691,8 @@ static int collect_cb(struct fsm *f, void *ctx, const struct proto_kv *kv)
 {
 	struct collect_ctx *c = ctx;
 
+	if (c->skip_reserved && fsm_key_reserved(kv->key))
+		return COORD_OK;
 	if (c->in_reply) {
 		int rc = fsm_reply_charge(f, kv, true);
 
@@ -671,15 +737,17 @@ static int delete_kvs(struct fsm *f, const struct proto_kv *kvs, size_t n)
 	return COORD_OK;
 }
 
-/* The delete itself, checks done. */
-static int do_delete(struct fsm *f, const struct proto_delete *d,
-		     struct proto_delete_reply *out)
+/* The delete itself, checks done; a client's delete skips reserved
+ * keys, the fsm's own (internal) does not. */
+static int do_delete_keys(struct fsm *f, const struct proto_delete *d,
+			  struct proto_delete_reply *out, bool internal)
 {
 	struct collect_ctx c = { 0 };
 	struct fsm_bounds b;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	c.skip_reserved = !internal;
 	c.with_value = d->prev_kv || (f->flags & FSM_EVENTS_PREV_KV);
 	c.in_reply = d->prev_kv;
 	rc = fsm_bounds_make(f, d->key, d->end, d->flags, &b);
@@ -695,6 +763,12 @@ static int do_delete(struct fsm *f, const struct proto_delete *d,
 		out->n_prev_kvs = c.n;
 	}
 	return COORD_OK;
+}
+
+static int do_delete(struct fsm *f, const struct proto_delete *d,
+		     struct proto_delete_reply *out)
+{
+	return do_delete_keys(f, d, out, false);
 }
 
 int fsm_cmd_delete(struct fsm *f, const struct proto_delete *d,

@@ -144,10 +144,18 @@ int fsm_queue_load(struct fsm *f, uint8_t kind, struct proto_bytes name,
 
 int fsm_queue_store(struct fsm *f, const struct fsm_queue *q)
 {
+	const struct fsm_queue_policy *pol = fsm_queue_policy_of(q->kind);
 	size_t n = q->n_holders + q->n_waiters, len;
 	uint8_t *v, *p;
-	int rc = qkey(f, &f->write_key, q->kind, q->name);
+	int rc = COORD_OK;
 
+	/* Whatever changed the queue (a command of its primitive, a
+	 * session's end, a kick), its primitive brings its own records in
+	 * line before the queue is stored. */
+	if (pol != NULL && pol->settle != NULL)
+		rc = pol->settle(f, q);
+	if (rc == COORD_OK)
+		rc = qkey(f, &f->write_key, q->kind, q->name);
 	if (rc != COORD_OK)
 		return rc;
 	/* An empty queue keeps its record only while a delay is ahead. */
@@ -296,6 +304,104 @@ int fsm_queue_grant(struct fsm *f, struct fsm_queue *q,
 	return rc;
 }
 
+int fsm_queue_session_ok(struct fsm *f, uint64_t session)
+{
+	struct fsm_lease_rec l;
+	bool found;
+	int rc = fsm_lease_read(f, session, &found, &l);
+
+	if (rc != COORD_OK)
+		return rc;
+	if (!found || !l.session)
+		return COORD_ESESSION;
+	/* Never granted (nor queued) past its TTL; the leader's expiry of
+	 * it follows. */
+	return fsm_lease_overdue(f, &l) ? COORD_ESESSION_EXPIRED : COORD_OK;
+}
+
+int fsm_queue_session_room(struct fsm *f, uint64_t session)
+{
+	struct proto_bytes *names;
+	uint8_t *kinds;
+	size_t n;
+	int rc = fsm_queue_owned(f, session, &kinds, &names, &n,
+				 f->cfg.locks_per_session_max);
+
+	if (rc == COORD_OK && n >= f->cfg.locks_per_session_max)
+		rc = COORD_ETOOMANYLOCKS;
+	return rc;
+}
+
+int fsm_queue_join_check(struct fsm *f, const struct fsm_queue *q,
+			 const struct fsm_qentry *e, bool now, bool wait,
+			 bool *done, struct proto_lock_acquire_reply *out)
+{
+	long i = fsm_queue_find(q->holders, q->n_holders, e->session);
+
+	*done = true;
+	if (i >= 0) {
+		out->granted = true;
+		out->token = q->holders[i].token;
+		return COORD_OK;
+	}
+	/* Never queued twice. */
+	if (fsm_queue_find(q->waiters, q->n_waiters, e->session) >= 0)
+		return COORD_OK;
+	*done = false;
+	/* A waiter whose deadline passed already would only be dropped. */
+	if (!now && (!wait || (e->deadline_ms != 0 &&
+			       f->clock_new > e->deadline_ms)))
+		return COORD_EBUSY;
+	if (!now && q->n_waiters >= f->cfg.waiters_max)
+		return COORD_ETOOMANYWAITERS;
+	return fsm_queue_session_room(f, e->session);
+}
+
+int fsm_queue_join(struct fsm *f, struct fsm_queue *q,
+		   const struct fsm_qentry *e, bool now,
+		   struct proto_lock_acquire_reply *out)
+{
+	int rc;
+
+	if (now) {
+		rc = fsm_queue_hold(f, q, e, false);
+		out->granted = true;
+		out->token = f->rev_new;
+	} else {
+		rc = fsm_queue_wait(f, q, e);
+	}
+	return rc == COORD_OK ? fsm_queue_store(f, q) : rc;
+}
+
+int fsm_queue_release(struct fsm *f, uint8_t kind, struct proto_bytes name,
+		      uint64_t session, uint64_t token, int stale)
+{
+	struct fsm_queue q;
+	uint64_t granted;
+	long i;
+	int rc = fsm_queue_load(f, kind, name, &q);
+
+	if (rc != COORD_OK)
+		return rc;
+	if (token != 0) {
+		i = fsm_queue_find(q.holders, q.n_holders, session);
+		if (i < 0 || q.holders[i].token != token)
+			return stale;
+		rc = fsm_queue_unhold(f, &q, (size_t)i);
+	} else {
+		i = fsm_queue_find(q.waiters, q.n_waiters, session);
+		if (i < 0)
+			return COORD_ENOTFOUND;
+		rc = fsm_queue_unwait(f, &q, (size_t)i);
+	}
+	if (rc == COORD_OK)
+		rc = fsm_queue_grant(f, &q, fsm_queue_policy_of(kind),
+				     &granted);
+	if (rc == COORD_OK)
+		rc = fsm_queue_store(f, &q);
+	return rc == COORD_OK ? fsm_leases_end_doomed(f) : rc;
+}
+
 int fsm_queue_owned(struct fsm *f, uint64_t session, uint8_t **kinds,
 		    struct proto_bytes **names, size_t *n, size_t max)
 {
@@ -350,6 +456,8 @@ const struct fsm_queue_policy *fsm_queue_policy_of(uint8_t kind)
 {
 	if (kind == FSM_QUEUE_JOB)
 		return &fsm_job_policy;
+	if (kind == FSM_QUEUE_ELECTION)
+		return &fsm_election_policy;
 	return kind == FSM_QUEUE_LOCK ? &fsm_lock_policy : NULL;
 }
 

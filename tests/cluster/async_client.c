@@ -682,6 +682,22 @@ struct watch_rec {
 	char prev_value[W_EVENTS_MAX][32];
 };
 
+/* An election's observe: counts its changes and how it ended. */
+static void observe_cb(void *arg, coord_err_t code,
+		       const struct coord_leader *l)
+{
+	struct watch_rec *w = arg;
+
+	w->n_calls++;
+	if (code != COORD_OK) {
+		CHECK(!w->ended && l == NULL, "an observe ended twice");
+		w->ended = true;
+		w->end_code = code;
+		return;
+	}
+	w->n_events++;
+}
+
 static void watch_cb(void *arg, coord_err_t code,
 		     const struct coord_event *ev, size_t n)
 {
@@ -1484,6 +1500,15 @@ static void phase_admin(const char *const *eps, size_t n_eps)
 	coord_client_run(c, 500);
 	CHECK(wr->ended && wr->end_code == COORD_ECOMPACTED && wr->n_events == 0,
 	      "a watch from before the compaction: ended=%d %s", wr->ended,
+	      coord_strerror(wr->end_code));
+	coord_watch_cancel(c, w);
+	/* An election's observe from before it: the same. */
+	memset(wr, 0, sizeof(*wr));
+	rc = coord_election_observe(c, "c-elect", 7, r1, observe_cb, wr, &w);
+	CHECK(rc == COORD_OK, "observe from r1: %s", coord_strerror(rc));
+	coord_client_run(c, 500);
+	CHECK(wr->ended && wr->end_code == COORD_ECOMPACTED && wr->n_events == 0,
+	      "an observe from before the compaction: ended=%d %s", wr->ended,
 	      coord_strerror(wr->end_code));
 	coord_watch_cancel(c, w);
 

@@ -8,7 +8,8 @@
 # then restarted and must catch up with the others; a coordctl watch on
 # the leader survives its graceful stop (TERM) without a gap; a client
 # forgotten by the servers (--client-idle-ms) writes again exactly once;
-# COMPACT makes older reads and watch starts COORD_ECOMPACTED, and
+# COMPACT makes older reads, watch and election observe starts
+# COORD_ECOMPACTED, and
 # TRANSFER_LEADER moves the leadership.
 . "$(dirname "$0")/lib.sh"
 cl_init async_client

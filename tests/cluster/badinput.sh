@@ -136,11 +136,12 @@ expect "wrong types: connection goes on" '^reply RANGE id=2 code=0 COORD_OK$'
 logged "wrong types"
 absent key "wrong types"
 
-# A kind this version knows but does not serve (ELECTION_LEADER [name]):
-# COORD_EUNKNOWNMSG, and the connection goes on.
-mark "$l" "ELECTION_LEADER is not served by this version"
-raw "$LPORT" hello frame 931806c4016e recv get key
-expect "unserved kind" '^reply ELECTION_LEADER id=6 code=18 COORD_EUNKNOWNMSG$'
+# A kind this version knows but does not serve (SEM_RELEASE [name,
+# session, token], no exactly-once): COORD_EUNKNOWNMSG, and the
+# connection goes on.
+mark "$l" "SEM_RELEASE is not served by this version"
+raw "$LPORT" hello frame 981606000000c4016e0101 recv get key
+expect "unserved kind" '^reply SEM_RELEASE id=6 code=18 COORD_EUNKNOWNMSG$'
 expect "unserved kind: connection goes on" '^reply RANGE id=2 code=0 '
 logged "unserved kind"
 # A kind nobody knows (99): an error reply or a closed connection (the

@@ -50,6 +50,9 @@
  *       JOB_COMPLETE of one session (each seen applied by the revision
  *       moving); prints each retry's reply and whether the revision
  *       moved, then the queue's counts (job_retry.sh).
+ *   retry-elect HOST PORT NAME
+ *       the same with an election: CAMPAIGN, RESIGN, and ELECTION_LEADER
+ *       (its candidates) as the status.
  *   fifo HOST PORT NAME N TTL_MS
  *       N sessions on one connection queue on NAME behind a holder; on
  *       each PUSH_GRANT the grantee releases at once. Prints "fifo
@@ -298,10 +301,21 @@ static int session_open(struct conn *c, uint64_t ttl_ms, uint64_t *session,
 	return code;
 }
 
+/* retry-elect: the requests are an election's (CAMPAIGN, RESIGN,
+ * ELECTION_LEADER) instead of a lock's. */
+static bool elect_mode;
+
 static void acquire_init(struct proto_request *rq, const char *name,
 			 uint64_t session, bool wait)
 {
 	memset(rq, 0, sizeof(*rq));
+	if (elect_mode) {
+		rq->kind = PROTO_ELECTION_CAMPAIGN;
+		rq->u.campaign.name = proto_bytes_make(name, strlen(name));
+		rq->u.campaign.session = session;
+		rq->u.campaign.value = proto_bytes_make("v", 1);
+		return;
+	}
 	rq->kind = PROTO_LOCK_ACQUIRE;
 	rq->u.lock_acquire.name = proto_bytes_make(name, strlen(name));
 	rq->u.lock_acquire.session = session;
@@ -332,7 +346,7 @@ static void release_init(struct proto_request *rq, const char *name,
 			 uint64_t session, uint64_t token)
 {
 	memset(rq, 0, sizeof(*rq));
-	rq->kind = PROTO_LOCK_RELEASE;
+	rq->kind = elect_mode ? PROTO_ELECTION_RESIGN : PROTO_LOCK_RELEASE;
 	rq->u.release.name = proto_bytes_make(name, strlen(name));
 	rq->u.release.session = session;
 	rq->u.release.token = token;
@@ -378,6 +392,30 @@ static struct lock_state lock_status(struct conn *c, const char *name,
 
 	memset(&rq, 0, sizeof(rq));
 	memset(&s, 0, sizeof(s));
+	if (elect_mode) {
+		/* The leader, and how many candidates queue behind it. */
+		rq.kind = PROTO_ELECTION_LEADER;
+		rq.u.election.name = proto_bytes_make(name, strlen(name));
+		conn_call(c, &rq, &m);
+		s.code = m.r.code;
+		if (s.code == COORD_OK && m.r.u.leader.session != 0) {
+			s.holders = 1;
+			s.holder = m.r.u.leader.session;
+			s.token = m.r.u.leader.token;
+		}
+		if (s.code == COORD_OK)
+			s.waiters = m.r.u.leader.candidates;
+		if (print) {
+			printf("status code=%s holders=%zu waiters=%" PRIu64
+			       "\n", coord_error_name(s.code), s.holders,
+			       s.waiters);
+			if (s.holders > 0)
+				printf("holder session=%" PRIu64 " token=%" PRIu64
+				       "\n", s.holder, s.token);
+		}
+		msg_free(&m);
+		return s;
+	}
 	rq.kind = PROTO_LOCK_STATUS;
 	rq.u.lock_status.name = proto_bytes_make(name, strlen(name));
 	conn_call(c, &rq, &m);
@@ -771,8 +809,11 @@ static void retry_one(const char *name, uint64_t holder_session,
 	for (;;) {
 		struct lock_state s = lock_status(look, name, false);
 
+		/* (An election's status names no candidate: the only one
+		 * there is this session.) */
 		if (s.code == COORD_OK &&
-		    (s.holder == session || s.first_waiter == session))
+		    (s.holder == session || s.first_waiter == session ||
+		     (elect_mode && s.waiters > 0)))
 			break;
 		if (now_ms() > end)
 			die("the acquire was not applied");
@@ -1505,6 +1546,8 @@ int main(int argc, char **argv)
 		rc = mode_retry(argv[4]);
 	else if (strcmp(argv[1], "jobretry") == 0 && argc == 5)
 		rc = mode_jobretry(argv[4]);
+	else if (strcmp(argv[1], "retry-elect") == 0 && argc == 5)
+		rc = (elect_mode = true, mode_retry(argv[4]));
 	else if (strcmp(argv[1], "fifo") == 0 && argc == 7)
 		rc = mode_fifo(argv[4], (size_t)num(argv[5]), num(argv[6]));
 	else if (strcmp(argv[1], "bad") == 0 && argc == 4)

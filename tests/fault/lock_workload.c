@@ -164,7 +164,8 @@ static void child(unsigned slot, uint64_t end_us)
 		exit(1);
 	}
 	while (wl_now_us() < end_us) {
-		struct coord_fence fence = { LOCK_NAME, strlen(LOCK_NAME), 0 };
+		struct coord_fence fence = { .lock = LOCK_NAME,
+					     .lock_len = strlen(LOCK_NAME) };
 		struct coord_lock *l = NULL;
 		char value[64], reply[LINE_MAX_];
 		uint64_t token, rev = 0;

@@ -90,7 +90,7 @@ static void lock_cmd_samples(struct proto_buf *b)
 	static const struct proto_lease_ttl_item ttls[2] = { { 11, 5000 },
 							     { 12, 0 } };
 	static const struct proto_fence fences[1] = {
-		{ { (const uint8_t *)"lock", 4 }, 42 }
+		{ { (const uint8_t *)"lock", 4 }, 42, 0 }
 	};
 	struct proto_cmd put = { .type = PROTO_CMD_PUT };
 	struct proto_entry e = { .client_id = 7, .sequence = 3, .ack = 3,

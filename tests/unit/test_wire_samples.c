@@ -11,8 +11,9 @@
 #define B(s) proto_bytes_make((s), sizeof(s) - 1)
 
 static const struct proto_fence fences[] = {
-	{ { (const uint8_t *)"lock-a", 6 }, 41 },
-	{ { (const uint8_t *)"lock-b", 6 }, 1ull << 40 },
+	{ { (const uint8_t *)"lock-a", 6 }, 41, 0 },
+	{ { (const uint8_t *)"lock-b", 6 }, 1ull << 40, 0 },
+	{ { (const uint8_t *)"elect-a", 7 }, 43, PROTO_QUEUE_ELECTION },
 };
 
 static const struct proto_compare compares[] = {
@@ -191,8 +192,11 @@ void tw_sample_request(uint32_t kind, struct proto_request *req)
 							   B("host-a"), 60000 };
 		break;
 	case PROTO_ELECTION_LEADER:
+		req->u.election.name = B("cron");
+		break;
 	case PROTO_ELECTION_OBSERVE:
 		req->u.election.name = B("cron");
+		req->u.election.start_revision = 12;
 		break;
 	case PROTO_ELECTION_PROCLAIM:
 		req->u.proclaim = (struct proto_proclaim){ B("cron"), 301, 77,
@@ -323,7 +327,7 @@ void tw_sample_response(uint32_t kind, struct proto_response *resp)
 		break;
 	case PROTO_ELECTION_LEADER:
 		resp->u.leader = (struct proto_leader_reply){ 301, 77,
-							      B("host-a"), 76 };
+							      B("host-a"), 76, 2 };
 		break;
 	case PROTO_REGISTER_CLIENT:
 		resp->u.register_client.client_id = 1ull << 35;
