@@ -66,7 +66,13 @@
 	X(COORD_ETOOMANYLOCKS, 43,                                           \
 	  "too many locks held or awaited by this session")                  \
 	X(COORD_ELOCK_LOST, 44,                                              \
-	  "the lock is known lost (libcoord refuses locally)")
+	  "the lock is known lost (libcoord refuses locally)")              \
+	X(COORD_ESEMPERMITS, 45,                                             \
+	  "the semaphore is in use with a different number of permits")      \
+	X(COORD_EPERMITS, 46,                                                \
+	  "semaphore permits out of range (0, or above the limit)")          \
+	X(COORD_ESEM_LOST, 47,                                               \
+	  "the semaphore permit is known lost (libcoord refuses locally)")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

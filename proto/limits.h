@@ -162,6 +162,12 @@ _Static_assert(COORD_HELLO_FRAME_BYTES_MAX >= 4 * COORD_NAME_BYTES_MAX,
 #define COORD_KEEPALIVE_BATCH_MAX 4096
 #define COORD_SECRET_BYTES_MIN 16
 
+/* COORD_SEM_PERMITS_MAX: the largest N of a semaphore (SEM_ACQUIRE's
+ * permits); above it, and for 0, COORD_EPERMITS. A semaphore's holders
+ * and waiters still count against COORD_WAITERS_MAX and
+ * COORD_LOCKS_PER_SESSION_MAX like a lock's. */
+#define COORD_SEM_PERMITS_MAX 65536
+
 _Static_assert(COORD_SECRET_BYTES_MIN <= COORD_SECRET_BYTES_MAX,
 	       "a minimal secret fits");
 

@@ -60,7 +60,11 @@
  *     LOCK_RELEASE [18, name, session, token]
  *     QUEUE_KICK [19, kind, name]  (kind 1: a lock)
  *     FENCED     [20, [[lock, token]...], cmd]  (at most COORD_FENCES_MAX
- *                 fences; cmd a PUT, DELETE or TXN)
+ *                 fences; cmd a PUT, DELETE or TXN). A fence may be
+ *                 [name, token, kind] instead: kind a PROTO_QUEUE_* (2:
+ *                 a semaphore permit); [name, token] is a lock's.
+ *     SEM_ACQUIRE [21, name, session, permits, wait, deadline_ms]
+ *     SEM_RELEASE [22, name, session, token]  (token 0: cancels a wait)
  *   op         a PUT, DELETE or RANGE cmd array
  *   compare    [key, target, result, number, value]
  *   kv         [key, value, create_revision, mod_revision, version, lease]
@@ -79,8 +83,8 @@
  *     LEASE_REVOKE [deleted]
  *     LEASE_EXPIRE [expired]
  *     SESSION_OPEN [session, secret, lease, ttl_ms]
- *     SESSION_CLOSE, LOCK_RELEASE []
- *     LOCK_ACQUIRE [granted, token]
+ *     SESSION_CLOSE, LOCK_RELEASE, SEM_RELEASE []
+ *     LOCK_ACQUIRE, SEM_ACQUIRE [granted, token]
  *     QUEUE_KICK [granted]
  *     (FENCED is answered with its inner command's reply and type)
  *   events     [[type, kv, prev_kv | nil]...]
@@ -123,6 +127,9 @@ enum proto_lock_mode {
 struct proto_fence {
 	struct proto_bytes lock;
 	uint64_t token;
+	/* What lock names: a PROTO_QUEUE_* (a semaphore's permit: its
+	 * token is one of the current holders'); 0 is a lock too. */
+	uint8_t kind;
 };
 
 /*
@@ -236,8 +243,10 @@ enum proto_cmd_type {
 	PROTO_CMD_LOCK_RELEASE = 18,
 	PROTO_CMD_QUEUE_KICK = 19,
 	PROTO_CMD_FENCED = 20,
+	PROTO_CMD_SEM_ACQUIRE = 21,
+	PROTO_CMD_SEM_RELEASE = 22,
 };
-#define PROTO_CMD_LAST PROTO_CMD_FENCED
+#define PROTO_CMD_LAST PROTO_CMD_SEM_RELEASE
 
 /* An operation of a txn branch: PROTO_CMD_PUT, _DELETE or _RANGE (a get
  * is a range of one key). */
@@ -360,7 +369,18 @@ struct proto_lock_release {
 /* Queue kinds (the first is the lock; semaphores, elections and job
  * claims will follow on the same mechanism). */
 #define PROTO_QUEUE_LOCK 1
-#define PROTO_QUEUE_KIND_LAST PROTO_QUEUE_LOCK
+#define PROTO_QUEUE_SEM 2
+#define PROTO_QUEUE_KIND_LAST PROTO_QUEUE_SEM
+
+/* A semaphore of permits N (coordd/fsm/sem.c): every acquirer names the
+ * same N while anyone holds or waits. */
+struct proto_sem_acquire_cmd {
+	struct proto_bytes name;
+	uint64_t session;
+	uint64_t permits;
+	bool wait;                  /* queue if no permit is free */
+	uint64_t deadline_ms;       /* cluster time; 0: none */
+};
 
 struct proto_queue_kick {
 	uint8_t kind;
@@ -399,6 +419,8 @@ struct proto_cmd {
 		struct proto_lock_release lock_release;
 		struct proto_queue_kick queue_kick;
 		struct proto_fenced fenced;
+		struct proto_sem_acquire_cmd sem_acquire;
+		struct proto_lock_release sem_release;  /* token 0: cancel */
 	} u;
 };
 
@@ -515,7 +537,7 @@ struct proto_reply {
 		struct proto_lease_revoke_reply lease_revoke;
 		struct proto_lease_expire_reply lease_expire;
 		struct proto_session_open_reply session_open;
-		struct proto_lock_acquire_reply lock_acquire;
+		struct proto_lock_acquire_reply lock_acquire; /* SEM_ too */
 		struct proto_queue_kick_reply queue_kick;
 	} u;
 };

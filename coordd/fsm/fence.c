@@ -1,7 +1,8 @@
 /*
  * coordd/fsm/fence.c: fenced writes. A PUT, DELETE or TXN that carries
  * fences [(lock, token)...] is applied only if every token is the token of
- * a current hold of its lock (for a shared lock, any holder's); otherwise
+ * a current hold of its lock (for a shared lock, any holder's; a fence of
+ * kind FSM_QUEUE_SEM names a semaphore: any current permit's); otherwise
  * COORD_EFENCED and nothing is written. The fences are checked in the same
  * command as the write, so no grant can come between check and write.
  */
@@ -15,7 +16,8 @@ static int fence_holds(struct fsm *f, const struct proto_fence *fc,
 		       bool *current, uint64_t *holder_token)
 {
 	struct fsm_queue q;
-	int rc = fsm_queue_load(f, FSM_QUEUE_LOCK, fc->lock, &q);
+	int rc = fsm_queue_load(f, fc->kind == 0 ? FSM_QUEUE_LOCK : fc->kind,
+				fc->lock, &q);
 
 	*current = false;
 	*holder_token = 0;
@@ -42,7 +44,10 @@ int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,
 		int rc;
 
 		if (fd->fences[i].lock.len == 0 ||
-		    fd->fences[i].lock.len > COORD_NAME_BYTES_MAX)
+		    fd->fences[i].lock.len > COORD_NAME_BYTES_MAX ||
+		    (fd->fences[i].kind != 0 &&
+		     fd->fences[i].kind != FSM_QUEUE_LOCK &&
+		     fd->fences[i].kind != FSM_QUEUE_SEM))
 			return COORD_EINVAL;
 		rc = fence_holds(f, &fd->fences[i], &cur, &tok);
 		if (rc != COORD_OK)
@@ -64,7 +69,7 @@ int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,
 int fsm_lock_check(struct fsm *f, struct proto_bytes name, uint64_t token,
 		   bool *current, uint64_t *holder_token)
 {
-	struct proto_fence fc = { name, token };
+	struct proto_fence fc = { name, token, FSM_QUEUE_LOCK };
 
 	/* A read between commands: the view is the backend. */
 	proto_arena_reset(&f->arena);

@@ -279,6 +279,11 @@ static int apply_cmd_type(struct fsm *f, uint64_t index,
 					  &reply->u.queue_kick);
 	case PROTO_CMD_FENCED:
 		return fsm_cmd_fenced(f, &cmd->u.fenced, reply);
+	case PROTO_CMD_SEM_ACQUIRE:
+		return fsm_cmd_sem_acquire(f, &cmd->u.sem_acquire,
+					   &reply->u.lock_acquire);
+	case PROTO_CMD_SEM_RELEASE:
+		return fsm_cmd_sem_release(f, &cmd->u.sem_release);
 	}
 	return COORD_EINVAL;
 }

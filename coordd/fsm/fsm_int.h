@@ -320,7 +320,11 @@ struct fsm_qentry {
 	uint64_t token;             /* holders only */
 	uint64_t since_ms;
 	uint64_t deadline_ms;       /* waiters only; 0: none */
-	uint64_t lock_delay_ms;
+	/* The primitive's own number, stored in the same 8 bytes. */
+	union {
+		uint64_t lock_delay_ms;     /* a lock's */
+		uint64_t permits;           /* a semaphore's N (sem.c) */
+	};
 	uint8_t mode;
 };
 
@@ -367,6 +371,25 @@ int fsm_queue_grant(struct fsm *f, struct fsm_queue *q,
 int fsm_queue_owned(struct fsm *f, uint64_t session, uint8_t **kinds,
 		    struct proto_bytes **names, size_t *n, size_t max);
 const struct fsm_queue_policy *fsm_queue_policy_of(uint8_t kind);
+/* queue.c: acquire and release of a hold (locks, semaphore permits).
+ * A name: COORD_EINVAL if empty or too long. A session that may hold or
+ * wait: COORD_ESESSION (none), COORD_ESESSION_EXPIRED (overdue). */
+int fsm_queue_check_name(struct proto_bytes name);
+int fsm_queue_session_live(struct fsm *f, uint64_t session);
+/* e's session asks q (loaded) for a hold; grantable: the policy would
+ * grant it beside the holders now. Held already: its token; waiting
+ * already: queued; else granted now if no waiter is ahead, queued if
+ * wait (and its deadline is ahead), or COORD_EBUSY; the waiter and
+ * per-session limits (COORD_ETOOMANYWAITERS, COORD_ETOOMANYLOCKS).
+ * Stores q. */
+int fsm_queue_acquire(struct fsm *f, struct fsm_queue *q,
+		      const struct fsm_qentry *e, bool grantable, bool wait,
+		      struct proto_lock_acquire_reply *out);
+/* Releases the hold of r's session with r's token (COORD_ENOTHOLDER
+ * otherwise) or, token 0, cancels its wait (COORD_ENOTFOUND); the next
+ * waiters are granted in the same command. */
+int fsm_queue_release(struct fsm *f, uint8_t kind,
+		      const struct proto_lock_release *r);
 
 /* lease.c */
 struct fsm_lease_rec {
@@ -393,6 +416,14 @@ int fsm_cmd_lock_acquire(struct fsm *f, const struct proto_lock_acquire_cmd *a,
 int fsm_cmd_lock_release(struct fsm *f, const struct proto_lock_release *r);
 int fsm_cmd_queue_kick(struct fsm *f, const struct proto_queue_kick *k,
 		       struct proto_queue_kick_reply *out);
+
+/* sem.c */
+extern const struct fsm_queue_policy fsm_sem_policy;
+int fsm_cmd_sem_acquire(struct fsm *f, const struct proto_sem_acquire_cmd *a,
+			struct proto_lock_acquire_reply *out);
+int fsm_cmd_sem_release(struct fsm *f, const struct proto_lock_release *r);
+/* N of a semaphore's queue: its first holder's or waiter's (0: empty). */
+uint64_t fsm_sem_permits(const struct fsm_queue *q);
 
 /* fence.c: checks the fences, then runs the inner command. */
 int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,

@@ -53,111 +53,31 @@ const struct fsm_queue_policy fsm_lock_policy = {
 	.hold_lost = lock_hold_lost,
 };
 
-static int check_name(const struct fsm *f, struct proto_bytes name)
-{
-	(void)f;
-	return name.len == 0 || name.len > COORD_NAME_BYTES_MAX ? COORD_EINVAL
-								 : COORD_OK;
-}
-
-/* The session's own limit on holds and waits. */
-static int check_session_locks(struct fsm *f, uint64_t session)
-{
-	struct proto_bytes *names;
-	uint8_t *kinds;
-	size_t n;
-	int rc = fsm_queue_owned(f, session, &kinds, &names, &n,
-				 f->cfg.locks_per_session_max);
-
-	if (rc == COORD_OK && n >= f->cfg.locks_per_session_max)
-		rc = COORD_ETOOMANYLOCKS;
-	return rc;
-}
-
 int fsm_cmd_lock_acquire(struct fsm *f, const struct proto_lock_acquire_cmd *a,
 			 struct proto_lock_acquire_reply *out)
 {
 	struct fsm_qentry e = { .session = a->session, .mode = a->mode,
 				.deadline_ms = a->deadline_ms,
 				.lock_delay_ms = a->lock_delay_ms };
-	struct fsm_lease_rec l;
 	struct fsm_queue q;
-	bool found, now;
-	long i;
-	int rc = check_name(f, a->name);
+	int rc = fsm_queue_check_name(a->name);
 
 	memset(out, 0, sizeof(*out));
 	if (rc == COORD_OK && a->mode > PROTO_LOCK_MODE_LAST)
 		rc = COORD_EINVAL;
 	if (rc == COORD_OK)
-		rc = fsm_lease_read(f, a->session, &found, &l);
+		rc = fsm_queue_session_live(f, a->session);
+	if (rc == COORD_OK)
+		rc = fsm_queue_load(f, FSM_QUEUE_LOCK, a->name, &q);
 	if (rc != COORD_OK)
 		return rc;
-	if (!found || !l.session)
-		return COORD_ESESSION;
-	/* Never granted (nor queued) past its TTL; the leader's expiry of
-	 * it follows. */
-	if (fsm_lease_overdue(f, &l))
-		return COORD_ESESSION_EXPIRED;
-	rc = fsm_queue_load(f, FSM_QUEUE_LOCK, a->name, &q);
-	if (rc != COORD_OK)
-		return rc;
-	i = fsm_queue_find(q.holders, q.n_holders, a->session);
-	if (i >= 0) {
-		out->granted = true;
-		out->token = q.holders[i].token;
-		return COORD_OK;
-	}
-	/* Never queued twice. */
-	if (fsm_queue_find(q.waiters, q.n_waiters, a->session) >= 0)
-		return COORD_OK;
-	now = q.n_waiters == 0 && lock_grantable(f, &q, a->mode);
-	/* A waiter whose deadline passed already would only be dropped. */
-	if (!now && (!a->wait ||
-		     (a->deadline_ms != 0 && f->clock_new > a->deadline_ms)))
-		return COORD_EBUSY;
-	if (!now && q.n_waiters >= f->cfg.waiters_max)
-		return COORD_ETOOMANYWAITERS;
-	rc = check_session_locks(f, a->session);
-	if (rc != COORD_OK)
-		return rc;
-	if (now) {
-		rc = fsm_queue_hold(f, &q, &e, false);
-		out->granted = true;
-		out->token = f->rev_new;
-	} else {
-		rc = fsm_queue_wait(f, &q, &e);
-	}
-	return rc == COORD_OK ? fsm_queue_store(f, &q) : rc;
+	return fsm_queue_acquire(f, &q, &e, lock_grantable(f, &q, a->mode),
+				 a->wait, out);
 }
 
 int fsm_cmd_lock_release(struct fsm *f, const struct proto_lock_release *r)
 {
-	struct fsm_queue q;
-	uint64_t granted;
-	long i;
-	int rc = check_name(f, r->name);
-
-	if (rc == COORD_OK)
-		rc = fsm_queue_load(f, FSM_QUEUE_LOCK, r->name, &q);
-	if (rc != COORD_OK)
-		return rc;
-	if (r->token != 0) {
-		i = fsm_queue_find(q.holders, q.n_holders, r->session);
-		if (i < 0 || q.holders[i].token != r->token)
-			return COORD_ENOTHOLDER;
-		rc = fsm_queue_unhold(f, &q, (size_t)i);
-	} else {
-		i = fsm_queue_find(q.waiters, q.n_waiters, r->session);
-		if (i < 0)
-			return COORD_ENOTFOUND;
-		rc = fsm_queue_unwait(f, &q, (size_t)i);
-	}
-	if (rc == COORD_OK)
-		rc = fsm_queue_grant(f, &q, &fsm_lock_policy, &granted);
-	if (rc == COORD_OK)
-		rc = fsm_queue_store(f, &q);
-	return rc == COORD_OK ? fsm_leases_end_doomed(f) : rc;
+	return fsm_queue_release(f, FSM_QUEUE_LOCK, r);
 }
 
 int fsm_cmd_queue_kick(struct fsm *f, const struct proto_queue_kick *k,
@@ -171,7 +91,7 @@ int fsm_cmd_queue_kick(struct fsm *f, const struct proto_queue_kick *k,
 	memset(out, 0, sizeof(*out));
 	if (pol == NULL)
 		return COORD_EINVAL;
-	rc = check_name(f, k->name);
+	rc = fsm_queue_check_name(k->name);
 	if (rc == COORD_OK)
 		rc = fsm_queue_load(f, k->kind, k->name, &q);
 	/* Waiters past their deadline go, wherever they are in the queue. */

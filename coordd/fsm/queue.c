@@ -11,7 +11,8 @@
  *   'q' kind:1 name    delay_until_ms:8 n_holders:4 n_waiters:4, then
  *                      the holders and the waiters in FIFO order, each
  *                      session:8 token:8 since_ms:8 deadline_ms:8
- *                      lock_delay_ms:8 mode:1. Absent: nothing held, no
+ *                      lock_delay_ms:8 (a semaphore's: its permits N)
+ *                      mode:1. Absent: nothing held, no
  *                      waiters, no delay.
  *   'o' session:8 kind:1 name   session holds or waits on the queue.
  *                      Value: empty. Ending a session scans its prefix.
@@ -24,6 +25,7 @@
 #include "coordd/fsm/fsm_int.h"
 #include "proto/assert.h"
 #include "proto/errors.h"
+#include "proto/limits.h"
 
 #define QHDR_BYTES 16
 #define QENTRY_BYTES 41
@@ -294,6 +296,113 @@ int fsm_queue_grant(struct fsm *f, struct fsm_queue *q,
 	return rc;
 }
 
+/* Acquire and release, shared by the primitives whose grant is a hold
+ * of a session (locks, semaphore permits). */
+
+int fsm_queue_check_name(struct proto_bytes name)
+{
+	return name.len == 0 || name.len > COORD_NAME_BYTES_MAX ? COORD_EINVAL
+								 : COORD_OK;
+}
+
+int fsm_queue_session_live(struct fsm *f, uint64_t session)
+{
+	struct fsm_lease_rec l;
+	bool found;
+	int rc = fsm_lease_read(f, session, &found, &l);
+
+	if (rc != COORD_OK)
+		return rc;
+	if (!found || !l.session)
+		return COORD_ESESSION;
+	/* Never granted (nor queued) past its TTL; the leader's expiry of
+	 * it follows. */
+	return fsm_lease_overdue(f, &l) ? COORD_ESESSION_EXPIRED : COORD_OK;
+}
+
+/* The session's own limit on holds and waits (of every kind). */
+static int check_session_queues(struct fsm *f, uint64_t session)
+{
+	struct proto_bytes *names;
+	uint8_t *kinds;
+	size_t n;
+	int rc = fsm_queue_owned(f, session, &kinds, &names, &n,
+				 f->cfg.locks_per_session_max);
+
+	if (rc == COORD_OK && n >= f->cfg.locks_per_session_max)
+		rc = COORD_ETOOMANYLOCKS;
+	return rc;
+}
+
+int fsm_queue_acquire(struct fsm *f, struct fsm_queue *q,
+		      const struct fsm_qentry *e, bool grantable, bool wait,
+		      struct proto_lock_acquire_reply *out)
+{
+	bool now;
+	long i;
+	int rc;
+
+	i = fsm_queue_find(q->holders, q->n_holders, e->session);
+	if (i >= 0) {
+		out->granted = true;
+		out->token = q->holders[i].token;
+		return COORD_OK;
+	}
+	/* Never queued twice. */
+	if (fsm_queue_find(q->waiters, q->n_waiters, e->session) >= 0)
+		return COORD_OK;
+	/* FIFO: nothing is granted past a waiter. */
+	now = q->n_waiters == 0 && grantable;
+	/* A waiter whose deadline passed already would only be dropped. */
+	if (!now && (!wait || (e->deadline_ms != 0 &&
+			       f->clock_new > e->deadline_ms)))
+		return COORD_EBUSY;
+	if (!now && q->n_waiters >= f->cfg.waiters_max)
+		return COORD_ETOOMANYWAITERS;
+	rc = check_session_queues(f, e->session);
+	if (rc != COORD_OK)
+		return rc;
+	if (now) {
+		rc = fsm_queue_hold(f, q, e, false);
+		out->granted = true;
+		out->token = f->rev_new;
+	} else {
+		rc = fsm_queue_wait(f, q, e);
+	}
+	return rc == COORD_OK ? fsm_queue_store(f, q) : rc;
+}
+
+int fsm_queue_release(struct fsm *f, uint8_t kind,
+		      const struct proto_lock_release *r)
+{
+	struct fsm_queue q;
+	uint64_t granted;
+	long i;
+	int rc = fsm_queue_check_name(r->name);
+
+	if (rc == COORD_OK)
+		rc = fsm_queue_load(f, kind, r->name, &q);
+	if (rc != COORD_OK)
+		return rc;
+	if (r->token != 0) {
+		i = fsm_queue_find(q.holders, q.n_holders, r->session);
+		if (i < 0 || q.holders[i].token != r->token)
+			return COORD_ENOTHOLDER;
+		rc = fsm_queue_unhold(f, &q, (size_t)i);
+	} else {
+		i = fsm_queue_find(q.waiters, q.n_waiters, r->session);
+		if (i < 0)
+			return COORD_ENOTFOUND;
+		rc = fsm_queue_unwait(f, &q, (size_t)i);
+	}
+	if (rc == COORD_OK)
+		rc = fsm_queue_grant(f, &q, fsm_queue_policy_of(kind),
+				     &granted);
+	if (rc == COORD_OK)
+		rc = fsm_queue_store(f, &q);
+	return rc == COORD_OK ? fsm_leases_end_doomed(f) : rc;
+}
+
 int fsm_queue_owned(struct fsm *f, uint64_t session, uint8_t **kinds,
 		    struct proto_bytes **names, size_t *n, size_t max)
 {
@@ -346,7 +455,13 @@ int fsm_queue_owned(struct fsm *f, uint64_t session, uint8_t **kinds,
 
 const struct fsm_queue_policy *fsm_queue_policy_of(uint8_t kind)
 {
-	return kind == FSM_QUEUE_LOCK ? &fsm_lock_policy : NULL;
+	switch (kind) {
+	case FSM_QUEUE_LOCK:
+		return &fsm_lock_policy;
+	case FSM_QUEUE_SEM:
+		return &fsm_sem_policy;
+	}
+	return NULL;
 }
 
 /* Reads of the current state, between commands. */
@@ -385,6 +500,7 @@ int fsm_queue_status(struct fsm *f, uint8_t kind, struct proto_bytes name,
 		w[i].deadline_ms = q.waiters[i].deadline_ms;
 		w[i].mode = q.waiters[i].mode;
 	}
+	out->permits = kind == FSM_QUEUE_SEM ? fsm_sem_permits(&q) : 0;
 	out->delay_until_ms = q.delay_until_ms;
 	out->holders = h;
 	out->n_holders = q.n_holders;

@@ -20,5 +20,6 @@ Suite *fsm_members_suite(void);
 Suite *fsm_lease_suite(void);
 Suite *fsm_lock_suite(void);
 Suite *fsm_fence_suite(void);
+Suite *fsm_sem_suite(void);
 
 #endif /* COORD_TESTS_UNIT_TEST_FSM_H */
