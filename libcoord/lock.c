@@ -3,7 +3,9 @@
  * acquire with wait, try, timeout with a cancel that never leaves a grant
  * behind, release, the state that follows the session's, fenced writes
  * that refuse locally once the lock is known lost; LOCK_CHECK and
- * LOCK_STATUS.
+ * LOCK_STATUS. A semaphore permit (coord.h, "Semaphores") is a lock
+ * handle with permits N != 0: the same handle and state, sent as
+ * SEM_ACQUIRE / SEM_RELEASE and fenced with kind PROTO_QUEUE_SEM.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -163,6 +165,15 @@ static int acquire_send(struct coord_lock *l, bool wait, bool resend)
 		return COORD_ENOMEM;
 	x->resend = resend;
 	memset(&rq, 0, sizeof(rq));
+	if (l->permits != 0) {
+		/* The library enforces the timeout here too. */
+		rq.kind = PROTO_SEM_ACQUIRE;
+		rq.u.sem_acquire.name = proto_bytes_make(l->name, l->name_len);
+		rq.u.sem_acquire.session = l->s->id;
+		rq.u.sem_acquire.permits = l->permits;
+		rq.u.sem_acquire.wait = wait;
+		goto send;
+	}
 	rq.kind = PROTO_LOCK_ACQUIRE;
 	rq.u.lock_acquire.name = proto_bytes_make(l->name, l->name_len);
 	rq.u.lock_acquire.session = l->s->id;
@@ -173,6 +184,7 @@ static int acquire_send(struct coord_lock *l, bool wait, bool resend)
 	 * server keeps the waiter while the session lives. */
 	rq.u.lock_acquire.timeout_ms = 0;
 	rq.u.lock_acquire.lock_delay_ms = l->lock_delay_ms;
+send:
 	rc = lc_call_async(l->s->c, &rq, 0, acquire_done, x);
 	if (rc != COORD_OK)
 		free(x);
@@ -190,17 +202,27 @@ void lc_locks_on_ready(struct coord_session *s)
 			acquire_send(l, true, true);
 }
 
-/* LOCK_RELEASE nobody waits for (token 0: cancel the waiting acquire). */
-static void release_send_async(struct coord_session *s, const uint8_t *name,
-			       size_t name_len, uint64_t token)
+/* A LOCK_RELEASE, or SEM_RELEASE when sem (token 0: cancels the
+ * waiting acquire). */
+static void release_req(struct proto_request *rq, struct coord_session *s,
+			bool sem, const uint8_t *name, size_t name_len,
+			uint64_t token)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->kind = sem ? PROTO_SEM_RELEASE : PROTO_LOCK_RELEASE;
+	rq->u.release.name = proto_bytes_make(name, name_len);
+	rq->u.release.session = s->id;
+	rq->u.release.token = token;
+}
+
+/* A release nobody waits for. */
+static void release_send_async(struct coord_session *s, bool sem,
+			       const uint8_t *name, size_t name_len,
+			       uint64_t token)
 {
 	struct proto_request rq;
 
-	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_LOCK_RELEASE;
-	rq.u.release.name = proto_bytes_make(name, name_len);
-	rq.u.release.session = s->id;
-	rq.u.release.token = token;
+	release_req(&rq, s, sem, name, name_len, token);
 	lc_call_async(s->c, &rq, 0, lc_done_free, NULL);
 }
 
@@ -208,9 +230,10 @@ void lc_locks_on_grant(struct coord_session *s,
 		       const struct proto_push_grant *g)
 {
 	struct coord_lock *waiting = NULL;
+	bool sem = g->request_kind == PROTO_SEM_ACQUIRE;
 
 	for (struct coord_lock *l = s->locks; l != NULL; l = l->next) {
-		if (l->name_len != g->name.len ||
+		if ((l->permits != 0) != sem || l->name_len != g->name.len ||
 		    (l->name_len > 0 &&
 		     memcmp(l->name, g->name.data, l->name_len) != 0))
 			continue;
@@ -226,7 +249,7 @@ void lc_locks_on_grant(struct coord_session *s,
 	/* A grant nobody waits for any more (its acquire timed out and
 	 * was cancelled while the grant was on its way): never hold a lock
 	 * the caller does not know about. */
-	release_send_async(s, g->name.data, g->name.len, g->token);
+	release_send_async(s, sem, g->name.data, g->name.len, g->token);
 }
 
 void lc_locks_on_lost(struct coord_session *s, int code)
@@ -253,16 +276,12 @@ void lc_locks_on_lost(struct coord_session *s, int code)
 	}
 }
 
-/* A synchronous LOCK_RELEASE; its code. */
+/* A synchronous release; its code. */
 static int release_call(struct coord_lock *l, uint64_t token)
 {
 	struct proto_request rq;
 
-	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_LOCK_RELEASE;
-	rq.u.release.name = proto_bytes_make(l->name, l->name_len);
-	rq.u.release.session = l->s->id;
-	rq.u.release.token = token;
+	release_req(&rq, l->s, l->permits != 0, l->name, l->name_len, token);
 	return lc_call(l->s->c, &rq, lc_done_free, NULL);
 }
 
@@ -312,11 +331,8 @@ static void give_up_end(struct coord_lock *l)
 
 	if (l->held && !l->lost && (x = ctx_of(l)) != NULL) {
 		l->lost = true;
-		memset(&rq, 0, sizeof(rq));
-		rq.kind = PROTO_LOCK_RELEASE;
-		rq.u.release.name = proto_bytes_make(l->name, l->name_len);
-		rq.u.release.session = l->s->id;
-		rq.u.release.token = l->token;
+		release_req(&rq, l->s, l->permits != 0, l->name, l->name_len,
+			    l->token);
 		if (lc_call_async(l->s->c, &rq, 0, give_up_released, x) ==
 		    COORD_OK)
 			return;
@@ -363,11 +379,8 @@ static void acquire_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	l->giving_up = true;
 	x = ctx_of(l);
 	if (x != NULL) {
-		memset(&rq, 0, sizeof(rq));
-		rq.kind = PROTO_LOCK_RELEASE;
-		rq.u.release.name = proto_bytes_make(l->name, l->name_len);
-		rq.u.release.session = l->s->id;
-		rq.u.release.token = 0;
+		release_req(&rq, l->s, l->permits != 0, l->name, l->name_len,
+			    0);
 		if (lc_call_async(l->s->c, &rq, 0, cancel_done, x) ==
 		    COORD_OK)
 			return;
@@ -376,10 +389,11 @@ static void acquire_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	give_up_end(l);
 }
 
-coord_err_t coord_lock_acquire_async(struct coord_session *s,
-				     const void *name, size_t name_len,
-				     const struct coord_lock_opts *opts,
-				     coord_lock_fn fn, void *arg)
+/* A lock's (permits 0) or a semaphore permit's acquire. */
+static int acquire_start(struct coord_session *s, const void *name,
+			 size_t name_len, uint64_t permits,
+			 const struct coord_lock_opts *opts, coord_lock_fn fn,
+			 void *arg)
 {
 	static const struct coord_lock_opts dflt = { .wait = true };
 	struct coord_client *c = s->c;
@@ -409,6 +423,7 @@ coord_err_t coord_lock_acquire_async(struct coord_session *s,
 	l->local_id = ++s->next_lock_id;
 	l->shared = opts->shared;
 	l->lock_delay_ms = opts->lock_delay_ms;
+	l->permits = permits;
 	l->fn = fn;
 	l->arg = arg;
 	l->next = s->locks;
@@ -434,6 +449,14 @@ coord_err_t coord_lock_acquire_async(struct coord_session *s,
 	return rc;
 }
 
+coord_err_t coord_lock_acquire_async(struct coord_session *s,
+				     const void *name, size_t name_len,
+				     const struct coord_lock_opts *opts,
+				     coord_lock_fn fn, void *arg)
+{
+	return acquire_start(s, name, name_len, 0, opts, fn, arg);
+}
+
 /* A synchronous acquire's outcome, from its callback. */
 struct acquire_wait {
 	bool done;
@@ -450,10 +473,11 @@ static void acquire_wait_cb(void *arg, coord_err_t code, struct coord_lock *l)
 	w->l = l;
 }
 
-coord_err_t coord_lock_acquire(struct coord_session *s, const void *name,
-			       size_t name_len,
-			       const struct coord_lock_opts *opts,
-			       struct coord_lock **out)
+/* The synchronous acquire of a lock or a semaphore permit. */
+static int acquire_sync(struct coord_session *s, const void *name,
+			size_t name_len, uint64_t permits,
+			const struct coord_lock_opts *opts,
+			struct coord_lock **out)
 {
 	struct acquire_wait w = { false, COORD_OK, NULL };
 	struct coord_client *c = s->c;
@@ -464,14 +488,71 @@ coord_err_t coord_lock_acquire(struct coord_session *s, const void *name,
 		lc_errf(c, "a synchronous call from inside a libcoord callback");
 		return COORD_EINVAL;
 	}
-	rc = coord_lock_acquire_async(s, name, name_len, opts,
-				      acquire_wait_cb, &w);
+	rc = acquire_start(s, name, name_len, permits, opts, acquire_wait_cb,
+			   &w);
 	if (rc != COORD_OK)
 		return rc;
 	if (lc_run_until(c, &w.done, 0) < 0)
 		return w.done ? w.code : COORD_ECANCELED;  /* client freed */
 	*out = w.l;
 	return w.code;
+}
+
+coord_err_t coord_lock_acquire(struct coord_session *s, const void *name,
+			       size_t name_len,
+			       const struct coord_lock_opts *opts,
+			       struct coord_lock **out)
+{
+	return acquire_sync(s, name, name_len, 0, opts, out);
+}
+
+/* Semaphores: opts' shared and lock_delay_ms do not apply. */
+static int sem_args(struct coord_session *s, uint64_t permits,
+		    const struct coord_sem_opts *opts,
+		    struct coord_lock_opts *lo)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->wait = opts == NULL || opts->wait;
+	lo->timeout_ms = opts != NULL ? opts->timeout_ms : 0;
+	if (permits == 0 || permits > COORD_SEM_PERMITS_MAX) {
+		lc_errf(s->c, "a semaphore has 1 to %d permits",
+			COORD_SEM_PERMITS_MAX);
+		return COORD_EPERMITS;
+	}
+	return COORD_OK;
+}
+
+coord_err_t coord_sem_acquire(struct coord_session *s, const void *name,
+			      size_t name_len, uint64_t permits,
+			      const struct coord_sem_opts *opts,
+			      struct coord_lock **out)
+{
+	struct coord_lock_opts lo;
+	int rc = sem_args(s, permits, opts, &lo);
+
+	*out = NULL;
+	return rc == COORD_OK ? acquire_sync(s, name, name_len, permits, &lo,
+					     out)
+			      : rc;
+}
+
+coord_err_t coord_sem_acquire_async(struct coord_session *s,
+				    const void *name, size_t name_len,
+				    uint64_t permits,
+				    const struct coord_sem_opts *opts,
+				    coord_lock_fn fn, void *arg)
+{
+	struct coord_lock_opts lo;
+	int rc = sem_args(s, permits, opts, &lo);
+
+	return rc == COORD_OK ? acquire_start(s, name, name_len, permits, &lo,
+					      fn, arg)
+			      : rc;
+}
+
+uint64_t coord_lock_permits(const struct coord_lock *l)
+{
+	return l->permits;
 }
 
 coord_err_t coord_lock_release(struct coord_lock *l)
@@ -484,8 +565,8 @@ coord_err_t coord_lock_release(struct coord_lock *l)
 	 * to release. */
 	if (!l->lost && l->s->lost_code == COORD_OK) {
 		if (lc_in_callback(l->s->c)) {
-			release_send_async(l->s, l->name, l->name_len,
-					   l->token);
+			release_send_async(l->s, l->permits != 0, l->name,
+					   l->name_len, l->token);
 		} else {
 			rc = release_call(l, l->token);
 		}
@@ -532,6 +613,7 @@ static int lock_fence(struct coord_lock *l, struct coord_fence *f)
 	f->lock = l->name;
 	f->lock_len = l->name_len;
 	f->token = l->token;
+	f->kind = l->permits != 0 ? COORD_FENCE_SEM : COORD_FENCE_LOCK;
 	return COORD_OK;
 }
 
@@ -594,7 +676,7 @@ coord_err_t coord_lock_txn(struct coord_lock *l,
 
 struct check_result {
 	bool current;
-	uint64_t token;
+	uint64_t token;             /* LOCK_CHECK's; SEM_STATUS: permits */
 	struct coord_lock_status *st;
 };
 
@@ -642,6 +724,14 @@ static void check_done(struct coord_client *c, void *arg, int code,
 	if (r->kind == PROTO_LOCK_CHECK) {
 		res->current = r->u.lock_check.current;
 		res->token = r->u.lock_check.token;
+	} else if (r->kind == PROTO_SEM_STATUS) {
+		struct proto_lock_status_reply ls = {
+			0, r->u.sem_status.holders, r->u.sem_status.waiters,
+			r->u.sem_status.n_waiters };
+
+		res->token = r->u.sem_status.permits;
+		if (status_copy(&ls, &res->st) != COORD_OK)
+			res->st = NULL;
 	} else if (status_copy(&r->u.lock_status, &res->st) != COORD_OK) {
 		res->st = NULL;
 	}
@@ -667,8 +757,10 @@ coord_err_t coord_lock_check(struct coord_client *c, const void *name,
 	return rc;
 }
 
-coord_err_t coord_lock_status(struct coord_client *c, const void *name,
-			      size_t name_len, struct coord_lock_status **out)
+/* LOCK_STATUS or SEM_STATUS (*permits). */
+static int status_call(struct coord_client *c, uint32_t kind,
+		       const void *name, size_t name_len, uint64_t *permits,
+		       struct coord_lock_status **out)
 {
 	struct check_result res = { false, 0, NULL };
 	struct proto_request rq;
@@ -676,7 +768,7 @@ coord_err_t coord_lock_status(struct coord_client *c, const void *name,
 
 	*out = NULL;
 	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_LOCK_STATUS;
+	rq.kind = kind;
 	rq.u.lock_status.name = proto_bytes_make(name, name_len);
 	rc = lc_call(c, &rq, check_done, &res);
 	if (rc == COORD_OK && res.st == NULL)
@@ -685,8 +777,26 @@ coord_err_t coord_lock_status(struct coord_client *c, const void *name,
 		coord_lock_status_free(res.st);
 		return rc;
 	}
+	if (permits != NULL)
+		*permits = res.token;
 	*out = res.st;
 	return COORD_OK;
+}
+
+coord_err_t coord_lock_status(struct coord_client *c, const void *name,
+			      size_t name_len, struct coord_lock_status **out)
+{
+	return status_call(c, PROTO_LOCK_STATUS, name, name_len, NULL, out);
+}
+
+coord_err_t coord_sem_status(struct coord_client *c, const void *name,
+			     size_t name_len, uint64_t *permits,
+			     struct coord_lock_status **out)
+{
+	if (permits != NULL)
+		*permits = 0;
+	return status_call(c, PROTO_SEM_STATUS, name, name_len, permits,
+			   out);
 }
 
 void coord_lock_status_free(struct coord_lock_status *st)

@@ -20,6 +20,7 @@ struct coord_lock {
 	size_t name_len;
 	bool shared;
 	uint64_t lock_delay_ms;
+	uint64_t permits;           /* a semaphore's N (0: a lock) */
 	uint64_t token;             /* of the grant; 0: none yet */
 	bool held;                  /* granted */
 	bool failed;                /* the acquire failed: fail_code */

@@ -70,9 +70,7 @@
 	X(COORD_ESEMPERMITS, 45,                                             \
 	  "the semaphore is in use with a different number of permits")      \
 	X(COORD_EPERMITS, 46,                                                \
-	  "semaphore permits out of range (0, or above the limit)")          \
-	X(COORD_ESEM_LOST, 47,                                               \
-	  "the semaphore permit is known lost (libcoord refuses locally)")
+	  "semaphore permits out of range (0, or above the limit)")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

@@ -1,7 +1,8 @@
 /*
  * tools/coordctl.c: the command-line client of coord, on libcoord.
  *
- *   coordctl [global flags] put [--fence LOCK=TOKEN]... KEY VALUE
+ *   coordctl [global flags] put [--fence LOCK=TOKEN]... [--sem-fence SEM=TOKEN]...
+ *                                   KEY VALUE
  *   coordctl get KEY [--prefix] [--from-key] [--rev R] [--limit N]
  *                    [--keys-only] [--count-only] [--serializable]
  *   coordctl del KEY [--prefix] [--from-key]
@@ -18,6 +19,8 @@
  *   coordctl lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S]
  *                 -- CMD [ARG...]
  *   coordctl lock status NAME
+ *   coordctl sem NAME N [--ttl S] [--timeout S] -- CMD [ARG...]
+ *   coordctl sem status NAME
  *
  * Global flags: --endpoints host:port,... (default 127.0.0.1:2479),
  * --json, --timeout-ms MS, --dial-timeout-ms MS, --cacert FILE,
@@ -61,8 +64,9 @@ static void usage(FILE *f)
 		"                [--dial-timeout-ms MS]\n"
 		"                [--cacert FILE] [--cert FILE] [--key FILE] COMMAND ...\n"
 		"commands:\n"
-		"  put [--fence LOCK=TOKEN]... KEY VALUE   (fenced: applied only if\n"
-		"                           TOKEN is LOCK's current grant)\n"
+		"  put [--fence LOCK=TOKEN]... [--sem-fence SEM=TOKEN]... KEY VALUE\n"
+		"                           (fenced: applied only if TOKEN is LOCK's\n"
+		"                           current grant, or a held permit of SEM)\n"
 		"  get KEY [--prefix] [--from-key] [--rev R] [--limit N] [--keys-only]\n"
 		"          [--count-only] [--serializable]\n"
 		"  del KEY [--prefix] [--from-key]\n"
@@ -78,6 +82,11 @@ static void usage(FILE *f)
 		"                           run CMD holding the lock (COORD_LOCK and\n"
 		"                           COORD_FENCING_TOKEN in its environment)\n"
 		"  lock status NAME         holders, lock-delay left and the queue\n"
+		"  sem NAME N [--ttl S] [--timeout S] -- CMD [ARG...]\n"
+		"                           run CMD holding one of N permits (at most\n"
+		"                           N such CMDs at once; COORD_SEM and\n"
+		"                           COORD_FENCING_TOKEN in its environment)\n"
+		"  sem status NAME          permits, holders and the queue\n"
 		"default endpoints: %s\n",
 		DEFAULT_ENDPOINTS);
 }
@@ -174,8 +183,9 @@ static uint64_t parse_u64(const char *s, const char *flag)
 	return (uint64_t)v;
 }
 
-/* "LOCK=TOKEN" (the last '=' splits: a lock name may hold one). */
-static void parse_fence(char *s, struct coord_fence *f)
+/* "LOCK=TOKEN" (the last '=' splits: a lock name may hold one); kind:
+ * COORD_FENCE_LOCK, or COORD_FENCE_SEM (--sem-fence SEM=TOKEN). */
+static void parse_fence(char *s, struct coord_fence *f, int kind)
 {
 	char *eq = strrchr(s, '=');
 
@@ -185,6 +195,7 @@ static void parse_fence(char *s, struct coord_fence *f)
 	f->lock = s;
 	f->lock_len = strlen(s);
 	f->token = parse_u64(eq + 1, "--fence wants LOCK=TOKEN (a number)");
+	f->kind = kind;
 }
 
 static int cmd_put(struct coord_client *c, const struct gopts *g, int argc,
@@ -197,10 +208,15 @@ static int cmd_put(struct coord_client *c, const struct gopts *g, int argc,
 	int code;
 
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--fence") == 0 && i + 1 < argc) {
+		if ((strcmp(argv[i], "--fence") == 0 ||
+		     strcmp(argv[i], "--sem-fence") == 0) && i + 1 < argc) {
 			if (n_fences == sizeof(fences) / sizeof(fences[0]))
 				die_usage("put: at most 16 fences");
-			parse_fence(argv[++i], &fences[n_fences++]);
+			parse_fence(argv[i + 1], &fences[n_fences++],
+				    strcmp(argv[i], "--fence") == 0
+					    ? COORD_FENCE_LOCK
+					    : COORD_FENCE_SEM);
+			i++;
 		} else if (n_kv < 2) {
 			kv[n_kv++] = argv[i];
 		} else {
@@ -1018,72 +1034,74 @@ static const char *lost_reason(int why)
 	return coord_strerror(why);
 }
 
-/*
- * coordctl lock NAME [flags] -- CMD...: opens a session, acquires NAME,
- * runs CMD with COORD_LOCK and COORD_FENCING_TOKEN in its environment
- * while keeping the session alive, releases the lock and exits with
- * CMD's status. As soon as the lock is in jeopardy (no keepalive
- * acknowledged for ttl/2), CMD gets SIGTERM, and SIGKILL ttl/4 later if
- * it still runs: so it is gone by 3/4 of the TTL after the last
- * acknowledged keepalive was sent, before any server can have expired the
- * session (which counts the TTL from later than that send). Then coordctl
- * says "lock lost" and why, and exits with CMD's status (143 or 137 for
- * the signals). SIGTERM or SIGINT to coordctl is passed on to CMD.
- */
-static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
-		    char **argv)
+/* A lock or a semaphore permit that coordctl holds while CMD runs. */
+struct hold {
+	const char *what;           /* "lock" or "sem" */
+	const char *name;
+	const char *env;            /* COORD_LOCK or COORD_SEM */
+	uint64_t ttl;
+};
+
+/* The session of a hold; 1 (said why) when it cannot be had. */
+static int hold_session(struct coord_client *c, const struct hold *h,
+			struct lock_watch *w, struct coord_session **s)
 {
-	struct coord_lock_opts o = { .wait = true };
-	struct lock_watch w = { false, COORD_OK };
-	struct coord_session *s;
-	struct coord_lock *l;
+	int code = coord_session_open(c, h->ttl, s);
+
+	if (code != COORD_OK) {
+		if (code == COORD_ENOLEADER)
+			fprintf(stderr, "coordctl: %s %s: no leader\n", h->what,
+				h->name);
+		return fail(c, "session open", code);
+	}
+	coord_session_set_callback(*s, lock_session_cb, w);
+	return 0;
+}
+
+/* After the acquire (code): on failure closes the session, says why and
+ * returns 1; else 0. */
+static int hold_acquired(struct coord_client *c, const struct hold *h,
+			 struct coord_session *s, int code)
+{
+	if (code == COORD_OK)
+		return 0;
+	if (code == COORD_ENOLEADER)
+		fprintf(stderr, "coordctl: %s %s: no leader\n", h->what,
+			h->name);
+	fail(c, h->what, code);
+	coord_session_close(s);
+	return 1;
+}
+
+/*
+ * Runs cmdv holding l (a lock, or a semaphore's permit) with h->env and
+ * COORD_FENCING_TOKEN in its environment while keeping the session
+ * alive, releases it and returns CMD's status. As soon as l is in
+ * jeopardy (no keepalive acknowledged for ttl/2), CMD gets SIGTERM, and
+ * SIGKILL ttl/4 later if it still runs: so it is gone by 3/4 of the TTL
+ * after the last acknowledged keepalive was sent, before any server can
+ * have expired the session (which counts the TTL from later than that
+ * send). Then coordctl says "lock lost" (or "sem lost") and why, and
+ * returns CMD's status (143 or 137 for the signals). SIGTERM or SIGINT
+ * to coordctl is passed on to CMD.
+ */
+static int run_holding(struct coord_client *c, const struct gopts *g,
+		       const struct hold *h, struct coord_session *s,
+		       struct coord_lock *l, const struct lock_watch *w,
+		       char **cmdv)
+{
 	struct sigaction sa;
-	uint64_t ttl = 10000, term_at = 0;
-	const char *name = NULL;
+	uint64_t ttl = h->ttl, term_at = 0;
+	const char *name = h->name;
 	char token[32];
-	int code, wstatus = 0, i;
+	int code, wstatus = 0;
 	bool warned = false;
 	pid_t pid;
 
-	if (argc == 2 && strcmp(argv[0], "status") == 0)
-		return cmd_lock_status(c, g, argv[1]);
-	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (strcmp(argv[i], "--shared") == 0)
-			o.shared = true;
-		else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc)
-			ttl = parse_secs_ms(argv[++i], "--ttl S (seconds)");
-		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
-			o.timeout_ms = (unsigned)parse_secs_ms(
-				argv[++i], "--timeout S (seconds)");
-		else if (strcmp(argv[i], "--lock-delay") == 0 && i + 1 < argc)
-			o.lock_delay_ms = (unsigned)parse_secs_ms(
-				argv[++i], "--lock-delay S (seconds)");
-		else if (argv[i][0] == '-' || name != NULL)
-			die_usage("lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S] -- CMD ...");
-		else
-			name = argv[i];
-	}
-	if (name == NULL || i + 1 >= argc)
-		die_usage("lock NAME [flags] -- CMD [ARG...]");
-	code = coord_session_open(c, ttl, &s);
-	if (code != COORD_OK) {
-		if (code == COORD_ENOLEADER)
-			fprintf(stderr, "coordctl: lock %s: no leader\n", name);
-		return fail(c, "session open", code);
-	}
-	coord_session_set_callback(s, lock_session_cb, &w);
-	code = coord_lock_acquire(s, name, strlen(name), &o, &l);
-	if (code != COORD_OK) {
-		if (code == COORD_ENOLEADER)
-			fprintf(stderr, "coordctl: lock %s: no leader\n", name);
-		fail(c, "lock", code);
-		coord_session_close(s);
-		return 1;
-	}
 	snprintf(token, sizeof(token), "%" PRIu64, coord_lock_token(l));
 	if (!g->json)
-		fprintf(stderr, "coordctl: lock %s held, fencing token %s\n",
-			name, token);
+		fprintf(stderr, "coordctl: %s %s held, fencing token %s\n",
+			h->what, name, token);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = lock_signal_handler;
 	sigaction(SIGTERM, &sa, NULL);
@@ -1097,12 +1115,12 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 		return 1;
 	}
 	if (pid == 0) {
-		setenv("COORD_LOCK", name, 1);
+		setenv(h->env, name, 1);
 		setenv("COORD_FENCING_TOKEN", token, 1);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
-		execvp(argv[i + 1], argv + i + 1);
-		fprintf(stderr, "coordctl: %s: %s\n", argv[i + 1],
+		execvp(cmdv[0], cmdv);
+		fprintf(stderr, "coordctl: %s: %s\n", cmdv[0],
 			strerror(errno));
 		_exit(127);
 	}
@@ -1123,9 +1141,9 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 		}
 		if (coord_lock_state(l) != COORD_LOCK_HELD && !warned) {
 			warned = true;
-			fprintf(stderr, "coordctl: lock %s (token %s) in "
-				"jeopardy: stopping the command\n", name,
-				token);
+			fprintf(stderr, "coordctl: %s %s (token %s) in "
+				"jeopardy: stopping the command\n", h->what,
+				name, token);
 			kill(pid, SIGTERM);
 			term_at = now;
 		}
@@ -1143,13 +1161,141 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 	}
 	/* Its state at the end: LOST for good, or JEOPARDY (the command was
 	 * stopped; keepalives may come back, but nobody holds on now). */
-	fprintf(stderr, "coordctl: lock lost: %s (token %s): %s\n", name,
-		token, w.lost ? lost_reason(w.why)
+	fprintf(stderr, "coordctl: %s lost: %s (token %s): %s\n", h->what,
+		name, token, w->lost ? lost_reason(w->why)
 			      : "keepalives unanswered for half the TTL "
 				"(no leader, or no server reachable)");
 	coord_lock_release(l);
 	coord_session_close(s);
 	return exit_status(wstatus);
+}
+
+/* coordctl lock NAME [flags] -- CMD...: opens a session, acquires NAME
+ * and runs CMD holding it (run_holding()). */
+static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
+		    char **argv)
+{
+	struct coord_lock_opts o = { .wait = true };
+	struct lock_watch w = { false, COORD_OK };
+	struct hold h = { "lock", NULL, "COORD_LOCK", 10000 };
+	struct coord_session *s;
+	struct coord_lock *l;
+	int i;
+
+	if (argc == 2 && strcmp(argv[0], "status") == 0)
+		return cmd_lock_status(c, g, argv[1]);
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--shared") == 0)
+			o.shared = true;
+		else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc)
+			h.ttl = parse_secs_ms(argv[++i], "--ttl S (seconds)");
+		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+			o.timeout_ms = (unsigned)parse_secs_ms(
+				argv[++i], "--timeout S (seconds)");
+		else if (strcmp(argv[i], "--lock-delay") == 0 && i + 1 < argc)
+			o.lock_delay_ms = (unsigned)parse_secs_ms(
+				argv[++i], "--lock-delay S (seconds)");
+		else if (argv[i][0] == '-' || h.name != NULL)
+			die_usage("lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S] -- CMD ...");
+		else
+			h.name = argv[i];
+	}
+	if (h.name == NULL || i + 1 >= argc)
+		die_usage("lock NAME [flags] -- CMD [ARG...]");
+	if (hold_session(c, &h, &w, &s) != 0)
+		return 1;
+	if (hold_acquired(c, &h, s,
+			  coord_lock_acquire(s, h.name, strlen(h.name), &o,
+					     &l)) != 0)
+		return 1;
+	return run_holding(c, g, &h, s, l, &w, argv + i + 1);
+}
+
+static int cmd_sem_status(struct coord_client *c, const struct gopts *g,
+			  const char *name)
+{
+	struct coord_lock_status *st;
+	uint64_t permits;
+	int code = coord_sem_status(c, name, strlen(name), &permits, &st);
+
+	if (code != COORD_OK)
+		return fail(c, "sem status", code);
+	if (g->json) {
+		printf("{\"sem\":\"");
+		print_bytes((const uint8_t *)name, strlen(name), true);
+		printf("\",\"permits\":%" PRIu64 ",\"holders\":[", permits);
+		for (size_t i = 0; i < st->n_holders; i++)
+			printf("%s{\"session\":%" PRIu64 ",\"token\":%" PRIu64
+			       ",\"held_ms\":%" PRIu64 "}", i > 0 ? "," : "",
+			       st->holders[i].session, st->holders[i].token,
+			       st->holders[i].held_ms);
+		printf("],\"waiters\":[");
+		for (size_t i = 0; i < st->n_waiters_listed; i++)
+			printf("%s{\"session\":%" PRIu64 ",\"waited_ms\":%"
+			       PRIu64 ",\"ttl_left_ms\":%" PRIu64 "}",
+			       i > 0 ? "," : "", st->waiters[i].session,
+			       st->waiters[i].waited_ms,
+			       st->waiters[i].ttl_left_ms);
+		printf("],\"n_waiters\":%" PRIu64 "}\n", st->n_waiters);
+	} else {
+		printf("sem %s: %" PRIu64 " permit(s), %zu holder(s), %" PRIu64
+		       " waiter(s)\n", name, permits, st->n_holders,
+		       st->n_waiters);
+		for (size_t i = 0; i < st->n_holders; i++)
+			printf("  holder session %" PRIu64 " token %" PRIu64
+			       ", held %" PRIu64 " ms\n",
+			       st->holders[i].session, st->holders[i].token,
+			       st->holders[i].held_ms);
+		for (size_t i = 0; i < st->n_waiters_listed; i++)
+			printf("  waiter session %" PRIu64 ", waiting %" PRIu64
+			       " ms, session TTL left %" PRIu64 " ms\n",
+			       st->waiters[i].session,
+			       st->waiters[i].waited_ms,
+			       st->waiters[i].ttl_left_ms);
+	}
+	coord_lock_status_free(st);
+	return 0;
+}
+
+/* coordctl sem NAME N [--ttl S] [--timeout S] -- CMD...: at most N such
+ * CMDs run at once across machines; as lock, with COORD_SEM. */
+static int cmd_sem(struct coord_client *c, const struct gopts *g, int argc,
+		   char **argv)
+{
+	static const char use[] =
+		"sem NAME N [--ttl S] [--timeout S] -- CMD [ARG...]";
+	struct coord_sem_opts o = { .wait = true };
+	struct lock_watch w = { false, COORD_OK };
+	struct hold h = { "sem", NULL, "COORD_SEM", 10000 };
+	struct coord_session *s;
+	struct coord_lock *l;
+	uint64_t permits = 0;
+	int i;
+
+	if (argc == 2 && strcmp(argv[0], "status") == 0)
+		return cmd_sem_status(c, g, argv[1]);
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc)
+			h.ttl = parse_secs_ms(argv[++i], "--ttl S (seconds)");
+		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+			o.timeout_ms = (unsigned)parse_secs_ms(
+				argv[++i], "--timeout S (seconds)");
+		else if (argv[i][0] == '-' || permits != 0)
+			die_usage(use);
+		else if (h.name == NULL)
+			h.name = argv[i];
+		else
+			permits = parse_u64(argv[i], use);
+	}
+	if (h.name == NULL || i + 1 >= argc)
+		die_usage(use);
+	if (hold_session(c, &h, &w, &s) != 0)
+		return 1;
+	if (hold_acquired(c, &h, s,
+			  coord_sem_acquire(s, h.name, strlen(h.name), permits,
+					    &o, &l)) != 0)
+		return 1;
+	return run_holding(c, g, &h, s, l, &w, argv + i + 1);
 }
 
 int main(int argc, char **argv)
@@ -1224,6 +1370,8 @@ int main(int argc, char **argv)
 		rc = cmd_session(c, &g, argc - i, argv + i);
 	else if (strcmp(cmd, "lock") == 0)
 		rc = cmd_lock(c, &g, argc - i, argv + i);
+	else if (strcmp(cmd, "sem") == 0)
+		rc = cmd_sem(c, &g, argc - i, argv + i);
 	else if (strcmp(cmd, "endpoint") == 0 && i < argc &&
 		 strcmp(argv[i], "health") == 0)
 		rc = cmd_status(c, &g, true);

@@ -147,13 +147,23 @@ void session_attach(struct client *cl, const struct proto_request *rq);
 /* lock.c */
 void lock_acquire(struct client *cl, const struct proto_request *rq);
 void lock_release(struct client *cl, const struct proto_request *rq);
-/* LOCK_CHECK, LOCK_STATUS. */
+/* LOCK_CHECK, LOCK_STATUS, SEM_STATUS. */
 void lock_read(struct client *cl, const struct proto_request *rq);
 void locks_applied(struct net *net, const struct fsm_result *res);
 void locks_session_touched(struct net *net, struct lease_ent *e);
 void locks_session_gone(struct net *net, struct lease_ent *e);
 void locks_session_resync(struct net *net, struct lease_ent *e);
 void locks_client_closed(struct client *cl);
+/* Shared by the acquires of locks and semaphores (sem.c): the cluster
+ * deadline of a wait (0: none), and the proposal of cmd for session and
+ * name with the wait machinery above (PUSH_GRANT, withheld grants). */
+uint64_t lock_deadline_ms(struct net *net, bool wait, uint64_t timeout_ms);
+void lock_propose_acquire(struct client *cl, const struct proto_request *rq,
+			  const struct proto_cmd *cmd, uint64_t session,
+			  struct proto_bytes name);
+
+/* sem.c */
+void sem_acquire(struct client *cl, const struct proto_request *rq);
 
 /* The families. */
 void keys_write(struct client *cl, const struct proto_request *rq);

@@ -1,6 +1,9 @@
 /*
  * coordd/api/lock.c: locks -- acquire (now, or queued with the grant
  * pushed later), release, check, status -- and fenced writes' fences.
+ * Semaphores (api/sem.c) share all of it but their own request: a wait
+ * is per (session, kind, name), SEM_RELEASE and SEM_STATUS are served
+ * here.
  *
  * What a lock means is the fsm's (coordd/fsm/lock.c): FIFO queues,
  * grants re-verified against the waiter's session on the cluster clock,
@@ -26,6 +29,7 @@
 #include "proto/limits.h"
 
 struct lock_wait {
+	uint8_t qkind;              /* FSM_QUEUE_LOCK, FSM_QUEUE_SEM */
 	uint64_t session;
 	uint8_t name[COORD_NAME_BYTES_MAX];
 	size_t name_len;
@@ -39,11 +43,11 @@ struct lock_wait {
 	struct lock_wait *cprev;
 };
 
-static struct lock_wait *wait_find(struct lease_ent *e,
+static struct lock_wait *wait_find(struct lease_ent *e, uint8_t qkind,
 				   struct proto_bytes name)
 {
 	for (struct lock_wait *w = e->waits; w != NULL; w = w->snext)
-		if (w->name_len == name.len &&
+		if (w->qkind == qkind && w->name_len == name.len &&
 		    memcmp(w->name, name.data, name.len) == 0)
 			return w;
 	return NULL;
@@ -114,22 +118,23 @@ static void expire_now(struct net *net, struct lease_ent *e)
 
 /* A grant of the fsm for (session, name): pushed to the waiting
  * connection, or held back while the session is overdue here. */
-static void grant_report(struct net *net, uint64_t session,
-			 struct proto_bytes name, uint64_t token)
+static void grant_report(struct net *net, const struct fsm_grant *g)
 {
-	struct lease_ent *e = lease_find(net, session);
+	struct lease_ent *e = lease_find(net, g->session);
 	struct lock_wait *w;
 
-	if (e == NULL || (w = wait_find(e, name)) == NULL)
+	if (e == NULL || (w = wait_find(e, g->kind, g->name)) == NULL)
 		return;
 	if (lease_overdue(net, e)) {
 		net->grants_withheld_total++;
-		w->held_token = token;
+		w->held_token = g->token;
 		expire_now(net, e);
 		return;
 	}
 	net->grants_pushed_total++;
-	push_grant(w, token);
+	if (g->kind == FSM_QUEUE_SEM)
+		net->sem_grants_pushed_total++;
+	push_grant(w, g->token);
 	wait_free(e, w);
 }
 
@@ -137,19 +142,20 @@ static void locks_kicks_dirty(struct net *net);
 
 void locks_applied(struct net *net, const struct fsm_result *res)
 {
+	uint8_t t = res->reply.type;
+
 	if (res->reply.code == COORD_OK &&
-	    ((res->reply.type == PROTO_CMD_LOCK_ACQUIRE &&
+	    (((t == PROTO_CMD_LOCK_ACQUIRE || t == PROTO_CMD_SEM_ACQUIRE) &&
 	      !res->reply.u.lock_acquire.granted) ||
-	     res->reply.type == PROTO_CMD_LOCK_RELEASE))
+	     t == PROTO_CMD_LOCK_RELEASE || t == PROTO_CMD_SEM_RELEASE))
 		locks_kicks_dirty(net);
 	for (size_t i = 0; i < res->n_gone; i++)
 		if (res->gone[i].why == COORD_ESESSION_EXPIRED)
 			locks_kicks_dirty(net);
 	for (size_t i = 0; i < res->n_grants; i++)
-		if (res->grants[i].kind == FSM_QUEUE_LOCK)
-			grant_report(net, res->grants[i].session,
-				     res->grants[i].name,
-				     res->grants[i].token);
+		if (res->grants[i].kind == FSM_QUEUE_LOCK ||
+		    res->grants[i].kind == FSM_QUEUE_SEM)
+			grant_report(net, &res->grants[i]);
 }
 
 void locks_session_touched(struct net *net, struct lease_ent *e)
@@ -175,14 +181,15 @@ void locks_session_gone(struct net *net, struct lease_ent *e)
 		wait_free(e, e->waits);
 }
 
-/* The session's current token for the lock, if it holds it (0: not). */
-static uint64_t held_token(struct net *net, uint64_t session,
+/* The session's current token for the lock or semaphore, if it holds
+ * it (0: not). */
+static uint64_t held_token(struct net *net, uint8_t qkind, uint64_t session,
 			   struct proto_bytes name)
 {
 	struct fsm_queue_status st;
 
-	if (fsm_queue_status(node_fsm(net->node), FSM_QUEUE_LOCK, name, 0,
-			     &st) != COORD_OK)
+	if (fsm_queue_status(node_fsm(net->node), qkind, name, 0, &st) !=
+	    COORD_OK)
 		return 0;
 	for (size_t i = 0; i < st.n_holders; i++)
 		if (st.holders[i].session == session)
@@ -198,7 +205,8 @@ void locks_session_resync(struct net *net, struct lease_ent *e)
 
 	for (w = e->waits; w != NULL; w = next) {
 		uint64_t token = held_token(
-			net, w->session, proto_bytes_make(w->name, w->name_len));
+			net, w->qkind, w->session,
+			proto_bytes_make(w->name, w->name_len));
 
 		next = w->snext;
 		if (token != 0) {
@@ -230,8 +238,15 @@ static void send_grant(struct client *cl, const struct req *q, bool granted,
 	api_send(cl, &r);
 }
 
+/* The queue a request kind acquires on. */
+static uint8_t qkind_of(uint32_t request_kind)
+{
+	return request_kind == PROTO_SEM_ACQUIRE ? FSM_QUEUE_SEM
+						 : FSM_QUEUE_LOCK;
+}
+
 /* Leaves a wait for the grant of a queued acquire (one per session and
- * lock: a second acquire takes the wait over). */
+ * lock or semaphore: a second acquire takes the wait over). */
 static int wait_add(struct client *cl, const struct req *q)
 {
 	struct lease_ent *e = lease_find(cl->net, q->arg);
@@ -240,11 +255,12 @@ static int wait_add(struct client *cl, const struct req *q)
 
 	if (e == NULL)
 		return COORD_ESESSION;
-	w = wait_find(e, name);
+	w = wait_find(e, qkind_of(q->kind), name);
 	if (w == NULL) {
 		w = calloc(1, sizeof(*w));
 		if (w == NULL)
 			return COORD_ENOMEM;
+		w->qkind = qkind_of(q->kind);
 		w->session = q->arg;
 		memcpy(w->name, q->name, q->name_len);
 		w->name_len = q->name_len;
@@ -287,7 +303,8 @@ static void acquire_done(void *ctx, int code, const uint8_t *reply,
 		/* Queued -- or, for a retry answered from the client table,
 		 * granted since: then the token now. */
 		uint64_t token = held_token(
-			net, q->arg, proto_bytes_make(q->name, q->name_len));
+			net, qkind_of(q->kind), q->arg,
+			proto_bytes_make(q->name, q->name_len));
 
 		if (token != 0) {
 			send_grant(cl, q, true, token);
@@ -302,22 +319,42 @@ static void acquire_done(void *ctx, int code, const uint8_t *reply,
 	api_req_free(q);
 }
 
-void lock_acquire(struct client *cl, const struct proto_request *rq)
+uint64_t lock_deadline_ms(struct net *net, bool wait, uint64_t timeout_ms)
 {
-	const struct proto_lock_acquire *a = &rq->u.lock_acquire;
-	struct net *net = cl->net;
-	struct proto_cmd cmd;
+	return wait && timeout_ms != 0 ? net_cluster_now_ms(net) + timeout_ms
+				       : 0;
+}
+
+void lock_propose_acquire(struct client *cl, const struct proto_request *rq,
+			  const struct proto_cmd *cmd, uint64_t session,
+			  struct proto_bytes name)
+{
 	struct req *q;
 	int rc;
 
-	if (!session_is_bound(cl, a->session)) {
+	if (!session_is_bound(cl, session)) {
 		api_send_error(cl, rq->kind, rq->request_id, COORD_ESESSION);
 		return;
 	}
-	if (a->name.len == 0) {
+	if (name.len == 0) {
 		api_send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
 		return;
 	}
+	rc = api_propose_req(cl, rq, cmd, acquire_done, &q);
+	if (rc != COORD_OK) {
+		api_send_error(cl, rq->kind, rq->request_id, rc);
+		return;
+	}
+	q->arg = session;
+	memcpy(q->name, name.data, name.len);
+	q->name_len = name.len;
+}
+
+void lock_acquire(struct client *cl, const struct proto_request *rq)
+{
+	const struct proto_lock_acquire *a = &rq->u.lock_acquire;
+	struct proto_cmd cmd;
+
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.type = PROTO_CMD_LOCK_ACQUIRE;
 	cmd.u.lock_acquire.name = a->name;
@@ -325,20 +362,12 @@ void lock_acquire(struct client *cl, const struct proto_request *rq)
 	cmd.u.lock_acquire.mode = a->mode;
 	cmd.u.lock_acquire.wait = a->wait;
 	cmd.u.lock_acquire.deadline_ms =
-		a->wait && a->timeout_ms != 0
-			? net_cluster_now_ms(net) + a->timeout_ms
-			: 0;
+		lock_deadline_ms(cl->net, a->wait, a->timeout_ms);
 	cmd.u.lock_acquire.lock_delay_ms = a->lock_delay_ms;
-	rc = api_propose_req(cl, rq, &cmd, acquire_done, &q);
-	if (rc != COORD_OK) {
-		api_send_error(cl, rq->kind, rq->request_id, rc);
-		return;
-	}
-	q->arg = a->session;
-	memcpy(q->name, a->name.data, a->name.len);
-	q->name_len = a->name.len;
+	lock_propose_acquire(cl, rq, &cmd, a->session, a->name);
 }
 
+/* LOCK_RELEASE and SEM_RELEASE: the fsm commands share their fields. */
 void lock_release(struct client *cl, const struct proto_request *rq)
 {
 	const struct proto_release *r = &rq->u.release;
@@ -350,7 +379,8 @@ void lock_release(struct client *cl, const struct proto_request *rq)
 		return;
 	}
 	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = PROTO_CMD_LOCK_RELEASE;
+	cmd.type = rq->kind == PROTO_SEM_RELEASE ? PROTO_CMD_SEM_RELEASE
+						 : PROTO_CMD_LOCK_RELEASE;
 	cmd.u.lock_release.name = r->name;
 	cmd.u.lock_release.session = r->session;
 	cmd.u.lock_release.token = r->token;
@@ -400,7 +430,10 @@ static void status_read_done(void *ctx, int code, const uint8_t *reply,
 	(void)reply;
 	(void)len;
 	if (code == COORD_OK)
-		code = fsm_queue_status(node_fsm(net->node), FSM_QUEUE_LOCK,
+		code = fsm_queue_status(node_fsm(net->node),
+					q->kind == PROTO_SEM_STATUS
+						? FSM_QUEUE_SEM
+						: FSM_QUEUE_LOCK,
 					proto_bytes_make(q->name, q->name_len),
 					COORD_STATUS_WAITERS_MAX, &st);
 	if (code == COORD_OK &&
@@ -430,6 +463,16 @@ static void status_read_done(void *ctx, int code, const uint8_t *reply,
 		ws[i].ttl_left_ms = e != NULL ? lease_ttl_left_ms(net, e) : 0;
 	}
 	api_reply_start(cl, q->kind, q->request_id, &r);
+	if (q->kind == PROTO_SEM_STATUS) {
+		r.u.sem_status.permits = st.permits;
+		r.u.sem_status.holders.v = hs;
+		r.u.sem_status.holders.n = st.n_holders;
+		r.u.sem_status.waiters.v = ws;
+		r.u.sem_status.waiters.n = st.n_waiters;
+		r.u.sem_status.n_waiters = st.waiters_total;
+		api_send(cl, &r);
+		goto out;
+	}
 	r.u.lock_status.delay_left_ms =
 		st.delay_until_ms > now ? st.delay_until_ms - now : 0;
 	r.u.lock_status.holders.v = hs;
@@ -444,7 +487,7 @@ out:
 	api_req_free(q);
 }
 
-/* LOCK_CHECK and LOCK_STATUS: linearizable reads. */
+/* LOCK_CHECK, LOCK_STATUS and SEM_STATUS: linearizable reads. */
 void lock_read(struct client *cl, const struct proto_request *rq)
 {
 	struct proto_bytes name = rq->kind == PROTO_LOCK_CHECK
