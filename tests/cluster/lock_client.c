@@ -55,6 +55,12 @@
  *   semretry HOST PORT NAME
  *       retry on semaphore NAME of 1 permit (SEM_ACQUIRE, SEM_RELEASE,
  *       SEM_STATUS in place of the lock's requests): sem_basic.sh.
+ *   semlib ENDPOINTS NAME
+ *       libcoord's semaphore calls on semaphore NAME of 2 permits, one
+ *       line each "WHAT code=NAME ...": two permits, a try and a timed
+ *       wait that fail (and leave no waiter), a mismatched N, N = 0, a
+ *       fenced put through a permit, an async acquire granted on a
+ *       release, the status.
  *   sembad HOST PORT
  *       the refused semaphore requests of sem_basic.sh on semaphore "L"
  *       of 2 permits, printed as bad's.
@@ -1277,6 +1283,79 @@ static int mode_bad(void)
 	return 0;
 }
 
+/* semlib: libcoord's semaphores. */
+
+static void async_cb(void *arg, coord_err_t code, struct coord_lock *l)
+{
+	struct coord_lock **out = arg;
+
+	printf("async code=%s token=%" PRIu64 "\n", coord_error_name(code),
+	       l != NULL ? coord_lock_token(l) : 0);
+	*out = l;
+}
+
+static void sem_status_print(struct coord_client *c, const char *name)
+{
+	struct coord_lock_status *st;
+	uint64_t permits;
+	int rc = coord_sem_status(c, name, strlen(name), &permits, &st);
+
+	printf("status code=%s permits=%" PRIu64 " holders=%zu waiters=%"
+	       PRIu64 "\n", coord_error_name(rc), permits,
+	       rc == COORD_OK ? st->n_holders : 0,
+	       rc == COORD_OK ? st->n_waiters : 0);
+	coord_lock_status_free(st);
+}
+
+static int mode_semlib(const char *endpoints, const char *name)
+{
+	const struct coord_sem_opts try_ = { .wait = false };
+	const struct coord_sem_opts timed = { .wait = true, .timeout_ms = 300 };
+	struct coord_client *c;
+	struct coord_session *s1 = session_new(endpoints, 20000, &c);
+	struct coord_session *s2, *s3;
+	struct coord_lock *p1, *p2, *p3 = NULL, *none;
+	size_t n = strlen(name);
+	int rc;
+
+	if (s1 == NULL || coord_session_open(c, 20000, &s2) != COORD_OK ||
+	    coord_session_open(c, 20000, &s3) != COORD_OK)
+		die("sessions");
+	rc = coord_sem_acquire(s1, name, n, 2, NULL, &p1);
+	printf("p1 code=%s permits=%" PRIu64 "\n", coord_error_name(rc),
+	       rc == COORD_OK ? coord_lock_permits(p1) : 0);
+	rc = coord_sem_acquire(s2, name, n, 2, &try_, &p2);
+	printf("p2 code=%s above=%d\n", coord_error_name(rc),
+	       rc == COORD_OK && coord_lock_token(p2) > coord_lock_token(p1));
+	rc = coord_sem_acquire(s3, name, n, 2, &try_, &none);
+	printf("try code=%s\n", coord_error_name(rc));
+	rc = coord_sem_acquire(s3, name, n, 2, &timed, &none);
+	printf("timed code=%s\n", coord_error_name(rc));
+	sem_status_print(c, name);
+	rc = coord_sem_acquire(s3, name, n, 5, NULL, &none);
+	printf("mismatched code=%s\n", coord_error_name(rc));
+	rc = coord_sem_acquire(s3, name, n, 0, NULL, &none);
+	printf("zero code=%s\n", coord_error_name(rc));
+	rc = coord_lock_put(p1, "semlib", 6, "v", 1, NULL);
+	printf("put code=%s\n", coord_error_name(rc));
+	if (coord_sem_acquire_async(s3, name, n, 2, NULL, async_cb, &p3) !=
+	    COORD_OK)
+		die("async acquire");
+	rc = coord_lock_release(p2);
+	printf("release code=%s\n", coord_error_name(rc));
+	for (uint64_t end = now_ms() + LC_REPLY_MS;
+	     p3 == NULL && now_ms() < end;)
+		coord_client_run(c, 20);
+	sem_status_print(c, name);
+	printf("p3 held=%d\n",
+	       p3 != NULL && coord_lock_state(p3) == COORD_LOCK_HELD);
+	coord_session_close(s1);
+	coord_session_close(s2);
+	coord_session_close(s3);
+	coord_client_free(c);
+	return 0;
+}
+
 /* sembad: refused semaphore requests change nothing. */
 
 /* A PUT of "sk" fenced by (name, token, kind). */
@@ -1403,6 +1482,8 @@ int main(int argc, char **argv)
 		return mode_hold(argv[2], argv[3], num(argv[4]), argv[5]);
 	if (strcmp(argv[1], "cycle") == 0 && argc == 6)
 		return mode_cycle(argv[2], argv[3], num(argv[4]), argv[5]);
+	if (strcmp(argv[1], "semlib") == 0 && argc == 4)
+		return mode_semlib(argv[2], argv[3]);
 	if (argc < 4)
 		usage();
 	if (strcmp(argv[1], "expiry") != 0 && strcmp(argv[1], "leader") != 0)

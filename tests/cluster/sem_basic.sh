@@ -11,6 +11,9 @@
 #    (COORD_EFENCED); the permit's own fence is accepted until released.
 #  - A retried SEM_ACQUIRE (same client id and sequence, after the reply
 #    was lost) queues once and is granted once (exactly once).
+#  - libcoord (lock_client semlib): permits, try (COORD_EBUSY), a timed
+#    wait (COORD_ETIMEDOUT, no waiter left), fenced puts through a permit
+#    handle, an async acquire granted when a permit is released.
 #  - coordctl sem NAME N -- CMD runs CMD with a permit (COORD_SEM and
 #    COORD_FENCING_TOKEN exported, a --sem-fence put accepted), the third
 #    of N = 2 waits until one ends, a mismatched N fails with
@@ -61,6 +64,20 @@ has '^rt status code=COORD_OK holders=1 waiters=0$'
 has '^rt/free retry code=COORD_OK granted=1 token=[1-9]'
 has '^rt/free revision_moved=0$'
 has '^rt/free status code=COORD_OK holders=1 waiters=0$'
+
+out=$("$LOCK_CLIENT" semlib "$(cl_endpoints)" lib) || fail "lock_client semlib: $out"
+echo "$out"
+has '^p1 code=COORD_OK permits=2$'
+has '^p2 code=COORD_OK above=1$'
+has '^try code=COORD_EBUSY$'
+has '^timed code=COORD_ETIMEDOUT$'
+has '^status code=COORD_OK permits=2 holders=2 waiters=0$'
+has '^mismatched code=COORD_ESEMPERMITS$'
+has '^zero code=COORD_EPERMITS$'
+has '^put code=COORD_OK$'
+has '^release code=COORD_OK$'
+has '^async code=COORD_OK token=[1-9]'
+has '^p3 held=1$'
 
 # coordctl sem: two CMDs hold permits of "pool" (N = 2); a third waits.
 D=$CL_DIR
