@@ -422,7 +422,8 @@ static const struct wkind pushes[PROTO_PUSH_LAST - PROTO_PUSH_FIRST + 1] = {
 
 static const struct wkind *kind_of(uint64_t kind)
 {
-	if (kind >= 1 && kind <= PROTO_KIND_LAST)
+	/* The table may have gaps: kinds numbered for later. */
+	if (kind >= 1 && kind <= PROTO_KIND_LAST && kinds[kind].name != NULL)
 		return &kinds[kind];
 	return NULL;
 }

@@ -241,11 +241,15 @@ static void metrics_body(struct net *net, struct evbuffer *b)
 		evbuffer_add_printf(b, "# HELP coord_requests_total Client "
 				       "requests by kind.\n# TYPE "
 				       "coord_requests_total counter\n");
-		for (uint32_t k = 1; k <= PROTO_KIND_LAST; k++)
+		for (uint32_t k = 1; k <= PROTO_KIND_LAST; k++) {
+			/* Kinds are numbered with gaps. */
+			if (strcmp(proto_kind_name(k), "?") == 0)
+				continue;
 			evbuffer_add_printf(
 				b, "coord_requests_total{kind=\"%s\"} %" PRIu64
 				   "\n",
 				proto_kind_name(k), net->requests_by_kind[k]);
+		}
 	}
 	evbuffer_add_printf(b, "# HELP coord_request_errors_total Error "
 			       "replies by code.\n# TYPE "

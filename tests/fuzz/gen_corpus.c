@@ -205,6 +205,8 @@ int main(int argc, char **argv)
 	proto_buf_init(&b, NULL);
 	proto_buf_init(&frames, NULL);
 	for (uint32_t k = PROTO_HELLO; k <= PROTO_KIND_LAST; k++) {
+		if (strcmp(proto_kind_name(k), "?") == 0)
+			continue;   /* a number kept for a later kind */
 		tw_sample_request(k, &req);
 		proto_buf_clear(&b);
 		save("request", proto_kind_name(k), proto_request_encode(&req, &b), &b);

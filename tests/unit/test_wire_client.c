@@ -67,6 +67,14 @@ static int decode_as(enum cat c, const uint8_t *data, size_t len,
 	return rc;
 }
 
+/* Request kinds are numbered with gaps (numbers kept for kinds that
+ * come later): the loops over every kind skip what the codec does not
+ * know. */
+static bool kind_known(uint32_t k)
+{
+	return strcmp(proto_kind_name(k), "?") != 0;
+}
+
 static uint32_t first_kind(enum cat c)
 {
 	return c == CAT_PUSH ? PROTO_PUSH_FIRST : PROTO_HELLO;
@@ -88,6 +96,8 @@ static void round_trip_all(enum cat c)
 	proto_buf_init(&b1, NULL);
 	proto_buf_init(&b2, NULL);
 	for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+		if (!kind_known(k))
+			continue;
 		proto_buf_clear(&b1);
 		proto_buf_clear(&b2);
 		cu_code_eq(encode_sample(c, k, &b1), COORD_OK);
@@ -332,6 +342,8 @@ START_TEST(other_kinds_have_exactly_their_fields)
 	proto_buf_init(&b, NULL);
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (!kind_known(k))
+				continue;
 			if (k == PROTO_HELLO)
 				continue;
 			proto_buf_clear(&b);
@@ -374,6 +386,8 @@ START_TEST(truncated_and_trailing_bytes_are_malformed)
 	proto_buf_init(&b, NULL);
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (!kind_known(k))
+				continue;
 			proto_buf_clear(&b);
 			cu_code_eq(encode_sample(c, k, &b), COORD_OK);
 			for (size_t n = 0; n < b.len; n++) {
@@ -411,6 +425,8 @@ START_TEST(mutated_messages_never_crash_the_decoders)
 	proto_buf_init(&r2, NULL);
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (!kind_known(k))
+				continue;
 			proto_buf_clear(&b);
 			cu_code_eq(encode_sample(c, k, &b), COORD_OK);
 			for (size_t i = 0; i < b.len; i++) {
@@ -676,10 +692,10 @@ START_TEST(out_of_range_values_are_malformed)
 	mp_req(&m, PROTO_SEM_ACQUIRE, 5);
 	tw_mp_bin(&m, "s");
 	tw_mp_uint(&m, 1);
-	tw_mp_uint(&m, 0);      /* permits 0 */
+	tw_mp_uint(&m, 0);      /* permits 0: valid here, the fsm refuses */
 	tw_mp_bool(&m, false);
 	tw_mp_uint(&m, 0);
-	cu_code_eq(decode_req(&m), COORD_EMALFORMED);
+	cu_code_eq(decode_req(&m), COORD_OK);
 	mp_req(&m, PROTO_MEMBER_ADD, 5);
 	tw_mp_uint(&m, 0);      /* id 0 */
 	tw_mp_bin(&m, "n");
@@ -875,8 +891,10 @@ START_TEST(encoders_refuse_what_the_wire_cannot_carry)
 	req.u.txn.u.txn.compares = (const struct proto_compare[]){
 		{ .target = PROTO_CMP_TARGET_LAST + 1 } };
 	cu_code_eq(proto_request_encode(&req, &b), COORD_EINVAL);
-	tw_sample_request(PROTO_SEM_ACQUIRE, &req);
-	req.u.sem_acquire.permits = 0;
+	tw_sample_request(PROTO_PUT, &req);
+	req.fences.v = (const struct proto_fence[]){
+		{ { (const uint8_t *)"f", 1 }, 1, PROTO_QUEUE_KIND_LAST + 1 } };
+	req.fences.n = 1;
 	cu_code_eq(proto_request_encode(&req, &b), COORD_EINVAL);
 	tw_sample_request(PROTO_RANGE, &req);
 	req.u.range.range.flags = PROTO_RANGE_FLAGS_ALL + 1;
@@ -930,6 +948,8 @@ START_TEST(decoders_fail_cleanly_when_the_arena_fails)
 	proto_buf_init(&b, NULL);
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (!kind_known(k))
+				continue;
 			proto_buf_clear(&b);
 			cu_code_eq(encode_sample(c, k, &b), COORD_OK);
 			for (size_t n = 1;; n++) {
@@ -962,6 +982,8 @@ START_TEST(encoders_fail_cleanly_when_the_buffer_cannot_grow)
 
 	for (enum cat c = CAT_REQ; c <= CAT_PUSH; c++) {
 		for (uint32_t k = first_kind(c); k <= last_kind(c); k++) {
+			if (!kind_known(k))
+				continue;
 			for (size_t n = 2;; n++) {
 				int rc;
 
@@ -1056,8 +1078,13 @@ END_TEST
 
 START_TEST(kinds_have_names_and_flags)
 {
-	for (uint32_t k = PROTO_HELLO; k <= PROTO_KIND_LAST; k++)
+	for (uint32_t k = PROTO_HELLO; k <= PROTO_KIND_LAST; k++) {
+		/* 39..45: numbers kept for kinds of other branches. */
+		if (k > PROTO_LOCK_STATUS && k < PROTO_SEM_STATUS)
+			continue;
 		ck_assert_str_ne(proto_kind_name(k), "?");
+	}
+	ck_assert_str_eq(proto_kind_name(PROTO_SEM_STATUS), "SEM_STATUS");
 	for (uint32_t k = PROTO_PUSH_FIRST; k <= PROTO_PUSH_LAST; k++)
 		ck_assert_str_ne(proto_kind_name(k), "?");
 	ck_assert_str_eq(proto_kind_name(0), "?");
