@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/cluster/sem_chaos.sh: at most N holders, seen from the resource
 # (docs/locks-and-fencing.md "Semaphores"). 20 workers loop on
-# `coordctl sem pool 3 --ttl 1.5 -- writer`; each writer makes fenced puts
+# `coordctl sem pool 3 --ttl 3 -- writer`; each writer makes fenced puts
 # (--sem-fence pool=TOKEN) of key "res" = its token. Meanwhile worker
 # clients are killed (kill -9: the writer lives on as an orphan with its
 # stale token) and paused (SIGSTOP of coordctl and writer past the TTL,
@@ -57,7 +57,7 @@ chmod +x "$D/writer.sh"
 # running one's pid in $D/w.SLOT.
 worker() {
 	while [ ! -e "$D/stop" ]; do
-		"$COORDCTL" --endpoints "$EP" sem pool $N --ttl 1.5 -- \
+		"$COORDCTL" --endpoints "$EP" sem pool $N --ttl 3 -- \
 			"$D/writer.sh" "$1" >>"$D/w.$1.out" 2>&1 &
 		echo $! >"$D/w.$1"
 		wait $!
@@ -74,11 +74,12 @@ history() {
 		"$D/watch.out"
 }
 
-# Waits until more than $1 writes are in the history.
+# Waits until more than $1 writes are in the history (twice CL_WAIT_S:
+# 20 clients and their writers on a busy machine).
 wait_writes() {
-	dl=$(cl_deadline "$CL_WAIT_S")
+	dl=$(cl_deadline $((2 * CL_WAIT_S)))
 	until [ "$(history | wc -l)" -gt "$1" ]; do
-		[ "$(date +%s)" -lt "$dl" ] || fail "no new accepted write in $CL_WAIT_S s"
+		[ "$(date +%s)" -lt "$dl" ] || fail "no new accepted write in $((2 * CL_WAIT_S)) s"
 		sleep 0.1
 	done
 }
