@@ -1655,12 +1655,25 @@ static int fences_to_proto(struct coord_client *c,
 		return COORD_EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (fences[i].kind != COORD_FENCE_LOCK &&
+		    fences[i].kind != COORD_FENCE_SEM) {
+			errf(c, "fence %zu: an unknown kind %d", i,
+			     fences[i].kind);
+			return COORD_EINVAL;
+		}
 		out[i].lock = proto_bytes_make(fences[i].lock,
 					       fences[i].lock_len);
 		out[i].token = fences[i].token;
-		out[i].kind = fences[i].kind == COORD_FENCE_ELECTION
-				      ? PROTO_QUEUE_ELECTION
-				      : 0;
+		switch (fences[i].kind) {
+		case COORD_FENCE_SEM:
+			out[i].kind = PROTO_QUEUE_SEM;
+			break;
+		case COORD_FENCE_ELECTION:
+			out[i].kind = PROTO_QUEUE_ELECTION;
+			break;
+		default:
+			out[i].kind = PROTO_QUEUE_LOCK;
+		}
 	}
 	rq->fences.v = out;
 	rq->fences.n = n;

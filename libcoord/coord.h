@@ -364,17 +364,23 @@ COORD_API coord_err_t coord_txn_async(struct coord_client *c,
  * Fenced writes. A fence names a lock and the token of a grant of it;
  * the write is applied only if every fence's token is its lock's current
  * grant, else it fails with COORD_EFENCED and nothing is written. At most
- * 16 fences (COORD_FENCES_MAX; more: COORD_EINVAL, nothing sent). kind
- * COORD_FENCE_ELECTION: lock names an election, and token must be its
- * current leader's (coord_election_token()).
+ * 16 fences (COORD_FENCES_MAX; more: COORD_EINVAL, nothing sent). A fence
+ * of kind COORD_FENCE_SEM names a semaphore and the token of one of its
+ * permits: it holds while that permit is held; of kind
+ * COORD_FENCE_ELECTION an election, and token must be its current
+ * leader's (coord_election_token()).
  */
-#define COORD_FENCE_LOCK 0
-#define COORD_FENCE_ELECTION 3
+enum coord_fence_kind {
+	COORD_FENCE_LOCK = 0,
+	COORD_FENCE_SEM = 2,
+	COORD_FENCE_ELECTION = 3,
+};
 struct coord_fence {
-	const void *lock;
+	const void *lock;           /* the lock's, semaphore's or election's
+				     * name */
 	size_t lock_len;
 	uint64_t token;
-	unsigned kind;              /* COORD_FENCE_LOCK (0) or _ELECTION */
+	int kind;                   /* enum coord_fence_kind; 0: a lock */
 };
 COORD_API coord_err_t coord_put_fenced(struct coord_client *c,
 				       const struct coord_fence *fences,
@@ -924,6 +930,49 @@ COORD_API coord_err_t coord_election_observe(struct coord_client *c,
 					     uint64_t start_revision,
 					     coord_observe_fn fn, void *arg,
 					     struct coord_watch **out);
+
+/*
+ * Semaphores: at most N sessions hold a permit of semaphore name at once,
+ * the others wait in FIFO order. A permit is a lock handle (struct
+ * coord_lock) of the semaphore: coord_lock_release(), coord_lock_token()
+ * (the permit's fencing token: its grant's revision, unique, rising per
+ * semaphore), coord_lock_state() (HELD, JEOPARDY, LOST with the session)
+ * and the fenced coord_lock_put/delete/txn() (the fence names the
+ * semaphore and the permit's token) work on it as on a lock's.
+ *
+ * Every acquirer names the same N while anyone holds or waits
+ * (COORD_ESEMPERMITS otherwise; nothing changes); once the semaphore is
+ * empty it is gone and the next acquire may name a new N. N = 0 or above
+ * COORD_SEM_PERMITS_MAX: COORD_EPERMITS. A session holds at most one
+ * permit of a semaphore (acquiring again returns the same token).
+ */
+struct coord_sem_opts {
+	bool wait;                  /* queue while all N are held; else
+				     * COORD_EBUSY at once */
+	unsigned timeout_ms;        /* as coord_lock_opts' */
+};
+/* opts NULL: wait, no timeout. Errors as coord_lock_acquire()'s, and
+ * COORD_ESEMPERMITS, COORD_EPERMITS. */
+COORD_API coord_err_t coord_sem_acquire(struct coord_session *s,
+					const void *name, size_t name_len,
+					uint64_t permits,
+					const struct coord_sem_opts *opts,
+					struct coord_lock **out);
+COORD_API coord_err_t coord_sem_acquire_async(struct coord_session *s,
+					      const void *name,
+					      size_t name_len,
+					      uint64_t permits,
+					      const struct coord_sem_opts *opts,
+					      coord_lock_fn fn, void *arg);
+/* N of a permit's semaphore; 0 for a lock's handle. */
+COORD_API uint64_t coord_lock_permits(const struct coord_lock *l);
+/* A semaphore's N (*permits; 0: not in use), holders and queue (holders
+ * and waiters never shared, delay_left_ms 0); free with
+ * coord_lock_status_free(). */
+COORD_API coord_err_t coord_sem_status(struct coord_client *c,
+				       const void *name, size_t name_len,
+				       uint64_t *permits,
+				       struct coord_lock_status **out);
 
 /* The message of a code; never NULL. */
 COORD_API const char *coord_strerror(int code);

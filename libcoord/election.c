@@ -51,7 +51,7 @@ coord_err_t coord_election_campaign_async(struct coord_session *s,
 	x->fn = fn;
 	x->arg = arg;
 	rc = lc_queue_acquire_async(s, PROTO_QUEUE_ELECTION, name, name_len,
-				    value, value_len, &opts, campaign_cb, x);
+				    value, value_len, 0, &opts, campaign_cb, x);
 	if (rc != COORD_OK)
 		free(x);
 	return rc;

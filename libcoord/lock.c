@@ -3,7 +3,9 @@
  * acquire with wait, try, timeout with a cancel that never leaves a grant
  * behind, release, the state that follows the session's, fenced writes
  * that refuse locally once the lock is known lost; LOCK_CHECK and
- * LOCK_STATUS.
+ * LOCK_STATUS. A semaphore permit (coord.h, "Semaphores") is a lock
+ * handle with permits N != 0: the same handle and state, sent as
+ * SEM_ACQUIRE / SEM_RELEASE and fenced with kind PROTO_QUEUE_SEM.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -71,10 +73,32 @@ void lc_lock_free(struct coord_lock *l)
 	free(l);
 }
 
+uint8_t lc_request_qkind(uint32_t request_kind)
+{
+	switch (request_kind) {
+	case PROTO_SEM_ACQUIRE:
+		return PROTO_QUEUE_SEM;
+	case PROTO_ELECTION_CAMPAIGN:
+		return PROTO_QUEUE_ELECTION;
+	}
+	return PROTO_QUEUE_LOCK;
+}
+
+/* The release request of a queue kind's hold (or, token 0, wait). */
+static uint32_t release_kind(uint8_t qkind)
+{
+	switch (qkind) {
+	case PROTO_QUEUE_SEM:
+		return PROTO_SEM_RELEASE;
+	case PROTO_QUEUE_ELECTION:
+		return PROTO_ELECTION_RESIGN;
+	}
+	return PROTO_LOCK_RELEASE;
+}
+
 uint32_t lc_lock_release_kind(const struct coord_lock *l)
 {
-	return l->qkind == PROTO_QUEUE_ELECTION ? PROTO_ELECTION_RESIGN
-						: PROTO_LOCK_RELEASE;
+	return release_kind(l->qkind);
 }
 
 void lc_lock_release_rq(const struct coord_lock *l, uint64_t token,
@@ -215,6 +239,15 @@ static int acquire_send(struct coord_lock *l, bool wait, bool resend)
 		rq.u.campaign.value = proto_bytes_make(l->value, l->value_len);
 		goto send;
 	}
+	if (l->qkind == PROTO_QUEUE_SEM) {
+		/* The library enforces the timeout here too. */
+		rq.kind = PROTO_SEM_ACQUIRE;
+		rq.u.sem_acquire.name = proto_bytes_make(l->name, l->name_len);
+		rq.u.sem_acquire.session = l->s->id;
+		rq.u.sem_acquire.permits = l->permits;
+		rq.u.sem_acquire.wait = wait;
+		goto send;
+	}
 	rq.kind = PROTO_LOCK_ACQUIRE;
 	rq.u.lock_acquire.name = proto_bytes_make(l->name, l->name_len);
 	rq.u.lock_acquire.session = l->s->id;
@@ -256,9 +289,7 @@ void lc_locks_on_grant(struct coord_session *s,
 		       const struct proto_push_grant *g)
 {
 	struct coord_lock *waiting = NULL;
-	uint8_t qkind = g->request_kind == PROTO_ELECTION_CAMPAIGN
-				? PROTO_QUEUE_ELECTION
-				: PROTO_QUEUE_LOCK;
+	uint8_t qkind = lc_request_qkind(g->request_kind);
 
 	for (struct coord_lock *l = s->locks; l != NULL; l = l->next) {
 		if (l->qkind != qkind || l->name_len != g->name.len ||
@@ -277,10 +308,8 @@ void lc_locks_on_grant(struct coord_session *s,
 	/* A grant nobody waits for any more (its acquire timed out and
 	 * was cancelled while the grant was on its way): never hold a lock
 	 * the caller does not know about. */
-	release_send_async(s,
-			   qkind == PROTO_QUEUE_ELECTION ? PROTO_ELECTION_RESIGN
-							 : PROTO_LOCK_RELEASE,
-			   g->name.data, g->name.len, g->token);
+	release_send_async(s, release_kind(qkind), g->name.data, g->name.len,
+			   g->token);
 }
 
 void lc_locks_on_lost(struct coord_session *s, int code)
@@ -425,19 +454,21 @@ static void acquire_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	give_up_end(l);
 }
 
-coord_err_t coord_lock_acquire_async(struct coord_session *s,
-				     const void *name, size_t name_len,
-				     const struct coord_lock_opts *opts,
-				     coord_lock_fn fn, void *arg)
+/* A lock's (permits 0) or a semaphore permit's acquire. */
+static int acquire_start(struct coord_session *s, const void *name,
+			 size_t name_len, uint64_t permits,
+			 const struct coord_lock_opts *opts, coord_lock_fn fn,
+			 void *arg)
 {
-	return lc_queue_acquire_async(s, PROTO_QUEUE_LOCK, name, name_len,
-				      NULL, 0, opts, fn, arg);
+	return lc_queue_acquire_async(
+		s, permits != 0 ? PROTO_QUEUE_SEM : PROTO_QUEUE_LOCK, name,
+		name_len, NULL, 0, permits, opts, fn, arg);
 }
 
 int lc_queue_acquire_async(struct coord_session *s, uint8_t qkind,
 			   const void *name, size_t name_len,
 			   const void *value, size_t value_len,
-			   const struct coord_lock_opts *opts,
+			   uint64_t permits, const struct coord_lock_opts *opts,
 			   coord_lock_fn fn, void *arg)
 {
 	static const struct coord_lock_opts dflt = { .wait = true };
@@ -453,7 +484,7 @@ int lc_queue_acquire_async(struct coord_session *s, uint8_t qkind,
 						      : COORD_ESESSION_EXPIRED;
 	}
 	if (name_len == 0 || name_len > COORD_NAME_BYTES_MAX) {
-		lc_errf(c, "a lock or election name has 1 to %d bytes",
+		lc_errf(c, "a lock, semaphore or election name has 1 to %d bytes",
 			COORD_NAME_BYTES_MAX);
 		return COORD_EINVAL;
 	}
@@ -480,6 +511,7 @@ int lc_queue_acquire_async(struct coord_session *s, uint8_t qkind,
 	l->local_id = ++s->next_lock_id;
 	l->shared = opts->shared;
 	l->lock_delay_ms = opts->lock_delay_ms;
+	l->permits = permits;
 	l->fn = fn;
 	l->arg = arg;
 	l->next = s->locks;
@@ -505,6 +537,14 @@ int lc_queue_acquire_async(struct coord_session *s, uint8_t qkind,
 	return rc;
 }
 
+coord_err_t coord_lock_acquire_async(struct coord_session *s,
+				     const void *name, size_t name_len,
+				     const struct coord_lock_opts *opts,
+				     coord_lock_fn fn, void *arg)
+{
+	return acquire_start(s, name, name_len, 0, opts, fn, arg);
+}
+
 /* A synchronous acquire's outcome, from its callback. */
 struct acquire_wait {
 	bool done;
@@ -521,10 +561,11 @@ static void acquire_wait_cb(void *arg, coord_err_t code, struct coord_lock *l)
 	w->l = l;
 }
 
-coord_err_t coord_lock_acquire(struct coord_session *s, const void *name,
-			       size_t name_len,
-			       const struct coord_lock_opts *opts,
-			       struct coord_lock **out)
+/* The synchronous acquire of a lock or a semaphore permit. */
+static int acquire_sync(struct coord_session *s, const void *name,
+			size_t name_len, uint64_t permits,
+			const struct coord_lock_opts *opts,
+			struct coord_lock **out)
 {
 	struct acquire_wait w = { false, COORD_OK, NULL };
 	struct coord_client *c = s->c;
@@ -535,8 +576,8 @@ coord_err_t coord_lock_acquire(struct coord_session *s, const void *name,
 		lc_errf(c, "a synchronous call from inside a libcoord callback");
 		return COORD_EINVAL;
 	}
-	rc = coord_lock_acquire_async(s, name, name_len, opts,
-				      acquire_wait_cb, &w);
+	rc = acquire_start(s, name, name_len, permits, opts, acquire_wait_cb,
+			   &w);
 	if (rc != COORD_OK)
 		return rc;
 	if (lc_run_until(c, &w.done, 0) < 0)
@@ -557,6 +598,63 @@ static int release_start(struct coord_lock *l, struct lc_wait *w)
 				     l->name_len, l->token, lc_wait_done, w);
 	lc_lock_free(l);
 	return rc;
+}
+
+coord_err_t coord_lock_acquire(struct coord_session *s, const void *name,
+			       size_t name_len,
+			       const struct coord_lock_opts *opts,
+			       struct coord_lock **out)
+{
+	return acquire_sync(s, name, name_len, 0, opts, out);
+}
+
+/* Semaphores: opts' shared and lock_delay_ms do not apply. */
+static int sem_args(struct coord_session *s, uint64_t permits,
+		    const struct coord_sem_opts *opts,
+		    struct coord_lock_opts *lo)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->wait = opts == NULL || opts->wait;
+	lo->timeout_ms = opts != NULL ? opts->timeout_ms : 0;
+	if (permits == 0 || permits > COORD_SEM_PERMITS_MAX) {
+		lc_errf(s->c, "a semaphore has 1 to %d permits",
+			COORD_SEM_PERMITS_MAX);
+		return COORD_EPERMITS;
+	}
+	return COORD_OK;
+}
+
+coord_err_t coord_sem_acquire(struct coord_session *s, const void *name,
+			      size_t name_len, uint64_t permits,
+			      const struct coord_sem_opts *opts,
+			      struct coord_lock **out)
+{
+	struct coord_lock_opts lo;
+	int rc = sem_args(s, permits, opts, &lo);
+
+	*out = NULL;
+	return rc == COORD_OK ? acquire_sync(s, name, name_len, permits, &lo,
+					     out)
+			      : rc;
+}
+
+coord_err_t coord_sem_acquire_async(struct coord_session *s,
+				    const void *name, size_t name_len,
+				    uint64_t permits,
+				    const struct coord_sem_opts *opts,
+				    coord_lock_fn fn, void *arg)
+{
+	struct coord_lock_opts lo;
+	int rc = sem_args(s, permits, opts, &lo);
+
+	return rc == COORD_OK ? acquire_start(s, name, name_len, permits, &lo,
+					      fn, arg)
+			      : rc;
+}
+
+uint64_t coord_lock_permits(const struct coord_lock *l)
+{
+	return l->permits;
 }
 
 coord_err_t coord_lock_release(struct coord_lock *l)
@@ -636,8 +734,16 @@ static int lock_fence(struct coord_lock *l, struct coord_fence *f)
 	f->lock = l->name;
 	f->lock_len = l->name_len;
 	f->token = l->token;
-	f->kind = l->qkind == PROTO_QUEUE_ELECTION ? COORD_FENCE_ELECTION
-						   : COORD_FENCE_LOCK;
+	switch (l->qkind) {
+	case PROTO_QUEUE_ELECTION:
+		f->kind = COORD_FENCE_ELECTION;
+		break;
+	case PROTO_QUEUE_SEM:
+		f->kind = COORD_FENCE_SEM;
+		break;
+	default:
+		f->kind = COORD_FENCE_LOCK;
+	}
 	return COORD_OK;
 }
 
@@ -742,7 +848,7 @@ coord_err_t coord_lock_put_release(struct coord_lock *l, const void *key,
 
 struct check_result {
 	bool current;
-	uint64_t token;
+	uint64_t token;             /* LOCK_CHECK's; SEM_STATUS: permits */
 	struct coord_lock_status *st;
 };
 
@@ -790,6 +896,14 @@ static void check_done(struct coord_client *c, void *arg, int code,
 	if (r->kind == PROTO_LOCK_CHECK) {
 		res->current = r->u.lock_check.current;
 		res->token = r->u.lock_check.token;
+	} else if (r->kind == PROTO_SEM_STATUS) {
+		struct proto_lock_status_reply ls = {
+			0, r->u.sem_status.holders, r->u.sem_status.waiters,
+			r->u.sem_status.n_waiters };
+
+		res->token = r->u.sem_status.permits;
+		if (status_copy(&ls, &res->st) != COORD_OK)
+			res->st = NULL;
 	} else if (status_copy(&r->u.lock_status, &res->st) != COORD_OK) {
 		res->st = NULL;
 	}
@@ -815,8 +929,10 @@ coord_err_t coord_lock_check(struct coord_client *c, const void *name,
 	return rc;
 }
 
-coord_err_t coord_lock_status(struct coord_client *c, const void *name,
-			      size_t name_len, struct coord_lock_status **out)
+/* LOCK_STATUS or SEM_STATUS (*permits). */
+static int status_call(struct coord_client *c, uint32_t kind,
+		       const void *name, size_t name_len, uint64_t *permits,
+		       struct coord_lock_status **out)
 {
 	struct check_result res = { false, 0, NULL };
 	struct proto_request rq;
@@ -824,7 +940,7 @@ coord_err_t coord_lock_status(struct coord_client *c, const void *name,
 
 	*out = NULL;
 	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_LOCK_STATUS;
+	rq.kind = kind;
 	rq.u.lock_status.name = proto_bytes_make(name, name_len);
 	rc = lc_call(c, &rq, check_done, &res);
 	if (rc == COORD_OK && res.st == NULL)
@@ -833,8 +949,26 @@ coord_err_t coord_lock_status(struct coord_client *c, const void *name,
 		coord_lock_status_free(res.st);
 		return rc;
 	}
+	if (permits != NULL)
+		*permits = res.token;
 	*out = res.st;
 	return COORD_OK;
+}
+
+coord_err_t coord_lock_status(struct coord_client *c, const void *name,
+			      size_t name_len, struct coord_lock_status **out)
+{
+	return status_call(c, PROTO_LOCK_STATUS, name, name_len, NULL, out);
+}
+
+coord_err_t coord_sem_status(struct coord_client *c, const void *name,
+			     size_t name_len, uint64_t *permits,
+			     struct coord_lock_status **out)
+{
+	if (permits != NULL)
+		*permits = 0;
+	return status_call(c, PROTO_SEM_STATUS, name, name_len, permits,
+			   out);
 }
 
 void coord_lock_status_free(struct coord_lock_status *st)

@@ -1055,6 +1055,7 @@ void lc_sessions_on_push(struct coord_client *c, const struct proto_push *p)
 	}
 	s = lc_session_find(c, p->u.grant.session);
 	if (s != NULL && (p->u.grant.request_kind == PROTO_LOCK_ACQUIRE ||
+			  p->u.grant.request_kind == PROTO_SEM_ACQUIRE ||
 			  p->u.grant.request_kind == PROTO_ELECTION_CAMPAIGN))
 		lc_locks_on_grant(s, &p->u.grant);
 	if (s != NULL && p->u.grant.request_kind == PROTO_JOB_CLAIM)

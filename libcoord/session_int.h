@@ -20,7 +20,7 @@ struct coord_lock {
 	struct coord_lock *next;    /* in its session's list */
 	struct coord_session *s;
 	uint64_t local_id;          /* names it in requests' contexts */
-	uint8_t qkind;              /* PROTO_QUEUE_LOCK or _ELECTION */
+	uint8_t qkind;              /* PROTO_QUEUE_LOCK, _SEM or _ELECTION */
 	uint8_t *name;
 	size_t name_len;
 	uint8_t *value;             /* an election's campaign value */
@@ -32,6 +32,7 @@ struct coord_lock {
 	enum coord_session_state lost_told;
 	bool shared;
 	uint64_t lock_delay_ms;
+	uint64_t permits;           /* a semaphore's N (0: a lock) */
 	uint64_t token;             /* of the grant; 0: none yet */
 	bool held;                  /* granted */
 	bool failed;                /* the acquire failed: fail_code */
@@ -134,13 +135,17 @@ void lc_lock_free(struct coord_lock *l);
 /* The session's state worsened to st: the "leadership lost" callbacks
  * of its election handles are told. false: the client went. */
 bool lc_locks_on_state(struct coord_session *s, enum coord_session_state st);
-/* An acquire of queue kind qkind (a lock, or with value a campaign). */
+/* An acquire of queue kind qkind (a lock; a semaphore's permit, of N
+ * permits; with value a campaign). */
 int lc_queue_acquire_async(struct coord_session *s, uint8_t qkind,
 			   const void *name, size_t name_len,
 			   const void *value, size_t value_len,
-			   const struct coord_lock_opts *opts,
+			   uint64_t permits, const struct coord_lock_opts *opts,
 			   coord_lock_fn fn, void *arg);
-/* The release request kind of l: LOCK_RELEASE, ELECTION_RESIGN. */
+/* The queue kind a request kind acquires (PUSH_GRANT's request_kind). */
+uint8_t lc_request_qkind(uint32_t request_kind);
+/* The release request kind of l: LOCK_RELEASE, SEM_RELEASE,
+ * ELECTION_RESIGN. */
 uint32_t lc_lock_release_kind(const struct coord_lock *l);
 /* Fills rq as the release of l's kind (LOCK_RELEASE, ELECTION_RESIGN)
  * of token (0: cancel the waiting acquire). */

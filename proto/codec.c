@@ -403,6 +403,26 @@ static void enc_lock_cmd(struct enc *e, const struct proto_cmd *cmd)
 		enc_uint(e, cmd->u.lock_release.session);
 		enc_uint(e, cmd->u.lock_release.token);
 		break;
+	case PROTO_CMD_SEM_ACQUIRE:
+		if (cmd->u.sem_acquire.name.len > COORD_NAME_BYTES_MAX)
+			enc_invalid(e);
+		enc_array(e, 6);
+		enc_uint(e, cmd->type);
+		enc_bytes(e, cmd->u.sem_acquire.name);
+		enc_uint(e, cmd->u.sem_acquire.session);
+		enc_uint(e, cmd->u.sem_acquire.permits);
+		enc_bool(e, cmd->u.sem_acquire.wait);
+		enc_uint(e, cmd->u.sem_acquire.deadline_ms);
+		break;
+	case PROTO_CMD_SEM_RELEASE:
+		if (cmd->u.sem_release.name.len > COORD_NAME_BYTES_MAX)
+			enc_invalid(e);
+		enc_array(e, 4);
+		enc_uint(e, cmd->type);
+		enc_bytes(e, cmd->u.sem_release.name);
+		enc_uint(e, cmd->u.sem_release.session);
+		enc_uint(e, cmd->u.sem_release.token);
+		break;
 	case PROTO_CMD_QUEUE_KICK:
 		if (!proto_queue_kind_known(cmd->u.queue_kick.kind) ||
 		    cmd->u.queue_kick.name.len > COORD_NAME_BYTES_MAX)
@@ -422,13 +442,17 @@ static void enc_lock_cmd(struct enc *e, const struct proto_cmd *cmd)
 		enc_array(e, fd->n_fences);
 		for (size_t i = 0; i < fd->n_fences && e->err == COORD_OK;
 		     i++) {
+			bool lock = fd->fences[i].kind == 0 ||
+				    fd->fences[i].kind == PROTO_QUEUE_LOCK;
+
 			if (fd->fences[i].lock.len > COORD_NAME_BYTES_MAX ||
 			    fd->fences[i].kind > PROTO_QUEUE_KIND_LAST)
 				enc_invalid(e);
-			enc_array(e, fd->fences[i].kind == 0 ? 2 : 3);
+			/* A lock's fence keeps its old two-element form. */
+			enc_array(e, lock ? 2 : 3);
 			enc_bytes(e, fd->fences[i].lock);
 			enc_uint(e, fd->fences[i].token);
-			if (fd->fences[i].kind != 0)
+			if (!lock)
 				enc_uint(e, fd->fences[i].kind);
 		}
 		enc_cmd(e, fd->cmd);
@@ -631,6 +655,7 @@ int proto_reply_encode(const struct proto_reply *r, struct proto_buf *out)
 	case PROTO_CMD_MEMBER_DEL:
 	case PROTO_CMD_SESSION_CLOSE:
 	case PROTO_CMD_LOCK_RELEASE:
+	case PROTO_CMD_SEM_RELEASE:
 		enc_array(&e, 0);
 		break;
 	case PROTO_CMD_LEASE_GRANT:
@@ -670,6 +695,7 @@ int proto_reply_encode(const struct proto_reply *r, struct proto_buf *out)
 		break;
 	case PROTO_CMD_LOCK_ACQUIRE:
 	case PROTO_CMD_ELECTION_CAMPAIGN:
+	case PROTO_CMD_SEM_ACQUIRE:
 		enc_array(&e, 2);
 		enc_bool(&e, r->u.lock_acquire.granted);
 		enc_uint(&e, r->u.lock_acquire.token);
@@ -1132,6 +1158,21 @@ static bool dec_lock_release_write(struct dec *d, uint32_t n,
 	       dec_write_cmd(d, &w->cmd);
 }
 
+/* [name, token] (a lock's) or [name, token, kind]. */
+static bool dec_fence(struct dec *d, struct proto_fence *fc)
+{
+	uint32_t n;
+
+	fc->kind = PROTO_QUEUE_LOCK;
+	if (!dec_array(d, &n))
+		return false;
+	if (n != 2 && n != 3)
+		return dec_fail(d, COORD_EMALFORMED);
+	return dec_name(d, &fc->lock) && dec_u64(d, &fc->token) &&
+	       (n == 2 || (dec_u8(d, PROTO_QUEUE_KIND_LAST, &fc->kind) &&
+			   (fc->kind != 0 || dec_fail(d, COORD_EMALFORMED))));
+}
+
 static bool dec_fenced_fields(struct dec *d, uint32_t n,
 			      struct proto_fenced *fd)
 {
@@ -1143,17 +1184,9 @@ static bool dec_fenced_fields(struct dec *d, uint32_t n,
 		return false;
 	if (fd->n_fences > COORD_FENCES_MAX)
 		return dec_fail(d, COORD_EMALFORMED);
-	for (size_t i = 0; i < fd->n_fences; i++) {
-		uint32_t m;
-
-		v[i].kind = 0;
-		if (!(dec_array(d, &m) &&
-		      ((m == 2 || m == 3) || dec_fail(d, COORD_EMALFORMED)) &&
-		      dec_name(d, &v[i].lock) && dec_u64(d, &v[i].token) &&
-		      (m == 2 ||
-		       dec_u8(d, PROTO_QUEUE_KIND_LAST, &v[i].kind))))
+	for (size_t i = 0; i < fd->n_fences; i++)
+		if (!dec_fence(d, &v[i]))
 			return false;
-	}
 	fd->fences = v;
 	return dec_write_cmd(d, &fd->cmd);
 }
@@ -1269,6 +1302,18 @@ static bool dec_lock_cmd(struct dec *d, uint32_t n, struct proto_cmd *cmd)
 	case PROTO_CMD_ELECTION_PROCLAIM:
 	case PROTO_CMD_ELECTION_RESIGN:
 		return dec_election_cmd(d, n, cmd);
+	case PROTO_CMD_SEM_ACQUIRE:
+		return dec_n(d, n, 6) &&
+		       dec_name(d, &cmd->u.sem_acquire.name) &&
+		       dec_u64(d, &cmd->u.sem_acquire.session) &&
+		       dec_u64(d, &cmd->u.sem_acquire.permits) &&
+		       dec_bool(d, &cmd->u.sem_acquire.wait) &&
+		       dec_u64(d, &cmd->u.sem_acquire.deadline_ms);
+	case PROTO_CMD_SEM_RELEASE:
+		return dec_n(d, n, 4) &&
+		       dec_name(d, &cmd->u.sem_release.name) &&
+		       dec_u64(d, &cmd->u.sem_release.session) &&
+		       dec_u64(d, &cmd->u.sem_release.token);
 	}
 	return dec_job_cmd(d, n, cmd);
 }
@@ -1438,6 +1483,7 @@ static bool dec_lock_reply(struct dec *d, struct proto_reply *r)
 		return dec_array_len(d, 0);
 	case PROTO_CMD_LOCK_ACQUIRE:
 	case PROTO_CMD_ELECTION_CAMPAIGN:
+	case PROTO_CMD_SEM_ACQUIRE:
 		return dec_array_len(d, 2) &&
 		       dec_bool(d, &r->u.lock_acquire.granted) &&
 		       dec_u64(d, &r->u.lock_acquire.token);
@@ -1515,6 +1561,7 @@ int proto_reply_decode(const uint8_t *data, size_t len,
 		case PROTO_CMD_MEMBER_DEL:
 		case PROTO_CMD_SESSION_CLOSE:
 		case PROTO_CMD_LOCK_RELEASE:
+		case PROTO_CMD_SEM_RELEASE:
 			ok = dec_array_len(&d, 0);
 			break;
 		default:

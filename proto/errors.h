@@ -67,6 +67,10 @@
 	  "too many locks held or awaited by this session")                  \
 	X(COORD_ELOCK_LOST, 44,                                              \
 	  "the lock is known lost (libcoord refuses locally)")               \
+	X(COORD_ESEMPERMITS, 45,                                             \
+	  "the semaphore is in use with a different number of permits")      \
+	X(COORD_EPERMITS, 46,                                                \
+	  "semaphore permits out of range (0, or above the limit)")          \
 	X(COORD_EKEYRESERVED, 48,                                            \
 	  "key in the server's reserved key space (read-only)")              \
 	X(COORD_ENOTELECTED, 49,                                             \

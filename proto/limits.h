@@ -173,6 +173,12 @@ _Static_assert(COORD_HELLO_FRAME_BYTES_MAX >= 4 * COORD_NAME_BYTES_MAX,
 _Static_assert(COORD_KEEPALIVE_SESSIONS_MAX <= COORD_KEEPALIVE_BATCH_MAX,
 	       "one SESSION_KEEPALIVE_MANY fits in one LEASE_KEEPALIVE batch");
 
+/* COORD_SEM_PERMITS_MAX: the largest N of a semaphore (SEM_ACQUIRE's
+ * permits); above it, and for 0, COORD_EPERMITS. A semaphore's holders
+ * and waiters still count against COORD_WAITERS_MAX and
+ * COORD_LOCKS_PER_SESSION_MAX like a lock's. */
+#define COORD_SEM_PERMITS_MAX 65536
+
 _Static_assert(COORD_SECRET_BYTES_MIN <= COORD_SECRET_BYTES_MAX,
 	       "a minimal secret fits");
 

@@ -61,8 +61,12 @@
  *     QUEUE_KICK [19, kind, name]  (kind 1: a lock)
  *     FENCED     [20, [[lock, token]...], cmd]  (at most COORD_FENCES_MAX
  *                 fences; cmd a PUT, DELETE or TXN; a fence may be
- *                 [name, token, kind]: kind PROTO_QUEUE_ELECTION names
- *                 an election's leader, 0 or PROTO_QUEUE_LOCK a lock)
+ *                 [name, token, kind]: kind PROTO_QUEUE_SEM names a
+ *                 semaphore (any current permit's token),
+ *                 PROTO_QUEUE_ELECTION an election's leader, 0 or
+ *                 PROTO_QUEUE_LOCK a lock)
+ *     SEM_ACQUIRE [21, name, session, permits, wait, deadline_ms]
+ *     SEM_RELEASE [22, name, session, token]  (token 0: cancels a wait)
  *     LOCK_RELEASE_WRITE [35, name, session, token, cmd]  (cmd a PUT,
  *                 DELETE or TXN; token >= 1)
  *     JOB_ENQUEUE [27, queue, payload, unique_key, max_attempts]
@@ -91,8 +95,8 @@
  *     LEASE_REVOKE [deleted]
  *     LEASE_EXPIRE [expired]
  *     SESSION_OPEN [session, secret, lease, ttl_ms]
- *     SESSION_CLOSE, LOCK_RELEASE []
- *     LOCK_ACQUIRE [granted, token]
+ *     SESSION_CLOSE, LOCK_RELEASE, SEM_RELEASE []
+ *     LOCK_ACQUIRE, SEM_ACQUIRE [granted, token]
  *     QUEUE_KICK [granted]
  *     (FENCED and LOCK_RELEASE_WRITE are answered with their inner
  *     command's reply and type)
@@ -144,6 +148,8 @@ enum proto_lock_mode {
 struct proto_fence {
 	struct proto_bytes lock;
 	uint64_t token;
+	/* What lock names: a PROTO_QUEUE_* (a semaphore's permit: its
+	 * token is one of the current holders'); 0 is a lock too. */
 	uint8_t kind;
 };
 
@@ -258,6 +264,9 @@ enum proto_cmd_type {
 	PROTO_CMD_LOCK_RELEASE = 18,
 	PROTO_CMD_QUEUE_KICK = 19,
 	PROTO_CMD_FENCED = 20,
+	/* Semaphores (coordd/fsm/sem.c). */
+	PROTO_CMD_SEM_ACQUIRE = 21,
+	PROTO_CMD_SEM_RELEASE = 22,
 	/* perf8: 35-36 */
 	PROTO_CMD_LOCK_RELEASE_WRITE = 35,
 	/* Job queues (coordd/fsm/job.c). */
@@ -394,6 +403,7 @@ struct proto_lock_release {
 /* Queue kinds (the first is the lock; semaphores, elections and job
  * claims will follow on the same mechanism). */
 #define PROTO_QUEUE_LOCK 1
+#define PROTO_QUEUE_SEM 2           /* a semaphore's permits */
 #define PROTO_QUEUE_ELECTION 3      /* an election's candidates */
 #define PROTO_QUEUE_JOB 4           /* a job queue's waiting claimers */
 #define PROTO_QUEUE_KIND_LAST PROTO_QUEUE_JOB
@@ -402,9 +412,19 @@ struct proto_lock_release {
  * the known ones need not be dense). */
 static inline bool proto_queue_kind_known(uint8_t kind)
 {
-	return kind == PROTO_QUEUE_LOCK || kind == PROTO_QUEUE_ELECTION ||
-	       kind == PROTO_QUEUE_JOB;
+	return kind == PROTO_QUEUE_LOCK || kind == PROTO_QUEUE_SEM ||
+	       kind == PROTO_QUEUE_ELECTION || kind == PROTO_QUEUE_JOB;
 }
+
+/* A semaphore of permits N (coordd/fsm/sem.c): every acquirer names the
+ * same N while anyone holds or waits. */
+struct proto_sem_acquire_cmd {
+	struct proto_bytes name;
+	uint64_t session;
+	uint64_t permits;
+	bool wait;                  /* queue if no permit is free */
+	uint64_t deadline_ms;       /* cluster time; 0: none */
+};
 
 struct proto_queue_kick {
 	uint8_t kind;
@@ -514,6 +534,8 @@ struct proto_cmd {
 		struct proto_campaign_cmd campaign;
 		struct proto_proclaim_cmd proclaim;
 		struct proto_lock_release resign;   /* ELECTION_RESIGN */
+		struct proto_sem_acquire_cmd sem_acquire;
+		struct proto_lock_release sem_release;  /* token 0: cancel */
 	} u;
 };
 
@@ -647,7 +669,7 @@ struct proto_reply {
 		struct proto_lease_revoke_reply lease_revoke;
 		struct proto_lease_expire_reply lease_expire;
 		struct proto_session_open_reply session_open;
-		/* also ELECTION_CAMPAIGN's */
+		/* also SEM_ACQUIRE's and ELECTION_CAMPAIGN's */
 		struct proto_lock_acquire_reply lock_acquire;
 		struct proto_queue_kick_reply queue_kick;
 		struct proto_job_enqueue_cmd_reply job_enqueue;

@@ -154,7 +154,7 @@ static const struct wfield rq_lock_status[] = {
 static const struct wfield rq_sem_acquire[] = {
 	RQ(WF_BYTES, sem_acquire.name, 0, NAME_),
 	RQ(WF_U64, sem_acquire.session, 0, ANY),
-	RQ(WF_U64, sem_acquire.permits, 1, ANY),
+	RQ(WF_U64, sem_acquire.permits, 0, ANY),  /* the fsm: EPERMITS */
 	RQ(WF_BOOL, sem_acquire.wait, 0, 0),
 	RQ(WF_U64, sem_acquire.timeout_ms, 0, ANY),
 };
@@ -286,6 +286,12 @@ static const struct wfield rp_lock_status[] = {
 	RP(WF_HOLDERS, lock_status.holders, 0, ANY),
 	RP(WF_WAITERS, lock_status.waiters, 0, COORD_STATUS_WAITERS_MAX),
 	RP(WF_U64, lock_status.n_waiters, 0, ANY),
+};
+static const struct wfield rp_sem_status[] = {
+	RP(WF_U64, sem_status.permits, 0, ANY),
+	RP(WF_HOLDERS, sem_status.holders, 0, ANY),
+	RP(WF_WAITERS, sem_status.waiters, 0, COORD_STATUS_WAITERS_MAX),
+	RP(WF_U64, sem_status.n_waiters, 0, ANY),
 };
 static const struct wfield rp_leader[] = {
 	RP(WF_U64, leader.session, 0, ANY),
@@ -479,6 +485,8 @@ static const struct wkind kinds[PROTO_KIND_LAST + 1] = {
 			     LIST_(rp_job_list) },
 	[PROTO_JOB_INSPECT] = { "JOB_INSPECT", 0, LIST_(rq_job_inspect),
 				LIST_(rp_job_inspect) },
+	[PROTO_SEM_STATUS] = { "SEM_STATUS", 0, LIST_(rq_lock_status),
+			       LIST_(rp_sem_status) },
 };
 
 /* Indexed by kind - PROTO_PUSH_FIRST; the fields are in rep. */
@@ -958,14 +966,37 @@ static void put_fences(struct wio_out *w, const struct proto_fence_list *l)
 		wio_put_fail(w, COORD_EINVAL);
 	wio_put_array(w, l->n);
 	for (size_t i = 0; i < l->n && w->err == COORD_OK; i++) {
+		bool lock = l->v[i].kind == 0 ||
+			    l->v[i].kind == PROTO_QUEUE_LOCK;
+
 		if (l->v[i].kind > PROTO_QUEUE_KIND_LAST)
 			wio_put_fail(w, COORD_EINVAL);
-		wio_put_array(w, l->v[i].kind == 0 ? 2 : 3);
+		/* A lock's fence keeps its old two-element form. */
+		wio_put_array(w, lock ? 2 : 3);
 		wio_put_bytes(w, l->v[i].lock, NAME_);
 		wio_put_uint(w, l->v[i].token);
-		if (l->v[i].kind != 0)
+		if (!lock)
 			wio_put_uint(w, l->v[i].kind);
 	}
+}
+
+/* [name, token] (a lock's) or [name, token, kind] (kind a
+ * PROTO_QUEUE_*). */
+static bool get_fence(struct wio_in *r, struct proto_fence *fc)
+{
+	uint64_t kind = PROTO_QUEUE_LOCK;
+	uint32_t n;
+
+	if (!wio_get_array(r, &n))
+		return false;
+	if (n != 2 && n != 3)
+		return wio_fail(r, COORD_EMALFORMED);
+	if (!(wio_get_bytes(r, NAME_, &fc->lock) &&
+	      wio_get_uint(r, 0, ANY, &fc->token) &&
+	      (n == 2 || wio_get_uint(r, 1, PROTO_QUEUE_KIND_LAST, &kind))))
+		return false;
+	fc->kind = (uint8_t)kind;
+	return true;
 }
 
 static bool get_fences(struct wio_in *r, struct proto_fence_list *l)
@@ -976,21 +1007,9 @@ static bool get_fences(struct wio_in *r, struct proto_fence_list *l)
 			  (void **)&v, &l->n))
 		return false;
 	l->v = v;
-	for (size_t i = 0; i < l->n; i++) {
-		uint32_t m;
-		uint64_t kind = 0;
-
-		/* [name, token] names a lock; [name, token, kind] may name
-		 * an election's leader (kind PROTO_QUEUE_ELECTION). */
-		if (!(wio_get_array(r, &m) &&
-		      (m == 2 || m == 3 || wio_fail(r, COORD_EMALFORMED)) &&
-		      wio_get_bytes(r, NAME_, &v[i].lock) &&
-		      wio_get_uint(r, 0, ANY, &v[i].token) &&
-		      (m == 2 ||
-		       wio_get_uint(r, 0, PROTO_QUEUE_KIND_LAST, &kind))))
+	for (size_t i = 0; i < l->n; i++)
+		if (!get_fence(r, &v[i]))
 			return false;
-		v[i].kind = (uint8_t)kind;
-	}
 	return true;
 }
 

@@ -95,6 +95,8 @@ enum proto_kind {
 	PROTO_SESSION_KEEPALIVE_MANY = 39,  /* one per connection and period */
 	/* perf8: 41-42 */
 	PROTO_LOCK_RELEASE_PUT = 41,    /* mutating: the last write + release */
+	/* Semaphores (beside SEM_ACQUIRE, SEM_RELEASE). */
+	PROTO_SEM_STATUS = 46,      /* a semaphore's permits, holders, queue */
 	/* Job queues (beside JOB_ENQUEUE, JOB_CLAIM, JOB_COMPLETE). */
 	PROTO_JOB_FAIL = 48,        /* mutating */
 	PROTO_JOB_LIST = 49,
@@ -288,11 +290,15 @@ struct proto_lock_status {
 };
 
 /* SEM_ACQUIRE [name, session, permits, wait, timeout_ms]: permits is the
- * semaphore's size N (every acquirer must name the same). */
+ * semaphore's size N (every acquirer must name the same while anyone
+ * holds or waits: COORD_ESEMPERMITS; 0 or above COORD_SEM_PERMITS_MAX:
+ * COORD_EPERMITS). A session holds at most one permit of a semaphore;
+ * SEM_RELEASE [name, session, token] gives it back (token 0: cancels the
+ * session's wait). SEM_STATUS [name]: proto_sem_status_reply. */
 struct proto_sem_acquire {
 	struct proto_bytes name;
 	uint64_t session;
-	uint64_t permits;           /* >= 1 */
+	uint64_t permits;           /* 1..COORD_SEM_PERMITS_MAX */
 	bool wait;
 	uint64_t timeout_ms;
 };
@@ -409,7 +415,7 @@ struct proto_request {
 		struct proto_lock_acquire lock_acquire;
 		struct proto_release release;       /* LOCK/SEM_RELEASE, RESIGN */
 		struct proto_lock_check lock_check;
-		struct proto_lock_status lock_status;
+		struct proto_lock_status lock_status;   /* also SEM_STATUS */
 		struct proto_sem_acquire sem_acquire;
 		struct proto_campaign campaign;
 		struct proto_election_name election;    /* LEADER, OBSERVE */
@@ -541,6 +547,16 @@ struct proto_lock_status_reply {
 	uint64_t n_waiters;
 };
 
+/* SEM_STATUS [permits, [holder...], [waiter...], n_waiters]: holders
+ * and waiters as LOCK_STATUS's (mode 0); permits 0: the semaphore is not
+ * in use (no holder, no waiter). */
+struct proto_sem_status_reply {
+	uint64_t permits;
+	struct proto_lock_holder_list holders;
+	struct proto_lock_waiter_list waiters;
+	uint64_t n_waiters;
+};
+
 /* ELECTION_LEADER [session, token, value, revision, candidates]:
  * session 0: no leader; candidates: sessions queued behind the leader. */
 struct proto_leader_reply {
@@ -656,6 +672,7 @@ struct proto_response {
 		struct proto_grant_reply grant;     /* LOCK, SEM, CAMPAIGN */
 		struct proto_lock_check_reply lock_check;
 		struct proto_lock_status_reply lock_status;
+		struct proto_sem_status_reply sem_status;
 		struct proto_leader_reply leader;
 		struct proto_job_enqueue_reply job_enqueue;
 		struct proto_job_claim_reply job_claim;

@@ -23,6 +23,10 @@
  *                     request, coord_lock_put_release() (one command);
  *                     the RESULT line's cycle= says which.
  *   lock-uncontended  the same with a lock (and a key) per client (256).
+ *   sem-cycles        lock-contended's cycle on one semaphore of
+ *                     --clients / 4 permits (at least 1): acquire a
+ *                     permit -> coord_lock_put() through it (fenced by
+ *                     the permit's token) -> release. cycles/s.
  *   session-churn     --clients (64) loops of session open + close.
  *   expiry-handoff    --rounds (5) rounds: a holder process (coord-bench
  *                     lock-holder) takes a lock with a session of TTL
@@ -87,6 +91,7 @@ enum lk_workload {
 	LW_EXPIRY,
 	LW_FAILOVER,
 	LW_SCALE,
+	LW_SEM,
 	LW_HOLDER,
 };
 
@@ -97,6 +102,7 @@ static const char *const lk_names[] = {
 	[LW_EXPIRY] = "expiry-handoff",
 	[LW_FAILOVER] = "failover-lock",
 	[LW_SCALE] = "scale",
+	[LW_SEM] = "sem-cycles",
 	[LW_HOLDER] = "lock-holder",
 };
 
@@ -242,6 +248,12 @@ static const char *lk_cycle_name(const struct lk_bench *b)
 	return lk_combined(b) ? "acquire,put_release" : "acquire,put,release";
 }
 
+/* sem-cycles: the semaphore's N. */
+static uint64_t sem_permits(const struct lk_bench *b)
+{
+	return b->o.clients >= 8 ? (uint64_t)b->o.clients / 4 : 1;
+}
+
 static void lock_cycle(struct lk_worker *w, const char *lock,
 		       const char *res)
 {
@@ -260,7 +272,15 @@ static void lock_cycle(struct lk_worker *w, const char *lock,
 	}
 	t0 = bench_mono_ns();
 	sent_rt = bench_real_ns();
-	rc = coord_lock_acquire(w->s, lock, strlen(lock), &lo, &l);
+	if (b->wl == LW_SEM) {
+		struct coord_sem_opts so = { .wait = true,
+					     .timeout_ms = lo.timeout_ms };
+
+		rc = coord_sem_acquire(w->s, lock, strlen(lock), sem_permits(b),
+				       &so, &l);
+	} else {
+		rc = coord_lock_acquire(w->s, lock, strlen(lock), &lo, &l);
+	}
 	t_acq = bench_mono_ns();
 	done_rt = bench_real_ns();
 	if (rc != COORD_OK) {
@@ -470,7 +490,7 @@ static void *w_main(void *arg)
 	while (!b->go)
 		pthread_cond_wait(&b->cv, &b->mu);
 	pthread_mutex_unlock(&b->mu);
-	if (b->wl == LW_CONTENDED) {
+	if (b->wl == LW_CONTENDED || b->wl == LW_SEM) {
 		snprintf(lock, sizeof(lock), "%s/lock", b->prefix);
 		snprintf(res, sizeof(res), "%s/res", b->prefix);
 	} else {
@@ -606,6 +626,8 @@ static void report_closed(struct lk_bench *b, double secs, double cpu_s,
 	printf("RESULT workload=%s clients=%d ops=%" PRIu64 " seconds=%.2f"
 	       " ops_per_s=%.1f", lk_names[b->wl], b->n_w, ops, secs,
 	       secs > 0 ? (double)ops / secs : 0.0);
+	if (b->wl == LW_SEM)
+		printf(" permits=%" PRIu64, sem_permits(b));
 	if (b->wl == LW_CHURN)
 		printf(" p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f",
 		       bench_pct_ms(acq, n, 0.5), bench_pct_ms(acq, n, 0.9),
@@ -1091,7 +1113,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: coord-bench lock-contended|lock-uncontended|"
-		"session-churn [options]\n"
+		"session-churn|sem-cycles [options]\n"
 		"       coord-bench expiry-handoff [--rounds N]"
 		" [--holder-ttl-ms MS] [options]\n"
 		"       coord-bench failover-lock --kill-log FILE [options]\n"
@@ -1101,7 +1123,7 @@ static void usage(FILE *f)
 		"127.0.0.1:2489,127.0.0.1:2499)\n"
 		"  --clients N          threads, one synchronous client each"
 		" (lock-contended 16, lock-uncontended 256, session-churn 64,"
-		" failover-lock 16)\n"
+		" failover-lock 16, sem-cycles 16: clients/4 permits)\n"
 		"  --seconds S          run time (default 10; scale: the hold,"
 		" 30; failover-lock: 0, until SIGTERM/SIGINT)\n"
 		"  --ttl-ms MS          session TTL (default 10000)\n"

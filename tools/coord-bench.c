@@ -26,7 +26,7 @@
  *       successful write.
  *
  *   coord-bench lock-contended|lock-uncontended|session-churn|
- *               expiry-handoff|failover-lock|scale [--help]
+ *               expiry-handoff|failover-lock|scale|sem-cycles [--help]
  *       Lock and session workloads on a running cluster, a thread with a
  *       synchronous libcoord client per logical client (see
  *       tools/bench_lock.c).
@@ -287,7 +287,8 @@ static void usage(FILE *f)
 		   "       coord-bench store [--help]\n"
 		   "       coord-bench put|get|txn-cas|failover [--help]\n"
 		   "       coord-bench lock-contended|lock-uncontended|"
-		   "session-churn|expiry-handoff|failover-lock|scale [--help]\n"
+		   "session-churn|expiry-handoff|failover-lock|scale|sem-cycles"
+		   " [--help]\n"
 		   "       coord-bench job-cycles [--help]\n"
 		   "       coord-bench election-failover [--rounds N] "
 		   "[--holder-ttl-ms MS]\n");

@@ -1,10 +1,10 @@
 /*
  * tools/coordctl.c: the command-line client of coord, on libcoord.
  *
- *   coordctl [global flags] put [--fence LOCK=TOKEN]... KEY VALUE
- *   coordctl [global flags] put --lease ID KEY VALUE
  *   coordctl [global flags] put [--fence LOCK=TOKEN]...
+ *                   [--sem-fence SEM=TOKEN]...
  *                   [--fence-election ELECTION=TOKEN]... KEY VALUE
+ *   coordctl [global flags] put --lease ID KEY VALUE
  *   coordctl get KEY [--prefix] [--from-key] [--rev R] [--limit N]
  *                    [--keys-only] [--count-only] [--serializable]
  *   coordctl del KEY [--prefix] [--from-key]
@@ -26,6 +26,8 @@
  *   coordctl elect [--ttl S] [--timeout S] NAME VALUE [-- CMD [ARG...]]
  *   coordctl elect --leader NAME
  *   coordctl elect --observe NAME [--rev R] [--count N]
+ *   coordctl sem NAME N [--ttl S] [--timeout S] -- CMD [ARG...]
+ *   coordctl sem status NAME
  *
  * Global flags: --endpoints host:port,... (default 127.0.0.1:2479),
  * --json, --timeout-ms MS, --dial-timeout-ms MS, --cacert FILE,
@@ -72,10 +74,12 @@ static void usage(FILE *f)
 		"                [--dial-timeout-ms MS]\n"
 		"                [--cacert FILE] [--cert FILE] [--key FILE] COMMAND ...\n"
 		"commands:\n"
-		"  put [--fence LOCK=TOKEN]... KEY VALUE   (fenced: applied only if\n"
-		"                           TOKEN is LOCK's current grant)\n"
+		"  put [--fence LOCK=TOKEN]... [--sem-fence SEM=TOKEN]...\n"
+		"      [--fence-election ELECTION=TOKEN]... KEY VALUE\n"
+		"                           (fenced: applied only if TOKEN is LOCK's\n"
+		"                           current grant, a held permit of SEM, or\n"
+		"                           ELECTION's leader's)\n"
 		"  put --lease ID KEY VALUE the key is deleted when the lease ends\n"
-		"      [--fence-election ELECTION=TOKEN]... (TOKEN is ELECTION's leader's)\n"
 		"  get KEY [--prefix] [--from-key] [--rev R] [--limit N] [--keys-only]\n"
 		"          [--count-only] [--serializable]\n"
 		"  del KEY [--prefix] [--from-key]\n"
@@ -103,6 +107,11 @@ static void usage(FILE *f)
 		"  elect --leader NAME      the leader: session, token, revision, value\n"
 		"  elect --observe NAME [--rev R] [--count N]\n"
 		"                           every change of the leader, from revision R\n"
+		"  sem NAME N [--ttl S] [--timeout S] -- CMD [ARG...]\n"
+		"                           run CMD holding one of N permits (at most\n"
+		"                           N such CMDs at once; COORD_SEM and\n"
+		"                           COORD_FENCING_TOKEN in its environment)\n"
+		"  sem status NAME          permits, holders and the queue\n"
 		"default endpoints: %s\n",
 		DEFAULT_ENDPOINTS);
 }
@@ -199,9 +208,10 @@ uint64_t parse_u64(const char *s, const char *flag)
 	return (uint64_t)v;
 }
 
-/* "LOCK=TOKEN" (the last '=' splits: a lock name may hold one). */
-/* LOCK=TOKEN, or (kind COORD_FENCE_ELECTION) ELECTION=TOKEN. */
-static void parse_fence(char *s, struct coord_fence *f, unsigned kind)
+/* "LOCK=TOKEN" (the last '=' splits: a lock name may hold one); kind:
+ * COORD_FENCE_LOCK, COORD_FENCE_SEM (--sem-fence SEM=TOKEN) or
+ * COORD_FENCE_ELECTION (--fence-election ELECTION=TOKEN). */
+static void parse_fence(char *s, struct coord_fence *f, int kind)
 {
 	char *eq = strrchr(s, '=');
 
@@ -227,6 +237,7 @@ static int cmd_put(struct coord_client *c, const struct gopts *g, int argc,
 		if (strcmp(argv[i], "--lease") == 0 && i + 1 < argc) {
 			lease = parse_u64(argv[++i], "--lease wants a lease id");
 		} else if ((strcmp(argv[i], "--fence") == 0 ||
+			    strcmp(argv[i], "--sem-fence") == 0 ||
 			    strcmp(argv[i], "--fence-election") == 0) &&
 			   i + 1 < argc) {
 			if (n_fences == sizeof(fences) / sizeof(fences[0]))
@@ -234,7 +245,9 @@ static int cmd_put(struct coord_client *c, const struct gopts *g, int argc,
 			parse_fence(argv[i + 1], &fences[n_fences++],
 				    strcmp(argv[i], "--fence") == 0
 					    ? COORD_FENCE_LOCK
-					    : COORD_FENCE_ELECTION);
+					    : strcmp(argv[i], "--sem-fence") == 0
+						      ? COORD_FENCE_SEM
+						      : COORD_FENCE_ELECTION);
 			i++;
 		} else if (n_kv < 2) {
 			kv[n_kv++] = argv[i];
@@ -1214,38 +1227,122 @@ static int run_guarded(struct coord_client *c, const struct guard *gd,
 	}
 }
 
-/*
- * coordctl lock NAME [flags] -- CMD...: opens a session, acquires NAME,
- * runs CMD with COORD_LOCK and COORD_FENCING_TOKEN in its environment
- * while keeping the session alive, releases the lock and exits with
- * CMD's status (with --release-put KEY VALUE and status 0, the release
- * carries a put of KEY = VALUE fenced by the token: one command). As soon
- * as the lock is in jeopardy (no keepalive
- * acknowledged for ttl/2), CMD gets SIGTERM, and SIGKILL ttl/4 later if
- * it still runs: so it is gone by 3/4 of the TTL after the last
- * acknowledged keepalive was sent, before any server can have expired the
- * session (which counts the TTL from later than that send). Then coordctl
- * says "lock lost" and why, and exits with CMD's status (143 or 137 for
- * the signals). SIGTERM or SIGINT to coordctl is passed on to CMD.
- */
 static bool lock_held(void *arg)
 {
 	return coord_lock_state(arg) == COORD_LOCK_HELD;
 }
 
+/* A lock or a semaphore permit that coordctl holds while CMD runs. */
+struct hold {
+	const char *what;           /* "lock" or "sem" */
+	const char *name;
+	const char *env;            /* COORD_LOCK or COORD_SEM */
+	uint64_t ttl;
+	const char *rp_key;         /* lock --release-put KEY VALUE */
+	const char *rp_value;
+};
+
+/* The session of a hold; 1 (said why) when it cannot be had. */
+static int hold_session(struct coord_client *c, const struct hold *h,
+			struct lock_watch *w, struct coord_session **s)
+{
+	int code = coord_session_open(c, h->ttl, s);
+
+	if (code != COORD_OK) {
+		if (code == COORD_ENOLEADER)
+			fprintf(stderr, "coordctl: %s %s: no leader\n", h->what,
+				h->name);
+		return fail(c, "session open", code);
+	}
+	coord_session_set_callback(*s, lock_session_cb, w);
+	return 0;
+}
+
+/* After the acquire (code): on failure closes the session, says why and
+ * returns 1; else 0. */
+static int hold_acquired(struct coord_client *c, const struct hold *h,
+			 struct coord_session *s, int code)
+{
+	if (code == COORD_OK)
+		return 0;
+	if (code == COORD_ENOLEADER)
+		fprintf(stderr, "coordctl: %s %s: no leader\n", h->what,
+			h->name);
+	fail(c, h->what, code);
+	coord_session_close(s);
+	return 1;
+}
+
+/*
+ * Runs cmdv holding l (a lock, or a semaphore's permit) with h->env and
+ * COORD_FENCING_TOKEN in its environment (run_guarded(): stopped at
+ * jeopardy), releases it (a lock's with --release-put: with the put, one
+ * command) and returns CMD's status. As soon as l is in jeopardy (no
+ * keepalive acknowledged for ttl/2), CMD gets SIGTERM, and SIGKILL ttl/4
+ * later if it still runs: so it is gone by 3/4 of the TTL after the last
+ * acknowledged keepalive was sent, before any server can have expired
+ * the session (which counts the TTL from later than that send). Then
+ * coordctl says "lock lost" (or "sem lost") and why, and returns CMD's
+ * status (143 or 137 for the signals). SIGTERM or SIGINT to coordctl is
+ * passed on to CMD.
+ */
+static int run_holding(struct coord_client *c, const struct gopts *g,
+		       const struct hold *h, struct coord_session *s,
+		       struct coord_lock *l, const struct lock_watch *w,
+		       char **cmdv)
+{
+	struct guard gd;
+	char token[32], what[32];
+	int code, wstatus = 0;
+	bool put_due;
+
+	snprintf(token, sizeof(token), "%" PRIu64, coord_lock_token(l));
+	if (!g->json)
+		fprintf(stderr, "coordctl: %s %s held, fencing token %s\n",
+			h->what, h->name, token);
+	gd = (struct guard){ h->what, h->name, h->env, token, h->ttl,
+			     lock_held, l };
+	if (run_guarded(c, &gd, cmdv, &wstatus) != 0) {
+		coord_lock_release(l);
+		coord_session_close(s);
+		return 1;
+	}
+	/* --release-put asked for and CMD succeeded: unless it was
+	 * written, the exit status says so (1). */
+	put_due = h->rp_key != NULL && exit_status(wstatus) == 0;
+	if (coord_lock_state(l) == COORD_LOCK_HELD) {
+		code = release_put(l, h->rp_key, h->rp_value, wstatus);
+		snprintf(what, sizeof(what), "%s release", h->what);
+		if (code != COORD_OK)
+			fail(c, what, code);
+		coord_session_close(s);
+		return put_due && code != COORD_OK ? 1 : exit_status(wstatus);
+	}
+	/* Its state at the end: LOST for good, or JEOPARDY (the command was
+	 * stopped; keepalives may come back, but nobody holds on now). */
+	fprintf(stderr, "coordctl: %s lost: %s (token %s): %s\n", h->what,
+		h->name, token, w->lost ? lost_reason(w->why)
+				      : "keepalives unanswered for half the "
+					"TTL (no leader, or no server "
+					"reachable)");
+	coord_lock_release(l);
+	coord_session_close(s);
+	return put_due ? 1 : exit_status(wstatus);
+}
+
+/* coordctl lock NAME [flags] -- CMD...: opens a session, acquires NAME
+ * and runs CMD holding it (run_holding(); with --release-put KEY VALUE
+ * and status 0, the release carries a put of KEY = VALUE fenced by the
+ * token: one command). */
 static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 		    char **argv)
 {
 	struct coord_lock_opts o = { .wait = true };
 	struct lock_watch w = { false, COORD_OK };
+	struct hold h = { .what = "lock", .env = "COORD_LOCK", .ttl = 10000 };
 	struct coord_session *s;
 	struct coord_lock *l;
-	struct guard gd;
-	uint64_t ttl = 10000;
-	const char *name = NULL, *rp_key = NULL, *rp_value = NULL;
-	char token[32];
-	int code, wstatus = 0, i;
-	bool put_due;
+	int i;
 
 	if (argc == 2 && strcmp(argv[0], "status") == 0)
 		return cmd_lock_status(c, g, argv[1]);
@@ -1253,7 +1350,7 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 		if (strcmp(argv[i], "--shared") == 0)
 			o.shared = true;
 		else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc)
-			ttl = parse_secs_ms(argv[++i], "--ttl S (seconds)");
+			h.ttl = parse_secs_ms(argv[++i], "--ttl S (seconds)");
 		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
 			o.timeout_ms = (unsigned)parse_secs_ms(
 				argv[++i], "--timeout S (seconds)");
@@ -1261,60 +1358,22 @@ static int cmd_lock(struct coord_client *c, const struct gopts *g, int argc,
 			o.lock_delay_ms = (unsigned)parse_secs_ms(
 				argv[++i], "--lock-delay S (seconds)");
 		else if (strcmp(argv[i], "--release-put") == 0 && i + 2 < argc) {
-			rp_key = argv[++i];
-			rp_value = argv[++i];
-		} else if (argv[i][0] == '-' || name != NULL)
+			h.rp_key = argv[++i];
+			h.rp_value = argv[++i];
+		} else if (argv[i][0] == '-' || h.name != NULL)
 			die_usage("lock NAME [--shared] [--ttl S] [--timeout S] [--lock-delay S] [--release-put KEY VALUE] -- CMD ...");
 		else
-			name = argv[i];
+			h.name = argv[i];
 	}
-	if (name == NULL || i + 1 >= argc)
+	if (h.name == NULL || i + 1 >= argc)
 		die_usage("lock NAME [flags] -- CMD [ARG...]");
-	code = coord_session_open(c, ttl, &s);
-	if (code != COORD_OK) {
-		if (code == COORD_ENOLEADER)
-			fprintf(stderr, "coordctl: lock %s: no leader\n", name);
-		return fail(c, "session open", code);
-	}
-	coord_session_set_callback(s, lock_session_cb, &w);
-	code = coord_lock_acquire(s, name, strlen(name), &o, &l);
-	if (code != COORD_OK) {
-		if (code == COORD_ENOLEADER)
-			fprintf(stderr, "coordctl: lock %s: no leader\n", name);
-		fail(c, "lock", code);
-		coord_session_close(s);
+	if (hold_session(c, &h, &w, &s) != 0)
 		return 1;
-	}
-	snprintf(token, sizeof(token), "%" PRIu64, coord_lock_token(l));
-	if (!g->json)
-		fprintf(stderr, "coordctl: lock %s held, fencing token %s\n",
-			name, token);
-	gd = (struct guard){ "lock", name, "COORD_LOCK", token, ttl,
-			     lock_held, l };
-	if (run_guarded(c, &gd, argv + i + 1, &wstatus) != 0) {
-		coord_lock_release(l);
-		coord_session_close(s);
+	if (hold_acquired(c, &h, s,
+			  coord_lock_acquire(s, h.name, strlen(h.name), &o,
+					     &l)) != 0)
 		return 1;
-	}
-	/* --release-put asked for and CMD succeeded: unless it was
-	 * written, the exit status says so (1). */
-	put_due = rp_key != NULL && exit_status(wstatus) == 0;
-	if (coord_lock_state(l) == COORD_LOCK_HELD) {
-		code = release_put(l, rp_key, rp_value, wstatus);
-		if (code != COORD_OK)
-			fail(c, "lock release", code);
-		coord_session_close(s);
-		return put_due && code != COORD_OK ? 1 : exit_status(wstatus);
-	}
-	/* Its state at the end: LOST for good, or JEOPARDY (the command was
-	 * stopped; keepalives may come back, but nobody holds on now). */
-	fprintf(stderr, "coordctl: lock lost: %s (token %s): %s\n", name,
-		token, w.lost ? lost_reason(w.why)
-			      : "keepalives unanswered for half the TTL "
-				"(no leader, or no server reachable)");
-	coord_lock_release(l);
-	coord_session_close(s);
-	return put_due ? 1 : exit_status(wstatus);
+	return run_holding(c, g, &h, s, l, &w, argv + i + 1);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1561,6 +1620,96 @@ static int cmd_elect(struct coord_client *c, const struct gopts *g, int argc,
 	return exit_status(wstatus);
 }
 
+/* ---------------------------------------------------------------------- */
+/* sem */
+
+static int cmd_sem_status(struct coord_client *c, const struct gopts *g,
+			  const char *name)
+{
+	struct coord_lock_status *st;
+	uint64_t permits;
+	int code = coord_sem_status(c, name, strlen(name), &permits, &st);
+
+	if (code != COORD_OK)
+		return fail(c, "sem status", code);
+	if (g->json) {
+		printf("{\"sem\":\"");
+		print_bytes((const uint8_t *)name, strlen(name), true);
+		printf("\",\"permits\":%" PRIu64 ",\"holders\":[", permits);
+		for (size_t i = 0; i < st->n_holders; i++)
+			printf("%s{\"session\":%" PRIu64 ",\"token\":%" PRIu64
+			       ",\"held_ms\":%" PRIu64 "}", i > 0 ? "," : "",
+			       st->holders[i].session, st->holders[i].token,
+			       st->holders[i].held_ms);
+		printf("],\"waiters\":[");
+		for (size_t i = 0; i < st->n_waiters_listed; i++)
+			printf("%s{\"session\":%" PRIu64 ",\"waited_ms\":%"
+			       PRIu64 ",\"ttl_left_ms\":%" PRIu64 "}",
+			       i > 0 ? "," : "", st->waiters[i].session,
+			       st->waiters[i].waited_ms,
+			       st->waiters[i].ttl_left_ms);
+		printf("],\"n_waiters\":%" PRIu64 "}\n", st->n_waiters);
+	} else {
+		printf("sem %s: %" PRIu64 " permit(s), %zu holder(s), %" PRIu64
+		       " waiter(s)\n", name, permits, st->n_holders,
+		       st->n_waiters);
+		for (size_t i = 0; i < st->n_holders; i++)
+			printf("  holder session %" PRIu64 " token %" PRIu64
+			       ", held %" PRIu64 " ms\n",
+			       st->holders[i].session, st->holders[i].token,
+			       st->holders[i].held_ms);
+		for (size_t i = 0; i < st->n_waiters_listed; i++)
+			printf("  waiter session %" PRIu64 ", waiting %" PRIu64
+			       " ms, session TTL left %" PRIu64 " ms\n",
+			       st->waiters[i].session,
+			       st->waiters[i].waited_ms,
+			       st->waiters[i].ttl_left_ms);
+	}
+	coord_lock_status_free(st);
+	return 0;
+}
+
+/* coordctl sem NAME N [--ttl S] [--timeout S] -- CMD...: at most N such
+ * CMDs run at once across machines; as lock, with COORD_SEM. */
+static int cmd_sem(struct coord_client *c, const struct gopts *g, int argc,
+		   char **argv)
+{
+	static const char use[] =
+		"sem NAME N [--ttl S] [--timeout S] -- CMD [ARG...]";
+	struct coord_sem_opts o = { .wait = true };
+	struct lock_watch w = { false, COORD_OK };
+	struct hold h = { .what = "sem", .env = "COORD_SEM", .ttl = 10000 };
+	struct coord_session *s;
+	struct coord_lock *l;
+	uint64_t permits = 0;
+	int i;
+
+	if (argc == 2 && strcmp(argv[0], "status") == 0)
+		return cmd_sem_status(c, g, argv[1]);
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc)
+			h.ttl = parse_secs_ms(argv[++i], "--ttl S (seconds)");
+		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+			o.timeout_ms = (unsigned)parse_secs_ms(
+				argv[++i], "--timeout S (seconds)");
+		else if (argv[i][0] == '-' || permits != 0)
+			die_usage(use);
+		else if (h.name == NULL)
+			h.name = argv[i];
+		else
+			permits = parse_u64(argv[i], use);
+	}
+	if (h.name == NULL || i + 1 >= argc)
+		die_usage(use);
+	if (hold_session(c, &h, &w, &s) != 0)
+		return 1;
+	if (hold_acquired(c, &h, s,
+			  coord_sem_acquire(s, h.name, strlen(h.name), permits,
+					    &o, &l)) != 0)
+		return 1;
+	return run_holding(c, g, &h, s, l, &w, argv + i + 1);
+}
+
 int main(int argc, char **argv)
 {
 	struct gopts g;
@@ -1637,6 +1786,8 @@ int main(int argc, char **argv)
 		rc = coordctl_job(c, g.json, argc - i, argv + i);
 	else if (strcmp(cmd, "elect") == 0)
 		rc = cmd_elect(c, &g, argc - i, argv + i);
+	else if (strcmp(cmd, "sem") == 0)
+		rc = cmd_sem(c, &g, argc - i, argv + i);
 	else if (strcmp(cmd, "endpoint") == 0 && i < argc &&
 		 strcmp(argv[i], "health") == 0)
 		rc = cmd_status(c, &g, true);

@@ -155,7 +155,7 @@ void lock_acquire(struct client *cl, const struct proto_request *rq);
 void lock_release(struct client *cl, const struct proto_request *rq);
 /* perf8: LOCK_RELEASE_PUT, the holder's last write and its release. */
 void lock_release_put(struct client *cl, const struct proto_request *rq);
-/* LOCK_CHECK, LOCK_STATUS. */
+/* LOCK_CHECK, LOCK_STATUS, SEM_STATUS. */
 void lock_read(struct client *cl, const struct proto_request *rq);
 void locks_applied(struct net *net, const struct fsm_result *res);
 void locks_session_touched(struct net *net, struct lease_ent *e);
@@ -175,10 +175,6 @@ void job_request(struct client *cl, const struct proto_request *rq);
 /* The queue kind (FSM_QUEUE_*) a queued request of request_kind waits on
  * (LOCK_ACQUIRE, ELECTION_CAMPAIGN; job claims wait through job.c). */
 uint8_t locks_queue_kind(uint32_t request_kind);
-/* The done of an acquire-like proposal (q->arg: the session, q->name:
- * the queue's name): granted now, or a wait for the PUSH_GRANT. */
-void locks_acquire_done(void *ctx, int code, const uint8_t *reply,
-			size_t len);
 
 /* election.c */
 void election_campaign(struct client *cl, const struct proto_request *rq);
@@ -189,6 +185,17 @@ void election_leader(struct client *cl, const struct proto_request *rq);
 /* watch.c: ELECTION_OBSERVE, a watch on the election's key whose events
  * are pushed as PUSH_ELECTION. */
 void watch_observe(struct client *cl, const struct proto_request *rq);
+/* Shared by the acquires of locks, semaphores (sem.c) and campaigns
+ * (election.c): the cluster deadline of a wait (0: none), and the
+ * proposal of cmd for session and name with the wait machinery above
+ * (granted now, or a wait for the PUSH_GRANT; withheld grants). */
+uint64_t lock_deadline_ms(struct net *net, bool wait, uint64_t timeout_ms);
+void lock_propose_acquire(struct client *cl, const struct proto_request *rq,
+			  const struct proto_cmd *cmd, uint64_t session,
+			  struct proto_bytes name);
+
+/* sem.c */
+void sem_acquire(struct client *cl, const struct proto_request *rq);
 
 /* The families. */
 void keys_write(struct client *cl, const struct proto_request *rq);

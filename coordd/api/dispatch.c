@@ -146,6 +146,7 @@ void api_request(struct client *cl, const struct proto_request *rq)
 		lock_acquire(cl, rq);
 		return;
 	case PROTO_LOCK_RELEASE:
+	case PROTO_SEM_RELEASE:
 		lock_release(cl, rq);
 		return;
 	case PROTO_LOCK_RELEASE_PUT:
@@ -153,6 +154,7 @@ void api_request(struct client *cl, const struct proto_request *rq)
 		return;
 	case PROTO_LOCK_CHECK:
 	case PROTO_LOCK_STATUS:
+	case PROTO_SEM_STATUS:
 		lock_read(cl, rq);
 		return;
 	case PROTO_JOB_ENQUEUE:
@@ -175,6 +177,9 @@ void api_request(struct client *cl, const struct proto_request *rq)
 		return;
 	case PROTO_ELECTION_OBSERVE:
 		watch_observe(cl, rq);
+		return;
+	case PROTO_SEM_ACQUIRE:
+		sem_acquire(cl, rq);
 		return;
 	default:
 		log_warn("client addr=%s: %s is not served by this version",

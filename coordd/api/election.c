@@ -19,10 +19,7 @@
 void election_campaign(struct client *cl, const struct proto_request *rq)
 {
 	const struct proto_campaign *c = &rq->u.campaign;
-	struct net *net = cl->net;
 	struct proto_cmd cmd;
-	struct req *q;
-	int rc;
 
 	if (!session_is_bound(cl, c->session)) {
 		api_send_error(cl, rq->kind, rq->request_id, COORD_ESESSION);
@@ -42,16 +39,8 @@ void election_campaign(struct client *cl, const struct proto_request *rq)
 	cmd.u.campaign.session = c->session;
 	cmd.u.campaign.value = c->value;
 	cmd.u.campaign.deadline_ms =
-		c->timeout_ms != 0 ? net_cluster_now_ms(net) + c->timeout_ms
-				   : 0;
-	rc = api_propose_req(cl, rq, &cmd, locks_acquire_done, &q);
-	if (rc != COORD_OK) {
-		api_send_error(cl, rq->kind, rq->request_id, rc);
-		return;
-	}
-	q->arg = c->session;
-	memcpy(q->name, c->name.data, c->name.len);
-	q->name_len = c->name.len;
+		lock_deadline_ms(cl->net, true, c->timeout_ms);
+	lock_propose_acquire(cl, rq, &cmd, c->session, c->name);
 }
 
 void election_write(struct client *cl, const struct proto_request *rq)

@@ -1,6 +1,9 @@
 /*
  * coordd/api/lock.c: locks -- acquire (now, or queued with the grant
  * pushed later), release, check, status -- and fenced writes' fences.
+ * Semaphores (api/sem.c) share all of it but their own request: a wait
+ * is per (session, kind, name), SEM_RELEASE and SEM_STATUS are served
+ * here.
  *
  * What a lock means is the fsm's (coordd/fsm/lock.c): FIFO queues,
  * grants re-verified against the waiter's session on the cluster clock,
@@ -27,7 +30,7 @@
 
 struct lock_wait {
 	uint64_t session;
-	uint8_t qkind;              /* FSM_QUEUE_LOCK, _ELECTION, _JOB */
+	uint8_t qkind;              /* FSM_QUEUE_LOCK, _SEM, _ELECTION, _JOB */
 	uint8_t name[COORD_NAME_BYTES_MAX];
 	size_t name_len;
 	struct client *cl;
@@ -44,12 +47,17 @@ struct lock_wait {
 	struct lock_wait *cprev;
 };
 
-/* The queue kind a queued request of request_kind waits on: locks' waits
- * and elections' (campaigns) are the same machinery. */
+/* The queue kind a queued request of request_kind waits on: locks',
+ * semaphores' and elections' (campaigns) waits are the same machinery. */
 uint8_t locks_queue_kind(uint32_t request_kind)
 {
-	return request_kind == PROTO_ELECTION_CAMPAIGN ? FSM_QUEUE_ELECTION
-						       : FSM_QUEUE_LOCK;
+	switch (request_kind) {
+	case PROTO_SEM_ACQUIRE:
+		return FSM_QUEUE_SEM;
+	case PROTO_ELECTION_CAMPAIGN:
+		return FSM_QUEUE_ELECTION;
+	}
+	return FSM_QUEUE_LOCK;
 }
 
 static struct lock_wait *wait_find(struct lease_ent *e, uint8_t kind,
@@ -159,6 +167,8 @@ static void grant_report(struct net *net, const struct fsm_grant *g)
 		return;
 	}
 	net->grants_pushed_total++;
+	if (g->kind == FSM_QUEUE_SEM)
+		net->sem_grants_pushed_total++;
 	push_grant(w, g->token, g->job_id, g->job, g->attempts);
 	wait_free(e, w);
 }
@@ -167,14 +177,15 @@ static void locks_kicks_dirty(struct net *net);
 
 void locks_applied(struct net *net, const struct fsm_result *res)
 {
+	uint8_t t = res->reply.type;
+
 	if (res->reply.code == COORD_OK &&
-	    (((res->reply.type == PROTO_CMD_LOCK_ACQUIRE ||
-	       res->reply.type == PROTO_CMD_ELECTION_CAMPAIGN) &&
+	    (((t == PROTO_CMD_LOCK_ACQUIRE || t == PROTO_CMD_SEM_ACQUIRE ||
+	       t == PROTO_CMD_ELECTION_CAMPAIGN) &&
 	      !res->reply.u.lock_acquire.granted) ||
-	     (res->reply.type == PROTO_CMD_JOB_CLAIM &&
-	      !res->reply.u.job_claim.granted) ||
-	     res->reply.type == PROTO_CMD_LOCK_RELEASE ||
-	     res->reply.type == PROTO_CMD_ELECTION_RESIGN))
+	     (t == PROTO_CMD_JOB_CLAIM && !res->reply.u.job_claim.granted) ||
+	     t == PROTO_CMD_LOCK_RELEASE || t == PROTO_CMD_SEM_RELEASE ||
+	     t == PROTO_CMD_ELECTION_RESIGN))
 		locks_kicks_dirty(net);
 	for (size_t i = 0; i < res->n_gone; i++)
 		if (res->gone[i].why == COORD_ESESSION_EXPIRED)
@@ -314,8 +325,8 @@ int queue_wait_add(struct client *cl, const struct req *q, uint8_t kind)
 	return COORD_OK;
 }
 
-void locks_acquire_done(void *ctx, int code, const uint8_t *reply,
-			size_t len)
+static void acquire_done(void *ctx, int code, const uint8_t *reply,
+			 size_t len)
 {
 	struct req *q = ctx;
 	struct client *cl = q->cl;
@@ -352,22 +363,42 @@ void locks_acquire_done(void *ctx, int code, const uint8_t *reply,
 	api_req_free(q);
 }
 
-void lock_acquire(struct client *cl, const struct proto_request *rq)
+uint64_t lock_deadline_ms(struct net *net, bool wait, uint64_t timeout_ms)
 {
-	const struct proto_lock_acquire *a = &rq->u.lock_acquire;
-	struct net *net = cl->net;
-	struct proto_cmd cmd;
+	return wait && timeout_ms != 0 ? net_cluster_now_ms(net) + timeout_ms
+				       : 0;
+}
+
+void lock_propose_acquire(struct client *cl, const struct proto_request *rq,
+			  const struct proto_cmd *cmd, uint64_t session,
+			  struct proto_bytes name)
+{
 	struct req *q;
 	int rc;
 
-	if (!session_is_bound(cl, a->session)) {
+	if (!session_is_bound(cl, session)) {
 		api_send_error(cl, rq->kind, rq->request_id, COORD_ESESSION);
 		return;
 	}
-	if (a->name.len == 0) {
+	if (name.len == 0) {
 		api_send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
 		return;
 	}
+	rc = api_propose_req(cl, rq, cmd, acquire_done, &q);
+	if (rc != COORD_OK) {
+		api_send_error(cl, rq->kind, rq->request_id, rc);
+		return;
+	}
+	q->arg = session;
+	memcpy(q->name, name.data, name.len);
+	q->name_len = name.len;
+}
+
+void lock_acquire(struct client *cl, const struct proto_request *rq)
+{
+	const struct proto_lock_acquire *a = &rq->u.lock_acquire;
+	struct proto_cmd cmd;
+
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.type = PROTO_CMD_LOCK_ACQUIRE;
 	cmd.u.lock_acquire.name = a->name;
@@ -375,20 +406,12 @@ void lock_acquire(struct client *cl, const struct proto_request *rq)
 	cmd.u.lock_acquire.mode = a->mode;
 	cmd.u.lock_acquire.wait = a->wait;
 	cmd.u.lock_acquire.deadline_ms =
-		a->wait && a->timeout_ms != 0
-			? net_cluster_now_ms(net) + a->timeout_ms
-			: 0;
+		lock_deadline_ms(cl->net, a->wait, a->timeout_ms);
 	cmd.u.lock_acquire.lock_delay_ms = a->lock_delay_ms;
-	rc = api_propose_req(cl, rq, &cmd, locks_acquire_done, &q);
-	if (rc != COORD_OK) {
-		api_send_error(cl, rq->kind, rq->request_id, rc);
-		return;
-	}
-	q->arg = a->session;
-	memcpy(q->name, a->name.data, a->name.len);
-	q->name_len = a->name.len;
+	lock_propose_acquire(cl, rq, &cmd, a->session, a->name);
 }
 
+/* LOCK_RELEASE and SEM_RELEASE: the fsm commands share their fields. */
 void lock_release(struct client *cl, const struct proto_request *rq)
 {
 	const struct proto_release *r = &rq->u.release;
@@ -398,7 +421,8 @@ void lock_release(struct client *cl, const struct proto_request *rq)
 	if (!session_ok(cl, rq, r->session))
 		return;
 	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = PROTO_CMD_LOCK_RELEASE;
+	cmd.type = rq->kind == PROTO_SEM_RELEASE ? PROTO_CMD_SEM_RELEASE
+						 : PROTO_CMD_LOCK_RELEASE;
 	cmd.u.lock_release.name = r->name;
 	cmd.u.lock_release.session = r->session;
 	cmd.u.lock_release.token = r->token;
@@ -476,7 +500,10 @@ static void status_read_done(void *ctx, int code, const uint8_t *reply,
 	(void)reply;
 	(void)len;
 	if (code == COORD_OK)
-		code = fsm_queue_status(node_fsm(net->node), FSM_QUEUE_LOCK,
+		code = fsm_queue_status(node_fsm(net->node),
+					q->kind == PROTO_SEM_STATUS
+						? FSM_QUEUE_SEM
+						: FSM_QUEUE_LOCK,
 					proto_bytes_make(q->name, q->name_len),
 					COORD_STATUS_WAITERS_MAX, &st);
 	if (code == COORD_OK &&
@@ -506,6 +533,16 @@ static void status_read_done(void *ctx, int code, const uint8_t *reply,
 		ws[i].ttl_left_ms = e != NULL ? lease_ttl_left_ms(net, e) : 0;
 	}
 	api_reply_start(cl, q->kind, q->request_id, &r);
+	if (q->kind == PROTO_SEM_STATUS) {
+		r.u.sem_status.permits = st.permits;
+		r.u.sem_status.holders.v = hs;
+		r.u.sem_status.holders.n = st.n_holders;
+		r.u.sem_status.waiters.v = ws;
+		r.u.sem_status.waiters.n = st.n_waiters;
+		r.u.sem_status.n_waiters = st.waiters_total;
+		api_send(cl, &r);
+		goto out;
+	}
 	r.u.lock_status.delay_left_ms =
 		st.delay_until_ms > now ? st.delay_until_ms - now : 0;
 	r.u.lock_status.holders.v = hs;
@@ -520,7 +557,7 @@ out:
 	api_req_free(q);
 }
 
-/* LOCK_CHECK and LOCK_STATUS: linearizable reads. */
+/* LOCK_CHECK, LOCK_STATUS and SEM_STATUS: linearizable reads. */
 void lock_read(struct client *cl, const struct proto_request *rq)
 {
 	struct proto_bytes name = rq->kind == PROTO_LOCK_CHECK

@@ -238,12 +238,6 @@ const struct fsm_queue_policy fsm_election_policy = {
 	.settle = election_settle,
 };
 
-static int check_name(struct proto_bytes name)
-{
-	return name.len == 0 || name.len > COORD_NAME_BYTES_MAX ? COORD_EINVAL
-								 : COORD_OK;
-}
-
 static int check_value(const struct fsm *f, struct proto_bytes value)
 {
 	if (value.len > COORD_ELECTION_VALUE_BYTES_MAX ||
@@ -259,7 +253,7 @@ static int cmd_campaign(struct fsm *f, const struct proto_campaign_cmd *c,
 				.deadline_ms = c->deadline_ms };
 	struct fsm_queue q;
 	bool now, done;
-	int rc = check_name(c->name);
+	int rc = fsm_queue_check_name(c->name);
 
 	memset(out, 0, sizeof(*out));
 	if (rc == COORD_OK)
@@ -282,7 +276,7 @@ static int cmd_campaign(struct fsm *f, const struct proto_campaign_cmd *c,
 static int cmd_proclaim(struct fsm *f, const struct proto_proclaim_cmd *p)
 {
 	struct fsm_queue q;
-	int rc = check_name(p->name);
+	int rc = fsm_queue_check_name(p->name);
 
 	if (rc == COORD_OK)
 		rc = check_value(f, p->value);
@@ -302,7 +296,7 @@ static int cmd_proclaim(struct fsm *f, const struct proto_proclaim_cmd *p)
 /* Idempotent: a stale token (resigned already, lost) is done. */
 static int cmd_resign(struct fsm *f, const struct proto_lock_release *r)
 {
-	int rc = check_name(r->name);
+	int rc = fsm_queue_check_name(r->name);
 
 	return rc == COORD_OK
 		       ? fsm_queue_release(f, FSM_QUEUE_ELECTION, r->name,
@@ -336,7 +330,7 @@ int fsm_election_leader(struct fsm *f, struct proto_bytes name,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (check_name(name) != COORD_OK)
+	if (fsm_queue_check_name(name) != COORD_OK)
 		return COORD_EINVAL;
 	proto_arena_reset(&f->arena);
 	fsm_ov_reset(&f->ov);

@@ -1,7 +1,9 @@
 /*
  * coordd/fsm/fence.c: fenced writes. A PUT, DELETE or TXN that carries
  * fences [(lock, token)...] is applied only if every token is the token of
- * a current hold of its lock (for a shared lock, any holder's); otherwise
+ * a current hold of its lock (for a shared lock, any holder's; a fence of
+ * kind FSM_QUEUE_SEM names a semaphore: any current permit's; of kind
+ * FSM_QUEUE_ELECTION an election: its leader's); otherwise
  * COORD_EFENCED and nothing is written. The fences are checked in the same
  * command as the write, so no grant can come between check and write.
  */
@@ -29,14 +31,21 @@ int fsm_fence_held(struct fsm *f, uint8_t kind, struct proto_bytes name,
 	return COORD_OK;
 }
 
-/* The queue a fence names: a lock's (kind 0 or FSM_QUEUE_LOCK), or an
- * election's, whose one holder is the leader; any other kind is no fence
- * (0, refused as COORD_EINVAL). */
+/* The queue a fence names: a lock's (kind 0 or FSM_QUEUE_LOCK), a
+ * semaphore's (any permit's token holds), or an election's, whose one
+ * holder is the leader; any other kind is no fence (0, refused as
+ * COORD_EINVAL). */
 static uint8_t fence_kind(const struct proto_fence *fc)
 {
-	if (fc->kind == 0 || fc->kind == FSM_QUEUE_LOCK)
+	switch (fc->kind) {
+	case 0:
+	case FSM_QUEUE_LOCK:
 		return FSM_QUEUE_LOCK;
-	return fc->kind == FSM_QUEUE_ELECTION ? FSM_QUEUE_ELECTION : 0;
+	case FSM_QUEUE_SEM:
+	case FSM_QUEUE_ELECTION:
+		return fc->kind;
+	}
+	return 0;
 }
 
 int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,

@@ -307,6 +307,11 @@ static int apply_cmd_type(struct fsm *f, uint64_t index,
 	case PROTO_CMD_ELECTION_PROCLAIM:
 	case PROTO_CMD_ELECTION_RESIGN:
 		return fsm_cmd_election(f, cmd, reply);
+	case PROTO_CMD_SEM_ACQUIRE:
+		return fsm_cmd_sem_acquire(f, &cmd->u.sem_acquire,
+					   &reply->u.lock_acquire);
+	case PROTO_CMD_SEM_RELEASE:
+		return fsm_cmd_sem_release(f, &cmd->u.sem_release);
 	}
 	return COORD_EINVAL;
 }

@@ -170,6 +170,7 @@ void fsm_free(struct fsm *f);
 #define FSM_QUEUE_LOCK PROTO_QUEUE_LOCK
 #define FSM_QUEUE_JOB PROTO_QUEUE_JOB
 #define FSM_QUEUE_ELECTION PROTO_QUEUE_ELECTION
+#define FSM_QUEUE_SEM PROTO_QUEUE_SEM
 
 struct fsm_grant {          /* a waiter granted by this command */
 	uint8_t kind;           /* FSM_QUEUE_LOCK ... */
@@ -505,6 +506,7 @@ struct fsm_queue_status {
 	const struct fsm_waiter *waiters;   /* FIFO order, the first ones */
 	size_t n_waiters;           /* <= waiters_max */
 	uint64_t waiters_total;     /* all of them */
+	uint64_t permits;           /* a semaphore's N; 0: not in use */
 };
 
 /* The state of queue (kind, name): an unknown one is COORD_OK with

@@ -322,7 +322,11 @@ struct fsm_qentry {
 	uint64_t token;             /* holders only */
 	uint64_t since_ms;
 	uint64_t deadline_ms;       /* waiters only; 0: none */
-	uint64_t lock_delay_ms;
+	/* The primitive's own number, stored in the same 8 bytes. */
+	union {
+		uint64_t lock_delay_ms;     /* a lock's */
+		uint64_t permits;           /* a semaphore's N (sem.c) */
+	};
 	uint8_t mode;
 };
 
@@ -385,6 +389,9 @@ int fsm_queue_grant(struct fsm *f, struct fsm_queue *q,
 int fsm_queue_owned(struct fsm *f, uint64_t session, uint8_t **kinds,
 		    struct proto_bytes **names, size_t *n, size_t max);
 const struct fsm_queue_policy *fsm_queue_policy_of(uint8_t kind);
+/* A queue's name (a lock's, semaphore's, election's, job queue's):
+ * COORD_EINVAL if empty or longer than COORD_NAME_BYTES_MAX. */
+int fsm_queue_check_name(struct proto_bytes name);
 /* A session that may hold or queue: COORD_ESESSION (none, or a plain
  * lease), COORD_ESESSION_EXPIRED (overdue). */
 int fsm_queue_session_ok(struct fsm *f, uint64_t session);
@@ -469,6 +476,13 @@ int fsm_key_delete_internal(struct fsm *f, struct proto_bytes key);
 extern const struct fsm_queue_policy fsm_election_policy;
 int fsm_cmd_election(struct fsm *f, const struct proto_cmd *cmd,
 		     struct proto_reply *reply);
+/* sem.c */
+extern const struct fsm_queue_policy fsm_sem_policy;
+int fsm_cmd_sem_acquire(struct fsm *f, const struct proto_sem_acquire_cmd *a,
+			struct proto_lock_acquire_reply *out);
+int fsm_cmd_sem_release(struct fsm *f, const struct proto_lock_release *r);
+/* N of a semaphore's queue: its first holder's or waiter's (0: empty). */
+uint64_t fsm_sem_permits(const struct fsm_queue *q);
 
 /* fence.c: checks the fences, then runs the inner command. */
 int fsm_cmd_fenced(struct fsm *f, const struct proto_fenced *fd,

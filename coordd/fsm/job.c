@@ -522,12 +522,6 @@ const struct fsm_queue_policy fsm_job_policy = {
 	.hold_ended = job_hold_ended,
 };
 
-static int check_name(struct proto_bytes name)
-{
-	return name.len == 0 || name.len > COORD_NAME_BYTES_MAX ? COORD_EINVAL
-								 : COORD_OK;
-}
-
 /* Grants q's waiting claimers the pending jobs, stores q and ends the
  * sessions the grant found overdue. */
 static int grant_waiters(struct fsm *f, struct fsm_queue *q,
@@ -552,7 +546,7 @@ int fsm_cmd_job_enqueue(struct fsm *f, const struct proto_job_enqueue_cmd *c,
 	struct fsm_queue q;
 	uint64_t id, nq;
 	bool existed, found;
-	int rc = check_name(c->queue);
+	int rc = fsm_queue_check_name(c->queue);
 
 	memset(out, 0, sizeof(*out));
 	if (rc == COORD_OK && c->payload.len > COORD_JOB_PAYLOAD_BYTES_MAX)
@@ -611,7 +605,7 @@ int fsm_cmd_job_claim(struct fsm *f, const struct proto_job_claim_cmd *c,
 	struct fsm_queue q;
 	uint64_t id = 0;
 	bool found, now;
-	int rc = check_name(c->queue);
+	int rc = fsm_queue_check_name(c->queue);
 
 	memset(out, 0, sizeof(*out));
 	if (rc == COORD_OK)
@@ -672,7 +666,7 @@ static int claim_check(struct fsm *f, const struct proto_job_done_cmd *c,
 {
 	uint64_t holder_token;
 	bool found, current;
-	int rc = check_name(c->queue);
+	int rc = fsm_queue_check_name(c->queue);
 
 	if (rc == COORD_OK)
 		rc = meta_get(f, c->queue, m_found, m);
@@ -769,7 +763,7 @@ static int claim_cancel(struct fsm *f, const struct proto_job_done_cmd *c)
 {
 	struct fsm_queue q;
 	long i;
-	int rc = check_name(c->queue);
+	int rc = fsm_queue_check_name(c->queue);
 
 	if (rc == COORD_OK)
 		rc = fsm_queue_load(f, FSM_QUEUE_JOB, c->queue, &q);
@@ -837,7 +831,7 @@ int fsm_job_inspect(struct fsm *f, struct proto_bytes queue, uint64_t id,
 	proto_arena_reset(&f->arena);
 	fsm_ov_reset(&f->ov);
 	memset(out, 0, sizeof(*out));
-	rc = check_name(queue);
+	rc = fsm_queue_check_name(queue);
 	if (rc == COORD_OK)
 		rc = job_get(f, queue, id, &found, &j);
 	if (rc == COORD_OK && !found)
@@ -857,7 +851,7 @@ int fsm_job_claimed_by(struct fsm *f, struct proto_bytes queue,
 	proto_arena_reset(&f->arena);
 	fsm_ov_reset(&f->ov);
 	memset(out, 0, sizeof(*out));
-	rc = check_name(queue);
+	rc = fsm_queue_check_name(queue);
 	if (rc == COORD_OK)
 		rc = claim_of(f, queue, session, &id, &j);
 	if (rc == COORD_OK && id == 0)
@@ -890,7 +884,7 @@ int fsm_job_list(struct fsm *f, struct proto_bytes queue, uint8_t state,
 	*next = 0;
 	if (state == 0 || state > PROTO_JOB_STATE_LAST)
 		return COORD_EINVAL;
-	rc = check_name(queue);
+	rc = fsm_queue_check_name(queue);
 	if (rc == COORD_OK)
 		rc = meta_get(f, queue, &found, &m);
 	if (rc != COORD_OK)

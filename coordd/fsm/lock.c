@@ -53,13 +53,6 @@ const struct fsm_queue_policy fsm_lock_policy = {
 	.hold_lost = lock_hold_lost,
 };
 
-static int check_name(const struct fsm *f, struct proto_bytes name)
-{
-	(void)f;
-	return name.len == 0 || name.len > COORD_NAME_BYTES_MAX ? COORD_EINVAL
-								 : COORD_OK;
-}
-
 int fsm_cmd_lock_acquire(struct fsm *f, const struct proto_lock_acquire_cmd *a,
 			 struct proto_lock_acquire_reply *out)
 {
@@ -68,7 +61,7 @@ int fsm_cmd_lock_acquire(struct fsm *f, const struct proto_lock_acquire_cmd *a,
 				.lock_delay_ms = a->lock_delay_ms };
 	struct fsm_queue q;
 	bool now, done;
-	int rc = check_name(f, a->name);
+	int rc = fsm_queue_check_name(a->name);
 
 	memset(out, 0, sizeof(*out));
 	if (rc == COORD_OK && a->mode > PROTO_LOCK_MODE_LAST)
@@ -88,7 +81,7 @@ int fsm_cmd_lock_acquire(struct fsm *f, const struct proto_lock_acquire_cmd *a,
 
 int fsm_cmd_lock_release(struct fsm *f, const struct proto_lock_release *r)
 {
-	int rc = check_name(f, r->name);
+	int rc = fsm_queue_check_name(r->name);
 
 	return rc == COORD_OK
 		       ? fsm_queue_release(f, FSM_QUEUE_LOCK, r->name,
@@ -112,7 +105,7 @@ int fsm_cmd_lock_release_write(struct fsm *f,
 	struct proto_lock_release rel = { w->name, w->session, w->token };
 	struct fsm_queue q;
 	long i;
-	int rc = check_name(f, w->name);
+	int rc = fsm_queue_check_name(w->name);
 
 	if (rc == COORD_OK && (w->token == 0 || w->cmd == NULL))
 		rc = COORD_EINVAL;
@@ -140,7 +133,7 @@ int fsm_cmd_queue_kick(struct fsm *f, const struct proto_queue_kick *k,
 	memset(out, 0, sizeof(*out));
 	if (pol == NULL)
 		return COORD_EINVAL;
-	rc = check_name(f, k->name);
+	rc = fsm_queue_check_name(k->name);
 	if (rc == COORD_OK)
 		rc = fsm_queue_load(f, k->kind, k->name, &q);
 	/* Waiters past their deadline go, wherever they are in the queue. */

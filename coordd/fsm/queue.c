@@ -11,7 +11,8 @@
  *   'q' kind:1 name    delay_until_ms:8 n_holders:4 n_waiters:4, then
  *                      the holders and the waiters in FIFO order, each
  *                      session:8 token:8 since_ms:8 deadline_ms:8
- *                      lock_delay_ms:8 mode:1. Absent: nothing held, no
+ *                      lock_delay_ms:8 (a semaphore's: its permits N)
+ *                      mode:1. Absent: nothing held, no
  *                      waiters, no delay.
  *   'o' session:8 kind:1 name   session holds or waits on the queue.
  *                      Value: empty. Ending a session scans its prefix.
@@ -24,6 +25,7 @@
 #include "coordd/fsm/fsm_int.h"
 #include "proto/assert.h"
 #include "proto/errors.h"
+#include "proto/limits.h"
 
 #define QHDR_BYTES 16
 #define QENTRY_BYTES 41
@@ -304,6 +306,12 @@ int fsm_queue_grant(struct fsm *f, struct fsm_queue *q,
 	return rc;
 }
 
+int fsm_queue_check_name(struct proto_bytes name)
+{
+	return name.len == 0 || name.len > COORD_NAME_BYTES_MAX ? COORD_EINVAL
+								 : COORD_OK;
+}
+
 int fsm_queue_session_ok(struct fsm *f, uint64_t session)
 {
 	struct fsm_lease_rec l;
@@ -454,11 +462,17 @@ int fsm_queue_owned(struct fsm *f, uint64_t session, uint8_t **kinds,
 
 const struct fsm_queue_policy *fsm_queue_policy_of(uint8_t kind)
 {
-	if (kind == FSM_QUEUE_JOB)
-		return &fsm_job_policy;
-	if (kind == FSM_QUEUE_ELECTION)
+	switch (kind) {
+	case FSM_QUEUE_LOCK:
+		return &fsm_lock_policy;
+	case FSM_QUEUE_SEM:
+		return &fsm_sem_policy;
+	case FSM_QUEUE_ELECTION:
 		return &fsm_election_policy;
-	return kind == FSM_QUEUE_LOCK ? &fsm_lock_policy : NULL;
+	case FSM_QUEUE_JOB:
+		return &fsm_job_policy;
+	}
+	return NULL;
 }
 
 /* Reads of the current state, between commands. */
@@ -497,6 +511,7 @@ int fsm_queue_status(struct fsm *f, uint8_t kind, struct proto_bytes name,
 		w[i].deadline_ms = q.waiters[i].deadline_ms;
 		w[i].mode = q.waiters[i].mode;
 	}
+	out->permits = kind == FSM_QUEUE_SEM ? fsm_sem_permits(&q) : 0;
 	out->delay_until_ms = q.delay_until_ms;
 	out->holders = h;
 	out->n_holders = q.n_holders;

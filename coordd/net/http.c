@@ -129,10 +129,11 @@ static void metrics_locks(struct net *net, struct evbuffer *b)
 	metric(b, "coord_sessions", "gauge", "Live sessions.",
 	       fsm_sessions_count(f));
 	metric(b, "coord_lock_holds", "gauge",
-	       "Lock grants held (a shared lock counts each holder).",
+	       "Lock grants held (a shared lock counts each holder; "
+	       "semaphore permits count too).",
 	       fsm_holds_count(f));
 	metric(b, "coord_lock_waiters", "gauge",
-	       "Acquires queued on locks, all locks together.",
+	       "Acquires queued on locks and semaphores, all together.",
 	       fsm_waiters_count(f));
 	metric(b, "coord_keepalive_commands_total", "counter",
 	       "LEASE_KEEPALIVE commands this node proposed (each a batch).",
@@ -153,6 +154,9 @@ static void metrics_locks(struct net *net, struct evbuffer *b)
 	       "Grants not reported: the session was past its TTL on this "
 	       "node's clock (it is expired instead).",
 	       net->grants_withheld_total);
+	metric(b, "coord_sem_grants_pushed_total", "counter",
+	       "Of those pushed grants: semaphore permits.",
+	       net->sem_grants_pushed_total);
 	metric(b, "coord_queue_kicks_total", "counter",
 	       "QUEUE_KICKs this node proposed (lock-delays ended, waiter "
 	       "deadlines passed).", net->kicks_total);

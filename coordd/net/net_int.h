@@ -240,6 +240,7 @@ struct net {
 	uint64_t expires_timed_total;   /* of them, by the due-time timer */
 	uint64_t grants_pushed_total;
 	uint64_t grants_withheld_total;     /* overdue here at grant */
+	uint64_t sem_grants_pushed_total;   /* of those pushed: permits */
 	uint64_t kicks_total;       /* QUEUE_KICKs proposed */
 };
 

@@ -2,9 +2,10 @@
 # tests/cluster/bench_lock.sh: coord-bench's lock and session workloads
 # (tools/bench_lock.c) on a small 3-node cluster, briefly: each prints its
 # RESULT line with work done and no error --
-# - lock-contended and lock-uncontended: cycles, no failed acquire, put or
-#   release, no fenced put rejected; lock-contended --cycle combined the
-#   same, each cycle's put and release one LOCK_RELEASE_PUT;
+# - lock-contended, lock-uncontended and sem-cycles: cycles, no failed
+#   acquire, put or release, no fenced put rejected; lock-contended
+#   --cycle combined the same, each cycle's put and release one
+#   LOCK_RELEASE_PUT;
 # - session-churn: opens and closes;
 # - expiry-handoff: the waiter is granted after the SIGSTOPped holder's
 #   TTL (from the leader's apply of its last keepalive), with a larger
@@ -67,7 +68,7 @@ equal() { # LINE KEY VALUE
 	[ "$(field "$1" "$2")" = "$3" ] || fail "$2 is not $3: $1"
 }
 
-for wl in lock-contended lock-uncontended; do
+for wl in lock-contended lock-uncontended sem-cycles; do
 	run "$wl" --clients 4 --seconds 1
 	positive "$LINE" ops
 	positive "$LINE" acq_p50_ms
@@ -86,6 +87,11 @@ equal "$LINE" fence_rejected 0
 equal "$LINE" cycle acquire,put_release
 [ "$(requests "$leader" LOCK_RELEASE_PUT)" -ge $((base + $(field "$LINE" ops))) ] ||
 	fail "n$leader took fewer LOCK_RELEASE_PUT than cycles: $LINE"
+
+run sem-cycles --clients 8 --seconds 1
+equal "$LINE" permits 2
+positive "$LINE" ops
+equal "$LINE" fence_rejected 0
 
 run session-churn --clients 4 --seconds 1
 positive "$LINE" ops

@@ -62,6 +62,18 @@
  *       "CASE code=NAME changed=0|1" (changed: the revision or the
  *       status of lock "L" moved); a SESSION_KEEPALIVE_MANY also as
  *       "CASE results=CODE/TTL,..." (one per session).
+ *   semretry HOST PORT NAME
+ *       retry on semaphore NAME of 1 permit (SEM_ACQUIRE, SEM_RELEASE,
+ *       SEM_STATUS in place of the lock's requests): sem_basic.sh.
+ *   semlib ENDPOINTS NAME
+ *       libcoord's semaphore calls on semaphore NAME of 2 permits, one
+ *       line each "WHAT code=NAME ...": two permits, a try and a timed
+ *       wait that fail (and leave no waiter), a mismatched N, N = 0, a
+ *       fenced put through a permit, an async acquire granted on a
+ *       release, the status.
+ *   sembad HOST PORT
+ *       the refused semaphore requests of sem_basic.sh on semaphore "L"
+ *       of 2 permits, printed as bad's.
  * Exit status 0 when the mode ran to its end, 1 otherwise.
  */
 #include <arpa/inet.h>
@@ -127,6 +139,10 @@ struct msg {
 };
 
 static struct sockaddr_in server;
+
+/* Non-zero: acquire, release and status work on the semaphore of that
+ * name with this many permits instead of the lock (semretry, sembad). */
+static uint64_t sem_permits;
 
 static void msg_free(struct msg *m)
 {
@@ -316,6 +332,14 @@ static void acquire_init(struct proto_request *rq, const char *name,
 		rq->u.campaign.value = proto_bytes_make("v", 1);
 		return;
 	}
+	if (sem_permits != 0) {
+		rq->kind = PROTO_SEM_ACQUIRE;
+		rq->u.sem_acquire.name = proto_bytes_make(name, strlen(name));
+		rq->u.sem_acquire.session = session;
+		rq->u.sem_acquire.permits = sem_permits;
+		rq->u.sem_acquire.wait = wait;
+		return;
+	}
 	rq->kind = PROTO_LOCK_ACQUIRE;
 	rq->u.lock_acquire.name = proto_bytes_make(name, strlen(name));
 	rq->u.lock_acquire.session = session;
@@ -346,7 +370,11 @@ static void release_init(struct proto_request *rq, const char *name,
 			 uint64_t session, uint64_t token)
 {
 	memset(rq, 0, sizeof(*rq));
-	rq->kind = elect_mode ? PROTO_ELECTION_RESIGN : PROTO_LOCK_RELEASE;
+	if (elect_mode)
+		rq->kind = PROTO_ELECTION_RESIGN;
+	else
+		rq->kind = sem_permits != 0 ? PROTO_SEM_RELEASE
+					    : PROTO_LOCK_RELEASE;
 	rq->u.release.name = proto_bytes_make(name, strlen(name));
 	rq->u.release.session = session;
 	rq->u.release.token = token;
@@ -381,6 +409,7 @@ struct lock_state {
 	uint64_t holder;            /* the first holder's session */
 	uint64_t token;             /* and token */
 	uint64_t first_waiter;
+	uint64_t permits;           /* a semaphore's N */
 };
 
 static struct lock_state lock_status(struct conn *c, const char *name,
@@ -389,6 +418,7 @@ static struct lock_state lock_status(struct conn *c, const char *name,
 	struct proto_request rq;
 	struct msg m;
 	struct lock_state s;
+	struct proto_lock_status_reply st;
 
 	memset(&rq, 0, sizeof(rq));
 	memset(&s, 0, sizeof(s));
@@ -416,34 +446,37 @@ static struct lock_state lock_status(struct conn *c, const char *name,
 		msg_free(&m);
 		return s;
 	}
-	rq.kind = PROTO_LOCK_STATUS;
+	memset(&st, 0, sizeof(st));
+	rq.kind = sem_permits != 0 ? PROTO_SEM_STATUS : PROTO_LOCK_STATUS;
 	rq.u.lock_status.name = proto_bytes_make(name, strlen(name));
 	conn_call(c, &rq, &m);
 	s.code = m.r.code;
-	if (s.code == COORD_OK) {
-		const struct proto_lock_status_reply *st = &m.r.u.lock_status;
-
-		s.holders = st->holders.n;
-		s.waiters = st->n_waiters;
-		if (st->holders.n > 0) {
-			s.holder = st->holders.v[0].session;
-			s.token = st->holders.v[0].token;
-		}
-		if (st->waiters.n > 0)
-			s.first_waiter = st->waiters.v[0].session;
+	if (s.code == COORD_OK && rq.kind == PROTO_SEM_STATUS) {
+		st.holders = m.r.u.sem_status.holders;
+		st.waiters = m.r.u.sem_status.waiters;
+		st.n_waiters = m.r.u.sem_status.n_waiters;
+		s.permits = m.r.u.sem_status.permits;
+	} else if (s.code == COORD_OK) {
+		st = m.r.u.lock_status;
 	}
+	s.holders = st.holders.n;
+	s.waiters = st.n_waiters;
+	if (st.holders.n > 0) {
+		s.holder = st.holders.v[0].session;
+		s.token = st.holders.v[0].token;
+	}
+	if (st.waiters.n > 0)
+		s.first_waiter = st.waiters.v[0].session;
 	if (print) {
 		printf("status code=%s holders=%zu waiters=%" PRIu64 "\n",
 		       coord_error_name(s.code), s.holders, s.waiters);
-		for (size_t i = 0; s.code == COORD_OK &&
-				   i < m.r.u.lock_status.holders.n; i++)
+		for (size_t i = 0; i < st.holders.n; i++)
 			printf("holder session=%" PRIu64 " token=%" PRIu64 "\n",
-			       m.r.u.lock_status.holders.v[i].session,
-			       m.r.u.lock_status.holders.v[i].token);
-		for (size_t i = 0; s.code == COORD_OK &&
-				   i < m.r.u.lock_status.waiters.n; i++)
+			       st.holders.v[i].session,
+			       st.holders.v[i].token);
+		for (size_t i = 0; i < st.waiters.n; i++)
 			printf("waiter session=%" PRIu64 "\n",
-			       m.r.u.lock_status.waiters.v[i].session);
+			       st.waiters.v[i].session);
 	}
 	msg_free(&m);
 	return s;
@@ -1235,6 +1268,7 @@ static void report(struct conn *look, const char *what, int code,
 {
 	struct before a = snap(look);
 	bool changed = a.rev != b.rev || a.l.code != b.l.code ||
+		       a.l.permits != b.l.permits ||
 		       a.l.holders != b.l.holders ||
 		       a.l.waiters != b.l.waiters || a.l.holder != b.l.holder ||
 		       a.l.token != b.l.token;
@@ -1492,6 +1526,167 @@ static int mode_bad(void)
 	return 0;
 }
 
+/* semlib: libcoord's semaphores. */
+
+static void async_cb(void *arg, coord_err_t code, struct coord_lock *l)
+{
+	struct coord_lock **out = arg;
+
+	printf("async code=%s token=%" PRIu64 "\n", coord_error_name(code),
+	       l != NULL ? coord_lock_token(l) : 0);
+	*out = l;
+}
+
+static void sem_status_print(struct coord_client *c, const char *name)
+{
+	struct coord_lock_status *st;
+	uint64_t permits;
+	int rc = coord_sem_status(c, name, strlen(name), &permits, &st);
+
+	printf("status code=%s permits=%" PRIu64 " holders=%zu waiters=%"
+	       PRIu64 "\n", coord_error_name(rc), permits,
+	       rc == COORD_OK ? st->n_holders : 0,
+	       rc == COORD_OK ? st->n_waiters : 0);
+	coord_lock_status_free(st);
+}
+
+static int mode_semlib(const char *endpoints, const char *name)
+{
+	const struct coord_sem_opts try_ = { .wait = false };
+	const struct coord_sem_opts timed = { .wait = true, .timeout_ms = 300 };
+	struct coord_client *c;
+	struct coord_session *s1 = session_new(endpoints, 20000, &c);
+	struct coord_session *s2, *s3;
+	struct coord_lock *p1, *p2, *p3 = NULL, *none;
+	size_t n = strlen(name);
+	int rc;
+
+	if (s1 == NULL || coord_session_open(c, 20000, &s2) != COORD_OK ||
+	    coord_session_open(c, 20000, &s3) != COORD_OK)
+		die("sessions");
+	rc = coord_sem_acquire(s1, name, n, 2, NULL, &p1);
+	printf("p1 code=%s permits=%" PRIu64 "\n", coord_error_name(rc),
+	       rc == COORD_OK ? coord_lock_permits(p1) : 0);
+	rc = coord_sem_acquire(s2, name, n, 2, &try_, &p2);
+	printf("p2 code=%s above=%d\n", coord_error_name(rc),
+	       rc == COORD_OK && coord_lock_token(p2) > coord_lock_token(p1));
+	rc = coord_sem_acquire(s3, name, n, 2, &try_, &none);
+	printf("try code=%s\n", coord_error_name(rc));
+	rc = coord_sem_acquire(s3, name, n, 2, &timed, &none);
+	printf("timed code=%s\n", coord_error_name(rc));
+	sem_status_print(c, name);
+	rc = coord_sem_acquire(s3, name, n, 5, NULL, &none);
+	printf("mismatched code=%s\n", coord_error_name(rc));
+	rc = coord_sem_acquire(s3, name, n, 0, NULL, &none);
+	printf("zero code=%s\n", coord_error_name(rc));
+	rc = coord_lock_put(p1, "semlib", 6, "v", 1, NULL);
+	printf("put code=%s\n", coord_error_name(rc));
+	if (coord_sem_acquire_async(s3, name, n, 2, NULL, async_cb, &p3) !=
+	    COORD_OK)
+		die("async acquire");
+	rc = coord_lock_release(p2);
+	printf("release code=%s\n", coord_error_name(rc));
+	for (uint64_t end = now_ms() + LC_REPLY_MS;
+	     p3 == NULL && now_ms() < end;)
+		coord_client_run(c, 20);
+	sem_status_print(c, name);
+	printf("p3 held=%d\n",
+	       p3 != NULL && coord_lock_state(p3) == COORD_LOCK_HELD);
+	coord_session_close(s1);
+	coord_session_close(s2);
+	coord_session_close(s3);
+	coord_client_free(c);
+	return 0;
+}
+
+/* sembad: refused semaphore requests change nothing. */
+
+/* A PUT of "sk" fenced by (name, token, kind). */
+static void fenced_put_init(struct proto_request *rq,
+			    struct proto_fence *fc, const char *name,
+			    uint64_t token, uint8_t kind)
+{
+	memset(rq, 0, sizeof(*rq));
+	*fc = (struct proto_fence){ proto_bytes_make(name, strlen(name)),
+				    token, kind };
+	rq->kind = PROTO_PUT;
+	rq->fences.v = fc;
+	rq->fences.n = 1;
+	rq->u.put.key = proto_bytes_make("sk", 2);
+	rq->u.put.value = proto_bytes_make("v", 1);
+}
+
+static int mode_sembad(void)
+{
+	struct conn c, other;
+	struct proto_request rq;
+	struct proto_fence fc;
+	uint64_t s1, s2, token;
+	bool granted;
+	int code;
+
+	sem_permits = 2;
+	conn_open(&c);
+	conn_register(&c);
+	conn_open(&other);
+	conn_register(&other);
+	if (session_open(&c, 60000, &s1, NULL, NULL) != COORD_OK ||
+	    session_open(&c, 60000, &s2, NULL, NULL) != COORD_OK)
+		die("SESSION_OPEN refused");
+	acquire_init(&rq, "L", s1, true);
+	rq.u.sem_acquire.permits = 0;
+	bad_call(&c, &c, "sem-permits-zero", &rq);
+	acquire_init(&rq, "L", s1, true);
+	rq.u.sem_acquire.permits = COORD_SEM_PERMITS_MAX + 1ull;
+	bad_call(&c, &c, "sem-permits-huge", &rq);
+	if (acquire(&c, "L", s1, false, &granted, &token) != COORD_OK ||
+	    !granted)
+		die("acquire semaphore L");
+	printf("sem-status permits=%" PRIu64 " holders=%zu\n",
+	       lock_status(&c, "L", false).permits,
+	       lock_status(&c, "L", false).holders);
+	acquire_init(&rq, "L", s2, true);
+	rq.u.sem_acquire.permits = 3;
+	bad_call(&c, &c, "sem-mismatched-n", &rq);
+	acquire_init(&rq, "L", s1, true);
+	rq.u.sem_acquire.permits = 1;
+	bad_call(&c, &c, "sem-mismatched-n-holder", &rq);
+	release_init(&rq, "L", s1, token + 1);
+	bad_call(&c, &c, "sem-release-wrong-token", &rq);
+	release_init(&rq, "L", s2, token);
+	bad_call(&c, &c, "sem-release-non-holder", &rq);
+	release_init(&rq, "L", s2, 0);
+	bad_call(&c, &c, "sem-cancel-not-waiting", &rq);
+	release_init(&rq, "nosem", s1, token);
+	bad_call(&c, &c, "sem-release-unknown", &rq);
+	acquire_init(&rq, "L", 999999999, true);
+	bad_call(&c, &c, "sem-acquire-no-session", &rq);
+	acquire_init(&rq, "L", s1, true);
+	bad_call(&other, &c, "sem-foreign-acquire", &rq);
+	release_init(&rq, "L", s1, token);
+	bad_call(&other, &c, "sem-foreign-release", &rq);
+	acquire_init(&rq, "", s1, true);
+	bad_call(&c, &c, "sem-empty-name", &rq);
+	fenced_put_init(&rq, &fc, "L", token + 1, PROTO_QUEUE_SEM);
+	bad_call(&c, &c, "sem-fence-wrong-token", &rq);
+	fenced_put_init(&rq, &fc, "L", token, PROTO_QUEUE_LOCK);
+	bad_call(&c, &c, "sem-fence-as-lock", &rq);
+	/* The permit's own fence is accepted. */
+	fenced_put_init(&rq, &fc, "L", token, PROTO_QUEUE_SEM);
+	code = call_code(&c, &rq);
+	printf("sem-fence-held code=%s\n", coord_error_name(code));
+	code = release(&c, "L", s1, token);
+	printf("sem-release-holder code=%s\n", coord_error_name(code));
+	fenced_put_init(&rq, &fc, "L", token, PROTO_QUEUE_SEM);
+	bad_call(&c, &c, "sem-fence-released", &rq);
+	printf("sem-after permits=%" PRIu64 " holders=%zu\n",
+	       lock_status(&c, "L", false).permits,
+	       lock_status(&c, "L", false).holders);
+	conn_close(&other);
+	conn_close(&c);
+	return 0;
+}
+
 /* ---------------------------------------------------------------------- */
 
 static void usage(void)
@@ -1530,6 +1725,8 @@ int main(int argc, char **argv)
 		return mode_hold(argv[2], argv[3], num(argv[4]), argv[5]);
 	if (strcmp(argv[1], "cycle") == 0 && argc == 6)
 		return mode_cycle(argv[2], argv[3], num(argv[4]), argv[5]);
+	if (strcmp(argv[1], "semlib") == 0 && argc == 4)
+		return mode_semlib(argv[2], argv[3]);
 	if (argc < 4)
 		usage();
 	if (strcmp(argv[1], "expiry") != 0 && strcmp(argv[1], "leader") != 0)
@@ -1552,6 +1749,12 @@ int main(int argc, char **argv)
 		rc = mode_fifo(argv[4], (size_t)num(argv[5]), num(argv[6]));
 	else if (strcmp(argv[1], "bad") == 0 && argc == 4)
 		rc = mode_bad();
+	else if (strcmp(argv[1], "sembad") == 0 && argc == 4)
+		rc = mode_sembad();
+	else if (strcmp(argv[1], "semretry") == 0 && argc == 5) {
+		sem_permits = 1;
+		rc = mode_retry(argv[4]);
+	}
 	else
 		usage();
 	return rc;

@@ -187,6 +187,29 @@ struct proto_cmd fl_release(const char *name, uint64_t session,
 	return c;
 }
 
+struct proto_cmd fl_sem_acquire(const char *name, uint64_t session,
+			       uint64_t permits, bool wait,
+			       uint64_t deadline_ms)
+{
+	struct proto_cmd c = cmd_of(PROTO_CMD_SEM_ACQUIRE);
+
+	c.u.sem_acquire.name = ft_s(name);
+	c.u.sem_acquire.session = session;
+	c.u.sem_acquire.permits = permits;
+	c.u.sem_acquire.wait = wait;
+	c.u.sem_acquire.deadline_ms = deadline_ms;
+	return c;
+}
+
+struct proto_cmd fl_sem_release(const char *name, uint64_t session,
+			       uint64_t token)
+{
+	struct proto_cmd c = fl_release(name, session, token);
+
+	c.type = PROTO_CMD_SEM_RELEASE;
+	return c;
+}
+
 struct proto_cmd fl_kick(const char *name)
 {
 	struct proto_cmd c = cmd_of(PROTO_CMD_QUEUE_KICK);

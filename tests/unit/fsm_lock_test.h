@@ -58,6 +58,11 @@ struct proto_cmd fl_acquire(const char *name, uint64_t session, uint8_t mode,
 			    uint64_t lock_delay_ms);
 struct proto_cmd fl_release(const char *name, uint64_t session,
 			    uint64_t token);
+struct proto_cmd fl_sem_acquire(const char *name, uint64_t session,
+			       uint64_t permits, bool wait,
+			       uint64_t deadline_ms);
+struct proto_cmd fl_sem_release(const char *name, uint64_t session,
+			       uint64_t token);
 struct proto_cmd fl_kick(const char *name);
 /* Takes inner by pointer: it must outlive the command. */
 /* LOCK_RELEASE_WRITE: inner (a PUT, DELETE or TXN) and the release. */

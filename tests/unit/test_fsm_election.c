@@ -585,7 +585,7 @@ START_TEST(election_token_is_a_fence)
 	fl_err(&x, fl_fenced(&fc, 1, &put), COORD_EFENCED);
 	fc.token = t2;
 	fl_ok(&x, 0, fl_fenced(&fc, 1, &put));
-	fc.kind = 2;    /* no queue of that kind here */
+	fc.kind = FSM_QUEUE_JOB;    /* a queue kind that is no fence */
 	fl_err(&x, fl_fenced(&fc, 1, &put), COORD_EINVAL);
 	fl_close(&x);
 }

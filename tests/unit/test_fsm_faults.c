@@ -37,7 +37,7 @@ static size_t workload_locks(struct proto_cmd *cmds, size_t n)
 	cmds[n++] = fl_keepalive(ka, 3);
 	cmds[n++] = ft_put("k", "s2", s2);
 	/* A token that is no grant's: refused. */
-	fence = (struct proto_fence){ FT_B("L"), 1, 0 };
+	fence = (struct proto_fence){ FT_B("L"), 1, PROTO_QUEUE_LOCK };
 	fenced_put = ft_put("f", "1", 0);
 	cmds[n++] = fl_fenced(&fence, 1, &fenced_put);
 	cmds[n++] = fl_expire(s1, ka_index);

@@ -21,7 +21,7 @@ START_TEST(fenced_put_applies_with_the_current_token)
 	fl_open(&x, NULL);
 	s = fl_session(&x, 0, 100000);
 	t = fl_lock(&x, 0, "a", s, PROTO_LOCK_EXCLUSIVE, false);
-	fc = (struct proto_fence){ FT_B("a"), t, 0 };
+	fc = (struct proto_fence){ FT_B("a"), t, PROTO_QUEUE_LOCK };
 	r = fl_ok(&x, 0, fl_fenced(&fc, 1, &put));
 	ck_assert_uint_eq(r->type, PROTO_CMD_PUT);
 	ck_assert_uint_eq(x.res.res.n_events, 1);
@@ -50,18 +50,18 @@ START_TEST(fenced_write_with_a_stale_token_is_refused)
 	fl_lock(&x, 0, "a", s2, PROTO_LOCK_EXCLUSIVE, true);
 	fl_ok(&x, 0, fl_release("a", s1, t1));
 	ck_assert(fl_granted(&x, "a", s2, &t2));
-	fc[0] = (struct proto_fence){ FT_B("a"), t1, 0 };
+	fc[0] = (struct proto_fence){ FT_B("a"), t1, PROTO_QUEUE_LOCK };
 	fl_err(&x, fl_fenced(fc, 1, &put), COORD_EFENCED);
 	ck_assert_ptr_null(ft_kv(&x.t, "k"));
 	fc[0].token = 0;
 	fl_err(&x, fl_fenced(fc, 1, &put), COORD_EFENCED);
-	fc[0] = (struct proto_fence){ FT_B("nope"), t2, 0 };
+	fc[0] = (struct proto_fence){ FT_B("nope"), t2, PROTO_QUEUE_LOCK };
 	fl_err(&x, fl_fenced(fc, 1, &put), COORD_EFENCED);
 	/* Every fence must hold. */
-	fc[0] = (struct proto_fence){ FT_B("a"), t2, 0 };
-	fc[1] = (struct proto_fence){ FT_B("b"), t2, 0 };
+	fc[0] = (struct proto_fence){ FT_B("a"), t2, PROTO_QUEUE_LOCK };
+	fc[1] = (struct proto_fence){ FT_B("b"), t2, PROTO_QUEUE_LOCK };
 	fl_err(&x, fl_fenced(fc, 2, &del), COORD_EFENCED);
-	fc[1] = (struct proto_fence){ FT_B(""), t2, 0 };
+	fc[1] = (struct proto_fence){ FT_B(""), t2, PROTO_QUEUE_LOCK };
 	fl_err(&x, fl_fenced(fc, 2, &del), COORD_EINVAL);
 	fl_close(&x);
 }
@@ -87,7 +87,7 @@ START_TEST(fenced_txn_and_delete_on_a_shared_lock)
 	op.u.put = ft_put("t", "1", 0).u.put;
 	txn.u.txn.success = &op;
 	txn.u.txn.n_success = 1;
-	fc = (struct proto_fence){ FT_B("a"), t1, 0 };
+	fc = (struct proto_fence){ FT_B("a"), t1, PROTO_QUEUE_LOCK };
 	r = fl_ok(&x, 0, fl_fenced(&fc, 1, &txn));
 	ck_assert_uint_eq(r->type, PROTO_CMD_TXN);
 	ck_assert(r->u.txn.succeeded);

@@ -280,15 +280,17 @@ END_TEST
 START_TEST(codec_round_trips_the_lock_commands)
 {
 	const uint64_t ids[2] = { 5, 6 };
-	const struct proto_fence fences[2] = { { FT_B("l1"), 7, 0 },
-					       { FT_B("l2"), 8, 0 } };
+	const struct proto_fence fences[2] = {
+		{ FT_B("l1"), 7, PROTO_QUEUE_LOCK },
+		{ FT_B("l2"), 8, PROTO_QUEUE_SEM } };
 	struct proto_cmd put = ft_put("k", "v", 0);
 	struct proto_cmd cmds[] = {
 		fl_grant(3, 1000), fl_keepalive(ids, 2), fl_revoke(4),
 		fl_expire(4, 9), fl_open_session(1000), fl_close_session(4),
 		fl_acquire("n", 4, PROTO_LOCK_SHARED, true, 5, 6),
 		fl_release("n", 4, 11), fl_kick("n"),
-		fl_fenced(fences, 2, &put),
+		fl_fenced(fences, 2, &put), fl_sem_acquire("s", 4, 3, true, 99),
+		fl_sem_release("s", 4, 11),
 	};
 	struct proto_arena arena;
 	struct proto_buf a, b;
@@ -334,7 +336,8 @@ START_TEST(codec_refuses_bad_lock_commands)
 
 	memset(name, 'n', sizeof(name));
 	for (size_t i = 0; i < COORD_FENCES_MAX + 1; i++)
-		fences[i] = (struct proto_fence){ FT_B("l"), 1, 0 };
+		fences[i] = (struct proto_fence){ FT_B("l"), 1,
+						  PROTO_QUEUE_LOCK };
 	bad[n++] = fl_keepalive(many, COORD_KEEPALIVE_BATCH_MAX + 1);
 	bad[n++] = fl_fenced(fences, 1, &range);
 	bad[n++] = fl_fenced(fences, COORD_FENCES_MAX + 1, &put);
@@ -364,8 +367,8 @@ START_TEST(codec_refuses_bad_lock_commands)
 		const uint8_t fenced_range[] = { 0x93, 20, 0x90, 0x98, 3,
 						 0xc4, 1, 'k', 0xc4, 0, 0,
 						 0, 0, 0, 0 };
-		/* [19, 99, "n"]: an unknown queue kind. */
-		const uint8_t kick2[] = { 0x93, 19, 99, 0xc4, 1, 'n' };
+		/* [19, 127, "n"]: an unknown queue kind. */
+		const uint8_t kick2[] = { 0x93, 19, 0x7f, 0xc4, 1, 'n' };
 		/* [17, "n", 1, 2, false, 0, 0]: mode 2. */
 		const uint8_t mode2[] = { 0x97, 17, 0xc4, 1, 'n', 1, 2,
 					  0xc2, 0, 0 };

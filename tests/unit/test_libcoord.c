@@ -232,7 +232,7 @@ START_TEST(acquire_try_and_fenced_writes_through_the_handle)
 	cu_code_eq(coord_lock_check(b, "L", 1, tok, &current, NULL), COORD_OK);
 	ck_assert(!current);
 	/* The stale token from elsewhere: refused by the server. */
-	cu_code_eq(coord_put_fenced(b, &(struct coord_fence){ "L", 1, tok, 0 }, 1,
+	cu_code_eq(coord_put_fenced(b, &(struct coord_fence){ "L", 1, tok, COORD_FENCE_LOCK }, 1,
 				    "k", 1, "v", 1, NULL), COORD_EFENCED);
 	cu_code_eq(coord_lock_acquire(sb, "L", 1, &try_, &lb), COORD_OK);
 	ck_assert_uint_gt(coord_lock_token(lb), tok);

@@ -686,10 +686,10 @@ START_TEST(out_of_range_values_are_malformed)
 	mp_req(&m, PROTO_SEM_ACQUIRE, 5);
 	tw_mp_bin(&m, "s");
 	tw_mp_uint(&m, 1);
-	tw_mp_uint(&m, 0);      /* permits 0 */
+	tw_mp_uint(&m, 0);      /* permits 0: valid here, the fsm refuses */
 	tw_mp_bool(&m, false);
 	tw_mp_uint(&m, 0);
-	cu_code_eq(decode_req(&m), COORD_EMALFORMED);
+	cu_code_eq(decode_req(&m), COORD_OK);
 	mp_req(&m, PROTO_MEMBER_ADD, 5);
 	tw_mp_uint(&m, 0);      /* id 0 */
 	tw_mp_bin(&m, "n");
@@ -885,8 +885,10 @@ START_TEST(encoders_refuse_what_the_wire_cannot_carry)
 	req.u.txn.u.txn.compares = (const struct proto_compare[]){
 		{ .target = PROTO_CMP_TARGET_LAST + 1 } };
 	cu_code_eq(proto_request_encode(&req, &b), COORD_EINVAL);
-	tw_sample_request(PROTO_SEM_ACQUIRE, &req);
-	req.u.sem_acquire.permits = 0;
+	tw_sample_request(PROTO_PUT, &req);
+	req.fences.v = (const struct proto_fence[]){
+		{ { (const uint8_t *)"f", 1 }, 1, PROTO_QUEUE_KIND_LAST + 1 } };
+	req.fences.n = 1;
 	cu_code_eq(proto_request_encode(&req, &b), COORD_EINVAL);
 	tw_sample_request(PROTO_RANGE, &req);
 	req.u.range.range.flags = PROTO_RANGE_FLAGS_ALL + 1;
@@ -1075,6 +1077,7 @@ START_TEST(kinds_have_names_and_flags)
 	for (uint32_t k = PROTO_HELLO; k <= PROTO_KIND_LAST; k++)
 		ck_assert(tw_kind_known(k) || k > PROTO_LOCK_STATUS);
 	ck_assert_str_eq(proto_kind_name(40), "?");
+	ck_assert_str_eq(proto_kind_name(PROTO_SEM_STATUS), "SEM_STATUS");
 	ck_assert_str_ne(proto_kind_name(PROTO_KIND_LAST), "?");
 	for (uint32_t k = PROTO_PUSH_FIRST; k <= PROTO_PUSH_LAST; k++)
 		ck_assert_str_ne(proto_kind_name(k), "?");

@@ -11,8 +11,8 @@
 #define B(s) proto_bytes_make((s), sizeof(s) - 1)
 
 static const struct proto_fence fences[] = {
-	{ { (const uint8_t *)"lock-a", 6 }, 41, 0 },
-	{ { (const uint8_t *)"lock-b", 6 }, 1ull << 40, 0 },
+	{ { (const uint8_t *)"lock-a", 6 }, 41, PROTO_QUEUE_LOCK },
+	{ { (const uint8_t *)"sem-b", 5 }, 1ull << 40, PROTO_QUEUE_SEM },
 	{ { (const uint8_t *)"elect-a", 7 }, 43, PROTO_QUEUE_ELECTION },
 };
 
@@ -173,6 +173,7 @@ void tw_sample_request(uint32_t kind, struct proto_request *req)
 							       512 };
 		break;
 	case PROTO_LOCK_STATUS:
+	case PROTO_SEM_STATUS:
 		req->u.lock_status.name = B("db-primary");
 		break;
 	case PROTO_SESSION_KEEPALIVE_MANY:
@@ -324,6 +325,10 @@ void tw_sample_response(uint32_t kind, struct proto_response *resp)
 	case PROTO_SESSION_KEEPALIVE_MANY:
 		resp->u.session_many = (struct proto_session_many_reply){
 			{ many_codes, 3 }, { leases, 3 } };
+		break;
+	case PROTO_SEM_STATUS:
+		resp->u.sem_status = (struct proto_sem_status_reply){
+			4, { holders, 2 }, { waiters, 2 }, 5 };
 		break;
 	case PROTO_ELECTION_LEADER:
 		resp->u.leader = (struct proto_leader_reply){ 301, 77,
