@@ -1656,7 +1656,8 @@ static int fences_to_proto(struct coord_client *c,
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (fences[i].kind != COORD_FENCE_LOCK &&
-		    fences[i].kind != COORD_FENCE_SEM) {
+		    fences[i].kind != COORD_FENCE_SEM &&
+		    fences[i].kind != COORD_FENCE_ELECTION) {
 			errf(c, "fence %zu: an unknown kind %d", i,
 			     fences[i].kind);
 			return COORD_EINVAL;
