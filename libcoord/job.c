@@ -291,16 +291,9 @@ coord_err_t coord_job_claim_async(struct coord_session *s, const void *queue,
 
 	if (opts == NULL)
 		opts = &dflt;
-	if (coord_session_state(s) == COORD_SESSION_LOST) {
-		lc_errf(c, "session %016" PRIx64 " is lost", s->id);
-		return s->lost_code == COORD_ESESSION ? COORD_ESESSION
-						      : COORD_ESESSION_EXPIRED;
-	}
-	if (queue_len == 0 || queue_len > COORD_NAME_BYTES_MAX) {
-		lc_errf(c, "a queue name has 1 to %d bytes",
-			COORD_NAME_BYTES_MAX);
-		return COORD_EINVAL;
-	}
+	rc = lc_wait_check(s, queue_len, "a queue name");
+	if (rc != COORD_OK)
+		return rc;
 	j = calloc(1, sizeof(*j));
 	if (j == NULL || (j->queue = malloc(queue_len)) == NULL) {
 		free(j);
@@ -314,18 +307,11 @@ coord_err_t coord_job_claim_async(struct coord_session *s, const void *queue,
 	j->arg = arg;
 	j->next = s->jobs;
 	s->jobs = j;
-	if (opts->wait && opts->timeout_ms != 0) {
-		struct timeval tv = { opts->timeout_ms / 1000,
-				      (suseconds_t)(opts->timeout_ms % 1000) *
-					      1000 };
-
-		j->timer = evtimer_new(lc_base(c), claim_timeout_cb, j);
-		if (j->timer == NULL) {
-			j->fn = NULL;
-			lc_job_free(j);
-			return COORD_ENOMEM;
-		}
-		evtimer_add(j->timer, &tv);
+	if (lc_wait_timer(c, opts->wait ? opts->timeout_ms : 0,
+			  claim_timeout_cb, j, &j->timer) != COORD_OK) {
+		j->fn = NULL;
+		lc_job_free(j);
+		return COORD_ENOMEM;
 	}
 	rc = claim_send(j, opts->wait, false);
 	if (rc != COORD_OK) {

@@ -478,16 +478,9 @@ int lc_queue_acquire_async(struct coord_session *s, uint8_t qkind,
 
 	if (opts == NULL)
 		opts = &dflt;
-	if (coord_session_state(s) == COORD_SESSION_LOST) {
-		lc_errf(c, "session %016" PRIx64 " is lost", s->id);
-		return s->lost_code == COORD_ESESSION ? COORD_ESESSION
-						      : COORD_ESESSION_EXPIRED;
-	}
-	if (name_len == 0 || name_len > COORD_NAME_BYTES_MAX) {
-		lc_errf(c, "a lock, semaphore or election name has 1 to %d bytes",
-			COORD_NAME_BYTES_MAX);
-		return COORD_EINVAL;
-	}
+	rc = lc_wait_check(s, name_len, "a lock, semaphore or election name");
+	if (rc != COORD_OK)
+		return rc;
 	if (value_len > COORD_ELECTION_VALUE_BYTES_MAX) {
 		lc_errf(c, "an election value has at most %d bytes",
 			COORD_ELECTION_VALUE_BYTES_MAX);
@@ -516,18 +509,11 @@ int lc_queue_acquire_async(struct coord_session *s, uint8_t qkind,
 	l->arg = arg;
 	l->next = s->locks;
 	s->locks = l;
-	if (opts->wait && opts->timeout_ms != 0) {
-		struct timeval tv = { opts->timeout_ms / 1000,
-				      (suseconds_t)(opts->timeout_ms % 1000) *
-					      1000 };
-
-		l->timer = evtimer_new(lc_base(c), acquire_timeout_cb, l);
-		if (l->timer == NULL) {
-			l->fn = NULL;
-			lc_lock_free(l);
-			return COORD_ENOMEM;
-		}
-		evtimer_add(l->timer, &tv);
+	if (lc_wait_timer(c, opts->wait ? opts->timeout_ms : 0,
+			  acquire_timeout_cb, l, &l->timer) != COORD_OK) {
+		l->fn = NULL;
+		lc_lock_free(l);
+		return COORD_ENOMEM;
 	}
 	rc = acquire_send(l, opts->wait, false);
 	if (rc != COORD_OK) {

@@ -374,6 +374,37 @@ static void sreq_end_parked(struct coord_session *s, int code)
 	}
 }
 
+int lc_wait_check(struct coord_session *s, size_t name_len, const char *what)
+{
+	if (coord_session_state(s) == COORD_SESSION_LOST) {
+		lc_errf(s->c, "session %016" PRIx64 " is lost", s->id);
+		return s->lost_code == COORD_ESESSION ? COORD_ESESSION
+						      : COORD_ESESSION_EXPIRED;
+	}
+	if (name_len == 0 || name_len > COORD_NAME_BYTES_MAX) {
+		lc_errf(s->c, "%s has 1 to %d bytes", what,
+			COORD_NAME_BYTES_MAX);
+		return COORD_EINVAL;
+	}
+	return COORD_OK;
+}
+
+int lc_wait_timer(struct coord_client *c, unsigned timeout_ms,
+		  event_callback_fn cb, void *arg, struct event **timer)
+{
+	struct timeval tv = { timeout_ms / 1000,
+			      (suseconds_t)(timeout_ms % 1000) * 1000 };
+
+	*timer = NULL;
+	if (timeout_ms == 0)
+		return COORD_OK;
+	*timer = evtimer_new(lc_base(c), cb, arg);
+	if (*timer == NULL)
+		return COORD_ENOMEM;
+	evtimer_add(*timer, &tv);
+	return COORD_OK;
+}
+
 int lc_session_send(struct coord_session *s, uint32_t kind,
 		    const uint8_t *name, size_t name_len, uint64_t token,
 		    lc_done_fn fn, void *arg)

@@ -6,11 +6,12 @@
 #ifndef COORD_LIBCOORD_SESSION_INT_H
 #define COORD_LIBCOORD_SESSION_INT_H
 
+#include <event2/event.h>
+
 #include "libcoord/client_int.h"
 #include "libcoord/liveness.h"
 #include "proto/limits.h"
 
-struct event;
 struct sreq;
 
 /* A lock handle, or an election handle (qkind PROTO_QUEUE_ELECTION:
@@ -100,6 +101,16 @@ void lc_session_lose(struct coord_session *s, int code);
 /* A request of s answered COORD_ESESSION: the session may only be
  * unknown to this connection; an ATTACH decides. */
 void lc_session_reattach(struct coord_session *s);
+
+/* What every waited acquire (lock, semaphore permit, campaign, job
+ * claim) checks before it starts: s not lost (COORD_ESESSION,
+ * COORD_ESESSION_EXPIRED) and a name of 1 to COORD_NAME_BYTES_MAX bytes
+ * (COORD_EINVAL; what names it in the message: "a queue name"). */
+int lc_wait_check(struct coord_session *s, size_t name_len, const char *what);
+/* The caller's timeout of a waited acquire: cb(arg) after timeout_ms on
+ * the client's base; *timer stays NULL for 0. COORD_ENOMEM. */
+int lc_wait_timer(struct coord_client *c, unsigned timeout_ms,
+		  event_callback_fn cb, void *arg, struct event **timer);
 
 /* A LOCK_RELEASE (name, token) or SESSION_CLOSE of s, sent once s is
  * attached to the connection: held while its ATTACH is out, and sent
