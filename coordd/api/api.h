@@ -134,7 +134,9 @@ bool lease_overdue(struct net *net, const struct lease_ent *e);
 uint64_t lease_ttl_left_ms(struct net *net, const struct lease_ent *e);
 /* A session that cl opened or attached on this node. */
 bool session_is_bound(struct client *cl, uint64_t session);
-/* session_is_bound(), or rq answered COORD_ESESSION (false). */
+/* session_is_bound(), or rq a retry whose reply the client table keeps
+ * (the fsm answers it with that reply); else rq answered COORD_ESESSION
+ * (false). */
 bool session_ok(struct client *cl, const struct proto_request *rq,
 		uint64_t session);
 void leases_client_closed(struct client *cl);

@@ -21,10 +21,8 @@ void election_campaign(struct client *cl, const struct proto_request *rq)
 	const struct proto_campaign *c = &rq->u.campaign;
 	struct proto_cmd cmd;
 
-	if (!session_is_bound(cl, c->session)) {
-		api_send_error(cl, rq->kind, rq->request_id, COORD_ESESSION);
+	if (!session_ok(cl, rq, c->session))
 		return;
-	}
 	/* The fsm judges name and value (COORD_EINVAL, _EVALUETOOBIG);
 	 * what the command codec cannot carry is refused here. */
 	if (c->name.len == 0 || c->value.len > COORD_ELECTION_VALUE_BYTES_MAX) {
@@ -69,10 +67,8 @@ void election_write(struct client *cl, const struct proto_request *rq)
 		cmd.u.resign.session = session;
 		cmd.u.resign.token = rq->u.release.token;
 	}
-	if (!session_is_bound(cl, session)) {
-		api_send_error(cl, rq->kind, rq->request_id, COORD_ESESSION);
+	if (!session_ok(cl, rq, session))
 		return;
-	}
 	rc = api_propose(cl, rq, &cmd, api_empty_done);
 	if (rc != COORD_OK)
 		api_send_error(cl, rq->kind, rq->request_id, rc);

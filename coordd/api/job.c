@@ -258,10 +258,8 @@ void job_request(struct client *cl, const struct proto_request *rq)
 		name = d->queue;
 		break;
 	}
-	if (rq->kind != PROTO_JOB_ENQUEUE && !session_is_bound(cl, session)) {
-		api_send_error(cl, rq->kind, rq->request_id, COORD_ESESSION);
+	if (rq->kind != PROTO_JOB_ENQUEUE && !session_ok(cl, rq, session))
 		return;
-	}
 	if (name.len == 0) {
 		api_send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
 		return;

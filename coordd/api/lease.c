@@ -707,6 +707,14 @@ bool session_ok(struct client *cl, const struct proto_request *rq,
 {
 	if (session_is_bound(cl, session))
 		return true;
+	/* A retry of a request the client table answered already: the
+	 * fsm answers it again with that reply and applies nothing, even
+	 * if the session has ended since (or is not attached to this
+	 * connection): its first reply, not COORD_ESESSION. */
+	if (rq->client_id != 0 &&
+	    fsm_client_has_reply(node_fsm(cl->net->node), rq->client_id,
+				 rq->sequence))
+		return true;
 	api_send_error(cl, rq->kind, rq->request_id, COORD_ESESSION);
 	return false;
 }

@@ -376,10 +376,8 @@ void lock_propose_acquire(struct client *cl, const struct proto_request *rq,
 	struct req *q;
 	int rc;
 
-	if (!session_is_bound(cl, session)) {
-		api_send_error(cl, rq->kind, rq->request_id, COORD_ESESSION);
+	if (!session_ok(cl, rq, session))
 		return;
-	}
 	if (name.len == 0) {
 		api_send_error(cl, rq->kind, rq->request_id, COORD_EINVAL);
 		return;

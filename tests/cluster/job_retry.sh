@@ -16,5 +16,9 @@ has() { echo "$out" | grep -Eq "$1" || fail "no '$1' in the output"; }
 has '^enqueue retry code=COORD_OK job=[1-9][0-9]* token=0 revision_moved=0$'
 has '^claim retry code=COORD_OK job=[1-9][0-9]* token=[1-9][0-9]* revision_moved=0$'
 has '^complete retry code=COORD_OK job=0 token=0 revision_moved=0$'
+# Retried once more after the session ended, from a connection it was
+# never attached to: the first reply, nothing applied (the server used to
+# answer COORD_ESESSION before looking at the client table).
+has '^complete after close code=COORD_OK revision_moved=0$'
 has '^list code=COORD_OK pending=0 claimed=0 done=1 done_token_matches=1$'
 echo "PASS: job_retry"

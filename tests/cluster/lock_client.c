@@ -49,7 +49,9 @@
  *       the same for a JOB_ENQUEUE, then a JOB_CLAIM, then a
  *       JOB_COMPLETE of one session (each seen applied by the revision
  *       moving); prints each retry's reply and whether the revision
- *       moved, then the queue's counts (job_retry.sh).
+ *       moved, then the complete once more after the session was closed, from
+ *       a connection it was never attached to, then the queue's counts
+ *       (job_retry.sh).
  *   retry-elect HOST PORT NAME
  *       the same with an election: CAMPAIGN, RESIGN, and ELECTION_LEADER
  *       (its candidates) as the status.
@@ -975,12 +977,12 @@ static void job_retry_step(struct conn *c, struct conn *look,
 
 static int mode_jobretry(const char *queue)
 {
-	struct conn c, look;
-	struct proto_request rq;
+	struct conn c, look, late;
+	struct proto_request rq, again;
 	struct msg m;
 	uint8_t secret[COORD_SECRET_BYTES_MAX];
 	size_t slen;
-	uint64_t session, id, token;
+	uint64_t session, id, token, rev;
 	struct proto_bytes q = proto_bytes_make(queue, strlen(queue));
 
 	conn_open(&look);
@@ -1013,6 +1015,26 @@ static int mode_jobretry(const char *queue)
 	rq.u.job_complete.result = proto_bytes_make("r", 1);
 	job_retry_step(&c, &look, &rq, session, secret, slen, "complete", &m);
 	msg_free(&m);
+	/* The session ends; the complete retried once more, on a connection
+	 * the session was never attached to: its first reply (COORD_OK),
+	 * not COORD_ESESSION, and nothing applied. */
+	c.acked = rq.sequence - 1;  /* as if its reply never came */
+	memset(&again, 0, sizeof(again));
+	again.kind = PROTO_SESSION_CLOSE;
+	again.u.session.session = session;
+	conn_call(&c, &again, &m);
+	if (m.r.code != COORD_OK)
+		die("SESSION_CLOSE refused");
+	msg_free(&m);
+	rev = revision(&look);
+	conn_open(&late);
+	late.cid = c.cid;
+	again = rq;                 /* the complete's client id and sequence */
+	conn_call(&late, &again, &m);
+	printf("complete after close code=%s revision_moved=%" PRIu64 "\n",
+	       coord_error_name(m.r.code), revision(&look) - rev);
+	msg_free(&m);
+	conn_close(&late);
 	memset(&rq, 0, sizeof(rq));
 	rq.kind = PROTO_JOB_LIST;
 	rq.u.job_list.queue = q;
