@@ -8,9 +8,11 @@
 #   run.sh WORKLOAD [--nodes 3|5] [--duration S] [--nemesis LIST]
 #          [--seed N] [--clients N] [--keys N] [--keep]
 #
-# WORKLOAD: register (check_register.py), watch (check_watch.py) or lock
+# WORKLOAD: register (check_register.py), watch (check_watch.py), lock
 # (tests/fault/lock_workload against a fencing/examples/fenced_kv resource
-# started in the workload's namespace; check_lock.py).
+# started in the workload's namespace; check_lock.py) or job
+# (tests/fault/job_workload: an enqueuer and --clients workers on one
+# queue, against the same resource; check_job.py).
 # LIST: comma-separated faults, one at a time with a heal between:
 #   kill       kill -9 of a random node, restarted 0.5-2 s later
 #   pause      SIGSTOP of a random node (the leader half the time), SIGCONT
@@ -58,8 +60,12 @@ case $workload in
 register) checker=check_register.py ;;
 watch) checker=check_watch.py ;;
 lock) checker=check_lock.py ;;
-*) echo "usage: run.sh register|watch|lock [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
+job) checker=check_job.py ;;
+*) echo "usage: run.sh register|watch|lock|job [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
 esac
+# The job checker needs every done job listed at the end: keep them all.
+node_flags=
+[ "$workload" = job ] && node_flags="--job-done-kept 1000000"
 case $nodes in 3|5) ;; *) echo "run.sh: --nodes is 3 or 5" >&2; exit 2 ;; esac
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -68,8 +74,9 @@ COORDD=$top_builddir/coordd/coordd
 COORDCTL=$top_builddir/tools/coordctl
 WORKLOAD=$top_builddir/tests/fault/workload
 LOCK_WORKLOAD=$top_builddir/tests/fault/lock_workload
+JOB_WORKLOAD=$top_builddir/tests/fault/job_workload
 FENCED_KV=$top_builddir/fencing/examples/fenced_kv
-for b in "$COORDD" "$COORDCTL" "$WORKLOAD" "$LOCK_WORKLOAD" "$FENCED_KV"; do
+for b in "$COORDD" "$COORDCTL" "$WORKLOAD" "$LOCK_WORKLOAD" "$JOB_WORKLOAD" "$FENCED_KV"; do
 	[ -x "$b" ] || { echo "run.sh: no $b (build first: make check builds the workload)" >&2; exit 2; }
 done
 RANDOM=$seed
@@ -173,7 +180,7 @@ node_start() { # I
 		--client-addr "$(addr "$i"):$(port "$i" 0)" \
 		--peer-addr "$(addr "$i"):$(port "$i" 1)" \
 		--http-addr "$(addr "$i"):$(port "$i" 2)" \
-		--initial-cluster "$(cluster)"
+		--initial-cluster "$(cluster)" $node_flags
 	if [ -n "$netns" ]; then
 		ip netns exec "${ns}n$i" "$@" >>"$dir/n$i.log" 2>&1 &
 	else
@@ -299,8 +306,8 @@ fi
 for i in $(seq 1 "$nodes"); do node_start "$i"; done
 wait_leader 60 || { echo "run.sh: no leader within 60 s"; tail -5 "$dir"/n*.log; exit 1; }
 
-if [ "$workload" = lock ]; then
-	# The resource the lock guards, beside the clients.
+if [ "$workload" = lock ] || [ "$workload" = job ]; then
+	# The resource the lock (the claims) guards, beside the clients.
 	mkdir -p "$dir/resource"
 	# Started as the nodes are, so that $! is fenced_kv itself (`ip
 	# netns exec` execs it) and cleanup's kill reaches it.
@@ -317,9 +324,16 @@ if [ "$workload" = lock ]; then
 			{ echo "run.sh: fenced_kv did not start: $(cat "$dir/resource.log")"; exit 1; }
 		sleep 0.1
 	done
+fi
+if [ "$workload" = lock ]; then
 	set -- "$LOCK_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" "$kv_port" \
 		--clients "$clients" --duration-ms "$((duration * 1000))" \
 		--timeout-ms 5000 --ttl-ms 2000 --pause-pct 10 --seed "$seed"
+elif [ "$workload" = job ]; then
+	set -- "$JOB_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" "$kv_port" \
+		--workers "$clients" --jobs $((duration * 15)) \
+		--duration-ms "$((duration * 1000))" --timeout-ms 5000 \
+		--ttl-ms 2000 --pause-pct 10 --dup-pct 10 --seed "$seed"
 else
 	set -- "$WORKLOAD" "$workload" "$(endpoints)" "$dir/history.jsonl" \
 		--clients "$clients" --keys "$keys" --duration-ms "$((duration * 1000))" \
