@@ -118,17 +118,7 @@ static const char *error_type(coord_err_t code)
 
 static struct coord_client *client(const char *name)
 {
-	struct coord_options o = { .request_timeout_ms = timeout_ms,
-				   .name = name };
-	struct coord_client *c = NULL;
-	coord_err_t rc = coord_client_new(endpoints, &o, &c);
-
-	if (rc != COORD_OK) {
-		fprintf(stderr, "job_workload: %s: %s\n", name,
-			coord_strerror(rc));
-		exit(1);
-	}
-	return c;
+	return wl_client(endpoints, timeout_ms, name);
 }
 
 /* Enqueues key k until an answer says whether it is queued. */

@@ -12,7 +12,9 @@
 # (tests/fault/lock_workload against a fencing/examples/fenced_kv resource
 # started in the workload's namespace; check_lock.py) or job
 # (tests/fault/job_workload: an enqueuer and --clients workers on one
-# queue, against the same resource; check_job.py).
+# queue, against the same resource; check_job.py) or session
+# (tests/fault/session_workload: --clients clients holding sessions and
+# locks, an observer of the sessions' ends; check_session.py).
 # LIST: comma-separated faults, one at a time with a heal between:
 #   kill       kill -9 of a random node, restarted 0.5-2 s later
 #   pause      SIGSTOP of a random node (the leader half the time), SIGCONT
@@ -61,7 +63,8 @@ register) checker=check_register.py ;;
 watch) checker=check_watch.py ;;
 lock) checker=check_lock.py ;;
 job) checker=check_job.py ;;
-*) echo "usage: run.sh register|watch|lock|job [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
+session) checker=check_session.py ;;
+*) echo "usage: run.sh register|watch|lock|job|session [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
 esac
 # The job checker needs every done job listed at the end: keep them all.
 node_flags=
@@ -75,8 +78,10 @@ COORDCTL=$top_builddir/tools/coordctl
 WORKLOAD=$top_builddir/tests/fault/workload
 LOCK_WORKLOAD=$top_builddir/tests/fault/lock_workload
 JOB_WORKLOAD=$top_builddir/tests/fault/job_workload
+SESSION_WORKLOAD=$top_builddir/tests/fault/session_workload
 FENCED_KV=$top_builddir/fencing/examples/fenced_kv
-for b in "$COORDD" "$COORDCTL" "$WORKLOAD" "$LOCK_WORKLOAD" "$JOB_WORKLOAD" "$FENCED_KV"; do
+for b in "$COORDD" "$COORDCTL" "$WORKLOAD" "$LOCK_WORKLOAD" "$JOB_WORKLOAD" "$SESSION_WORKLOAD" \
+	"$FENCED_KV"; do
 	[ -x "$b" ] || { echo "run.sh: no $b (build first: make check builds the workload)" >&2; exit 2; }
 done
 RANDOM=$seed
@@ -334,6 +339,10 @@ elif [ "$workload" = job ]; then
 		--workers "$clients" --jobs $((duration * 15)) \
 		--duration-ms "$((duration * 1000))" --timeout-ms 5000 \
 		--ttl-ms 2000 --pause-pct 10 --dup-pct 10 --seed "$seed"
+elif [ "$workload" = session ]; then
+	set -- "$SESSION_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" \
+		--clients "$clients" --duration-ms "$((duration * 1000))" \
+		--timeout-ms 5000 --ttl-ms 2000 --pause-pct 10 --seed "$seed"
 else
 	set -- "$WORKLOAD" "$workload" "$(endpoints)" "$dir/history.jsonl" \
 		--clients "$clients" --keys "$keys" --duration-ms "$((duration * 1000))" \

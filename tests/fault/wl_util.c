@@ -60,6 +60,21 @@ void wl_parse_opts(const char *prog, int argc, char **argv, int first,
 	}
 }
 
+struct coord_client *wl_client(const char *endpoints, unsigned timeout_ms,
+			       const char *name)
+{
+	struct coord_options o = { .request_timeout_ms = timeout_ms,
+				   .name = name };
+	struct coord_client *c = NULL;
+	coord_err_t rc = coord_client_new(endpoints, &o, &c);
+
+	if (rc != COORD_OK) {
+		fprintf(stderr, "%s: %s\n", name, coord_strerror(rc));
+		exit(1);
+	}
+	return c;
+}
+
 void wl_sleep_ms(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

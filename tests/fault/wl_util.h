@@ -37,6 +37,11 @@ struct wl_opt {
 void wl_parse_opts(const char *prog, int argc, char **argv, int first,
 		   const struct wl_opt *opts, size_t n, void (*usage)(void));
 
+/* A synchronous client of endpoints named name, with requests timing
+ * out after timeout_ms; exits 1 when it cannot be made. */
+struct coord_client *wl_client(const char *endpoints, unsigned timeout_ms,
+			       const char *name);
+
 /* Sleeps ms milliseconds (through signals). */
 void wl_sleep_ms(unsigned ms);
 
