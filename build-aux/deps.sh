@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages coord needs to build and test, when missing.
 set -e
-pkgs="build-essential autoconf automake libtool pkg-config libevent-dev libmsgpack-dev libleveldb-dev libssl-dev check gcovr python3 openssl clang libclang-rt-14-dev iproute2"
+pkgs="build-essential autoconf automake libtool pkg-config libevent-dev libmsgpack-dev libleveldb-dev libssl-dev check gcovr python3 openssl clang libclang-rt-14-dev iproute2 libfaketime"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

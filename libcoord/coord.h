@@ -562,6 +562,13 @@ COORD_API enum coord_session_state coord_session_state(
 	const struct coord_session *s);
 COORD_API uint64_t coord_session_id(const struct coord_session *s);
 COORD_API uint64_t coord_session_ttl_ms(const struct coord_session *s);
+/* The session's deadline by this process's clock: the send time of the
+ * request that carried its latest acknowledged keepalive (or its OPEN or
+ * ATTACH) plus its TTL, in milliseconds of CLOCK_MONOTONIC
+ * (clock_gettime()). The servers do not end the session before it;
+ * coord_session_state() says LOST from it on (or earlier, when the
+ * servers said the session ended). */
+COORD_API uint64_t coord_session_deadline_ms(const struct coord_session *s);
 /* The secret (*len bytes, owned by the handle). */
 COORD_API const uint8_t *coord_session_secret(const struct coord_session *s,
 					      size_t *len);

@@ -1052,6 +1052,11 @@ uint64_t coord_session_ttl_ms(const struct coord_session *s)
 	return s->live.ttl_ms;
 }
 
+uint64_t coord_session_deadline_ms(const struct coord_session *s)
+{
+	return s->live.acked_send_ms + s->live.ttl_ms;
+}
+
 const uint8_t *coord_session_secret(const struct coord_session *s,
 				    size_t *len)
 {

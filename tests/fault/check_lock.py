@@ -25,7 +25,9 @@ import json
 import sys
 
 
-def load(path):
+def load(path, fields=("us", "p", "t", "f", "token")):
+    """The history's events in "us" order, each with fields (exit 2 on
+    a line that is not JSON or lacks one)."""
     events = []
     with open(path) as f:
         for n, line in enumerate(f, 1):
@@ -34,7 +36,7 @@ def load(path):
                 continue
             try:
                 e = json.loads(line)
-                for field in ("us", "p", "t", "f", "token"):
+                for field in fields:
                     e[field]
             except (ValueError, KeyError) as err:
                 print(f"line {n}: unreadable: {err}")
@@ -45,15 +47,16 @@ def load(path):
 
 
 def operations(events):
-    """Pairs each invoke with its process's next completion; an invoke
-    with none stays open (end None, type info)."""
+    """Pairs each invoke with its process's next completion: an op has
+    the invoke's fields, then the completion's ("t", "token", ...), with
+    "inv" and "end" its times; an invoke with none stays open (end None,
+    type info). Shared with check_job.py."""
     open_ops = {}
     ops = []
     for e in events:
         p = e["p"]
         if e["t"] == "invoke":
-            op = {"p": p, "f": e["f"], "token": e["token"], "inv": e["us"],
-                  "end": None, "t": "info", "rev": 0, "code": ""}
+            op = dict(e, inv=e["us"], end=None, t="info")
             open_ops[p] = op
             ops.append(op)
             continue
@@ -61,10 +64,8 @@ def operations(events):
         if op is None or op["f"] != e["f"]:
             print(f"process {p}: a {e['t']} {e['f']} without its invoke")
             sys.exit(2)
-        op.update(end=e["us"], t=e["t"], rev=e.get("rev", 0),
-                  code=e.get("code", ""))
-        if e["f"] == "acquire":
-            op["token"] = e["token"]
+        op.update({k: v for k, v in e.items() if k not in ("us", "p", "f")},
+                  end=e["us"])
     return ops
 
 
@@ -133,6 +134,19 @@ def check(ops):
     return grants, bad
 
 
+def verdict(bad, summary):
+    """Prints the verdict (the first violations if any) and exits: 0
+    when bad is empty, else 1. Shared by the checkers of histories with
+    fenced writes (check_job.py)."""
+    if bad:
+        print(f"NOT SAFE: {len(bad)} violations ({summary})")
+        for b in bad[:20]:
+            print("  " + b)
+        sys.exit(1)
+    print(f"safe: {summary}")
+    sys.exit(0)
+
+
 def main():
     if len(sys.argv) != 2:
         print("usage: check_lock.py HISTORY")
@@ -145,13 +159,7 @@ def main():
                f"accepted / {sum(o['t'] == 'fail' for o in puts)} refused, "
                f"resource writes {sum(o['t'] == 'ok' for o in writes)} accepted / "
                f"{sum(o['t'] == 'fail' for o in writes)} stale")
-    if bad:
-        print(f"NOT SAFE: {len(bad)} violations ({summary})")
-        for b in bad[:20]:
-            print("  " + b)
-        sys.exit(1)
-    print(f"safe: {summary}")
-    sys.exit(0)
+    verdict(bad, summary)
 
 
 if __name__ == "__main__":

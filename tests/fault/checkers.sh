@@ -12,6 +12,8 @@ for h in "$src"/histories/*.jsonl; do
 	reg_*) checker=check_register.py ;;
 	watch_*) checker=check_watch.py ;;
 	lock_*) checker=check_lock.py ;;
+	job_*) checker=check_job.py ;;
+	session_*) checker=check_session.py ;;
 	*) echo "FAIL: $name: no checker for it"; status=1; continue ;;
 	esac
 	case $name in

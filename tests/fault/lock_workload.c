@@ -30,17 +30,11 @@
  * Exit: 0 when the history was written, 1 when the workload could not
  * run (no cluster, no resource).
  */
-#include <arpa/inet.h>
-#include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "libcoord/coord.h"
@@ -48,7 +42,6 @@
 
 #define CLIENTS_MAX 32
 #define LOCK_NAME "lk"
-#define LINE_MAX_ 256
 
 static const char *endpoints;
 static unsigned timeout_ms = 5000;
@@ -57,20 +50,14 @@ static unsigned ttl_ms = 2000;
 static unsigned pause_pct = 10;
 static unsigned n_clients = 5;
 static unsigned resource_port;
+static unsigned seed = 1;
 static uint64_t rng = 1;
 static FILE *out;
+static uint64_t end_us;
 
 static unsigned arg_uint(const char *s, unsigned lo, unsigned hi)
 {
 	return wl_arg_uint("lock_workload", s, lo, hi);
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 static void rec(uint64_t p, const char *t, const char *f, uint64_t token,
@@ -101,51 +88,9 @@ static const char *error_type(coord_err_t code)
 	}
 }
 
-/* The resource: one line out, one line back; -1 on a broken connection
- * (closed: the next write dials again). */
 static int resource_fd = -1;
 
-static int resource_write(uint64_t p, uint64_t token, char *reply,
-			  size_t reply_size)
-{
-	struct sockaddr_in sa;
-	char line[LINE_MAX_];
-	size_t got = 0;
-	int n;
-
-	if (resource_fd < 0) {
-		resource_fd = socket(AF_INET, SOCK_STREAM, 0);
-		memset(&sa, 0, sizeof(sa));
-		sa.sin_family = AF_INET;
-		sa.sin_port = htons((uint16_t)resource_port);
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (resource_fd < 0 ||
-		    connect(resource_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-			goto broken;
-	}
-	n = snprintf(line, sizeof(line), "WRITE " LOCK_NAME " %" PRIu64
-		     " res p%" PRIu64 "-t%" PRIu64 "\n", token, p, token);
-	if (write(resource_fd, line, (size_t)n) != n)
-		goto broken;
-	while (got + 1 < reply_size) {
-		ssize_t r = read(resource_fd, reply + got, 1);
-
-		if (r <= 0)
-			goto broken;
-		if (reply[got] == '\n')
-			break;
-		got++;
-	}
-	reply[got] = '\0';
-	return 0;
-broken:
-	if (resource_fd >= 0)
-		close(resource_fd);
-	resource_fd = -1;
-	return -1;
-}
-
-static void child(unsigned slot, uint64_t end_us)
+static void child(unsigned slot)
 {
 	struct coord_options o = { .request_timeout_ms = timeout_ms,
 				   .name = "lock-workload" };
@@ -167,12 +112,12 @@ static void child(unsigned slot, uint64_t end_us)
 		struct coord_fence fence = { .lock = LOCK_NAME,
 					     .lock_len = strlen(LOCK_NAME) };
 		struct coord_lock *l = NULL;
-		char value[64], reply[LINE_MAX_];
+		char value[64];
 		uint64_t token, rev = 0;
 
 		if (s == NULL && coord_session_open(c, ttl_ms, &s) != COORD_OK) {
 			s = NULL;
-			sleep_ms(100);
+			wl_sleep_ms(100);
 			continue;
 		}
 		rec(p, "invoke", "acquire", 0, 0, COORD_OK);
@@ -184,7 +129,7 @@ static void child(unsigned slot, uint64_t end_us)
 		token = coord_lock_token(l);
 		rec(p, "ok", "acquire", token, 0, COORD_OK);
 		if (wl_rnd(&rng) % 100 < pause_pct)
-			sleep_ms(ttl_ms * 3 / 2);
+			wl_sleep_ms(ttl_ms * 3 / 2);
 		fence.token = token;
 		snprintf(value, sizeof(value), "p%" PRIu64 "-t%" PRIu64, p,
 			 token);
@@ -195,14 +140,9 @@ static void child(unsigned slot, uint64_t end_us)
 		rec(p, rc == COORD_OK ? "ok" : error_type(rc), "put", token,
 		    rev, rc);
 		rec(p, "invoke", "write", token, 0, COORD_OK);
-		if (resource_write(p, token, reply, sizeof(reply)) != 0)
-			rec(p, "info", "write", token, 0, COORD_EUNAVAILABLE);
-		else if (strcmp(reply, "OK") == 0)
-			rec(p, "ok", "write", token, 0, COORD_OK);
-		else if (strncmp(reply, "STALE ", 6) == 0)
-			rec(p, "fail", "write", token, 0, COORD_EFENCED);
-		else
-			rec(p, "info", "write", token, 0, COORD_EINVAL);
+		rc = wl_resource_write(&resource_fd, resource_port, LOCK_NAME,
+				       token, "res", value);
+		rec(p, wl_resource_outcome(rc), "write", token, 0, rc);
 		rec(p, "invoke", "release", token, 0, COORD_OK);
 		rc = coord_lock_release(l);
 		rec(p, rc == COORD_OK ? "ok" : error_type(rc), "release",
@@ -229,86 +169,23 @@ static void usage(void)
 	exit(2);
 }
 
-/* Appends the file at path to out, then removes it. */
-static int append(const char *path)
-{
-	char buf[4096];
-	size_t n;
-	FILE *in = fopen(path, "r");
-
-	if (in == NULL)
-		return -1;
-	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-		fwrite(buf, 1, n, out);
-	fclose(in);
-	return unlink(path);
-}
-
 int main(int argc, char **argv)
 {
-	pid_t pids[CLIENTS_MAX];
-	char path[4096];
-	uint64_t end_us;
-	int rc = 0;
-
+	const struct wl_opt opts[] = {
+		{ "--clients", &n_clients, 1, CLIENTS_MAX },
+		{ "--duration-ms", &duration_ms, 1, 3600000 },
+		{ "--timeout-ms", &timeout_ms, 100, 600000 },
+		{ "--ttl-ms", &ttl_ms, 100, 600000 },
+		{ "--pause-pct", &pause_pct, 0, 100 },
+		{ "--seed", &seed, 1, 4000000000u },
+	};
 	if (argc < 4)
 		usage();
 	endpoints = argv[1];
 	resource_port = arg_uint(argv[3], 1, 65535);
-	for (int i = 4; i < argc; i += 2) {
-		if (i + 1 >= argc)
-			usage();
-		if (strcmp(argv[i], "--clients") == 0)
-			n_clients = arg_uint(argv[i + 1], 1, CLIENTS_MAX);
-		else if (strcmp(argv[i], "--duration-ms") == 0)
-			duration_ms = arg_uint(argv[i + 1], 1, 3600000);
-		else if (strcmp(argv[i], "--timeout-ms") == 0)
-			timeout_ms = arg_uint(argv[i + 1], 100, 600000);
-		else if (strcmp(argv[i], "--ttl-ms") == 0)
-			ttl_ms = arg_uint(argv[i + 1], 100, 600000);
-		else if (strcmp(argv[i], "--pause-pct") == 0)
-			pause_pct = arg_uint(argv[i + 1], 0, 100);
-		else if (strcmp(argv[i], "--seed") == 0)
-			rng = arg_uint(argv[i + 1], 1, 4000000000u);
-		else
-			usage();
-	}
+	wl_parse_opts(argv[0], argc, argv, 4, opts,
+		      sizeof(opts) / sizeof(opts[0]), usage);
+	rng = seed;
 	end_us = wl_now_us() + (uint64_t)duration_ms * 1000u;
-	for (unsigned i = 0; i < n_clients; i++) {
-		snprintf(path, sizeof(path), "%s.%u", argv[2], i);
-		pids[i] = fork();
-		if (pids[i] < 0) {
-			perror("fork");
-			return 1;
-		}
-		if (pids[i] == 0) {
-			out = fopen(path, "w");
-			if (out == NULL) {
-				perror(path);
-				_exit(1);
-			}
-			child(i, end_us);
-			_exit(fclose(out) == 0 ? 0 : 1);
-		}
-	}
-	for (unsigned i = 0; i < n_clients; i++) {
-		int st;
-
-		if (waitpid(pids[i], &st, 0) < 0 || !WIFEXITED(st) ||
-		    WEXITSTATUS(st) != 0)
-			rc = 1;
-	}
-	out = fopen(argv[2], "w");
-	if (out == NULL) {
-		perror(argv[2]);
-		return 1;
-	}
-	for (unsigned i = 0; i < n_clients; i++) {
-		snprintf(path, sizeof(path), "%s.%u", argv[2], i);
-		if (append(path) != 0)
-			rc = 1;
-	}
-	if (fclose(out) != 0)
-		rc = 1;
-	return rc;
+	return wl_run_clients(n_clients, argv[2], &out, child);
 }

@@ -6,11 +6,15 @@
 # run's files are; exits 0 only when the checker passed.
 #
 #   run.sh WORKLOAD [--nodes 3|5] [--duration S] [--nemesis LIST]
-#          [--seed N] [--clients N] [--keys N] [--keep]
+#          [--seed N] [--clients N] [--keys N] [--clock-rate PPM] [--keep]
 #
-# WORKLOAD: register (check_register.py), watch (check_watch.py) or lock
+# WORKLOAD: register (check_register.py), watch (check_watch.py), lock
 # (tests/fault/lock_workload against a fencing/examples/fenced_kv resource
-# started in the workload's namespace; check_lock.py).
+# started in the workload's namespace; check_lock.py) or job
+# (tests/fault/job_workload: an enqueuer and --clients workers on one
+# queue, against the same resource; check_job.py) or session
+# (tests/fault/session_workload: --clients clients holding sessions and
+# locks, an observer of the sessions' ends; check_session.py).
 # LIST: comma-separated faults, one at a time with a heal between:
 #   kill       kill -9 of a random node, restarted 0.5-2 s later
 #   pause      SIGSTOP of a random node (the leader half the time), SIGCONT
@@ -18,7 +22,20 @@
 #   partition  (network namespaces only) one of: the leader isolated, a
 #              random node isolated, a random minority cut from the
 #              majority, a bridge (two halves that share one node)
+#   clock      (libfaketime) a step of a random node's wall clock
+#              (CLOCK_REALTIME only) by 1-60 min forward or back, stepped
+#              back 1-4 s later
 # default: kill,pause,partition.
+#
+# --clock-rate PPM: every node's clocks (CLOCK_MONOTONIC and
+# CLOCK_REALTIME, and its sleeps and waits) run 1 + PPM/1,000,000 times as
+# fast as the clients' (negative: slower), from each start of the node,
+# through libfaketime (FAKETIME="+0 xRATE"). Not with the clock nemesis,
+# which keeps CLOCK_MONOTONIC untouched (FAKETIME_DONT_FAKE_MONOTONIC=1)
+# and steps CLOCK_REALTIME at run time through a timestamp file
+# (FAKETIME_TIMESTAMP_FILE, read at every call: FAKETIME_NO_CACHE=1);
+# libfaketime cannot change a rate at run time without a step back of
+# CLOCK_MONOTONIC. Without libfaketime either exits 77 (skipped).
 #
 # Network: as root with `ip netns`, each node runs in a network namespace
 # of its own, joined to a bridge in one more namespace where the workload
@@ -40,6 +57,7 @@ nemesis=kill,pause,partition
 seed=$(( $$ % 100000 + 1 ))
 clients=6
 keys=8
+clock_rate=0
 keep=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -49,6 +67,7 @@ while [ $# -gt 0 ]; do
 	--seed) seed=$2; shift ;;
 	--clients) clients=$2; shift ;;
 	--keys) keys=$2; shift ;;
+	--clock-rate) clock_rate=$2; shift ;;
 	--keep) keep=1 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -58,9 +77,33 @@ case $workload in
 register) checker=check_register.py ;;
 watch) checker=check_watch.py ;;
 lock) checker=check_lock.py ;;
-*) echo "usage: run.sh register|watch|lock [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
+job) checker=check_job.py ;;
+session) checker=check_session.py ;;
+*) echo "usage: run.sh register|watch|lock|job|session [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
 esac
+# The job checker needs every done job listed at the end: keep them all.
+node_flags=
+[ "$workload" = job ] && node_flags="--job-done-kept 1000000"
 case $nodes in 3|5) ;; *) echo "run.sh: --nodes is 3 or 5" >&2; exit 2 ;; esac
+case $clock_rate in
+-[0-9]*|[0-9]*) [ "${clock_rate#-}" -lt 1000000 ] 2>/dev/null ||
+	{ echo "run.sh: --clock-rate is in (-1000000, 1000000) ppm" >&2; exit 2; } ;;
+*) echo "run.sh: --clock-rate is a number of ppm" >&2; exit 2 ;;
+esac
+clock_nemesis=
+case ",$nemesis," in *,clock,*) clock_nemesis=1 ;; esac
+faketime_lib=
+if [ "$clock_rate" != 0 ] || [ -n "$clock_nemesis" ]; then
+	[ "$clock_rate" != 0 ] && [ -n "$clock_nemesis" ] &&
+		{ echo "run.sh: --clock-rate and the clock nemesis do not combine" >&2; exit 2; }
+	for f in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
+		[ -f "$f" ] && { faketime_lib=$f; break; }
+	done
+	[ -n "$faketime_lib" ] ||
+		{ echo "run.sh: no libfaketime (Debian: libfaketime); skipped"; exit 77; }
+	# The rate as libfaketime reads it: 1 + ppm / 10^6, in decimals.
+	clock_x=$(awk -v p="$clock_rate" 'BEGIN { printf "%.6f", 1 + p / 1000000 }')
+fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 top_builddir=${top_builddir:-$here/../../_build}
@@ -68,8 +111,11 @@ COORDD=$top_builddir/coordd/coordd
 COORDCTL=$top_builddir/tools/coordctl
 WORKLOAD=$top_builddir/tests/fault/workload
 LOCK_WORKLOAD=$top_builddir/tests/fault/lock_workload
+JOB_WORKLOAD=$top_builddir/tests/fault/job_workload
+SESSION_WORKLOAD=$top_builddir/tests/fault/session_workload
 FENCED_KV=$top_builddir/fencing/examples/fenced_kv
-for b in "$COORDD" "$COORDCTL" "$WORKLOAD" "$LOCK_WORKLOAD" "$FENCED_KV"; do
+for b in "$COORDD" "$COORDCTL" "$WORKLOAD" "$LOCK_WORKLOAD" "$JOB_WORKLOAD" "$SESSION_WORKLOAD" \
+	"$FENCED_KV"; do
 	[ -x "$b" ] || { echo "run.sh: no $b (build first: make check builds the workload)" >&2; exit 2; }
 done
 RANDOM=$seed
@@ -173,7 +219,20 @@ node_start() { # I
 		--client-addr "$(addr "$i"):$(port "$i" 0)" \
 		--peer-addr "$(addr "$i"):$(port "$i" 1)" \
 		--http-addr "$(addr "$i"):$(port "$i" 2)" \
-		--initial-cluster "$(cluster)"
+		--initial-cluster "$(cluster)" $node_flags
+	if [ -n "$faketime_lib" ]; then
+		# ASan wants to be the first library; libfaketime comes first.
+		if [ -n "$clock_nemesis" ]; then
+			[ -f "$dir/n$i.clock" ] || echo "+0" >"$dir/n$i.clock"
+			set -- env LD_PRELOAD="$faketime_lib" \
+				FAKETIME_TIMESTAMP_FILE="$dir/n$i.clock" \
+				FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
+				ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+		else
+			set -- env LD_PRELOAD="$faketime_lib" FAKETIME="+0 x$clock_x" \
+				ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+		fi
+	fi
 	if [ -n "$netns" ]; then
 		ip netns exec "${ns}n$i" "$@" >>"$dir/n$i.log" 2>&1 &
 	else
@@ -228,7 +287,7 @@ cut_group() { # "A..."
 
 sleep_ms() { sleep "$(( $1 / 1000 )).$(printf %03d $(( $1 % 1000 )))"; }
 
-kills=0 pauses=0 partitions=0
+kills=0 pauses=0 partitions=0 clocks=0
 fault_once() {
 	kinds=$(echo "$nemesis" | tr , ' ')
 	set -- $kinds
@@ -286,21 +345,36 @@ fault_once() {
 		heal_net
 		partitions=$((partitions + 1))
 		;;
+	clock)
+		if [ $((RANDOM % 2)) -eq 0 ]; then
+			l=$(leader)
+			[ -n "$l" ] && victim=$l
+		fi
+		step=$(( (60 + RANDOM % 3541) * (RANDOM % 2 * 2 - 1) ))
+		log "clock: n$victim's wall clock stepped ${step}s"
+		echo "$( [ $step -ge 0 ] && echo +)$step" >"$dir/n$victim.clock"
+		sleep_ms $(( 1000 + RANDOM % 3000 ))
+		log "clock: n$victim's wall clock stepped back"
+		echo "+0" >"$dir/n$victim.clock"
+		clocks=$((clocks + 1))
+		;;
 	esac
 	sleep_ms $(( 300 + RANDOM % 1200 ))
 }
 
+clock_note=
+[ "$clock_rate" != 0 ] && clock_note=", node clocks at x$clock_x (libfaketime)"
 if [ -n "$netns" ]; then
 	net_setup || { echo "run.sh: could not set up the namespaces" >&2; exit 1; }
-	echo "run.sh: $workload, $nodes nodes in network namespaces ${ns}n1..${ns}n$nodes, seed $seed, nemesis $nemesis, ${duration}s"
+	echo "run.sh: $workload, $nodes nodes in network namespaces ${ns}n1..${ns}n$nodes, seed $seed, nemesis $nemesis, ${duration}s$clock_note"
 else
-	echo "run.sh: $workload, $nodes nodes on loopback (no network namespaces: not root or no ip; partitions left out), seed $seed, nemesis $nemesis, ${duration}s"
+	echo "run.sh: $workload, $nodes nodes on loopback (no network namespaces: not root or no ip; partitions left out), seed $seed, nemesis $nemesis, ${duration}s$clock_note"
 fi
 for i in $(seq 1 "$nodes"); do node_start "$i"; done
 wait_leader 60 || { echo "run.sh: no leader within 60 s"; tail -5 "$dir"/n*.log; exit 1; }
 
-if [ "$workload" = lock ]; then
-	# The resource the lock guards, beside the clients.
+if [ "$workload" = lock ] || [ "$workload" = job ]; then
+	# The resource the lock (the claims) guards, beside the clients.
 	mkdir -p "$dir/resource"
 	# Started as the nodes are, so that $! is fenced_kv itself (`ip
 	# netns exec` execs it) and cleanup's kill reaches it.
@@ -317,7 +391,18 @@ if [ "$workload" = lock ]; then
 			{ echo "run.sh: fenced_kv did not start: $(cat "$dir/resource.log")"; exit 1; }
 		sleep 0.1
 	done
+fi
+if [ "$workload" = lock ]; then
 	set -- "$LOCK_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" "$kv_port" \
+		--clients "$clients" --duration-ms "$((duration * 1000))" \
+		--timeout-ms 5000 --ttl-ms 2000 --pause-pct 10 --seed "$seed"
+elif [ "$workload" = job ]; then
+	set -- "$JOB_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" "$kv_port" \
+		--workers "$clients" --jobs $((duration * 15)) \
+		--duration-ms "$((duration * 1000))" --timeout-ms 5000 \
+		--ttl-ms 2000 --pause-pct 10 --dup-pct 10 --seed "$seed"
+elif [ "$workload" = session ]; then
+	set -- "$SESSION_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" \
 		--clients "$clients" --duration-ms "$((duration * 1000))" \
 		--timeout-ms 5000 --ttl-ms 2000 --pause-pct 10 --seed "$seed"
 else
@@ -339,12 +424,15 @@ done
 log "heal all"
 heal_net 2>/dev/null
 for i in $(seq 1 "$nodes"); do
+	[ -n "$clock_nemesis" ] && echo "+0" >"$dir/n$i.clock"
+done
+for i in $(seq 1 "$nodes"); do
 	if running "$i"; then kill -CONT "$(cat "$dir/n$i.pid")"; else node_start "$i"; fi
 done
 wait "$wl_pid"
 wl_status=$?
 wl_pid=
-echo "run.sh: faults: $kills kills, $pauses pauses, $partitions partitions"
+echo "run.sh: faults: $kills kills, $pauses pauses, $partitions partitions, $clocks clock steps"
 cat "$dir/workload.log"
 echo "run.sh: history: $(wc -l <"$dir/history.jsonl") lines," \
 	"$(grep -c '"t":"ok"' "$dir/history.jsonl") ok," \

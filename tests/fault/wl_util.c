@@ -3,9 +3,17 @@
  */
 #include "tests/fault/wl_util.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 uint64_t wl_now_us(void)
 {
@@ -35,4 +43,161 @@ unsigned wl_arg_uint(const char *prog, const char *s, unsigned lo,
 		exit(2);
 	}
 	return (unsigned)v;
+}
+
+void wl_parse_opts(const char *prog, int argc, char **argv, int first,
+		   const struct wl_opt *opts, size_t n, void (*usage)(void))
+{
+	for (int i = first; i < argc; i += 2) {
+		size_t k = 0;
+
+		while (k < n && strcmp(argv[i], opts[k].name) != 0)
+			k++;
+		if (i + 1 >= argc || k == n)
+			usage();
+		*opts[k].v = wl_arg_uint(prog, argv[i + 1], opts[k].lo,
+					 opts[k].hi);
+	}
+}
+
+struct coord_client *wl_client(const char *endpoints, unsigned timeout_ms,
+			       const char *name)
+{
+	struct coord_options o = { .request_timeout_ms = timeout_ms,
+				   .name = name };
+	struct coord_client *c = NULL;
+	coord_err_t rc = coord_client_new(endpoints, &o, &c);
+
+	if (rc != COORD_OK) {
+		fprintf(stderr, "%s: %s\n", name, coord_strerror(rc));
+		exit(1);
+	}
+	return c;
+}
+
+void wl_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+coord_err_t wl_resource_write(int *fd, unsigned port, const char *resource,
+			      uint64_t token, const char *key,
+			      const char *value)
+{
+	struct sockaddr_in sa;
+	char line[512], reply[256];
+	const size_t reply_size = sizeof(reply);
+	size_t got = 0;
+	int n;
+
+	if (*fd < 0) {
+		*fd = socket(AF_INET, SOCK_STREAM, 0);
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)port);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (*fd < 0 ||
+		    connect(*fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+			goto broken;
+	}
+	n = snprintf(line, sizeof(line), "WRITE %s %" PRIu64 " %s %s\n",
+		     resource, token, key, value);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    write(*fd, line, (size_t)n) != n)
+		goto broken;
+	while (got + 1 < reply_size) {
+		ssize_t r = read(*fd, reply + got, 1);
+
+		if (r <= 0)
+			goto broken;
+		if (reply[got] == '\n')
+			break;
+		got++;
+	}
+	reply[got] = '\0';
+	if (strcmp(reply, "OK") == 0)
+		return COORD_OK;
+	return strncmp(reply, "STALE ", 6) == 0 ? COORD_EFENCED : COORD_EINVAL;
+broken:
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return COORD_EUNAVAILABLE;
+}
+
+const char *wl_resource_outcome(coord_err_t code)
+{
+	if (code == COORD_OK)
+		return "ok";
+	return code == COORD_EFENCED ? "fail" : "info";
+}
+
+/* Appends the file at path to out, then removes it. */
+static int append(FILE *out, const char *path)
+{
+	char buf[4096];
+	size_t n;
+	FILE *in = fopen(path, "r");
+
+	if (in == NULL)
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	return unlink(path);
+}
+
+int wl_run_clients(unsigned n, const char *path, FILE **out,
+		   void (*fn)(unsigned i))
+{
+	char part[4096];
+	int rc = 0;
+	pid_t *pids = calloc(n, sizeof(*pids));
+
+	if (pids == NULL)
+		return 1;
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(part, sizeof(part), "%s.%u", path, i);
+		pids[i] = fork();
+		if (pids[i] < 0) {
+			perror("fork");
+			n = i;
+			rc = 1;
+			break;
+		}
+		if (pids[i] == 0) {
+			*out = fopen(part, "w");
+			if (*out == NULL) {
+				perror(part);
+				_exit(1);
+			}
+			fn(i);
+			_exit(fclose(*out) == 0 ? 0 : 1);
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		int st;
+
+		if (waitpid(pids[i], &st, 0) < 0 || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			rc = 1;
+	}
+	free(pids);
+	*out = fopen(path, "w");
+	if (*out == NULL) {
+		perror(path);
+		return 1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(part, sizeof(part), "%s.%u", path, i);
+		if (append(*out, part) != 0)
+			rc = 1;
+	}
+	if (fclose(*out) != 0)
+		rc = 1;
+	*out = NULL;
+	return rc;
 }

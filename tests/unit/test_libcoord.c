@@ -475,6 +475,54 @@ START_TEST(session_survives_a_broken_connection)
 }
 END_TEST
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* coord_session_deadline_ms(): the OPEN's send time + TTL, then moved on
+ * by each acknowledged keepalive, never past the last one's send + TTL;
+ * the state follows it (tests/fault's session checker relies on it). */
+START_TEST(session_deadline_is_the_last_acked_send_plus_ttl)
+{
+	struct coord_client *a = client();
+	uint64_t before = mono_ms(), after, d0, d, now;
+	struct coord_session *sa = session(a, 1200);
+
+	after = mono_ms();
+	d0 = coord_session_deadline_ms(sa);
+	ck_assert_uint_ge(d0, before + 1200);
+	ck_assert_uint_le(d0, after + 1200);
+	/* Keepalives every ttl/3 for about one TTL move it on. */
+	do {
+		enum coord_session_state st;
+		uint64_t later;
+
+		coord_client_run(a, 50);
+		now = mono_ms();
+		d = coord_session_deadline_ms(sa);
+		st = coord_session_state(sa);
+		later = mono_ms();
+		ck_assert_uint_le(d, now + 1200);
+		if (later < d - 600)
+			ck_assert_int_eq(st, COORD_SESSION_ALIVE);
+		else if (now >= d - 600 && later < d)
+			ck_assert_int_eq(st, COORD_SESSION_JEOPARDY);
+	} while (now < after + 1200);
+	ck_assert_uint_gt(d, d0 + 300);
+	/* Without the loop no keepalive goes out: lost at the deadline. */
+	while (mono_ms() < d)
+		usleep(20000);
+	ck_assert_int_eq(coord_session_state(sa), COORD_SESSION_LOST);
+	ck_assert_uint_eq(coord_session_deadline_ms(sa), d);
+	coord_session_close(sa);
+	coord_client_free(a);
+}
+END_TEST
+
 /* The asynchronous API on the caller's event_base: open, acquire,
  * release from the callbacks. */
 struct async_run {
@@ -1085,6 +1133,7 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, grant_pushed_before_the_cancel_is_released);
 	SL_ADD(s, grant_learned_after_the_cancel_is_released);
 	SL_ADD(s, session_survives_a_broken_connection);
+	SL_ADD(s, session_deadline_is_the_last_acked_send_plus_ttl);
 	SL_ADD(s, bad_arguments_are_refused_before_sending);
 	SL_ADD(s, async_open_and_acquire_on_the_callers_loop);
 	SL_ADD(s, cancelled_waiter_may_close_its_session);
