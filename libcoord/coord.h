@@ -292,7 +292,8 @@ COORD_API void coord_members_free(struct coord_member *m);
 /* Adds a member: its addresses go into the replicated member table and
  * it joins the Raft configuration as a learner; unless learner, the
  * leader makes it a voter once it has caught up. Start the new node with
- * --join and an --initial-cluster naming every member, itself included.
+ * --join, --cluster-id (coord_cluster_id() after this call) and an
+ * --initial-cluster naming every member, itself included.
  * *id (may be NULL) gets its node id (derived from name). */
 COORD_API coord_err_t coord_member_add(struct coord_client *c,
 				       const char *name, const char *peer_addr,
