@@ -15,8 +15,9 @@
 #     (COORD_ECLUSTER) and logged;
 #   - restarts: n1 restarted with another token keeps the stored id and
 #     rejoins; restarted with another --cluster-id it refuses to start;
-#   - a member added at run time: --join without --cluster-id refuses to
-#     start; member add prints the id, and n4 started with it catches up.
+#   - a member added at run time: --join without --cluster-id, or with a
+#     damaged id file, refuses to start; member add prints the id, and n4
+#     started with it catches up.
 # Every wait is bounded (CL_WAIT_S, 60 s by default).
 . "$(dirname "$0")/lib.sh"
 cl_init cluster-id
@@ -124,6 +125,13 @@ wait "$(cl_pid 5)" && fail "n5 joined without --cluster-id"
 grep -q "cannot start: --join needs --cluster-id" "$CL_DIR/n5.log" ||
 	fail "n5 did not say it needs --cluster-id"
 [ -e "$CL_DIR/n5.data/cluster-id" ] && fail "n5 stored a cluster id"
+# A damaged id file refuses to start too.
+mkdir -p "$CL_DIR/n5.data"
+printf 'not an id\n' >"$CL_DIR/n5.data/cluster-id"
+cl_node_start 5 --join --cluster-id "$cid"
+wait "$(cl_pid 5)" && fail "n5 started with a damaged cluster-id file"
+grep -q "cannot start: .*n5.data/cluster-id is damaged" "$CL_DIR/n5.log" ||
+	fail "n5 did not name its damaged cluster-id file"
 out=$(cl_ctl member add n4 "127.0.0.1:$(cl_port 4 1)" --client-addr "127.0.0.1:$(cl_port 4 0)") ||
 	fail "member add n4"
 printf '%s\n' "$out" | grep -q "^start it with: --name n4 --peer-addr 127.0.0.1:$(cl_port 4 1) --join --cluster-id $cid\$" ||
