@@ -150,10 +150,6 @@ int main(int argc, char **argv)
 	}
 	coordd_log_init(cfg.name, cfg.log_level);
 	data_dir_private(cfg.data_dir);
-	if (cluster_id_settle(&cfg, err, sizeof(err)) != 0) {
-		coordd_log(3, "cannot start: %s", err);
-		return 1;
-	}
 	if (net_new(&cfg, &net, err, sizeof(err)) != COORD_OK) {
 		coordd_log(3, "cannot start: %s", err);
 		return 1;
@@ -196,6 +192,14 @@ int main(int argc, char **argv)
 	rc = node_open(&nc, &node, err, sizeof(err));
 	if (rc != COORD_OK) {
 		coordd_log(3, "cannot open the node: %s", err);
+		net_free(net);
+		return 1;
+	}
+	/* After the store: it has checked and locked the data dir. Nothing
+	 * speaks to a peer or client before net_run(). */
+	if (cluster_id_settle(&cfg, err, sizeof(err)) != 0) {
+		coordd_log(3, "cannot start: %s", err);
+		node_close(node);
 		net_free(net);
 		return 1;
 	}
