@@ -180,6 +180,13 @@ static const struct opt opts[] = {
 	{ "job-done-kept", OPT_U64, F(job_done_kept), 1, UINT64_MAX,
 	  "completed jobs a queue keeps for inspect and unique-key\n"
 	  "\t\tdedup; the oldest goes beyond (same on every member)" },
+	/* The cluster id (docs/security.md, "The cluster id"). */
+	{ "initial-cluster-token", OPT_STR, F(initial_cluster_token), 0, 0,
+	  "founders: a token unique to this cluster; with --initial-cluster\n"
+	  "\t\tit derives the cluster id every founder shares" },
+	{ "cluster-id", OPT_STR, F(cluster_id_hex), 0, 0,
+	  "the cluster id (hex), as coordctl member add prints it: needed\n"
+	  "\t\twith --join; a data dir of another cluster refuses to start" },
 };
 
 #undef F
@@ -333,6 +340,76 @@ static void defaults(struct config *c)
 uint64_t config_member_id(const char *name)
 {
 	return proto_member_id(name, strlen(name));
+}
+
+/* FNV-1a 64 over b, from h. */
+static uint64_t fnv_add(uint64_t h, const void *b, size_t len)
+{
+	const unsigned char *p = b;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* Every founder hashes the same bytes: a version tag, the token and the
+ * members in name order (the order of --initial-cluster does not
+ * matter), NUL-separated; splitmix64's finaliser spreads the result. */
+uint64_t config_cluster_id_derive(const struct config *c)
+{
+	bool used[CONFIG_MEMBERS_MAX] = { false };
+	uint64_t h = fnv_add(14695981039346656037ull, "coord-cluster-id-1",
+			     sizeof("coord-cluster-id-1"));
+
+	h = fnv_add(h, c->initial_cluster_token,
+		    strlen(c->initial_cluster_token) + 1);
+	for (size_t n = 0; n < c->n_members; n++) {
+		size_t min = c->n_members;
+
+		for (size_t i = 0; i < c->n_members; i++)
+			if (!used[i] && (min == c->n_members ||
+					 strcmp(c->members[i].name,
+						c->members[min].name) < 0))
+				min = i;
+		used[min] = true;
+		h = fnv_add(h, c->members[min].name,
+			    strlen(c->members[min].name) + 1);
+		h = fnv_add(h, c->members[min].peer_addr,
+			    strlen(c->members[min].peer_addr) + 1);
+	}
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	return h == 0 ? 1 : h;
+}
+
+/* cfg->cluster_id from --cluster-id, or derived for a founder (a joiner
+ * without --cluster-id keeps 0: only its data dir can tell it). */
+static int config_cluster_id(struct config *c, char *err, size_t errlen)
+{
+	const char *s = c->cluster_id_hex;
+	char *end;
+	unsigned long long v;
+
+	if (s[0] == '\0') {
+		c->cluster_id = c->join ? 0 : config_cluster_id_derive(c);
+		return 0;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 16);
+	if (errno != 0 || *end != '\0' || strlen(s) > 16 || v == 0 ||
+	    !isxdigit((unsigned char)s[0])) {
+		snprintf(err, errlen,
+			 "--cluster-id %s: want 1 to 16 hex digits, not all zero",
+			 s);
+		return -1;
+	}
+	c->cluster_id = (uint64_t)v;
+	return 0;
 }
 
 bool config_split_addr(const char *addr, char *host, size_t hostlen,
@@ -710,6 +787,8 @@ int config_parse(struct config *c, int argc, char **argv, char *err,
 		return -1;
 	}
 	if (config_check_tls_sets(c, err, errlen) != 0)
+		return -1;
+	if (config_cluster_id(c, err, errlen) != 0)
 		return -1;
 	return config_admin_check(c, err, errlen);
 }

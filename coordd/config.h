@@ -94,6 +94,15 @@ struct config {
 	uint64_t max_jobs_per_queue;
 	uint64_t max_job_queues;
 	uint64_t job_done_kept;
+	/* The cluster id, in both peer HELLOs, the client HELLO and STATUS
+	 * (docs/security.md, "The cluster id"). config_parse() sets
+	 * cluster_id from --cluster-id, or for a founder derives it from
+	 * --initial-cluster and --initial-cluster-token (0: a --join
+	 * without --cluster-id); coordd then settles it against the one
+	 * its data dir holds (main.c). */
+	char initial_cluster_token[CONFIG_STR_MAX];
+	char cluster_id_hex[32];        /* --cluster-id as given */
+	uint64_t cluster_id;
 };
 
 /* Parses argv after the environment over the defaults. Returns 0, 1 when
@@ -105,6 +114,11 @@ void config_usage(FILE *f);
 
 /* The node id of a member name: FNV-1a 64 of the name, never 0. */
 uint64_t config_member_id(const char *name);
+
+/* The cluster id founders derive alike: a hash of --initial-cluster-token
+ * and the --initial-cluster members (name and peer address, in name
+ * order), never 0. */
+uint64_t config_cluster_id_derive(const struct config *c);
 
 /* Splits "host:port" (host may be [v6]); false when malformed. */
 bool config_split_addr(const char *addr, char *host, size_t hostlen,

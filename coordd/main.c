@@ -3,6 +3,8 @@
  * settings (coordd/config.h), binds the listeners, opens the node and runs
  * the event loop until SIGTERM or SIGINT (net.c: graceful stop).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,99 @@ static void data_dir_private(const char *dir)
 	if (stat(dir, &st) == 0 && (st.st_mode & 077) != 0)
 		coordd_log(2, "data dir %s is open to group or others (mode %03o): chmod 700 it",
 			   dir, (unsigned)(st.st_mode & 0777));
+}
+
+/* Writes the cluster id to path, whole or not at all: a temporary file,
+ * synced, renamed into place, the directory synced. */
+static int cluster_id_write(const char *dir, const char *path, uint64_t id,
+			    char *err, size_t errlen)
+{
+	char tmp[CONFIG_STR_MAX + 32], text[32];
+	int fd, n = snprintf(text, sizeof(text), "%016" PRIx64 "\n", id);
+	bool ok;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create the data dir %s: %s", dir,
+			 strerror(errno));
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ok = fd >= 0 && write(fd, text, (size_t)n) == n && fsync(fd) == 0;
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
+	ok = ok && rename(tmp, path) == 0;
+	if (ok) {
+		fd = open(dir, O_RDONLY | O_DIRECTORY);
+		ok = fd >= 0 && fsync(fd) == 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!ok)
+		snprintf(err, errlen, "cannot write %s: %s", path,
+			 strerror(errno));
+	return ok ? 0 : -1;
+}
+
+/*
+ * The cluster id (issue 14 §1(d)) belongs to the data dir: the first
+ * start stores it there (a founder's derived one, or a joiner's
+ * --cluster-id) and every later start takes it from there, whatever the
+ * flags derive. A --cluster-id that differs from the stored one, a
+ * damaged file, or a --join with neither refuses to start.
+ */
+static int cluster_id_settle(struct config *cfg, char *err, size_t errlen)
+{
+	char path[CONFIG_STR_MAX + 16], text[64], *end;
+	FILE *f;
+	size_t n;
+	unsigned long long v;
+
+	snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, "cluster-id");
+	f = fopen(path, "r");
+	if (f == NULL && errno != ENOENT) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (f == NULL) {
+		if (cfg->cluster_id == 0) {
+			snprintf(err, errlen,
+				 "--join needs --cluster-id (coordctl member add and coordctl status print it)");
+			return -1;
+		}
+		if (cluster_id_write(cfg->data_dir, path, cfg->cluster_id,
+				     err, errlen) != 0)
+			return -1;
+		coordd_log(1, "cluster_id=%016" PRIx64 " stored in %s",
+			   cfg->cluster_id, path);
+		return 0;
+	}
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	errno = 0;
+	v = strtoull(text, &end, 16);
+	if (n != 17 || end != text + 16 || *end != '\n' || errno != 0 ||
+	    v == 0) {
+		snprintf(err, errlen,
+			 "%s is damaged (want 16 hex digits and a newline)",
+			 path);
+		return -1;
+	}
+	if (cfg->cluster_id_hex[0] != '\0' && cfg->cluster_id != v) {
+		snprintf(err, errlen,
+			 "data dir %s belongs to cluster %016llx, not to --cluster-id %016" PRIx64,
+			 cfg->data_dir, v, cfg->cluster_id);
+		return -1;
+	}
+	if (cfg->cluster_id != 0 && cfg->cluster_id != v)
+		coordd_log(1, "cluster_id=%016llx from %s (the flags derive %016" PRIx64 ": the data dir wins)",
+			   v, path, cfg->cluster_id);
+	else
+		coordd_log(1, "cluster_id=%016llx from %s", v, path);
+	cfg->cluster_id = (uint64_t)v;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -97,6 +192,14 @@ int main(int argc, char **argv)
 	rc = node_open(&nc, &node, err, sizeof(err));
 	if (rc != COORD_OK) {
 		coordd_log(3, "cannot open the node: %s", err);
+		net_free(net);
+		return 1;
+	}
+	/* After the store: it has checked and locked the data dir. Nothing
+	 * speaks to a peer or client before net_run(). */
+	if (cluster_id_settle(&cfg, err, sizeof(err)) != 0) {
+		coordd_log(3, "cannot start: %s", err);
+		node_close(node);
 		net_free(net);
 		return 1;
 	}

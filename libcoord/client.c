@@ -103,6 +103,7 @@ struct coord_client {
 	bool own_base;
 	char eps[EP_MAX][128];
 	uint64_t ep_id[EP_MAX];     /* node id behind each endpoint, 0: unknown */
+	uint64_t cluster_id;        /* from the last HELLO answered; 0: none */
 	size_t n_eps;
 	size_t cur;                 /* endpoint of the connection */
 	struct bufferevent *bev;
@@ -629,6 +630,7 @@ static void on_hello(struct coord_client *c, struct creq *q, int code,
 		return;
 	}
 	c->ep_id[c->cur] = r->u.hello.node_id;
+	c->cluster_id = r->u.hello.cluster_id;
 	c->cs = CS_READY;
 	c->dial_failures = 0;
 	c->ep_err[c->cur][0] = '\0';
@@ -650,6 +652,7 @@ static void hello_send(struct coord_client *c)
 	rq.kind = PROTO_HELLO;
 	rq.u.hello.version = PROTO_VERSION;
 	rq.u.hello.client_name = proto_bytes_make(c->name, strlen(c->name));
+	rq.u.hello.cluster_id = c->opts.cluster_id;
 	q = req_new(c, &rq, on_hello);
 	if (q == NULL) {
 		conn_failed(c, "cannot send hello");
@@ -2028,6 +2031,12 @@ static void status_done(struct coord_client *c, struct creq *q, int code,
 	s->applied_index = st->applied_index;
 	s->commit_index = st->commit_index;
 	s->state_hash = st->state_hash;
+	s->cluster_id = st->cluster_id;
+}
+
+uint64_t coord_cluster_id(const struct coord_client *c)
+{
+	return c->cluster_id;
 }
 
 coord_err_t coord_status(struct coord_client *c, const char *endpoint,

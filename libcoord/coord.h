@@ -122,6 +122,10 @@ struct coord_options {
 					 * COORD_EINVAL, never plaintext) */
 	const char *key;                /* TLS: its key */
 	const char *name;               /* sent in HELLO; NULL: "libcoord" */
+	uint64_t cluster_id;            /* the cluster expected (coordctl status
+					 * prints it); a server of another is
+					 * refused (COORD_ECLUSTER, the next
+					 * endpoint is tried); 0: any */
 };
 
 /* endpoints: "host:port[,host:port...]" (at most 16; leaders found
@@ -138,6 +142,12 @@ COORD_API coord_err_t coord_client_new_async(struct event_base *base,
 COORD_API void coord_client_free(struct coord_client *c);
 
 COORD_API const char *coord_errmsg(const struct coord_client *c);
+
+/* The cluster id of the server the client last completed a HELLO with
+ * (0: none yet). It came over that connection, verified with TLS, so
+ * after coord_member_add() it is what to start the new member with
+ * (--cluster-id). */
+COORD_API uint64_t coord_cluster_id(const struct coord_client *c);
 
 /* One key-value version. Bytes are NUL-terminated for convenience (the
  * terminator is not counted in the length). */
@@ -258,6 +268,7 @@ struct coord_status {
 	uint64_t applied_index;
 	uint64_t commit_index;
 	uint64_t state_hash;
+	uint64_t cluster_id;        /* docs/security.md, "The cluster id" */
 };
 /* Asks the node at endpoint (one of the client's, or any other). */
 COORD_API coord_err_t coord_status(struct coord_client *c,
@@ -281,7 +292,8 @@ COORD_API void coord_members_free(struct coord_member *m);
 /* Adds a member: its addresses go into the replicated member table and
  * it joins the Raft configuration as a learner; unless learner, the
  * leader makes it a voter once it has caught up. Start the new node with
- * --join and an --initial-cluster naming every member, itself included.
+ * --join, --cluster-id (coord_cluster_id() after this call) and an
+ * --initial-cluster naming every member, itself included.
  * *id (may be NULL) gets its node id (derived from name). */
 COORD_API coord_err_t coord_member_add(struct coord_client *c,
 				       const char *name, const char *peer_addr,

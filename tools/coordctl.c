@@ -67,12 +67,27 @@ struct gopts {
 	struct coord_options co;
 };
 
+/* --cluster-id: 1 to 16 hex digits, as coordctl status prints it. */
+static uint64_t parse_cluster_id(const char *v)
+{
+	char *end;
+	unsigned long long id;
+
+	errno = 0;
+	id = strtoull(v, &end, 16);
+	if (errno != 0 || *end != '\0' || end == v || strlen(v) > 16 ||
+	    id == 0)
+		die_usage("--cluster-id wants 1 to 16 hex digits, not all zero");
+	return (uint64_t)id;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: coordctl [--endpoints host:port,...] [--json] [--timeout-ms MS]\n"
 		"                [--dial-timeout-ms MS]\n"
-		"                [--cacert FILE] [--cert FILE] [--key FILE] COMMAND ...\n"
+		"                [--cacert FILE] [--cert FILE] [--key FILE]\n"
+		"                [--cluster-id HEX] COMMAND ...\n"
 		"commands:\n"
 		"  put [--fence LOCK=TOKEN]... [--sem-fence SEM=TOKEN]...\n"
 		"      [--fence-election ELECTION=TOKEN]... KEY VALUE\n"
@@ -720,6 +735,10 @@ static int cmd_member(struct coord_client *c, const struct gopts *g, int argc,
 			return fail(c, "member add", code);
 		printf("added %s as %016" PRIx64 "%s\n", argv[1], id,
 		       learner ? " (learner)" : " (learner, promoted when caught up)");
+		/* The joiner cannot learn the id from its peers before it
+		 * may talk to them: the operator hands it over. */
+		printf("start it with: --name %s --peer-addr %s --join --cluster-id %016" PRIx64 "\n",
+		       argv[1], argv[2], coord_cluster_id(c));
 		return 0;
 	}
 	if (argc == 2 && (strcmp(argv[0], "remove") == 0 ||
@@ -787,9 +806,9 @@ static int cmd_status(struct coord_client *c, const struct gopts *g,
 	if (g->json)
 		printf("[");
 	else if (!health)
-		printf("%-22s %-16s %-10s %-16s %6s %9s %9s %9s %-16s\n",
+		printf("%-22s %-16s %-10s %-16s %6s %9s %9s %9s %-16s %-16s\n",
 		       "ENDPOINT", "ID", "NAME", "LEADER", "TERM", "REVISION",
-		       "APPLIED", "COMMIT", "STATE HASH");
+		       "APPLIED", "COMMIT", "STATE HASH", "CLUSTER");
 	for (size_t i = 0; i < n; i++) {
 		struct coord_status s;
 		int code = coord_status(c, eps[i], &s);
@@ -805,10 +824,12 @@ static int cmd_status(struct coord_client *c, const struct gopts *g,
 				       ",\"revision\":%" PRIu64
 				       ",\"applied_index\":%" PRIu64
 				       ",\"commit_index\":%" PRIu64
-				       ",\"state_hash\":\"%016" PRIx64 "\"",
+				       ",\"state_hash\":\"%016" PRIx64 "\""
+				       ",\"cluster_id\":\"%016" PRIx64 "\"",
 				       s.node_id, s.name, s.leader, s.term,
 				       s.revision, s.applied_index,
-				       s.commit_index, s.state_hash);
+				       s.commit_index, s.state_hash,
+				       s.cluster_id);
 			else if (code != COORD_OK)
 				printf(",\"error\":\"%s\"", coord_strerror(code));
 			printf("}");
@@ -820,10 +841,10 @@ static int cmd_status(struct coord_client *c, const struct gopts *g,
 		} else if (code == COORD_OK) {
 			printf("%-22s %016" PRIx64 " %-10s %016" PRIx64
 			       " %6" PRIu64 " %9" PRIu64 " %9" PRIu64
-			       " %9" PRIu64 " %016" PRIx64 "%s\n",
+			       " %9" PRIu64 " %016" PRIx64 " %016" PRIx64 "%s\n",
 			       eps[i], s.node_id, s.name, s.leader, s.term,
 			       s.revision, s.applied_index, s.commit_index,
-			       s.state_hash,
+			       s.state_hash, s.cluster_id,
 			       s.leader == s.node_id ? "  (leader)" : "");
 		} else {
 			printf("%-22s unreachable: %s\n", eps[i],
@@ -1748,6 +1769,8 @@ int main(int argc, char **argv)
 			g.co.cert = v;
 		else if (strcmp(a, "--key") == 0)
 			g.co.key = v;
+		else if (strcmp(a, "--cluster-id") == 0)
+			g.co.cluster_id = parse_cluster_id(v);
 		else
 			die_usage("unknown global flag");
 		i++;

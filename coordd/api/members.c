@@ -33,6 +33,7 @@ void members_status(struct client *cl, const struct proto_request *rq)
 	r.has_body = rc == COORD_OK;
 	r.u.status.version = PROTO_VERSION;
 	r.u.status.node_id = net->id;
+	r.u.status.cluster_id = net->cfg->cluster_id;
 	r.u.status.node_name = proto_bytes_make(net->cfg->name,
 						strlen(net->cfg->name));
 	r.u.status.leader = raft_leader(raft);

@@ -40,14 +40,15 @@ static void on_hello(struct client *cl, const struct proto_request *rq)
 	r.kind = PROTO_HELLO;
 	r.request_id = rq->request_id;
 	r.code = proto_hello_check(rq->u.hello.version, rq->u.hello.cluster_id,
-				   PROTO_VERSION, 0, why, sizeof(why));
+				   PROTO_VERSION, net->cfg->cluster_id, why,
+				   sizeof(why));
 	r.leader_hint = api_leader_hint(net);
 	r.has_body = true;
 	r.u.hello.version = PROTO_VERSION;
 	r.u.hello.node_id = net->id;
 	r.u.hello.node_name = proto_bytes_make(net->cfg->name,
 					       strlen(net->cfg->name));
-	r.u.hello.cluster_id = 0;
+	r.u.hello.cluster_id = net->cfg->cluster_id;
 	if (r.code != COORD_OK) {
 		log_warn("client addr=%s: hello refused: %s", cl->conn->addr,
 			 why);

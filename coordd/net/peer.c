@@ -7,7 +7,8 @@
  * the RAFT_MSG_SNAPSHOT that names them (proto/peer.h).
  *
  * A lost connection is redialed with exponential backoff (100 ms doubling
- * to 2 s); while it is down, messages to that peer are dropped and Raft
+ * to 2 s), and so is a dial whose connect, TLS handshake and HELLO
+ * answer take longer than CONN_HELLO_MS; while it is down, messages to that peer are dropped and Raft
  * is told the peer is unreachable (it retransmits by itself). A sender
  * never buffers more than PEER_OUT_MAX bytes for one peer: past that,
  * messages are dropped the same way, so a slow follower cannot exhaust
@@ -43,7 +44,6 @@
 #define PEER_SNAPSHOT_WINDOW (4u << 20)   /* chunks buffered at once */
 #define PEER_BACKOFF_MIN_MS 100
 #define PEER_BACKOFF_MAX_MS 2000
-#define PEER_CLUSTER_ID 0
 
 struct peer {
 	struct net *net;
@@ -125,7 +125,7 @@ static bool peer_cert_ok(struct net *net, struct conn *c,
 /* Sends our HELLO on c, to node `to`. */
 static int hello_send(struct net *net, struct conn *c, uint64_t to)
 {
-	struct proto_peer_hello h = { PROTO_PEER_VERSION, PEER_CLUSTER_ID,
+	struct proto_peer_hello h = { PROTO_PEER_VERSION, net->cfg->cluster_id,
 				      net->id, to };
 	size_t mark;
 	int rc = conn_frame_begin(c, &mark);
@@ -160,7 +160,8 @@ static struct peer *hello_take(struct net *net, struct conn *c,
 		return NULL;
 	}
 	rc = proto_peer_hello_check(&msg.u.hello, PROTO_PEER_VERSION,
-				    PEER_CLUSTER_ID, net->id, why, sizeof(why));
+				    net->cfg->cluster_id, net->id, why,
+				    sizeof(why));
 	if (rc != COORD_OK) {
 		log_warn("peer addr=%s refused: %s", c->addr, why);
 		return NULL;
@@ -369,6 +370,8 @@ static int out_frame(struct conn *c, const uint8_t *body, size_t len)
 	}
 	if (hello_take(p->net, c, body, len, p->id) == NULL)
 		return 1;
+	/* Nothing else ever comes this way: no deadline any more. */
+	conn_hello_deadline(c, false);
 	p->up = true;
 	p->backoff_ms = PEER_BACKOFF_MIN_MS;
 	log_info("connected to=%s addr=%s", p->name, p->addr);
@@ -462,6 +465,11 @@ static void peer_dial(struct peer *p)
 		return;
 	}
 	p->conn->role = "peer";
+	/* Connect, TLS handshake and the acceptor's HELLO within
+	 * CONN_HELLO_MS, or the dial fails and is retried with backoff: an
+	 * acceptor that never answers must not hold the peer down for
+	 * ever (issue 14 §7). */
+	conn_hello_deadline(p->conn, true);
 	if (bufferevent_socket_connect(bev, (struct sockaddr *)&ss, sslen) != 0)
 		conn_close(p->conn, "connect failed");
 }

@@ -13,9 +13,9 @@ done
 members() { cl_ctl --json member list; }
 
 CL_N=4
-cl_node_start 4 --join
-cl_ctl member add n4 "127.0.0.1:$(cl_port 4 1)" --client-addr "127.0.0.1:$(cl_port 4 0)" \
-	--learner >/dev/null || fail "member add n4 --learner"
+out=$(cl_ctl member add n4 "127.0.0.1:$(cl_port 4 1)" --client-addr "127.0.0.1:$(cl_port 4 0)" \
+	--learner) || fail "member add n4 --learner"
+cl_node_start 4 --join --cluster-id "$(printf '%s\n' "$out" | sed -n 's/.*--cluster-id //p')"
 members | grep -q '"name":"n4"[^}]*"learner":true' || fail "n4 not a learner: $(members)"
 cl_wait_converged >/dev/null
 [ "$(cl_ctl_node 4 get l/20 --serializable | sed -n 2p)" = 20 ] || fail "learner n4 lacks l/20"

@@ -12,11 +12,13 @@ for i in $(seq 1 120); do
 	cl_ctl put "m/$i" "$i" >/dev/null || fail "put m/$i"
 done
 
-# n4 joins.
+# n4 joins, with the cluster id member add printed.
 CL_N=4
-cl_node_start 4 --join
-cl_ctl member add n4 "127.0.0.1:$(cl_port 4 1)" --client-addr "127.0.0.1:$(cl_port 4 0)" ||
+out=$(cl_ctl member add n4 "127.0.0.1:$(cl_port 4 1)" --client-addr "127.0.0.1:$(cl_port 4 0)") ||
 	fail "member add n4"
+cid=$(printf '%s\n' "$out" | sed -n 's/.* --join --cluster-id \([0-9a-f]\{16\}\)$/\1/p')
+[ -n "$cid" ] || fail "member add printed no cluster id: $out"
+cl_node_start 4 --join --cluster-id "$cid"
 j=0
 until cl_ctl --json member list | grep -q '"name":"n4"[^}]*"learner":false'; do
 	j=$((j + 1))

@@ -35,7 +35,11 @@ status_field() { # I FIELD
 term=$(status_field "$l" term)
 last=$(status_field "$l" commit_index)
 leader=$(status_field "$l" leader)
+cid=$(status_field "$l" cluster_id)
 [ -n "$term" ] && [ -n "$last" ] || fail "no term or commit in the status of n$l"
+# The forgeries carry the cluster's real id (STATUS tells anyone who
+# reaches the client port): refused for the member, not for the id.
+[ -n "$cid" ] && [ "$cid" != 0000000000000000 ] || fail "no cluster id in the status of n$l"
 
 # raw PORT STEPS...: raw_peer's output in $OUT.
 raw() {
@@ -50,7 +54,7 @@ raw() {
 # $term, index $last): the APPEND fits every log.
 declare -a outs
 for i in 1 2 3; do
-	raw "$(cl_port "$i" 1)" hello evil "n$i" 0 \
+	raw "$(cl_port "$i" 1)" hello evil "n$i" "$cid" \
 		append evil "n$i" $((term + 1)) "$last" "$term" $((last + 1)) \
 		/app/config attacker-controlled eof
 	outs[$i]=$OUT
@@ -72,7 +76,7 @@ done
 big=4611686018427387904
 for i in 1 2 3; do
 	from=n$((i % 3 + 1))
-	raw "$(cl_port "$i" 1)" hello "$from" "n$i" 0 recv \
+	raw "$(cl_port "$i" 1)" hello "$from" "n$i" "$cid" recv \
 		heartbeat "$from" "n$i" "$big" 0 sleep 200
 	case $OUT in
 	hello*) ;;
@@ -95,8 +99,8 @@ f=$(( l % 3 + 1 ))
 o=$(( f % 3 + 1 ))
 [ "$o" != "$l" ] || o=$(( o % 3 + 1 ))
 before=$(du -sk "$CL_DIR/n$f.data" | cut -f1)
-raw "$(cl_port "$f" 1)" hello "n$o" "n$f" 0 recv chunks 20 100000 1 1048576 sleep 200
-raw "$(cl_port "$f" 1)" hello "n$l" "n$f" 0 recv chunks 20 100001 1 1048576 sleep 200
+raw "$(cl_port "$f" 1)" hello "n$o" "n$f" "$cid" recv chunks 20 100000 1 1048576 sleep 200
+raw "$(cl_port "$f" 1)" hello "n$l" "n$f" "$cid" recv chunks 20 100001 1 1048576 sleep 200
 after=$(du -sk "$CL_DIR/n$f.data" | cut -f1)
 [ $((after - before)) -lt 12288 ] ||
 	fail "n$f's data dir grew by $((after - before)) KiB from forged chunks"
@@ -104,7 +108,7 @@ grep -q "ignored a snapshot chunk from=[0-9a-f]* index=100000 offset=0: not from
 	"$CL_DIR/n$f.log" || fail "n$f did not ignore chunks from n$o"
 grep -q "dropped a snapshot stream from=[0-9a-f]* index=100001: over 4194304 bytes" \
 	"$CL_DIR/n$f.log" || fail "n$f did not cap the leader's stream"
-raw "$(cl_port "$f" 1)" hello "n$l" "n$f" 0 recv chunks 2 100002 1 1048576
+raw "$(cl_port "$f" 1)" hello "n$l" "n$f" "$cid" recv chunks 2 100002 1 1048576
 dl=$(cl_deadline 30)
 until grep -q "dropped a stalled snapshot stream from=[0-9a-f]* index=100002" "$CL_DIR/n$f.log"; do
 	[ "$(date +%s)" -lt "$dl" ] || fail "n$f kept a stalled snapshot stream"

@@ -42,8 +42,11 @@ wait_log() {
 	done
 }
 
-# "evil" claims to be n2 in its HELLO to n1.
-"$RAW" --emit hello n2 n1 0 |
+# "evil" claims to be n2 in its HELLO to n1, with the cluster's real id
+# (STATUS gives it to anyone): refused for its certificate.
+cid=$(cl_ctl_node 1 --json status | sed -n 's/.*"cluster_id":"\([0-9a-f]*\)".*/\1/p')
+[ -n "$cid" ] || fail "no cluster id in the status of n1"
+"$RAW" --emit hello n2 n1 "$cid" |
 	timeout 20 openssl s_client -connect "127.0.0.1:$(cl_port 1 1)" \
 		-cert "$P/evil.crt" -key "$P/evil.key" -CAfile "$P/ca.crt" \
 		-quiet >"$CL_DIR/s_client.out" 2>&1

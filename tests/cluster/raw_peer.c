@@ -29,6 +29,12 @@
  *   eof                          read frames until the server closes (or
  *                                5 s of silence)
  *   sleep MS
+ *
+ * raw_peer --listen PORT is a peer port on 127.0.0.1:PORT that accepts
+ * and never answers (the dialer's HELLO deadline, tests/cluster/
+ * cluster_id.sh): it prints "accepted" and the HELLO (as above) of each
+ * connection, keeps the last 64 open and runs until it is killed.
+ *
  * Exit status 0 when every step could be carried out (whatever the server
  * answered), 1 when a send failed, 2 on usage errors.
  */
@@ -60,7 +66,7 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: raw_peer HOST PORT STEP... | raw_peer --emit "
-			"STEP... (see the source)\n");
+			"STEP... | raw_peer --listen PORT (see the source)\n");
 	exit(2);
 }
 
@@ -322,10 +328,48 @@ static int step(int fd, bool emit, int argc, char **argv)
 #undef NEED
 }
 
+static int listen_mute(const char *port)
+{
+	struct sockaddr_in sa;
+	int held[64], one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0);
+	size_t n = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)num(port));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (lfd < 0 ||
+	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(lfd, 16) != 0) {
+		perror("listen");
+		return 1;
+	}
+	printf("listening\n");
+	fflush(stdout);
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0)
+			continue;
+		printf("accepted\n");
+		fflush(stdout);
+		recv_frame(fd);
+		if (n == sizeof(held) / sizeof(held[0])) {
+			close(held[0]);
+			memmove(held, held + 1, --n * sizeof(held[0]));
+		}
+		held[n++] = fd;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	bool emit = argc > 1 && strcmp(argv[1], "--emit") == 0;
 	int fd, i = emit ? 2 : 3;
+
+	if (argc == 3 && strcmp(argv[1], "--listen") == 0)
+		return listen_mute(argv[2]);
 
 	if (argc < i + 1)
 		usage();

@@ -79,9 +79,11 @@ lid=$(fnv "n$l")
 o=$(( l % 3 + 1 ))
 oid=$(fnv "n$o")
 cl_ctl member list | grep -q "^$lid, n$l, " || fail "fnv n$l: $lid is not n$l's id"
-publish() { # FROM_ID ID NAME: a peer HELLO (version 2) from FROM_ID, then PUBLISH
+cid=$(cl_ctl_node "$l" --json status | sed -n 's/.*"cluster_id":"\([0-9a-f]*\)".*/\1/p')
+[ ${#cid} = 16 ] || fail "no cluster id in n$l's status"
+publish() { # FROM_ID ID NAME: a peer HELLO (version 2, the cluster's id) from FROM_ID, then PUBLISH
 	"$top_builddir/tests/cluster/raw_client" 127.0.0.1 "$(cl_port "$l" 1)" \
-		frame "95010200cf${1}cf${lid}" \
+		frame "950102cf${cid}cf${1}cf${lid}" \
 		frame "9504cf${2}$(binhex "$3")$(binhex "127.0.0.1:9")$(binhex "")" \
 		sleep 300 >/dev/null
 }

@@ -685,6 +685,71 @@ START_TEST(admin_addrs_match_loopback_any_and_exact_addresses)
 }
 END_TEST
 
+/* The cluster id (issue 14 §1(d)): every founder derives the same one
+ * from the same member list and token, whatever the list's order; another
+ * token or member list gives another; --cluster-id is taken as given, in
+ * hex; a --join without it has none (its data dir must hold it). */
+START_TEST(founders_derive_one_cluster_id_that_the_token_changes)
+{
+	uint64_t a, b;
+
+	ck_assert_int_eq(parse("--name", "n1", "--initial-cluster",
+			       "n1=127.0.0.1:1,n2=127.0.0.1:2,n3=127.0.0.1:3",
+			       "--initial-cluster-token", "prod", NULL), 0);
+	a = cfg.cluster_id;
+	ck_assert_uint_ne(a, 0);
+	ck_assert_uint_eq(a, config_cluster_id_derive(&cfg));
+	/* Another founder, the list in another order. */
+	ck_assert_int_eq(parse("--name", "n3", "--initial-cluster",
+			       "n3=127.0.0.1:3,n1=127.0.0.1:1,n2=127.0.0.1:2",
+			       "--initial-cluster-token", "prod", NULL), 0);
+	ck_assert_uint_eq(cfg.cluster_id, a);
+	/* Same names and addresses, another token: another cluster. */
+	ck_assert_int_eq(parse("--name", "n1", "--initial-cluster",
+			       "n1=127.0.0.1:1,n2=127.0.0.1:2,n3=127.0.0.1:3",
+			       "--initial-cluster-token", "staging", NULL), 0);
+	b = cfg.cluster_id;
+	ck_assert_uint_ne(b, a);
+	/* Same names, another address, no token. */
+	ck_assert_int_eq(parse("--name", "n1", "--initial-cluster",
+			       "n1=127.0.0.1:1,n2=127.0.0.1:2,n3=127.0.0.1:4",
+			       NULL), 0);
+	ck_assert_uint_ne(cfg.cluster_id, a);
+	ck_assert_uint_ne(cfg.cluster_id, b);
+	/* A token is not a member: "a" + "b=" cannot pass for "ab" + "=". */
+	ck_assert_int_eq(parse("--name", "n1", "--initial-cluster",
+			       "n1=127.0.0.1:1", "--initial-cluster-token", "x",
+			       NULL), 0);
+	a = cfg.cluster_id;
+	ck_assert_int_eq(parse("--name", "n1", "--initial-cluster",
+			       "n1=127.0.0.1:1", "--initial-cluster-token", "xn1",
+			       NULL), 0);
+	ck_assert_uint_ne(cfg.cluster_id, a);
+}
+END_TEST
+
+START_TEST(cluster_id_flag_is_hex_and_join_without_it_has_none)
+{
+	ck_assert_int_eq(parse("--name", "n4", "--join", "--cluster-id",
+			       "00c0ffee12345678", NULL), 0);
+	ck_assert_uint_eq(cfg.cluster_id, 0x00c0ffee12345678ull);
+	ck_assert_int_eq(parse("--name", "n4", "--join", "--cluster-id", "Ab",
+			       NULL), 0);
+	ck_assert_uint_eq(cfg.cluster_id, 0xab);
+	/* A founder's flag wins over the derivation. */
+	ck_assert_int_eq(parse("--name", "n1", "--cluster-id", "7", NULL), 0);
+	ck_assert_uint_eq(cfg.cluster_id, 7);
+	ck_assert_int_eq(parse("--name", "n4", "--join", NULL), 0);
+	ck_assert_uint_eq(cfg.cluster_id, 0);
+	refused("--cluster-id 0: want 1 to 16 hex digits", "--cluster-id", "0");
+	refused("--cluster-id 12345678123456789: want", "--cluster-id",
+		"12345678123456789");
+	refused("--cluster-id xyz: want", "--cluster-id", "xyz");
+	refused("--cluster-id -1: want", "--cluster-id", "-1");
+	refused("--cluster-id  1: want", "--cluster-id", " 1");
+}
+END_TEST
+
 #define ADD(s, fn)                                                           \
 	do {                                                                 \
 		TCase *tc_ = tcase_create(#fn);                              \
@@ -714,6 +779,8 @@ static Suite *config_suite(void)
 	ADD(s, join_allows_a_name_outside_the_initial_cluster);
 	ADD(s, a_later_initial_cluster_replaces_an_earlier_one);
 	ADD(s, tls_files_must_come_in_their_sets);
+	ADD(s, founders_derive_one_cluster_id_that_the_token_changes);
+	ADD(s, cluster_id_flag_is_hex_and_join_without_it_has_none);
 	ADD(s, environment_sets_what_flags_do_not);
 	ADD(s, a_flag_wins_over_its_variable);
 	ADD(s, a_bad_variable_is_refused_by_its_name);
