@@ -94,6 +94,9 @@ struct config {
 	uint64_t max_jobs_per_queue;
 	uint64_t max_job_queues;
 	uint64_t job_done_kept;
+	/* quota13: the quotas the leader proposes (QUOTA_SET); 0: none. */
+	uint64_t quota_bytes;
+	uint64_t coord_quota_bytes;
 };
 
 /* Parses argv after the environment over the defaults. Returns 0, 1 when

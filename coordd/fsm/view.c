@@ -382,8 +382,10 @@ int fsm_ov_put(struct fsm *f, const uint8_t *key, size_t key_len,
 {
 	int rc = ov_write(f, key, key_len, value, value_len, false);
 
-	if (rc == COORD_OK)
+	if (rc == COORD_OK) {
 		f->hash_new += fsm_hash_record(key, key_len, value, value_len);
+		fsm_bytes_move(f, key, key_len, value, value_len, 1);
+	}
 	return rc;
 }
 
@@ -393,11 +395,19 @@ int fsm_ov_replace(struct fsm *f, const uint8_t *key, size_t key_len,
 {
 	/* Before the write: old may point into the node it overwrites. */
 	uint64_t h_old = fsm_hash_record(key, key_len, old, old_len);
-	int rc = ov_write(f, key, key_len, value, value_len, false);
+	size_t old_bytes = old_len;
+	int rc;
 
-	if (rc == COORD_OK)
+	/* Counted before the write too, for the same reason. */
+	fsm_bytes_move(f, key, key_len, NULL, old_bytes, -1);
+	rc = ov_write(f, key, key_len, value, value_len, false);
+	if (rc == COORD_OK) {
 		f->hash_new += fsm_hash_record(key, key_len, value,
 					       value_len) - h_old;
+		fsm_bytes_move(f, key, key_len, value, value_len, 1);
+	} else {
+		fsm_bytes_move(f, key, key_len, NULL, old_bytes, 1);
+	}
 	return rc;
 }
 
@@ -407,8 +417,10 @@ int fsm_ov_del(struct fsm *f, const uint8_t *key, size_t key_len,
 	uint64_t h_old = fsm_hash_record(key, key_len, old, old_len);
 	int rc = ov_write(f, key, key_len, NULL, 0, true);
 
-	if (rc == COORD_OK)
+	if (rc == COORD_OK) {
 		f->hash_new -= h_old;
+		fsm_bytes_move(f, key, key_len, NULL, old_len, -1);
+	}
 	return rc;
 }
 
