@@ -376,7 +376,10 @@ int fsm_hash_scan(struct fsm *f, uint64_t *hash);
  * replicated records (key + value as stored), kept incrementally by every
  * write: the keyspace ('k' versions with their history until compaction,
  * 'r' history index, 'l' lease attachments) and coordination state ('L'
- * leases and sessions, 'o' owners, 'q' queues, 'j' job queues). The
+ * leases and sessions, 'o' owners, 'q' queues, 'j' job queues: every
+ * record kind but the keyspace's, the client table's, the member
+ * table's and the fsm's own counters, so a new primitive's records count
+ * without a change). The
  * quotas in force are replicated too: QUOTA_SET [quota_bytes,
  * coord_quota_bytes] (internal: with a client id it is COORD_EINVAL; the
  * leader proposes it when its own flags differ) writes them; before the

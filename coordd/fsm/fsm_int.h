@@ -338,8 +338,9 @@ int fsm_usage_load(struct fsm *f);
 int fsm_usage_store(struct fsm *f);
 
 /* quota13 (quota.c). Which byte count a record's key belongs to: 1
- * the keyspace ('k', 'r', 'l'), 2 coordination state ('L', 'o', 'q',
- * 'j'), 0 neither. */
+ * the keyspace ('k', 'r', 'l'); 0 neither (the client table 'a' 'c',
+ * meta 'm', members 'n', counters 'u', quotas 'Q'); 2 coordination state:
+ * every other kind ('L', 'o', 'q', 'j' and any a primitive adds). */
 int fsm_bytes_kind(const uint8_t *key, size_t key_len);
 /* Moves the byte counts by a record added (sign 1) or removed (-1). */
 void fsm_bytes_move(struct fsm *f, const uint8_t *key, size_t key_len,

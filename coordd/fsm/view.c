@@ -395,18 +395,13 @@ int fsm_ov_replace(struct fsm *f, const uint8_t *key, size_t key_len,
 {
 	/* Before the write: old may point into the node it overwrites. */
 	uint64_t h_old = fsm_hash_record(key, key_len, old, old_len);
-	size_t old_bytes = old_len;
-	int rc;
+	int rc = ov_write(f, key, key_len, value, value_len, false);
 
-	/* Counted before the write too, for the same reason. */
-	fsm_bytes_move(f, key, key_len, NULL, old_bytes, -1);
-	rc = ov_write(f, key, key_len, value, value_len, false);
 	if (rc == COORD_OK) {
 		f->hash_new += fsm_hash_record(key, key_len, value,
 					       value_len) - h_old;
+		fsm_bytes_move(f, key, key_len, NULL, old_len, -1);
 		fsm_bytes_move(f, key, key_len, value, value_len, 1);
-	} else {
-		fsm_bytes_move(f, key, key_len, NULL, old_bytes, 1);
 	}
 	return rc;
 }
