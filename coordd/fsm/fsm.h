@@ -385,7 +385,9 @@ int fsm_hash_scan(struct fsm *f, uint64_t *hash);
  * leader proposes it when its own flags differ) writes them; before the
  * first one there is none. So every replica judges alike.
  * - Keyspace: a command that writes a value (a key version that is not a
- *   tombstone, whatever the command: put, txn, fenced, release-put, ...)
+ *   tombstone, whatever the command: put, txn, fenced, release-put, ...;
+ *   but not a key under COORD_RESERVED_KEY_PREFIX, which only the fsm
+ *   writes, for a primitive: an election's leader key)
  *   and leaves the keyspace above quota_bytes, or runs while the NOSPACE
  *   alarm is raised, is refused with COORD_ENOSPACE: it changes nothing,
  *   but the refusal raises the alarm (recording the entry's index). The

@@ -47,6 +47,17 @@ int fsm_bytes_kind(const uint8_t *key, size_t key_len)
 	return 2;
 }
 
+/* A 'k' record of a key under COORD_RESERVED_KEY_PREFIX: one the fsm
+ * writes for a primitive (an election's leader key), never a client.
+ * esc() leaves the prefix as it is: it holds no 0x00. */
+static bool reserved_key(const uint8_t *key, size_t key_len)
+{
+	static const char prefix[] = COORD_RESERVED_KEY_PREFIX;
+
+	return key_len >= sizeof(prefix) &&
+	       memcmp(key + 1, prefix, sizeof(prefix) - 1) == 0;
+}
+
 void fsm_bytes_move(struct fsm *f, const uint8_t *key, size_t key_len,
 		    const uint8_t *value, size_t value_len, int sign)
 {
@@ -57,9 +68,13 @@ void fsm_bytes_move(struct fsm *f, const uint8_t *key, size_t key_len,
 	case 1:
 		count = &f->kv_bytes_new;
 		/* A version that holds a value, not a tombstone: the
-		 * command writes a value, which the keyspace quota judges. */
+		 * command writes a value, which the keyspace quota judges
+		 * -- unless the fsm writes it for a coordination primitive
+		 * (an election handed over by a session's expiry must not
+		 * fail for want of room). */
 		if (sign > 0 && key[0] == FSM_KIND_KEY && value_len > 0 &&
-		    !(value[0] & FSM_KREC_TOMBSTONE))
+		    !(value[0] & FSM_KREC_TOMBSTONE) &&
+		    !reserved_key(key, key_len))
 			f->wrote_value = true;
 		break;
 	case 2:

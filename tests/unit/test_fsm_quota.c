@@ -321,6 +321,65 @@ START_TEST(locks_sessions_and_jobs_pass_under_the_alarm)
 }
 END_TEST
 
+static struct proto_cmd campaign_cmd(const char *name, uint64_t session,
+				     const char *value)
+{
+	struct proto_cmd c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = PROTO_CMD_ELECTION_CAMPAIGN;
+	c.u.campaign.name = ft_s(name);
+	c.u.campaign.session = session;
+	c.u.campaign.value = ft_s(value);
+	return c;
+}
+
+/* Elections keep their leader as a key under the reserved prefix: the
+ * fsm writes it, so the alarm never refuses it -- not in a campaign, a
+ * proclaim, nor in the close (or expiry) that hands the leadership on. */
+START_TEST(elections_pass_under_the_alarm)
+{
+	struct fl x;
+	struct proto_cmd proclaim;
+	struct fsm_leader l;
+	const struct proto_reply *r;
+	uint64_t s1, s2, tok;
+	char key[16];
+
+	fl_open(&x, NULL);
+	fl_ok(&x, 0, quota_set(2500, 0));
+	s1 = fl_session(&x, 1, 10000);
+	s2 = fl_session(&x, 1, 10000);
+	for (int i = 0; !quota_of(&x.t).alarm; i++) {
+		ck_assert_int_lt(i, 1000);
+		snprintf(key, sizeof(key), "k%d", i);
+		fl_do(&x, 2, ft_put(key, VAL100, 0));
+	}
+	r = fl_ok(&x, 3, campaign_cmd("E", s1, "one"));
+	ck_assert(r->u.lock_acquire.granted);
+	tok = r->u.lock_acquire.token;
+	ck_assert(!fl_ok(&x, 3, campaign_cmd("E", s2, "two"))
+			   ->u.lock_acquire.granted);
+	memset(&proclaim, 0, sizeof(proclaim));
+	proclaim.type = PROTO_CMD_ELECTION_PROCLAIM;
+	proclaim.u.proclaim.name = ft_s("E");
+	proclaim.u.proclaim.session = s1;
+	proclaim.u.proclaim.token = tok;
+	proclaim.u.proclaim.value = ft_s("one again");
+	fl_ok(&x, 4, proclaim);
+	fl_ok(&x, 5, fl_close_session(s1));
+	ft_code_eq(fsm_election_leader(x.t.f, ft_s("E"), &l), COORD_OK);
+	ck_assert_uint_eq(l.session, s2);
+	ck_assert(quota_of(&x.t).alarm);
+	/* A client's put of a key there is refused as before (reserved). */
+	ft_code_eq(fl_do(&x, 6, ft_put("\xff\xff" "coord/election/E", "x", 0))
+			   ->code,
+		   COORD_EKEYRESERVED);
+	ft_hash(&x.t);
+	fl_close(&x);
+}
+END_TEST
+
 START_TEST(coordination_budget_refuses_growth_only)
 {
 	struct fl x;
@@ -482,5 +541,6 @@ Suite *fsm_quota_suite(void)
 	FT_ADD(s, meta_record_from_before_the_counts_is_summed);
 	FT_ADD(s, quota_record_of_the_wrong_size_is_corrupt);
 	FT_ADD(s, every_other_record_kind_is_coordination_state);
+	FT_ADD(s, elections_pass_under_the_alarm);
 	return s;
 }
