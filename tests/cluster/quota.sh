@@ -6,7 +6,8 @@
 #    with COORD_ENOSPACE, the NOSPACE alarm is raised on every member
 #    (coordctl alarm list, status, /metrics, one log line).
 # 3. Under the alarm: a lock acquire and release (coordctl lock -- true),
-#    a session and a lease keepalive, a delete go through; a put does not.
+#    an election won and resigned, a semaphore permit, a session and a
+#    lease keepalive, a delete go through; a put does not.
 # 4. Deletes and a compaction free space: the alarm clears by itself
 #    (under 90 % of the quota) and puts go through again.
 # 5. A second flood raises it again; coordctl alarm disarm (an admin's)
@@ -76,6 +77,8 @@ cl_wait_log "$l" "alarm NOSPACE raised index=" || fail "no log line of the alarm
 
 # 3.
 cl_ctl lock L --ttl 5 -- true || fail "lock acquire/release under the alarm"
+cl_ctl elect --ttl 5 E leader-value -- true || fail "election under the alarm"
+cl_ctl sem S 2 --ttl 5 -- true || fail "semaphore under the alarm"
 cl_ctl lease keepalive "$lease" --once >/dev/null || fail "lease keepalive under the alarm"
 cl_ctl session open --ttl 5 >/dev/null || fail "session open under the alarm"
 cl_ctl del f1 >/dev/null || fail "delete under the alarm"
