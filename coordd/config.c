@@ -187,6 +187,14 @@ static const struct opt opts[] = {
 	{ "cluster-id", OPT_STR, F(cluster_id_hex), 0, 0,
 	  "the cluster id (hex), as coordctl member add prints it: needed\n"
 	  "\t\twith --join; a data dir of another cluster refuses to start" },
+	/* quota13: storage quotas (docs/quota.md). */
+	{ "quota-bytes", OPT_U64, F(quota_bytes), 0, UINT64_MAX,
+	  "keyspace quota in bytes (keys, values, history until\n"
+	  "\t\tcompaction); a value past it: COORD_ENOSPACE and the\n"
+	  "\t\tNOSPACE alarm; 0: none (the leader's value is in force)" },
+	{ "coord-quota-bytes", OPT_U64, F(coord_quota_bytes), 0, UINT64_MAX,
+	  "budget of coordination state in bytes (sessions, leases,\n"
+	  "\t\tqueues, jobs); growth past it: COORD_ECOORDSPACE; 0: none" },
 };
 
 #undef F
@@ -335,6 +343,8 @@ static void defaults(struct config *c)
 	c->max_jobs_per_queue = COORD_JOB_QUEUE_LEN_MAX;
 	c->max_job_queues = COORD_JOB_QUEUES_MAX;
 	c->job_done_kept = COORD_JOB_DONE_KEPT;
+	c->quota_bytes = COORD_QUOTA_BYTES_DEFAULT;
+	c->coord_quota_bytes = COORD_COORD_QUOTA_BYTES_DEFAULT;
 }
 
 uint64_t config_member_id(const char *name)

@@ -103,6 +103,9 @@ struct config {
 	char initial_cluster_token[CONFIG_STR_MAX];
 	char cluster_id_hex[32];        /* --cluster-id as given */
 	uint64_t cluster_id;
+	/* quota13: the quotas the leader proposes (QUOTA_SET); 0: none. */
+	uint64_t quota_bytes;
+	uint64_t coord_quota_bytes;
 };
 
 /* Parses argv after the environment over the defaults. Returns 0, 1 when

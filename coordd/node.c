@@ -831,9 +831,17 @@ static int apply_entry(struct node *n, const struct raft_entry *e)
 	}
 	rc = fsm_apply_entry_data(n->fsm, e->index, e->data, e->len, 0, &res);
 	if (rc != COORD_OK) {
-		node_logf(n, NODE_LOG_ERROR,
-			  "applying entry index=%" PRIu64 ": %s", e->index,
-			  coord_strerror(rc));
+		/* quota13: the store's own words (a full disk says "No
+		 * space left on device"), logged once: the node stops. */
+		if (rc == COORD_EIO || rc == COORD_ECORRUPT)
+			node_logf(n, NODE_LOG_ERROR,
+				  "applying entry index=%" PRIu64 ": %s: %s",
+				  e->index, coord_strerror(rc),
+				  store_errmsg(n->store));
+		else
+			node_logf(n, NODE_LOG_ERROR,
+				  "applying entry index=%" PRIu64 ": %s",
+				  e->index, coord_strerror(rc));
 		return COORD_EIO;
 	}
 	if (n->cfg.on_applied != NULL)

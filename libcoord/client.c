@@ -2032,6 +2032,7 @@ static void status_done(struct coord_client *c, struct creq *q, int code,
 	s->commit_index = st->commit_index;
 	s->state_hash = st->state_hash;
 	s->cluster_id = st->cluster_id;
+	s->alarms = st->alarms;
 }
 
 uint64_t coord_cluster_id(const struct coord_client *c)
@@ -2190,6 +2191,52 @@ coord_err_t coord_member_promote(struct coord_client *c, uint64_t id)
 	memset(&rq, 0, sizeof(rq));
 	rq.kind = PROTO_MEMBER_PROMOTE;
 	rq.u.member.id = id;
+	return member_call(c, &rq);
+}
+
+/* ---------------------------------------------------------------------- */
+/* quota13: the storage quotas' alarm (docs/quota.md). */
+
+static void alarm_done(struct coord_client *c, struct creq *q, int code,
+		       const struct proto_response *r)
+{
+	struct coord_alarms *a = q->result;
+
+	(void)c;
+	if (code != COORD_OK || a == NULL)
+		return;
+	a->nospace = (r->u.alarm.alarms & PROTO_ALARM_NOSPACE) != 0;
+	a->alarm_index = r->u.alarm.alarm_index;
+	a->quota_bytes = r->u.alarm.quota_bytes;
+	a->kv_bytes = r->u.alarm.kv_bytes;
+	a->coord_quota_bytes = r->u.alarm.coord_quota_bytes;
+	a->coord_bytes = r->u.alarm.coord_bytes;
+}
+
+coord_err_t coord_alarm_list(struct coord_client *c, struct coord_alarms *out)
+{
+	struct proto_request rq;
+	struct creq *q;
+	int code;
+
+	memset(out, 0, sizeof(*out));
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_ALARM_LIST;
+	q = req_new(c, &rq, alarm_done);
+	if (q == NULL)
+		return COORD_ENOMEM;
+	q->result = out;
+	code = req_wait(c, q);
+	free(q);
+	return code;
+}
+
+coord_err_t coord_alarm_disarm(struct coord_client *c)
+{
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_ALARM_DISARM;
 	return member_call(c, &rq);
 }
 

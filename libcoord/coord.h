@@ -269,6 +269,7 @@ struct coord_status {
 	uint64_t commit_index;
 	uint64_t state_hash;
 	uint64_t cluster_id;        /* docs/security.md, "The cluster id" */
+	uint64_t alarms;            /* quota13: 1: NOSPACE raised */
 };
 /* Asks the node at endpoint (one of the client's, or any other). */
 COORD_API coord_err_t coord_status(struct coord_client *c,
@@ -303,6 +304,22 @@ COORD_API coord_err_t coord_member_add(struct coord_client *c,
 COORD_API coord_err_t coord_member_remove(struct coord_client *c, uint64_t id);
 /* Makes learner id a voter now. */
 COORD_API coord_err_t coord_member_promote(struct coord_client *c, uint64_t id);
+
+/* quota13: the storage quotas and their alarm (docs/quota.md), as the
+ * connected node has applied them. */
+struct coord_alarms {
+	bool nospace;               /* the NOSPACE alarm is raised */
+	uint64_t alarm_index;       /* the entry that raised it */
+	uint64_t quota_bytes;       /* keyspace quota in force (0: none) */
+	uint64_t kv_bytes;          /* bytes it counts */
+	uint64_t coord_quota_bytes; /* coordination budget (0: none) */
+	uint64_t coord_bytes;       /* bytes it counts */
+};
+COORD_API coord_err_t coord_alarm_list(struct coord_client *c,
+				       struct coord_alarms *out);
+/* Clears the NOSPACE alarm (an admin request: COORD_EPERM otherwise); a
+ * later value past the quota raises it again. */
+COORD_API coord_err_t coord_alarm_disarm(struct coord_client *c);
 /* The node id of a member name (as the servers derive it). */
 COORD_API uint64_t coord_member_id(const char *name);
 

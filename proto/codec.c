@@ -533,6 +533,17 @@ static void enc_cmd(struct enc *e, const struct proto_cmd *cmd)
 		enc_uint(e, PROTO_CMD_MEMBER_DEL);
 		enc_uint(e, cmd->u.member_del.id);
 		break;
+	/* quota13 */
+	case PROTO_CMD_QUOTA_SET:
+		enc_array(e, 3);
+		enc_uint(e, PROTO_CMD_QUOTA_SET);
+		enc_uint(e, cmd->u.quota_set.quota_bytes);
+		enc_uint(e, cmd->u.quota_set.coord_quota_bytes);
+		break;
+	case PROTO_CMD_ALARM_DISARM:
+		enc_array(e, 1);
+		enc_uint(e, PROTO_CMD_ALARM_DISARM);
+		break;
 	default:
 		enc_lock_cmd(e, cmd);
 	}
@@ -656,6 +667,8 @@ int proto_reply_encode(const struct proto_reply *r, struct proto_buf *out)
 	case PROTO_CMD_SESSION_CLOSE:
 	case PROTO_CMD_LOCK_RELEASE:
 	case PROTO_CMD_SEM_RELEASE:
+	case PROTO_CMD_QUOTA_SET:
+	case PROTO_CMD_ALARM_DISARM:
 		enc_array(&e, 0);
 		break;
 	case PROTO_CMD_LEASE_GRANT:
@@ -1367,6 +1380,13 @@ static bool dec_cmd(struct dec *d, struct proto_cmd *cmd)
 		       dec_u64(d, &cmd->u.member_del.id) &&
 		       (cmd->u.member_del.id != 0 ||
 			dec_fail(d, COORD_EMALFORMED));
+	/* quota13 */
+	case PROTO_CMD_QUOTA_SET:
+		return (n == 3 || dec_fail(d, COORD_EMALFORMED)) &&
+		       dec_u64(d, &cmd->u.quota_set.quota_bytes) &&
+		       dec_u64(d, &cmd->u.quota_set.coord_quota_bytes);
+	case PROTO_CMD_ALARM_DISARM:
+		return n == 1 || dec_fail(d, COORD_EMALFORMED);
 	}
 	return dec_lock_cmd(d, n, cmd);
 }
@@ -1562,6 +1582,8 @@ int proto_reply_decode(const uint8_t *data, size_t len,
 		case PROTO_CMD_SESSION_CLOSE:
 		case PROTO_CMD_LOCK_RELEASE:
 		case PROTO_CMD_SEM_RELEASE:
+		case PROTO_CMD_QUOTA_SET:
+		case PROTO_CMD_ALARM_DISARM:
 			ok = dec_array_len(&d, 0);
 			break;
 		default:

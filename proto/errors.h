@@ -82,7 +82,12 @@
 	X(COORD_ESTALECLAIM, 55,                                             \
 	  "stale claim: the token is not the job's current claim")           \
 	X(COORD_EQUEUEFULL, 56, "job queue full")                            \
-	X(COORD_ETOOMANYQUEUES, 57, "too many job queues")
+	X(COORD_ETOOMANYQUEUES, 57, "too many job queues")                   \
+	/* quota13: 63-66 */                                                 \
+	X(COORD_ENOSPACE, 63,                                                \
+	  "keyspace quota reached (NOSPACE alarm): writes of values refused")\
+	X(COORD_ECOORDSPACE, 64,                                             \
+	  "coordination state budget reached (--coord-quota-bytes)")
 
 enum coord_error {
 #define COORD_ERROR_ENUM_(name, value, message) name = (value),

@@ -240,4 +240,21 @@ _Static_assert(COORD_JOB_LIST_MAX * 64 + 64 * 1024 <=
 #define COORD_RESERVED_KEY_PREFIX "\xff\xff" "coord/"
 #define COORD_ELECTION_KEY_PREFIX COORD_RESERVED_KEY_PREFIX "election/"
 
+/*
+ * quota13: storage quotas (docs/quota.md).
+ * COORD_QUOTA_BYTES_DEFAULT: the keyspace quota, bytes of keys, values and
+ * history until compaction (coordd --quota-bytes; 0: none). A command
+ * that writes a value past it, or while the NOSPACE alarm is raised, is
+ * refused with COORD_ENOSPACE and changes nothing but the alarm.
+ * COORD_QUOTA_LOW_WATER_PCT: the alarm clears by itself once the keyspace
+ * is at or under this percentage of the quota.
+ * COORD_COORD_QUOTA_BYTES_DEFAULT: the budget of coordination state --
+ * leases, sessions, lock queues and their owners, job queues (coordd
+ * --coord-quota-bytes; 0: none). A client's command that grows that state
+ * past it is refused with COORD_ECOORDSPACE and changes nothing.
+ */
+#define COORD_QUOTA_BYTES_DEFAULT (2ull * 1024 * 1024 * 1024)
+#define COORD_QUOTA_LOW_WATER_PCT 90
+#define COORD_COORD_QUOTA_BYTES_DEFAULT (256ull * 1024 * 1024)
+
 #endif /* COORD_PROTO_LIMITS_H */

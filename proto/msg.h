@@ -77,6 +77,8 @@
  *     ELECTION_PROCLAIM [24, name, session, token, value]
  *     ELECTION_RESIGN [25, name, session, token]  (token 0: withdraws
  *                 the session's waiting campaign)
+ *     QUOTA_SET  [39, quota_bytes, coord_quota_bytes]  (internal)
+ *     ALARM_DISARM [40]
  *   op         a PUT, DELETE or RANGE cmd array
  *   compare    [key, target, result, number, value]
  *   kv         [key, value, create_revision, mod_revision, version, lease]
@@ -106,6 +108,7 @@
  *     JOB_FAIL   [dead]
  *     ELECTION_CAMPAIGN [granted, token]  (LOCK_ACQUIRE's body)
  *     ELECTION_PROCLAIM, ELECTION_RESIGN []
+ *     QUOTA_SET, ALARM_DISARM []
  *   events     [[type, kv, prev_kv | nil]...]
  */
 #ifndef COORD_PROTO_MSG_H
@@ -278,9 +281,12 @@ enum proto_cmd_type {
 	PROTO_CMD_ELECTION_CAMPAIGN = 23,
 	PROTO_CMD_ELECTION_PROCLAIM = 24,
 	PROTO_CMD_ELECTION_RESIGN = 25,
+	/* quota13: 39-42. The storage quota (coordd/fsm/quota.c). */
+	PROTO_CMD_QUOTA_SET = 39,
+	PROTO_CMD_ALARM_DISARM = 40,
 };
 /* The highest type (types are reserved per primitive: not dense). */
-#define PROTO_CMD_LAST PROTO_CMD_LOCK_RELEASE_WRITE
+#define PROTO_CMD_LAST PROTO_CMD_ALARM_DISARM
 
 /* An operation of a txn branch: PROTO_CMD_PUT, _DELETE or _RANGE (a get
  * is a range of one key). */
@@ -322,6 +328,14 @@ struct proto_lease_end {
 struct proto_clients_expire {
 	uint64_t now_ms;
 	uint64_t idle_ms;
+};
+
+/* quota13: the quotas in force (internal, proposed by the leader when
+ * its --quota-bytes / --coord-quota-bytes differ from the replicated
+ * ones; 0: none). coordd/fsm/fsm.h, "Quota". */
+struct proto_quota_set {
+	uint64_t quota_bytes;
+	uint64_t coord_quota_bytes;
 };
 
 /* Records a cluster member's addresses in the replicated member table
@@ -536,6 +550,7 @@ struct proto_cmd {
 		struct proto_lock_release resign;   /* ELECTION_RESIGN */
 		struct proto_sem_acquire_cmd sem_acquire;
 		struct proto_lock_release sem_release;  /* token 0: cancel */
+		struct proto_quota_set quota_set;       /* quota13 */
 	} u;
 };
 

@@ -245,6 +245,18 @@ static const struct wfield rp_txn[] = {
 static const struct wfield rp_compact[] = {
 	RP(WF_KVREPLY, kv, PROTO_CMD_COMPACT, 0),
 };
+/* quota13 */
+static const struct wfield rp_alarm_list[] = {
+	RP(WF_U64, alarm.alarms, 0, ANY),
+	RP(WF_U64, alarm.alarm_index, 0, ANY),
+	RP(WF_U64, alarm.quota_bytes, 0, ANY),
+	RP(WF_U64, alarm.kv_bytes, 0, ANY),
+	RP(WF_U64, alarm.coord_quota_bytes, 0, ANY),
+	RP(WF_U64, alarm.coord_bytes, 0, ANY),
+};
+static const struct wfield rp_alarm_disarm[] = {
+	RP(WF_KVREPLY, kv, PROTO_CMD_ALARM_DISARM, 0),
+};
 static const struct wfield rp_watch[] = {
 	RP(WF_U64, watch.watch_id, 0, ANY),
 	RP(WF_U64, watch.start_revision, 0, ANY),
@@ -349,6 +361,7 @@ static const struct wfield rp_status[] = {
 	RP(WF_U64, status.applied_index, 0, ANY),
 	RP(WF_U64, status.commit_index, 0, ANY),
 	RP(WF_U64, status.state_hash, 0, ANY),
+	RP(WF_U64, status.alarms, 0, ANY),
 };
 
 static const struct wfield pu_watch_events[] = {
@@ -487,6 +500,10 @@ static const struct wkind kinds[PROTO_KIND_LAST + 1] = {
 				LIST_(rp_job_inspect) },
 	[PROTO_SEM_STATUS] = { "SEM_STATUS", 0, LIST_(rq_lock_status),
 			       LIST_(rp_sem_status) },
+	/* quota13 */
+	[PROTO_ALARM_LIST] = { "ALARM_LIST", 0, NONE_, LIST_(rp_alarm_list) },
+	[PROTO_ALARM_DISARM] = { "ALARM_DISARM", K_MUT, NONE_,
+				 LIST_(rp_alarm_disarm) },
 };
 
 /* Indexed by kind - PROTO_PUSH_FIRST; the fields are in rep. */

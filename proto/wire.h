@@ -101,8 +101,11 @@ enum proto_kind {
 	PROTO_JOB_FAIL = 48,        /* mutating */
 	PROTO_JOB_LIST = 49,
 	PROTO_JOB_INSPECT = 50,
+	/* quota13: 56-59. The storage quotas (docs/quota.md). */
+	PROTO_ALARM_LIST = 56,      /* the quotas, usage and alarms */
+	PROTO_ALARM_DISARM = 57,    /* mutating, admin */
 };
-#define PROTO_KIND_LAST PROTO_JOB_INSPECT
+#define PROTO_KIND_LAST PROTO_ALARM_DISARM
 
 /* The kinds of server pushes. */
 enum proto_push_kind {
@@ -638,7 +641,8 @@ struct proto_member_list_reply {
 };
 
 /* STATUS [version, node_id, node_name, cluster_id, leader, term,
- * revision, applied_index, commit_index, state_hash]. */
+ * revision, applied_index, commit_index, state_hash, alarms]. alarms
+ * (quota13): PROTO_ALARM_* bits raised in this node's applied state. */
 struct proto_status_reply {
 	uint64_t version;
 	uint64_t node_id;
@@ -650,6 +654,24 @@ struct proto_status_reply {
 	uint64_t applied_index;
 	uint64_t commit_index;
 	uint64_t state_hash;        /* of the fsm state at applied_index */
+	uint64_t alarms;            /* PROTO_ALARM_* */
+};
+
+/* quota13: alarm bits. */
+#define PROTO_ALARM_NOSPACE 1u
+
+/* ALARM_LIST [alarms, alarm_index, quota_bytes, kv_bytes,
+ * coord_quota_bytes, coord_bytes]: the answering node's applied state --
+ * PROTO_ALARM_* bits raised, the entry that raised NOSPACE, the quotas in
+ * force (0: none) and the bytes they count. ALARM_DISARM [] is answered
+ * [reply] (msg.h's, type PROTO_CMD_ALARM_DISARM). */
+struct proto_alarm_reply {
+	uint64_t alarms;
+	uint64_t alarm_index;
+	uint64_t quota_bytes;
+	uint64_t kv_bytes;
+	uint64_t coord_quota_bytes;
+	uint64_t coord_bytes;
 };
 
 struct proto_response {
@@ -682,6 +704,7 @@ struct proto_response {
 		struct proto_member_list_reply member_list;
 		struct proto_status_reply status;
 		struct proto_register_reply register_client;
+		struct proto_alarm_reply alarm;     /* quota13 */
 	} u;
 };
 

@@ -127,6 +127,8 @@ static void usage(FILE *f)
 		"                           N such CMDs at once; COORD_SEM and\n"
 		"                           COORD_FENCING_TOKEN in its environment)\n"
 		"  sem status NAME          permits, holders and the queue\n"
+		"  alarm list | disarm      the storage quotas' NOSPACE alarm (disarm:\n"
+		"                           an admin's)\n"
 		"default endpoints: %s\n",
 		DEFAULT_ENDPOINTS);
 }
@@ -796,6 +798,40 @@ static size_t split_endpoints(const char *eps, char out[][128], size_t max)
 	return n;
 }
 
+/* quota13: alarm list | disarm (docs/quota.md). */
+static int cmd_alarm(struct coord_client *c, const struct gopts *g, int argc,
+		     char **argv)
+{
+	struct coord_alarms a;
+	int code;
+
+	if (argc == 1 && strcmp(argv[0], "disarm") == 0) {
+		code = coord_alarm_disarm(c);
+		if (code != COORD_OK)
+			return fail(c, "alarm disarm", code);
+		printf("disarmed\n");
+		return 0;
+	}
+	if (argc != 1 || strcmp(argv[0], "list") != 0)
+		die_usage("alarm list | disarm");
+	code = coord_alarm_list(c, &a);
+	if (code != COORD_OK)
+		return fail(c, "alarm list", code);
+	if (g->json)
+		printf("{\"alarms\":[%s],\"alarm_index\":%" PRIu64
+		       ",\"quota_bytes\":%" PRIu64 ",\"keyspace_bytes\":%" PRIu64
+		       ",\"coord_quota_bytes\":%" PRIu64
+		       ",\"coord_state_bytes\":%" PRIu64 "}\n",
+		       a.nospace ? "\"NOSPACE\"" : "", a.alarm_index,
+		       a.quota_bytes, a.kv_bytes, a.coord_quota_bytes,
+		       a.coord_bytes);
+	else if (a.nospace)
+		printf("alarm:NOSPACE index=%" PRIu64 " keyspace_bytes=%" PRIu64
+		       " quota_bytes=%" PRIu64 "\n",
+		       a.alarm_index, a.kv_bytes, a.quota_bytes);
+	return 0;
+}
+
 static int cmd_status(struct coord_client *c, const struct gopts *g,
 		      bool health)
 {
@@ -825,11 +861,13 @@ static int cmd_status(struct coord_client *c, const struct gopts *g,
 				       ",\"applied_index\":%" PRIu64
 				       ",\"commit_index\":%" PRIu64
 				       ",\"state_hash\":\"%016" PRIx64 "\""
-				       ",\"cluster_id\":\"%016" PRIx64 "\"",
+				       ",\"cluster_id\":\"%016" PRIx64 "\""
+				       ",\"alarms\":[%s]",
 				       s.node_id, s.name, s.leader, s.term,
 				       s.revision, s.applied_index,
 				       s.commit_index, s.state_hash,
-				       s.cluster_id);
+				       s.cluster_id,
+				       s.alarms ? "\"NOSPACE\"" : "");
 			else if (code != COORD_OK)
 				printf(",\"error\":\"%s\"", coord_strerror(code));
 			printf("}");
@@ -841,11 +879,12 @@ static int cmd_status(struct coord_client *c, const struct gopts *g,
 		} else if (code == COORD_OK) {
 			printf("%-22s %016" PRIx64 " %-10s %016" PRIx64
 			       " %6" PRIu64 " %9" PRIu64 " %9" PRIu64
-			       " %9" PRIu64 " %016" PRIx64 " %016" PRIx64 "%s\n",
+			       " %9" PRIu64 " %016" PRIx64 " %016" PRIx64 "%s%s\n",
 			       eps[i], s.node_id, s.name, s.leader, s.term,
 			       s.revision, s.applied_index, s.commit_index,
 			       s.state_hash, s.cluster_id,
-			       s.leader == s.node_id ? "  (leader)" : "");
+			       s.leader == s.node_id ? "  (leader)" : "",
+			       s.alarms ? "  alarm:NOSPACE" : "");
 		} else {
 			printf("%-22s unreachable: %s\n", eps[i],
 			       coord_errmsg(c));
@@ -1811,6 +1850,8 @@ int main(int argc, char **argv)
 		rc = cmd_elect(c, &g, argc - i, argv + i);
 	else if (strcmp(cmd, "sem") == 0)
 		rc = cmd_sem(c, &g, argc - i, argv + i);
+	else if (strcmp(cmd, "alarm") == 0)
+		rc = cmd_alarm(c, &g, argc - i, argv + i);
 	else if (strcmp(cmd, "endpoint") == 0 && i < argc &&
 		 strcmp(argv[i], "health") == 0)
 		rc = cmd_status(c, &g, true);

@@ -215,6 +215,8 @@ void members_list(struct client *cl, const struct proto_request *rq);
 void members_change(struct client *cl, const struct proto_request *rq);
 void members_transfer(struct client *cl, const struct proto_request *rq);
 void register_client(struct client *cl, const struct proto_request *rq);
+/* quota.c (quota13): ALARM_LIST / ALARM_DISARM. */
+void quota_request(struct client *cl, const struct proto_request *rq);
 
 /* net/client.c: frees cl once its connection is closed and no request
  * of it waits on the node. */

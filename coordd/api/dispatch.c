@@ -25,7 +25,7 @@ static bool kind_is_admin(uint32_t kind)
 {
 	return kind == PROTO_MEMBER_ADD || kind == PROTO_MEMBER_REMOVE ||
 	       kind == PROTO_MEMBER_PROMOTE || kind == PROTO_TRANSFER_LEADER ||
-	       kind == PROTO_COMPACT;
+	       kind == PROTO_COMPACT || kind == PROTO_ALARM_DISARM;
 }
 
 /* Whether the client's address is in --admin-addrs (v4-mapped v6
@@ -180,6 +180,10 @@ void api_request(struct client *cl, const struct proto_request *rq)
 		return;
 	case PROTO_SEM_ACQUIRE:
 		sem_acquire(cl, rq);
+		return;
+	case PROTO_ALARM_LIST:          /* quota13 */
+	case PROTO_ALARM_DISARM:
+		quota_request(cl, rq);
 		return;
 	default:
 		log_warn("client addr=%s: %s is not served by this version",

@@ -42,6 +42,7 @@ void members_status(struct client *cl, const struct proto_request *rq)
 	r.u.status.applied_index = fsm_applied_index(f);
 	r.u.status.commit_index = raft_commit_index(raft);
 	r.u.status.state_hash = hash;
+	r.u.status.alarms = quota_alarms(net);
 	api_send(cl, &r);
 }
 

@@ -22,7 +22,7 @@
 
 /* Every error code has its counter in net->errors_by_code[]. */
 #define NET_ERROR_CODE_FITS_(name, value, message)                            \
-	_Static_assert((value) >= 0 && (value) < 64, #name " has no counter");
+	_Static_assert((value) >= 0 && (value) < 128, #name " has no counter");
 COORD_ERRORS(NET_ERROR_CODE_FITS_)
 #undef NET_ERROR_CODE_FITS_
 

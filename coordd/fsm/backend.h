@@ -52,6 +52,10 @@
  *                                   holder, then each waiter in FIFO
  *                                   order: session:8 token:8 since_ms:8
  *                                   deadline_ms:8 lock_delay_ms:8 mode:1.
+ *   'Q'                             the storage quotas in force and the
+ *                                   NOSPACE alarm (quota.c): flags:1
+ *                                   (bit 0: raised) quota_bytes:8
+ *                                   coord_quota_bytes:8 alarm_index:8.
  *   'r' rev:8 sub:4                 the history in revision order: the
  *                                   sub-th change of main revision rev.
  *                                   Value: the key.

@@ -15,10 +15,13 @@
 
 /* The meta record: the counters the fsm caches, in one record that every
  * apply rewrites (applied index, revision, compact revision, cluster
- * clock, clients in the table, the records' hash sum), each a big-endian
- * u64 in that order. */
+ * clock, clients in the table, the records' hash sum, then the keyspace's
+ * and the coordination state's bytes), each a big-endian u64 in that
+ * order. A record of the first META_FIELDS_OLD fields (before the byte
+ * counts) is read too: the counts are then summed over the records. */
 #define META_STATE "mstate"
-#define META_FIELDS 6
+#define META_FIELDS 8
+#define META_FIELDS_OLD 6
 
 /* Bytes of the reply buffer kept from one entry to the next. */
 #define FSM_REPLY_KEEP_BYTES (64 * 1024)
@@ -50,7 +53,8 @@ static int meta_load(struct fsm *f)
 {
 	uint64_t *fields[META_FIELDS] = { &f->applied_index, &f->revision,
 					  &f->compact_revision, &f->clock_ms,
-					  &f->clients, &f->hash };
+					  &f->clients, &f->hash, &f->kv_bytes,
+					  &f->coord_bytes };
 	const uint8_t *val;
 	size_t len;
 	int rc;
@@ -66,10 +70,12 @@ static int meta_load(struct fsm *f)
 	}
 	if (rc != COORD_OK)
 		return rc;
-	if (len != 8 * META_FIELDS)
+	if (len != 8 * META_FIELDS && len != 8 * META_FIELDS_OLD)
 		return COORD_ECORRUPT;
-	for (size_t i = 0; i < META_FIELDS; i++)
+	for (size_t i = 0; i < len / 8; i++)
 		*fields[i] = fsm_be64_get(val + 8 * i);
+	if (len == 8 * META_FIELDS_OLD)
+		return fsm_bytes_scan(f, &f->kv_bytes, &f->coord_bytes);
 	return COORD_OK;
 }
 
@@ -79,7 +85,8 @@ static int meta_put(struct fsm *f, uint64_t index)
 {
 	const uint64_t fields[META_FIELDS] = {
 		index, f->sub > 0 ? f->rev_new : f->revision, f->compact_new,
-		f->clock_new, f->clients_new, f->hash_new,
+		f->clock_new, f->clients_new, f->hash_new, f->kv_bytes_new,
+		f->coord_bytes_new,
 	};
 	uint8_t val[8 * META_FIELDS];
 
@@ -121,6 +128,8 @@ int fsm_new(const struct fsm_config *cfg, struct fsm_backend *backend,
 	rc = meta_load(f);
 	if (rc == COORD_OK)
 		rc = fsm_usage_load(f);
+	if (rc == COORD_OK)
+		rc = fsm_quota_load(f);
 	if (rc == COORD_OK && f->compact_revision > f->revision)
 		rc = COORD_ECORRUPT;
 	if (rc != COORD_OK) {
@@ -181,6 +190,11 @@ static void call_begin(struct fsm *f, unsigned flags)
 	f->clock_new = f->clock_ms;
 	f->clients_new = f->clients;
 	f->hash_new = f->hash;
+	f->kv_bytes_new = f->kv_bytes;
+	f->coord_bytes_new = f->coord_bytes;
+	f->quota_new = f->quota;
+	f->wrote_value = false;
+	f->internal = false;
 	f->flags = flags;
 	f->reply_bytes_left = f->cfg.reply_bytes_max;
 	f->events = NULL;
@@ -312,6 +326,10 @@ static int apply_cmd_type(struct fsm *f, uint64_t index,
 					   &reply->u.lock_acquire);
 	case PROTO_CMD_SEM_RELEASE:
 		return fsm_cmd_sem_release(f, &cmd->u.sem_release);
+	case PROTO_CMD_QUOTA_SET:
+		return fsm_cmd_quota_set(f, &cmd->u.quota_set);
+	case PROTO_CMD_ALARM_DISARM:
+		return fsm_cmd_alarm_disarm(f);
 	}
 	return COORD_EINVAL;
 }
@@ -321,6 +339,9 @@ static int apply_cmd(struct fsm *f, uint64_t index,
 {
 	int code = apply_cmd_type(f, index, cmd, reply);
 
+	/* The quotas judge what the command wrote, whatever it was. */
+	if (code == COORD_OK)
+		code = fsm_quota_check(f, index);
 	/* The counters of leases, sessions, holds and waiters, once. */
 	return code == COORD_OK ? fsm_usage_store(f) : code;
 }
@@ -347,9 +368,7 @@ static void reply_finish(struct fsm *f, uint8_t type, int code,
 		 * past the reply limit): the command writes nothing, and
 		 * the state hash stays (nothing is written before a
 		 * command in the same call; see the assertions below). */
-		fsm_ov_reset(&f->ov);
-		f->hash_new = f->hash;
-		f->sub = 0;
+		fsm_writes_discard(f);
 	}
 	if (code != COORD_OK) {
 		/* Commands check everything else before their first write. */
@@ -383,7 +402,9 @@ static int commit(struct fsm *f, uint64_t index)
 	size_t i = 0;
 	int rc;
 
-	rc = meta_put(f, index);
+	rc = fsm_quota_settle(f);
+	if (rc == COORD_OK)
+		rc = meta_put(f, index);
 	if (rc != COORD_OK)
 		return rc;
 	batch = proto_arena_alloc(&f->arena, f->ov.n * sizeof(*batch));
@@ -409,6 +430,9 @@ static int commit(struct fsm *f, uint64_t index)
 	f->clock_ms = f->clock_new;
 	f->clients = f->clients_new;
 	f->hash = f->hash_new;
+	f->kv_bytes = f->kv_bytes_new;
+	f->coord_bytes = f->coord_bytes_new;
+	f->quota = f->quota_new;
 	f->usage = f->usage_new;
 	return COORD_OK;
 }
@@ -492,7 +516,8 @@ static int entry_check(const struct proto_entry *e, bool found,
 		return COORD_EWINDOW;
 	/* Commands of the server's own, never a client's. */
 	if (e->cmd.type == PROTO_CMD_CLIENTS_EXPIRE ||
-	    e->cmd.type == PROTO_CMD_REGISTER_CLIENT)
+	    e->cmd.type == PROTO_CMD_REGISTER_CLIENT ||
+	    e->cmd.type == PROTO_CMD_QUOTA_SET)
 		return COORD_EINVAL;
 	return COORD_OK;
 }
@@ -519,6 +544,8 @@ static int entry_apply(struct fsm *f, uint64_t index,
 		/* The table's own refusals leave everything as it was. */
 		refused = code != COORD_OK && code != COORD_EINVAL;
 	}
+	/* The coordination budget spares the server's own commands. */
+	f->internal = e->client_id == 0;
 	/* Applied, even as a command error: the clock moves. */
 	if (!refused && e->now_ms > f->clock_new)
 		f->clock_new = e->now_ms;

@@ -372,6 +372,57 @@ int fsm_hash(struct fsm *f, uint64_t *hash);
 int fsm_hash_scan(struct fsm *f, uint64_t *hash);
 
 /*
+ * Quota (quota13, coordd/fsm/quota.c; docs/quota.md). Two byte counts of
+ * replicated records (key + value as stored), kept incrementally by every
+ * write: the keyspace ('k' versions with their history until compaction,
+ * 'r' history index, 'l' lease attachments) and coordination state ('L'
+ * leases and sessions, 'o' owners, 'q' queues, 'j' job queues: every
+ * record kind but the keyspace's, the client table's, the member
+ * table's and the fsm's own counters, so a new primitive's records count
+ * without a change). The
+ * quotas in force are replicated too: QUOTA_SET [quota_bytes,
+ * coord_quota_bytes] (internal: with a client id it is COORD_EINVAL; the
+ * leader proposes it when its own flags differ) writes them; before the
+ * first one there is none. So every replica judges alike.
+ * - Keyspace: a command that writes a value (a key version that is not a
+ *   tombstone, whatever the command: put, txn, fenced, release-put, ...;
+ *   but not a key under COORD_RESERVED_KEY_PREFIX, which only the fsm
+ *   writes, for a primitive: an election's leader key)
+ *   and leaves the keyspace above quota_bytes, or runs while the NOSPACE
+ *   alarm is raised, is refused with COORD_ENOSPACE: it changes nothing,
+ *   but the refusal raises the alarm (recording the entry's index). The
+ *   alarm is replicated state (snapshots, restarts). Commands that write
+ *   no value -- reads, deletes, delete-only txns, compaction, leases,
+ *   sessions, locks, jobs -- are never refused by it.
+ * - The alarm clears when a command leaves the keyspace at or under
+ *   COORD_QUOTA_LOW_WATER_PCT % of the quota (compaction frees history;
+ *   deletes only add tombstones), when the quota is removed, and by
+ *   ALARM_DISARM [] (an admin's; a later value past the quota raises it
+ *   again).
+ * - Coordination: a command of a client (an entry with a client id, or
+ *   fsm_apply()) that grows coordination state and leaves it above
+ *   coord_quota_bytes is refused with COORD_ECOORDSPACE, changing
+ *   nothing. A command that keeps or shrinks it (keepalive, release,
+ *   close) and the server's own commands (expiry, kicks) always pass.
+ */
+struct fsm_quota_info {
+	bool set;                   /* a QUOTA_SET was applied */
+	bool alarm;                 /* NOSPACE raised */
+	uint64_t alarm_index;       /* by the entry of this index */
+	uint64_t quota_bytes;       /* 0: none */
+	uint64_t coord_quota_bytes; /* 0: none */
+	uint64_t kv_bytes;          /* the keyspace's bytes */
+	uint64_t coord_bytes;       /* coordination state's bytes */
+};
+
+void fsm_quota(const struct fsm *f, struct fsm_quota_info *out);
+
+/* The two byte counts summed over every record of the backend:
+ * O(records), for tests and for a meta record from before the counts.
+ * Local failures. */
+int fsm_bytes_scan(struct fsm *f, uint64_t *kv_bytes, uint64_t *coord_bytes);
+
+/*
  * Leases, sessions, locks (coordd/fsm/lease.c, queue.c, lock.c, fence.c).
  *
  * A lease has an id, a TTL and its last keepalive: the Raft index of the

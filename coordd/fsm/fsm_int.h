@@ -37,6 +37,8 @@
 #define FSM_KIND_OWNER 'o'
 #define FSM_KIND_QUEUE 'q'
 #define FSM_KIND_USAGE 'u'
+/* quota13: the quotas in force and the NOSPACE alarm (quota.c). */
+#define FSM_KIND_QUOTA 'Q'
 
 /* A 'k' record's value: flags, create_revision, version, lease, sub. */
 #define FSM_KREC_HDR_BYTES 29
@@ -99,6 +101,15 @@ struct fsm_usage {
 	uint64_t waiters;
 };
 
+/* quota13: the 'Q' record (quota.c). */
+struct fsm_quota {
+	bool set;                   /* a QUOTA_SET was applied */
+	bool alarm;                 /* NOSPACE raised */
+	uint64_t quota_bytes;       /* 0: none */
+	uint64_t coord_quota_bytes; /* 0: none */
+	uint64_t alarm_index;       /* the entry that raised it */
+};
+
 /* A session to end in this command (the worklist of lease.c). */
 struct fsm_ending {
 	uint64_t lease;
@@ -114,6 +125,11 @@ struct fsm {
 	uint64_t clock_ms;          /* the cluster clock */
 	uint64_t clients;           /* entries in the client table */
 	uint64_t hash;              /* sum of the records' hash terms */
+	/* quota13: bytes (key + value) of the records the quotas count
+	 * (quota.c, fsm_bytes_kind()), kept in the meta record. */
+	uint64_t kv_bytes;
+	uint64_t coord_bytes;
+	struct fsm_quota quota;
 
 	struct proto_arena arena;   /* replies, events, overlay: one call */
 	struct fsm_overlay ov;
@@ -125,6 +141,11 @@ struct fsm {
 	uint64_t clock_new;         /* clock_ms afterwards */
 	uint64_t clients_new;       /* clients afterwards */
 	uint64_t hash_new;          /* hash afterwards */
+	uint64_t kv_bytes_new;      /* quota13: the byte counts afterwards */
+	uint64_t coord_bytes_new;
+	struct fsm_quota quota_new;
+	bool wrote_value;           /* a live key version was written */
+	bool internal;              /* an entry without a client */
 	unsigned flags;             /* FSM_EVENTS... */
 	size_t reply_bytes_left;    /* of cfg.reply_bytes_max */
 	struct proto_event *events;
@@ -315,6 +336,26 @@ void fsm_state_changed(struct fsm *f);
 /* Loads and stores the 'u' record (fsm_new, and the end of a command). */
 int fsm_usage_load(struct fsm *f);
 int fsm_usage_store(struct fsm *f);
+
+/* quota13 (quota.c). Which byte count a record's key belongs to: 1
+ * the keyspace ('k', 'r', 'l'); 0 neither (the client table 'a' 'c',
+ * meta 'm', members 'n', counters 'u', quotas 'Q'); 2 coordination state:
+ * every other kind ('L', 'o', 'q', 'j' and any a primitive adds). */
+int fsm_bytes_kind(const uint8_t *key, size_t key_len);
+/* Moves the byte counts by a record added (sign 1) or removed (-1). */
+void fsm_bytes_move(struct fsm *f, const uint8_t *key, size_t key_len,
+		    const uint8_t *value, size_t value_len, int sign);
+/* Drops the command's writes (a command refused after it wrote). */
+void fsm_writes_discard(struct fsm *f);
+int fsm_quota_load(struct fsm *f);
+/* After a command succeeded: COORD_ENOSPACE / COORD_ECOORDSPACE (its
+ * writes dropped, the alarm raised) or COORD_OK. */
+int fsm_quota_check(struct fsm *f, uint64_t index);
+/* Before a commit: clears the alarm under the low-water mark and writes
+ * the 'Q' record if it changed. Local failures. */
+int fsm_quota_settle(struct fsm *f);
+int fsm_cmd_quota_set(struct fsm *f, const struct proto_quota_set *q);
+int fsm_cmd_alarm_disarm(struct fsm *f);
 
 /* A queue loaded for change (queue.c). */
 struct fsm_qentry {

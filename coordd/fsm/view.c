@@ -382,8 +382,10 @@ int fsm_ov_put(struct fsm *f, const uint8_t *key, size_t key_len,
 {
 	int rc = ov_write(f, key, key_len, value, value_len, false);
 
-	if (rc == COORD_OK)
+	if (rc == COORD_OK) {
 		f->hash_new += fsm_hash_record(key, key_len, value, value_len);
+		fsm_bytes_move(f, key, key_len, value, value_len, 1);
+	}
 	return rc;
 }
 
@@ -395,9 +397,12 @@ int fsm_ov_replace(struct fsm *f, const uint8_t *key, size_t key_len,
 	uint64_t h_old = fsm_hash_record(key, key_len, old, old_len);
 	int rc = ov_write(f, key, key_len, value, value_len, false);
 
-	if (rc == COORD_OK)
+	if (rc == COORD_OK) {
 		f->hash_new += fsm_hash_record(key, key_len, value,
 					       value_len) - h_old;
+		fsm_bytes_move(f, key, key_len, NULL, old_len, -1);
+		fsm_bytes_move(f, key, key_len, value, value_len, 1);
+	}
 	return rc;
 }
 
@@ -407,8 +412,10 @@ int fsm_ov_del(struct fsm *f, const uint8_t *key, size_t key_len,
 	uint64_t h_old = fsm_hash_record(key, key_len, old, old_len);
 	int rc = ov_write(f, key, key_len, NULL, 0, true);
 
-	if (rc == COORD_OK)
+	if (rc == COORD_OK) {
 		f->hash_new -= h_old;
+		fsm_bytes_move(f, key, key_len, NULL, old_len, -1);
+	}
 	return rc;
 }
 

@@ -162,6 +162,28 @@ static void metrics_locks(struct net *net, struct evbuffer *b)
 	       "deadlines passed).", net->kicks_total);
 }
 
+/* quota13: the storage quotas (docs/quota.md), replicated state. */
+static void metrics_quota(struct net *net, struct evbuffer *b)
+{
+	struct fsm_quota_info q;
+
+	fsm_quota(node_fsm(net->node), &q);
+	metric(b, "coord_alarm_nospace", "gauge",
+	       "1 while the NOSPACE alarm is raised (values refused).",
+	       q.alarm ? 1 : 0);
+	metric(b, "coord_quota_bytes", "gauge",
+	       "Keyspace quota in force (replicated; 0: none).",
+	       q.quota_bytes);
+	metric(b, "coord_keyspace_bytes", "gauge",
+	       "Bytes the keyspace quota counts (keys, values, history).",
+	       q.kv_bytes);
+	metric(b, "coord_coord_quota_bytes", "gauge",
+	       "Coordination state budget in force (replicated; 0: none).",
+	       q.coord_quota_bytes);
+	metric(b, "coord_coord_state_bytes", "gauge",
+	       "Bytes of sessions, leases, queues and jobs.", q.coord_bytes);
+}
+
 /* The body of /metrics into b. */
 static void metrics_body(struct net *net, struct evbuffer *b)
 {
@@ -240,6 +262,7 @@ static void metrics_body(struct net *net, struct evbuffer *b)
 	       "Client connections accepted.", net->client_conns_total);
 	metrics_limits(net, b);
 	metrics_locks(net, b);
+	metrics_quota(net, b);
 	if (state) {
 		evbuffer_add_printf(b, "# HELP coord_requests_total Client "
 				       "requests by kind.\n# TYPE "

@@ -182,6 +182,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		members_promote(net);
 	leases_tick(net);
 	locks_tick(net);
+	quota_tick(net);
 	members_publish(net);
 	net_kick(net);
 	if (net->stopping && stop_done(net)) {

@@ -192,9 +192,10 @@ struct net {
 	size_t n_clients;
 	uint64_t client_conns_total;
 	uint64_t requests_by_kind[64];
-	uint64_t errors_by_code[64];    /* by code (NET_ERROR_CODES_MAX) */
+	uint64_t errors_by_code[128];   /* by code (NET_ERROR_CODES_MAX) */
 	uint64_t cluster_now_base_ms;   /* for CLIENTS_EXPIRE / envelopes */
 	uint64_t expire_next_tick;
+	bool quota_alarm_logged;    /* quota13: the alarm as last logged */
 	uint64_t transfer_last_ms;  /* a client's last TRANSFER_LEADER here */
 	uint64_t publish_next_ms;   /* publish.c: the next try, at most */
 	struct proto_buf scratch;
@@ -351,6 +352,9 @@ void locks_free(struct net *net);
 void locks_tick(struct net *net);
 /* register.c: the leader's periodic CLIENTS_EXPIRE (fsm.h: Bounds). */
 void clients_propose_expire(struct net *net);
+/* quota.c (quota13): the leader's QUOTA_SET, the alarm's log lines. */
+void quota_tick(struct net *net);
+uint64_t quota_alarms(struct net *net);
 
 /* http.c */
 int http_init(struct net *net, char *err, size_t errlen);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # tests/cluster/admin.sh: issue 14 section 4, the attacks on admin
-# requests (MEMBER_ADD/REMOVE/PROMOTE, TRANSFER_LEADER, COMPACT):
+# requests (MEMBER_ADD/REMOVE/PROMOTE, TRANSFER_LEADER, COMPACT,
+# ALARM_DISARM):
 # 1. From an address not in --admin-addrs (here 127.0.0.2 only; the
 #    clients come from 127.0.0.1) every admin request is COORD_EPERM,
 #    logged, and changes nothing; plain writes go on.
@@ -28,6 +29,8 @@ LPORT=$(cl_port "$l" 0)
 out=$(cl_ctl member add evil 127.0.0.1:9 2>&1) && fail "member add by a non-admin: $out"
 echo "$out" | grep -q "not allowed" || fail "member add by a non-admin: $out"
 out=$(cl_ctl member remove "n$l" 2>&1) && fail "member remove by a non-admin: $out"
+out=$(cl_ctl alarm disarm 2>&1) && fail "alarm disarm by a non-admin: $out"
+echo "$out" | grep -q "not allowed" || fail "alarm disarm by a non-admin: $out"
 out=$("$RAW" 127.0.0.1 "$LPORT" hello compact 1 transfer 0)
 [ "$(echo "$out" | grep -c 'code=25 COORD_EPERM')" -eq 2 ] ||
 	fail "compact and transfer by a non-admin: $out"

@@ -407,6 +407,18 @@ const struct proto_kv *ft_kv(struct ft_fsm *t, const char *key)
 	return r->n_kvs == 1 ? &r->kvs[0] : NULL;
 }
 
+void ft_bytes_check(struct ft_fsm *t)
+{
+	struct fsm_quota_info q;
+	uint64_t kv = 0, coord = 0;
+
+	/* quota13: so are the quotas' byte counts. */
+	fsm_quota(t->f, &q);
+	ft_code_eq(fsm_bytes_scan(t->f, &kv, &coord), COORD_OK);
+	ck_assert_uint_eq(q.kv_bytes, kv);
+	ck_assert_uint_eq(q.coord_bytes, coord);
+}
+
 uint64_t ft_hash(struct ft_fsm *t)
 {
 	uint64_t h = 0, scan = 0;
@@ -415,6 +427,7 @@ uint64_t ft_hash(struct ft_fsm *t)
 	/* The incremental hash is always the one of the records there. */
 	ft_code_eq(fsm_hash_scan(t->f, &scan), COORD_OK);
 	ck_assert_uint_eq(h, scan);
+	ft_bytes_check(t);
 	return h;
 }
 

@@ -88,8 +88,10 @@ const struct proto_reply *ft_apply_err(struct ft_fsm *t, struct proto_cmd cmd,
 const struct proto_range_reply *ft_get(struct ft_fsm *t, struct proto_range r);
 /* The current value of key, or NULL (a pointer into fsm memory). */
 const struct proto_kv *ft_kv(struct ft_fsm *t, const char *key);
-/* fsm_hash(), checked against fsm_hash_scan(). */
+/* fsm_hash(), checked against fsm_hash_scan(), and the byte counts
+ * against fsm_bytes_scan() (ft_bytes_check()). */
 uint64_t ft_hash(struct ft_fsm *t);
+void ft_bytes_check(struct ft_fsm *t);
 
 /* Asserts kv is key=value with those revisions. */
 void ft_kv_check(const struct proto_kv *kv, const char *key, const char *value,

@@ -26,6 +26,7 @@ int main(void)
 	srunner_add_suite(sr, fsm_fence_suite());
 	srunner_add_suite(sr, fsm_election_suite());
 	srunner_add_suite(sr, fsm_sem_suite());
+	srunner_add_suite(sr, fsm_quota_suite());
 	srunner_set_tap(sr, "-");
 	srunner_run_all(sr, getenv("CK_VERBOSITY") ? CK_ENV : CK_SILENT);
 	failed = srunner_ntests_failed(sr);

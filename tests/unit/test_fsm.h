@@ -23,5 +23,6 @@ Suite *fsm_job_suite(void);
 Suite *fsm_fence_suite(void);
 Suite *fsm_election_suite(void);
 Suite *fsm_sem_suite(void);
+Suite *fsm_quota_suite(void);
 
 #endif /* COORD_TESTS_UNIT_TEST_FSM_H */

@@ -262,6 +262,9 @@ static void sample_kv_reply(uint32_t kind, struct proto_reply *r)
 		r->type = PROTO_CMD_TXN;
 		r->u.txn = (struct proto_txn_reply){ true, op_replies, 2 };
 		break;
+	case PROTO_ALARM_DISARM:        /* quota13 */
+		r->type = PROTO_CMD_ALARM_DISARM;
+		break;
 	default:
 		r->type = PROTO_CMD_COMPACT;
 	}
@@ -286,6 +289,7 @@ void tw_sample_response(uint32_t kind, struct proto_response *resp)
 	case PROTO_TXN:
 	case PROTO_COMPACT:
 	case PROTO_LOCK_RELEASE_PUT:
+	case PROTO_ALARM_DISARM:
 		sample_kv_reply(kind, &resp->u.kv);
 		break;
 	case PROTO_WATCH_CREATE:
@@ -364,7 +368,12 @@ void tw_sample_response(uint32_t kind, struct proto_response *resp)
 	case PROTO_STATUS:
 		resp->u.status = (struct proto_status_reply){
 			PROTO_VERSION, 3, B("node-3"), 0xc1, 1, 7, 50, 120,
-			121, 0xfeedface12345678ull };
+			121, 0xfeedface12345678ull, PROTO_ALARM_NOSPACE };
+		break;
+	case PROTO_ALARM_LIST:          /* quota13 */
+		resp->u.alarm = (struct proto_alarm_reply){
+			PROTO_ALARM_NOSPACE, 77, 1ull << 31, 1ull << 30, 1 << 20,
+			4096 };
 		break;
 	}
 }
