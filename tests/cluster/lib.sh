@@ -73,14 +73,44 @@ cl_cleanup() {
 		wait "$pid" 2>/dev/null || true
 	done
 	[ -n "${CL_KEEP:-}" ] || rm -rf "$CL_DIR"
+	[ -z "${CL_PORT_SLOT:-}" ] || rm -rf "$CL_PORT_SLOT"
+}
+
+# 40 ports per test, in 10000..29999: below Linux's ephemeral range
+# (32768..60999), where outgoing connections take their ports. The slot
+# (of 500) starts from the pid, and is claimed with an atomic mkdir, so
+# two tests running at once never share ports (two pids equal modulo 500
+# used to, now and then: "Address already in use"). A slot whose owner
+# died before its cleanup is taken over.
+cl_claim_ports() {
+	local d=${TMPDIR:-/tmp}/coord-test-ports s n=0 p
+
+	mkdir -p "$d"
+	s=$(( $$ % 500 ))
+	while [ $n -lt 1000 ]; do
+		n=$((n + 1))
+		if mkdir "$d/$s" 2>/dev/null; then
+			echo $$ >"$d/$s/pid"
+			CL_PORT_SLOT="$d/$s"
+			CL_BASE=$(( 10000 + s * 40 ))
+			return 0
+		fi
+		p=$(cat "$d/$s/pid" 2>/dev/null || true)
+		if [ -n "$p" ] && ! kill -0 "$p" 2>/dev/null; then
+			rm -rf "$d/$s"
+			continue
+		fi
+		s=$(( (s + 1) % 500 ))
+	done
+	echo "FAIL: no free port slot in $d" >&2
+	exit 1
 }
 
 cl_init() {
 	CL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/coord-$1.XXXXXX")
-	# 40 ports per test, in 10000..29999: below Linux's ephemeral range
-	# (32768..60999), where outgoing connections take their ports.
-	CL_BASE=$(( 10000 + ($$ % 500) * 40 ))
+	CL_PORT_SLOT=""
 	trap cl_cleanup EXIT
+	cl_claim_ports
 	trap 'exit 1' INT TERM
 	[ -x "$COORDD" ] || fail "no $COORDD"
 	[ -x "$COORDCTL" ] || fail "no $COORDCTL"
