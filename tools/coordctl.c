@@ -1499,9 +1499,14 @@ static void on_change(void *arg, coord_err_t code, const struct coord_leader *l)
 }
 
 /* The "leadership lost" callback of a held leadership: says so. */
+/* on_leadership() said "lost". */
+static bool leadership_told_lost;
+
 static void on_leadership(void *arg, struct coord_election *e,
 			  enum coord_election_state st)
 {
+	if (st == COORD_ELECTION_LOST)
+		leadership_told_lost = true;
 	fprintf(stderr, "coordctl: leadership of %s (token %" PRIu64 ") %s\n",
 		(const char *)arg, coord_election_token(e),
 		st == COORD_ELECTION_JEOPARDY
@@ -1653,11 +1658,16 @@ static int cmd_elect(struct coord_client *c, const struct gopts *g, int argc,
 		sigaction(SIGINT, &sa, NULL);
 		/* stdin's lines are proclaimed before the state is looked
 		 * at: a leader that was paused tries, and is refused. */
-		for (;;) {
+		for (int after_lost = 0;;) {
 			coord_client_run(c, 20);
 			proclaim_stdin(c, e, &eof);
-			if (lock_signal != 0 ||
-			    coord_election_state(e) == COORD_ELECTION_LOST)
+			if (lock_signal != 0)
+				break;
+			/* Lost by the clock: the callback tells it from the
+			 * session's timer, which may fire a little later --
+			 * let it (at most 50 more turns of 20 ms). */
+			if (coord_election_state(e) == COORD_ELECTION_LOST &&
+			    (leadership_told_lost || ++after_lost > 50))
 				break;
 		}
 		wstatus = coord_election_state(e) == COORD_ELECTION_LOST
