@@ -73,17 +73,6 @@ void lc_lock_free(struct coord_lock *l)
 	free(l);
 }
 
-uint8_t lc_request_qkind(uint32_t request_kind)
-{
-	switch (request_kind) {
-	case PROTO_SEM_ACQUIRE:
-		return PROTO_QUEUE_SEM;
-	case PROTO_ELECTION_CAMPAIGN:
-		return PROTO_QUEUE_ELECTION;
-	}
-	return PROTO_QUEUE_LOCK;
-}
-
 /* The release request of a queue kind's hold (or, token 0, wait). */
 static uint32_t release_kind(uint8_t qkind)
 {
@@ -289,7 +278,7 @@ void lc_locks_on_grant(struct coord_session *s,
 		       const struct proto_push_grant *g)
 {
 	struct coord_lock *waiting = NULL;
-	uint8_t qkind = lc_request_qkind(g->request_kind);
+	uint8_t qkind = proto_request_queue_kind(g->request_kind);
 
 	for (struct coord_lock *l = s->locks; l != NULL; l = l->next) {
 		if (l->qkind != qkind || l->name_len != g->name.len ||

@@ -153,8 +153,6 @@ int lc_queue_acquire_async(struct coord_session *s, uint8_t qkind,
 			   const void *value, size_t value_len,
 			   uint64_t permits, const struct coord_lock_opts *opts,
 			   coord_lock_fn fn, void *arg);
-/* The queue kind a request kind acquires (PUSH_GRANT's request_kind). */
-uint8_t lc_request_qkind(uint32_t request_kind);
 /* The release request kind of l: LOCK_RELEASE, SEM_RELEASE,
  * ELECTION_RESIGN. */
 uint32_t lc_lock_release_kind(const struct coord_lock *l);

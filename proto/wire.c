@@ -546,6 +546,17 @@ bool proto_kind_is_fenced(uint32_t kind)
 	return k != NULL && (k->flags & K_FENCED) != 0;
 }
 
+uint8_t proto_request_queue_kind(uint32_t request_kind)
+{
+	switch (request_kind) {
+	case PROTO_SEM_ACQUIRE:
+		return PROTO_QUEUE_SEM;
+	case PROTO_ELECTION_CAMPAIGN:
+		return PROTO_QUEUE_ELECTION;
+	}
+	return PROTO_QUEUE_LOCK;
+}
+
 const char *proto_kind_name(uint32_t kind)
 {
 	const struct wkind *k = kind_of(kind);

@@ -126,6 +126,11 @@ bool proto_kind_is_fenced(uint32_t kind);
  * never 0. Servers and clients derive it alike. */
 uint64_t proto_member_id(const char *name, size_t len);
 
+/* The queue kind (PROTO_QUEUE_*) a waited acquire of request_kind
+ * queues on: SEM_ACQUIRE a semaphore's, ELECTION_CAMPAIGN an election's,
+ * any other a lock's (job claims keep their own: PROTO_QUEUE_JOB). */
+uint8_t proto_request_queue_kind(uint32_t request_kind);
+
 /* "PUT", "PUSH_GRANT"...; "?" for an unknown kind. */
 const char *proto_kind_name(uint32_t kind);
 

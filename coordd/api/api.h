@@ -174,9 +174,6 @@ uint64_t queue_held_token(struct net *net, uint8_t kind, uint64_t session,
 			  struct proto_bytes name);
 
 void job_request(struct client *cl, const struct proto_request *rq);
-/* The queue kind (FSM_QUEUE_*) a queued request of request_kind waits on
- * (LOCK_ACQUIRE, ELECTION_CAMPAIGN; job claims wait through job.c). */
-uint8_t locks_queue_kind(uint32_t request_kind);
 
 /* election.c */
 void election_campaign(struct client *cl, const struct proto_request *rq);

@@ -47,19 +47,6 @@ struct lock_wait {
 	struct lock_wait *cprev;
 };
 
-/* The queue kind a queued request of request_kind waits on: locks',
- * semaphores' and elections' (campaigns) waits are the same machinery. */
-uint8_t locks_queue_kind(uint32_t request_kind)
-{
-	switch (request_kind) {
-	case PROTO_SEM_ACQUIRE:
-		return FSM_QUEUE_SEM;
-	case PROTO_ELECTION_CAMPAIGN:
-		return FSM_QUEUE_ELECTION;
-	}
-	return FSM_QUEUE_LOCK;
-}
-
 static struct lock_wait *wait_find(struct lease_ent *e, uint8_t kind,
 				   struct proto_bytes name)
 {
@@ -347,13 +334,13 @@ static void acquire_done(void *ctx, int code, const uint8_t *reply,
 		/* Queued -- or, for a retry answered from the client table,
 		 * granted since: then the token now. */
 		uint64_t token = queue_held_token(
-			net, locks_queue_kind(q->kind), q->arg,
+			net, proto_request_queue_kind(q->kind), q->arg,
 			proto_bytes_make(q->name, q->name_len));
 
 		if (token != 0) {
 			send_grant(cl, q, true, token);
 		} else {
-			code = queue_wait_add(cl, q, locks_queue_kind(q->kind));
+			code = queue_wait_add(cl, q, proto_request_queue_kind(q->kind));
 			if (code == COORD_OK)
 				send_grant(cl, q, false, 0);
 		}
