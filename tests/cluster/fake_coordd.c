@@ -12,8 +12,9 @@
  * without keys. It answers a retried (client id, sequence) with its
  * first reply.
  *
- *   fake_coordd PORT     listens on 127.0.0.1:PORT; prints "ready" when
- *                        it does; runs until killed.
+ *   fake_coordd PORT     listens on 127.0.0.1:PORT (0: a port the kernel
+ *                        picks); prints "ready PORT" with the port it
+ *                        listens on; runs until killed.
  *
  * Locks named race* make a cancel race a grant (race_cancel()). A PUT of
  * the key "drop" closes its connection without an answer, once
@@ -867,6 +868,7 @@ static void conn_read(int ci)
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
 	int lfd, one = 1;
 
 	if (argc != 2) {
@@ -882,11 +884,12 @@ int main(int argc, char **argv)
 	sa.sin_port = htons((uint16_t)atoi(argv[1]));
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(lfd, 16) != 0) {
+	    listen(lfd, 16) != 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &salen) != 0) {
 		perror("fake_coordd: listen");
 		return 1;
 	}
-	printf("ready\n");
+	printf("ready %d\n", ntohs(sa.sin_port));
 	fflush(stdout);
 	for (;;) {
 		struct pollfd p[CONNS_MAX + 1];

@@ -143,45 +143,55 @@ static pid_t fake_pid;
 static char fake_ep[64];
 static char fake_log[256];
 
-static bool log_has(const char *what)
+/* The first line of the fake's log that starts with WHAT (in LINE), or
+ * false. */
+static bool log_line(const char *what, char *line, size_t size)
 {
-	char line[256];
 	bool found = false;
 	FILE *f = fopen(fake_log, "r");
 
 	if (f == NULL)
 		return false;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
+	while (!found && fgets(line, (int)size, f) != NULL)
 		found = strstr(line, what) != NULL;
 	fclose(f);
 	return found;
 }
 
+static bool log_has(const char *what)
+{
+	char line[256];
+
+	return log_line(what, line, sizeof(line));
+}
+
+/* The fake listens on a port the kernel picks (port 0) and says which in
+ * its "ready PORT" line: no range shared with the cluster tests' ports. */
 static void fake_start(void)
 {
 	const char *dir = getenv("top_builddir");
-	char prog[512];
-	int port = 20000 + (getpid() % 5000) * 2;
+	char prog[512], line[256];
+	int port = 0;
 
 	snprintf(prog, sizeof(prog), "%s/tests/cluster/fake_coordd",
 		 dir != NULL ? dir : ".");
 	snprintf(fake_log, sizeof(fake_log), "/tmp/fake_coordd.%d.log",
 		 (int)getpid());
-	snprintf(fake_ep, sizeof(fake_ep), "127.0.0.1:%d", port);
+	unlink(fake_log);
 	fake_pid = fork();
 	ck_assert_int_ge(fake_pid, 0);
 	if (fake_pid == 0) {
-		char p[16];
-
-		snprintf(p, sizeof(p), "%d", port);
 		if (freopen(fake_log, "w", stdout) == NULL)
 			_exit(126);
-		execl(prog, prog, p, (char *)NULL);
+		execl(prog, prog, "0", (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 2000 && !log_has("ready"); i++)
+	for (int i = 0; i < 2000 && !log_line("ready ", line, sizeof(line)); i++)
 		usleep(10000);
-	ck_assert_msg(log_has("ready"), "fake_coordd (%s) did not start", prog);
+	ck_assert_msg(log_line("ready ", line, sizeof(line)) &&
+			      sscanf(line, "ready %d", &port) == 1 && port > 0,
+		      "fake_coordd (%s) did not start", prog);
+	snprintf(fake_ep, sizeof(fake_ep), "127.0.0.1:%d", port);
 }
 
 static void fake_stop(void)
