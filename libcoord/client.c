@@ -867,6 +867,23 @@ static void dial_cb_inner(evutil_socket_t fd, short what, void *arg)
 		conn_start(c);
 }
 
+/* What endpoint I is doing when it has no failure to report. */
+static const char *ep_state(const struct coord_client *c, size_t i)
+{
+	if (i != c->cur)
+		return "not tried";
+	switch (c->cs) {
+	case CS_CONNECTING:
+		return "still connecting";
+	case CS_HELLO:
+		return "no answer to HELLO yet";
+	case CS_READY:
+		return "connected";
+	default:
+		return "not tried";
+	}
+}
+
 /* "no endpoint could be reached: ep: why; ep: why" into errmsg. */
 static void errf_endpoints(struct coord_client *c, const char *what)
 {
@@ -874,11 +891,16 @@ static void errf_endpoints(struct coord_client *c, const char *what)
 
 	errf(c, "%s: no endpoint could be reached:", what);
 	for (size_t i = 0; i < c->n_eps; i++) {
+		const char *why = c->ep_err[i];
+
+		/* The endpoint being dialled has no failure of its own yet:
+		 * the request's time ran out while it was connecting or
+		 * waiting for the answer to its HELLO. */
+		if (why[0] == '\0')
+			why = ep_state(c, i);
 		at = strlen(c->errmsg);
 		snprintf(c->errmsg + at, sizeof(c->errmsg) - at, "%s %s: %s",
-			 i > 0 ? ";" : "", c->eps[i],
-			 c->ep_err[i][0] != '\0' ? c->ep_err[i]
-						  : "not tried");
+			 i > 0 ? ";" : "", c->eps[i], why);
 	}
 }
 

@@ -103,6 +103,17 @@ while :; do
 	[ "$(date +%s)" -lt "$dl" ] || fail "attacker connections still open: $c (before: $conns0)"
 	sleep 0.1
 done
+# Every watch client is closed for its output: by the budget at once, or
+# by the slow-reader deadline a little later. Waited for before the watch
+# clients are ended: on a busy machine one may connect only after the
+# connection count above fell back, and its close must still be seen.
+dl=$(cl_deadline "$CL_WAIT_S")
+while :; do
+	closed_out=$(( $(metric coord_client_output_budget_closed_total) + $(metric coord_client_slow_reader_closed_total) ))
+	[ "$closed_out" -ge 8 ] && break
+	[ "$(date +%s)" -lt "$dl" ] || fail "only $closed_out watch clients closed for their output"
+	sleep 0.1
+done
 for p in $watch_pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 stop_bg
 
@@ -123,15 +134,6 @@ n=$(grep -c "frame too large (length $((2 * MIB)), limit 4096 before HELLO)" "$C
 grep -q "input budget spent" "$CL_DIR/n$l.log" || fail "no 'input budget spent' logged"
 [ "$(metric coord_client_frame_timeouts_total)" -ge 1 ] || fail "no frame timeout"
 grep -q "frame unfinished after 4000 ms" "$CL_DIR/n$l.log" || fail "no frame timeout logged"
-# Every watch client is closed for its output: by the budget at once, or
-# by the slow-reader deadline a little later.
-dl=$(cl_deadline "$CL_WAIT_S")
-while :; do
-	closed_out=$(( $(metric coord_client_output_budget_closed_total) + $(metric coord_client_slow_reader_closed_total) ))
-	[ "$closed_out" -ge 8 ] && break
-	[ "$(date +%s)" -lt "$dl" ] || fail "only $closed_out watch clients closed for their output"
-	sleep 0.1
-done
 [ "$(metric coord_client_input_buffered_bytes)" -lt $MIB ] || fail "input still buffered: $(metric coord_client_input_buffered_bytes)"
 [ "$(metric coord_client_output_buffered_bytes)" -lt $MIB ] || fail "output still buffered: $(metric coord_client_output_buffered_bytes)"
 [ "$(metric coord_client_input_paused_connections)" = 0 ] || fail "connections still paused"

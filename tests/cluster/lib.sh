@@ -318,12 +318,15 @@ cl_good_loop_() {
 	while [ ! -e "$CL_DIR/good.stop" ]; do
 		n=$((n + 1))
 		# A busy node may take seconds to answer a HELLO: the whole
-		# request budget for the dial too.
-		if ! CL_TIMEOUT_MS=10000 CL_CTL_FLAGS="$CL_CTL_FLAGS --dial-timeout-ms 10000" \
+		# request budget for the dial too. 30 s: under the
+		# sanitizers on a loaded machine, a HELLO queued behind
+		# budget.sh's 2,000 attacking connections once waited more
+		# than 10 s.
+		if ! CL_TIMEOUT_MS=30000 CL_CTL_FLAGS="$CL_CTL_FLAGS --dial-timeout-ms 30000" \
 			cl_good_ctl_ "$1" put "good/$n" "$n" >/dev/null 2>>"$CL_DIR/good.err"; then
 			echo "put good/$n failed" >>"$CL_DIR/good.err"
 		else
-			v=$(CL_TIMEOUT_MS=10000 CL_CTL_FLAGS="$CL_CTL_FLAGS --dial-timeout-ms 10000" \
+			v=$(CL_TIMEOUT_MS=30000 CL_CTL_FLAGS="$CL_CTL_FLAGS --dial-timeout-ms 30000" \
 				cl_good_ctl_ "$1" get "good/$n" 2>>"$CL_DIR/good.err" | sed -n 2p)
 			[ "$v" = "$n" ] || echo "get good/$n gave '$v'" >>"$CL_DIR/good.err"
 		fi

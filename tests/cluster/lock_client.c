@@ -1208,9 +1208,10 @@ static int mode_fifo(const char *name, size_t n, uint64_t ttl)
 	end = now_ms() + 120000;
 	while (released < n && now_ms() < end) {
 		if (now_ms() - last_ka > ttl / 3) {
-			/* The waiters' keepalives (their replies are read
+			/* Every session's keepalive, the released ones' too:
+			 * all must live at the end (their replies are read
 			 * below, among the pushes). */
-			for (size_t i = released; i < n; i++) {
+			for (size_t i = 0; i < n; i++) {
 				struct proto_request rq;
 
 				fifo_make_keepalive(i, &f, &rq);

@@ -1110,6 +1110,40 @@ START_TEST(bad_arguments_are_refused_before_sending)
 }
 END_TEST
 
+/* An endpoint that takes the connection (the kernel's backlog) but never
+ * answers HELLO: the request's time runs out, and the message says where
+ * each endpoint was -- the dialled one waiting for its HELLO's answer, the
+ * other not tried -- rather than calling both "not tried". */
+START_TEST(timed_out_dial_says_where_it_stopped)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct coord_options o = { .request_timeout_ms = 300,
+				   .dial_timeout_ms = 5000 };
+	struct coord_client *c;
+	char eps[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(eps, sizeof(eps), "127.0.0.1:%d,127.0.0.1:1",
+		 ntohs(sa.sin_port));
+	ck_assert_int_eq(coord_client_new(eps, &o, &c), COORD_OK);
+	cu_code_eq(coord_put(c, "k", 1, "v", 1, NULL), COORD_EUNAVAILABLE);
+	ck_assert_msg(strstr(coord_errmsg(c), "no answer to HELLO yet") != NULL &&
+			      strstr(coord_errmsg(c), "127.0.0.1:1: not tried") !=
+				      NULL,
+		      "%s", coord_errmsg(c));
+	coord_client_free(c);
+	close(fd);
+}
+END_TEST
+
 static Suite *liveness_suite(void)
 {
 	Suite *s = suite_create("liveness");
@@ -1119,6 +1153,7 @@ static Suite *liveness_suite(void)
 	CU_ADD(s, lost_is_final, 10);
 	CU_ADD_LOOP(s, never_more_optimistic_than_the_server, 0, 50, 60);
 	CU_ADD(s, keepalives_every_third_of_the_ttl_with_jitter, 10);
+	CU_ADD(s, timed_out_dial_says_where_it_stopped, 10);
 	return s;
 }
 
