@@ -80,6 +80,8 @@ struct creq {
 	/* Requests of session.c and lock.c (client_int.h). */
 	lc_done_fn lc_fn;
 	void *lc_arg;
+	uint64_t session;           /* bound to it (lc_session_attaching) */
+	bool session_retried;       /* refused COORD_ESESSION once */
 };
 
 struct coord_watch {
@@ -347,7 +349,8 @@ static struct creq *req_new(struct coord_client *c, struct proto_request *rq,
 static void req_send(struct coord_client *c, struct creq *q)
 {
 	if (c->cs != CS_READY || q->not_before_ms > now_ms() ||
-	    q->awaits_lookup)
+	    q->awaits_lookup ||
+	    (q->session != 0 && lc_session_attaching(c, q->session)))
 		return;
 	if (q->once && q->once_id == 0 && !once_stamp_frame(c, q)) {
 		if (c->client_id == 0 && !c->registering &&
@@ -1161,6 +1164,15 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 		q->once_id = 0;
 		q->state = RQ_QUEUED;
 		req_send(c, q);
+		return;
+	}
+	if (r.code == COORD_ESESSION && q->session != 0 &&
+	    !q->session_retried && lc_session_refused(c, q->session)) {
+		/* Not bound to this connection yet (sent before its ATTACH
+		 * was taken, or the binding got lost): once more after the
+		 * ATTACH. Refused, so not applied: the same sequence. */
+		q->session_retried = true;
+		q->state = RQ_QUEUED;
 		return;
 	}
 	req_finish(c, q, r.code, &r);
@@ -2405,6 +2417,29 @@ static void lc_req_done(struct coord_client *c, struct creq *q, int code,
 	q->lc_fn(c, q->lc_arg, code, r);
 }
 
+/* The session a request is bound to that has no resend of its own
+ * (client_int.h); 0: none. Releases and closes wait for the ATTACH in
+ * session.c, acquires are sent again by lock.c and job.c. */
+static uint64_t bound_session(const struct proto_request *rq)
+{
+	switch (rq->kind) {
+	case PROTO_ELECTION_PROCLAIM:
+		return rq->u.proclaim.session;
+	case PROTO_LOCK_RELEASE_PUT:
+		return rq->u.release_put.session;
+	case PROTO_JOB_COMPLETE:
+	case PROTO_JOB_FAIL:
+		return rq->u.job_complete.session;
+	default:
+		return 0;
+	}
+}
+
+void lc_send_queued(struct coord_client *c)
+{
+	send_queued(c);
+}
+
 static struct creq *lc_req(struct coord_client *c, struct proto_request *rq,
 			   unsigned timeout_ms, lc_done_fn fn, void *arg)
 {
@@ -2414,6 +2449,7 @@ static struct creq *lc_req(struct coord_client *c, struct proto_request *rq,
 		return NULL;
 	q->lc_fn = fn;
 	q->lc_arg = arg;
+	q->session = bound_session(rq);
 	if (timeout_ms != 0)
 		q->deadline_ms = now_ms() + timeout_ms;
 	return q;

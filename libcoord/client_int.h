@@ -41,6 +41,20 @@ bool lc_in_callback(const struct coord_client *c);
  * the wire at once, ahead of those still queued: on_ready's
  * SESSION_ATTACH goes before the session's requests. */
 
+/* Requests bound to a session that have no resend of their own
+ * (ELECTION_PROCLAIM, LOCK_RELEASE_PUT, JOB_COMPLETE, JOB_FAIL): held
+ * while the session's ATTACH is out after a reconnect (the server takes
+ * a session's requests on a connection only once it is attached there),
+ * and one the server refuses COORD_ESESSION while the session lives goes
+ * once more after an ATTACH. session.c says: */
+/* whether the ATTACH of session id is out (hold its requests); */
+bool lc_session_attaching(struct coord_client *c, uint64_t id);
+/* a request of session id was refused COORD_ESESSION: true if the
+ * session lives and an ATTACH is now out (the request waits for it). */
+bool lc_session_refused(struct coord_client *c, uint64_t id);
+/* Sends what is queued and may go (an ATTACH was answered). */
+void lc_send_queued(struct coord_client *c);
+
 /* A done fn that only frees arg (NULL: does nothing): for requests
  * whose code alone matters, or nobody waits for. */
 void lc_done_free(struct coord_client *c, void *arg, int code,

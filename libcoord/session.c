@@ -149,6 +149,9 @@ static void attach_done(struct coord_client *c, void *arg, int code,
 	if (s == NULL)
 		return;
 	s->attach_inflight = false;
+	/* The session's requests held for the ATTACH go (refused again if
+	 * it failed: they end with that). */
+	lc_send_queued(c);
 	if (code == COORD_OK) {
 		/* Only now does the server take the session's requests on
 		 * this connection: a keepalive at once (those due meanwhile
@@ -197,6 +200,23 @@ static void attach_send(struct coord_session *s)
 void lc_session_reattach(struct coord_session *s)
 {
 	attach_send(s);
+}
+
+bool lc_session_attaching(struct coord_client *c, uint64_t id)
+{
+	struct coord_session *s = lc_session_find(c, id);
+
+	return s != NULL && s->attach_inflight;
+}
+
+bool lc_session_refused(struct coord_client *c, uint64_t id)
+{
+	struct coord_session *s = lc_session_find(c, id);
+
+	if (s == NULL || s->lost_code != COORD_OK)
+		return false;
+	attach_send(s);
+	return s->attach_inflight;
 }
 
 static void keepalive_done(struct coord_client *c, void *arg, int code,

@@ -16,6 +16,9 @@
  *                        picks); prints "ready PORT" with the port it
  *                        listens on; runs until killed.
  *
+ * An ELECTION_CAMPAIGN is a waiting exclusive acquire of a lock of the
+ * election's name, ELECTION_RESIGN its release; ELECTION_PROCLAIM checks
+ * the session and token only.
  * Locks named race* make a cancel race a grant (race_cancel()). A PUT of
  * the key "drop" closes its connection without an answer, once
  * (the client's reconnect and re-attach). A PUT of "old-server" makes it
@@ -387,6 +390,40 @@ static void lock_acquire(const struct proto_request *rq, int ci,
 	fflush(stdout);
 }
 
+/* An election is a lock whose acquire always waits (the grant is the
+ * leadership); its value is not kept. */
+static void campaign(const struct proto_request *rq, int ci,
+		     struct proto_response *r)
+{
+	struct proto_request a = *rq;
+
+	a.u.lock_acquire = (struct proto_lock_acquire){
+		.name = rq->u.campaign.name,
+		.session = rq->u.campaign.session,
+		.mode = PROTO_LOCK_EXCLUSIVE,
+		.wait = true,
+	};
+	lock_acquire(&a, ci, r);
+}
+
+/* A proclaim: the session bound to this connection, its token the
+ * leader's (else COORD_ENOTELECTED). */
+static void proclaim(const struct proto_proclaim *p, int ci,
+		     struct proto_response *r)
+{
+	struct session *s;
+	struct lock *l;
+
+	r->code = session_use(p->session, ci, &s);
+	if (r->code != COORD_OK)
+		return;
+	l = lock_get(p->name, 0);
+	if (l == NULL || l->n_holders == 0 ||
+	    l->holders[0].session != p->session ||
+	    l->holders[0].token != p->token)
+		r->code = COORD_ENOTELECTED;
+}
+
 /*
  * The race of a cancel with a grant, made to happen (locks named race*):
  * the holders go, the cancelling waiter is granted "just before" its
@@ -636,7 +673,14 @@ static void handle(const struct proto_request *rq, int ci,
 		lock_acquire(rq, ci, r);
 		break;
 	case PROTO_LOCK_RELEASE:
+	case PROTO_ELECTION_RESIGN:
 		lock_release(&rq->u.release, ci, r);
+		break;
+	case PROTO_ELECTION_CAMPAIGN:
+		campaign(rq, ci, r);
+		break;
+	case PROTO_ELECTION_PROCLAIM:
+		proclaim(&rq->u.proclaim, ci, r);
 		break;
 	case PROTO_LOCK_CHECK:
 		l = lock_get(rq->u.lock_check.name, 0);
@@ -801,7 +845,11 @@ static void on_frame(int ci, const uint8_t *body, size_t len)
 		handle(&rq, ci, &r, scratch, hs, ws);
 	}
 	if (proto_response_encode(&r, &out) == COORD_OK) {
-		if (rc == COORD_OK && rq.client_id != 0 && n_cache < CACHE_MAX) {
+		/* COORD_ESESSION is not kept: the real server refuses a
+		 * session not bound to the connection before its log, and
+		 * the same sequence goes again after an ATTACH. */
+		if (rc == COORD_OK && rq.client_id != 0 &&
+		    r.code != COORD_ESESSION && n_cache < CACHE_MAX) {
 			c = &cache[n_cache++];
 			c->client_id = rq.client_id;
 			c->sequence = rq.sequence;
@@ -810,7 +858,8 @@ static void on_frame(int ci, const uint8_t *body, size_t len)
 		}
 		/* Logged before the answer: a test reads it once answered. */
 		if (rc == COORD_OK && (rq.kind == PROTO_LOCK_RELEASE ||
-				       rq.kind == PROTO_SESSION_CLOSE)) {
+				       rq.kind == PROTO_SESSION_CLOSE ||
+				       rq.kind == PROTO_ELECTION_PROCLAIM)) {
 			printf("%s code=%d\n", proto_kind_name(rq.kind),
 			       r.code);
 			fflush(stdout);

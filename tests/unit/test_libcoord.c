@@ -828,6 +828,31 @@ START_TEST(close_behind_a_reconnects_attach_waits_for_it)
 }
 END_TEST
 
+/* A proclaim right after a reconnect waits for the session's ATTACH as a
+ * release does (election_failover.sh's proclaim after its node's kill
+ * failed COORD_ESESSION); one the server refuses COORD_ESESSION while
+ * the session lives goes again after an ATTACH. */
+START_TEST(proclaim_behind_a_reconnects_attach_waits_for_it)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa = session(a, 20000);
+	struct coord_election *e;
+
+	cu_code_eq(coord_election_campaign(sa, "E", 1, "v1", 2, 0, &e),
+		   COORD_OK);
+	reconnect_with_a_slow_attach(a);
+	cu_code_eq(coord_election_proclaim(e, "v2", 2), COORD_OK);
+	ck_assert(log_has("ELECTION_PROCLAIM code=0"));
+	ck_assert(!log_has("ELECTION_PROCLAIM code=36"));
+	cu_code_eq(coord_put(a, "unbind", 6, "x", 1, NULL), COORD_OK);
+	cu_code_eq(coord_election_proclaim(e, "v3", 2), COORD_OK);
+	ck_assert(log_has("ELECTION_PROCLAIM code=36"));
+	cu_code_eq(coord_election_resign(e), COORD_OK);
+	cu_code_eq(coord_session_close(sa), COORD_OK);
+	coord_client_free(a);
+}
+END_TEST
+
 /* A release the server refuses with COORD_ESESSION while the session
  * lives (it is not bound to this connection: sent before the ATTACH was
  * taken, or the binding got lost): the library attaches the session and
@@ -1188,6 +1213,7 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, release_behind_a_reconnects_attach_waits_for_it);
 	SL_ADD(s, close_behind_a_reconnects_attach_waits_for_it);
 	SL_ADD(s, release_refused_for_the_connection_goes_again_after_attach);
+	SL_ADD(s, proclaim_behind_a_reconnects_attach_waits_for_it);
 	SL_ADD(s, lease_calls_on_the_callers_loop);
 	SL_ADD(s, attach_release_and_close_on_the_callers_loop);
 	SL_ADD(s, thousands_of_queued_writes_go_out_in_linear_time);
