@@ -49,6 +49,8 @@ fail() {
 		echo "---- last lines of $f" >&2
 		tail -20 "$f" >&2
 	done
+	# Once more at the end: CI shows a failed test's last lines only.
+	echo "FAIL (again, after the nodes' logs): $*" >&2
 	exit 1
 }
 
