@@ -25,6 +25,8 @@ if [ $status -ne 0 ]; then
 	find . -name '*.log' -newer Makefile | while read -r log; do
 		if grep -qE '^(FAIL|ERROR|not ok)' "$log" 2>/dev/null; then
 			echo "==== $log"
+			grep -E '^(FAIL|not ok)' "$log" | head -5
+			echo "---- its last lines"
 			tail -60 "$log"
 		fi
 	done
