@@ -101,10 +101,20 @@ equal "$LINE" errors 0
 # servers take). The waiter is granted no earlier than the TTL after the
 # leader applied the holder's last keepalive -- as the tool estimates that
 # time, to within half its LEASE_TTL read.
-run expiry-handoff --rounds 1 --holder-ttl-ms 2000
-equal "$LINE" rounds 1
-round=$(grep '^ROUND workload=expiry-handoff round=1 ' "$CL_DIR/bench.out") ||
-	fail "no ROUND line: $(cat "$CL_DIR/bench.out")"
+# The leader's apply time of that keepalive is read back with LEASE_TTL
+# after the stop; on a stalled machine the lease may be gone by then
+# (handoff_ms -1: unknown, "already expired"): such a round says nothing,
+# and one more runs (at most 3 in all).
+for try in 1 2 3; do
+	run expiry-handoff --rounds 1 --holder-ttl-ms 2000
+	equal "$LINE" rounds 1
+	round=$(grep '^ROUND workload=expiry-handoff round=1 ' "$CL_DIR/bench.out") ||
+		fail "no ROUND line: $(cat "$CL_DIR/bench.out")"
+	[ "$(field "$round" handoff_ms)" != "-1.0" ] && break
+	echo "expiry-handoff try $try: the holder's lease was gone before its TTL was read: $(cat "$CL_DIR/bench.err")"
+done
+[ "$(field "$round" handoff_ms)" != "-1.0" ] ||
+	fail "expiry-handoff: 3 rounds, the holder's lease gone before each TTL read"
 awk -v h="$(field "$round" handoff_ms)" -v r="$(field "$round" ttl_read_ms)" \
 	'BEGIN { exit !(r != "" && h + 0 >= 2000 - r / 2) }' ||
 	fail "granted before the holder's TTL: $round"
