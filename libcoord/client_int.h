@@ -47,7 +47,8 @@ bool lc_in_callback(const struct coord_client *c);
  * a session's requests on a connection only once it is attached there),
  * and one the server refuses COORD_ESESSION while the session lives goes
  * once more after an ATTACH. session.c says: */
-/* whether the ATTACH of session id is out (hold its requests); */
+/* whether the ATTACH of session id is out (hold its requests: the
+ * ATTACH's answer sends them); */
 bool lc_session_attaching(struct coord_client *c, uint64_t id);
 /* a request of session id was refused COORD_ESESSION: true if the
  * session lives and an ATTACH is now out (the request waits for it). */

@@ -150,8 +150,12 @@ static void attach_done(struct coord_client *c, void *arg, int code,
 		return;
 	s->attach_inflight = false;
 	/* The session's requests held for the ATTACH go (refused again if
-	 * it failed: they end with that). */
-	lc_send_queued(c);
+	 * it failed: they end with that). Only then: a walk of the queue
+	 * per ATTACH would be quadratic in sessions re-attached at once. */
+	if (s->reqs_held) {
+		s->reqs_held = false;
+		lc_send_queued(c);
+	}
 	if (code == COORD_OK) {
 		/* Only now does the server take the session's requests on
 		 * this connection: a keepalive at once (those due meanwhile
@@ -206,7 +210,10 @@ bool lc_session_attaching(struct coord_client *c, uint64_t id)
 {
 	struct coord_session *s = lc_session_find(c, id);
 
-	return s != NULL && s->attach_inflight;
+	if (s == NULL || !s->attach_inflight)
+		return false;
+	s->reqs_held = true;
+	return true;
 }
 
 bool lc_session_refused(struct coord_client *c, uint64_t id)
@@ -216,7 +223,10 @@ bool lc_session_refused(struct coord_client *c, uint64_t id)
 	if (s == NULL || s->lost_code != COORD_OK)
 		return false;
 	attach_send(s);
-	return s->attach_inflight;
+	if (!s->attach_inflight)
+		return false;
+	s->reqs_held = true;
+	return true;
 }
 
 static void keepalive_done(struct coord_client *c, void *arg, int code,

@@ -81,6 +81,8 @@ struct coord_session {
 	uint64_t next_keepalive_ms;
 	uint64_t attach_gen;        /* connection an ATTACH was sent on */
 	bool attach_inflight;
+	bool reqs_held;             /* requests of it wait for the ATTACH
+				     * (lc_session_attaching) */
 	bool ka_now;                /* due: in the next batch */
 	int lost_code;
 	struct coord_lock *locks;
