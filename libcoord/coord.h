@@ -489,7 +489,8 @@ COORD_API coord_err_t coord_lease_keys(struct coord_client *c, uint64_t lease,
  * many clients spread out), to the leader, across failovers (after a
  * reconnect the session is attached to the new connection before
  * anything else of it goes out: its keepalives, waiting acquires,
- * releases and close follow the ATTACH's answer; tests:
+ * releases, close, proclaims, put-and-releases and job completes and
+ * fails follow the ATTACH's answer; tests:
  * tests/cluster/lock_churn.sh, tests/cluster/lock_failover.sh,
  * tests/unit/test_libcoord.c). The keepalives of a client's sessions
  * travel together: when one is due, one SESSION_KEEPALIVE_MANY carries
