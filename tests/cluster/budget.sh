@@ -77,14 +77,16 @@ stop_bg() {
 }
 trap 'stop_bg; cl_cleanup' EXIT
 
-# The attack, all at once.
-"$RAW" 127.0.0.1 "$PORT" attack 1000 $((2 * MIB)) 65536 0 30000 >"$CL_DIR/pre.out" 2>&1 &
+# The attack, all at once. Each attacker waits up to 120 s for the server
+# to close its connections (it stops as soon as all are): under the
+# sanitizers on a loaded machine, the 1,000 HELLOs alone took over 30 s.
+"$RAW" 127.0.0.1 "$PORT" attack 1000 $((2 * MIB)) 65536 0 120000 >"$CL_DIR/pre.out" 2>&1 &
 pre_pid=$!
-"$RAW" 127.0.0.1 "$PORT" attack 1000 $((2 * MIB - 16)) 262144 1 30000 >"$CL_DIR/post.out" 2>&1 &
+"$RAW" 127.0.0.1 "$PORT" attack 1000 $((2 * MIB - 16)) 262144 1 120000 >"$CL_DIR/post.out" 2>&1 &
 post_pid=$!
 watch_pids=""
 for i in $(seq 1 8); do
-	"$RAW" 127.0.0.1 "$PORT" hello watchfrom 100 1 sleep 30000 >/dev/null 2>&1 &
+	"$RAW" 127.0.0.1 "$PORT" hello watchfrom 100 1 sleep 120000 >/dev/null 2>&1 &
 	watch_pids="$watch_pids $!"
 done
 wait "$pre_pid" || fail "raw_client attack (before HELLO) failed: $(cat "$CL_DIR/pre.out")"
