@@ -98,7 +98,7 @@ grep -q '^attack opened=1000 closed=1000 open=0$' "$CL_DIR/post.out" ||
 
 # Every attacker connection closed by the server (the watch clients
 # never read, so they cannot see it: the server's count says it).
-dl=$(cl_deadline 30)
+dl=$(cl_deadline "$CL_WAIT_S")
 while :; do
 	c=$(metric coord_client_connections)
 	[ -n "$c" ] && [ "$c" -le "$((conns0 + 1))" ] && break
