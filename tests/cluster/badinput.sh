@@ -243,6 +243,7 @@ set -- $(cl_status_of "$l")
 [ "${2:-}" = "$leader_id" ] || fail "the leader changed"
 [ "$(term_of "$l")" = "$term" ] || fail "the term moved from $term"
 
+cl_good_wait 5
 cl_good_stop
 cl_good_check 5
 cl_wait_converged >/dev/null

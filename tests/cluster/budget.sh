@@ -119,10 +119,7 @@ done
 for p in $watch_pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 # At least 3 rounds of the well-behaved client (started before the
 # attack; on a loaded machine its rounds take seconds each).
-dl=$(cl_deadline "$CL_WAIT_S")
-while [ "$(cat "$CL_DIR/good.n")" -lt 3 ] && [ "$(date +%s)" -lt "$dl" ]; do
-	sleep 0.1
-done
+cl_good_wait 3
 stop_bg
 
 cl_running "$l" || fail "n$l is gone"

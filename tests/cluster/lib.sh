@@ -337,6 +337,16 @@ cl_good_loop_() {
 	done
 }
 
+# cl_good_wait MIN: until the client has done MIN rounds (at most
+# CL_WAIT_S: cl_good_check then says how many it did).
+cl_good_wait() {
+	local dl
+	dl=$(cl_deadline "$CL_WAIT_S")
+	while [ "$(cat "$CL_DIR/good.n")" -lt "$1" ] && [ "$(date +%s)" -lt "$dl" ]; do
+		sleep 0.1
+	done
+}
+
 cl_good_stop() {
 	[ -n "${CL_GOOD_PID:-}" ] || return 0
 	touch "$CL_DIR/good.stop"
