@@ -943,6 +943,14 @@ static int req_give_up(struct coord_client *c, struct creq *q)
 		     c->eps[c->cur]);
 		return COORD_ENOLEADER;
 	}
+	if (q->sends == 0 && q->once && q->once_id == 0 &&
+	    c->cs == CS_READY) {
+		errf(c, "%s: %s was reached, but the client's registration "
+		     "(REGISTER_CLIENT) was not answered within %u ms: never "
+		     "sent, not applied", what, c->eps[c->cur],
+		     c->opts.request_timeout_ms);
+		return COORD_EUNAVAILABLE;
+	}
 	if (q->sends > 0) {
 		errf(c, "%s: the leader (%016" PRIx64 ") could not be reached "
 		     "within %u ms: no endpoint of it is known (not applied)",

@@ -27,7 +27,8 @@
  * each later ATTACH only after the next LOCK_RELEASE or SESSION_CLOSE on
  * its connection (or a second), as the real server may; a PUT of
  * "unbind" takes every session from its connection (COORD_ESESSION
- * until an ATTACH). Each session event is printed
+ * until an ATTACH); after one of "no-register", REGISTER_CLIENT is never
+ * answered. Each session event is printed
  * on stdout as one line ("grant NAME
  * session=S token=T", "expire session=S", ...) for the tests to wait on.
  */
@@ -117,6 +118,7 @@ static bool old_server;     /* PUT "old-server": no KEEPALIVE_MANY */
  * it. */
 #define HOLD_MS 1000
 static bool slow_attach;
+static bool no_register;
 static struct held {
 	uint8_t *frame;             /* NULL: none */
 	size_t len;
@@ -812,6 +814,12 @@ static void on_frame(int ci, const uint8_t *body, size_t len)
 			fflush(stdout);
 		}
 		goto out;
+	} else if (no_register && rq.kind == PROTO_REGISTER_CLIENT) {
+		goto out;   /* never answered */
+	} else if (rq.kind == PROTO_PUT && rq.u.put.key.len == 11 &&
+		   memcmp(rq.u.put.key.data, "no-register", 11) == 0) {
+		no_register = true;
+		handle(&rq, ci, &r, scratch, hs, ws);
 	} else if (rq.kind == PROTO_PUT && rq.u.put.key.len == 11 &&
 		   memcmp(rq.u.put.key.data, "slow-attach", 11) == 0) {
 		slow_attach = true;

@@ -828,6 +828,25 @@ START_TEST(close_behind_a_reconnects_attach_waits_for_it)
 }
 END_TEST
 
+/* A client whose registration is never answered: its first write never
+ * goes out, and the message says the server was reached but did not
+ * register the client (not "no endpoint could be reached"). */
+START_TEST(unanswered_registration_is_said)
+{
+	struct coord_client *a = client(), *b;
+	struct coord_options o = { .request_timeout_ms = 500 };
+
+	cu_code_eq(coord_put(a, "no-register", 11, "x", 1, NULL), COORD_OK);
+	ck_assert_int_eq(coord_client_new(fake_ep, &o, &b), COORD_OK);
+	cu_code_eq(coord_put(b, "k", 1, "v", 1, NULL), COORD_EUNAVAILABLE);
+	ck_assert_msg(strstr(coord_errmsg(b), "registration (REGISTER_CLIENT) "
+					      "was not answered") != NULL,
+		      "%s", coord_errmsg(b));
+	coord_client_free(b);
+	coord_client_free(a);
+}
+END_TEST
+
 /* A proclaim right after a reconnect waits for the session's ATTACH as a
  * release does (election_failover.sh's proclaim after its node's kill
  * failed COORD_ESESSION); one the server refuses COORD_ESESSION while
@@ -1214,6 +1233,7 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, close_behind_a_reconnects_attach_waits_for_it);
 	SL_ADD(s, release_refused_for_the_connection_goes_again_after_attach);
 	SL_ADD(s, proclaim_behind_a_reconnects_attach_waits_for_it);
+	SL_ADD(s, unanswered_registration_is_said);
 	SL_ADD(s, lease_calls_on_the_callers_loop);
 	SL_ADD(s, attach_release_and_close_on_the_callers_loop);
 	SL_ADD(s, thousands_of_queued_writes_go_out_in_linear_time);
