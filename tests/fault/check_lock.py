@@ -84,9 +84,10 @@ def newest_before(ops, done):
         yield o, best
 
 
-def check(ops):
-    bad = []
-    grants = [o for o in ops if o["f"] == "acquire" and o["t"] == "ok"]
+def check_grants(grants, bad):
+    """1 and 2 on the acknowledged grants (ops): each token to one
+    process, tokens rising in real time; violations appended to bad.
+    The grants by token. Shared with check_sem.py."""
     granted = {}
     for g in grants:
         if g["token"] in granted and granted[g["token"]]["p"] != g["p"]:
@@ -100,6 +101,13 @@ def check(ops):
                 not (best["token"] == g["token"] and best["p"] == g["p"]):
             bad.append(f"p{g['p']} was granted token {g['token']} after p{best['p']}'s "
                        f"grant of {best['token']} had completed")
+    return granted
+
+
+def check(ops):
+    bad = []
+    grants = [o for o in ops if o["f"] == "acquire" and o["t"] == "ok"]
+    granted = check_grants(grants, bad)
     tokens = sorted(granted)
     releases = {o["token"]: o for o in ops
                 if o["f"] == "release" and o["t"] == "ok"}

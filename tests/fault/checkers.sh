@@ -14,6 +14,7 @@ for h in "$src"/histories/*.jsonl; do
 	lock_*) checker=check_lock.py ;;
 	job_*) checker=check_job.py ;;
 	session_*) checker=check_session.py ;;
+	sem_*) checker=check_sem.py ;;
 	*) echo "FAIL: $name: no checker for it"; status=1; continue ;;
 	esac
 	case $name in

@@ -63,29 +63,7 @@ static unsigned arg_uint(const char *s, unsigned lo, unsigned hi)
 static void rec(uint64_t p, const char *t, const char *f, uint64_t token,
 		uint64_t rev, coord_err_t code)
 {
-	fprintf(out, "{\"us\":%" PRIu64 ",\"p\":%" PRIu64 ",\"t\":\"%s\","
-		"\"f\":\"%s\",\"token\":%" PRIu64 ",\"rev\":%" PRIu64
-		",\"code\":\"%s\"}\n",
-		wl_now_us(), p, t, f, token, rev, coord_error_name(code));
-	fflush(out);
-}
-
-/* Definitely not applied: the servers said so (a fence that did not
- * hold, a holder that was not one), or libcoord promises it (coord.h:
- * COORD_ENOLEADER, COORD_EUNAVAILABLE). Every other error: unknown. */
-static const char *error_type(coord_err_t code)
-{
-	switch (code) {
-	case COORD_EFENCED:
-	case COORD_ENOTHOLDER:
-	case COORD_ENOLEADER:
-	case COORD_EUNAVAILABLE:
-	case COORD_ESESSION:
-	case COORD_ESESSION_EXPIRED:
-		return "fail";
-	default:
-		return "info";
-	}
+	wl_rec(out, p, t, f, token, rev, code);
 }
 
 static int resource_fd = -1;
@@ -123,7 +101,7 @@ static void child(unsigned slot)
 		rec(p, "invoke", "acquire", 0, 0, COORD_OK);
 		rc = coord_lock_acquire(s, LOCK_NAME, strlen(LOCK_NAME), &lo, &l);
 		if (rc != COORD_OK) {
-			rec(p, error_type(rc), "acquire", 0, 0, rc);
+			rec(p, wl_error_type(rc), "acquire", 0, 0, rc);
 			goto next;
 		}
 		token = coord_lock_token(l);
@@ -137,7 +115,7 @@ static void child(unsigned slot)
 		rc = coord_put_fenced(c, &fence, 1, LOCK_NAME "/res",
 				      strlen(LOCK_NAME "/res"), value,
 				      strlen(value), &rev);
-		rec(p, rc == COORD_OK ? "ok" : error_type(rc), "put", token,
+		rec(p, rc == COORD_OK ? "ok" : wl_error_type(rc), "put", token,
 		    rev, rc);
 		rec(p, "invoke", "write", token, 0, COORD_OK);
 		rc = wl_resource_write(&resource_fd, resource_port, LOCK_NAME,
@@ -145,7 +123,7 @@ static void child(unsigned slot)
 		rec(p, wl_resource_outcome(rc), "write", token, 0, rc);
 		rec(p, "invoke", "release", token, 0, COORD_OK);
 		rc = coord_lock_release(l);
-		rec(p, rc == COORD_OK ? "ok" : error_type(rc), "release",
+		rec(p, rc == COORD_OK ? "ok" : wl_error_type(rc), "release",
 		    token, 0, rc);
 next:
 		if (coord_session_state(s) == COORD_SESSION_LOST ||

@@ -14,7 +14,9 @@
 # (tests/fault/job_workload: an enqueuer and --clients workers on one
 # queue, against the same resource; check_job.py) or session
 # (tests/fault/session_workload: --clients clients holding sessions and
-# locks, an observer of the sessions' ends; check_session.py).
+# locks, an observer of the sessions' ends; check_session.py) or
+# semaphore (tests/fault/sem_workload: --clients clients on a semaphore
+# of 2 permits, fenced puts read back at the end; check_sem.py).
 # LIST: comma-separated faults, one at a time with a heal between:
 #   kill       kill -9 of a random node, restarted 0.5-2 s later
 #   pause      SIGSTOP of a random node (the leader half the time), SIGCONT
@@ -79,7 +81,8 @@ watch) checker=check_watch.py ;;
 lock) checker=check_lock.py ;;
 job) checker=check_job.py ;;
 session) checker=check_session.py ;;
-*) echo "usage: run.sh register|watch|lock|job|session [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
+semaphore) checker=check_sem.py ;;
+*) echo "usage: run.sh register|watch|lock|job|session|semaphore [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
 esac
 # The job checker needs every done job listed at the end: keep them all.
 node_flags=
@@ -116,6 +119,11 @@ SESSION_WORKLOAD=$top_builddir/tests/fault/session_workload
 FENCED_KV=$top_builddir/fencing/examples/fenced_kv
 for b in "$COORDD" "$COORDCTL" "$WORKLOAD" "$LOCK_WORKLOAD" "$JOB_WORKLOAD" "$SESSION_WORKLOAD" \
 	"$FENCED_KV"; do
+	[ -x "$b" ] || { echo "run.sh: no $b (build first: make check builds the workload)" >&2; exit 2; }
+done
+# The semaphore, election and churn workloads' programs (fault10b).
+SEM_WORKLOAD=$top_builddir/tests/fault/sem_workload
+for b in "$SEM_WORKLOAD"; do
 	[ -x "$b" ] || { echo "run.sh: no $b (build first: make check builds the workload)" >&2; exit 2; }
 done
 RANDOM=$seed
@@ -404,6 +412,10 @@ elif [ "$workload" = job ]; then
 elif [ "$workload" = session ]; then
 	set -- "$SESSION_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" \
 		--clients "$clients" --duration-ms "$((duration * 1000))" \
+		--timeout-ms 5000 --ttl-ms 2000 --pause-pct 10 --seed "$seed"
+elif [ "$workload" = semaphore ]; then
+	set -- "$SEM_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" \
+		--clients "$clients" --permits 2 --duration-ms "$((duration * 1000))" \
 		--timeout-ms 5000 --ttl-ms 2000 --pause-pct 10 --seed "$seed"
 else
 	set -- "$WORKLOAD" "$workload" "$(endpoints)" "$dir/history.jsonl" \

@@ -135,6 +135,48 @@ const char *wl_resource_outcome(coord_err_t code)
 	return code == COORD_EFENCED ? "fail" : "info";
 }
 
+void wl_rec(FILE *out, uint64_t p, const char *t, const char *f,
+	    uint64_t token, uint64_t rev, coord_err_t code)
+{
+	fprintf(out, "{\"us\":%" PRIu64 ",\"p\":%" PRIu64 ",\"t\":\"%s\","
+		"\"f\":\"%s\",\"token\":%" PRIu64 ",\"rev\":%" PRIu64
+		",\"code\":\"%s\"}\n",
+		wl_now_us(), p, t, f, token, rev, coord_error_name(code));
+	fflush(out);
+}
+
+const char *wl_error_type(coord_err_t code)
+{
+	switch (code) {
+	case COORD_EFENCED:
+	case COORD_ENOTHOLDER:
+	case COORD_ENOTELECTED:
+	case COORD_ENOLEADER:
+	case COORD_EUNAVAILABLE:
+	case COORD_ESESSION:
+	case COORD_ESESSION_EXPIRED:
+		return "fail";
+	default:
+		return "info";
+	}
+}
+
+uint64_t wl_put_retry(struct coord_client *c, const char *key,
+		      const char *value, unsigned deadline_ms)
+{
+	uint64_t end = wl_now_us() + (uint64_t)deadline_ms * 1000u;
+	uint64_t rev = 0;
+
+	while (coord_put(c, key, strlen(key), value, strlen(value), &rev) !=
+	       COORD_OK) {
+		rev = 0;
+		if (wl_now_us() >= end)
+			break;
+		wl_sleep_ms(100);
+	}
+	return rev;
+}
+
 /* Appends the file at path to out, then removes it. */
 static int append(FILE *out, const char *path)
 {

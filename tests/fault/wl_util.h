@@ -59,6 +59,26 @@ coord_err_t wl_resource_write(int *fd, unsigned port, const char *resource,
  * not written) or "info" (unknown). */
 const char *wl_resource_outcome(coord_err_t code);
 
+/* Writes the history line of an operation's step to out (flushed):
+ * {"us": now, "p", "t", "f", "token", "rev", "code": code's name}. */
+void wl_rec(FILE *out, uint64_t p, const char *t, const char *f,
+	    uint64_t token, uint64_t rev, coord_err_t code);
+
+/* A history's type of a failed request's outcome, for the workloads
+ * with sessions and fenced writes (lock, semaphore, election):
+ * definitely not applied ("fail") when the servers said so (a fence
+ * that did not hold, a holder or leader that was not one, a session that
+ * ended) or libcoord promises it (coord.h: COORD_ENOLEADER,
+ * COORD_EUNAVAILABLE); every other error "info" (unknown). */
+const char *wl_error_type(coord_err_t code);
+
+/* Puts key = value with c, again and again until acknowledged or
+ * deadline_ms milliseconds passed: its revision, or 0. The markers of
+ * the workloads that read a history back (every write before the
+ * marker's revision is in it). */
+uint64_t wl_put_retry(struct coord_client *c, const char *key,
+		      const char *value, unsigned deadline_ms);
+
 /* Runs fn(i) for i in [0, n) each in a child process of its own, with
  * *out open on the history file path.i; waits for them, then writes
  * path as path.0, path.1, ... concatenated (and removes those). 0 when
