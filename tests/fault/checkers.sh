@@ -15,6 +15,7 @@ for h in "$src"/histories/*.jsonl; do
 	job_*) checker=check_job.py ;;
 	session_*) checker=check_session.py ;;
 	sem_*) checker=check_sem.py ;;
+	election_*) checker=check_election.py ;;
 	*) echo "FAIL: $name: no checker for it"; status=1; continue ;;
 	esac
 	case $name in

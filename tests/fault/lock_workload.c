@@ -126,12 +126,8 @@ static void child(unsigned slot)
 		rec(p, rc == COORD_OK ? "ok" : wl_error_type(rc), "release",
 		    token, 0, rc);
 next:
-		if (coord_session_state(s) == COORD_SESSION_LOST ||
-		    rc == COORD_ESESSION || rc == COORD_ESESSION_EXPIRED) {
-			coord_session_close(s);
-			s = NULL;
+		if (wl_session_retire(&s, rc))
 			p += n_clients;    /* a new process from here on */
-		}
 	}
 	coord_session_close(s);
 	coord_client_free(c);

@@ -16,7 +16,10 @@
 # (tests/fault/session_workload: --clients clients holding sessions and
 # locks, an observer of the sessions' ends; check_session.py) or
 # semaphore (tests/fault/sem_workload: --clients clients on a semaphore
-# of 2 permits, fenced puts read back at the end; check_sem.py).
+# of 2 permits, fenced puts read back at the end; check_sem.py) or
+# election (tests/fault/election_workload: 4 candidates, 2 observers and
+# a closer on one election, against the same resource as lock;
+# check_election.py).
 # LIST: comma-separated faults, one at a time with a heal between:
 #   kill       kill -9 of a random node, restarted 0.5-2 s later
 #   pause      SIGSTOP of a random node (the leader half the time), SIGCONT
@@ -82,7 +85,8 @@ lock) checker=check_lock.py ;;
 job) checker=check_job.py ;;
 session) checker=check_session.py ;;
 semaphore) checker=check_sem.py ;;
-*) echo "usage: run.sh register|watch|lock|job|session|semaphore [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
+election) checker=check_election.py ;;
+*) echo "usage: run.sh register|watch|lock|job|session|semaphore|election [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
 esac
 # The job checker needs every done job listed at the end: keep them all.
 node_flags=
@@ -123,7 +127,8 @@ for b in "$COORDD" "$COORDCTL" "$WORKLOAD" "$LOCK_WORKLOAD" "$JOB_WORKLOAD" "$SE
 done
 # The semaphore, election and churn workloads' programs (fault10b).
 SEM_WORKLOAD=$top_builddir/tests/fault/sem_workload
-for b in "$SEM_WORKLOAD"; do
+ELECTION_WORKLOAD=$top_builddir/tests/fault/election_workload
+for b in "$SEM_WORKLOAD" "$ELECTION_WORKLOAD"; do
 	[ -x "$b" ] || { echo "run.sh: no $b (build first: make check builds the workload)" >&2; exit 2; }
 done
 RANDOM=$seed
@@ -381,7 +386,7 @@ fi
 for i in $(seq 1 "$nodes"); do node_start "$i"; done
 wait_leader 60 || { echo "run.sh: no leader within 60 s"; tail -5 "$dir"/n*.log; exit 1; }
 
-if [ "$workload" = lock ] || [ "$workload" = job ]; then
+if [ "$workload" = lock ] || [ "$workload" = job ] || [ "$workload" = election ]; then
 	# The resource the lock (the claims) guards, beside the clients.
 	mkdir -p "$dir/resource"
 	# Started as the nodes are, so that $! is fenced_kv itself (`ip
@@ -416,6 +421,10 @@ elif [ "$workload" = session ]; then
 elif [ "$workload" = semaphore ]; then
 	set -- "$SEM_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" \
 		--clients "$clients" --permits 2 --duration-ms "$((duration * 1000))" \
+		--timeout-ms 5000 --ttl-ms 2000 --pause-pct 10 --seed "$seed"
+elif [ "$workload" = election ]; then
+	set -- "$ELECTION_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" "$kv_port" \
+		--candidates 4 --observers 2 --duration-ms "$((duration * 1000))" \
 		--timeout-ms 5000 --ttl-ms 2000 --pause-pct 10 --seed "$seed"
 else
 	set -- "$WORKLOAD" "$workload" "$(endpoints)" "$dir/history.jsonl" \

@@ -161,6 +161,16 @@ const char *wl_error_type(coord_err_t code)
 	}
 }
 
+bool wl_session_retire(struct coord_session **s, coord_err_t rc)
+{
+	if (coord_session_state(*s) != COORD_SESSION_LOST &&
+	    rc != COORD_ESESSION && rc != COORD_ESESSION_EXPIRED)
+		return false;
+	coord_session_close(*s);
+	*s = NULL;
+	return true;
+}
+
 uint64_t wl_put_retry(struct coord_client *c, const char *key,
 		      const char *value, unsigned deadline_ms)
 {

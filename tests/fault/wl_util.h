@@ -7,6 +7,7 @@
 #ifndef COORD_TESTS_FAULT_WL_UTIL_H
 #define COORD_TESTS_FAULT_WL_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,6 +72,12 @@ void wl_rec(FILE *out, uint64_t p, const char *t, const char *f,
  * ended) or libcoord promises it (coord.h: COORD_ENOLEADER,
  * COORD_EUNAVAILABLE); every other error "info" (unknown). */
 const char *wl_error_type(coord_err_t code);
+
+/* After a client's cycle that ended with rc: when the session *s is
+ * lost (its state says so, or rc is COORD_ESESSION or
+ * COORD_ESESSION_EXPIRED), closes it, sets *s to NULL and returns true:
+ * the client continues as a new process of the history. */
+bool wl_session_retire(struct coord_session **s, coord_err_t rc);
 
 /* Puts key = value with c, again and again until acknowledged or
  * deadline_ms milliseconds passed: its revision, or 0. The markers of
