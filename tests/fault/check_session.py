@@ -20,6 +20,16 @@ t. All times are one machine's CLOCK_MONOTONIC.
    invoked, or after its deadline D (g >= D);
 4. a lock's token is granted to one session only.
 
+With a config line (session_workload --expiry-slack-ms N, run.sh churn:
+leader changes every few hundred ms and no other fault), also what
+docs/consistency.md ("Leases") promises under election churn:
+
+5. a session whose client stopped its keepalives ("pause") is seen
+   ended within N ms (TTL + N after the send of its last acknowledged
+   keepalive: N is 2 election timeouts) of its deadline, when that is
+   before the observer's last moment;
+6. a session whose client never stopped is never ended unasked.
+
 Exit 0 when the history holds, 1 with the first violations printed, 2
 on an unreadable history.
 """
@@ -83,7 +93,31 @@ def check(events):
                            f"{g['session']} at {g['us']}, while session "
                            f"{prev['session']} held token {prev['token']} and "
                            f"was alive by its clock until {d}")
+    config = [e for e in events if e["f"] == "config"]
+    if config:
+        churn_checks(events, config[0], deadline, ended, closed, owner, bad)
     return deadline, ended, closed, grants, bad
+
+
+def churn_checks(events, config, deadline, ended, closed, owner, bad):
+    """5 and 6: expiries on time under election churn."""
+    slack = config["expiry_slack_ms"] * 1000
+    paused = set(e["session"] for e in events if e["f"] == "pause")
+    for s in sorted(paused):
+        d = deadline.get(s)
+        if d is None or d + slack > config["observed_until"]:
+            continue
+        t = ended.get(s)
+        if t is None or t > d + slack:
+            seen = "never" if t is None else f"only at {t}, {(t - d) / 1e3:.1f} ms after it"
+            bad.append(f"session {s} (p{owner.get(s, '?')}) stopped its keepalives: "
+                       f"deadline {d}, seen ended {seen} (late expiry: more than "
+                       f"{slack / 1e3:.0f} ms)")
+    for s, t in sorted(ended.items()):
+        if s in paused or s not in deadline or (s in closed and closed[s] <= t):
+            continue
+        bad.append(f"session {s} (p{owner.get(s, '?')}) was ended by the servers at {t}, "
+                   "but its client never stopped its keepalives")
 
 
 def main():

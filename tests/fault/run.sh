@@ -19,7 +19,11 @@
 # of 2 permits, fenced puts read back at the end; check_sem.py) or
 # election (tests/fault/election_workload: 4 candidates, 2 observers and
 # a closer on one election, against the same resource as lock;
-# check_election.py).
+# check_election.py) or churn (the session workload while the
+# leadership is transferred every 300-500 ms, nodes with an election
+# timeout of 300 ms; check_session.py; with --nemesis none, the churn
+# alone, it also demands expiries within 2 election timeouts of the
+# deadline and no live session expired).
 # LIST: comma-separated faults, one at a time with a heal between:
 #   kill       kill -9 of a random node, restarted 0.5-2 s later
 #   pause      SIGSTOP of a random node (the leader half the time), SIGCONT
@@ -86,11 +90,17 @@ job) checker=check_job.py ;;
 session) checker=check_session.py ;;
 semaphore) checker=check_sem.py ;;
 election) checker=check_election.py ;;
-*) echo "usage: run.sh register|watch|lock|job|session|semaphore|election [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
+churn) checker=check_session.py ;;
+*) echo "usage: run.sh register|watch|lock|job|session|semaphore|election|churn [--nodes 3|5] [--duration S] [--nemesis kill,pause,partition] [--seed N] [--keep]" >&2; exit 2 ;;
 esac
 # The job checker needs every done job listed at the end: keep them all.
 node_flags=
 [ "$workload" = job ] && node_flags="--job-done-kept 1000000"
+# churn: fast elections, and transfers asked of the nodes from the
+# workload's namespace (or loopback) as often as the churner likes.
+churn_election_ms=300
+[ "$workload" = churn ] && node_flags="--heartbeat-ms 50 --election-ms $churn_election_ms
+	--transfer-interval-ms 0 --admin-addrs loopback,10.213.0.254"
 case $nodes in 3|5) ;; *) echo "run.sh: --nodes is 3 or 5" >&2; exit 2 ;; esac
 case $clock_rate in
 -[0-9]*|[0-9]*) [ "${clock_rate#-}" -lt 1000000 ] 2>/dev/null ||
@@ -128,7 +138,8 @@ done
 # The semaphore, election and churn workloads' programs (fault10b).
 SEM_WORKLOAD=$top_builddir/tests/fault/sem_workload
 ELECTION_WORKLOAD=$top_builddir/tests/fault/election_workload
-for b in "$SEM_WORKLOAD" "$ELECTION_WORKLOAD"; do
+RAW_CLIENT=$top_builddir/tests/cluster/raw_client
+for b in "$SEM_WORKLOAD" "$ELECTION_WORKLOAD" "$RAW_CLIENT"; do
 	[ -x "$b" ] || { echo "run.sh: no $b (build first: make check builds the workload)" >&2; exit 2; }
 done
 RANDOM=$seed
@@ -418,6 +429,15 @@ elif [ "$workload" = session ]; then
 	set -- "$SESSION_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" \
 		--clients "$clients" --duration-ms "$((duration * 1000))" \
 		--timeout-ms 5000 --ttl-ms 2000 --pause-pct 10 --seed "$seed"
+elif [ "$workload" = churn ]; then
+	# Under the churn alone, the expiry bound of docs/consistency.md
+	# ("Leases"): within 2 election timeouts of the deadline.
+	slack=0
+	[ "$nemesis" = none ] && slack=$((2 * churn_election_ms))
+	set -- "$SESSION_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" \
+		--clients "$clients" --duration-ms "$((duration * 1000))" \
+		--timeout-ms 5000 --ttl-ms 2000 --pause-pct 20 --seed "$seed" \
+		--expiry-slack-ms "$slack"
 elif [ "$workload" = semaphore ]; then
 	set -- "$SEM_WORKLOAD" "$(endpoints)" "$dir/history.jsonl" \
 		--clients "$clients" --permits 2 --duration-ms "$((duration * 1000))" \
@@ -437,6 +457,26 @@ else
 	"$@" >"$dir/workload.log" 2>&1 &
 fi
 wl_pid=$!
+
+# --- fault10b: the churn workload's churner -------------------------
+# Every 300-500 ms, TRANSFER_LEADER (to any other member) sent to every
+# node at once: the leader hands on, the followers refuse. It stops when
+# the workload does; its replies are in churn.log.
+churn_pid=
+if [ "$workload" = churn ]; then
+	(
+		while kill -0 "$wl_pid" 2>/dev/null; do
+			for i in $(seq 1 "$nodes"); do
+				in_ns s "$RAW_CLIENT" "$(addr "$i")" "$(port "$i" 0)" \
+					hello transfer 0 2>&1 | grep '^reply TRANSFER_LEADER' &
+			done
+			wait
+			sleep_ms $(( 300 + RANDOM % 200 ))
+		done
+	) >"$dir/churn.log" 2>&1 &
+	churn_pid=$!
+fi
+# --- end of fault10b ------------------------------------------------
 
 end=$(( $(date +%s) + duration ))
 while [ "$(date +%s)" -lt "$end" ] && kill -0 "$wl_pid" 2>/dev/null; do
@@ -458,6 +498,13 @@ cat "$dir/workload.log"
 echo "run.sh: history: $(wc -l <"$dir/history.jsonl") lines," \
 	"$(grep -c '"t":"ok"' "$dir/history.jsonl") ok," \
 	"$(grep -c '"t":"info"' "$dir/history.jsonl") unknown outcome"
+# --- fault10b: the churner's count --------------------------------
+if [ -n "$churn_pid" ]; then
+	wait "$churn_pid"
+	echo "run.sh: churn: $(grep -c 'COORD_OK' "$dir/churn.log") leader transfers" \
+		"done, $(cat "$dir"/n*.log | grep -c 'role=leader') leaderships taken"
+fi
+# --- end of fault10b ------------------------------------------------
 python3 "$here/$checker" "$dir/history.jsonl"
 verdict=$?
 if [ $verdict -ne 0 ] || [ $wl_status -ne 0 ]; then

@@ -7,7 +7,7 @@
  *
  *   session_workload ENDPOINTS OUT [--clients N] [--locks N]
  *                    [--duration-ms N] [--timeout-ms N] [--ttl-ms N]
- *                    [--pause-pct N] [--seed N]
+ *                    [--pause-pct N] [--seed N] [--expiry-slack-ms N]
  *
  * The observer (process 0) watches the prefix "sk/" and records each
  * DELETE of a key "sk/<session id>" when it arrives: the servers ended
@@ -30,7 +30,13 @@
  *        "lock" and "token"), "release" and "close";
  *   "f": "state": "state" ("alive" | "jeopardy" | "lost") and "deadline"
  *        (us); its "us" is taken before the state is read;
- *   "f": "ended" (the observer, p 0): the DELETE of the session's key.
+ *   "f": "ended" (the observer, p 0): the DELETE of the session's key;
+ *   "f": "pause": the client stops its keepalives (its sleep begins).
+ * With --expiry-slack-ms N (run.sh churn: 2 election timeouts), a line
+ * {"f": "config", "expiry_slack_ms": N, "observed_until": the observer's
+ * last moment}: the checker then also demands that a paused client's
+ * session is seen ended within N ms of its deadline and that no session
+ * of a client that never paused is ended unasked.
  * Lines are written by each process into OUT.N, then concatenated.
  *
  * Exit: 0 when the history was written, 1 when the workload could not
@@ -58,6 +64,7 @@ static unsigned pause_pct = 10;
 static unsigned n_clients = 6;
 static unsigned n_locks = 2;
 static unsigned seed = 1;
+static unsigned expiry_slack_ms;
 static uint64_t rng = 1;
 static uint64_t end_us;
 static FILE *out;
@@ -214,6 +221,8 @@ static void worker(unsigned slot)
 			token = coord_lock_token(l);
 			rec(p, "ok", "acquire", id, k, token, COORD_OK);
 			if (wl_rnd(&rng) % 100 < pause_pct) {
+				rec(p, "invoke", "pause", id, k, token,
+				    COORD_OK);
 				wl_sleep_ms(ttl_ms * 3 / 2);
 			} else {
 				unsigned steps = 4 + (unsigned)(wl_rnd(&rng) % 9);
@@ -255,7 +264,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: session_workload ENDPOINTS OUT [--clients N] "
 		"[--locks N] [--duration-ms N] [--timeout-ms N] [--ttl-ms N] "
-		"[--pause-pct N] [--seed N]\n");
+		"[--pause-pct N] [--seed N] [--expiry-slack-ms N]\n");
 	exit(2);
 }
 
@@ -269,7 +278,9 @@ int main(int argc, char **argv)
 		{ "--ttl-ms", &ttl_ms, 100, 600000 },
 		{ "--pause-pct", &pause_pct, 0, 100 },
 		{ "--seed", &seed, 1, 4000000000u },
+		{ "--expiry-slack-ms", &expiry_slack_ms, 0, 600000 },
 	};
+	int rc;
 
 	if (argc < 3)
 		usage();
@@ -277,5 +288,16 @@ int main(int argc, char **argv)
 	wl_parse_opts(argv[0], argc, argv, 3, opts,
 		      sizeof(opts) / sizeof(opts[0]), usage);
 	end_us = wl_now_us() + (uint64_t)duration_ms * 1000u;
-	return wl_run_clients(n_clients + 1, argv[2], &out, client_main);
+	rc = wl_run_clients(n_clients + 1, argv[2], &out, client_main);
+	if (expiry_slack_ms == 0)
+		return rc;
+	out = fopen(argv[2], "a");
+	if (out == NULL) {
+		perror(argv[2]);
+		return 1;
+	}
+	fprintf(out, "{\"us\":0,\"p\":0,\"f\":\"config\",\"expiry_slack_ms\":"
+		"%u,\"observed_until\":%" PRIu64 "}\n", expiry_slack_ms,
+		end_us + OBSERVE_AFTER_MS * 1000u);
+	return fclose(out) != 0 || rc != 0;
 }
