@@ -21,7 +21,7 @@
 # a closer on one election, against the same resource as lock;
 # check_election.py) or churn (the session workload while the
 # leadership is transferred every 300-500 ms, nodes with an election
-# timeout of 300 ms; check_session.py; with --nemesis none, the churn
+# timeout of 500 ms; check_session.py; with --nemesis none, the churn
 # alone, it also demands expiries within 2 election timeouts of the
 # deadline and no live session expired).
 # LIST: comma-separated faults, one at a time with a heal between:
@@ -98,7 +98,7 @@ node_flags=
 [ "$workload" = job ] && node_flags="--job-done-kept 1000000"
 # churn: fast elections, and transfers asked of the nodes from the
 # workload's namespace (or loopback) as often as the churner likes.
-churn_election_ms=300
+churn_election_ms=500
 [ "$workload" = churn ] && node_flags="--heartbeat-ms 50 --election-ms $churn_election_ms
 	--transfer-interval-ms 0 --admin-addrs loopback,10.213.0.254"
 case $nodes in 3|5) ;; *) echo "run.sh: --nodes is 3 or 5" >&2; exit 2 ;; esac
