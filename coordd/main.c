@@ -188,6 +188,7 @@ int main(int argc, char **argv)
 	nc.members_ctx = net;
 	nc.on_applied = leases_applied;
 	nc.applied_ctx = net;
+	nc.replies_flush = net_replies_flush;
 	nc.log = node_log_cb;
 	rc = node_open(&nc, &node, err, sizeof(err));
 	if (rc != COORD_OK) {

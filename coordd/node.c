@@ -869,9 +869,43 @@ static void transport_flush(struct node *n)
 		n->cfg.transport.flush(n->cfg.transport.ctx);
 }
 
+static void replies_flush(struct node *n)
+{
+	if (n->cfg.replies_flush != NULL)
+		n->cfg.replies_flush(n->cfg.applied_ctx);
+}
+
+/* Applies the prefix of rd->committed that is on this node's disk before
+ * rd is persisted: below the first of rd->entries (those overwrite from
+ * there) and at most the store's last index. *applied: how many. Not
+ * with a snapshot in rd (it replaces the fsm first). */
+static int apply_stable(struct node *n, const struct raft_ready *rd,
+			size_t *applied)
+{
+	uint64_t stable = store_last_index(n->store);
+	size_t i = 0;
+	int rc = COORD_OK;
+
+	if (rd->n_entries > 0 && rd->entries[0].index <= stable)
+		stable = rd->entries[0].index - 1;
+	if (rd->snapshot != NULL)
+		stable = 0;
+	while (i < rd->n_committed && rd->committed[i].index <= stable) {
+		rc = apply_entry(n, &rd->committed[i]);
+		if (rc != COORD_OK)
+			break;
+		i++;
+	}
+	*applied = i;
+	if (i > 0)
+		replies_flush(n);
+	return rc;
+}
+
 static int flush_one(struct node *n)
 {
 	struct raft_ready rd;
+	size_t n_early = 0;
 	int rc = COORD_OK;
 
 	raft_ready(n->raft, &rd);
@@ -902,6 +936,14 @@ static int flush_one(struct node *n)
 						      &rd.messages[i]);
 		transport_flush(n);
 	}
+	/* Committed entries this node's log already holds go to the fsm,
+	 * and their replies and grants to the wire, before the Ready's new
+	 * entries are written: a reply does not wait behind an unrelated
+	 * proposal's fsync. An entry still to be written here waits for
+	 * it (a follower learns an entry and its commit together). */
+	rc = apply_stable(n, &rd, &n_early);
+	if (rc != COORD_OK)
+		goto out;
 	if (rd.n_entries > 0 || rd.hard_state_changed) {
 		uint64_t t0 = mono_ns();
 
@@ -931,11 +973,13 @@ static int flush_one(struct node *n)
 			n->cfg.transport.send(n->cfg.transport.ctx,
 					      &rd.messages[i]);
 	transport_flush(n);
-	for (size_t i = 0; i < rd.n_committed; i++) {
+	for (size_t i = n_early; i < rd.n_committed; i++) {
 		rc = apply_entry(n, &rd.committed[i]);
 		if (rc != COORD_OK)
 			goto out;
 	}
+	if (rd.n_committed > n_early)
+		replies_flush(n);
 	if (rd.n_committed > 0) {
 		uint64_t applied = rd.committed[rd.n_committed - 1].index;
 

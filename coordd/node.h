@@ -95,6 +95,12 @@ struct node_config {
 	void (*on_applied)(void *ctx, uint64_t index,
 			   const struct fsm_entry_result *r);
 	void *applied_ctx;
+	/* Puts the replies and pushes that applying queued on the wire now
+	 * (applied_ctx; NULL: they leave on the caller's own time): called
+	 * after the committed entries already on disk were applied and
+	 * before the Ready's new entries are written, so that no reply
+	 * waits behind that write. */
+	void (*replies_flush)(void *ctx);
 	/* One line per event; NULL: stderr. */
 	void (*log)(void *ctx, enum node_log_level level, const char *msg);
 	void *log_ctx;

@@ -28,9 +28,11 @@
 #define CONN_SCRATCH_KEEP (256u << 10)
 
 static void budget_leave(struct conn *c);
+static void written_leave(struct conn *c);
 
 static void conn_free(struct conn *c)
 {
+	written_leave(c);
 	budget_leave(c);
 	if (c->bev != NULL) {
 		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
@@ -266,6 +268,14 @@ int conn_frame_send(struct conn *c, size_t mark, size_t body_max)
 	out = bufferevent_get_output(c->bev);
 	if (evbuffer_add(out, c->out.data, c->out.len) != 0)
 		return COORD_ENOMEM;
+	if (c->budgeted && !c->written_listed) {
+		c->written_listed = true;
+		c->written_prev = NULL;
+		c->written_next = c->net->written_conns;
+		if (c->net->written_conns != NULL)
+			c->net->written_conns->written_prev = c;
+		c->net->written_conns = c;
+	}
 	if (c->out.cap > CONN_SCRATCH_KEEP) {
 		proto_buf_close(&c->out);
 		proto_buf_init(&c->out, NULL);
@@ -307,6 +317,32 @@ void conn_write_now(struct conn *c)
 	evbuffer_freeze(out, 1);
 	if (n > 0 && evbuffer_get_length(out) == 0)
 		conn_write_cb(c->bev, c);
+}
+
+static void written_leave(struct conn *c)
+{
+	if (!c->written_listed)
+		return;
+	c->written_listed = false;
+	if (c->written_prev != NULL)
+		c->written_prev->written_next = c->written_next;
+	else
+		c->net->written_conns = c->written_next;
+	if (c->written_next != NULL)
+		c->written_next->written_prev = c->written_prev;
+}
+
+/* Replies and pushes leave before the node's next disk write instead of
+ * at the loop's next turn, after it (node_config.replies_flush). */
+void net_replies_flush(void *ctx)
+{
+	struct net *net = ctx;
+	struct conn *c;
+
+	while ((c = net->written_conns) != NULL) {
+		written_leave(c);
+		conn_write_now(c);
+	}
 }
 
 size_t conn_output_len(const struct conn *c)

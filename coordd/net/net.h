@@ -42,6 +42,9 @@ struct node_transport net_transport(struct net *net);
 /* node_config.on_members: the member table or the configuration changed
  * (ctx is the struct net). */
 void net_members_changed(void *ctx);
+/* node_config.replies_flush (ctx: the net): writes now what every
+ * client connection was given since the last call. */
+void net_replies_flush(void *ctx);
 /* node_config.on_applied (ctx: the net): the lease and lock state this
  * node keeps besides the fsm follows every applied entry. */
 struct fsm_entry_result;

@@ -69,6 +69,11 @@ struct conn {
 	bool (*idle_keep)(struct conn *c);
 	struct conn *budget_next;
 	struct conn *budget_prev;
+	/* On net->written_conns: a budgeted connection given output since
+	 * the last net_replies_flush(). */
+	bool written_listed;
+	struct conn *written_next;
+	struct conn *written_prev;
 };
 
 /* Wraps bev; the conn owns it from now on. */
@@ -202,6 +207,7 @@ struct net {
 	struct proto_arena arena;
 	/* Budgets of client input and output (conn.c). */
 	struct conn *budget_conns;  /* joined connections */
+	struct conn *written_conns; /* net_replies_flush() writes these */
 	size_t in_bytes;
 	size_t out_bytes;
 	size_t in_paused;           /* connections paused now */

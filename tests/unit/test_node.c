@@ -42,6 +42,18 @@ struct cluster {
 	size_t flushes;
 	size_t appends_at_flush;
 	uint64_t stored_at_flush;
+	/* node_config.on_applied: entries applied, and of those, applied
+	 * on a node whose log did not hold them yet (must stay 0). */
+	struct node_ref {
+		struct cluster *c;
+		uint64_t id;
+	} refs[N_MAX + 1];
+	size_t applies;
+	size_t applied_unstored;
+	/* node_config.replies_flush: calls, and watch_node's last index
+	 * on disk at the first call from watch_node while watch_index != 0. */
+	size_t replies_flushes;
+	uint64_t stored_at_replies;
 };
 
 static struct cluster *g_cl;   /* the transport's context */
@@ -148,6 +160,35 @@ static void t_flush(void *ctx)
 	c->stored_at_flush = store_last_index(node_store(c->nodes[c->watch_node]));
 }
 
+static uint64_t stored_last(struct cluster *c, uint64_t id)
+{
+	return store_last_index(node_store(c->nodes[id]));
+}
+
+static void t_applied(void *ctx, uint64_t index,
+		      const struct fsm_entry_result *r)
+{
+	struct node_ref *ref = ctx;
+	struct cluster *c = ref->c;
+
+	(void)r;
+	if (c->nodes[ref->id] == NULL)
+		return;
+	c->applies++;
+	if (index > stored_last(c, ref->id))
+		c->applied_unstored++;
+}
+
+static void t_replies_flush(void *ctx)
+{
+	struct node_ref *ref = ctx;
+	struct cluster *c = ref->c;
+
+	if (c->watch_index != 0 && ref->id == c->watch_node &&
+	    c->replies_flushes++ == 0)
+		c->stored_at_replies = stored_last(c, ref->id);
+}
+
 /* Warnings and errors only, so that a failing test's output is short. */
 static void t_log(void *ctx, enum node_log_level level, const char *msg)
 {
@@ -174,6 +215,11 @@ static void node_start(struct cluster *c, uint64_t id)
 	cfg.transport.send = t_send;
 	cfg.transport.flush = t_flush;
 	cfg.transport.ctx = c;
+	c->refs[id].c = c;
+	c->refs[id].id = id;
+	cfg.on_applied = t_applied;
+	cfg.replies_flush = t_replies_flush;
+	cfg.applied_ctx = &c->refs[id];
 	cfg.log = t_log;
 	ck_assert_msg(node_open(&cfg, &c->nodes[id], err, sizeof(err)) ==
 			      COORD_OK,
@@ -261,6 +307,7 @@ static uint64_t cl_leader(struct cluster *c)
 struct done {
 	int calls;
 	int code;
+	uint64_t stored_at_done;    /* g_cl's watch_node's log, when called */
 	struct proto_reply reply;
 	struct proto_arena arena;
 	uint8_t bytes[4096];
@@ -272,6 +319,8 @@ static void on_done(void *ctx, int code, const uint8_t *reply, size_t len)
 
 	d->calls++;
 	d->code = code;
+	if (g_cl != NULL && g_cl->watch_node != 0)
+		d->stored_at_done = stored_last(g_cl, g_cl->watch_node);
 	if (reply != NULL) {
 		ck_assert_uint_le(len, sizeof(d->bytes));
 		memcpy(d->bytes, reply, len);
@@ -306,6 +355,19 @@ static int propose_put(struct cluster *c, uint64_t id, const char *key,
 	rc = node_propose(c->nodes[id], b.data, b.len, w, on_done, d);
 	proto_buf_close(&b);
 	return rc;
+}
+
+/* n puts k000, k001, ... = "v" on node id, each to succeed. */
+static void propose_keys(struct cluster *c, uint64_t id, int n,
+			 struct node_waiter *w, struct done *d)
+{
+	char key[16];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "k%03d", i);
+		ck_assert_int_eq(propose_put(c, id, key, "v", &w[i], &d[i]),
+				 COORD_OK);
+	}
 }
 
 /* The value of key on node id (a serializable read of its fsm). */
@@ -404,6 +466,99 @@ START_TEST(leader_appends_leave_before_its_own_write)
 }
 END_TEST
 
+/* Steps what is queued into its receivers, without flushing them. */
+static void cl_step_queued(struct cluster *c)
+{
+	size_t n = c->nq;
+	struct qmsg *batch = malloc(n * sizeof(*batch));
+
+	memcpy(batch, c->q, n * sizeof(*batch));
+	c->nq = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (c->nodes[batch[i].m.to] != NULL && !c->cut[batch[i].m.to])
+			node_step(c->nodes[batch[i].m.to], &batch[i].m);
+		q_free(&batch[i]);
+	}
+	free(batch);
+}
+
+/* A Ready that commits k1 and brings k2 to write: k1's proposal
+ * completes, and replies_flush() puts its reply on the wire, before k2
+ * is written -- the reply does not wait for an unrelated fsync. */
+START_TEST(committed_reply_leaves_before_the_next_write)
+{
+	struct cluster c;
+	struct node_waiter w1, w2;
+	struct done d1, d2;
+	uint64_t l;
+
+	cl_init(&c, 3, 10000);
+	l = cl_leader(&c);
+	cl_deliver(&c);
+	ck_assert_int_eq(propose_put(&c, l, "k1", "v1", &w1, &d1), COORD_OK);
+	ck_assert_int_eq(node_flush(c.nodes[l]), COORD_OK);
+	/* The followers store k1 and acknowledge; the leader hears them. */
+	cl_step_queued(&c);
+	for (uint64_t id = 1; id <= 3; id++)
+		if (id != l)
+			ck_assert_int_eq(node_flush(c.nodes[id]), COORD_OK);
+	cl_step_queued(&c);
+	ck_assert_int_eq(d1.calls, 0);
+	ck_assert_int_eq(propose_put(&c, l, "k2", "v2", &w2, &d2), COORD_OK);
+	c.watch_node = l;
+	c.watch_index = w2.index;
+	ck_assert_int_eq(node_flush(c.nodes[l]), COORD_OK);
+	ck_assert_int_eq(d1.calls, 1);
+	ck_assert_int_eq(d1.code, COORD_OK);
+	ck_assert_uint_lt(d1.stored_at_done, w2.index);
+	ck_assert_uint_gt(c.replies_flushes, 0);
+	ck_assert_uint_lt(c.stored_at_replies, w2.index);
+	ck_assert_uint_ge(stored_last(&c, l), w2.index);
+	c.watch_node = 0;
+	c.watch_index = 0;
+	cl_deliver(&c);
+	ck_assert_int_eq(d2.calls, 1);
+	ck_assert_int_eq(d2.code, COORD_OK);
+	done_close(&d1);
+	done_close(&d2);
+	ck_assert_uint_eq(c.applied_unstored, 0);
+	cl_close(&c);
+}
+END_TEST
+
+/* A follower that learns entries and their commit in one APPEND (it was
+ * cut off while they committed) applies none of them before its own
+ * log holds them: on_applied never sees an index past the stored log. */
+START_TEST(follower_applies_only_what_its_log_holds)
+{
+	struct cluster c;
+	static struct node_waiter w[8];
+	static struct done d[8];
+	uint64_t l, f;
+	char v[64];
+
+	cl_init(&c, 3, 10000);
+	l = cl_leader(&c);
+	f = l == 3 ? 2 : 3;
+	c.cut[f] = true;
+	propose_keys(&c, l, 8, w, d);
+	cl_deliver(&c);
+	for (int i = 0; i < 8; i++) {
+		ck_assert_int_eq(d[i].calls, 1);
+		done_close(&d[i]);
+	}
+	ck_assert(!get(&c, f, "k007", v));
+	c.applies = 0;
+	c.cut[f] = false;
+	cl_tick(&c, 5);
+	ck_assert(get(&c, f, "k007", v));
+	ck_assert_uint_ge(c.applies, 8);
+	ck_assert_uint_eq(c.applied_unstored, 0);
+	assert_converged(&c);
+	cl_close(&c);
+}
+END_TEST
+
 START_TEST(follower_refuses_proposal)
 {
 	struct cluster c;
@@ -428,15 +583,10 @@ START_TEST(many_proposals_share_one_ready)
 	static struct done d[200];
 	uint64_t l;
 	const struct node_stats *st;
-	char key[16];
 
 	cl_init(&c, 3, 10000);
 	l = cl_leader(&c);
-	for (int i = 0; i < 200; i++) {
-		snprintf(key, sizeof(key), "k%03d", i);
-		ck_assert_int_eq(propose_put(&c, l, key, "v", &w[i], &d[i]),
-				 COORD_OK);
-	}
+	propose_keys(&c, l, 200, w, d);
 	st = node_stats(c.nodes[l]);
 	cl_deliver(&c);
 	for (int i = 0; i < 200; i++) {
@@ -770,6 +920,8 @@ static Suite *node_suite(void)
 	tcase_add_test(tc, follower_refuses_proposal);
 	tcase_add_test(tc, leader_appends_leave_before_its_own_write);
 	tcase_add_test(tc, many_proposals_share_one_ready);
+	tcase_add_test(tc, committed_reply_leaves_before_the_next_write);
+	tcase_add_test(tc, follower_applies_only_what_its_log_holds);
 	tcase_add_test(tc, read_waits_for_read_index_on_leader_and_follower);
 	tcase_add_test(tc, read_on_isolated_node_times_out);
 	tcase_add_test(tc, cancelled_waiter_is_never_called);
