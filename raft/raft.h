@@ -24,7 +24,10 @@
  *            which raft_msg_may_precede_persist() is true before step 1,
  *            in parallel with its own write (thesis 10.2.1);
  *         3. restore the state machine from the snapshot data (if any), then
- *            apply rd.committed in order;
+ *            apply rd.committed in order (the entries of rd.committed that
+ *            an earlier Ready persisted -- below rd.entries[0] and within
+ *            the stored log -- may be applied before step 1: a leader's
+ *            always are, since it commits only what it persisted);
  *         4. hand rd.reads to waiting readers: a read with index I may be
  *            served once the state machine has applied index I;
  *         raft_advance(r, &rd);
