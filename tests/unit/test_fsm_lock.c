@@ -162,6 +162,28 @@ START_TEST(acquire_limits_are_named_errors)
 }
 END_TEST
 
+/* The per-session limit when the session's own holds are all the
+ * holds and waits there are (their count decides whether the owner
+ * records are scanned): at the limit, refused, waiting or not. */
+START_TEST(session_limit_with_no_other_entries)
+{
+	struct fl x;
+	struct fsm_config cfg;
+	uint64_t s1;
+
+	fsm_config_default(&cfg);
+	cfg.locks_per_session_max = 2;
+	fl_open(&x, &cfg);
+	s1 = fl_session(&x, 0, 1000);
+	fl_lock(&x, 0, "a", s1, EX, false);
+	fl_lock(&x, 0, "b", s1, EX, false);
+	fl_err(&x, fl_acquire("c", s1, EX, false, 0, 0), COORD_ETOOMANYLOCKS);
+	fl_err(&x, fl_acquire("c", s1, EX, true, 0, 0), COORD_ETOOMANYLOCKS);
+	ck_assert_uint_eq(fl_holders(&x, "c"), 0);
+	fl_close(&x);
+}
+END_TEST
+
 /* Release by the holder's exact token only; token 0 cancels a wait. */
 START_TEST(release_by_token_and_cancel)
 {
@@ -623,6 +645,7 @@ Suite *fsm_lock_suite(void)
 	FT_ADD(s, acquire_busy_without_wait_changes_nothing);
 	FT_ADD(s, shared_and_exclusive_modes_in_fifo_order);
 	FT_ADD(s, acquire_limits_are_named_errors);
+	FT_ADD(s, session_limit_with_no_other_entries);
 	FT_ADD(s, release_by_token_and_cancel);
 	FT_ADD(s, fifo_of_1000_waiters_granted_once_in_order);
 	FT_ADD(s, retried_acquire_queues_once);
