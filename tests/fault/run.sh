@@ -444,9 +444,10 @@ node_id() { # I
 
 # transfer: the leadership to a random follower; waits up to 5 s for it.
 nemesis_transfer() {
+	r=$(( RANDOM % (nodes - 1) ))     # drawn whatever happens next
 	l=$(leader)
 	[ -n "$l" ] || { log "transfer: no leader"; return; }
-	t=$(( (l + RANDOM % (nodes - 1)) % nodes + 1 ))
+	t=$(( (l + r) % nodes + 1 ))
 	transfers=$((transfers + 1))
 	log "transfer: leadership n$l -> n$t"
 	r=$(in_ns s "$RAW_CLIENT" "$(addr "$l")" "$(port "$l" 0)" hello transfer "$(node_id "$t")" 2>&1 |
@@ -465,7 +466,10 @@ fault_once() {
 	# disk, crash: only with failpoints in coordd.
 	[ -z "$has_failpoints" ] && set -- $(echo "$@" | tr ' ' '\n' | grep -v '^disk$' | grep -v '^crash$')
 	[ $# -gt 0 ] || return 0
-	kind=$(eval echo "\${$(( RANDOM % $# + 1 ))}")
+	# Drawn here, not inside $(...): a subshell's RANDOM is reseeded, so
+	# the kinds did not follow the seed.
+	k=$(( RANDOM % $# + 1 ))
+	kind=$(eval echo "\${$k}")
 	victim=$(( RANDOM % nodes + 1 ))
 	case $kind in
 	kill)
