@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "coordd/config.h"
+#include "coordd/failpoint.h"
 #include "coordd/net/net.h"
 #include "coordd/node.h"
 #include "proto/errors.h"
@@ -149,6 +150,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	coordd_log_init(cfg.name, cfg.log_level);
+#ifdef COORD_FAILPOINTS_ENABLED
+	/* Read once, before anything could reach a hook. */
+	if (failpoint_setup_env(coordd_log, err, sizeof(err)) != COORD_OK) {
+		coordd_log(3, "cannot start: %s", err);
+		return 2;
+	}
+#endif
 	data_dir_private(cfg.data_dir);
 	if (net_new(&cfg, &net, err, sizeof(err)) != COORD_OK) {
 		coordd_log(3, "cannot start: %s", err);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coordd/failpoint.h"
 #include "coordd/node.h"
 #include "coordd/store/store.h"
 #include "proto/assert.h"
@@ -955,6 +956,9 @@ static int flush_one(struct node *n)
 			goto out;
 		}
 		stats_fsync(n, mono_ns() - t0);
+		/* Persisted, nothing sent yet (a crash here loses no
+		 * acknowledged write: none was acknowledged). */
+		(void)FAILPOINT(FAILPOINT_NODE_AFTER_PERSIST);
 		n->stats.ready_entries += rd.n_entries;
 		if (rd.n_entries > n->stats.ready_batch_max)
 			n->stats.ready_batch_max = rd.n_entries;
@@ -973,6 +977,10 @@ static int flush_one(struct node *n)
 			n->cfg.transport.send(n->cfg.transport.ctx,
 					      &rd.messages[i]);
 	transport_flush(n);
+	/* Sent (written to the sockets), the committed entries not yet
+	 * applied: a restart applies them again from the log. */
+	if (rd.n_committed > n_early)
+		(void)FAILPOINT(FAILPOINT_NODE_AFTER_SEND);
 	for (size_t i = n_early; i < rd.n_committed; i++) {
 		rc = apply_entry(n, &rd.committed[i]);
 		if (rc != COORD_OK)

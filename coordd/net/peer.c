@@ -32,6 +32,7 @@
 
 #include <event2/bufferevent_ssl.h>
 
+#include "coordd/failpoint.h"
 #include "coordd/net/net_int.h"
 #include "coordd/fsm/fsm.h"
 #include "coordd/store/store.h"
@@ -297,6 +298,13 @@ void peer_send(void *ctx, const struct raft_message *m)
 	if (p == NULL) {
 		log_debug("no address for node=%016" PRIx64 ": message dropped",
 			  m->to);
+		return;
+	}
+	/* The failpoint: lost on the way, as a lossy network loses it. */
+	if (FAILPOINT(FAILPOINT_NET_SEND) == FAILPOINT_DROP) {
+		p->dropped_msgs++;
+		if (m->type == RAFT_MSG_SNAPSHOT)
+			node_snapshot_sent(net->node, p->id, false);
 		return;
 	}
 	if (p->conn == NULL || !p->up ||

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "coordd/failpoint.h"
 #include "coordd/store/crc32c.h"
 #include "coordd/store/store_int.h"
 #include "proto/assert.h"
@@ -136,6 +137,16 @@ static int io_error(struct store *s, const char *what, const char *name)
 {
 	store_errf(s, "IO error: %s %s: %s", what, name, strerror(errno));
 	return COORD_EIO;
+}
+
+/* fdatasync(), through the store.sync failpoint (a failing disk: EIO). */
+static int rlog_sync(int fd)
+{
+	if (FAILPOINT(FAILPOINT_STORE_SYNC) == FAILPOINT_ERROR) {
+		errno = EIO;
+		return -1;
+	}
+	return fdatasync(fd);
 }
 
 static int fsync_dir(struct store *s)
@@ -509,7 +520,7 @@ int store_rlog_rotate(struct store *s, const uint8_t *head, size_t len,
 	 * commit -- and a write cut short leaves zeros after it. */
 	if (zero_fill(fd, size) != 0 ||
 	    pwrite(fd, hdr, off + len, 0) != (ssize_t)(off + len) ||
-	    fdatasync(fd) != 0 ||
+	    rlog_sync(fd) != 0 ||
 	    renameat(s->log_dirfd, STORE_SEG_TMP, s->log_dirfd,
 		     name + sizeof(STORE_LOG_DIR)) != 0) {
 		rv = write_failed(s, "preallocating", name);
@@ -540,7 +551,7 @@ int store_rlog_append(struct store *s, const uint8_t *buf, size_t len)
 	COORD_ASSERT(s->log_fd >= 0);
 	COORD_ASSERT(s->log_off + len <= s->log_size);
 	if (pwrite(s->log_fd, buf, len, (off_t)s->log_off) != (ssize_t)len ||
-	    fdatasync(s->log_fd) != 0) {
+	    rlog_sync(s->log_fd) != 0) {
 		store_seg_name(name, sizeof(name), s->segs[s->n_segs - 1].seq);
 		return write_failed(s, "appending to", name);
 	}

@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "coordd/failpoint.h"
 #include "coordd/store/crc32c.h"
 #include "coordd/store/store_int.h"
 #include "proto/assert.h"
@@ -412,6 +413,9 @@ int store_snapshot_install_commit(struct store_snapshot_install *in,
 		return rv;
 	}
 	s->gen = in->gen;
+	/* Half-way: the keyspace switched, the log not yet reset -- the
+	 * next open completes the install. */
+	(void)FAILPOINT(FAILPOINT_SNAPSHOT_INSTALL);
 	rv = store_install_finish(s, meta);
 	if (rv != COORD_OK) {
 		/* Committed: the next open completes the reset and removes

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "coordd/failpoint.h"
 #include "coordd/store/store_int.h"
 #include "proto/assert.h"
 #include "proto/errors.h"
@@ -77,6 +78,12 @@ int store_batch_write(struct store *s, leveldb_writebatch_t *batch, bool sync,
 	if (s->failed) {
 		store_errf(s, "%s: the store failed earlier (a write error); "
 			      "close and reopen it", what);
+		return COORD_EIO;
+	}
+	if (sync && FAILPOINT(FAILPOINT_STORE_SYNC) == FAILPOINT_ERROR) {
+		/* The failpoint: a synced write whose sync failed. */
+		s->failed = true;
+		store_errf(s, "%s: IO error: %s", what, strerror(EIO));
 		return COORD_EIO;
 	}
 	leveldb_write(s->db, sync ? s->wsync : s->wnosync, batch, &err);

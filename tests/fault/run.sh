@@ -34,6 +34,18 @@
 #   clock      (libfaketime) a step of a random node's wall clock
 #              (CLOCK_REALTIME only) by 1-60 min forward or back, stepped
 #              back 1-4 s later
+#   disk       (coordd built with --enable-failpoints) a random node
+#              restarted with store.sync=error#N: its Nth sync fails and
+#              it stops itself; restarted without 1-4 s later
+#   crash      (failpoints) a random node restarted with
+#              node.after_persist=crash#N, node.after_send=crash#N or
+#              snapshot.install=crash: it _exit()s there; restarted
+#              without 1-4 s later
+#   member     a random node (the leader a third of the time) removed
+#              (coordctl member remove), stopped, its data dir wiped,
+#              added back (coordctl member add) and started with --join
+#   transfer   the leadership moved to a random follower
+#              (TRANSFER_LEADER; the nodes run with --transfer-interval-ms 0)
 # default: kill,pause,partition.
 #
 # --clock-rate PPM: every node's clocks (CLOCK_MONOTONIC and
@@ -186,6 +198,18 @@ cluster() {
 	echo "$s"
 }
 
+# Waits for PID to exit (at most TICKS x 50 ms), then KILLs it and
+# reaps it; its exit status in $?.
+pid_reap() { # PID TICKS
+	j=0
+	while kill -0 "$1" 2>/dev/null && [ $j -lt "$2" ]; do
+		sleep 0.05
+		j=$((j + 1))
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 cleanup() {
 	for i in $(seq 1 "$nodes"); do
 		[ -f "$dir/n$i.pid" ] || continue
@@ -196,14 +220,7 @@ cleanup() {
 	[ -n "$wl_pid" ] && kill -TERM "$wl_pid" 2>/dev/null
 	for i in $(seq 1 "$nodes"); do
 		[ -f "$dir/n$i.pid" ] || continue
-		pid=$(cat "$dir/n$i.pid")
-		j=0
-		while kill -0 "$pid" 2>/dev/null && [ $j -lt 100 ]; do
-			sleep 0.05
-			j=$((j + 1))
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		pid_reap "$(cat "$dir/n$i.pid")" 100
 	done
 	[ -n "$wl_pid" ] && { kill -KILL "$wl_pid" 2>/dev/null; wait "$wl_pid" 2>/dev/null; }
 	[ -n "$kv_pid" ] && { kill -KILL "$kv_pid" 2>/dev/null; wait "$kv_pid" 2>/dev/null; }
@@ -243,7 +260,11 @@ node_start() { # I
 		--client-addr "$(addr "$i"):$(port "$i" 0)" \
 		--peer-addr "$(addr "$i"):$(port "$i" 1)" \
 		--http-addr "$(addr "$i"):$(port "$i" 2)" \
-		--initial-cluster "$(cluster)" $node_flags
+		--initial-cluster "$(cluster)" $node_flags $(nemesis_node_flags "$i")
+	# The disk and crash nemeses' failpoints (nemesis_failpoints).
+	[ -f "$dir/n$i.failpoints" ] &&
+		set -- env COORD_FAILPOINTS="$(cat "$dir/n$i.failpoints")" \
+			COORD_FAILPOINTS_SEED="$seed" "$@"
 	if [ -n "$faketime_lib" ]; then
 		# ASan wants to be the first library; libfaketime comes first.
 		if [ -n "$clock_nemesis" ]; then
@@ -311,13 +332,144 @@ cut_group() { # "A..."
 
 sleep_ms() { sleep "$(( $1 / 1000 )).$(printf %03d $(( $1 % 1000 )))"; }
 
+# ---- nemeses: disk, crash (failpoints), member, transfer ----------------
+# (tracker issue 10; docs/fault-testing.md.) Each is a function called
+# from fault_once's case; their counts are printed after the others'.
+RAW_CLIENT=$top_builddir/tests/cluster/raw_client
+disks=0 crashes=0 members=0 transfers=0
+has_failpoints=
+nm "$COORDD" 2>/dev/null | grep -q ' failpoint_hit$' && has_failpoints=1
+case ",$nemesis," in
+*,disk,*|*,crash,*) [ -n "$has_failpoints" ] || echo "run.sh: coordd has no failpoints" \
+	"(./configure --enable-failpoints): the disk and crash nemeses are left out" ;;
+esac
+
+# Extra flags of node I: --join (and the cluster id) once the member
+# nemesis re-added it; no rate limit on transfers for the transfer
+# nemesis; the nemesis's address may make admin requests.
+nemesis_node_flags() { # I
+	[ -f "$dir/n$1.join" ] && cat "$dir/n$1.join"
+	case ",$nemesis," in *,transfer,*) echo "--transfer-interval-ms 0" ;; esac
+	# Admin requests come from the switch's address (default: loopback).
+	case ",$nemesis," in *,member,*|*,transfer,*)
+		[ -n "$netns" ] && echo "--admin-addrs 10.213.0.254" ;;
+	esac
+}
+
+ctl() { in_ns s "$COORDCTL" --endpoints "$(endpoints)" --timeout-ms 5000 "$@"; }
+
+# Stops node I with SIG, waits (30 s, then KILL); its exit status.
+node_stop() { # I SIG
+	kill "-$2" "$(cat "$dir/n$1.pid")" 2>/dev/null
+	pid_reap "$(cat "$dir/n$1.pid")" 600
+	echo $?
+}
+
+# disk|crash: node I restarted with a failpoint for 1-4 s; it stops
+# itself if the point is reached (status 1 for a failed sync, 86 for a
+# crash), and is restarted without it either way.
+nemesis_failpoints() { # KIND I
+	if [ "$1" = disk ]; then
+		spec="store.sync=error#$(( 1 + RANDOM % 40 ))"
+		disks=$((disks + 1))
+	else
+		case $(( RANDOM % 3 )) in
+		0) spec="node.after_persist=crash#$(( 1 + RANDOM % 40 ))" ;;
+		1) spec="node.after_send=crash#$(( 1 + RANDOM % 40 ))" ;;
+		2) spec="snapshot.install=crash" ;;
+		esac
+		crashes=$((crashes + 1))
+	fi
+	node_stop "$2" TERM >/dev/null
+	echo "$spec" >"$dir/n$2.failpoints"
+	log "$1: n$2 restarted with COORD_FAILPOINTS=$spec"
+	node_start "$2"
+	rm -f "$dir/n$2.failpoints"
+	dl=$(( $(date +%s%N) / 1000000 + 1000 + RANDOM % 3000 ))
+	while running "$2" && [ $(( $(date +%s%N) / 1000000 )) -lt "$dl" ]; do
+		sleep 0.05
+	done
+	if running "$2"; then
+		log "$1: n$2 did not reach the failpoint; restarted without"
+		node_stop "$2" TERM >/dev/null
+	else
+		wait "$(cat "$dir/n$2.pid")" 2>/dev/null
+		st=$?
+		log "$1: n$2 stopped itself (exit $st): $(grep -o 'failpoint point=[^ ]* action=[a-z]* hit=[0-9]*' \
+			"$dir/n$2.log" | tail -1); restarted without"
+	fi
+	node_start "$2"
+}
+
+# member: node I (the leader a third of the time) removed, killed, its
+# data wiped, added back as a new member, and started with --join.
+nemesis_member() { # I
+	v=$1
+	if [ $((RANDOM % 3)) -eq 0 ]; then
+		l=$(leader)
+		[ -n "$l" ] && v=$l
+	fi
+	members=$((members + 1))
+	log "member: remove n$v"
+	if ! out=$(ctl member remove "n$v" 2>&1); then
+		log "member: remove n$v refused: $out"
+		return
+	fi
+	dl=$(( $(date +%s) + 30 ))
+	while ctl --json member list 2>/dev/null | grep -q "\"name\":\"n$v\"" &&
+		[ "$(date +%s)" -lt "$dl" ]; do
+		sleep 0.1
+	done
+	node_stop "$v" TERM >/dev/null
+	rm -rf "$dir/n$v.data" "$dir/n$v.join"
+	log "member: n$v stopped and wiped; add n$v"
+	dl=$(( $(date +%s) + 60 ))
+	until out=$(ctl member add "n$v" "$(addr "$v"):$(port "$v" 1)" \
+		--client-addr "$(addr "$v"):$(port "$v" 0)" 2>&1); do
+		[ "$(date +%s)" -lt "$dl" ] || { log "member: add n$v failed: $out"; return; }
+		sleep 0.5
+	done
+	cid=$(printf '%s\n' "$out" | sed -n 's/.* --join --cluster-id \([0-9a-f]\{16\}\)$/\1/p')
+	echo "--join --cluster-id $cid" >"$dir/n$v.join"
+	log "member: n$v added (learner until caught up), started with --join"
+	node_start "$v"
+}
+
+# The node id (hex) of node I, from its status.
+node_id() { # I
+	in_ns s "$COORDCTL" --endpoints "$(addr "$1"):$(port "$1" 0)" \
+		--timeout-ms 1000 --json status 2>/dev/null |
+		sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p'
+}
+
+# transfer: the leadership to a random follower; waits up to 5 s for it.
+nemesis_transfer() {
+	r=$(( RANDOM % (nodes - 1) ))     # drawn whatever happens next
+	l=$(leader)
+	[ -n "$l" ] || { log "transfer: no leader"; return; }
+	t=$(( (l + r) % nodes + 1 ))
+	transfers=$((transfers + 1))
+	log "transfer: leadership n$l -> n$t"
+	r=$(in_ns s "$RAW_CLIENT" "$(addr "$l")" "$(port "$l" 0)" hello transfer "$(node_id "$t")" 2>&1 |
+		sed -n 's/^reply TRANSFER_LEADER //p')
+	dl=$(( $(date +%s) + 5 ))
+	while [ "$(leader)" != "$t" ] && [ "$(date +%s)" -lt "$dl" ]; do sleep 0.1; done
+	log "transfer: ${r:-no reply}; leader now n$(leader)"
+}
+# ---- end of nemeses: disk, crash, member, transfer ----------------------
+
 kills=0 pauses=0 partitions=0 clocks=0
 fault_once() {
 	kinds=$(echo "$nemesis" | tr , ' ')
 	set -- $kinds
 	[ -z "$netns" ] && set -- $(echo "$kinds" | tr ' ' '\n' | grep -v '^partition$')
+	# disk, crash: only with failpoints in coordd.
+	[ -z "$has_failpoints" ] && set -- $(echo "$@" | tr ' ' '\n' | grep -v '^disk$' | grep -v '^crash$')
 	[ $# -gt 0 ] || return 0
-	kind=$(eval echo "\${$(( RANDOM % $# + 1 ))}")
+	# Drawn here, not inside $(...): a subshell's RANDOM is reseeded, so
+	# the kinds did not follow the seed.
+	k=$(( RANDOM % $# + 1 ))
+	kind=$(eval echo "\${$k}")
 	victim=$(( RANDOM % nodes + 1 ))
 	case $kind in
 	kill)
@@ -382,6 +534,10 @@ fault_once() {
 		echo "+0" >"$dir/n$victim.clock"
 		clocks=$((clocks + 1))
 		;;
+	# fail10's nemeses (functions above).
+	disk|crash) nemesis_failpoints "$kind" "$victim" ;;
+	member) nemesis_member "$victim" ;;
+	transfer) nemesis_transfer ;;
 	esac
 	sleep_ms $(( 300 + RANDOM % 1200 ))
 }
@@ -494,6 +650,7 @@ wait "$wl_pid"
 wl_status=$?
 wl_pid=
 echo "run.sh: faults: $kills kills, $pauses pauses, $partitions partitions, $clocks clock steps"
+echo "run.sh: faults: $disks failing syncs, $crashes failpoint crashes, $members member changes, $transfers leader transfers"
 cat "$dir/workload.log"
 echo "run.sh: history: $(wc -l <"$dir/history.jsonl") lines," \
 	"$(grep -c '"t":"ok"' "$dir/history.jsonl") ok," \

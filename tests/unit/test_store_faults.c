@@ -3,7 +3,8 @@
  * at every call of an operation (COORD_ENOMEM, nothing changed, nothing
  * leaked), the disk refusing writes (COORD_EIO, the store failed, what
  * was synced before intact), and reads of damaged tables (COORD_ECORRUPT
- * from the fsm backend and the snapshot reader, never wrong data).
+ * from the fsm backend and the snapshot reader, never wrong data), and
+ * (with --enable-failpoints) a sync failed at the store.sync failpoint.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "coordd/failpoint.h"
 #include "coordd/store/store_int.h"
 #include "tests/unit/store_test.h"
 #include "tests/unit/test_store.h"
@@ -262,6 +264,77 @@ START_TEST(write_errors_fail_the_store_and_lose_nothing_synced)
 }
 END_TEST
 
+#ifdef COORD_FAILPOINTS_ENABLED
+/*
+ * The store.sync failpoint (coordd/failpoint.h, --enable-failpoints
+ * builds): a synced LevelDB batch and a Raft log append whose sync fails
+ * return COORD_EIO with the store's reason, and leave the store failed:
+ * every later write is refused. In a child: the failpoints are the
+ * process's.
+ */
+START_TEST(failed_sync_at_the_failpoint_fails_the_store)
+{
+	char *dir = st_dir_new();
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct store_options o;
+		struct store_restore rs;
+		struct store *s;
+		struct st_work cw;
+		char err[256];
+
+		st_options(&o, NULL);
+		if (store_open(dir, &o, &s, &rs) != COORD_OK)
+			_exit(2);
+		store_restore_close(&rs);
+		setenv("COORD_FAILPOINTS", "store.sync=error#2", 1);
+		if (failpoint_setup_env(NULL, err, sizeof(err)) != COORD_OK)
+			_exit(3);
+		leveldb_writebatch_clear(s->batch);
+		/* Hit 1 syncs; hit 2 fails. */
+		if (store_batch_write(s, s->batch, true, "first") != COORD_OK)
+			_exit(4);
+		if (store_batch_write(s, s->batch, true, "second") !=
+			    COORD_EIO ||
+		    strstr(store_errmsg(s), "second: IO error") == NULL)
+			_exit(5);
+		st_work_init(&cw, 3);
+		st_work_step(&cw);
+		if (st_work_persist(&cw, s) != COORD_EIO ||
+		    strstr(store_errmsg(s), "failed earlier") == NULL)
+			_exit(6);
+		store_close(s);
+		/* Reopened, its first log append fails. */
+		unsetenv("COORD_FAILPOINTS");
+		if (failpoint_setup_env(NULL, err, sizeof(err)) != COORD_OK ||
+		    store_open(dir, &o, &s, &rs) != COORD_OK)
+			_exit(7);
+		store_restore_close(&rs);
+		setenv("COORD_FAILPOINTS", "store.sync=error#1", 1);
+		if (failpoint_setup_env(NULL, err, sizeof(err)) != COORD_OK)
+			_exit(8);
+		if (st_work_persist(&cw, s) != COORD_EIO ||
+		    strstr(store_errmsg(s), "IO error: ") == NULL ||
+		    strstr(store_errmsg(s), "Input/output error") == NULL)
+			_exit(9);
+		if (st_work_persist(&cw, s) != COORD_EIO ||
+		    strstr(store_errmsg(s), "failed earlier") == NULL)
+			_exit(10);
+		store_close(s);
+		st_work_close(&cw);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child status %d", status);
+	st_dir_free(dir);
+}
+END_TEST
+#endif
+
 START_TEST(reads_of_a_damaged_table_are_refused)
 {
 	char *dir = st_dir_new(), **tables, path[4096];
@@ -378,5 +451,8 @@ Suite *store_faults_suite(void)
 	ST_ADD(s, writes_fail_cleanly_at_every_allocation);
 	ST_ADD(s, write_errors_fail_the_store_and_lose_nothing_synced);
 	ST_ADD(s, reads_of_a_damaged_table_are_refused);
+#ifdef COORD_FAILPOINTS_ENABLED
+	ST_ADD(s, failed_sync_at_the_failpoint_fails_the_store);
+#endif
 	return s;
 }
