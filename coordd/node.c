@@ -977,9 +977,11 @@ static int flush_one(struct node *n)
 			n->cfg.transport.send(n->cfg.transport.ctx,
 					      &rd.messages[i]);
 	transport_flush(n);
-	/* Sent (written to the sockets), the committed entries not yet
-	 * applied: a restart applies them again from the log. */
-	if (rd.n_committed > n_early)
+	/* Sent (written to the sockets), the committed entries not on
+	 * disk before this Ready not applied yet (a leader applied all of
+	 * its own before the write): a restart applies them again from the
+	 * log. */
+	if (rd.n_committed > 0)
 		(void)FAILPOINT(FAILPOINT_NODE_AFTER_SEND);
 	for (size_t i = n_early; i < rd.n_committed; i++) {
 		rc = apply_entry(n, &rd.committed[i]);
