@@ -18,7 +18,8 @@
  *
  * An ELECTION_CAMPAIGN is a waiting exclusive acquire of a lock of the
  * election's name, ELECTION_RESIGN its release; ELECTION_PROCLAIM checks
- * the session and token only.
+ * the session and token only. LOCK_RELEASE_PUT releases and answers a
+ * new revision (the put is not kept).
  * Locks named race* make a cancel race a grant (race_cancel()). A PUT of
  * the key "drop" closes its connection without an answer, once
  * (the client's reconnect and re-attach). A PUT of "old-server" makes it
@@ -678,6 +679,18 @@ static void handle(const struct proto_request *rq, int ci,
 	case PROTO_ELECTION_RESIGN:
 		lock_release(&rq->u.release, ci, r);
 		break;
+	case PROTO_LOCK_RELEASE_PUT: {
+		const struct proto_release_put *rp = &rq->u.release_put;
+		struct proto_release rl = { rp->name, rp->session, rp->token };
+
+		lock_release(&rl, ci, r);
+		if (r->code != COORD_OK)
+			break;
+		r->has_body = true;
+		r->u.kv.type = PROTO_CMD_PUT;
+		r->u.kv.revision = ++revision;
+		break;
+	}
 	case PROTO_ELECTION_CAMPAIGN:
 		campaign(rq, ci, r);
 		break;
@@ -867,7 +880,8 @@ static void on_frame(int ci, const uint8_t *body, size_t len)
 		/* Logged before the answer: a test reads it once answered. */
 		if (rc == COORD_OK && (rq.kind == PROTO_LOCK_RELEASE ||
 				       rq.kind == PROTO_SESSION_CLOSE ||
-				       rq.kind == PROTO_ELECTION_PROCLAIM)) {
+				       rq.kind == PROTO_ELECTION_PROCLAIM ||
+				       rq.kind == PROTO_LOCK_RELEASE_PUT)) {
 			printf("%s code=%d\n", proto_kind_name(rq.kind),
 			       r.code);
 			fflush(stdout);

@@ -872,6 +872,26 @@ START_TEST(proclaim_behind_a_reconnects_attach_waits_for_it)
 }
 END_TEST
 
+/* The same for a put-and-release (LOCK_RELEASE_PUT): the lock's last
+ * fenced write after a failover is not refused for the connection. */
+START_TEST(put_release_behind_a_reconnects_attach_waits_for_it)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa = session(a, 20000);
+	struct coord_lock *la;
+	uint64_t rev = 0;
+
+	cu_code_eq(coord_lock_acquire(sa, "P", 1, NULL, &la), COORD_OK);
+	reconnect_with_a_slow_attach(a);
+	cu_code_eq(coord_lock_put_release(la, "k", 1, "v", 1, &rev), COORD_OK);
+	ck_assert_uint_gt(rev, 0);
+	ck_assert(log_has("LOCK_RELEASE_PUT code=0"));
+	ck_assert(!log_has("LOCK_RELEASE_PUT code=36"));
+	cu_code_eq(coord_session_close(sa), COORD_OK);
+	coord_client_free(a);
+}
+END_TEST
+
 /* A release the server refuses with COORD_ESESSION while the session
  * lives (it is not bound to this connection: sent before the ATTACH was
  * taken, or the binding got lost): the library attaches the session and
@@ -1233,6 +1253,7 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, close_behind_a_reconnects_attach_waits_for_it);
 	SL_ADD(s, release_refused_for_the_connection_goes_again_after_attach);
 	SL_ADD(s, proclaim_behind_a_reconnects_attach_waits_for_it);
+	SL_ADD(s, put_release_behind_a_reconnects_attach_waits_for_it);
 	SL_ADD(s, unanswered_registration_is_said);
 	SL_ADD(s, lease_calls_on_the_callers_loop);
 	SL_ADD(s, attach_release_and_close_on_the_callers_loop);
