@@ -189,7 +189,7 @@ static void metrics_body(struct net *net, struct evbuffer *b)
 {
 	struct raft *r = node_raft(net->node);
 	const struct node_stats *st = node_stats(net->node);
-	uint64_t cum = 0;
+	uint64_t cum = 0, cache_hits, cache_misses;
 	bool state = !net->cfg->metrics_no_state;
 
 	metric(b, "coord_raft_term", "gauge", "Current Raft term.",
@@ -234,6 +234,13 @@ static void metrics_body(struct net *net, struct evbuffer *b)
 			    st->fsyncs);
 	metric(b, "coord_ready_batches_total", "counter",
 	       "Readies processed.", st->readies);
+	store_cache_stats(node_store(net->node), &cache_hits, &cache_misses);
+	metric(b, "coord_store_cache_hits_total", "counter",
+	       "State machine record reads answered by the read cache.",
+	       cache_hits);
+	metric(b, "coord_store_cache_misses_total", "counter",
+	       "State machine record reads that went to LevelDB.",
+	       cache_misses);
 	metric(b, "coord_ready_entries_total", "counter",
 	       "Log entries persisted, summed over Readies.",
 	       st->ready_entries);

@@ -65,15 +65,110 @@ static void drop_got(struct store_backend *b)
 	b->got = NULL;
 }
 
+/*
+ * The read cache (store_int.h).
+ */
+
+static void cache_clear(struct store_backend *b)
+{
+	if (b->cache == NULL)
+		return;
+	for (size_t i = 0; i < STORE_CACHE_SLOTS; i++) {
+		coord_free(b->s->alloc, b->cache[i].buf);
+		memset(&b->cache[i], 0, sizeof(b->cache[i]));
+	}
+	b->cache_gen = b->s->gen;
+}
+
+/* The slot key would take (FNV-1a), the table first dropped if the live
+ * generation is no longer its own. NULL: no table. */
+static struct store_cache_slot *cache_slot(struct store_backend *b,
+					   const uint8_t *key, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	if (b->cache == NULL)
+		return NULL;
+	if (b->cache_gen != b->s->gen)
+		cache_clear(b);
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return &b->cache[h & (STORE_CACHE_SLOTS - 1)];
+}
+
+static bool slot_holds(const struct store_cache_slot *c, const uint8_t *key,
+		       size_t len)
+{
+	return c->buf != NULL && c->key_len == len &&
+	       (len == 0 || memcmp(c->buf, key, len) == 0);
+}
+
+/* The slot of key now says (found, value); a record too large for a slot
+ * only empties the slot if it held the key. */
+static void cache_fill(struct store_backend *b, const uint8_t *key,
+		       size_t len, bool found, const uint8_t *value,
+		       size_t value_len)
+{
+	struct store_cache_slot *c = cache_slot(b, key, len);
+	size_t need = len + (found ? value_len : 0);
+
+	if (c == NULL)
+		return;
+	if (need > STORE_CACHE_RECORD_MAX) {
+		if (slot_holds(c, key, len)) {
+			coord_free(b->s->alloc, c->buf);
+			memset(c, 0, sizeof(*c));
+		}
+		return;
+	}
+	if (c->buf == NULL || c->cap < need) {
+		/* Room for any record: a slot is allocated once. */
+		uint8_t *nb = coord_realloc(b->s->alloc, c->buf,
+					    STORE_CACHE_RECORD_MAX);
+
+		if (nb == NULL) {
+			coord_free(b->s->alloc, c->buf);
+			memset(c, 0, sizeof(*c));
+			return;
+		}
+		c->buf = nb;
+		c->cap = STORE_CACHE_RECORD_MAX;
+	}
+	if (len > 0)
+		memcpy(c->buf, key, len);
+	if (found && value_len > 0)
+		memcpy(c->buf + len, value, value_len);
+	c->key_len = (uint32_t)len;
+	c->value_len = found ? (uint32_t)value_len : 0;
+	c->found = found;
+}
+
+void store_cache_stats(const struct store *s, uint64_t *hits,
+		       uint64_t *misses)
+{
+	*hits = s->backend.cache_hits;
+	*misses = s->backend.cache_misses;
+}
+
 static int be_get(struct fsm_backend *fb, const uint8_t *key, size_t key_len,
 		  const uint8_t **value, size_t *value_len)
 {
 	struct store_backend *b = backend_of(fb);
 	struct store *s = b->s;
+	const struct store_cache_slot *c = cache_slot(b, key, key_len);
 	char *err = NULL;
 	int rv;
 
 	drop_got(b);
+	if (c != NULL && slot_holds(c, key, key_len)) {
+		b->cache_hits++;
+		if (!c->found)
+			return COORD_ENOTFOUND;
+		*value = c->buf + c->key_len;
+		*value_len = c->value_len;
+		return COORD_OK;
+	}
+	b->cache_misses++;
 	rv = full_key(b, key, key_len);
 	if (rv != COORD_OK)
 		return rv;
@@ -81,6 +176,8 @@ static int be_get(struct fsm_backend *fb, const uint8_t *key, size_t key_len,
 			     STORE_FSM_PREFIX_LEN + key_len, value_len, &err);
 	if (err != NULL)
 		return store_leveldb_error(s, err, "reading an fsm record");
+	cache_fill(b, key, key_len, b->got != NULL, (const uint8_t *)b->got,
+		   b->got != NULL ? *value_len : 0);
 	if (b->got == NULL)
 		return COORD_ENOTFOUND;
 	*value = (const uint8_t *)b->got;
@@ -118,7 +215,16 @@ static int be_write(struct fsm_backend *fb,
 						  STORE_FSM_PREFIX_LEN +
 							  w->key_len);
 	}
-	return store_batch_write(b->s, b->batch, false, "writing fsm records");
+	rv = store_batch_write(b->s, b->batch, false, "writing fsm records");
+	if (rv != COORD_OK) {
+		cache_clear(b);
+		return rv;
+	}
+	for (size_t i = 0; i < n; i++)
+		cache_fill(b, writes[i].key, writes[i].key_len,
+			   writes[i].type == FSM_BACKEND_PUT, writes[i].value,
+			   writes[i].value_len);
+	return COORD_OK;
 }
 
 static int be_snap_new(struct fsm_backend *fb, struct fsm_backend_snap **out)
@@ -305,6 +411,12 @@ void store_backend_init(struct store_backend *b, struct store *s)
 	b->base.ops = &store_backend_ops;
 	b->s = s;
 	b->batch = leveldb_writebatch_create();
+	/* Without room for the table, no cache: every get() reads LevelDB. */
+	b->cache = coord_malloc(s->alloc,
+				STORE_CACHE_SLOTS * sizeof(*b->cache));
+	if (b->cache != NULL)
+		memset(b->cache, 0, STORE_CACHE_SLOTS * sizeof(*b->cache));
+	b->cache_gen = s->gen;
 }
 
 void store_backend_close(struct store_backend *b)
@@ -312,6 +424,8 @@ void store_backend_close(struct store_backend *b)
 	COORD_ASSERT(b->n_iters == 0);
 	COORD_ASSERT(b->n_snaps == 0);
 	drop_got(b);
+	cache_clear(b);
+	coord_free(b->s->alloc, b->cache);
 	leveldb_writebatch_destroy(b->batch);
 	coord_free(b->s->alloc, b->key);
 }

@@ -159,10 +159,36 @@ int store_rec_run_open(struct store_run_cursor *c, uint64_t first,
 int store_rec_run_next(struct store_run_cursor *c, struct raft_entry *e);
 
 /* The fsm backend (backend_leveldb.c), embedded in the handle. */
+/* The backend's read cache (backend_leveldb.c): a direct-mapped table
+ * of the records get() read or write() wrote last, absent ones
+ * included, so that the records every command reads (its client's,
+ * its session's and lease's, its lock's queue) do not each cost a
+ * LevelDB lookup -- a memtable search that was a fifth of a node's CPU
+ * in lock-uncontended (docs/performance.md, run 13). Bounded: at most
+ * STORE_CACHE_SLOTS records of at most STORE_CACHE_RECORD_MAX bytes
+ * (key and value) each. Exact: write() updates the slots of the keys it
+ * writes once LevelDB took the batch, and the whole table is dropped
+ * when the live generation changes (a snapshot install) or a write
+ * fails. */
+#define STORE_CACHE_SLOTS 4096                  /* a power of two */
+#define STORE_CACHE_RECORD_MAX 1024
+
+struct store_cache_slot {
+	uint8_t *buf;               /* key, then value; NULL: empty */
+	size_t cap;
+	uint32_t key_len;
+	uint32_t value_len;
+	bool found;                 /* false: the key is known absent */
+};
+
 struct store_backend {
 	struct fsm_backend base;
 	struct store *s;
 	char *got;                  /* the last get()'s value (LevelDB's) */
+	struct store_cache_slot *cache;     /* NULL: none (out of memory) */
+	uint32_t cache_gen;         /* the generation the slots are of */
+	uint64_t cache_hits;
+	uint64_t cache_misses;
 	uint8_t *key;               /* prefix + key of the current call */
 	size_t key_cap;
 	leveldb_writebatch_t *batch;

@@ -260,6 +260,104 @@ static size_t dump(struct fsm_backend *b, uint8_t **out)
 	return n;
 }
 
+/* One step of a xorshift generator. */
+static uint64_t next_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* get() of key through both backends: the same answer. */
+static void same_get(struct fsm_backend *lb, struct fsm_backend *mem,
+		     const uint8_t *key, size_t key_len)
+{
+	const uint8_t *va, *vb;
+	size_t la = 0, lb_len = 0;
+	int ra = mem->ops->get(mem, key, key_len, &va, &la);
+	uint8_t copy[2048];
+
+	ck_assert_uint_le(la, sizeof(copy));
+	if (ra == COORD_OK)
+		memcpy(copy, va, la);
+	st_code_eq(lb->ops->get(lb, key, key_len, &vb, &lb_len), ra);
+	if (ra == COORD_OK) {
+		ck_assert_uint_eq(lb_len, la);
+		ck_assert(la == 0 || memcmp(vb, copy, la) == 0);
+	}
+}
+
+/*
+ * The read cache (store_int.h) answers as LevelDB would: random batches
+ * of puts and deletes over more keys than it has slots (so that keys
+ * share slots), values on both sides of STORE_CACHE_RECORD_MAX, a key
+ * written twice in one batch, each followed by reads through the
+ * LevelDB backend and the in-memory one; a reopen halfway starts with an
+ * empty cache.
+ */
+START_TEST(backend_read_cache_answers_as_leveldb_would)
+{
+	struct fx f;
+	struct fsm_backend *mem;
+	uint64_t x = 0x9e3779b97f4a7c15u + (uint64_t)_i;
+	static uint8_t vals[4][STORE_CACHE_RECORD_MAX + 64];
+	uint64_t hits, misses;
+
+	fx_open(&f);
+	st_code_eq(fsm_backend_mem_new(NULL, &mem), COORD_OK);
+	for (size_t v = 0; v < 4; v++)
+		for (size_t i = 0; i < sizeof(vals[v]); i++)
+			vals[v][i] = (uint8_t)(i * 7 + v);
+	for (int round = 0; round < 3000; round++) {
+		struct fsm_backend_write w[4];
+		uint8_t keys[4][8];
+		size_t n = 1 + next_rand(&x) % 4;
+
+		for (size_t i = 0; i < n; i++) {
+			/* 3 * STORE_CACHE_SLOTS keys; the last write of a
+			 * batch sometimes repeats the first one's key. */
+			uint64_t k = next_rand(&x) % (3 * STORE_CACHE_SLOTS);
+
+			if (i == n - 1 && n > 1 && next_rand(&x) % 4 == 0)
+				memcpy(keys[i], keys[0], 8);
+			else
+				memcpy(keys[i], &k, 8);
+			memset(&w[i], 0, sizeof(w[i]));
+			w[i].key = keys[i];
+			w[i].key_len = 8;
+			if (next_rand(&x) % 3 == 0) {
+				w[i].type = FSM_BACKEND_DELETE;
+			} else {
+				w[i].type = FSM_BACKEND_PUT;
+				w[i].value = vals[next_rand(&x) % 4];
+				/* Sometimes more than a slot holds. */
+				w[i].value_len = next_rand(&x) % 8 == 0 ?
+					STORE_CACHE_RECORD_MAX :
+					next_rand(&x) % 64;
+			}
+		}
+		st_code_eq(mem->ops->write(mem, w, n), COORD_OK);
+		st_code_eq(f.b->ops->write(f.b, w, n), COORD_OK);
+		for (size_t i = 0; i < n; i++)
+			same_get(f.b, mem, keys[i], 8);
+		for (int r = 0; r < 3; r++) {
+			uint64_t k = next_rand(&x) % (3 * STORE_CACHE_SLOTS);
+
+			same_get(f.b, mem, (const uint8_t *)&k, 8);
+		}
+		if (round == 1500)
+			fx_reopen(&f);
+	}
+	/* The cache answered some reads, and LevelDB others. */
+	store_cache_stats(f.s, &hits, &misses);
+	ck_assert_uint_gt(hits, 1000);
+	ck_assert_uint_gt(misses, 100);
+	fsm_backend_mem_free(mem);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(fsm_on_leveldb_matches_fsm_in_memory)
 {
 	struct fx f;
@@ -320,6 +418,7 @@ Suite *store_backend_suite(void)
 	ST_ADD(s, backend_batch_is_atomic_and_last_write_wins);
 	ST_ADD(s, backend_snapshots_and_iterators_see_their_moment);
 	ST_ADD(s, backend_takes_keys_of_any_bytes);
+	ST_ADD_LOOP(s, backend_read_cache_answers_as_leveldb_would, 0, 2);
 	ST_ADD_LOOP(s, fsm_on_leveldb_matches_fsm_in_memory, 0, 4);
 	return s;
 }

@@ -11,6 +11,7 @@
 
 #include "coordd/store/crc32c.h"
 #include "coordd/store/store_int.h"
+#include "tests/unit/backend_check.h"
 #include "tests/unit/store_test.h"
 #include "tests/unit/test_store.h"
 
@@ -199,6 +200,7 @@ START_TEST(snapshot_streams_in_bounded_chunks_and_installs_atomically)
 	struct stream st;
 	struct store_snapshot_install *in;
 	char *want, *got;
+	char buf[256];
 	struct raft_ready rd;
 	struct raft_entry e;
 	struct raft_hard_state hs = { 2, 1, 30 };
@@ -217,15 +219,25 @@ START_TEST(snapshot_streams_in_bounded_chunks_and_installs_atomically)
 	st_code_eq(store_snapshot_install_begin(b.s, &in), COORD_OK);
 	for (size_t i = 0; i < st.n; i++)
 		st_code_eq(add(in, &st, i), COORD_OK);
-	/* Until the commit, the receiver's keyspace is the old one. */
+	/* Until the commit, the receiver's keyspace is the old one (and its
+	 * records are in the backend's read cache now). */
 	got = keyspace(b.s);
 	ck_assert(strncmp(got, "old=", 4) == 0);
 	free(got);
+	ck_assert_str_eq(bc_get(store_fsm_backend(b.s), "r00001", buf),
+			 "stale");
+	ck_assert_str_eq(bc_get(store_fsm_backend(b.s), "old", buf), "x");
+	ck_assert_ptr_null(bc_get(store_fsm_backend(b.s), "r00002", buf));
 	st_code_eq(store_snapshot_install_commit(in, &st.meta), COORD_OK);
 	want = keyspace(a.s);
 	got = keyspace(b.s);
 	ck_assert_str_eq(got, want);
 	free(got);
+	/* get() reads the installed keyspace, not the cache of the old. */
+	ck_assert_ptr_null(bc_get(store_fsm_backend(b.s), "old", buf));
+	ck_assert_ptr_nonnull(bc_get(store_fsm_backend(b.s), "r00002", buf));
+	ck_assert_str_ne(bc_get(store_fsm_backend(b.s), "r00001", buf),
+			 "stale");
 	ck_assert_uint_eq(store_snapshot_meta(b.s)->index, 30);
 	ck_assert_uint_eq(store_first_index(b.s), 31);
 	ck_assert_uint_eq(store_last_index(b.s), 30);
