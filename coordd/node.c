@@ -946,7 +946,7 @@ static int flush_one(struct node *n)
 	if (rc != COORD_OK)
 		goto out;
 	if (rd.n_entries > 0 || rd.hard_state_changed) {
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = mono_ns(), syncs = store_log_syncs(n->store);
 
 		rc = store_ready_persist(n->store, &rd);
 		if (rc != COORD_OK) {
@@ -955,7 +955,9 @@ static int flush_one(struct node *n)
 			rc = COORD_EIO;
 			goto out;
 		}
-		stats_fsync(n, mono_ns() - t0);
+		/* Only a Ready that wrote: the commit index alone is not. */
+		if (store_log_syncs(n->store) != syncs)
+			stats_fsync(n, mono_ns() - t0);
 		/* Persisted, nothing sent yet (a crash here loses no
 		 * acknowledged write: none was acknowledged). */
 		(void)FAILPOINT(FAILPOINT_NODE_AFTER_PERSIST);

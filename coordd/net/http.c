@@ -217,7 +217,8 @@ static void metrics_body(struct net *net, struct evbuffer *b)
 	       "Snapshots received and installed.", st->snapshots_installed);
 	evbuffer_add_printf(b,
 			    "# HELP coord_fsync_seconds Time of one synced store "
-			    "write (one per Ready).\n"
+			    "write (one per Ready with entries or a new term "
+			    "or vote).\n"
 			    "# TYPE coord_fsync_seconds histogram\n");
 	for (int i = 0; i < 16; i++) {
 		cum += st->fsync_hist[i];

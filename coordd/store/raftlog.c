@@ -544,6 +544,11 @@ int store_rlog_rotate(struct store *s, const uint8_t *head, size_t len,
 	return COORD_OK;
 }
 
+uint64_t store_log_syncs(const struct store *s)
+{
+	return s->log_syncs;
+}
+
 int store_rlog_append(struct store *s, const uint8_t *buf, size_t len)
 {
 	char name[64];
@@ -556,6 +561,7 @@ int store_rlog_append(struct store *s, const uint8_t *buf, size_t len)
 		return write_failed(s, "appending to", name);
 	}
 	s->log_off += len;
+	s->log_syncs++;
 	return COORD_OK;
 }
 

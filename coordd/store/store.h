@@ -279,6 +279,9 @@ uint64_t store_first_index(const struct store *s);   /* snapshot index + 1 */
 uint64_t store_last_index(const struct store *s);    /* snapshot index if
 							 * the log is empty */
 uint64_t store_applied_index(const struct store *s);
+/* Log appends written and synced since the store was opened (a Ready
+ * that only moves the commit index writes none: store_ready_persist()). */
+uint64_t store_log_syncs(const struct store *s);
 /* The fsm backend's read cache (store_int.h): get()s it answered, and
  * get()s that read LevelDB, since the store was opened. */
 void store_cache_stats(const struct store *s, uint64_t *hits,

@@ -329,6 +329,7 @@ struct store {
 	int log_dirfd;
 	int log_fd;                 /* the newest segment, appended to */
 	size_t log_off;             /* where the next frame goes */
+	uint64_t log_syncs;         /* appends synced (store_log_syncs()) */
 	size_t log_size;
 	size_t seg_bytes;
 	struct store_seg *segs;     /* oldest first */

@@ -601,6 +601,41 @@ START_TEST(many_proposals_share_one_ready)
 }
 END_TEST
 
+/* /metrics' fsyncs are the store's synced writes: a Ready that only
+ * moves the commit index writes nothing and is not counted. */
+START_TEST(fsyncs_counted_are_the_stores_writes)
+{
+	struct cluster c;
+	static struct node_waiter w[20];
+	static struct done d[20];
+	uint64_t l, f0[4], s0[4], r0[4];
+
+	cl_init(&c, 3, 10000);
+	l = cl_leader(&c);
+	for (int i = 1; i <= 3; i++) {
+		f0[i] = node_stats(c.nodes[i])->fsyncs;
+		r0[i] = node_stats(c.nodes[i])->readies;
+		s0[i] = store_log_syncs(node_store(c.nodes[i]));
+	}
+	for (int i = 0; i < 20; i++) {
+		propose_keys(&c, l, 1, &w[i], &d[i]);
+		cl_deliver(&c);
+	}
+	for (int i = 1; i <= 3; i++) {
+		const struct node_stats *st = node_stats(c.nodes[i]);
+		uint64_t syncs = store_log_syncs(node_store(c.nodes[i])) - s0[i];
+
+		ck_assert_uint_ge(syncs, 20);
+		ck_assert_uint_eq(st->fsyncs - f0[i], syncs);
+		/* Readies that only carried the commit index went by. */
+		ck_assert_uint_gt(st->readies - r0[i], syncs);
+	}
+	for (int i = 0; i < 20; i++)
+		done_close(&d[i]);
+	cl_close(&c);
+}
+END_TEST
+
 START_TEST(read_waits_for_read_index_on_leader_and_follower)
 {
 	struct cluster c;
@@ -920,6 +955,7 @@ static Suite *node_suite(void)
 	tcase_add_test(tc, follower_refuses_proposal);
 	tcase_add_test(tc, leader_appends_leave_before_its_own_write);
 	tcase_add_test(tc, many_proposals_share_one_ready);
+	tcase_add_test(tc, fsyncs_counted_are_the_stores_writes);
 	tcase_add_test(tc, committed_reply_leaves_before_the_next_write);
 	tcase_add_test(tc, follower_applies_only_what_its_log_holds);
 	tcase_add_test(tc, read_waits_for_read_index_on_leader_and_follower);
