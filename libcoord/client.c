@@ -34,7 +34,14 @@
 #include "proto/wire.h"
 
 #define EP_MAX 16
+/* The tick (tick_cb_inner()) runs every TICK_MS while a request waits
+ * to go out or the client is not connected; once every request is on the
+ * wire, only their deadlines are left to watch, and it runs at the
+ * earliest one, at most TICK_QUIET_MS apart: a thread blocked in a call
+ * is not woken 50 times a second for nothing (docs/performance.md,
+ * run 13). */
 #define TICK_MS 20
+#define TICK_QUIET_MS 250
 #define RETRY_DELAY_MS 50
 
 enum req_state { RQ_QUEUED, RQ_SENT };
@@ -123,6 +130,7 @@ struct coord_client {
 	uint64_t register_not_before_ms;    /* after a refusal */
 	struct coord_watch *watches;
 	struct event *tick_ev;
+	unsigned tick_ms;           /* the tick's period now */
 	struct event *dial_ev;
 	unsigned dial_failures;     /* in a row, since the last HELLO */
 	char ep_err[EP_MAX][160];   /* each endpoint's last failure */
@@ -346,23 +354,49 @@ static struct creq *req_new(struct coord_client *c, struct proto_request *rq,
 	return q;
 }
 
-static void req_send(struct coord_client *c, struct creq *q)
+static void tick_arm(struct coord_client *c, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (long)(ms % 1000) * 1000 };
+
+	if (c->tick_ms == ms || c->tick_ev == NULL)
+		return;
+	c->tick_ms = ms;
+	event_del(c->tick_ev);
+	event_add(c->tick_ev, &tv);
+}
+
+/* A request waits to go out: the tick at its full rate (TICK_MS). */
+static void tick_fast(struct coord_client *c)
+{
+	tick_arm(c, TICK_MS);
+}
+
+/* False: q waits (for a connection, a pause, an id, room in the window,
+ * its session's ATTACH, a leader lookup). */
+static bool req_try_send(struct coord_client *c, struct creq *q)
 {
 	if (c->cs != CS_READY || q->not_before_ms > now_ms() ||
 	    q->awaits_lookup ||
 	    (q->session != 0 && lc_session_attaching(c, q->session)))
-		return;
+		return false;
 	if (q->once && q->once_id == 0 && !once_stamp_frame(c, q)) {
 		if (c->client_id == 0 && !c->registering &&
 		    c->register_not_before_ms <= now_ms())
 			register_send(c);
-		return;     /* waits for the id, or for room */
+		return false;   /* waits for the id, or for room */
 	}
 	if (evbuffer_add(bufferevent_get_output(c->bev), q->frame.data,
 			 q->frame.len) != 0)
-		return;
+		return false;
 	q->state = RQ_SENT;
 	q->sends++;
+	return true;
+}
+
+static void req_send(struct coord_client *c, struct creq *q)
+{
+	if (!req_try_send(c, q))
+		tick_fast(c);
 }
 
 /* Oldest first (the list is newest first): requests that waited for a
@@ -554,6 +588,7 @@ static void requeue_sent(struct coord_client *c, uint64_t delay_ms)
 			q->not_before_ms = t;
 		}
 	}
+	tick_fast(c);
 }
 
 static void conn_drop(struct coord_client *c, const char *why)
@@ -961,8 +996,27 @@ static int req_give_up(struct coord_client *c, struct creq *q)
 	return COORD_EUNAVAILABLE;
 }
 
-/* Every TICK_MS: deadlines, delayed retries, an idle connection's
- * write timeout switched off once connected. */
+/* The tick's next period: TICK_MS while anything waits to go out or the
+ * client is not connected; else until the earliest deadline, within
+ * [TICK_MS, TICK_QUIET_MS]. */
+static unsigned tick_next_ms(const struct coord_client *c, uint64_t t)
+{
+	uint64_t next = TICK_QUIET_MS;
+
+	if (c->cs != CS_READY)
+		return TICK_MS;
+	for (const struct creq *q = c->reqs; q != NULL; q = q->next) {
+		if (q->state != RQ_SENT)
+			return TICK_MS;
+		if (q->deadline_ms < t + next)
+			next = q->deadline_ms > t ? q->deadline_ms - t : 0;
+	}
+	return next < TICK_MS ? TICK_MS : (unsigned)next;
+}
+
+/* Every TICK_MS (or less often: tick_next_ms()): deadlines, delayed
+ * retries, an idle connection's write timeout switched off once
+ * connected. */
 static void tick_cb_inner(evutil_socket_t fd, short what, void *arg)
 {
 	struct coord_client *c = arg;
@@ -1000,6 +1054,7 @@ static void tick_cb_inner(evutil_socket_t fd, short what, void *arg)
 		bufferevent_set_timeouts(c->bev, NULL, NULL);
 		send_queued(c);
 	}
+	tick_arm(c, tick_next_ms(c, t));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1120,6 +1175,7 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 		q->ambiguous = true;
 		q->state = RQ_QUEUED;
 		q->not_before_ms = now_ms() + RETRY_DELAY_MS;
+		tick_fast(c);
 		return;
 	}
 	if ((r.code == COORD_ENOTLEADER || r.code == COORD_ENOLEADER) &&
@@ -1131,6 +1187,7 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 
 		q->state = RQ_QUEUED;
 		q->no_leader = r.leader_hint == 0;
+		tick_fast(c);
 		if (ep == c->cur || (ep == EP_MAX && c->n_eps == 1 &&
 				     r.leader_hint == 0)) {
 			/* The leader is here after all, or there is none and
@@ -1181,6 +1238,7 @@ static void handle_response(struct coord_client *c, const uint8_t *body,
 		 * ATTACH. Refused, so not applied: the same sequence. */
 		q->session_retried = true;
 		q->state = RQ_QUEUED;
+		tick_fast(c);
 		return;
 	}
 	req_finish(c, q, r.code, &r);
@@ -1503,6 +1561,7 @@ static coord_err_t client_new(struct event_base *base, bool own,
 		return COORD_ENOMEM;
 	}
 	event_add(c->tick_ev, &tick);
+	c->tick_ms = TICK_MS;
 	*out = c;
 	return COORD_OK;
 }

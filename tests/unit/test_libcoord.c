@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -330,6 +332,48 @@ START_TEST(session_lost_push_loses_every_lock)
 	/* A lost session acquires nothing. */
 	cu_code_eq(coord_lock_acquire(sa, "L3", 2, NULL, &l1), COORD_ESESSION);
 	coord_session_close(sa);
+	coord_client_free(a);
+	coord_client_free(b);
+}
+END_TEST
+
+/* The calling thread's voluntary context switches so far (each sleep of
+ * the loop in epoll_wait that something then ended). */
+static long thread_sleeps(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_THREAD, &ru), 0);
+	return ru.ru_nvcsw;
+}
+
+/* A call whose request is on the wire wakes its thread at its deadline,
+ * not every TICK_MS (20 ms): a waiter blocked for 1 s sleeps a few
+ * times, not 50 (libcoord/client.c tick_next_ms()). The timeout still
+ * ends the wait on time. */
+START_TEST(blocked_call_is_not_woken_every_tick)
+{
+	struct coord_client *a = client(), *b = client();
+	struct coord_session *sa = session(a, 60000), *sb = session(b, 60000);
+	struct coord_lock_opts o = { .wait = true, .timeout_ms = 1000 };
+	struct coord_lock *la, *lb;
+	struct timespec t0, t1;
+	long sleeps;
+	double ms;
+
+	cu_code_eq(coord_lock_acquire(sa, "L", 1, NULL, &la), COORD_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sleeps = thread_sleeps();
+	cu_code_eq(coord_lock_acquire(sb, "L", 1, &o, &lb), COORD_ETIMEDOUT);
+	sleeps = thread_sleeps() - sleeps;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(ms >= 990, "timed out after %.0f ms, before 1000", ms);
+	ck_assert_msg(sleeps <= 25, "%ld wakeups in a %.0f ms wait", sleeps,
+		      ms);
+	coord_session_close(sa);
+	coord_session_close(sb);
 	coord_client_free(a);
 	coord_client_free(b);
 }
@@ -1238,6 +1282,7 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, lock_lost_by_the_clock_refuses_writes_locally);
 	SL_ADD(s, session_lost_push_loses_every_lock);
 	SL_ADD(s, timed_out_acquire_leaves_the_queue);
+	SL_ADD(s, blocked_call_is_not_woken_every_tick);
 	SL_ADD(s, queued_acquire_is_granted_on_release);
 	SL_ADD(s, grant_pushed_before_the_cancel_is_released);
 	SL_ADD(s, grant_learned_after_the_cancel_is_released);
