@@ -131,6 +131,7 @@ struct coord_client {
 	struct coord_watch *watches;
 	struct event *tick_ev;
 	unsigned tick_ms;           /* the tick's period now */
+	uint64_t tick_due_ms;       /* when it runs next (at the latest) */
 	struct event *dial_ev;
 	unsigned dial_failures;     /* in a row, since the last HELLO */
 	char ep_err[EP_MAX][160];   /* each endpoint's last failure */
@@ -354,15 +355,59 @@ static struct creq *req_new(struct coord_client *c, struct proto_request *rq,
 	return q;
 }
 
-static void tick_arm(struct coord_client *c, unsigned ms)
+static void tick_set(struct coord_client *c, unsigned ms)
 {
 	struct timeval tv = { ms / 1000, (long)(ms % 1000) * 1000 };
 
-	if (c->tick_ms == ms || c->tick_ev == NULL)
-		return;
 	c->tick_ms = ms;
+	c->tick_due_ms = now_ms() + ms;
 	event_del(c->tick_ev);
 	event_add(c->tick_ev, &tv);
+}
+
+/* The tick every ms from now (from its own run: the period it runs at). */
+static void tick_arm(struct coord_client *c, unsigned ms)
+{
+	if (c->tick_ev == NULL)
+		return;
+	if (c->tick_ms == ms) {
+		c->tick_due_ms = now_ms() + ms;
+		return;
+	}
+	tick_set(c, ms);
+}
+
+static void run_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;      /* only ends the loop's wait */
+}
+
+/* A timer at end_ms (NULL: no memory; the tick then ends the wait), so
+ * that a run with a deadline returns on time, not at the next tick. */
+static struct event *run_wake_new(struct coord_client *c, uint64_t end_ms)
+{
+	struct event *ev = evtimer_new(c->base, run_wake_cb, NULL);
+	uint64_t t = now_ms(), ms = end_ms > t ? end_ms - t + 1 : 1;
+	struct timeval tv = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000 };
+
+	if (ev != NULL)
+		evtimer_add(ev, &tv);
+	return ev;
+}
+
+/* A request just sent: its deadline is watched in time even if the
+ * quiet tick was set before it existed. */
+static void tick_cover(struct coord_client *c, uint64_t deadline_ms)
+{
+	uint64_t t = now_ms();
+
+	if (c->tick_ev == NULL || c->tick_ms == TICK_MS ||
+	    deadline_ms >= c->tick_due_ms)
+		return;
+	tick_set(c, deadline_ms > t + TICK_MS ? (unsigned)(deadline_ms - t)
+					      : TICK_MS);
 }
 
 /* A request waits to go out: the tick at its full rate (TICK_MS). */
@@ -390,6 +435,7 @@ static bool req_try_send(struct coord_client *c, struct creq *q)
 		return false;
 	q->state = RQ_SENT;
 	q->sends++;
+	tick_cover(c, q->deadline_ms);
 	return true;
 }
 
@@ -1562,6 +1608,7 @@ static coord_err_t client_new(struct event_base *base, bool own,
 	}
 	event_add(c->tick_ev, &tick);
 	c->tick_ms = TICK_MS;
+	c->tick_due_ms = now_ms() + TICK_MS;
 	*out = c;
 	return COORD_OK;
 }
@@ -1631,12 +1678,15 @@ static void client_destroy(struct coord_client *c)
 coord_err_t coord_client_run(struct coord_client *c, unsigned ms)
 {
 	uint64_t end = now_ms() + ms;
+	struct event *wake = ms != 0 ? run_wake_new(c, end) : NULL;
 
 	c->stop = false;
 	c->loop_depth++;
 	while (!c->stop && !c->free_pending && (ms == 0 || now_ms() < end))
 		event_base_loop(c->base, EVLOOP_ONCE);
 	c->loop_depth--;
+	if (wake != NULL)
+		event_free(wake);
 	if (c->free_pending && c->depth == 0 && c->loop_depth == 0)
 		client_destroy(c);     /* freed by a callback */
 	return COORD_OK;
@@ -2541,16 +2591,21 @@ int lc_call(struct coord_client *c, struct proto_request *rq, lc_done_fn fn,
 int lc_run_until(struct coord_client *c, const bool *done,
 		 uint64_t deadline_ms)
 {
+	struct event *wake;
+
 	if (c->depth > 0) {
 		errf(c, "a synchronous call from inside a libcoord callback");
 		return -1;
 	}
+	wake = deadline_ms != 0 ? run_wake_new(c, deadline_ms) : NULL;
 	c->loop_depth++;
 	while (!*done && !c->free_pending &&
 	       (deadline_ms == 0 || now_ms() < deadline_ms))
 		if (event_base_loop(c->base, EVLOOP_ONCE) < 0)
 			break;
 	c->loop_depth--;
+	if (wake != NULL)
+		event_free(wake);
 	if (c->free_pending && c->depth == 0 && c->loop_depth == 0) {
 		client_destroy(c);
 		return -1;

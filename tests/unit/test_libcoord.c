@@ -379,6 +379,59 @@ START_TEST(blocked_call_is_not_woken_every_tick)
 }
 END_TEST
 
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* coord_client_run(c, ms) returns after about ms even when the tick is
+ * quiet (every request answered: it runs only every 250 ms then). */
+START_TEST(client_run_returns_on_time)
+{
+	struct coord_client *a = client();
+	struct coord_session *sa = session(a, 60000);
+	struct timespec t0;
+	double ms;
+
+	cu_code_eq(coord_client_run(a, 300), COORD_OK);   /* the tick is quiet */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 10; i++)
+		cu_code_eq(coord_client_run(a, 10), COORD_OK);
+	ms = ms_since(&t0);
+	ck_assert_msg(ms >= 100 && ms < 1000, "10 runs of 10 ms took %.0f ms",
+		      ms);
+	coord_session_close(sa);
+	coord_client_free(a);
+}
+END_TEST
+
+/* A request sent while the tick is quiet times out at its own deadline,
+ * not at the tick set before it (the server is stopped: no answer). */
+START_TEST(short_timeout_kept_while_the_tick_is_quiet)
+{
+	struct coord_options o = { .request_timeout_ms = 40 };
+	struct coord_client *a;
+	struct timespec t0;
+	double ms;
+
+	cu_code_eq(coord_client_new(fake_ep, &o, &a), COORD_OK);
+	cu_code_eq(coord_put(a, "k", 1, "v", 1, NULL), COORD_OK);
+	cu_code_eq(coord_client_run(a, 60), COORD_OK);    /* the tick is quiet */
+	ck_assert_int_eq(kill(fake_pid, SIGSTOP), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cu_code_eq(coord_put(a, "k", 1, "w", 1, NULL), COORD_ETIMEDOUT);
+	ms = ms_since(&t0);
+	ck_assert_int_eq(kill(fake_pid, SIGCONT), 0);
+	ck_assert_msg(ms >= 39 && ms < 160, "timed out after %.0f ms, not 40",
+		      ms);
+	coord_client_free(a);
+}
+END_TEST
+
 /* A waiter's timeout cancels its place in the queue (LOCK_RELEASE token
  * 0) while its session lives on. */
 START_TEST(timed_out_acquire_leaves_the_queue)
@@ -1283,6 +1336,8 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, session_lost_push_loses_every_lock);
 	SL_ADD(s, timed_out_acquire_leaves_the_queue);
 	SL_ADD(s, blocked_call_is_not_woken_every_tick);
+	SL_ADD(s, client_run_returns_on_time);
+	SL_ADD(s, short_timeout_kept_while_the_tick_is_quiet);
 	SL_ADD(s, queued_acquire_is_granted_on_release);
 	SL_ADD(s, grant_pushed_before_the_cancel_is_released);
 	SL_ADD(s, grant_learned_after_the_cancel_is_released);
