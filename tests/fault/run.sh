@@ -5,8 +5,9 @@
 # checker. Prints the faults injected, the checker's verdict and where the
 # run's files are; exits 0 only when the checker passed.
 #
-#   run.sh WORKLOAD [--nodes 3|5] [--duration S] [--nemesis LIST]
-#          [--seed N] [--clients N] [--keys N] [--clock-rate PPM] [--keep]
+#   run.sh WORKLOAD [--nodes 3|5] [--duration S] [--nemesis LIST|all]
+#          [--schedule random|cycle] [--seed N] [--clients N] [--keys N]
+#          [--clock-rate PPM] [--keep] [--dry-run]
 #
 # WORKLOAD: register (check_register.py), watch (check_watch.py), lock
 # (tests/fault/lock_workload against a fencing/examples/fenced_kv resource
@@ -46,7 +47,21 @@
 #              added back (coordctl member add) and started with --join
 #   transfer   the leadership moved to a random follower
 #              (TRANSFER_LEADER; the nodes run with --transfer-interval-ms 0)
-# default: kill,pause,partition.
+# none: no fault. all: kill,pause,partition, clock when libfaketime is
+# installed, disk,crash,member,transfer. default: kill,pause,partition.
+# Partitions are left out without namespaces, disk and crash without
+# failpoints in coordd; the output says so.
+#
+# --schedule: random (the default) draws each fault's kind from LIST;
+# cycle injects the kinds in turn, in an order drawn from the seed at
+# each turn of the cycle, and a fault that did not take effect (a node
+# that did not reach its failpoint, a member removal refused, a transfer
+# without a leader or refused) is tried again later in the same turn.
+# Either way the output counts the faults that took effect per kind; with
+# cycle a run in which a kind it asked for never took effect fails (the
+# duration was too short for one turn), so that coverage cannot shrink
+# unseen. --dry-run prints the workload, the nemesis list (all expanded)
+# and the schedule, and exits.
 #
 # --clock-rate PPM: every node's clocks (CLOCK_MONOTONIC and
 # CLOCK_REALTIME, and its sleeps and waits) run 1 + PPM/1,000,000 times as
@@ -80,6 +95,8 @@ clients=6
 keys=8
 clock_rate=0
 keep=
+schedule=random
+dry_run=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nodes) nodes=$2; shift ;;
@@ -90,6 +107,8 @@ while [ $# -gt 0 ]; do
 	--keys) keys=$2; shift ;;
 	--clock-rate) clock_rate=$2; shift ;;
 	--keep) keep=1 ;;
+	--schedule) schedule=$2; shift ;;
+	--dry-run) dry_run=1 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -114,6 +133,27 @@ churn_election_ms=500
 [ "$workload" = churn ] && node_flags="--heartbeat-ms 50 --election-ms $churn_election_ms
 	--transfer-interval-ms 0 --admin-addrs loopback,10.213.0.254"
 case $nodes in 3|5) ;; *) echo "run.sh: --nodes is 3 or 5" >&2; exit 2 ;; esac
+case $schedule in random|cycle) ;; *) echo "run.sh: --schedule is random or cycle" >&2; exit 2 ;; esac
+faketime_lib=
+for f in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
+	[ -f "$f" ] && { faketime_lib=$f; break; }
+done
+if [ "$nemesis" = all ]; then
+	nemesis=kill,pause,partition
+	[ -n "$faketime_lib" ] && nemesis=$nemesis,clock
+	nemesis=$nemesis,disk,crash,member,transfer
+fi
+# A misspelt kind would inject nothing and say nothing: refused.
+for k in $(echo "$nemesis" | tr , ' '); do
+	case $k in kill|pause|partition|clock|disk|crash|member|transfer|none) ;;
+	*) echo "run.sh: unknown nemesis $k (kill, pause, partition, clock, disk, crash," \
+		"member, transfer, none or all)" >&2; exit 2 ;;
+	esac
+done
+if [ -n "$dry_run" ]; then
+	echo "run.sh: dry run: workload $workload, nemesis $nemesis, schedule $schedule, $nodes nodes, ${duration}s, seed $seed"
+	exit 0
+fi
 case $clock_rate in
 -[0-9]*|[0-9]*) [ "${clock_rate#-}" -lt 1000000 ] 2>/dev/null ||
 	{ echo "run.sh: --clock-rate is in (-1000000, 1000000) ppm" >&2; exit 2; } ;;
@@ -121,13 +161,11 @@ case $clock_rate in
 esac
 clock_nemesis=
 case ",$nemesis," in *,clock,*) clock_nemesis=1 ;; esac
-faketime_lib=
-if [ "$clock_rate" != 0 ] || [ -n "$clock_nemesis" ]; then
+if [ "$clock_rate" = 0 ] && [ -z "$clock_nemesis" ]; then
+	faketime_lib=
+else
 	[ "$clock_rate" != 0 ] && [ -n "$clock_nemesis" ] &&
 		{ echo "run.sh: --clock-rate and the clock nemesis do not combine" >&2; exit 2; }
-	for f in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
-		[ -f "$f" ] && { faketime_lib=$f; break; }
-	done
 	[ -n "$faketime_lib" ] ||
 		{ echo "run.sh: no libfaketime (Debian: libfaketime); skipped"; exit 77; }
 	# The rate as libfaketime reads it: 1 + ppm / 10^6, in decimals.
@@ -288,16 +326,25 @@ node_start() { # I
 
 running() { [ -f "$dir/n$1.pid" ] && kill -0 "$(cat "$dir/n$1.pid")" 2>/dev/null; }
 
-# The index of the node that says it leads, or nothing.
+# The index of the node that says it leads, or nothing: of the running
+# nodes whose process's latest "leader=... term=T role=R" log line (one
+# per change of leader) has role=leader, the one of the highest term (a
+# paused or cut-off old leader says so until it hears of a newer term).
+# Read from the logs: asking every node with coordctl (a sanitized
+# process per node, in its namespace) took seconds on a loaded machine,
+# for every fault that picks the leader.
 leader() {
+	lb= lt=-1
 	for i in $(seq 1 "$nodes"); do
 		running "$i" || continue
-		st=$(in_ns s "$COORDCTL" --endpoints "$(addr "$i"):$(port "$i" 0)" \
-			--timeout-ms 1000 --json status 2>/dev/null)
-		id=$(echo "$st" | sed -n 's/.*"id":"\([0-9a-f]*\)".*"leader":"\([0-9a-f]*\)".*/\1 \2/p')
-		set -- $id
-		[ $# -eq 2 ] && [ "$1" = "$2" ] && { echo "$i"; return; }
+		ll=$(awk '/ opened data_dir=/ { r = "" } / role=/ { r = $0 } END { print r }' \
+			"$dir/n$i.log")
+		case $ll in *" role=leader"*) ;; *) continue ;; esac
+		lterm=${ll##* term=}
+		lterm=${lterm%% *}
+		[ "$lterm" -gt "$lt" ] && { lb=$i; lt=$lterm; }
 	done
+	echo "$lb"
 }
 
 wait_leader() { # SECONDS
@@ -331,6 +378,12 @@ cut_group() { # "A..."
 }
 
 sleep_ms() { sleep "$(( $1 / 1000 )).$(printf %03d $(( $1 % 1000 )))"; }
+# How long a fault lasts, and the wait between two: the draw's MS, halved
+# with --schedule cycle, so that a turn of every kind fits a short run.
+# (Not a pause's: a pause is there to outlast the election timeout.)
+hold_pct=100
+[ "$schedule" = cycle ] && hold_pct=50
+hold_ms() { sleep_ms $(( $1 * hold_pct / 100 )); } # MS
 
 # ---- nemeses: disk, crash (failpoints), member, transfer ----------------
 # (tracker issue 10; docs/fault-testing.md.) Each is a function called
@@ -365,17 +418,24 @@ node_stop() { # I SIG
 	echo $?
 }
 
-# disk|crash: node I restarted with a failpoint for 1-4 s; it stops
-# itself if the point is reached (status 1 for a failed sync, 86 for a
-# crash), and is restarted without it either way.
+# disk|crash: node I restarted with a failpoint, for 1-4 s once it
+# serves (a loaded machine may take seconds to start a sanitized coordd:
+# counted from the restart, the window could close before the node did
+# anything); it stops itself if the point is reached (status 1 for a
+# failed sync, 86 for a crash), and is restarted without it either way.
+# With --schedule cycle the Nth hit is one of the first 10, not 40: a
+# light workload syncs a few times a second, and a failpoint not reached
+# is a turn of the cycle spent for nothing.
+fp_hits=40
+[ "$schedule" = cycle ] && fp_hits=10
 nemesis_failpoints() { # KIND I
 	if [ "$1" = disk ]; then
-		spec="store.sync=error#$(( 1 + RANDOM % 40 ))"
+		spec="store.sync=error#$(( 1 + RANDOM % fp_hits ))"
 		disks=$((disks + 1))
 	else
 		case $(( RANDOM % 3 )) in
-		0) spec="node.after_persist=crash#$(( 1 + RANDOM % 40 ))" ;;
-		1) spec="node.after_send=crash#$(( 1 + RANDOM % 40 ))" ;;
+		0) spec="node.after_persist=crash#$(( 1 + RANDOM % fp_hits ))" ;;
+		1) spec="node.after_send=crash#$(( 1 + RANDOM % fp_hits ))" ;;
 		2) spec="snapshot.install=crash" ;;
 		esac
 		crashes=$((crashes + 1))
@@ -383,9 +443,15 @@ nemesis_failpoints() { # KIND I
 	node_stop "$2" TERM >/dev/null
 	echo "$spec" >"$dir/n$2.failpoints"
 	log "$1: n$2 restarted with COORD_FAILPOINTS=$spec"
+	served=$(grep -c ' serving clients=' "$dir/n$2.log")
 	node_start "$2"
 	rm -f "$dir/n$2.failpoints"
-	dl=$(( $(date +%s%N) / 1000000 + 1000 + RANDOM % 3000 ))
+	dl=$(( $(date +%s) + 30 ))
+	while running "$2" && [ "$(grep -c ' serving clients=' "$dir/n$2.log")" -le "$served" ] &&
+		[ "$(date +%s)" -lt "$dl" ]; do
+		sleep 0.05
+	done
+	dl=$(( $(date +%s%N) / 1000000 + (1000 + RANDOM % 3000) * hold_pct / 100 ))
 	while running "$2" && [ $(( $(date +%s%N) / 1000000 )) -lt "$dl" ]; do
 		sleep 0.05
 	done
@@ -393,6 +459,7 @@ nemesis_failpoints() { # KIND I
 		log "$1: n$2 did not reach the failpoint; restarted without"
 		node_stop "$2" TERM >/dev/null
 	else
+		took=1
 		wait "$(cat "$dir/n$2.pid")" 2>/dev/null
 		st=$?
 		log "$1: n$2 stopped itself (exit $st): $(grep -o 'failpoint point=[^ ]* action=[a-z]* hit=[0-9]*' \
@@ -415,6 +482,7 @@ nemesis_member() { # I
 		log "member: remove n$v refused: $out"
 		return
 	fi
+	took=1
 	dl=$(( $(date +%s) + 30 ))
 	while ctl --json member list 2>/dev/null | grep -q "\"name\":\"n$v\"" &&
 		[ "$(date +%s)" -lt "$dl" ]; do
@@ -455,31 +523,66 @@ nemesis_transfer() {
 	dl=$(( $(date +%s) + 5 ))
 	while [ "$(leader)" != "$t" ] && [ "$(date +%s)" -lt "$dl" ]; do sleep 0.1; done
 	log "transfer: ${r:-no reply}; leader now n$(leader)"
+	case $r in *COORD_OK*) took=1 ;; esac
 }
 # ---- end of nemeses: disk, crash, member, transfer ----------------------
 
 kills=0 pauses=0 partitions=0 clocks=0
+# The kinds this run injects: those asked for, less partition without
+# namespaces and disk, crash without failpoints in coordd (said above).
+avail=()
+for k in $(echo "$nemesis" | tr , ' '); do
+	case $k in
+	none) continue ;;
+	partition) [ -n "$netns" ] || continue ;;
+	disk|crash) [ -n "$has_failpoints" ] || continue ;;
+	esac
+	avail+=("$k")
+done
+# Per kind, the faults that took effect.
+declare -A injected
+for k in "${avail[@]}"; do injected[$k]=0; done
+# --schedule cycle: the kinds left in this turn of the cycle.
+queue=()
+
+# The next fault's kind in $kind. Every draw is made here, in run.sh's
+# own shell, not inside $(...): a subshell's RANDOM is reseeded, so the
+# kinds would not follow the seed.
+next_kind() {
+	if [ "$schedule" = random ]; then
+		kind=${avail[RANDOM % ${#avail[@]}]}
+		return
+	fi
+	if [ ${#queue[@]} -eq 0 ]; then
+		# A new turn: every kind once, shuffled (Fisher-Yates).
+		queue=("${avail[@]}")
+		for ((qi = ${#queue[@]} - 1; qi > 0; qi--)); do
+			qj=$(( RANDOM % (qi + 1) ))
+			qt=${queue[qi]}
+			queue[qi]=${queue[qj]}
+			queue[qj]=$qt
+		done
+	fi
+	kind=${queue[0]}
+	queue=("${queue[@]:1}")
+}
+
 fault_once() {
-	kinds=$(echo "$nemesis" | tr , ' ')
-	set -- $kinds
-	[ -z "$netns" ] && set -- $(echo "$kinds" | tr ' ' '\n' | grep -v '^partition$')
-	# disk, crash: only with failpoints in coordd.
-	[ -z "$has_failpoints" ] && set -- $(echo "$@" | tr ' ' '\n' | grep -v '^disk$' | grep -v '^crash$')
-	[ $# -gt 0 ] || return 0
-	# Drawn here, not inside $(...): a subshell's RANDOM is reseeded, so
-	# the kinds did not follow the seed.
-	k=$(( RANDOM % $# + 1 ))
-	kind=$(eval echo "\${$k}")
+	[ ${#avail[@]} -gt 0 ] || { sleep 0.2; return 0; }
+	next_kind
 	victim=$(( RANDOM % nodes + 1 ))
+	# Set by each fault once it took effect.
+	took=
 	case $kind in
 	kill)
 		log "kill -9 n$victim"
 		kill -KILL "$(cat "$dir/n$victim.pid")" 2>/dev/null
 		wait "$(cat "$dir/n$victim.pid")" 2>/dev/null
-		sleep_ms $(( 500 + RANDOM % 1500 ))
+		hold_ms $(( 500 + RANDOM % 1500 ))
 		log "restart n$victim"
 		node_start "$victim"
 		kills=$((kills + 1))
+		took=1
 		;;
 	pause)
 		if [ $((RANDOM % 2)) -eq 0 ]; then
@@ -492,6 +595,7 @@ fault_once() {
 		log "resume n$victim"
 		kill -CONT "$(cat "$dir/n$victim.pid")" 2>/dev/null
 		pauses=$((pauses + 1))
+		took=1
 		;;
 	partition)
 		case $(( RANDOM % 4 )) in
@@ -516,10 +620,11 @@ fault_once() {
 				for j in $(seq $((mid + 1)) "$nodes"); do net_cut "$i" "$j"; done
 			done ;;
 		esac
-		sleep_ms $(( 1000 + RANDOM % 3000 ))
+		hold_ms $(( 1000 + RANDOM % 3000 ))
 		log "heal"
 		heal_net
 		partitions=$((partitions + 1))
+		took=1
 		;;
 	clock)
 		if [ $((RANDOM % 2)) -eq 0 ]; then
@@ -529,26 +634,33 @@ fault_once() {
 		step=$(( (60 + RANDOM % 3541) * (RANDOM % 2 * 2 - 1) ))
 		log "clock: n$victim's wall clock stepped ${step}s"
 		echo "$( [ $step -ge 0 ] && echo +)$step" >"$dir/n$victim.clock"
-		sleep_ms $(( 1000 + RANDOM % 3000 ))
+		hold_ms $(( 1000 + RANDOM % 3000 ))
 		log "clock: n$victim's wall clock stepped back"
 		echo "+0" >"$dir/n$victim.clock"
 		clocks=$((clocks + 1))
+		took=1
 		;;
 	# fail10's nemeses (functions above).
 	disk|crash) nemesis_failpoints "$kind" "$victim" ;;
 	member) nemesis_member "$victim" ;;
 	transfer) nemesis_transfer ;;
 	esac
-	sleep_ms $(( 300 + RANDOM % 1200 ))
+	if [ -n "$took" ]; then
+		injected[$kind]=$(( ${injected[$kind]} + 1 ))
+	elif [ "$schedule" = cycle ]; then
+		# Tried again, with new draws, after the rest of this turn.
+		queue+=("$kind")
+	fi
+	hold_ms $(( 300 + RANDOM % 1200 ))
 }
 
 clock_note=
 [ "$clock_rate" != 0 ] && clock_note=", node clocks at x$clock_x (libfaketime)"
 if [ -n "$netns" ]; then
 	net_setup || { echo "run.sh: could not set up the namespaces" >&2; exit 1; }
-	echo "run.sh: $workload, $nodes nodes in network namespaces ${ns}n1..${ns}n$nodes, seed $seed, nemesis $nemesis, ${duration}s$clock_note"
+	echo "run.sh: $workload, $nodes nodes in network namespaces ${ns}n1..${ns}n$nodes, seed $seed, nemesis $nemesis ($schedule), ${duration}s$clock_note"
 else
-	echo "run.sh: $workload, $nodes nodes on loopback (no network namespaces: not root or no ip; partitions left out), seed $seed, nemesis $nemesis, ${duration}s$clock_note"
+	echo "run.sh: $workload, $nodes nodes on loopback (no network namespaces: not root or no ip; partitions left out), seed $seed, nemesis $nemesis ($schedule), ${duration}s$clock_note"
 fi
 for i in $(seq 1 "$nodes"); do node_start "$i"; done
 wait_leader 60 || { echo "run.sh: no leader within 60 s"; tail -5 "$dir"/n*.log; exit 1; }
@@ -651,6 +763,23 @@ wl_status=$?
 wl_pid=
 echo "run.sh: faults: $kills kills, $pauses pauses, $partitions partitions, $clocks clock steps"
 echo "run.sh: faults: $disks failing syncs, $crashes failpoint crashes, $members member changes, $transfers leader transfers"
+# Per kind asked (and available), the faults that took effect; with
+# --schedule cycle, every kind at least once or the run fails.
+took_list= missing=
+for k in "${avail[@]}"; do
+	took_list="$took_list $k=${injected[$k]}"
+	[ "${injected[$k]}" -gt 0 ] || missing="$missing $k"
+done
+[ ${#avail[@]} -gt 0 ] && echo "run.sh: took effect:$took_list"
+nemesis_status=0
+if [ -n "$missing" ]; then
+	if [ "$schedule" = cycle ]; then
+		echo "run.sh: no fault of kind(s)$missing took effect in ${duration}s (--schedule cycle: each kind asked must)"
+		nemesis_status=1
+	else
+		echo "run.sh: note: no fault of kind(s)$missing took effect (random schedule)"
+	fi
+fi
 cat "$dir/workload.log"
 echo "run.sh: history: $(wc -l <"$dir/history.jsonl") lines," \
 	"$(grep -c '"t":"ok"' "$dir/history.jsonl") ok," \
@@ -664,9 +793,9 @@ fi
 # --- end of fault10b ------------------------------------------------
 python3 "$here/$checker" "$dir/history.jsonl"
 verdict=$?
-if [ $verdict -ne 0 ] || [ $wl_status -ne 0 ]; then
+if [ $verdict -ne 0 ] || [ $wl_status -ne 0 ] || [ $nemesis_status -ne 0 ]; then
 	keep=1
-	echo "FAIL: checker exit $verdict, workload exit $wl_status; replay with --seed $seed"
+	echo "FAIL: checker exit $verdict, workload exit $wl_status, nemesis exit $nemesis_status; replay with --seed $seed"
 	exit 1
 fi
 exit 0
