@@ -495,8 +495,15 @@ nemesis_member() { # I
 		return
 	fi
 	took=1
+	# Asked of the others: the removed node may never learn that its
+	# removal committed, and listed itself for the whole 30 s (seen).
+	others=
+	for i in $(seq 1 "$nodes"); do
+		[ "$i" = "$v" ] || others="$others${others:+,}$(addr "$i"):$(port "$i" 0)"
+	done
 	dl=$(( $(date +%s) + 30 ))
-	while ctl --json member list 2>/dev/null | grep -q "\"name\":\"n$v\"" &&
+	while in_ns s "$COORDCTL" --endpoints "$others" --timeout-ms 5000 --json member list 2>/dev/null |
+		grep -q "\"name\":\"n$v\"" &&
 		[ "$(date +%s)" -lt "$dl" ]; do
 		sleep 0.1
 	done
