@@ -23,18 +23,24 @@ state) (G. Lowe, "Testing for linearizability", 2017), per key: keys are
 independent registers, so a history is linearizable iff each key's is.
 
 Exit 0 with "linearizable" when every key passes; exit 1 naming the first
-key that does not, with the operations around the point where the search
-got stuck; exit 2 for a history that does not parse.
+key that does not, with the smallest set of its operations that is still
+not linearizable (minimal(): no operation of the set can be left out),
+and the operations around the point where the search got stuck; exit 2
+for a history that does not parse.
 """
 import json
 import sys
+import time
 
 
 class Op:
-    __slots__ = ("idx", "proc", "f", "value", "kind", "call", "ret")
+    __slots__ = ("idx", "idx_line", "ret_line", "proc", "f", "value", "kind",
+                 "call", "ret")
 
     def __init__(self, idx, proc, f, value):
         self.idx = idx
+        self.idx_line = idx     # the invoke's line in the history
+        self.ret_line = idx     # its completion's line, once seen
         self.proc = proc
         self.f = f
         self.value = value
@@ -96,6 +102,7 @@ def parse(lines):
         if p not in open_ops or open_ops[p][0] != k:
             raise ValueError("line %d: %s without an invoke" % (n, t))
         op = open_ops.pop(p)[1]
+        op.ret_line = n
         if op.f != f:
             raise ValueError("line %d: completes a %s with a %s" % (n, op.f, f))
         if t == "ok":
@@ -223,6 +230,84 @@ def stuck_context(ops, entry):
     return ops[max(0, i - 4):i + 4]
 
 
+def events_of(events, keep):
+    """events restricted to the ops in keep."""
+    return [(kind, op) for kind, op in events if op in keep]
+
+
+def minimal(events, budget_s=60.0):
+    """A subset of a non-linearizable key history's ops that is still not
+    linearizable and from which no op can be left out (False as the
+    second value if budget_s seconds ran out first).
+
+    First the shortest failing prefix of the events (an op whose return
+    is cut off is of unknown outcome there; a prefix of a linearizable
+    history is linearizable, so the failing prefixes are the long ones:
+    a binary search). Then ops are left out while the rest still fails --
+    in halves, quarters ... (ddmin), then one at a time until none can
+    go -- but only reads, and writes or cases whose value no op that is
+    left reads or compares against: leaving out such an op keeps a
+    linearizable history linearizable, so what remains is a real anomaly
+    of the history, never one made by cutting a read off its write."""
+    deadline = time.monotonic() + budget_s
+    lo, hi = 1, len(events)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if check_key(events[:mid]) is not None:
+            hi = mid
+        else:
+            lo = mid + 1
+    events = events[:hi]
+    keep = [op for kind, op in events if kind == "call"]
+    size = max(1, len(keep) // 2)
+    while True:
+        changed = False
+        start = 0
+        while start < len(keep):
+            if time.monotonic() > deadline:
+                return keep, False
+            chunk = keep[start:start + size]
+            rest = keep[:start] + keep[start + size:]
+            used = used_values(rest)
+            if (all(o.f == "read" or written(o) not in used
+                    for o in chunk) and
+                    check_key(events_of(events, set(rest))) is not None):
+                keep = rest
+                changed = True
+            else:
+                start += size
+        if size > 1:
+            size //= 2
+        elif not changed:
+            return keep, True
+
+
+def last_line(events, ops):
+    """The line of the last event of the shortest failing prefix: the
+    return (or the invoke, if none) of the set's latest op."""
+    last = max(op.idx_line for op in ops)
+    for kind, op in events:
+        if op in ops and kind != "call":
+            last = max(last, op.ret_line)
+    return last
+
+
+def written(op):
+    """The value op writes, as used_values() keys it."""
+    return json.dumps(op.value if op.f == "write" else op.value[1])
+
+
+def used_values(ops):
+    """The values ops read (ok reads) or compare against (cases)."""
+    used = set()
+    for o in ops:
+        if o.f == "read" and o.kind == "ok":
+            used.add(json.dumps(o.value))
+        elif o.f == "cas":
+            used.add(json.dumps(o.value[0]))
+    return used
+
+
 def describe(op):
     return "p%s %s %s %s" % (op.proc, op.kind, op.f, json.dumps(op.value))
 
@@ -242,10 +327,20 @@ def main(argv):
         n_ops += sum(1 for kind, _ in keys[k] if kind == "call")
         bad = check_key(keys[k])
         if bad is not None:
-            print("NOT linearizable: key %s; operations near where the "
-                  "search got stuck:" % k)
-            for op in bad:
-                print("  " + describe(op))
+            print("NOT linearizable: key %s" % k)
+            context = [describe(op) for op in bad]
+            ops, done = minimal(keys[k])
+            print("smallest set: %d operation%s%s, of the history up to "
+                  "line %d (ok: happened between its invoke and its "
+                  "return; info: unknown outcome):"
+                  % (len(ops), "" if len(ops) == 1 else "s",
+                     "" if done else " (search budget spent: may not be "
+                     "minimal)", last_line(keys[k], ops)))
+            for op in sorted(ops, key=lambda o: o.idx_line):
+                print("  line %d: %s" % (op.idx_line, describe(op)))
+            print("operations near where the search got stuck:")
+            for line in context:
+                print("  " + line)
             return 1
     print("linearizable: %d keys, %d operations" % (len(keys), n_ops))
     return 0
