@@ -121,18 +121,11 @@ static void cache_fill(struct store_backend *b, const uint8_t *key,
 		}
 		return;
 	}
-	if (c->buf == NULL || c->cap < need) {
+	if (c->buf == NULL) {
 		/* Room for any record: a slot is allocated once. */
-		uint8_t *nb = coord_realloc(b->s->alloc, c->buf,
-					    STORE_CACHE_RECORD_MAX);
-
-		if (nb == NULL) {
-			coord_free(b->s->alloc, c->buf);
-			memset(c, 0, sizeof(*c));
+		c->buf = coord_malloc(b->s->alloc, STORE_CACHE_RECORD_MAX);
+		if (c->buf == NULL)
 			return;
-		}
-		c->buf = nb;
-		c->cap = STORE_CACHE_RECORD_MAX;
 	}
 	if (len > 0)
 		memcpy(c->buf, key, len);

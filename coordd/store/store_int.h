@@ -174,8 +174,8 @@ int store_rec_run_next(struct store_run_cursor *c, struct raft_entry *e);
 #define STORE_CACHE_RECORD_MAX 1024
 
 struct store_cache_slot {
-	uint8_t *buf;               /* key, then value; NULL: empty */
-	size_t cap;
+	uint8_t *buf;               /* key, then value, in
+				     * STORE_CACHE_RECORD_MAX bytes; NULL: empty */
 	uint32_t key_len;
 	uint32_t value_len;
 	bool found;                 /* false: the key is known absent */
