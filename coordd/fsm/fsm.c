@@ -207,6 +207,8 @@ static void call_begin(struct fsm *f, unsigned flags)
 	f->n_touched = f->cap_touched = 0;
 	f->gone = NULL;
 	f->n_gone = f->cap_gone = 0;
+	f->wakes = NULL;
+	f->n_wakes = f->cap_wakes = 0;
 	f->ending = NULL;
 	f->n_ending = f->cap_ending = 0;
 }
@@ -376,7 +378,7 @@ static void reply_finish(struct fsm *f, uint8_t type, int code,
 		COORD_ASSERT(f->ov.n == 0);
 		memset(&res->reply.u, 0, sizeof(res->reply.u));
 		f->n_events = 0;
-		f->n_grants = f->n_touched = f->n_gone = 0;
+		f->n_grants = f->n_touched = f->n_gone = f->n_wakes = 0;
 		f->usage_new = f->usage;
 	}
 	res->reply.type = type;
@@ -391,6 +393,8 @@ static void reply_finish(struct fsm *f, uint8_t type, int code,
 	res->n_touched = f->n_touched;
 	res->gone = f->n_gone > 0 ? f->gone : NULL;
 	res->n_gone = f->n_gone;
+	res->wakes = f->n_wakes > 0 ? f->wakes : NULL;
+	res->n_wakes = f->n_wakes;
 }
 
 /* Ends a call that applies: writes the overlay and the meta records in one

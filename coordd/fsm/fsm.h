@@ -195,6 +195,17 @@ struct fsm_lease_gone {     /* ended by this command */
 	bool session;
 };
 
+/* A queue that will need a QUEUE_KICK: it has waiters, and either a
+ * lock-delay or a waiter's deadline ends at wake_ms (cluster time;
+ * the earliest of them). In a struct fsm_result, wake_ms 0: a queue that
+ * needs no kick (any more). */
+struct fsm_queue_wake {
+	uint8_t kind;
+	struct proto_bytes name;    /* valid during the callback, or as a
+				       reply's */
+	uint64_t wake_ms;
+};
+
 /* What one applied command produced. grants, touched and gone are empty
  * for a command error and for a retry (they went out the first time). */
 struct fsm_result {
@@ -209,6 +220,12 @@ struct fsm_result {
 	size_t n_touched;
 	const struct fsm_lease_gone *gone;
 	size_t n_gone;
+	/* Every queue the command stored, with its wake time after it, in
+	 * the order stored (a later one for the same queue supersedes an
+	 * earlier one): the leader keeps its QUEUE_KICK timers from these
+	 * instead of reading every queue again (fsm_queues_each()). */
+	const struct fsm_queue_wake *wakes;
+	size_t n_wakes;
 };
 
 /*
@@ -571,15 +588,6 @@ int fsm_queue_status(struct fsm *f, uint8_t kind, struct proto_bytes name,
  * token of its (first) holder, 0 if none. Local failures. */
 int fsm_lock_check(struct fsm *f, struct proto_bytes name, uint64_t token,
 		   bool *current, uint64_t *holder_token);
-
-/* A queue that will need a QUEUE_KICK: it has waiters, and either a
- * lock-delay or a waiter's deadline ends at wake_ms (cluster time;
- * the earliest of them). */
-struct fsm_queue_wake {
-	uint8_t kind;
-	struct proto_bytes name;    /* valid during the callback */
-	uint64_t wake_ms;
-};
 
 /* Every queue with waiters and a lock-delay or deadline, in (kind, name)
  * order: the leader's QUEUE_KICK timers after a restart. A non-zero cb

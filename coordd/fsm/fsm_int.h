@@ -170,6 +170,8 @@ struct fsm {
 	size_t n_touched, cap_touched;
 	struct fsm_lease_gone *gone;
 	size_t n_gone, cap_gone;
+	struct fsm_queue_wake *wakes;
+	size_t n_wakes, cap_wakes;
 	struct fsm_ending *ending;
 	size_t n_ending, cap_ending;
 };

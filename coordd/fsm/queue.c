@@ -144,6 +144,23 @@ int fsm_queue_load(struct fsm *f, uint8_t kind, struct proto_bytes name,
 	return queue_parse(f, v, len, q);
 }
 
+static uint64_t queue_wake(const struct fsm_queue *q);
+
+/* The queue's wake time after this command, for the result (fsm.h). */
+static int wake_report(struct fsm *f, const struct fsm_queue *q)
+{
+	struct fsm_queue_wake *w = fsm_arr_push(f, (void **)&f->wakes,
+						&f->n_wakes, &f->cap_wakes,
+						sizeof(*w));
+
+	if (w == NULL)
+		return COORD_ENOMEM;
+	w->kind = q->kind;
+	w->name = q->name;
+	w->wake_ms = queue_wake(q);
+	return COORD_OK;
+}
+
 int fsm_queue_store(struct fsm *f, const struct fsm_queue *q)
 {
 	const struct fsm_queue_policy *pol = fsm_queue_policy_of(q->kind);
@@ -158,6 +175,8 @@ int fsm_queue_store(struct fsm *f, const struct fsm_queue *q)
 		rc = pol->settle(f, q);
 	if (rc == COORD_OK)
 		rc = qkey(f, &f->write_key, q->kind, q->name);
+	if (rc == COORD_OK)
+		rc = wake_report(f, q);
 	if (rc != COORD_OK)
 		return rc;
 	/* An empty queue keeps its record only while a delay is ahead. */

@@ -160,6 +160,10 @@ static void metrics_locks(struct net *net, struct evbuffer *b)
 	metric(b, "coord_queue_kicks_total", "counter",
 	       "QUEUE_KICKs this node proposed (lock-delays ended, waiter "
 	       "deadlines passed).", net->kicks_total);
+	metric(b, "coord_queue_wake_scans_total", "counter",
+	       "Reads of every queue for the QUEUE_KICK times: one each "
+	       "time this node becomes leader (applied commands keep them "
+	       "after that).", locks_kick_scans(net));
 }
 
 /* quota13: the storage quotas (docs/quota.md), replicated state. */

@@ -356,6 +356,7 @@ struct lock_kicks;
 int locks_init(struct net *net);
 void locks_free(struct net *net);
 void locks_tick(struct net *net);
+uint64_t locks_kick_scans(const struct net *net);
 /* register.c: the leader's periodic CLIENTS_EXPIRE (fsm.h: Bounds). */
 void clients_propose_expire(struct net *net);
 /* quota.c (quota13): the leader's QUOTA_SET, the alarm's log lines. */

@@ -6,6 +6,11 @@
 #   lk_wait_queued LOCK N  until `lock status LOCK` shows N waiter(s)
 #   lk_bg PID       a background coordctl to stop (CONT, then TERM, which
 #                   it passes on to its command) when the test exits
+#   lk_holder_and_waiter LOCK [FLAGS...]  A takes LOCK with --ttl 1 and
+#                   FLAGS, writes its token to $CL_DIR/a.tok and sleeps;
+#                   B (--ttl 5) queues behind it and, once granted, writes
+#                   its token to $CL_DIR/b.tok and exits 0. Sets LK_A and
+#                   LK_B (their PIDs, under lk_bg) and LK_TOK_A.
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -53,4 +58,21 @@ lk_wait_queued() {
 			fail "not $2 waiter(s) on $1: $(cl_ctl lock status "$1" 2>&1)"
 		sleep 0.05
 	done
+}
+
+lk_holder_and_waiter() {
+	lock=$1
+	shift
+	"$COORDCTL" --endpoints "$(cl_endpoints)" lock "$lock" --ttl 1 "$@" -- sh -c \
+		"echo \$COORD_FENCING_TOKEN >$CL_DIR/a.tok; exec sleep 600" \
+		>"$CL_DIR/a.out" 2>&1 &
+	LK_A=$!
+	lk_bg "$LK_A"
+	lk_wait_file "$CL_DIR/a.tok"
+	LK_TOK_A=$(cat "$CL_DIR/a.tok")
+	"$COORDCTL" --endpoints "$(cl_endpoints)" lock "$lock" --ttl 5 -- sh -c \
+		"echo \$COORD_FENCING_TOKEN >$CL_DIR/b.tok" >"$CL_DIR/b.out" 2>&1 &
+	LK_B=$!
+	lk_bg "$LK_B"
+	lk_wait_queued "$lock" 1
 }

@@ -9,19 +9,10 @@ cl_init lock_paused
 lk_start
 D=$CL_DIR
 
-"$COORDCTL" --endpoints "$(cl_endpoints)" lock job --ttl 1 -- sh -c \
-	"echo \$COORD_FENCING_TOKEN >$D/a.tok; exec sleep 600" \
-	>"$D/a.out" 2>&1 &
-A=$!
-lk_bg "$A"
-lk_wait_file "$D/a.tok"
-tok_a=$(cat "$D/a.tok")
-
-"$COORDCTL" --endpoints "$(cl_endpoints)" lock job --ttl 5 -- sh -c "echo \$COORD_FENCING_TOKEN >$D/b.tok" \
-	>"$D/b.out" 2>&1 &
-B=$!
-lk_bg "$B"
-lk_wait_queued job 1
+lk_holder_and_waiter job
+A=$LK_A
+B=$LK_B
+tok_a=$LK_TOK_A
 
 # A's coordctl stops keeping its session alive; its TTL runs out.
 kill -STOP "$A"

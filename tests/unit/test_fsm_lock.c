@@ -635,6 +635,186 @@ START_TEST(status_check_and_wake_reads)
 }
 END_TEST
 
+/* The model of the leader's QUEUE_KICK timers (api/lock.c): the wake
+ * times reported by each command's stored queues, last one wins. */
+struct wake_model {
+	struct {
+		uint8_t kind;
+		char name[8];
+		uint64_t wake_ms;
+	} v[16];
+	size_t n;
+	size_t matched;             /* of fsm_queues_each(), this pass */
+	bool wrong;
+};
+
+static long wake_model_find(struct wake_model *m, uint8_t kind,
+			    struct proto_bytes name)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].kind == kind && strlen(m->v[i].name) == name.len &&
+		    memcmp(m->v[i].name, name.data, name.len) == 0)
+			return (long)i;
+	return -1;
+}
+
+static int wake_model_check(void *ctx, const struct fsm_queue_wake *w)
+{
+	struct wake_model *m = ctx;
+	long i = wake_model_find(m, w->kind, w->name);
+
+	if (i < 0 || m->v[i].wake_ms != w->wake_ms)
+		m->wrong = true;
+	m->matched++;
+	return COORD_OK;
+}
+
+static void wake_model_apply(struct wake_model *m, const struct fsm_result *r)
+{
+	for (size_t k = 0; k < r->n_wakes; k++) {
+		const struct fsm_queue_wake *w = &r->wakes[k];
+		long i = wake_model_find(m, w->kind, w->name);
+
+		if (w->wake_ms == 0) {
+			if (i >= 0)
+				m->v[i] = m->v[--m->n];
+			continue;
+		}
+		if (i < 0) {
+			ck_assert_uint_lt(m->n, 16);
+			ck_assert_uint_lt(w->name.len, 8);
+			i = (long)m->n++;
+			m->v[i].kind = w->kind;
+			memset(m->v[i].name, 0, sizeof(m->v[i].name));
+			memcpy(m->v[i].name, w->name.data, w->name.len);
+		}
+		m->v[i].wake_ms = w->wake_ms;
+	}
+}
+
+/* Replaces session i (its ka[i] too) with a new one. */
+static void wake_session_new(struct fl *x, struct wake_model *m,
+			     uint64_t *sess, uint64_t *ka, size_t i,
+			     uint64_t now, uint64_t ttl_ms)
+{
+	ka[i] = x->t.index + 1;
+	sess[i] = fl_session(x, now, ttl_ms);
+	wake_model_apply(m, &x->res.res);
+}
+
+/* Every command that changes a queue reports its new wake time: from
+ * the wake times of the commands' results alone, the leader knows what
+ * fsm_queues_each() would say -- checked after each of 4,000 random
+ * acquires (locks and semaphores, with deadlines and lock-delays),
+ * releases, kicks, keepalives, expiries and closes. */
+START_TEST(stored_queues_report_their_wake_times)
+{
+	static const char *const names[] = { "a", "b", "c" };
+	struct fl x;
+	struct wake_model m;
+	uint64_t sess[6], ka[6], now = 0, seed = 0x9e3779b97f4a7c15ull;
+	size_t with_sem = 0, with_lock = 0, kicked = 0;
+
+	fl_open(&x, NULL);
+	memset(&m, 0, sizeof(m));
+	for (size_t i = 0; i < 6; i++)
+		wake_session_new(&x, &m, sess, ka, i, now, 1000);
+	for (int step = 0; step < 4000; step++) {
+		uint64_t r, ids[6];
+		const char *name;
+		size_t si, n = 0;
+		int code;
+
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		r = seed >> 24;
+		name = names[r % 3];
+		now += (r >> 2) % 40;
+		si = (r >> 8) % 6;
+		switch ((r >> 12) % 9) {
+		case 0:
+		case 1:
+			fl_do(&x, now, fl_acquire(name, sess[si],
+						  (r >> 16) % 2 ? EX : SH,
+						  (r >> 17) % 4 != 0,
+						  (r >> 19) % 2 ? now + 300 : 0,
+						  (r >> 20) % 2 ? 200 : 0));
+			break;
+		case 2:
+			fl_do(&x, now, fl_sem_acquire(name, sess[si], 2,
+						      (r >> 16) % 4 != 0,
+						      (r >> 18) % 2 ? now + 250
+								    : 0));
+			break;
+		case 3:
+		case 4: {
+			uint8_t kind = (r >> 12) % 9 == 3 ? FSM_QUEUE_LOCK
+							  : FSM_QUEUE_SEM;
+			struct fsm_queue_status st;
+
+			ft_code_eq(fsm_queue_status(x.t.f, kind, ft_s(name), 1,
+						    &st),
+				   COORD_OK);
+			if (st.n_holders == 0)
+				fl_do(&x, now, fl_release(name, sess[si], 1));
+			else if (kind == FSM_QUEUE_LOCK)
+				fl_do(&x, now,
+				      fl_release(name, st.holders[0].session,
+						 st.holders[0].token));
+			else
+				fl_do(&x, now,
+				      fl_sem_release(name,
+						     st.holders[0].session,
+						     st.holders[0].token));
+			break;
+		}
+		case 5:
+			fl_do(&x, now, fl_kick(name));
+			kicked += x.res.res.n_wakes;
+			break;
+		case 6:
+			fl_do(&x, now, fl_expire(sess[si], ka[si]));
+			break;
+		case 7:
+			/* Keep all but session si alive. */
+			for (size_t i = 0; i < 6; i++)
+				if (i != si)
+					ids[n++] = sess[i];
+			fl_do(&x, now, fl_keepalive(ids, n));
+			for (size_t i = 0; i < 6; i++)
+				if (i != si)
+					ka[i] = x.t.index;
+			break;
+		default:
+			fl_do(&x, now, fl_close_session(sess[si]));
+			break;
+		}
+		code = x.res.res.reply.code;
+		wake_model_apply(&m, &x.res.res);
+		if (code == COORD_ESESSION || code == COORD_ESESSION_EXPIRED ||
+		    (r >> 12) % 9 == 8)
+			wake_session_new(&x, &m, sess, ka, si, now,
+					 500 + (r >> 24) % 1500);
+		m.matched = 0;
+		m.wrong = false;
+		ft_code_eq(fsm_queues_each(x.t.f, wake_model_check, &m),
+			   COORD_OK);
+		ck_assert_msg(!m.wrong && m.matched == m.n,
+			      "step %d: the reported wake times are not the "
+			      "state's", step);
+		for (size_t i = 0; i < m.n; i++) {
+			with_sem += m.v[i].kind == FSM_QUEUE_SEM;
+			with_lock += m.v[i].kind == FSM_QUEUE_LOCK;
+		}
+	}
+	/* The run had both kinds of queue waiting on a time, and kicks
+	 * that changed a queue. */
+	ck_assert_uint_gt(with_sem, 10);
+	ck_assert_uint_gt(with_lock, 100);
+	ck_assert_uint_gt(kicked, 0);
+	fl_close(&x);
+}
+END_TEST
+
 Suite *fsm_lock_suite(void)
 {
 	Suite *s = suite_create("fsm_lock");
@@ -660,5 +840,6 @@ Suite *fsm_lock_suite(void)
 	FT_ADD(s, revoke_of_a_session_lease_ends_the_session);
 	FT_ADD(s, tokens_rise_across_a_snapshot);
 	FT_ADD(s, status_check_and_wake_reads);
+	FT_ADD(s, stored_queues_report_their_wake_times);
 	return s;
 }
