@@ -193,7 +193,7 @@ static void metrics_body(struct net *net, struct evbuffer *b)
 {
 	struct raft *r = node_raft(net->node);
 	const struct node_stats *st = node_stats(net->node);
-	uint64_t cum = 0, cache_hits, cache_misses;
+	uint64_t cum = 0, cache_hits, cache_misses, wb_deferred, wb_flushes;
 	bool state = !net->cfg->metrics_no_state;
 
 	metric(b, "coord_raft_term", "gauge", "Current Raft term.",
@@ -246,6 +246,13 @@ static void metrics_body(struct net *net, struct evbuffer *b)
 	metric(b, "coord_store_cache_misses_total", "counter",
 	       "State machine record reads that went to LevelDB.",
 	       cache_misses);
+	store_writeback_stats(node_store(net->node), &wb_deferred, &wb_flushes);
+	metric(b, "coord_store_writes_deferred_total", "counter",
+	       "State machine commands whose writes waited in the read "
+	       "cache for the next flush.", wb_deferred);
+	metric(b, "coord_store_flushes_total", "counter",
+	       "Batches of waiting state machine writes written to LevelDB.",
+	       wb_flushes);
 	metric(b, "coord_ready_entries_total", "counter",
 	       "Log entries persisted, summed over Readies.",
 	       st->ready_entries);

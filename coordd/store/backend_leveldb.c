@@ -5,10 +5,11 @@
  * generation when the call, snapshot or iterator was made), so the fsm's
  * memcmp order is LevelDB's order within the prefix. Writes are one
  * WriteBatch with sync=false: the synced Raft log is the durable record,
- * and replaying it restores an fsm write a crash lost. Reads verify
- * LevelDB's block checksums. Snapshots are LevelDB snapshots; an iterator
- * reads through its snapshot, or through LevelDB's implicit one taken
- * when it is created.
+ * and replaying it restores an fsm write a crash lost. Most writes wait
+ * in the read cache for the next flush (write-back, store_int.h). Reads
+ * verify LevelDB's block checksums. Snapshots are LevelDB snapshots; an
+ * iterator reads through its snapshot, or through LevelDB's implicit one
+ * taken when it is created (both after a flush).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,9 @@ static void drop_got(struct store_backend *b)
  * The read cache (store_int.h).
  */
 
+/* Drops every slot, dirty ones too: called when their writes are lost
+ * anyway (a failed write fails the store) or belong to a generation no
+ * longer live. */
 static void cache_clear(struct store_backend *b)
 {
 	if (b->cache == NULL)
@@ -77,6 +81,7 @@ static void cache_clear(struct store_backend *b)
 		coord_free(b->s->alloc, b->cache[i].buf);
 		memset(&b->cache[i], 0, sizeof(b->cache[i]));
 	}
+	b->n_dirty = 0;
 	b->cache_gen = b->s->gen;
 }
 
@@ -104,7 +109,8 @@ static bool slot_holds(const struct store_cache_slot *c, const uint8_t *key,
 }
 
 /* The slot of key now says (found, value); a record too large for a slot
- * only empties the slot if it held the key. */
+ * only empties the slot if it held the key. A dirty slot of another key
+ * stays as it is (a read leaves it; a write flushes first). */
 static void cache_fill(struct store_backend *b, const uint8_t *key,
 		       size_t len, bool found, const uint8_t *value,
 		       size_t value_len)
@@ -114,8 +120,11 @@ static void cache_fill(struct store_backend *b, const uint8_t *key,
 
 	if (c == NULL)
 		return;
+	if (c->dirty && !slot_holds(c, key, len))
+		return;                 /* another key's write waits in it */
 	if (need > STORE_CACHE_RECORD_MAX) {
 		if (slot_holds(c, key, len)) {
+			COORD_ASSERT(!c->dirty);
 			coord_free(b->s->alloc, c->buf);
 			memset(c, 0, sizeof(*c));
 		}
@@ -134,6 +143,107 @@ static void cache_fill(struct store_backend *b, const uint8_t *key,
 	c->key_len = (uint32_t)len;
 	c->value_len = found ? (uint32_t)value_len : 0;
 	c->found = found;
+}
+
+void store_writeback_stats(const struct store *s, uint64_t *deferred,
+			   uint64_t *flushes)
+{
+	*deferred = s->backend.writes_deferred;
+	*flushes = s->backend.flushes;
+}
+
+int store_backend_flush(struct store_backend *b)
+{
+	int rv = COORD_OK;
+
+	if (b->n_dirty == 0)
+		return COORD_OK;
+	/* Records of a generation no longer live are not written under
+	 * the live one's prefix: the install that replaced it made them
+	 * moot. */
+	if (b->cache_gen != b->s->gen) {
+		cache_clear(b);
+		return COORD_OK;
+	}
+	leveldb_writebatch_clear(b->batch);
+	for (size_t i = 0; i < b->n_dirty && rv == COORD_OK; i++) {
+		struct store_cache_slot *c = &b->cache[b->dirty[i]];
+
+		COORD_ASSERT(c->dirty);
+		rv = full_key(b, c->buf, c->key_len);
+		if (rv != COORD_OK)
+			break;
+		if (c->found)
+			leveldb_writebatch_put(b->batch, (const char *)b->key,
+					       STORE_FSM_PREFIX_LEN + c->key_len,
+					       (const char *)c->buf + c->key_len,
+					       c->value_len);
+		else
+			leveldb_writebatch_delete(b->batch,
+						  (const char *)b->key,
+						  STORE_FSM_PREFIX_LEN +
+							  c->key_len);
+		c->dirty = false;
+	}
+	if (rv == COORD_OK)
+		rv = store_batch_write(b->s, b->batch, false,
+				       "writing fsm records");
+	if (rv != COORD_OK) {
+		/* The store has failed (or is out of memory): the records
+		 * are lost, and so is the cache's claim to them. */
+		b->s->failed = true;
+		cache_clear(b);
+		return rv;
+	}
+	b->n_dirty = 0;
+	b->flushes++;
+	return COORD_OK;
+}
+
+/* Whether write() may leave writes[] in the slots alone: every record
+ * fits a slot, each slot holds no other key's dirty record, and no two
+ * of these keys share a slot. Stamps the slots with this call. */
+static bool defer_ok(struct store_backend *b,
+		     const struct fsm_backend_write *writes, size_t n)
+{
+	/* A failed store refuses writes at once (store_batch_write()). */
+	if (b->cache == NULL || b->dirty == NULL || b->s->failed)
+		return false;
+	b->stamp++;
+	for (size_t i = 0; i < n; i++) {
+		const struct fsm_backend_write *w = &writes[i];
+		struct store_cache_slot *c = cache_slot(b, w->key, w->key_len);
+		size_t need = w->key_len +
+			      (w->type == FSM_BACKEND_PUT ? w->value_len : 0);
+
+		if (w->type != FSM_BACKEND_PUT &&
+		    w->type != FSM_BACKEND_DELETE)
+			return false;
+		if (need > STORE_CACHE_RECORD_MAX)
+			return false;
+		if (c->dirty && !slot_holds(c, w->key, w->key_len))
+			return false;
+		if (c->stamp == b->stamp) {
+			const struct fsm_backend_write *o = &writes[c->stamp_at];
+
+			if (o->key_len != w->key_len ||
+			    (w->key_len > 0 &&
+			     memcmp(o->key, w->key, w->key_len) != 0))
+				return false;
+		}
+		if (c->buf == NULL) {
+			/* Allocated here so that filling cannot fail; a
+			 * key_len no key has keeps it empty until then. */
+			c->buf = coord_malloc(b->s->alloc,
+					      STORE_CACHE_RECORD_MAX);
+			if (c->buf == NULL)
+				return false;
+			c->key_len = UINT32_MAX;
+		}
+		c->stamp = b->stamp;
+		c->stamp_at = (uint32_t)i;
+	}
+	return true;
 }
 
 void store_cache_stats(const struct store *s, uint64_t *hits,
@@ -184,6 +294,27 @@ static int be_write(struct fsm_backend *fb,
 	int rv;
 
 	drop_got(b);
+	if (defer_ok(b, writes, n)) {
+		for (size_t i = 0; i < n; i++) {
+			const struct fsm_backend_write *w = &writes[i];
+			struct store_cache_slot *c =
+				cache_slot(b, w->key, w->key_len);
+
+			if (!c->dirty)
+				b->dirty[b->n_dirty++] =
+					(uint32_t)(c - b->cache);
+			cache_fill(b, w->key, w->key_len,
+				   w->type == FSM_BACKEND_PUT, w->value,
+				   w->value_len);
+			c->dirty = true;
+		}
+		b->writes_deferred++;
+		return COORD_OK;
+	}
+	/* Through to LevelDB, after what waits: the order of writes. */
+	rv = store_backend_flush(b);
+	if (rv != COORD_OK)
+		return rv;
 	leveldb_writebatch_clear(b->batch);
 	for (size_t i = 0; i < n; i++) {
 		const struct fsm_backend_write *w = &writes[i];
@@ -224,8 +355,12 @@ static int be_snap_new(struct fsm_backend *fb, struct fsm_backend_snap **out)
 {
 	struct store_backend *b = backend_of(fb);
 	struct store_backend_snap *sn;
+	int rv;
 
 	*out = NULL;
+	rv = store_backend_flush(b);
+	if (rv != COORD_OK)
+		return rv;
 	sn = coord_malloc(b->s->alloc, sizeof(*sn));
 	if (sn == NULL) {
 		store_errf(b->s, "out of memory for an fsm snapshot");
@@ -259,8 +394,15 @@ static int be_iter_new(struct fsm_backend *fb, struct fsm_backend_snap *fs,
 	struct store_backend *b = backend_of(fb);
 	struct store_backend_snap *sn = (struct store_backend_snap *)fs;
 	struct store_backend_iter *it;
+	int rv;
 
 	*out = NULL;
+	/* A snapshot's iterator reads what was flushed when it was made. */
+	if (sn == NULL) {
+		rv = store_backend_flush(b);
+		if (rv != COORD_OK)
+			return rv;
+	}
 	it = coord_malloc(b->s->alloc, sizeof(*it));
 	if (it == NULL) {
 		store_errf(b->s, "out of memory for an fsm iterator");
@@ -404,11 +546,16 @@ void store_backend_init(struct store_backend *b, struct store *s)
 	b->base.ops = &store_backend_ops;
 	b->s = s;
 	b->batch = leveldb_writebatch_create();
-	/* Without room for the table, no cache: every get() reads LevelDB. */
+	/* Without room for the table (and the list of its dirty slots,
+	 * after it), no cache: every get() reads LevelDB, every write()
+	 * writes it. */
 	b->cache = coord_malloc(s->alloc,
-				STORE_CACHE_SLOTS * sizeof(*b->cache));
-	if (b->cache != NULL)
+				STORE_CACHE_SLOTS * (sizeof(*b->cache) +
+						     sizeof(*b->dirty)));
+	if (b->cache != NULL) {
 		memset(b->cache, 0, STORE_CACHE_SLOTS * sizeof(*b->cache));
+		b->dirty = (uint32_t *)(b->cache + STORE_CACHE_SLOTS);
+	}
 	b->cache_gen = s->gen;
 }
 
@@ -417,6 +564,8 @@ void store_backend_close(struct store_backend *b)
 	COORD_ASSERT(b->n_iters == 0);
 	COORD_ASSERT(b->n_snaps == 0);
 	drop_got(b);
+	/* A failure here loses what the Raft log replays. */
+	(void)store_backend_flush(b);
 	cache_clear(b);
 	coord_free(b->s->alloc, b->cache);
 	leveldb_writebatch_destroy(b->batch);

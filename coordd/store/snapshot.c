@@ -51,8 +51,13 @@ int store_snapshot_reader_new(struct store *s,
 			      struct store_snapshot_reader **out)
 {
 	struct store_snapshot_reader *r;
+	int rv;
 
 	*out = NULL;
+	/* It reads LevelDB: the fsm's waiting writes go there first. */
+	rv = store_backend_flush(&s->backend);
+	if (rv != COORD_OK)
+		return rv;
 	r = coord_malloc(s->alloc, sizeof(*r));
 	if (r == NULL) {
 		store_errf(s, "out of memory for a snapshot reader");

@@ -286,6 +286,10 @@ uint64_t store_log_syncs(const struct store *s);
  * get()s that read LevelDB, since the store was opened. */
 void store_cache_stats(const struct store *s, uint64_t *hits,
 		       uint64_t *misses);
+/* Its write-back (store_int.h): write()s that waited in the cache, and
+ * batches of them written to LevelDB, since the store was opened. */
+void store_writeback_stats(const struct store *s, uint64_t *deferred,
+			   uint64_t *flushes);
 
 /*
  * The fsm's keyspace as a struct fsm_backend (coordd/fsm/backend.h), kept

@@ -167,9 +167,22 @@ int store_rec_run_next(struct store_run_cursor *c, struct raft_entry *e);
  * in lock-uncontended (docs/performance.md, run 13). Bounded: at most
  * STORE_CACHE_SLOTS records of at most STORE_CACHE_RECORD_MAX bytes
  * (key and value) each. Exact: write() updates the slots of the keys it
- * writes once LevelDB took the batch, and the whole table is dropped
- * when the live generation changes (a snapshot install) or a write
- * fails. */
+ * writes, and the whole table is dropped when the live generation
+ * changes (a snapshot install) or a write fails.
+ *
+ * Write-back: a write() whose every record fits a slot, and whose slots
+ * hold no other key's pending record, only fills the slots, marked
+ * dirty; the dirty slots go to LevelDB as one batch, each key once,
+ * at store_backend_flush() -- before the applied index is recorded
+ * (store_applied_set()), before an iterator, a snapshot or a snapshot
+ * reader is made, before a snapshot install and at close -- or first
+ * thing in a write() that cannot wait. A node applies a Ready's
+ * entries, then records the applied index: so the records every
+ * command rewrites (the meta and counter records, a client's, a busy
+ * lock's queue) reach LevelDB's memtable once a Ready, not once a
+ * command (docs/performance.md, run 14). LevelDB holds the state after
+ * some whole command at any time, as before: a crash loses at most
+ * writes the Raft log replays. Bounded by the table. */
 #define STORE_CACHE_SLOTS 4096                  /* a power of two */
 #define STORE_CACHE_RECORD_MAX 1024
 
@@ -178,7 +191,10 @@ struct store_cache_slot {
 				     * STORE_CACHE_RECORD_MAX bytes; NULL: empty */
 	uint32_t key_len;
 	uint32_t value_len;
+	uint32_t stamp;             /* the write() that last claimed it, */
+	uint32_t stamp_at;          /* for which of its records */
 	bool found;                 /* false: the key is known absent */
+	bool dirty;                 /* written, not in LevelDB yet */
 };
 
 struct store_backend {
@@ -194,10 +210,18 @@ struct store_backend {
 	leveldb_writebatch_t *batch;
 	size_t n_iters;
 	size_t n_snaps;
+	uint32_t *dirty;            /* the dirty slots, STORE_CACHE_SLOTS */
+	size_t n_dirty;
+	uint32_t stamp;             /* write() calls, for the slots' stamp */
+	uint64_t writes_deferred;   /* write() calls that only filled slots */
+	uint64_t flushes;           /* batches of dirty slots written */
 };
 
 void store_backend_init(struct store_backend *b, struct store *s);
 void store_backend_close(struct store_backend *b);
+/* Writes the dirty slots to LevelDB as one batch (nothing when none).
+ * A failure fails the store (store_batch_write()). */
+int store_backend_flush(struct store_backend *b);
 /* Makes key_cap >= n. */
 int store_backend_key_reserve(struct store_backend *b, size_t n);
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "coordd/fsm/fsm.h"
 #include "coordd/store/store_int.h"
@@ -233,13 +235,15 @@ static struct proto_cmd random_cmd(uint64_t *x, uint64_t rev, char *key,
 }
 
 /* The whole keyspace as bytes, for byte-identical comparison. */
-static size_t dump(struct fsm_backend *b, uint8_t **out)
+/* Every record through an iterator over snap (NULL: now), as bytes. */
+static size_t dump_snap(struct fsm_backend *b, struct fsm_backend_snap *snap,
+			uint8_t **out)
 {
 	struct fsm_backend_iter *it;
 	size_t n = 0, cap = 4096;
 	uint8_t *buf = malloc(cap);
 
-	st_code_eq(b->ops->iter_new(b, NULL, &it), COORD_OK);
+	st_code_eq(b->ops->iter_new(b, snap, &it), COORD_OK);
 	for (b->ops->iter_seek(it, (const uint8_t *)"", 0);
 	     b->ops->iter_valid(it); b->ops->iter_next(it)) {
 		size_t kl, vl;
@@ -258,6 +262,23 @@ static size_t dump(struct fsm_backend *b, uint8_t **out)
 	b->ops->iter_free(it);
 	*out = buf;
 	return n;
+}
+
+static size_t dump(struct fsm_backend *b, uint8_t **out)
+{
+	return dump_snap(b, NULL, out);
+}
+
+/* Both backends hold the same records. */
+static void same_dump(struct fsm_backend *lb, struct fsm_backend *mem)
+{
+	uint8_t *da, *db;
+	size_t la = dump(mem, &da), lb_len = dump(lb, &db);
+
+	ck_assert_uint_eq(lb_len, la);
+	ck_assert(la == 0 || memcmp(da, db, la) == 0);
+	free(da);
+	free(db);
 }
 
 /* One step of a xorshift generator. */
@@ -289,12 +310,64 @@ static void same_get(struct fsm_backend *lb, struct fsm_backend *mem,
 }
 
 /*
+ * Write-back (store_int.h): a write() that waits in the cache is not in
+ * LevelDB until a flush -- here an iterator's -- so a process that dies
+ * before it leaves LevelDB at the last flushed write() (the Raft log
+ * replays the rest); the applied index is recorded after a flush.
+ */
+START_TEST(waiting_writes_reach_leveldb_at_a_flush)
+{
+	struct fx f;
+	struct fsm_backend_write w;
+	const uint8_t *v;
+	size_t len;
+	pid_t pid;
+	int status;
+
+	fx_open(&f);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct fsm_backend_iter *it;
+		uint64_t deferred, flushes;
+
+		bc_put(&w, "k1", "v1");
+		if (f.b->ops->write(f.b, &w, 1) != COORD_OK ||
+		    f.b->ops->iter_new(f.b, NULL, &it) != COORD_OK)
+			_exit(2);
+		f.b->ops->iter_free(it);
+		bc_put(&w, "k2", "v2");
+		if (f.b->ops->write(f.b, &w, 1) != COORD_OK ||
+		    f.b->ops->get(f.b, (const uint8_t *)"k2", 2, &v, &len) !=
+			    COORD_OK)
+			_exit(3);
+		store_writeback_stats(f.s, &deferred, &flushes);
+		/* Died here: k2 waits still. */
+		_exit(deferred == 2 && flushes == 1 ? 0 : 4);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child status %d", status);
+	fx_reopen(&f);
+	st_code_eq(f.b->ops->get(f.b, (const uint8_t *)"k1", 2, &v, &len),
+		   COORD_OK);
+	ck_assert_uint_eq(len, 2);
+	st_code_eq(f.b->ops->get(f.b, (const uint8_t *)"k2", 2, &v, &len),
+		   COORD_ENOTFOUND);
+	fx_close(&f);
+}
+END_TEST
+
+/*
  * The read cache (store_int.h) answers as LevelDB would: random batches
  * of puts and deletes over more keys than it has slots (so that keys
  * share slots), values on both sides of STORE_CACHE_RECORD_MAX, a key
  * written twice in one batch, each followed by reads through the
  * LevelDB backend and the in-memory one; a reopen halfway starts with an
- * empty cache.
+ * empty cache. With write-back (most batches wait in the slots), now and
+ * then an iterator over everything must see the same records as the
+ * in-memory one, and a snapshot taken before more writes must keep what
+ * it saw.
  */
 START_TEST(backend_read_cache_answers_as_leveldb_would)
 {
@@ -302,7 +375,10 @@ START_TEST(backend_read_cache_answers_as_leveldb_would)
 	struct fsm_backend *mem;
 	uint64_t x = 0x9e3779b97f4a7c15u + (uint64_t)_i;
 	static uint8_t vals[4][STORE_CACHE_RECORD_MAX + 64];
-	uint64_t hits, misses;
+	uint64_t hits, misses, deferred, flushes;
+	struct fsm_backend_snap *snap = NULL;
+	uint8_t *snap_dump = NULL;
+	size_t snap_len = 0;
 
 	fx_open(&f);
 	st_code_eq(fsm_backend_mem_new(NULL, &mem), COORD_OK);
@@ -346,13 +422,41 @@ START_TEST(backend_read_cache_answers_as_leveldb_would)
 
 			same_get(f.b, mem, (const uint8_t *)&k, 8);
 		}
-		if (round == 1500)
-			fx_reopen(&f);
+		if (round % 97 == 0)
+			same_dump(f.b, mem);
+		if (round % 500 == 0) {
+			uint8_t *now;
+
+			/* The snapshot holds the writes still waiting. */
+			st_code_eq(f.b->ops->snap_new(f.b, &snap), COORD_OK);
+			snap_len = dump_snap(f.b, snap, &snap_dump);
+			ck_assert_uint_eq(dump(mem, &now), snap_len);
+			ck_assert(memcmp(now, snap_dump, snap_len) == 0);
+			free(now);
+		}
+		if (round % 500 == 250) {
+			uint8_t *again;
+
+			ck_assert_uint_eq(dump_snap(f.b, snap, &again),
+					  snap_len);
+			ck_assert(memcmp(again, snap_dump, snap_len) == 0);
+			free(again);
+			free(snap_dump);
+			f.b->ops->snap_free(snap);
+		}
+		if (round == 1400)
+			fx_reopen(&f);  /* no snapshot open then */
 	}
-	/* The cache answered some reads, and LevelDB others. */
+	same_dump(f.b, mem);
+	/* The cache answered some reads, and LevelDB others; most writes
+	 * waited, and went in fewer batches. */
 	store_cache_stats(f.s, &hits, &misses);
 	ck_assert_uint_gt(hits, 1000);
 	ck_assert_uint_gt(misses, 100);
+	store_writeback_stats(f.s, &deferred, &flushes);
+	ck_assert_uint_gt(deferred, 100);
+	ck_assert_uint_gt(flushes, 0);
+	ck_assert_uint_lt(flushes, deferred);
 	fsm_backend_mem_free(mem);
 	fx_close(&f);
 }
@@ -418,6 +522,7 @@ Suite *store_backend_suite(void)
 	ST_ADD(s, backend_batch_is_atomic_and_last_write_wins);
 	ST_ADD(s, backend_snapshots_and_iterators_see_their_moment);
 	ST_ADD(s, backend_takes_keys_of_any_bytes);
+	ST_ADD(s, waiting_writes_reach_leveldb_at_a_flush);
 	ST_ADD_LOOP(s, backend_read_cache_answers_as_leveldb_would, 0, 2);
 	ST_ADD_LOOP(s, fsm_on_leveldb_matches_fsm_in_memory, 0, 4);
 	return s;
