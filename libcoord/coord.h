@@ -678,6 +678,20 @@ COORD_API coord_err_t coord_lock_put_release(struct coord_lock *l,
 					     const void *value,
 					     size_t value_len,
 					     uint64_t *revision);
+/* The same, asynchronously: fn gets the code and, with COORD_OK, the
+ * revision, from the client's loop. The handle stays valid until then
+ * (one put and release at a time: COORD_EINVAL for a second); with
+ * COORD_OK it is freed before fn is called, on an error it stays yours
+ * as above (or went with its session). COORD_OK when it started; else fn
+ * is not called: COORD_ELOCK_LOST (nothing sent), COORD_EINVAL,
+ * COORD_ENOMEM. */
+COORD_API coord_err_t coord_lock_put_release_async(struct coord_lock *l,
+						   const void *key,
+						   size_t key_len,
+						   const void *value,
+						   size_t value_len,
+						   coord_put_fn fn,
+						   void *arg);
 COORD_API uint64_t coord_lock_token(const struct coord_lock *l);
 COORD_API enum coord_lock_state coord_lock_state(const struct coord_lock *l);
 COORD_API struct coord_session *coord_lock_session(const struct coord_lock *l);

@@ -775,6 +775,27 @@ coord_err_t coord_lock_txn(struct coord_lock *l,
 						      else_ops, n_else, out));
 }
 
+/* The LOCK_RELEASE_PUT of l (key and value borrowed); COORD_ELOCK_LOST
+ * when l is known lost. */
+static int put_release_request(struct coord_lock *l, const void *key,
+			       size_t key_len, const void *value,
+			       size_t value_len, struct proto_request *rq)
+{
+	struct coord_fence f;
+	int rc = lock_fence(l, &f);
+
+	if (rc != COORD_OK)
+		return rc;
+	memset(rq, 0, sizeof(*rq));
+	rq->kind = PROTO_LOCK_RELEASE_PUT;
+	rq->u.release_put.name = proto_bytes_make(l->name, l->name_len);
+	rq->u.release_put.session = l->s->id;
+	rq->u.release_put.token = l->token;
+	rq->u.release_put.key = proto_bytes_make(key, key_len);
+	rq->u.release_put.value = proto_bytes_make(value, value_len);
+	return COORD_OK;
+}
+
 static void put_release_done(struct coord_client *c, void *arg, int code,
 			     const struct proto_response *r)
 {
@@ -787,7 +808,6 @@ coord_err_t coord_lock_put_release(struct coord_lock *l, const void *key,
 				   size_t key_len, const void *value,
 				   size_t value_len, uint64_t *revision)
 {
-	struct coord_fence f;
 	struct proto_request rq;
 	uint64_t rev = 0;
 	int rc;
@@ -797,16 +817,9 @@ coord_err_t coord_lock_put_release(struct coord_lock *l, const void *key,
 			"callback");
 		return COORD_EINVAL;
 	}
-	rc = lock_fence(l, &f);
+	rc = put_release_request(l, key, key_len, value, value_len, &rq);
 	if (rc != COORD_OK)
 		return rc;
-	memset(&rq, 0, sizeof(rq));
-	rq.kind = PROTO_LOCK_RELEASE_PUT;
-	rq.u.release_put.name = proto_bytes_make(l->name, l->name_len);
-	rq.u.release_put.session = l->s->id;
-	rq.u.release_put.token = l->token;
-	rq.u.release_put.key = proto_bytes_make(key, key_len);
-	rq.u.release_put.value = proto_bytes_make(value, value_len);
 	rc = lock_fenced_result(l, lc_call(l->s->c, &rq, put_release_done,
 					   &rev));
 	if (rc != COORD_OK)
@@ -814,6 +827,68 @@ coord_err_t coord_lock_put_release(struct coord_lock *l, const void *key,
 	if (revision != NULL)
 		*revision = rev;
 	lc_lock_free(l);
+	return COORD_OK;
+}
+
+struct put_release_ctx {
+	struct lock_ctx lk;         /* the handle, found again at the end */
+	coord_put_fn fn;
+	void *arg;
+};
+
+static void put_release_async_done(struct coord_client *c, void *arg,
+				   int code, const struct proto_response *r)
+{
+	struct put_release_ctx *x = arg;
+	struct coord_lock *l = lock_find(c, &x->lk);
+	uint64_t rev = code == COORD_OK ? r->u.kv.revision : 0;
+
+	if (l != NULL) {
+		l->releasing = false;
+		if (code == COORD_OK)
+			lc_lock_free(l);
+		else
+			(void)lock_fenced_result(l, code);
+	}
+	lc_dispatch_enter(c);
+	x->fn(x->arg, code, rev);
+	lc_dispatch_leave(c);
+	free(x);
+}
+
+coord_err_t coord_lock_put_release_async(struct coord_lock *l,
+					 const void *key, size_t key_len,
+					 const void *value, size_t value_len,
+					 coord_put_fn fn, void *arg)
+{
+	struct proto_request rq;
+	struct put_release_ctx *x;
+	int rc;
+
+	if (l == NULL || fn == NULL)
+		return COORD_EINVAL;
+	if (l->releasing) {
+		lc_errf(l->s->c, "lock %.*s: a put and release is already "
+			"under way", (int)l->name_len, (const char *)l->name);
+		return COORD_EINVAL;
+	}
+	rc = put_release_request(l, key, key_len, value, value_len, &rq);
+	if (rc != COORD_OK)
+		return rc;
+	x = malloc(sizeof(*x));
+	if (x == NULL)
+		return COORD_ENOMEM;
+	x->lk.session = l->s->id;
+	x->lk.lock = l->local_id;
+	x->lk.resend = false;
+	x->fn = fn;
+	x->arg = arg;
+	rc = lc_call_async(l->s->c, &rq, 0, put_release_async_done, x);
+	if (rc != COORD_OK) {
+		free(x);
+		return rc;
+	}
+	l->releasing = true;
 	return COORD_OK;
 }
 

@@ -46,6 +46,7 @@ struct coord_lock {
 	struct event *timer;        /* its timeout, NULL: none */
 	bool giving_up;             /* timed out: cancelling */
 	bool finished;              /* fn was called */
+	bool releasing;             /* a put and release is out */
 };
 
 /* A claim of a job queue: its request until granted, then the job. */

@@ -124,6 +124,7 @@ struct lk_opts {
 	const char *leader_http;
 	const char *lock;           /* lock-holder */
 	const char *cycle;          /* "split" or "combined" */
+	int conns;                  /* 0: a thread and client per client */
 };
 
 struct lk_bench;
@@ -145,6 +146,19 @@ struct lk_worker {
 	struct coord_session **ss;
 	size_t n_ss;
 	atomic_uint_fast64_t jeopardy, lost;
+	/* --conns: the logical clients this client carries */
+	struct lk_slot *slots;
+	int n_slots;
+};
+
+/* --conns: a logical client carried by a worker's client, its cycle
+ * driven by libcoord's callbacks on the worker's thread. */
+struct lk_slot {
+	struct lk_worker *w;
+	struct coord_session *s;
+	char lock[256], res[256];
+	uint64_t t0, t_acq;
+	bool busy;                  /* a cycle is out */
 };
 
 struct lk_bench {
@@ -316,6 +330,108 @@ static void lock_cycle(struct lk_worker *w, const char *lock,
 	}
 }
 
+/* --conns (the combined cycle): acquire, then the put and release in one
+ * request, each answered in a callback; the next cycle starts from the
+ * last callback. A failed step leaves the slot idle: the worker's loop
+ * starts it again after LK_RETRY_PAUSE_MS. */
+static void slot_start(struct lk_slot *t);
+
+static void slot_put_released(void *arg, coord_err_t code, uint64_t rev)
+{
+	struct lk_slot *t = arg;
+	struct lk_worker *w = t->w;
+
+	(void)rev;
+	t->busy = false;
+	if (atomic_load(&w->b->stop))
+		return;
+	if (code == COORD_EFENCED || code == COORD_ELOCK_LOST) {
+		w->fence_rejected++;
+		return;
+	}
+	if (code != COORD_OK) {
+		w_err(w, code, "fenced put and release");
+		return;
+	}
+	w->ops++;
+	w_lat(w, t->t_acq - t->t0, bench_mono_ns() - t->t0);
+	slot_start(t);
+}
+
+static void slot_granted(void *arg, coord_err_t code, struct coord_lock *l)
+{
+	struct lk_slot *t = arg;
+	struct lk_worker *w = t->w;
+	int rc;
+
+	t->t_acq = bench_mono_ns();
+	if (code != COORD_OK) {
+		t->busy = false;
+		if (code != COORD_ECANCELED)
+			w_err(w, code, "acquire");
+		return;
+	}
+	rc = coord_lock_put_release_async(l, t->res, strlen(t->res),
+					  w->b->val, w->b->o.val_size,
+					  slot_put_released, t);
+	if (rc != COORD_OK) {
+		t->busy = false;
+		w_err(w, rc, "fenced put and release");
+		/* Sent nothing: the lock may be held; a release from a
+		 * callback is sent, not waited for. */
+		coord_lock_release(l);
+	}
+}
+
+static void slot_start(struct lk_slot *t)
+{
+	struct lk_worker *w = t->w;
+	struct coord_lock_opts lo = { .wait = true,
+				      .timeout_ms = w->b->o.timeout_ms };
+	int rc;
+
+	if (atomic_load(&w->b->stop) || t->s == NULL)
+		return;
+	t->t0 = bench_mono_ns();
+	rc = coord_lock_acquire_async(t->s, t->lock, strlen(t->lock), &lo,
+				      slot_granted, t);
+	if (rc != COORD_OK)
+		w_err(w, rc, "acquire");
+	else
+		t->busy = true;
+}
+
+/* The worker's loop with --conns: idle slots (a failed step, a lost
+ * session renewed here, outside any callback) start again. */
+static void slots_run(struct lk_worker *w)
+{
+	struct lk_bench *b = w->b;
+
+	while (!atomic_load(&b->stop)) {
+		for (int i = 0; i < w->n_slots; i++) {
+			struct lk_slot *t = &w->slots[i];
+
+			if (t->busy)
+				continue;
+			if (t->s == NULL ||
+			    coord_session_state(t->s) == COORD_SESSION_LOST) {
+				int rc;
+
+				coord_session_close(t->s);
+				t->s = NULL;
+				rc = coord_session_open(w->c, b->o.ttl_ms,
+							&t->s);
+				if (rc != COORD_OK) {
+					w_err(w, rc, "session open");
+					continue;
+				}
+			}
+			slot_start(t);
+		}
+		coord_client_run(w->c, LK_RETRY_PAUSE_MS);
+	}
+}
+
 static void churn_cycle(struct lk_worker *w)
 {
 	struct coord_session *s = NULL;
@@ -470,6 +586,18 @@ static int w_setup(struct lk_worker *w)
 		return scale_setup(w);
 	if (b->wl == LW_CHURN)
 		return COORD_OK;
+	for (int i = 0; i < w->n_slots; i++) {
+		struct lk_slot *t = &w->slots[i];
+
+		rc = coord_session_open(w->c, b->o.ttl_ms, &t->s);
+		if (rc != COORD_OK) {
+			fprintf(stderr, "coord-bench: session open: %s (%s)\n",
+				coord_strerror(rc), coord_errmsg(w->c));
+			return rc;
+		}
+	}
+	if (w->n_slots > 0)
+		return COORD_OK;
 	rc = coord_session_open(w->c, b->o.ttl_ms, &w->s);
 	if (rc != COORD_OK)
 		fprintf(stderr, "coord-bench: session open: %s (%s)\n",
@@ -497,7 +625,10 @@ static void *w_main(void *arg)
 		snprintf(lock, sizeof(lock), "%s/lock/%d", b->prefix, w->id);
 		snprintf(res, sizeof(res), "%s/res/%d", b->prefix, w->id);
 	}
-	while (w->setup_rc == COORD_OK && !atomic_load(&b->stop)) {
+	if (w->setup_rc == COORD_OK && w->n_slots > 0)
+		slots_run(w);
+	while (w->setup_rc == COORD_OK && w->n_slots == 0 &&
+	       !atomic_load(&b->stop)) {
 		if (b->wl == LW_CHURN)
 			churn_cycle(w);
 		else if (b->wl == LW_SCALE)
@@ -508,6 +639,8 @@ static void *w_main(void *arg)
 	/* Closing is part of the teardown, not of the figures. */
 	scale_close_all(w);
 	coord_session_close(w->s);
+	for (int i = 0; i < w->n_slots; i++)
+		coord_session_close(w->slots[i].s);
 	coord_client_free(w->c);
 	return NULL;
 }
@@ -624,8 +757,10 @@ static void report_closed(struct lk_bench *b, double secs, double cpu_s,
 	bench_sort_u64(acq, n);
 	bench_sort_u64(cyc, n);
 	printf("RESULT workload=%s clients=%d ops=%" PRIu64 " seconds=%.2f"
-	       " ops_per_s=%.1f", lk_names[b->wl], b->n_w, ops, secs,
+	       " ops_per_s=%.1f", lk_names[b->wl], b->o.clients, ops, secs,
 	       secs > 0 ? (double)ops / secs : 0.0);
+	if (b->o.conns > 0)
+		printf(" conns=%d", b->o.conns);
 	if (b->wl == LW_SEM)
 		printf(" permits=%" PRIu64, sem_permits(b));
 	if (b->wl == LW_CHURN)
@@ -746,6 +881,36 @@ static void wait_end(double seconds)
 			return;
 }
 
+/* --conns: worker w carries logical clients w.id, w.id + conns, ...,
+ * each with the lock (and key) a thread of its own would use. */
+static void slots_init(struct lk_worker *w)
+{
+	struct lk_bench *b = w->b;
+	int n = (b->o.clients - w->id + b->o.conns - 1) / b->o.conns;
+
+	w->slots = calloc((size_t)n, sizeof(*w->slots));
+	if (w->slots == NULL) {
+		fprintf(stderr, "coord-bench: out of memory\n");
+		exit(1);
+	}
+	w->n_slots = n;
+	for (int k = 0; k < n; k++) {
+		struct lk_slot *t = &w->slots[k];
+		int id = w->id + k * b->o.conns;
+
+		t->w = w;
+		if (b->wl == LW_CONTENDED) {
+			snprintf(t->lock, sizeof(t->lock), "%s/lock", b->prefix);
+			snprintf(t->res, sizeof(t->res), "%s/res", b->prefix);
+		} else {
+			snprintf(t->lock, sizeof(t->lock), "%s/lock/%d",
+				 b->prefix, id);
+			snprintf(t->res, sizeof(t->res), "%s/res/%d",
+				 b->prefix, id);
+		}
+	}
+}
+
 static int run_threads(struct lk_bench *b)
 {
 	double cpu0 = 0, gen0, lcpu0 = 0, secs, open_s;
@@ -763,6 +928,8 @@ static int run_threads(struct lk_bench *b)
 	for (int i = 0; i < b->n_w; i++) {
 		b->w[i].b = b;
 		b->w[i].id = i;
+		if (b->o.conns > 0)
+			slots_init(&b->w[i]);
 		if (pthread_create(&b->w[i].th, NULL, w_main, &b->w[i]) != 0) {
 			fprintf(stderr, "coord-bench: cannot start thread %d\n",
 				i);
@@ -852,6 +1019,7 @@ static int run_threads(struct lk_bench *b)
 		free(b->w[i].cycle_ns);
 		free(b->w[i].recs);
 		free(b->w[i].ss);
+		free(b->w[i].slots);
 	}
 	free(b->w);
 	pthread_cond_destroy(&b->cv);
@@ -1137,6 +1305,12 @@ static void usage(FILE *f)
 		" (cycle=acquire,put,release);\n"
 		"                       combined: acquire, coord_lock_put_release"
 		" (cycle=acquire,put_release)\n"
+		"  --conns N            lock-contended, lock-uncontended"
+		" (combined cycle): the clients'\n"
+		"                       sessions carried by N clients (one"
+		" connection and thread each),\n"
+		"                       driven by libcoord's asynchronous calls"
+		" (etcd-load's --conns)\n"
 		"  --timeout-ms MS      per request and per acquire (default"
 		" 60000; failover-lock 1000)\n"
 		"  --cpu-pids P,P,...   report these processes' CPU seconds"
@@ -1176,6 +1350,7 @@ static const struct {
 	LK_OPT("--leader-http", 's', leader_http),
 	LK_OPT("--lock", 's', lock),
 	LK_OPT("--cycle", 's', cycle),
+	LK_OPT("--conns", 'i', conns),
 	LK_OPT("--label", 's', label),
 };
 
@@ -1254,6 +1429,15 @@ static int parse(struct lk_bench *b, int argc, char **argv)
 			lk_names[b->wl]);
 		return 2;
 	}
+	if (o->conns != 0 &&
+	    (o->conns < 1 || o->conns > o->clients ||
+	     (b->wl != LW_CONTENDED && b->wl != LW_UNCONTENDED) ||
+	     o->cycle == NULL || strcmp(o->cycle, "combined") != 0)) {
+		fprintf(stderr, "coord-bench %s: --conns 1..clients, with"
+			" lock-contended or lock-uncontended and --cycle"
+			" combined\n", lk_names[b->wl]);
+		return 2;
+	}
 	if (b->wl == LW_FAILOVER && o->kill_log == NULL) {
 		fprintf(stderr, "coord-bench failover-lock: --kill-log is"
 			" needed\n");
@@ -1306,7 +1490,8 @@ int bench_lock(const char *workload, int argc, char **argv)
 		pthread_sigmask(SIG_BLOCK, &set, NULL);
 		b.n_w = b.wl == LW_SCALE ?
 			(int)((b.o.sessions + b.o.per_client - 1) /
-			      b.o.per_client) : b.o.clients;
+			      b.o.per_client) :
+			b.o.conns > 0 ? b.o.conns : b.o.clients;
 		rc = run_threads(&b);
 	}
 	free(b.val);

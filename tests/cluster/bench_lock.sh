@@ -5,7 +5,8 @@
 # - lock-contended, lock-uncontended and sem-cycles: cycles, no failed
 #   acquire, put or release, no fenced put rejected; lock-contended
 #   --cycle combined the same, each cycle's put and release one
-#   LOCK_RELEASE_PUT;
+#   LOCK_RELEASE_PUT; and with --conns (several clients' sessions on
+#   one connection, asynchronous calls) the same;
 # - session-churn: opens and closes;
 # - expiry-handoff: the waiter is granted after the SIGSTOPped holder's
 #   TTL (from the leader's apply of its last keepalive), with a larger
@@ -87,6 +88,22 @@ equal "$LINE" fence_rejected 0
 equal "$LINE" cycle acquire,put_release
 [ "$(requests "$leader" LOCK_RELEASE_PUT)" -ge $((base + $(field "$LINE" ops))) ] ||
 	fail "n$leader took fewer LOCK_RELEASE_PUT than cycles: $LINE"
+
+# --conns: the clients' sessions carried by fewer connections, each cycle
+# through libcoord's asynchronous acquire and put-and-release
+# (coord_lock_put_release_async()), one LOCK_RELEASE_PUT a cycle.
+for wl in lock-contended lock-uncontended; do
+	base=$(requests "$leader" LOCK_RELEASE_PUT)
+	run "$wl" --clients 6 --conns 2 --seconds 1 --cycle combined
+	positive "$LINE" ops
+	positive "$LINE" acq_p50_ms
+	equal "$LINE" errors 0
+	equal "$LINE" fence_rejected 0
+	equal "$LINE" clients 6
+	equal "$LINE" conns 2
+	[ "$(requests "$leader" LOCK_RELEASE_PUT)" -ge $((base + $(field "$LINE" ops))) ] ||
+		fail "$wl --conns: n$leader took fewer LOCK_RELEASE_PUT than cycles: $LINE"
+done
 
 run sem-cycles --clients 8 --seconds 1
 equal "$LINE" permits 2
@@ -200,7 +217,9 @@ positive "$round" lock_ms
 
 # Bad options: usage errors, nothing run.
 for args in "lock-contended --bogus 1" "failover-lock --clients 2" \
-	"scale --sessions 0" "lock-holder --holder-ttl-ms 2000" "lock-contended --clients"; do
+	"scale --sessions 0" "lock-holder --holder-ttl-ms 2000" "lock-contended --clients" \
+	"lock-uncontended --conns 2" "session-churn --conns 2 --cycle combined" \
+	"lock-contended --clients 2 --conns 3 --cycle combined"; do
 	# shellcheck disable=SC2086
 	"$BENCH" $args --endpoints "$EPS" >/dev/null 2>&1
 	rc=$?

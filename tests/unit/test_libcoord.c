@@ -691,6 +691,84 @@ START_TEST(async_open_and_acquire_on_the_callers_loop)
 }
 END_TEST
 
+/* coord_lock_put_release_async() from a grant's callback: one at a
+ * time on a handle; with COORD_OK the handle is gone, the revision is
+ * the release's, and the lock is free for the next session. */
+struct pr_run {
+	struct event_base *base;
+	uint64_t token, rev;
+	int code, second, steps;
+};
+
+static void pr_done(void *arg, coord_err_t code, uint64_t revision)
+{
+	struct pr_run *x = arg;
+
+	x->steps++;
+	x->code = code;
+	x->rev = revision;
+	event_base_loopbreak(x->base);
+}
+
+static void pr_lock_cb(void *arg, coord_err_t code, struct coord_lock *l)
+{
+	struct pr_run *x = arg;
+
+	x->steps++;
+	x->code = code;
+	if (code != COORD_OK) {
+		event_base_loopbreak(x->base);
+		return;
+	}
+	x->token = coord_lock_token(l);
+	x->code = coord_lock_put_release_async(l, "pk", 2, "pv", 2, pr_done,
+					       x);
+	x->second = coord_lock_put_release_async(l, "pk", 2, "pv", 2, pr_done,
+						 x);
+	if (x->code != COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+static void pr_open_cb(void *arg, coord_err_t code, struct coord_session *s)
+{
+	struct pr_run *x = arg;
+
+	x->steps++;
+	x->code = code;
+	if (code != COORD_OK ||
+	    coord_lock_acquire_async(s, "PR", 2, NULL, pr_lock_cb, x) !=
+		    COORD_OK)
+		event_base_loopbreak(x->base);
+}
+
+START_TEST(async_put_release_from_a_grants_callback)
+{
+	struct pr_run x = { event_base_new(), 0, 0, -1, -1, 0 };
+	struct coord_lock_opts try = { .wait = false };
+	struct coord_client *c, *b = client();
+	struct coord_session *sb = session(b, 20000);
+	struct coord_lock *lb;
+
+	ck_assert_ptr_nonnull(x.base);
+	cu_code_eq(coord_client_new_async(x.base, fake_ep, NULL, &c), COORD_OK);
+	cu_code_eq(coord_session_open_async(c, 20000, pr_open_cb, &x),
+		   COORD_OK);
+	event_base_dispatch(x.base);
+	cu_code_eq(x.code, COORD_OK);
+	cu_code_eq(x.second, COORD_EINVAL);
+	ck_assert_int_eq(x.steps, 3);
+	ck_assert_uint_gt(x.token, 0);
+	ck_assert_uint_gt(x.rev, x.token);
+	/* Released: another session takes it at once. */
+	cu_code_eq(coord_lock_acquire(sb, "PR", 2, &try, &lb), COORD_OK);
+	cu_code_eq(coord_lock_release(lb), COORD_OK);
+	cu_code_eq(coord_session_close(sb), COORD_OK);
+	coord_client_free(b);
+	coord_client_free(c);
+	event_base_free(x.base);
+}
+END_TEST
+
 static void queued_cb(void *arg, coord_err_t code, struct coord_lock *l)
 {
 	struct async_run *x = arg;
@@ -1354,6 +1432,7 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, release_refused_for_the_connection_goes_again_after_attach);
 	SL_ADD(s, proclaim_behind_a_reconnects_attach_waits_for_it);
 	SL_ADD(s, put_release_behind_a_reconnects_attach_waits_for_it);
+	SL_ADD(s, async_put_release_from_a_grants_callback);
 	SL_ADD(s, unanswered_registration_is_said);
 	SL_ADD(s, lease_calls_on_the_callers_loop);
 	SL_ADD(s, attach_release_and_close_on_the_callers_loop);
