@@ -11,7 +11,12 @@
  * among goroutines. scale alone holds many sessions per client: it opens
  * them with coord_session_open_async() (128 in flight) and then runs the
  * client's loop, where libcoord keeps them all alive with about one
- * SESSION_KEEPALIVE_MANY per period.
+ * SESSION_KEEPALIVE_MANY per period. With --conns N, lock-contended,
+ * lock-uncontended and session-churn carry their --clients logical
+ * clients (each its own session) over N clients, a thread each, as
+ * etcd-load shares its connections: each cycle is driven by libcoord's
+ * asynchronous calls (acquire, then coord_lock_put_release_async(); or
+ * session open, then close) from the previous one's callback.
  *
  *   lock-contended    --clients (16) sessions (TTL --ttl-ms, 10000), one
  *                     lock; a cycle: acquire (waiting in the FIFO queue)
@@ -383,6 +388,43 @@ static void slot_granted(void *arg, coord_err_t code, struct coord_lock *l)
 	}
 }
 
+/* session-churn --conns: open, then close, each answered in a callback. */
+static void slot_closed(void *arg, coord_err_t code)
+{
+	struct lk_slot *t = arg;
+	struct lk_worker *w = t->w;
+
+	t->busy = false;
+	if (atomic_load(&w->b->stop))
+		return;
+	if (code != COORD_OK) {
+		w_err(w, code, "session close");
+		return;
+	}
+	w->ops++;
+	w_lat(w, bench_mono_ns() - t->t0, 0);
+	slot_start(t);
+}
+
+static void slot_opened(void *arg, coord_err_t code, struct coord_session *s)
+{
+	struct lk_slot *t = arg;
+	struct lk_worker *w = t->w;
+	int rc;
+
+	if (code != COORD_OK) {
+		t->busy = false;
+		if (code != COORD_ECANCELED)
+			w_err(w, code, "session open");
+		return;
+	}
+	rc = coord_session_close_async(s, slot_closed, t);
+	if (rc != COORD_OK) {
+		t->busy = false;
+		w_err(w, rc, "session close");
+	}
+}
+
 static void slot_start(struct lk_slot *t)
 {
 	struct lk_worker *w = t->w;
@@ -390,7 +432,19 @@ static void slot_start(struct lk_slot *t)
 				      .timeout_ms = w->b->o.timeout_ms };
 	int rc;
 
-	if (atomic_load(&w->b->stop) || t->s == NULL)
+	if (atomic_load(&w->b->stop))
+		return;
+	if (w->b->wl == LW_CHURN) {
+		t->t0 = bench_mono_ns();
+		rc = coord_session_open_async(w->c, w->b->o.ttl_ms,
+					      slot_opened, t);
+		if (rc != COORD_OK)
+			w_err(w, rc, "session open");
+		else
+			t->busy = true;
+		return;
+	}
+	if (t->s == NULL)
 		return;
 	t->t0 = bench_mono_ns();
 	rc = coord_lock_acquire_async(t->s, t->lock, strlen(t->lock), &lo,
@@ -413,8 +467,9 @@ static void slots_run(struct lk_worker *w)
 
 			if (t->busy)
 				continue;
-			if (t->s == NULL ||
-			    coord_session_state(t->s) == COORD_SESSION_LOST) {
+			if (b->wl != LW_CHURN &&
+			    (t->s == NULL ||
+			     coord_session_state(t->s) == COORD_SESSION_LOST)) {
 				int rc;
 
 				coord_session_close(t->s);
@@ -585,7 +640,7 @@ static int w_setup(struct lk_worker *w)
 	if (b->wl == LW_SCALE)
 		return scale_setup(w);
 	if (b->wl == LW_CHURN)
-		return COORD_OK;
+		return COORD_OK;     /* slots: sessions come and go */
 	for (int i = 0; i < w->n_slots; i++) {
 		struct lk_slot *t = &w->slots[i];
 
@@ -1305,8 +1360,8 @@ static void usage(FILE *f)
 		" (cycle=acquire,put,release);\n"
 		"                       combined: acquire, coord_lock_put_release"
 		" (cycle=acquire,put_release)\n"
-		"  --conns N            lock-contended, lock-uncontended"
-		" (combined cycle): the clients'\n"
+		"  --conns N            session-churn, lock-contended,"
+		" lock-uncontended (combined cycle): the clients'\n"
 		"                       sessions carried by N clients (one"
 		" connection and thread each),\n"
 		"                       driven by libcoord's asynchronous calls"
@@ -1431,11 +1486,13 @@ static int parse(struct lk_bench *b, int argc, char **argv)
 	}
 	if (o->conns != 0 &&
 	    (o->conns < 1 || o->conns > o->clients ||
-	     (b->wl != LW_CONTENDED && b->wl != LW_UNCONTENDED) ||
-	     o->cycle == NULL || strcmp(o->cycle, "combined") != 0)) {
+	     (b->wl != LW_CONTENDED && b->wl != LW_UNCONTENDED &&
+	      b->wl != LW_CHURN) ||
+	     (b->wl != LW_CHURN &&
+	      (o->cycle == NULL || strcmp(o->cycle, "combined") != 0)))) {
 		fprintf(stderr, "coord-bench %s: --conns 1..clients, with"
-			" lock-contended or lock-uncontended and --cycle"
-			" combined\n", lk_names[b->wl]);
+			" session-churn, or lock-contended or lock-uncontended"
+			" and --cycle combined\n", lk_names[b->wl]);
 		return 2;
 	}
 	if (b->wl == LW_FAILOVER && o->kill_log == NULL) {

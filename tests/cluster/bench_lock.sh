@@ -7,7 +7,7 @@
 #   --cycle combined the same, each cycle's put and release one
 #   LOCK_RELEASE_PUT; and with --conns (several clients' sessions on
 #   one connection, asynchronous calls) the same;
-# - session-churn: opens and closes;
+# - session-churn: opens and closes (also with --conns);
 # - expiry-handoff: the waiter is granted after the SIGSTOPped holder's
 #   TTL (from the leader's apply of its last keepalive), with a larger
 #   token (the tool fails otherwise), the holder expired by the leader's
@@ -113,6 +113,10 @@ equal "$LINE" fence_rejected 0
 run session-churn --clients 4 --seconds 1
 positive "$LINE" ops
 equal "$LINE" errors 0
+run session-churn --clients 6 --conns 2 --seconds 1
+positive "$LINE" ops
+equal "$LINE" errors 0
+equal "$LINE" conns 2
 
 # The holder's TTL is 2 s (twice the election timeout: the shortest the
 # servers take). The waiter is granted no earlier than the TTL after the
@@ -218,7 +222,7 @@ positive "$round" lock_ms
 # Bad options: usage errors, nothing run.
 for args in "lock-contended --bogus 1" "failover-lock --clients 2" \
 	"scale --sessions 0" "lock-holder --holder-ttl-ms 2000" "lock-contended --clients" \
-	"lock-uncontended --conns 2" "session-churn --conns 2 --cycle combined" \
+	"lock-uncontended --conns 2" "sem-cycles --conns 2 --cycle combined" \
 	"lock-contended --clients 2 --conns 3 --cycle combined"; do
 	# shellcheck disable=SC2086
 	"$BENCH" $args --endpoints "$EPS" >/dev/null 2>&1
