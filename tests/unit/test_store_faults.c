@@ -264,6 +264,85 @@ START_TEST(write_errors_fail_the_store_and_lose_nothing_synced)
 }
 END_TEST
 
+/*
+ * Write-back (store_int.h): writes that wait in the read cache and fail
+ * when they are flushed (a file-size limit, as above) fail the store like
+ * any write: the call that flushed returns COORD_EIO, every later write
+ * is refused, and the records that were lost are not served from the
+ * cache. In a child (the limit is the process's).
+ */
+START_TEST(failed_flush_of_waiting_writes_fails_the_store)
+{
+	char *dir = st_dir_new();
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = { 200000, 200000 };
+		struct store_options o;
+		struct store_restore rs;
+		struct store *s;
+		struct fsm_backend *b;
+		struct fsm_backend_iter *it = NULL;
+		static uint8_t val[900];
+		uint64_t deferred, flushes;
+		int rv = COORD_OK;
+		uint32_t k;
+		const uint8_t *v;
+		size_t len;
+
+		signal(SIGXFSZ, SIG_IGN);
+		st_options(&o, NULL);
+		if (store_open(dir, &o, &s, &rs) != COORD_OK)
+			_exit(2);
+		store_restore_close(&rs);
+		b = store_fsm_backend(s);
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(3);
+		/* Batches of 16 waiting records, each flushed by an
+		 * iterator, until LevelDB cannot write its log. */
+		for (k = 0; k < 100000 && rv == COORD_OK; k++) {
+			struct fsm_backend_write w = {
+				FSM_BACKEND_PUT, (const uint8_t *)&k, sizeof(k),
+				val, sizeof(val)
+			};
+
+			if (b->ops->write(b, &w, 1) != COORD_OK)
+				_exit(4);
+			if (k % 16 == 15) {
+				rv = b->ops->iter_new(b, NULL, &it);
+				if (rv == COORD_OK)
+					b->ops->iter_free(it);
+			}
+		}
+		store_writeback_stats(s, &deferred, &flushes);
+		if (rv != COORD_EIO || flushes == 0 || deferred < 16 ||
+		    strstr(store_errmsg(s), "writing fsm records") == NULL)
+			_exit(5);
+		/* The last record of the failed batch is not served. */
+		k--;
+		if (b->ops->get(b, (const uint8_t *)&k, sizeof(k), &v, &len) ==
+		    COORD_OK)
+			_exit(6);
+		{
+			struct fsm_backend_write w = {
+				FSM_BACKEND_PUT, (const uint8_t *)"x", 1, val, 1
+			};
+
+			if (b->ops->write(b, &w, 1) != COORD_EIO)
+				_exit(7);
+		}
+		store_close(s);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child status %d", status);
+	st_dir_free(dir);
+}
+END_TEST
+
 #ifdef COORD_FAILPOINTS_ENABLED
 /*
  * The store.sync failpoint (coordd/failpoint.h, --enable-failpoints
@@ -450,6 +529,7 @@ Suite *store_faults_suite(void)
 	ST_ADD(s, open_fails_cleanly_at_every_allocation);
 	ST_ADD(s, writes_fail_cleanly_at_every_allocation);
 	ST_ADD(s, write_errors_fail_the_store_and_lose_nothing_synced);
+	ST_ADD(s, failed_flush_of_waiting_writes_fails_the_store);
 	ST_ADD(s, reads_of_a_damaged_table_are_refused);
 #ifdef COORD_FAILPOINTS_ENABLED
 	ST_ADD(s, failed_sync_at_the_failpoint_fails_the_store);
