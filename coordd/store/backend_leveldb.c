@@ -209,7 +209,13 @@ static bool defer_ok(struct store_backend *b,
 	/* A failed store refuses writes at once (store_batch_write()). */
 	if (b->cache == NULL || b->dirty == NULL || b->s->failed)
 		return false;
-	b->stamp++;
+	/* Wrapped: a slot's stamp from 2^32 calls ago would pass for this
+	 * call's, its stamp_at maybe past writes[n). */
+	if (++b->stamp == 0) {
+		for (size_t i = 0; i < STORE_CACHE_SLOTS; i++)
+			b->cache[i].stamp = 0;
+		b->stamp = 1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct fsm_backend_write *w = &writes[i];
 		struct store_cache_slot *c = cache_slot(b, w->key, w->key_len);

@@ -359,6 +359,48 @@ START_TEST(waiting_writes_reach_leveldb_at_a_flush)
 END_TEST
 
 /*
+ * A slot's stamp says which record of the current write() claimed it.
+ * After 2^32 write()s the counter comes round to a stamp a slot kept
+ * from the first ones: it must not be taken for this call's (its record
+ * number may be past this call's records).
+ */
+START_TEST(slot_stamps_survive_the_counter_wrapping)
+{
+	struct fx f;
+	struct fsm_backend_write w[2];
+	uint64_t deferred, before, flushes;
+	const uint8_t *v;
+	size_t len;
+
+	fx_open(&f);
+	ck_assert_uint_eq(f.s->backend.stamp, 0);
+	/* Call 1: "kb" is its record 1. */
+	bc_put(&w[0], "ka", "1");
+	bc_put(&w[1], "kb", "1");
+	st_code_eq(f.b->ops->write(f.b, w, 2), COORD_OK);
+	/* 2^32 - 2 calls later (none near "kb"), the counter wraps. */
+	f.s->backend.stamp = UINT32_MAX;
+	bc_put(&w[0], "kd", "2");
+	st_code_eq(f.b->ops->write(f.b, w, 1), COORD_OK);
+	/* One record, "kb"; behind it, a record of another key the call
+	 * does not have. */
+	store_writeback_stats(f.s, &before, &flushes);
+	bc_put(&w[0], "kb", "3");
+	bc_put(&w[1], "kz", "3");
+	st_code_eq(f.b->ops->write(f.b, w, 1), COORD_OK);
+	store_writeback_stats(f.s, &deferred, &flushes);
+	ck_assert_uint_eq(deferred, before + 1);
+	st_code_eq(f.b->ops->get(f.b, (const uint8_t *)"kb", 2, &v, &len),
+		   COORD_OK);
+	ck_assert_uint_eq(len, 1);
+	ck_assert(memcmp(v, "3", 1) == 0);
+	st_code_eq(f.b->ops->get(f.b, (const uint8_t *)"kz", 2, &v, &len),
+		   COORD_ENOTFOUND);
+	fx_close(&f);
+}
+END_TEST
+
+/*
  * The read cache (store_int.h) answers as LevelDB would: random batches
  * of puts and deletes over more keys than it has slots (so that keys
  * share slots), values on both sides of STORE_CACHE_RECORD_MAX, a key
@@ -523,6 +565,7 @@ Suite *store_backend_suite(void)
 	ST_ADD(s, backend_snapshots_and_iterators_see_their_moment);
 	ST_ADD(s, backend_takes_keys_of_any_bytes);
 	ST_ADD(s, waiting_writes_reach_leveldb_at_a_flush);
+	ST_ADD(s, slot_stamps_survive_the_counter_wrapping);
 	ST_ADD_LOOP(s, backend_read_cache_answers_as_leveldb_would, 0, 2);
 	ST_ADD_LOOP(s, fsm_on_leveldb_matches_fsm_in_memory, 0, 4);
 	return s;
