@@ -167,7 +167,7 @@ int store_backend_flush(struct store_backend *b)
 	}
 	leveldb_writebatch_clear(b->batch);
 	for (size_t i = 0; i < b->n_dirty && rv == COORD_OK; i++) {
-		struct store_cache_slot *c = &b->cache[b->dirty[i]];
+		const struct store_cache_slot *c = &b->cache[b->dirty[i]];
 
 		COORD_ASSERT(c->dirty);
 		rv = full_key(b, c->buf, c->key_len);
@@ -183,18 +183,20 @@ int store_backend_flush(struct store_backend *b)
 						  (const char *)b->key,
 						  STORE_FSM_PREFIX_LEN +
 							  c->key_len);
-		c->dirty = false;
 	}
 	if (rv == COORD_OK)
 		rv = store_batch_write(b->s, b->batch, false,
 				       "writing fsm records");
 	if (rv != COORD_OK) {
 		/* The store has failed (or is out of memory): the records
-		 * are lost, and so is the cache's claim to them. */
+		 * are lost (the Raft log has them), and so is the cache's
+		 * claim to them; reads are refused from now on (failed()). */
 		b->s->failed = true;
 		cache_clear(b);
 		return rv;
 	}
+	for (size_t i = 0; i < b->n_dirty; i++)
+		b->cache[b->dirty[i]].dirty = false;
 	b->n_dirty = 0;
 	b->flushes++;
 	return COORD_OK;
@@ -259,16 +261,32 @@ void store_cache_stats(const struct store *s, uint64_t *hits,
 	*misses = s->backend.cache_misses;
 }
 
+/* A failed store answers no read: LevelDB may lack writes the fsm
+ * made (a failed flush drops them), and a read of the older state
+ * would contradict what the node has acknowledged. */
+static int failed(struct store_backend *b, const char *what)
+{
+	if (!b->s->failed)
+		return COORD_OK;
+	store_errf(b->s, "%s: the store failed earlier (a write error); "
+			 "close and reopen it", what);
+	return COORD_EIO;
+}
+
 static int be_get(struct fsm_backend *fb, const uint8_t *key, size_t key_len,
 		  const uint8_t **value, size_t *value_len)
 {
 	struct store_backend *b = backend_of(fb);
 	struct store *s = b->s;
-	const struct store_cache_slot *c = cache_slot(b, key, key_len);
+	const struct store_cache_slot *c;
 	char *err = NULL;
 	int rv;
 
 	drop_got(b);
+	rv = failed(b, "reading an fsm record");
+	if (rv != COORD_OK)
+		return rv;
+	c = cache_slot(b, key, key_len);
 	if (c != NULL && slot_holds(c, key, key_len)) {
 		b->cache_hits++;
 		if (!c->found)
@@ -364,7 +382,9 @@ static int be_snap_new(struct fsm_backend *fb, struct fsm_backend_snap **out)
 	int rv;
 
 	*out = NULL;
-	rv = store_backend_flush(b);
+	rv = failed(b, "an fsm snapshot");
+	if (rv == COORD_OK)
+		rv = store_backend_flush(b);
 	if (rv != COORD_OK)
 		return rv;
 	sn = coord_malloc(b->s->alloc, sizeof(*sn));
@@ -403,12 +423,12 @@ static int be_iter_new(struct fsm_backend *fb, struct fsm_backend_snap *fs,
 	int rv;
 
 	*out = NULL;
+	rv = failed(b, "an fsm iterator");
 	/* A snapshot's iterator reads what was flushed when it was made. */
-	if (sn == NULL) {
+	if (rv == COORD_OK && sn == NULL)
 		rv = store_backend_flush(b);
-		if (rv != COORD_OK)
-			return rv;
-	}
+	if (rv != COORD_OK)
+		return rv;
 	it = coord_malloc(b->s->alloc, sizeof(*it));
 	if (it == NULL) {
 		store_errf(b->s, "out of memory for an fsm iterator");

@@ -168,7 +168,7 @@ int store_rec_run_next(struct store_run_cursor *c, struct raft_entry *e);
  * STORE_CACHE_SLOTS records of at most STORE_CACHE_RECORD_MAX bytes
  * (key and value) each. Exact: write() updates the slots of the keys it
  * writes, and the whole table is dropped when the live generation
- * changes (a snapshot install) or a write fails.
+ * changes (a snapshot install) or a write() through to LevelDB fails.
  *
  * Write-back: a write() whose every record fits a slot, and whose slots
  * hold no other key's pending record, only fills the slots, marked
@@ -182,7 +182,10 @@ int store_rec_run_next(struct store_run_cursor *c, struct raft_entry *e);
  * lock's queue) reach LevelDB's memtable once a Ready, not once a
  * command (docs/performance.md, run 14). LevelDB holds the state after
  * some whole command at any time, as before: a crash loses at most
- * writes the Raft log replays. Bounded by the table. */
+ * writes the Raft log replays. A flush that fails fails the store and
+ * drops the slots; a failed store refuses every read (get(), iterators,
+ * snapshots): LevelDB's older state is never served. Bounded by the
+ * table. */
 #define STORE_CACHE_SLOTS 4096                  /* a power of two */
 #define STORE_CACHE_RECORD_MAX 1024
 

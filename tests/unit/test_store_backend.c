@@ -359,6 +359,59 @@ START_TEST(waiting_writes_reach_leveldb_at_a_flush)
 END_TEST
 
 /*
+ * A flush that fails (here: no memory for a key, as a LevelDB write error
+ * would) fails the store, and the records that waited are not in LevelDB:
+ * a get() must still answer the state the fsm wrote (or an error), never
+ * the older one LevelDB holds -- a node whose snapshot reader's flush
+ * failed goes on serving reads until its next write fails.
+ */
+START_TEST(failed_flush_serves_no_older_state)
+{
+	struct cu_alloc a;
+	struct fx f;
+	struct fsm_backend_write w[2];
+	struct fsm_backend_iter *it;
+	char long_key[1001];
+	uint64_t deferred, flushes;
+	const uint8_t *v;
+	size_t len;
+
+	cu_alloc_init(&a);
+	f.dir = st_dir_new();
+	st_options(&f.o, NULL);
+	f.o.alloc = &a.a;
+	f.s = st_open(f.dir, &f.o, &f.rs);
+	f.b = store_fsm_backend(f.s);
+	bc_put(&w[0], "k", "old");
+	st_code_eq(f.b->ops->write(f.b, w, 1), COORD_OK);
+	st_code_eq(f.b->ops->iter_new(f.b, NULL, &it), COORD_OK);
+	f.b->ops->iter_free(it);
+	/* A key longer than any before: the flush must grow its buffer. */
+	memset(long_key, 'L', sizeof(long_key) - 1);
+	long_key[sizeof(long_key) - 1] = '\0';
+	bc_put(&w[0], "k", "new");
+	bc_put(&w[1], long_key, "v");
+	st_code_eq(f.b->ops->write(f.b, w, 2), COORD_OK);
+	store_writeback_stats(f.s, &deferred, &flushes);
+	ck_assert_uint_eq(deferred, 2);
+	a.fail_at = a.calls + 1;
+	a.fail_every = true;
+	st_code_eq(f.b->ops->iter_new(f.b, NULL, &it), COORD_ENOMEM);
+	a.fail_at = 0;
+	if (f.b->ops->get(f.b, (const uint8_t *)"k", 1, &v, &len) ==
+	    COORD_OK) {
+		ck_assert_uint_eq(len, 3);
+		ck_assert(memcmp(v, "new", 3) == 0);
+	}
+	/* Nothing more is written. */
+	bc_put(&w[0], "k2", "x");
+	st_code_eq(f.b->ops->write(f.b, w, 1), COORD_EIO);
+	fx_close(&f);
+	ck_assert_uint_eq(a.live, 0);
+}
+END_TEST
+
+/*
  * A slot's stamp says which record of the current write() claimed it.
  * After 2^32 write()s the counter comes round to a stamp a slot kept
  * from the first ones: it must not be taken for this call's (its record
@@ -565,6 +618,7 @@ Suite *store_backend_suite(void)
 	ST_ADD(s, backend_snapshots_and_iterators_see_their_moment);
 	ST_ADD(s, backend_takes_keys_of_any_bytes);
 	ST_ADD(s, waiting_writes_reach_leveldb_at_a_flush);
+	ST_ADD(s, failed_flush_serves_no_older_state);
 	ST_ADD(s, slot_stamps_survive_the_counter_wrapping);
 	ST_ADD_LOOP(s, backend_read_cache_answers_as_leveldb_would, 0, 2);
 	ST_ADD_LOOP(s, fsm_on_leveldb_matches_fsm_in_memory, 0, 4);
