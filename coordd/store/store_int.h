@@ -175,8 +175,9 @@ int store_rec_run_next(struct store_run_cursor *c, struct raft_entry *e);
  * dirty; the dirty slots go to LevelDB as one batch, each key once,
  * at store_backend_flush() -- before the applied index is recorded
  * (store_applied_set()), before an iterator, a snapshot or a snapshot
- * reader is made, before a snapshot install and at close -- or first
- * thing in a write() that cannot wait. A node applies a Ready's
+ * reader is made, and at close -- or first thing in a write() that
+ * cannot wait (waiting records of a generation a snapshot install
+ * replaced are dropped, not written). A node applies a Ready's
  * entries, then records the applied index: so the records every
  * command rewrites (the meta and counter records, a client's, a busy
  * lock's queue) reach LevelDB's memtable once a Ready, not once a
