@@ -235,17 +235,17 @@ static int client_open(const struct lk_bench *b, int k, unsigned timeout_ms,
 	return rc;
 }
 
-/* A lost session (failover, a stall past its TTL) is replaced. */
-static int w_session_renew(struct lk_worker *w)
+/* A lost session *s of w's client (failover, a stall past its TTL) is
+ * replaced. */
+static int w_session_renew(struct lk_worker *w, struct coord_session **s)
 {
 	int rc;
 
-	if (w->s != NULL &&
-	    coord_session_state(w->s) != COORD_SESSION_LOST)
+	if (*s != NULL && coord_session_state(*s) != COORD_SESSION_LOST)
 		return COORD_OK;
-	coord_session_close(w->s);
-	w->s = NULL;
-	rc = coord_session_open(w->c, w->b->o.ttl_ms, &w->s);
+	coord_session_close(*s);
+	*s = NULL;
+	rc = coord_session_open(w->c, w->b->o.ttl_ms, s);
 	if (rc != COORD_OK)
 		w_err(w, rc, "session open");
 	return rc;
@@ -285,7 +285,7 @@ static void lock_cycle(struct lk_worker *w, const char *lock,
 	memset(&lo, 0, sizeof(lo));
 	lo.wait = true;
 	lo.timeout_ms = b->o.timeout_ms;
-	if (w_session_renew(w) != COORD_OK) {
+	if (w_session_renew(w, &w->s) != COORD_OK) {
 		bench_sleep_ms(LK_RETRY_PAUSE_MS);
 		return;
 	}
@@ -468,19 +468,8 @@ static void slots_run(struct lk_worker *w)
 			if (t->busy)
 				continue;
 			if (b->wl != LW_CHURN &&
-			    (t->s == NULL ||
-			     coord_session_state(t->s) == COORD_SESSION_LOST)) {
-				int rc;
-
-				coord_session_close(t->s);
-				t->s = NULL;
-				rc = coord_session_open(w->c, b->o.ttl_ms,
-							&t->s);
-				if (rc != COORD_OK) {
-					w_err(w, rc, "session open");
-					continue;
-				}
-			}
+			    w_session_renew(w, &t->s) != COORD_OK)
+				continue;
 			slot_start(t);
 		}
 		coord_client_run(w->c, LK_RETRY_PAUSE_MS);

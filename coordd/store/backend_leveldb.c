@@ -71,8 +71,8 @@ static void drop_got(struct store_backend *b)
  */
 
 /* Drops every slot, dirty ones too: called when their writes are lost
- * anyway (a failed write fails the store) or belong to a generation no
- * longer live. */
+ * anyway (a failed write fails the store, which then refuses reads) or
+ * belong to a generation no longer live. */
 static void cache_clear(struct store_backend *b)
 {
 	if (b->cache == NULL)
@@ -108,6 +108,21 @@ static bool slot_holds(const struct store_cache_slot *c, const uint8_t *key,
 	       (len == 0 || memcmp(c->buf, key, len) == 0);
 }
 
+/* Slot c (its buffer allocated, the record fitting) now holds key and
+ * says (found, value). */
+static void slot_put(struct store_cache_slot *c, const uint8_t *key,
+		     size_t len, bool found, const uint8_t *value,
+		     size_t value_len)
+{
+	if (len > 0)
+		memcpy(c->buf, key, len);
+	if (found && value_len > 0)
+		memcpy(c->buf + len, value, value_len);
+	c->key_len = (uint32_t)len;
+	c->value_len = found ? (uint32_t)value_len : 0;
+	c->found = found;
+}
+
 /* The slot of key now says (found, value); a record too large for a slot
  * only empties the slot if it held the key. A dirty slot of another key
  * stays as it is (a read leaves it; a write flushes first). */
@@ -136,13 +151,7 @@ static void cache_fill(struct store_backend *b, const uint8_t *key,
 		if (c->buf == NULL)
 			return;
 	}
-	if (len > 0)
-		memcpy(c->buf, key, len);
-	if (found && value_len > 0)
-		memcpy(c->buf + len, value, value_len);
-	c->key_len = (uint32_t)len;
-	c->value_len = found ? (uint32_t)value_len : 0;
-	c->found = found;
+	slot_put(c, key, len, found, value, value_len);
 }
 
 void store_writeback_stats(const struct store *s, uint64_t *deferred,
@@ -209,7 +218,7 @@ static bool defer_ok(struct store_backend *b,
 		     const struct fsm_backend_write *writes, size_t n)
 {
 	/* A failed store refuses writes at once (store_batch_write()). */
-	if (b->cache == NULL || b->dirty == NULL || b->s->failed)
+	if (b->cache == NULL || b->s->failed)
 		return false;
 	/* Wrapped: a slot's stamp from 2^32 calls ago would pass for this
 	 * call's, its stamp_at maybe past writes[n). */
@@ -324,12 +333,13 @@ static int be_write(struct fsm_backend *fb,
 			struct store_cache_slot *c =
 				cache_slot(b, w->key, w->key_len);
 
+			/* defer_ok() allocated the slot; the record fits. */
 			if (!c->dirty)
 				b->dirty[b->n_dirty++] =
 					(uint32_t)(c - b->cache);
-			cache_fill(b, w->key, w->key_len,
-				   w->type == FSM_BACKEND_PUT, w->value,
-				   w->value_len);
+			slot_put(c, w->key, w->key_len,
+				 w->type == FSM_BACKEND_PUT, w->value,
+				 w->value_len);
 			c->dirty = true;
 		}
 		b->writes_deferred++;

@@ -46,7 +46,8 @@ for m in coord_raft_term coord_raft_commit_index coord_fsync_seconds_count \
 	coord_requests_total coord_client_connections coord_ready_batch_entries_max \
 	coord_ready_batch_entries_bucket coord_proposals_committed_total \
 	coord_raft_leader_changes_total coord_raft_applied_index \
-	coord_store_cache_hits_total coord_store_cache_misses_total; do
+	coord_store_cache_hits_total coord_store_cache_misses_total \
+	coord_store_writes_deferred_total coord_store_flushes_total; do
 	echo "$metrics" | grep -q "^$m" || fail "/metrics lacks $m"
 done
 
