@@ -80,6 +80,9 @@ struct raft {
 	size_t n_ents;
 	size_t cap_ents;
 	uint64_t stable;            /* last index known to be persisted */
+	uint64_t handed;            /* last index handed out to persist
+				     * (>= stable; above it: a leader's
+				     * write in flight, raft_persisted()) */
 
 	uint64_t commit;
 	uint64_t applied;           /* delivered and acknowledged by advance */
@@ -136,6 +139,7 @@ struct raft {
 	uint64_t ready_commit;      /* committed handed out to apply */
 	struct raft_hard_state ready_hs;
 	bool ready_snap;
+	bool ready_async;           /* the Ready's entries persist later */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -449,6 +453,8 @@ static void log_truncate(struct raft *r, uint64_t index)
 	}
 	if (r->stable >= index)
 		r->stable = index - 1;
+	if (r->handed >= index)
+		r->handed = index - 1;
 }
 
 /* Makes room for n more entries; nothing else changes on failure. */
@@ -1244,6 +1250,7 @@ static int handle_snapshot(struct raft *r, const struct raft_message *m)
 	r->commit = s->index;
 	r->applied = s->index;
 	r->stable = s->index;
+	r->handed = s->index;
 	r->conf = s->conf;
 	trace(r, "installed snapshot index=%llu term=%llu",
 	      (unsigned long long)s->index, (unsigned long long)s->term);
@@ -1797,12 +1804,33 @@ static struct raft_hard_state hard_state(const struct raft *r)
 	return hs;
 }
 
+/* Whether the next Ready's entries may be written after raft_advance()
+ * (cfg.async_leader_persist): a leader's, with no snapshot and with the
+ * term and vote already on disk -- so that nothing it sends promises more
+ * than what is persisted (raft.h). */
+static bool ready_async(const struct raft *r)
+{
+	return r->cfg.async_leader_persist && r->role == RAFT_LEADER &&
+	       !r->snap_pending && r->term == r->hs_persisted.term &&
+	       r->vote == r->hs_persisted.vote;
+}
+
+/* The last index the next Ready may hand out to apply: committed, and on
+ * disk here by the time the application applies it -- persisted, or in
+ * the Ready's own synchronous write. */
+static uint64_t apply_limit(const struct raft *r)
+{
+	if (ready_async(r) && r->stable < r->commit)
+		return r->stable > r->applied ? r->stable : r->applied;
+	return r->commit;
+}
+
 bool raft_has_ready(const struct raft *r)
 {
 	struct raft_hard_state hs = hard_state(r);
 	return r->n_msgs > 0 || r->n_reads > 0 || r->snap_pending ||
 	       (r->role == RAFT_LEADER && r->commit_dirty) ||
-	       last_index(r) > r->stable || r->commit > r->applied ||
+	       last_index(r) > r->handed || apply_limit(r) > r->applied ||
 	       !hs_equal(&hs, &r->hs_persisted);
 }
 
@@ -1847,6 +1875,8 @@ static void resolve_messages(struct raft *r)
 
 void raft_ready(struct raft *r, struct raft_ready *rd)
 {
+	uint64_t commit;
+
 	RAFT_ASSERT(!r->in_ready);
 	if (r->role == RAFT_LEADER)
 		leader_flush(r);
@@ -1861,22 +1891,25 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 		rd->snapshot_data = r->snap_data;
 		rd->snapshot_len = r->snap_len;
 	}
-	if (last_index(r) > r->stable) {
-		rd->entries = entry_at(r, r->stable + 1);
-		rd->n_entries = (size_t)(last_index(r) - r->stable);
+	if (last_index(r) > r->handed) {
+		rd->entries = entry_at(r, r->handed + 1);
+		rd->n_entries = (size_t)(last_index(r) - r->handed);
 	}
+	rd->persist_async = ready_async(r);
 	resolve_messages(r);
 	rd->messages = r->msgs;
 	rd->n_messages = r->n_msgs;
-	if (r->commit > r->applied) {
+	commit = apply_limit(r);
+	if (commit > r->applied) {
 		rd->committed = entry_at(r, r->applied + 1);
-		rd->n_committed = (size_t)(r->commit - r->applied);
+		rd->n_committed = (size_t)(commit - r->applied);
 	}
 	rd->reads = r->reads;
 	rd->n_reads = r->n_reads;
 	r->in_ready = true;
 	r->ready_last = last_index(r);
-	r->ready_commit = r->commit;
+	r->ready_commit = commit;
+	r->ready_async = rd->persist_async;
 	r->ready_hs = rd->hard_state;
 	r->ready_snap = r->snap_pending;
 }
@@ -1916,6 +1949,21 @@ static void apply_conf_changes(struct raft *r, uint64_t from, uint64_t to)
 	reads_advance(r);
 }
 
+/* A leader counts itself towards a quorum for what it persisted. */
+static void self_match_stable(struct raft *r)
+{
+	struct progress *self;
+
+	if (r->role != RAFT_LEADER)
+		return;
+	self = progress_find(r, r->id);
+	if (self != NULL && self->match < r->stable) {
+		self->match = r->stable;
+		if (maybe_commit(r))
+			commit_advanced(r);
+	}
+}
+
 void raft_advance(struct raft *r, const struct raft_ready *rd)
 {
 	uint64_t applied_from;
@@ -1928,22 +1976,38 @@ void raft_advance(struct raft *r, const struct raft_ready *rd)
 		r->snap_data = NULL;
 		r->snap_len = 0;
 	}
-	/* Nothing changed the log since raft_ready(): it is all on disk. */
-	r->stable = r->ready_last;
+	/* Nothing changed the log since raft_ready(): it is all on disk,
+	 * or, for an asynchronous Ready, being written (raft_persisted()
+	 * says when it is). A synchronous one comes after the writes of
+	 * the asynchronous ones before it (raft.h). */
+	if (!r->ready_async)
+		r->stable = r->ready_last;
+	r->handed = r->ready_last;
 	r->hs_persisted = r->ready_hs;
 	r->n_msgs = 0;
 	r->n_reads = 0;
 	applied_from = r->applied + 1;
 	r->applied = r->ready_commit;
 	apply_conf_changes(r, applied_from, r->applied);
-	if (r->role == RAFT_LEADER) {
-		struct progress *self = progress_find(r, r->id);
-		if (self != NULL && self->match < r->stable) {
-			self->match = r->stable;
-			if (maybe_commit(r))
-				commit_advanced(r);
-		}
-	}
+	self_match_stable(r);
+}
+
+int raft_persisted(struct raft *r, uint64_t index, uint64_t term)
+{
+	const struct raft_entry *e;
+
+	if (r->in_ready)
+		return RAFT_ESTATE;
+	/* A late report: the log changed since (a new leader's entries
+	 * replaced these, or a synchronous Ready stored them). */
+	if (index <= r->stable || index > r->handed)
+		return RAFT_OK;
+	e = entry_at(r, index);
+	if (e == NULL || e->term != term)
+		return RAFT_OK;
+	r->stable = index;
+	self_match_stable(r);
+	return RAFT_OK;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2019,6 +2083,7 @@ static int restore(struct raft *r, const struct raft_restore *rs)
 	r->commit = rs->hard_state.commit;
 	r->applied = rs->applied;
 	r->stable = last_index(r);
+	r->handed = r->stable;
 	r->hs_persisted = rs->hard_state;
 	r->conf = conf_at(r, r->applied);
 	return RAFT_OK;

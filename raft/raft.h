@@ -33,6 +33,21 @@
  *         raft_advance(r, &rd);
  *     }
  *
+ * Asynchronous leader writes (cfg.async_leader_persist, thesis 10.2.1): a
+ * Ready with rd.persist_async set -- a leader's, whose term and vote are
+ * already on disk and which has no snapshot -- may leave step 1 for after
+ * raft_advance(): the application sends all of its messages, applies
+ * rd.committed (only entries this node persisted: the core holds back
+ * the rest), advances, and writes rd.entries and rd.hard_state in the
+ * background, in order. When a write is durable, it calls
+ * raft_persisted() with the index and term of the last entry it wrote;
+ * only then does the leader count itself towards a quorum for it.
+ * Meanwhile it may take the next Readies: their entries follow on. A
+ * Ready without persist_async is carried out as above, after the
+ * background writes of the Readies before it are durable (the
+ * application waits for them first, inside the Ready); its
+ * raft_advance() counts them as persisted.
+ *
  * Between raft_ready() and raft_advance() the application calls no other
  * function of this node that changes it (the getters are fine). Every
  * pointer in a raft_ready stays valid until raft_advance() and not after:
@@ -261,6 +276,9 @@ struct raft_ready {
 
 	const struct raft_entry *entries;           /* to persist */
 	size_t n_entries;
+	/* entries and hard_state may be persisted after raft_advance(),
+	 * reported with raft_persisted() (cfg.async_leader_persist). */
+	bool persist_async;
 
 	const struct raft_message *messages;        /* to send after persisting */
 	size_t n_messages;
@@ -287,6 +305,9 @@ struct raft_config {
 	uint64_t seed;                  /* PRNG seed for randomized timeouts */
 	bool pre_vote;                  /* thesis 9.6 */
 	bool check_quorum;              /* thesis 6.2: leader steps down */
+	/* A leader's Readies carry persist_async: its log is written in the
+	 * background while it goes on (thesis 10.2.1; see the contract). */
+	bool async_leader_persist;
 	size_t max_inflight;            /* APPENDs in flight per follower, >= 1 */
 	size_t max_msg_entries;         /* entries in one APPEND, >= 1 */
 	size_t max_msg_bytes;           /* data bytes in one APPEND (soft) */
@@ -388,6 +409,11 @@ void raft_report_snapshot(struct raft *r, uint64_t id, bool ok);
 bool raft_has_ready(const struct raft *r);
 void raft_ready(struct raft *r, struct raft_ready *rd);
 void raft_advance(struct raft *r, const struct raft_ready *rd);
+/* After a Ready with persist_async: every entry up to index (whose term
+ * is term) is durable. A report the log has moved past (the entry at
+ * index is gone or has another term, or is known persisted already) is
+ * ignored. RAFT_ESTATE between raft_ready() and raft_advance(). */
+int raft_persisted(struct raft *r, uint64_t index, uint64_t term);
 
 /* Getters. */
 uint64_t raft_id(const struct raft *r);
