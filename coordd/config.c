@@ -131,6 +131,9 @@ static const struct opt opts[] = {
 	  100000, "HTTP connections at once (more are closed at accept)" },
 	{ "http-timeout-ms", OPT_UINT, F(http_timeout_ms), 100, 600000,
 	  "an HTTP connection must send its request within this" },
+	{ "leader-log-inline", OPT_BOOL, F(leader_log_inline), 0, 1,
+	  "a leader writes and syncs its log in the event loop instead of\n"
+	  "\t\ton a writer thread (slower commits; for comparison)" },
 	{ "metrics-no-state", OPT_BOOL, F(metrics_no_state), 0, 1,
 	  "/metrics without the state hash and the per-kind counters" },
 	{ "log-level", OPT_LEVEL, F(log_level), 0, 3,

@@ -75,6 +75,7 @@ struct config {
 	size_t max_http_connections;
 	unsigned http_timeout_ms;
 	bool metrics_no_state;      /* /metrics without hash and kinds */
+	bool leader_log_inline;     /* no log writer thread */
 	int log_level;              /* 0 debug .. 3 error */
 	unsigned shutdown_ms;       /* bound on a graceful stop */
 	/* Exactly-once: the client table (equal on every member). */

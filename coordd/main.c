@@ -175,6 +175,7 @@ int main(int argc, char **argv)
 			    (cfg.heartbeat_ms >= 10 ? cfg.heartbeat_ms / 10 : 1);
 	nc.seed = nc.id ^ (uint64_t)getpid();
 	nc.snapshot_entries = cfg.snapshot_entries;
+	nc.async_log = !cfg.leader_log_inline;
 	nc.snapshot_bytes_max = cfg.max_snapshot_bytes;
 	/* Requests give up after two election timeouts. */
 	nc.request_ticks = 2 * nc.election_ticks;

@@ -274,6 +274,7 @@ int node_open(const struct node_config *cfg, struct node **out, char *err,
 	rc.election_ticks = cfg->election_ticks;
 	rc.heartbeat_ticks = cfg->heartbeat_ticks;
 	rc.max_entry_bytes = COORD_CMD_BYTES_MAX;
+	rc.async_leader_persist = cfg->async_log;
 	rc_code = raft_new(&rc, &rs.raft, &n->raft);
 	store_restore_close(&rs);
 	if (rc_code != RAFT_OK) {
@@ -293,6 +294,14 @@ int node_open(const struct node_config *cfg, struct node **out, char *err,
 		node_logf(n, NODE_LOG_INFO,
 			  "bootstrapped a new cluster voters=%zu",
 			  cfg->n_voters);
+	}
+	if (cfg->async_log) {
+		rc_code = store_log_writer_start(n->store);
+		if (rc_code != COORD_OK) {
+			snprintf(err, errlen, "%s", store_errmsg(n->store));
+			node_close(n);
+			return rc_code;
+		}
 	}
 	rc_code = fsm_open(n);
 	if (rc_code != COORD_OK) {
@@ -903,6 +912,19 @@ static int apply_stable(struct node *n, const struct raft_ready *rd,
 	return rc;
 }
 
+static void ready_batch_stats(struct node *n, size_t n_entries)
+{
+	unsigned b = 0;
+
+	if (n_entries > n->stats.ready_batch_max)
+		n->stats.ready_batch_max = n_entries;
+	if (n_entries == 0)
+		return;
+	while (b < 11 && ((size_t)1 << b) < n_entries)
+		b++;
+	n->stats.ready_batch_hist[b]++;
+}
+
 static int flush_one(struct node *n)
 {
 	struct raft_ready rd;
@@ -912,6 +934,15 @@ static int flush_one(struct node *n)
 	raft_ready(n->raft, &rd);
 	n->in_ready = true;
 	n->install_pinned = false;     /* this Ready installs it or not */
+	/* Any other Ready comes after a leader's background writes, which
+	 * hold entries it may apply at once (apply_stable()): the fsm
+	 * never gets ahead of the log on disk. */
+	if (!rd.persist_async && store_log_drain(n->store) != COORD_OK) {
+		node_logf(n, NODE_LOG_ERROR, "writing the log: %s",
+			  store_errmsg(n->store));
+		rc = COORD_EIO;
+		goto out;
+	}
 	if (rd.leader != n->leader_seen) {
 		n->leader_seen = rd.leader;
 		n->stats.leader_changes++;
@@ -942,10 +973,23 @@ static int flush_one(struct node *n)
 	 * entries are written: a reply does not wait behind an unrelated
 	 * proposal's fsync. An entry still to be written here waits for
 	 * it (a follower learns an entry and its commit together). */
+	/* A leader's write starts first, on the writer thread; this Ready
+	 * applies only what an earlier one made durable (raft.h). */
+	if (rd.persist_async) {
+		rc = store_ready_persist_async(n->store, &rd);
+		if (rc != COORD_OK) {
+			node_logf(n, NODE_LOG_ERROR, "queueing a Ready: %s",
+				  store_errmsg(n->store));
+			rc = COORD_EIO;
+			goto out;
+		}
+		n->stats.ready_entries += rd.n_entries;
+		ready_batch_stats(n, rd.n_entries);
+	}
 	rc = apply_stable(n, &rd, &n_early);
 	if (rc != COORD_OK)
 		goto out;
-	if (rd.n_entries > 0 || rd.hard_state_changed) {
+	if (!rd.persist_async && (rd.n_entries > 0 || rd.hard_state_changed)) {
 		uint64_t t0 = mono_ns(), syncs = store_log_syncs(n->store);
 
 		rc = store_ready_persist(n->store, &rd);
@@ -962,15 +1006,7 @@ static int flush_one(struct node *n)
 		 * acknowledged write: none was acknowledged). */
 		(void)FAILPOINT(FAILPOINT_NODE_AFTER_PERSIST);
 		n->stats.ready_entries += rd.n_entries;
-		if (rd.n_entries > n->stats.ready_batch_max)
-			n->stats.ready_batch_max = rd.n_entries;
-		if (rd.n_entries > 0) {
-			unsigned b = 0;
-
-			while (b < 11 && ((size_t)1 << b) < rd.n_entries)
-				b++;
-			n->stats.ready_batch_hist[b]++;
-		}
+		ready_batch_stats(n, rd.n_entries);
 	}
 	n->stats.readies++;
 	for (size_t i = 0; i < rd.n_messages; i++)
@@ -1032,6 +1068,31 @@ int node_flush(struct node *n)
 		reads_start(n);
 	}
 	reads_serve(n);
+	return COORD_OK;
+}
+
+int node_log_notify_fd(const struct node *n)
+{
+	return n->cfg.async_log ? store_log_notify_fd(n->store) : -1;
+}
+
+static void log_sync_ns(void *ctx, uint64_t ns)
+{
+	stats_fsync(ctx, ns);
+}
+
+int node_log_progress(struct node *n)
+{
+	uint64_t index, term;
+
+	if (store_log_poll(n->store, &index, &term, log_sync_ns, n) !=
+	    COORD_OK) {
+		node_logf(n, NODE_LOG_ERROR, "writing the log: %s",
+			  store_errmsg(n->store));
+		return COORD_EIO;
+	}
+	if (index > 0)
+		(void)raft_persisted(n->raft, index, term);
 	return COORD_OK;
 }
 

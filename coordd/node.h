@@ -82,6 +82,10 @@ struct node_config {
 	 * election timeouts without a chunk. */
 	uint64_t snapshot_bytes_max;
 	bool store_compression;
+	/* A leader writes its log on the store's writer thread while it
+	 * goes on (raft.h: persist_async, thesis 10.2.1); the caller
+	 * watches node_log_notify_fd() and calls node_log_progress(). */
+	bool async_log;
 	struct node_transport transport;
 	/* Called after a Ready that changed who the members are or where
 	 * they live (a configuration change, a MEMBER_PUT / MEMBER_DEL, a
@@ -140,6 +144,14 @@ int node_flush(struct node *n);
 
 /* True when node_flush() has work to do. */
 bool node_has_ready(const struct node *n);
+
+/* With cfg.async_log: a descriptor that becomes readable when a leader's
+ * background log write finished (-1 without async_log). The caller then
+ * calls node_log_progress(), which tells Raft what is durable (and then
+ * node_has_ready() may be true). COORD_EIO: the store failed, as for
+ * node_flush(). */
+int node_log_notify_fd(const struct node *n);
+int node_log_progress(struct node *n);
 
 /* Completion of a request: code COORD_OK with the reply's bytes (the
  * encoded proto_reply of the command, valid during the call only), or an

@@ -129,6 +129,24 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 		net_kick(net);
 }
 
+/* The log writer made a leader's entries durable: Raft may commit them. */
+static void log_written_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct net *net = arg;
+
+	(void)fd;
+	(void)what;
+	if (node_log_progress(net->node) != COORD_OK) {
+		log_error("the store failed writing the log: stopping; restart "
+			  "recovers from what was synced");
+		net->exit_status = 1;
+		stop_now(net, "store failure");
+		return;
+	}
+	if (node_has_ready(net->node))
+		net_kick(net);
+}
+
 static bool stop_done(struct net *net)
 {
 	struct raft *r = node_raft(net->node);
@@ -572,6 +590,13 @@ void net_attach(struct net *net, struct node *node)
 			      (long)(net->tick_ms % 1000) * 1000 };
 
 	net->node = node;
+	if (node_log_notify_fd(node) >= 0) {
+		net->log_ev = event_new(net->base, node_log_notify_fd(node),
+					EV_READ | EV_PERSIST, log_written_cb,
+					net);
+		event_priority_set(net->log_ev, 0);
+		event_add(net->log_ev, NULL);
+	}
 	net->cluster_now_base_ms =
 		fsm_clients_clock_ms(node_fsm(node)) - net_now_ms();
 
@@ -614,6 +639,8 @@ void net_free(struct net *net)
 		event_free(net->flush_ev);
 	if (net->tick_ev != NULL)
 		event_free(net->tick_ev);
+	if (net->log_ev != NULL)
+		event_free(net->log_ev);
 	if (net->sigterm_ev != NULL)
 		event_free(net->sigterm_ev);
 	if (net->sigint_ev != NULL)

@@ -170,6 +170,7 @@ struct net {
 	struct event_base *base;
 	struct node *node;
 	struct event *tick_ev;
+	struct event *log_ev;           /* the log writer finished a write */
 	struct event *flush_ev;
 	struct event *sigterm_ev;
 	struct event *sigint_ev;

@@ -399,6 +399,10 @@ static int new_segment(struct store *s, bool reset, size_t need)
 	size_t len = 0;
 	int rv;
 
+	/* The frames queued go to the segment they were framed for. */
+	rv = store_log_drain(s);
+	if (rv != COORD_OK)
+		return rv;
 	if (reset)
 		len = frame_reset(head, s->snap.index, s->snap.term);
 	len += frame_hard(head + len, &s->hard.hs);
@@ -1112,6 +1116,10 @@ void store_close(struct store *s)
 		return;
 	COORD_ASSERT(s->n_readers == 0);
 	COORD_ASSERT(!s->installing);
+	/* What is queued is written: a clean stop loses nothing. */
+	if (store_log_drain(s) != COORD_OK)
+		store_logf(s, STORE_LOG_WARN, "closing: %s", s->errmsg);
+	store_writer_stop(s);
 	store_backend_close(&s->backend);
 	if (s->db != NULL)
 		leveldb_close(s->db);
@@ -1191,7 +1199,12 @@ static int bad_ready(struct store *s, const char *fmt, ...)
 	return rv;
 }
 
-int store_ready_persist(struct store *s, const struct raft_ready *rd)
+/* Checks a Ready and frames what it writes into s->scratch: *len bytes
+ * (0: nothing to write), leaving the store as it was; *h and *last_term
+ * are the store's once they are written. */
+static int ready_frame(struct store *s, const struct raft_ready *rd,
+		       struct store_hard *hp, uint64_t *last_termp,
+		       size_t *lenp)
 {
 	const struct raft_entry *ents = rd->entries;
 	struct store_hard h = s->hard;
@@ -1200,6 +1213,9 @@ int store_ready_persist(struct store *s, const struct raft_ready *rd)
 	size_t len = 0, cap;
 	int rv;
 
+	*hp = h;
+	*last_termp = last_term;
+	*lenp = 0;
 	if (s->failed) {
 		store_errf(s, "persisting a Ready: the store failed earlier (a "
 			      "write error); close and reopen it");
@@ -1302,6 +1318,28 @@ int store_ready_persist(struct store *s, const struct raft_ready *rd)
 	if (h.hs.term != s->hard.hs.term || h.hs.vote != s->hard.hs.vote ||
 	    (rd->n_entries > 0 && h.hs.commit != s->hard_written_commit))
 		len += frame_hard(s->scratch + len, &h.hs);
+	*hp = h;
+	*last_termp = last_term;
+	*lenp = len;
+	return COORD_OK;
+}
+
+/* A Ready's frame, written (or queued: async) and its metadata kept. */
+static int ready_persist(struct store *s, const struct raft_ready *rd,
+			 bool async)
+{
+	const struct raft_entry *ents = rd->entries;
+	struct store_hard h;
+	uint64_t last_term;
+	size_t len;
+	int rv;
+
+	/* A synchronous Ready comes after the queued ones (raft.h). */
+	rv = async ? COORD_OK : store_log_drain(s);
+	if (rv == COORD_OK)
+		rv = ready_frame(s, rd, &h, &last_term, &len);
+	if (rv != COORD_OK)
+		return rv;
 	if (len == 0) {
 		s->hard.hs.commit = h.hs.commit;
 		return COORD_OK;
@@ -1311,7 +1349,14 @@ int store_ready_persist(struct store *s, const struct raft_ready *rd)
 		if (rv != COORD_OK)
 			return rv;
 	}
-	rv = store_rlog_append(s, s->scratch, len);
+	if (!async)
+		rv = store_rlog_append(s, s->scratch, len);
+	else if (rd->n_entries > 0)
+		rv = store_writer_queue(s, s->scratch, len,
+					ents[rd->n_entries - 1].index,
+					ents[rd->n_entries - 1].term);
+	else
+		rv = store_writer_queue(s, s->scratch, len, 0, 0);
 	if (rv != COORD_OK)
 		return rv;
 	if (rd->n_entries > 0) {
@@ -1328,6 +1373,24 @@ int store_ready_persist(struct store *s, const struct raft_ready *rd)
 	s->hard_written_commit = h.hs.commit;
 	s->last_term = last_term;
 	return COORD_OK;
+}
+
+int store_ready_persist(struct store *s, const struct raft_ready *rd)
+{
+	return ready_persist(s, rd, false);
+}
+
+int store_ready_persist_async(struct store *s, const struct raft_ready *rd)
+{
+	int rv;
+
+	if (rd->snapshot != NULL && rd->snapshot->index > 0)
+		return bad_ready(s, "a snapshot is never written in the "
+				    "background");
+	rv = store_log_writer_start(s);
+	if (rv != COORD_OK)
+		return rv;
+	return ready_persist(s, rd, true);
 }
 
 int store_applied_set(struct store *s, uint64_t index)
@@ -1364,6 +1427,10 @@ int store_log_compact(struct store *s, const struct raft_snapshot_meta *meta)
 
 	if (meta->index == s->snap.index && meta->term == s->snap.term)
 		return COORD_OK;
+	/* Segments go: none with a write in flight. */
+	rv = store_log_drain(s);
+	if (rv != COORD_OK)
+		return rv;
 	if (meta->index <= s->snap.index || meta->index > s->hard.last ||
 	    meta->index > s->applied) {
 		store_errf(s, "cannot compact the log to index=%" PRIu64

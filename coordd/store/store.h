@@ -247,6 +247,34 @@ const char *store_errmsg(const struct store *s);
 int store_ready_persist(struct store *s, const struct raft_ready *rd);
 
 /*
+ * A leader's Ready with rd->persist_async (raft.h): checked and framed as
+ * by store_ready_persist(), with the same errors, then written and synced
+ * by the store's log writer thread (started on the first call) while the
+ * caller goes on. The store's metadata (store_last_index(), the hard
+ * state) include the write at once; store_log_poll() says when it is
+ * durable. Writes are durable in the order they were made, and every
+ * other call that writes the log (store_ready_persist(), a new segment,
+ * compaction, an install, close) first waits for the queued ones. A
+ * snapshot is COORD_EINVAL.
+ */
+int store_ready_persist_async(struct store *s, const struct raft_ready *rd);
+/* Waits until every background write is durable; COORD_EIO (the store
+ * failed) when one failed. No writer thread: COORD_OK at once. */
+int store_log_drain(struct store *s);
+/* Starts the log writer thread now (once; store_ready_persist_async()
+ * does otherwise). COORD_ENOMEM, COORD_EIO: no thread. */
+int store_log_writer_start(struct store *s);
+/* A descriptor that becomes readable when a background write finished
+ * (-1 while there is no writer thread); store_log_poll() reads it. */
+int store_log_notify_fd(const struct store *s);
+/* The last entry the background writes made durable (0, 0: none yet);
+ * sync_ns(ctx, ns) for the time of each write and sync done since the
+ * last poll (the last 32; NULL: not wanted). COORD_EIO when a write
+ * failed: the store is failed, and nothing queued after it was written. */
+int store_log_poll(struct store *s, uint64_t *index, uint64_t *term,
+		   void (*sync_ns)(void *ctx, uint64_t ns), void *ctx);
+
+/*
  * Records that the state machine has applied every committed entry up to
  * index (sync=false). Call it after the fsm applied them, never before:
  * LevelDB keeps writes in order, so the stored applied index never runs

@@ -324,6 +324,22 @@ size_t store_rlog_droppable(const struct store *s, uint64_t index,
 			    size_t drop_min);
 void store_rlog_close(struct store *s);
 
+/* The log writer (logwriter.c). Frames queued while a write is in
+ * flight wait for the next one; past this many bytes queueing waits for
+ * the write in flight (the event loop runs no further ahead of the disk;
+ * a Ready's frame is at most STORE_FRAME_BODY_MAX and always queues). */
+#define STORE_WRITER_BACKLOG_MAX (16u << 20)
+
+struct store_writer;
+
+/* Queues a frame for s->log_off in the current segment, which is then
+ * advanced past it. index, term: the last entry in it (0: none). A
+ * failed earlier write: COORD_EIO, the store is failed. */
+int store_writer_queue(struct store *s, const uint8_t *frame, size_t len,
+		       uint64_t index, uint64_t term);
+/* Drains what it can and ends the thread. */
+void store_writer_stop(struct store *s);
+
 struct store {
 	const struct coord_allocator *alloc;
 	struct store_options opts;
@@ -367,6 +383,10 @@ struct store {
 	uint64_t installed;         /* the 'I' record: the last install's
 				     * index (0: none) */
 	uint8_t seg_head[160];      /* a new segment's first frames */
+
+	/* The log writer thread (logwriter.c), NULL until started. */
+	struct store_writer *writer;
+	uint64_t writer_seen;       /* its writes counted in log_syncs */
 
 	bool failed;                /* a write failed: COORD_EIO from now on */
 	bool installing;

@@ -412,6 +412,89 @@ START_TEST(failed_sync_at_the_failpoint_fails_the_store)
 	st_dir_free(dir);
 }
 END_TEST
+
+/* One entry at index i, term 1, with commit, through the log writer. */
+static int async_one(struct store *s, uint64_t i)
+{
+	struct raft_entry e;
+	struct raft_ready rd;
+
+	st_entry(&e, i, 1, "x");
+	memset(&rd, 0, sizeof(rd));
+	rd.hard_state_changed = true;
+	rd.hard_state.term = 1;
+	rd.hard_state.vote = 1;
+	rd.entries = &e;
+	rd.n_entries = 1;
+	rd.persist_async = true;
+	return store_ready_persist_async(s, &rd);
+}
+
+/*
+ * A background log write whose sync fails (the store.sync failpoint,
+ * drawn when the write is queued) fails the store: the drain, the poll
+ * and every later write say COORD_EIO with the reason, nothing queued
+ * after it is written, and a reopened store has the log up to the last
+ * durable write -- no hole. In a child: the failpoints are the process's.
+ */
+START_TEST(failed_background_sync_fails_the_store)
+{
+	char *dir = st_dir_new();
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct store_options o;
+		struct store_restore rs;
+		struct store *s;
+		uint64_t index, term;
+		char err[256];
+
+		st_options(&o, NULL);
+		if (store_open(dir, &o, &s, &rs) != COORD_OK)
+			_exit(2);
+		store_restore_close(&rs);
+		setenv("COORD_FAILPOINTS", "store.sync=error#3", 1);
+		if (failpoint_setup_env(NULL, err, sizeof(err)) != COORD_OK)
+			_exit(3);
+		if (async_one(s, 1) != COORD_OK || async_one(s, 2) != COORD_OK ||
+		    store_log_drain(s) != COORD_OK)
+			_exit(4);
+		if (store_log_poll(s, &index, &term, NULL, NULL) != COORD_OK ||
+		    index != 2 || term != 1)
+			_exit(5);
+		/* Hit 3 fails; 4 was queued behind it. */
+		if (async_one(s, 3) != COORD_OK)
+			_exit(6);
+		(void)async_one(s, 4);
+		if (store_log_drain(s) != COORD_EIO ||
+		    strstr(store_errmsg(s), "appending to") == NULL ||
+		    strstr(store_errmsg(s), "Input/output error") == NULL)
+			_exit(7);
+		if (store_log_poll(s, &index, &term, NULL, NULL) !=
+			    COORD_EIO ||
+		    index != 2)
+			_exit(8);
+		if (async_one(s, 5) != COORD_EIO)
+			_exit(9);
+		store_close(s);
+		unsetenv("COORD_FAILPOINTS");
+		if (failpoint_setup_env(NULL, err, sizeof(err)) != COORD_OK ||
+		    store_open(dir, &o, &s, &rs) != COORD_OK)
+			_exit(10);
+		if (rs.raft.n_entries != 2 || store_last_index(s) != 2)
+			_exit(11);
+		store_restore_close(&rs);
+		store_close(s);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child status %d", status);
+	st_dir_free(dir);
+}
+END_TEST
 #endif
 
 START_TEST(reads_of_a_damaged_table_are_refused)
@@ -533,6 +616,7 @@ Suite *store_faults_suite(void)
 	ST_ADD(s, reads_of_a_damaged_table_are_refused);
 #ifdef COORD_FAILPOINTS_ENABLED
 	ST_ADD(s, failed_sync_at_the_failpoint_fails_the_store);
+	ST_ADD(s, failed_background_sync_fails_the_store);
 #endif
 	return s;
 }

@@ -547,6 +547,144 @@ START_TEST(restore_feeds_raft_new)
 }
 END_TEST
 
+/* Persists entries lo..hi of term (data "e<index>") through the log
+ * writer thread, with commit. */
+static int append_async(struct fx *f, uint64_t lo, uint64_t hi,
+			uint64_t term, uint64_t commit)
+{
+	static char data[8][16];
+	struct raft_entry e[8];
+	struct raft_ready rd;
+
+	ck_assert_uint_le(hi - lo + 1, 8);
+	for (uint64_t i = lo; i <= hi; i++) {
+		snprintf(data[i - lo], sizeof(data[0]), "e%llu",
+			 (unsigned long long)i);
+		st_entry(&e[i - lo], i, term, data[i - lo]);
+	}
+	memset(&rd, 0, sizeof(rd));
+	rd.hard_state_changed = true;
+	rd.hard_state = hs_make(term, 1, commit);
+	rd.entries = e;
+	rd.n_entries = hi - lo + 1;
+	rd.persist_async = true;
+	return store_ready_persist_async(f->s, &rd);
+}
+
+static void count_sync(void *ctx, uint64_t ns)
+{
+	(void)ns;
+	(*(unsigned *)ctx)++;
+}
+
+/*
+ * A leader's Readies written by the log writer thread (raft.h,
+ * persist_async): the store's metadata has them at once, store_log_poll()
+ * reports the last durable entry and each write's time, a synchronous
+ * Ready after them waits for them, segments rotate under them (4 KiB
+ * segments here), and a reopened store has every entry in order.
+ */
+START_TEST(async_writes_are_durable_in_order)
+{
+	struct fx f;
+	uint64_t index, term, syncs;
+	unsigned timed = 0;
+	struct raft_entry e;
+	struct raft_hard_state hs;
+
+	fx_open(&f);
+	ck_assert_int_eq(store_log_notify_fd(f.s), -1);
+	st_code_eq(store_log_poll(f.s, &index, &term, NULL, NULL), COORD_OK);
+	ck_assert_uint_eq(index, 0);
+	st_code_eq(store_log_drain(f.s), COORD_OK);
+	syncs = store_log_syncs(f.s);
+	st_code_eq(store_log_writer_start(f.s), COORD_OK);
+	st_code_eq(store_log_writer_start(f.s), COORD_OK);   /* once */
+	ck_assert_int_ge(store_log_notify_fd(f.s), 0);
+	for (uint64_t i = 1; i <= 300; i += 3) {
+		st_code_eq(append_async(&f, i, i + 2, 2, i - 1), COORD_OK);
+		ck_assert_uint_eq(store_last_index(f.s), i + 2);
+	}
+	ck_assert_uint_gt(f.s->n_segs, 2);      /* it rotated */
+	st_code_eq(store_log_drain(f.s), COORD_OK);
+	st_code_eq(store_log_poll(f.s, &index, &term, count_sync, &timed),
+		   COORD_OK);
+	ck_assert_uint_eq(index, 300);
+	ck_assert_uint_eq(term, 2);
+	ck_assert_uint_ge(timed, 1);
+	ck_assert_uint_gt(store_log_syncs(f.s), syncs);
+	/* A synchronous Ready follows on (the writer is idle: drained). */
+	hs = hs_make(2, 1, 300);
+	st_entry(&e, 301, 2, "e301");
+	st_code_eq(st_persist(f.s, &hs, &e, 1), COORD_OK);
+	fx_reopen(&f);
+	ck_assert_uint_eq(store_last_index(f.s), 301);
+	ck_assert_uint_eq(f.rs.raft.hard_state.commit, 300);
+	for (uint64_t i = 1; i <= 301; i++)
+		check_entry(&f.rs, i, 2);
+	fx_close(&f);
+}
+END_TEST
+
+/* Queued writes are written before a synchronous Ready, a compaction and
+ * close: each waits for them (store_close() included, so a clean stop
+ * loses nothing). */
+START_TEST(async_writes_are_drained_before_other_log_writes)
+{
+	struct fx f;
+	struct raft_entry e;
+	struct raft_hard_state hs = hs_make(2, 1, 4);
+	struct raft_snapshot_meta m;
+
+	fx_open(&f);
+	st_code_eq(append_async(&f, 1, 3, 2, 0), COORD_OK);
+	st_entry(&e, 4, 2, "e4");
+	st_code_eq(st_persist(f.s, &hs, &e, 1), COORD_OK);
+	st_code_eq(append_async(&f, 5, 7, 2, 4), COORD_OK);
+	st_code_eq(store_applied_set(f.s, 4), COORD_OK);
+	memset(&m, 0, sizeof(m));
+	m.index = 2;
+	m.term = 2;
+	m.conf.n_voters = 1;
+	m.conf.voters[0] = 1;
+	st_code_eq(store_log_compact(f.s, &m), COORD_OK);
+	st_code_eq(append_async(&f, 8, 9, 2, 4), COORD_OK);
+	fx_reopen(&f);
+	ck_assert_uint_eq(store_last_index(f.s), 9);
+	for (uint64_t i = 3; i <= 9; i++)
+		check_entry(&f.rs, i, 2);
+	fx_close(&f);
+}
+END_TEST
+
+/* The background path checks a Ready as the synchronous one does, and
+ * never writes a snapshot: refused, nothing queued. */
+START_TEST(async_persist_refuses_what_persist_refuses)
+{
+	struct fx f;
+	struct raft_ready rd;
+	struct raft_snapshot_meta m;
+
+	fx_open(&f);
+	st_code_eq(append_async(&f, 1, 2, 2, 0), COORD_OK);
+	st_code_eq(append_async(&f, 4, 5, 2, 0), COORD_EINVAL);   /* hole */
+	ck_assert_ptr_nonnull(strstr(store_errmsg(f.s), "no hole"));
+	memset(&rd, 0, sizeof(rd));
+	memset(&m, 0, sizeof(m));
+	m.index = 2;
+	m.term = 2;
+	rd.snapshot = &m;
+	rd.persist_async = true;
+	st_code_eq(store_ready_persist_async(f.s, &rd), COORD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(store_errmsg(f.s), "background"));
+	st_code_eq(store_log_drain(f.s), COORD_OK);
+	ck_assert_uint_eq(store_last_index(f.s), 2);
+	fx_reopen(&f);
+	ck_assert_uint_eq(store_last_index(f.s), 2);
+	fx_close(&f);
+}
+END_TEST
+
 Suite *store_log_suite(void)
 {
 	Suite *s = suite_create("store_log");
@@ -567,5 +705,8 @@ Suite *store_log_suite(void)
 	ST_ADD(s, log_continues_after_compaction);
 	ST_ADD(s, restore_feeds_raft_new);
 	ST_ADD(s, commit_only_ready_writes_nothing_and_open_raises_commit);
+	ST_ADD(s, async_writes_are_durable_in_order);
+	ST_ADD(s, async_writes_are_drained_before_other_log_writes);
+	ST_ADD(s, async_persist_refuses_what_persist_refuses);
 	return s;
 }
