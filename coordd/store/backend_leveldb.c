@@ -163,17 +163,23 @@ void store_writeback_stats(const struct store *s, uint64_t *deferred,
 
 int store_backend_flush(struct store_backend *b)
 {
+	return store_backend_flush_with(b, NULL);
+}
+
+int store_backend_flush_with(struct store_backend *b,
+			     leveldb_writebatch_t *extra)
+{
 	int rv = COORD_OK;
 
-	if (b->n_dirty == 0)
-		return COORD_OK;
 	/* Records of a generation no longer live are not written under
 	 * the live one's prefix: the install that replaced it made them
 	 * moot. */
-	if (b->cache_gen != b->s->gen) {
+	if (b->n_dirty > 0 && b->cache_gen != b->s->gen)
 		cache_clear(b);
-		return COORD_OK;
-	}
+	if (b->n_dirty == 0)
+		return extra == NULL ? COORD_OK
+				     : store_batch_write(b->s, extra, false,
+							 "writing fsm records");
 	leveldb_writebatch_clear(b->batch);
 	for (size_t i = 0; i < b->n_dirty && rv == COORD_OK; i++) {
 		const struct store_cache_slot *c = &b->cache[b->dirty[i]];
@@ -193,6 +199,8 @@ int store_backend_flush(struct store_backend *b)
 						  STORE_FSM_PREFIX_LEN +
 							  c->key_len);
 	}
+	if (rv == COORD_OK && extra != NULL)
+		leveldb_writebatch_append(b->batch, extra);
 	if (rv == COORD_OK)
 		rv = store_batch_write(b->s, b->batch, false,
 				       "writing fsm records");

@@ -1406,14 +1406,12 @@ int store_applied_set(struct store *s, uint64_t index)
 	}
 	if (index == s->applied && !s->failed)
 		return COORD_OK;
-	/* The fsm's records up to index first (write-back, store_int.h):
-	 * the applied index is never ahead of what LevelDB holds. */
-	rv = store_backend_flush(&s->backend);
-	if (rv != COORD_OK)
-		return rv;
+	/* With the fsm's records up to index (write-back, store_int.h), in
+	 * one batch: the applied index is never ahead of what LevelDB
+	 * holds. */
 	leveldb_writebatch_clear(b);
 	put_u64(b, STORE_TAG_APPLIED, index);
-	rv = store_batch_write(s, b, false, "recording the applied index");
+	rv = store_backend_flush_with(&s->backend, b);
 	if (rv == COORD_OK)
 		s->applied = index;
 	return rv;

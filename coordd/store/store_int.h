@@ -226,6 +226,10 @@ void store_backend_close(struct store_backend *b);
 /* Writes the dirty slots to LevelDB as one batch (nothing when none).
  * A failure fails the store (store_batch_write()). */
 int store_backend_flush(struct store_backend *b);
+/* The same, with the records of extra in the same batch (written even
+ * when no slot is dirty). */
+int store_backend_flush_with(struct store_backend *b,
+			     leveldb_writebatch_t *extra);
 /* Makes key_cap >= n. */
 int store_backend_key_reserve(struct store_backend *b, size_t n);
 
