@@ -968,11 +968,6 @@ static int flush_one(struct node *n)
 						      &rd.messages[i]);
 		transport_flush(n);
 	}
-	/* Committed entries this node's log already holds go to the fsm,
-	 * and their replies and grants to the wire, before the Ready's new
-	 * entries are written: a reply does not wait behind an unrelated
-	 * proposal's fsync. An entry still to be written here waits for
-	 * it (a follower learns an entry and its commit together). */
 	/* A leader's write starts first, on the writer thread; this Ready
 	 * applies only what an earlier one made durable (raft.h). */
 	if (rd.persist_async) {
@@ -986,6 +981,11 @@ static int flush_one(struct node *n)
 		n->stats.ready_entries += rd.n_entries;
 		ready_batch_stats(n, rd.n_entries);
 	}
+	/* Committed entries this node's log already holds go to the fsm,
+	 * and their replies and grants to the wire, before the Ready's new
+	 * entries are written: a reply does not wait behind an unrelated
+	 * proposal's fsync. An entry still to be written here waits for
+	 * it (a follower learns an entry and its commit together). */
 	rc = apply_stable(n, &rd, &n_early);
 	if (rc != COORD_OK)
 		goto out;
