@@ -2038,11 +2038,26 @@ static bool config_valid(const struct raft_config *cfg)
 				    RAFT_NODES_MAX;
 }
 
-static bool restore_valid(const struct raft_restore *rs)
+/* The commit index to restart with. With cfg.async_leader_persist a
+ * leader applies entries before the hard state carrying their commit is
+ * on disk (raft.h): a crash in between leaves the applied index -- or a
+ * snapshot taken at it -- above the stored commit. What was applied was
+ * committed. */
+static uint64_t restore_commit(const struct raft_config *cfg,
+			       const struct raft_restore *rs)
+{
+	if (cfg->async_leader_persist && rs->applied > rs->hard_state.commit)
+		return rs->applied;
+	return rs->hard_state.commit;
+}
+
+static bool restore_valid(const struct raft_config *cfg,
+			  const struct raft_restore *rs)
 {
 	uint64_t first = rs->snapshot != NULL ? rs->snapshot->index + 1 : 1;
 	uint64_t prev_term = rs->snapshot != NULL ? rs->snapshot->term : 0;
 	uint64_t last = first - 1 + rs->n_entries;
+	uint64_t commit = restore_commit(cfg, rs);
 	/* A zeroed snapshot record means "none yet". */
 	if (rs->snapshot != NULL &&
 	    ((rs->snapshot->index == 0) != (rs->snapshot->term == 0) ||
@@ -2058,14 +2073,14 @@ static bool restore_valid(const struct raft_restore *rs)
 			return false;
 		prev_term = e->term;
 	}
-	return rs->hard_state.commit <= last && rs->applied <= rs->hard_state.commit &&
-	       rs->applied >= first - 1 && rs->hard_state.commit >= first - 1;
+	return commit <= last && rs->applied <= commit &&
+	       rs->applied >= first - 1 && commit >= first - 1;
 }
 
 static int restore(struct raft *r, const struct raft_restore *rs)
 {
 	int rv;
-	if (!restore_valid(rs))
+	if (!restore_valid(&r->cfg, rs))
 		return RAFT_EINVAL;
 	if (rs->snapshot != NULL)
 		r->snap = *rs->snapshot;
@@ -2080,7 +2095,7 @@ static int restore(struct raft *r, const struct raft_restore *rs)
 	}
 	r->term = rs->hard_state.term;
 	r->vote = rs->hard_state.vote;
-	r->commit = rs->hard_state.commit;
+	r->commit = restore_commit(&r->cfg, rs);
 	r->applied = rs->applied;
 	r->stable = last_index(r);
 	r->handed = r->stable;

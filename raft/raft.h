@@ -65,6 +65,11 @@
  * snapshot's metadata, the entries after it, the applied index) into a
  * struct raft_restore and passes it to raft_new(). Committed entries above
  * the applied index come out again in rd.committed.
+ * With cfg.async_leader_persist, rd.committed runs ahead of the hard state
+ * on disk (its commit is written in the background): a crash may leave
+ * the applied index, or a snapshot taken at it, above hard_state.commit.
+ * raft_new() then starts with commit = applied (what was applied was
+ * committed); without the mode such a restore is refused (RAFT_EINVAL).
  *
  * Membership: one change at a time (Raft thesis 4.1, single-server changes,
  * rather than joint consensus): every majority of the old voter set

@@ -25,6 +25,7 @@ int main(void)
 	srunner_add_suite(sr, raft_restart_suite());
 	srunner_add_suite(sr, raft_input_suite());
 	srunner_add_suite(sr, raft_alloc_suite());
+	srunner_add_suite(sr, raft_async_suite());
 	srunner_set_tap(sr, "-");
 	srunner_run_all(sr, getenv("CK_VERBOSITY") ? CK_ENV : CK_SILENT);
 	failed = srunner_ntests_failed(sr);

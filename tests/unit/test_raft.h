@@ -45,5 +45,6 @@ Suite *raft_transfer_suite(void);
 Suite *raft_restart_suite(void);
 Suite *raft_input_suite(void);
 Suite *raft_alloc_suite(void);
+Suite *raft_async_suite(void);
 
 #endif /* COORD_TESTS_UNIT_TEST_RAFT_H */
