@@ -3,7 +3,8 @@
 # has a deliberate bug -- in the core (built with RAFT_BUG_COMMIT_OLD_TERM,
 # Raft 5.4.2, or RAFT_BUG_SKIP_VOTE_LOG_CHECK, Raft 5.4.1) or in the
 # application (reads served locally, skipping ReadIndex; followers that
-# acknowledge entries before persisting them) -- and must end
+# acknowledge entries before persisting them; leaders writing in the
+# background that report a write durable as it starts) -- and must end
 # with a non-zero exit status and "seeds: N, violations: V" with V > 0.
 set -u
 dir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/sim
@@ -36,4 +37,6 @@ expect_violations "application reads without ReadIndex" \
 	"$dir/raft_sim" --seeds 100 --stale-reads
 expect_violations "followers acknowledge entries before persisting them" \
 	"$dir/raft_sim" --seeds 2000 --early-acks
+expect_violations "leaders report background writes durable as they start" \
+	"$dir/raft_sim" --seeds 500 --async-ack-early
 exit $failed

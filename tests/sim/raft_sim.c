@@ -7,7 +7,11 @@
  *            --stale-reads (self-test: an application that reads
  *            locally instead of through ReadIndex; must be caught),
  *            --early-acks (self-test: every node, not only leaders,
- *            sends before persisting; must be caught)
+ *            sends before persisting; must be caught),
+ *            --leader-writes sync|async (default: chosen by the seed),
+ *            --async-ack-early (self-test: leaders writing in the
+ *            background report each write durable as it starts; must
+ *            be caught)
  *
  * The seed is printed first. A sweep prints each failing seed with the
  * invariant it broke and ends with "seeds: N, violations: V"; the exit
@@ -38,7 +42,15 @@ static void usage(FILE *f)
 		"               (the checkers must report violations)\n"
 		"  --early-acks   self-test: followers too send before "
 		"persisting\n"
-		"               (the checkers must report violations)\n",
+		"               (the checkers must report violations)\n"
+		"  --leader-writes sync|async  leaders write before sending, "
+		"or in the\n"
+		"               background (async_leader_persist); default: "
+		"half the seeds\n"
+		"  --async-ack-early  self-test: background writes are "
+		"reported durable\n"
+		"               as they start (the checkers must report "
+		"violations)\n",
 		SIM_DEFAULT_FAULT_TICKS);
 }
 
@@ -93,6 +105,16 @@ int main(int argc, char **argv)
 			opt.stale_reads = true;
 		} else if (strcmp(a, "--early-acks") == 0) {
 			opt.early_acks = true;
+		} else if (strcmp(a, "--leader-writes") == 0) {
+			ok = val != NULL && (strcmp(val, "sync") == 0 ||
+					     strcmp(val, "async") == 0);
+			if (ok)
+				opt.writes = strcmp(val, "sync") == 0
+					     ? SIM_WRITES_SYNC
+					     : SIM_WRITES_ASYNC;
+			i++;
+		} else if (strcmp(a, "--async-ack-early") == 0) {
+			opt.async_ack_early = true;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -122,15 +144,18 @@ int main(int argc, char **argv)
 		}
 		printf("seed %" PRIu64 ": ok, %u nodes, %" PRIu64 " ticks, "
 		       "commit index %" PRIu64 ", %" PRIu64 " leaders, %" PRIu64
-		       " writes and %" PRIu64 " reads done\n", seed,
+		       " writes and %" PRIu64 " reads done%s\n", seed,
 		       res.stats.nodes, res.stats.ticks, res.stats.committed,
 		       res.stats.elections, res.stats.acked,
-		       res.stats.reads_served);
+		       res.stats.reads_served,
+		       res.stats.async_writes ? ", leaders writing in the "
+						"background" : "");
 		return EXIT_SUCCESS;
 	}
 
 	{
 		uint64_t violations = 0, live_max = 0, live_sum = 0, commits = 0;
+		uint64_t async_seeds = 0, bg_writes = 0;
 		printf("seeds: %" PRIu64 "..%" PRIu64 " (replay one with "
 		       "raft_sim --seed S --verbose)\n", first,
 		       first + n_seeds - 1);
@@ -150,10 +175,14 @@ int main(int argc, char **argv)
 				live_max = res.stats.liveness_ticks;
 			live_sum += res.stats.liveness_ticks;
 			commits += res.stats.committed;
+			async_seeds += res.stats.async_writes;
+			bg_writes += res.stats.bg_writes;
 		}
 		printf("mean commit index %" PRIu64 ", ticks from healing to "
 		       "a committed proposal: mean %" PRIu64 ", max %" PRIu64
 		       "\n", commits / n_seeds, live_sum / n_seeds, live_max);
+		printf("leaders wrote in the background in %" PRIu64 " seeds "
+		       "(%" PRIu64 " writes)\n", async_seeds, bg_writes);
 		printf("seeds: %" PRIu64 ", violations: %" PRIu64 "\n",
 		       n_seeds, violations);
 		return violations > 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -18,6 +18,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* How leaders write their log (raft_config.async_leader_persist). */
+enum sim_writes {
+	SIM_WRITES_SEED,        /* chosen by the seed: half the runs async */
+	SIM_WRITES_SYNC,
+	SIM_WRITES_ASYNC,
+};
+
 struct sim_options {
 	uint64_t seed;
 	unsigned fault_ticks;   /* length of the fault phase; 0: default */
@@ -27,6 +34,11 @@ struct sim_options {
 	bool stale_reads;       /* self-test: reads skip ReadIndex */
 	bool early_acks;        /* self-test: every role sends before
 				 * persisting, acknowledgements included */
+	enum sim_writes writes; /* leaders' writes: synchronous, or in the
+				 * background (async_leader_persist) */
+	bool async_ack_early;   /* self-test: raft_persisted() is called
+				 * when a background write starts, not when
+				 * it is durable (implies SIM_WRITES_ASYNC) */
 	FILE *out;              /* where verbose output goes; NULL: stdout */
 };
 
@@ -46,6 +58,8 @@ struct sim_stats {
 	uint64_t reads_served;
 	uint64_t crashes;
 	uint64_t lost_entries;      /* unpersisted entries lost in crashes */
+	bool async_writes;          /* leaders wrote in the background */
+	uint64_t bg_writes;         /* background writes made durable */
 	uint64_t restarts;
 	uint64_t partitions;
 	uint64_t msgs_sent;
