@@ -309,6 +309,8 @@ struct bgwrite {
 	size_t n_ents;
 	bool has_hs;
 	struct raft_hard_state hs;
+	bool written;               /* by a synchronous Ready, which waited
+				     * for it; its EV_WRITE reports it late */
 };
 
 struct node {
@@ -864,12 +866,13 @@ static void bg_queue(struct sim *s, struct node *n,
 	ev_push(s, ev);
 }
 
-/* The last entry of the background writes: false if they hold none. */
+/* The last entry of the background writes still to be written: false if
+ * they hold none. */
 static bool bg_last(const struct node *n, uint64_t *index, uint64_t *term)
 {
 	for (size_t k = n->n_bg; k > 0; k--) {
 		const struct bgwrite *w = &n->bg[k - 1];
-		if (w->n_ents > 0) {
+		if (!w->written && w->n_ents > 0) {
 			*index = w->ents[w->n_ents - 1].index;
 			*term = w->ents[w->n_ents - 1].term;
 			return true;
@@ -879,30 +882,37 @@ static bool bg_last(const struct node *n, uint64_t *index, uint64_t *term)
 }
 
 /* Makes the background writes up to seq durable, oldest first (a disk
- * completes them in order). *index, *term: the last entry written,
- * index 0 if none. False if the contract broke (the run stops). */
-static bool bg_flush(struct sim *s, struct node *n, uint64_t seq,
+ * completes them in order). A synchronous Ready's flush (keep) leaves
+ * them queued, written: their EV_WRITE still reports them, late, as a
+ * writer thread would. *index, *term: the last entry of the writes up to
+ * seq, index 0 if none. False if the contract broke (the run stops). */
+static bool bg_flush(struct sim *s, struct node *n, uint64_t seq, bool keep,
 		     uint64_t *index, uint64_t *term)
 {
-	size_t k = 0;
+	size_t k;
 	*index = 0;
 	*term = 0;
-	while (k < n->n_bg && n->bg[k].seq <= seq) {
-		struct bgwrite *w = &n->bg[k++];
-		if (!persist_log(s, n, w->ents, w->n_ents,
-				 w->has_hs ? &w->hs : NULL))
-			break;
+	for (k = 0; k < n->n_bg && n->bg[k].seq <= seq; k++) {
+		struct bgwrite *w = &n->bg[k];
+		if (!w->written) {
+			if (!persist_log(s, n, w->ents, w->n_ents,
+					 w->has_hs ? &w->hs : NULL))
+				return false;
+			w->written = true;
+			s->stats.bg_writes++;
+		}
 		if (w->n_ents > 0) {
 			*index = w->ents[w->n_ents - 1].index;
 			*term = w->ents[w->n_ents - 1].term;
 		}
-		s->stats.bg_writes++;
 	}
+	if (keep)
+		return true;
 	for (size_t i = 0; i < k; i++)
 		ents_free(n->bg[i].ents, n->bg[i].n_ents);
 	memmove(n->bg, n->bg + k, (n->n_bg - k) * sizeof(*n->bg));
 	n->n_bg -= k;
-	return !s->stop;
+	return true;
 }
 
 /* EV_WRITE: the disk completed the background writes up to seq. */
@@ -910,10 +920,10 @@ static void handle_write(struct sim *s, struct node *n, uint64_t seq)
 {
 	uint64_t index, term;
 	int rv;
-	if (!bg_flush(s, n, seq, &index, &term) || index == 0)
+	if (!bg_flush(s, n, seq, false, &index, &term) || index == 0)
 		return;
-	vlog(s, "node %" PRIu64 " background write durable up to index %"
-	     PRIu64 " term %" PRIu64, n->id, index, term);
+	vlog(s, "node %" PRIu64 " reports its background writes durable up "
+	     "to index %" PRIu64 " term %" PRIu64, n->id, index, term);
 	rv = raft_persisted(n->r, index, term);
 	if (rv != RAFT_OK)
 		checker_fail(s->ck, "contract",
@@ -1186,9 +1196,10 @@ static void handle_ready(struct sim *s, struct node *n)
 	}
 	if (n->n_bg > 0) {
 		/* A synchronous Ready comes after the background writes
-		 * before it (raft.h): its raft_advance() counts them. */
+		 * before it (raft.h): its raft_advance() counts them, and
+		 * their reports come later. */
 		uint64_t index, term;
-		if (!bg_flush(s, n, UINT64_MAX, &index, &term))
+		if (!bg_flush(s, n, UINT64_MAX, true, &index, &term))
 			return;
 	}
 
