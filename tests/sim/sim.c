@@ -15,6 +15,8 @@
  * applied and advanced at once, and its entries and hard state wait in a
  * queue of background writes that an EV_WRITE event, after a random disk
  * delay, makes durable (then raft_persisted()). A crash loses the queue.
+ * A Ready without persist_async writes the queue first; the EV_WRITEs
+ * still report those writes, late.
  */
 #include "tests/sim/sim.h"
 
