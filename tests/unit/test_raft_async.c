@@ -94,8 +94,9 @@ static void t_transfer(struct harness *h, uint64_t from, uint64_t to)
 	h_settle(h);
 }
 
-/* Single node: campaigns (a synchronous Ready: its term and vote are
- * new) and reports its first leader write durable. */
+/* A single node in async mode campaigns and leads at once; its first
+ * Ready carries its new term and vote, so it is synchronous and its
+ * raft_advance() commits the no-op. */
 static void t_single_leader(struct harness *h)
 {
 	struct raft_ready rd;
