@@ -11,6 +11,7 @@
  *   write is first checked online: RESOURCE is taken as the lock's name
  *   and coordd is asked whether TOKEN is its current grant
  *   (coordfence_admit_online()).
+ *   SIGTERM: closes the connections and the fence store, exits 0.
  *
  * Protocol: lines of text ending in '\n'; fields separated by one space;
  * a field is 1 or more bytes, none of them a space or a control byte.
@@ -341,9 +342,20 @@ static int fkv_listen(int port)
 	return fd;
 }
 
+/* SIGTERM ends the loop (and the process, normally). */
+static volatile sig_atomic_t fkv_stop;
+
+static void fkv_on_term(int sig)
+{
+	(void)sig;
+	fkv_stop = 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct fkv s;
+	struct sigaction sa;
+	sigset_t term, during_poll;
 	struct pollfd p[FKV_CONNS_MAX + 1];
 	char err[256], path[4096];
 	int lfd, rv;
@@ -358,6 +370,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGTERM is let in only while ppoll() waits: none is lost
+	 * between the check of fkv_stop and the wait. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fkv_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &during_poll);
+	sigdelset(&during_poll, SIGTERM);
 	snprintf(path, sizeof(path), "%s/fence", argv[1]);
 	s.pairs = calloc(FKV_KEYS_MAX, sizeof(*s.pairs));
 	if (s.pairs == NULL || (mkdir(argv[1], 0777) != 0 && errno != EEXIST) ||
@@ -373,12 +394,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	lfd = fkv_listen(argc >= 3 ? atoi(argv[2]) : 0);
-	for (;;) {
+	while (!fkv_stop) {
 		p[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
 		for (size_t i = 0; i < s.conns_n; i++)
 			p[i + 1] = (struct pollfd){.fd = s.conns[i].fd,
 						   .events = POLLIN};
-		if (poll(p, s.conns_n + 1, -1) < 0) {
+		if (ppoll(p, s.conns_n + 1, NULL, &during_poll) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("fenced_kv: poll");
@@ -405,4 +426,12 @@ int main(int argc, char **argv)
 			s.conns_n++;
 		}
 	}
+	for (size_t i = 0; i < s.conns_n; i++)
+		close(s.conns[i].fd);
+	close(lfd);
+	coordfence_close(s.fence);
+	if (s.coord != NULL)
+		coord_client_free(s.coord);
+	free(s.pairs);
+	return 0;
 }
