@@ -912,6 +912,13 @@ static int apply_stable(struct node *n, const struct raft_ready *rd,
 	return rc;
 }
 
+/* The store failed doing what: logged; the node must stop (COORD_EIO). */
+static int store_failed(struct node *n, const char *what)
+{
+	node_logf(n, NODE_LOG_ERROR, "%s: %s", what, store_errmsg(n->store));
+	return COORD_EIO;
+}
+
 static void ready_batch_stats(struct node *n, size_t n_entries)
 {
 	unsigned b = 0;
@@ -938,9 +945,7 @@ static int flush_one(struct node *n)
 	 * hold entries it may apply at once (apply_stable()): the fsm
 	 * never gets ahead of the log on disk. */
 	if (!rd.persist_async && store_log_drain(n->store) != COORD_OK) {
-		node_logf(n, NODE_LOG_ERROR, "writing the log: %s",
-			  store_errmsg(n->store));
-		rc = COORD_EIO;
+		rc = store_failed(n, "writing the log");
 		goto out;
 	}
 	if (rd.leader != n->leader_seen) {
@@ -971,11 +976,8 @@ static int flush_one(struct node *n)
 	/* A leader's write starts first, on the writer thread; this Ready
 	 * applies only what an earlier one made durable (raft.h). */
 	if (rd.persist_async) {
-		rc = store_ready_persist_async(n->store, &rd);
-		if (rc != COORD_OK) {
-			node_logf(n, NODE_LOG_ERROR, "queueing a Ready: %s",
-				  store_errmsg(n->store));
-			rc = COORD_EIO;
+		if (store_ready_persist_async(n->store, &rd) != COORD_OK) {
+			rc = store_failed(n, "queueing a Ready");
 			goto out;
 		}
 		n->stats.ready_entries += rd.n_entries;
@@ -992,11 +994,8 @@ static int flush_one(struct node *n)
 	if (!rd.persist_async && (rd.n_entries > 0 || rd.hard_state_changed)) {
 		uint64_t t0 = mono_ns(), syncs = store_log_syncs(n->store);
 
-		rc = store_ready_persist(n->store, &rd);
-		if (rc != COORD_OK) {
-			node_logf(n, NODE_LOG_ERROR, "persisting a Ready: %s",
-				  store_errmsg(n->store));
-			rc = COORD_EIO;
+		if (store_ready_persist(n->store, &rd) != COORD_OK) {
+			rc = store_failed(n, "persisting a Ready");
 			goto out;
 		}
 		/* Only a Ready that wrote: the commit index alone is not. */
@@ -1086,11 +1085,8 @@ int node_log_progress(struct node *n)
 	uint64_t index, term;
 
 	if (store_log_poll(n->store, &index, &term, log_sync_ns, n) !=
-	    COORD_OK) {
-		node_logf(n, NODE_LOG_ERROR, "writing the log: %s",
-			  store_errmsg(n->store));
-		return COORD_EIO;
-	}
+	    COORD_OK)
+		return store_failed(n, "writing the log");
 	if (index > 0)
 		(void)raft_persisted(n->raft, index, term);
 	return COORD_OK;

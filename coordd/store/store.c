@@ -1349,14 +1349,16 @@ static int ready_persist(struct store *s, const struct raft_ready *rd,
 		if (rv != COORD_OK)
 			return rv;
 	}
-	if (!async)
-		rv = store_rlog_append(s, s->scratch, len);
-	else if (rd->n_entries > 0)
+	if (async) {
+		const struct raft_entry *last =
+			rd->n_entries > 0 ? &ents[rd->n_entries - 1] : NULL;
+
 		rv = store_writer_queue(s, s->scratch, len,
-					ents[rd->n_entries - 1].index,
-					ents[rd->n_entries - 1].term);
-	else
-		rv = store_writer_queue(s, s->scratch, len, 0, 0);
+					last != NULL ? last->index : 0,
+					last != NULL ? last->term : 0);
+	} else {
+		rv = store_rlog_append(s, s->scratch, len);
+	}
 	if (rv != COORD_OK)
 		return rv;
 	if (rd->n_entries > 0) {
