@@ -350,6 +350,21 @@ static int idx_first(struct fsm *f, struct proto_bytes name, uint8_t sub,
 	return rc;
 }
 
+/* Where the live records of index sub start: pending positions are
+ * [head, tail), done jobs the n_done last places up to done_seq (both
+ * leave only from their low end). A search starts there, not at 0: the
+ * records that left below it are deleted, and a store's iterator steps
+ * over every deletion it has not compacted yet -- from 0, each claim
+ * would have cost a step for every claim before it. */
+static uint64_t idx_low(const struct job_meta *m, uint8_t sub)
+{
+	if (sub == JK_PENDING)
+		return m->head;
+	if (sub == JK_DONE)
+		return m->done_seq - m->n_done + 1;
+	return 0;
+}
+
 /* Puts job id (record j) in the pending list, at the head or the tail. */
 static int pend_push(struct fsm *f, struct proto_bytes name,
 		     struct job_meta *m, uint64_t id, struct job_rec *j,
@@ -374,7 +389,8 @@ static int claim_take(struct fsm *f, struct fsm_queue *q,
 	if (rc == COORD_OK && (!found || m.n_pending == 0))
 		rc = COORD_ECORRUPT;    /* granted without a pending job */
 	if (rc == COORD_OK)
-		rc = idx_first(f, q->name, JK_PENDING, 0, &found, &pos, id);
+		rc = idx_first(f, q->name, JK_PENDING,
+			       idx_low(&m, JK_PENDING), &found, &pos, id);
 	if (rc == COORD_OK && !found)
 		rc = COORD_ECORRUPT;
 	if (rc == COORD_OK)
@@ -705,7 +721,8 @@ static int done_trim(struct fsm *f, struct proto_bytes name,
 		uint64_t seq, id;
 		bool found;
 
-		rc = idx_first(f, name, JK_DONE, 0, &found, &seq, &id);
+		rc = idx_first(f, name, JK_DONE, idx_low(m, JK_DONE), &found,
+			       &seq, &id);
 		if (rc == COORD_OK && !found)
 			rc = COORD_ECORRUPT;
 		if (rc == COORD_OK)
@@ -893,6 +910,8 @@ int fsm_job_list(struct fsm *f, struct proto_bytes queue, uint8_t state,
 	counts->claimed = m.n_claimed;
 	counts->dead = m.n_dead;
 	counts->done = m.n_done;
+	if (cursor < idx_low(&m, subs[state]))
+		cursor = idx_low(&m, subs[state]);
 	while (rc == COORD_OK) {
 		struct fsm_job_info *o;
 		struct job_rec j;

@@ -562,6 +562,61 @@ START_TEST(list_pages_and_inspect)
 }
 END_TEST
 
+/* The lists start where their live records do (job.c idx_low()): a job
+ * put back at the head is listed and claimed first, and done jobs beyond
+ * cfg.job_done_kept go oldest first, the list starting at the oldest one
+ * kept. */
+START_TEST(lists_start_at_the_oldest_live_record)
+{
+	struct fsm_config cfg;
+	struct fl x;
+	struct proto_job_claim_cmd_reply c;
+	struct fsm_job_counts n;
+	struct fsm_job_info *items;
+	size_t cnt;
+	uint64_t next, ids[5], s;
+
+	fsm_config_default(&cfg);
+	cfg.job_done_kept = 2;
+	fl_open(&x, &cfg);
+	s = fl_session(&x, 0, 100000);
+	for (int i = 0; i < 5; i++)
+		ids[i] = enqueue(&x, "q", "p");
+	c = claim_ok(&x, "q", s);
+	fl_ok(&x, 0, complete("q", ids[0], s, c.token));
+	c = claim_ok(&x, "q", s);
+	ck_assert_uint_eq(c.job_id, ids[1]);
+	fl_ok(&x, 0, fail_cmd("q", ids[1], s, c.token, false));
+	ft_code_eq(fsm_job_list(x.t.f, ft_s("q"), PROTO_JOB_PENDING, 0, 10, &n,
+				&items, &cnt, &next),
+		   COORD_OK);
+	ck_assert_uint_eq(cnt, 4);
+	ck_assert_uint_eq(items[0].id, ids[1]);     /* back at the head */
+	ck_assert_uint_eq(items[3].id, ids[4]);
+	for (int i = 1; i < 5; i++) {
+		c = claim_ok(&x, "q", s);
+		ck_assert_uint_eq(c.job_id, ids[i]);
+		fl_ok(&x, 0, complete("q", ids[i], s, c.token));
+	}
+	ft_code_eq(fsm_job_list(x.t.f, ft_s("q"), PROTO_JOB_DONE, 0, 10, &n,
+				&items, &cnt, &next),
+		   COORD_OK);
+	ck_assert_uint_eq(n.done, 2);
+	ck_assert_uint_eq(cnt, 2);
+	ck_assert_uint_eq(items[0].id, ids[3]);
+	ck_assert_uint_eq(items[1].id, ids[4]);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(fsm_job_inspect(x.t.f, ft_s("q"), ids[i],
+						 &(struct fsm_job_info){ 0 }),
+				 COORD_ENOJOB);
+	ft_code_eq(fsm_job_list(x.t.f, ft_s("q"), PROTO_JOB_PENDING, 0, 10, &n,
+				&items, &cnt, &next),
+		   COORD_OK);
+	ck_assert_uint_eq(cnt, 0);
+	fl_close(&x);
+}
+END_TEST
+
 Suite *fsm_job_suite(void)
 {
 	Suite *s = suite_create("fsm_job");
@@ -577,5 +632,6 @@ Suite *fsm_job_suite(void)
 	FT_ADD(s, limits_are_named_errors);
 	FT_ADD(s, retried_requests_apply_once);
 	FT_ADD(s, list_pages_and_inspect);
+	FT_ADD(s, lists_start_at_the_oldest_live_record);
 	return s;
 }
