@@ -1042,14 +1042,16 @@ static int req_give_up(struct coord_client *c, struct creq *q)
 	return COORD_EUNAVAILABLE;
 }
 
-/* The tick's next period: TICK_MS while anything waits to go out or the
- * client is not connected; else until the earliest deadline, within
- * [TICK_MS, TICK_QUIET_MS]. */
+/* The tick's next period: TICK_MS while anything waits to go out, or
+ * waits for a connection; else until the earliest deadline, within
+ * [TICK_MS, TICK_QUIET_MS]. A client with no request at all is quiet,
+ * connected or not (dials have their own timer, dial_ev; sessions
+ * theirs). */
 static unsigned tick_next_ms(const struct coord_client *c, uint64_t t)
 {
 	uint64_t next = TICK_QUIET_MS;
 
-	if (c->cs != CS_READY)
+	if (c->cs != CS_READY && c->reqs != NULL)
 		return TICK_MS;
 	for (const struct creq *q = c->reqs; q != NULL; q = q->next) {
 		if (q->state != RQ_SENT)

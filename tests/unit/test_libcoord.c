@@ -379,6 +379,25 @@ START_TEST(blocked_call_is_not_woken_every_tick)
 }
 END_TEST
 
+/* A client with nothing to do is not woken every TICK_MS either when it
+ * has no connection: here its only endpoint refuses, and for 1 s it
+ * only redials, with backoff (tick_next_ms()). */
+START_TEST(idle_client_without_a_connection_sleeps)
+{
+	struct coord_client *a;
+	long sleeps;
+
+	cu_code_eq(coord_client_new("127.0.0.1:1", NULL, &a), COORD_OK);
+	cu_code_eq(coord_client_run(a, 100), COORD_OK);
+	sleeps = thread_sleeps();
+	cu_code_eq(coord_client_run(a, 1000), COORD_OK);
+	sleeps = thread_sleeps() - sleeps;
+	ck_assert_msg(sleeps <= 25, "%ld wakeups in 1 s with nothing to do",
+		      sleeps);
+	coord_client_free(a);
+}
+END_TEST
+
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -1414,6 +1433,7 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, session_lost_push_loses_every_lock);
 	SL_ADD(s, timed_out_acquire_leaves_the_queue);
 	SL_ADD(s, blocked_call_is_not_woken_every_tick);
+	SL_ADD(s, idle_client_without_a_connection_sleeps);
 	SL_ADD(s, client_run_returns_on_time);
 	SL_ADD(s, short_timeout_kept_while_the_tick_is_quiet);
 	SL_ADD(s, queued_acquire_is_granted_on_release);
