@@ -174,54 +174,41 @@ static bool in_queue(const struct fsm_queue *q, uint64_t session)
 	       fsm_queue_find(q->waiters, q->n_waiters, session) >= 0;
 }
 
+/* Deletes the value of a session that was in the stored queue old (the
+ * queue as this command found it) and is not in q. */
+static int value_drop_gone(struct fsm *f, const struct fsm_queue *q,
+			   const struct fsm_qentry *v, size_t n)
+{
+	struct fsm_kbuf *k = &f->scan_group;
+	int rc = COORD_OK;
+
+	for (size_t i = 0; rc == COORD_OK && i < n; i++) {
+		if (in_queue(q, v[i].session))
+			continue;
+		rc = ekey(f, k, q->name, v[i].session);
+		if (rc == COORD_OK)
+			rc = fsm_rec_set(f, k->data, k->len, NULL, 0);
+	}
+	return rc;
+}
+
 /* Drops the values of sessions that left the queue (their sessions
- * ended, their deadlines passed, they resigned). */
+ * ended, their deadlines passed, they resigned): those of the stored
+ * queue that q no longer holds. Only a session in the queue has a value
+ * (a campaign writes it in the command that joins, and a failed command
+ * writes nothing), so the stored queue names every value there is. Not
+ * a scan of the values: that stepped over the deleted record of every
+ * candidate gone before, until the store compacted them -- each
+ * campaign cost more than the one before. */
 static int values_settle(struct fsm *f, const struct fsm_queue *q)
 {
-	struct fsm_kbuf *prefix = &f->scan_group;
-	struct fsm_view_iter it;
-	uint64_t *gone = NULL;
-	size_t n_gone = 0, cap = 0;
-	int rc = ekey(f, prefix, q->name, 0);
+	struct fsm_queue old;
+	int rc = fsm_queue_load(f, q->kind, q->name, &old);
 
 	if (rc == COORD_OK)
-		rc = fsm_view_open(f, &it);
-	if (rc != COORD_OK)
-		return rc;
-	for (fsm_view_seek(&it, prefix->data, prefix->len);
-	     fsm_view_valid(&it); fsm_view_next(&it)) {
-		size_t k_len;
-		const uint8_t *k = fsm_view_key(&it, &k_len);
-		uint64_t session, *g;
-
-		if (k_len < prefix->len ||
-		    memcmp(k, prefix->data, prefix->len) != 0)
-			break;
-		if (k_len != prefix->len + 8) {
-			rc = COORD_ECORRUPT;
-			break;
-		}
-		session = fsm_be64_get(k + prefix->len);
-		if (in_queue(q, session))
-			continue;
-		g = fsm_arr_push(f, (void **)&gone, &n_gone, &cap,
-				 sizeof(*g));
-		if (g == NULL) {
-			rc = COORD_ENOMEM;
-			break;
-		}
-		*g = session;
-	}
+		rc = value_drop_gone(f, q, old.holders, old.n_holders);
 	if (rc == COORD_OK)
-		rc = fsm_view_status(&it);
-	fsm_view_close(&it);
-	/* Deleted after the scan: a write invalidates the iterator. */
-	for (size_t i = 0; rc == COORD_OK && i < n_gone; i++) {
-		rc = ekey(f, prefix, q->name, gone[i]);
-		if (rc == COORD_OK)
-			rc = fsm_rec_set(f, prefix->data, prefix->len, NULL,
-					 0);
-	}
+		rc = value_drop_gone(f, q, old.waiters, old.n_waiters);
 	return rc;
 }
 

@@ -344,6 +344,26 @@ START_TEST(proclaim_by_the_leader_only)
 }
 END_TEST
 
+static int count_cb(void *ctx, const uint8_t *k, size_t k_len,
+		    const uint8_t *v, size_t v_len)
+{
+	(void)k;
+	(void)k_len;
+	(void)v;
+	(void)v_len;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* The candidates' value records ('E') in the backend. */
+static size_t fe_values(struct fl *x)
+{
+	size_t n = 0;
+
+	ft_code_eq(fsm_records_each(x->t.f, 'E', count_cb, &n), COORD_OK);
+	return n;
+}
+
 /* The leader's session ending (close, expiry) elects the next live
  * candidate in the same command; an overdue candidate on the way is
  * expired and skipped. */
@@ -376,34 +396,16 @@ START_TEST(leader_session_end_hands_over_in_the_same_command)
 	ck_assert_uint_eq(l.session, s3);
 	ck_assert_str_eq(v, "three");
 	ck_assert_uint_eq(fsm_waiters_count(x.t.f), 0);
+	ck_assert_uint_eq(fe_values(&x), 1);   /* the expired one's went */
 	/* The leader's session expires: no candidate, no leader. */
 	fl_ok(&x, 200000, fl_expire(s3, 3));
 	ck_assert(fl_gone(&x, s3, &why));
 	fe_event_is(&x, "e", 0, 0, NULL);
 	ck_assert_uint_eq(fsm_holds_count(x.t.f), 0);
+	ck_assert_uint_eq(fe_values(&x), 0);
 	fl_close(&x);
 }
 END_TEST
-
-static int count_cb(void *ctx, const uint8_t *k, size_t k_len,
-		    const uint8_t *v, size_t v_len)
-{
-	(void)k;
-	(void)k_len;
-	(void)v;
-	(void)v_len;
-	(*(size_t *)ctx)++;
-	return 0;
-}
-
-/* The candidates' value records ('E') in the backend. */
-static size_t fe_values(struct fl *x)
-{
-	size_t n = 0;
-
-	ft_code_eq(fsm_records_each(x->t.f, 'E', count_cb, &n), COORD_OK);
-	return n;
-}
 
 /* A queued candidate whose session ends leaves without being elected,
  * and its value record goes with it; so do the leader's when it
@@ -453,13 +455,17 @@ START_TEST(campaign_deadline_and_kick)
 	fl_ok(&x, 0, fe_campaign("e", s2, "b", 300));
 	fl_ok(&x, 0, fe_campaign("e", s3, "c", 0));
 	fl_err(&x, fe_campaign("e", s3 + 100, "d", 0), COORD_ESESSION);
+	ck_assert_uint_eq(fe_values(&x), 3);
 	r = fl_ok(&x, 500, fe_kick("e"));
 	ck_assert_uint_eq(r->u.queue_kick.granted, 0);
 	ck_assert_uint_eq(fsm_waiters_count(x.t.f), 1);
+	ck_assert_uint_eq(fe_values(&x), 2);   /* s2's went with it */
 	fl_ok(&x, 500, fe_resign("e", s1, t1));
 	ck_assert(fl_granted(&x, "e", s3, &t3));
 	fe_event_is(&x, "e", s3, t3, "c");
+	ck_assert_uint_eq(fe_values(&x), 1);
 	fl_err(&x, fe_campaign("e", s2, "b", 400), COORD_EBUSY);
+	ck_assert_uint_eq(fe_values(&x), 1);   /* refused: wrote none */
 	fl_close(&x);
 }
 END_TEST
