@@ -295,6 +295,11 @@ int fsm_queue_grant(struct fsm *f, struct fsm_queue *q,
 	int rc = COORD_OK;
 
 	*granted = 0;
+	/* A lock-delay that is over is none: cleared, or it would stay the
+	 * queue's wake time (queue_wake()), a time already past that the
+	 * leader would kick for nothing again and again. */
+	if (q->delay_until_ms != 0 && q->delay_until_ms <= f->clock_new)
+		q->delay_until_ms = 0;
 	while (rc == COORD_OK && q->n_waiters > 0) {
 		w = q->waiters[0];
 		if (w.deadline_ms != 0 && f->clock_new > w.deadline_ms) {

@@ -396,10 +396,63 @@ START_TEST(lock_delay_after_expiry_only)
 	ck_assert_uint_eq(r->u.queue_kick.granted, 1);
 	ck_assert(fl_granted(&x, "a", s2, NULL));
 	ck_assert_uint_eq(fsm_revision(x.t.f), rev + 1);
+	ft_code_eq(fsm_queue_status(x.t.f, FSM_QUEUE_LOCK, ft_s("a"), 8, &st),
+		   COORD_OK);
+	ck_assert_uint_eq(st.delay_until_ms, 0);   /* over: gone */
 	/* A clean release: no delay. */
 	fl_ok(&x, 2500, fl_release("a", s2, fsm_revision(x.t.f)));
 	t3 = fl_lock(&x, 2500, "a", s3, EX, false);
 	ck_assert_uint_ne(t3, 0);
+	fl_close(&x);
+}
+END_TEST
+
+/* The wake time (fsm_result.wakes) the last command reported for lock
+ * name, or 1 when it reported none (queue not stored). */
+static uint64_t fl_wake(const struct fl *x, const char *name)
+{
+	uint64_t wake = 1;
+
+	for (size_t i = 0; i < x->res.res.n_wakes; i++) {
+		const struct fsm_queue_wake *w = &x->res.res.wakes[i];
+
+		if (w->kind == FSM_QUEUE_LOCK &&
+		    proto_bytes_eq(w->name, ft_s(name)))
+			wake = w->wake_ms;
+	}
+	return wake;
+}
+
+/* A lock-delay that is over goes: the first kick after it clears it,
+ * whether or not it can grant (here a shared holder keeps an exclusive
+ * waiter out), so that the queue's wake time is not one already past --
+ * the leader would kick it again, for nothing, every election timeout
+ * for as long as the waiter waits. */
+START_TEST(lock_delay_over_leaves_no_wake_time)
+{
+	struct fl x;
+	const struct proto_reply *r;
+	struct fsm_queue_status st;
+	uint64_t s1, s2, s3, ka;
+
+	fl_open(&x, NULL);
+	s1 = fl_session(&x, 0, 1000);
+	ka = x.t.index;
+	s2 = fl_session(&x, 0, 100000);
+	s3 = fl_session(&x, 0, 100000);
+	fl_ok(&x, 0, fl_acquire("a", s1, SH, false, 0, 500));
+	fl_lock(&x, 0, "a", s2, SH, false);
+	fl_ok(&x, 0, fl_acquire("a", s3, EX, true, 0, 0));
+	fl_ok(&x, 2000, fl_expire(s1, ka));
+	ck_assert_uint_eq(fl_wake(&x, "a"), 2500);
+	r = fl_ok(&x, 2500, fl_kick("a"));
+	ck_assert_uint_eq(r->u.queue_kick.granted, 0);
+	ck_assert_uint_eq(fl_wake(&x, "a"), 0);   /* stored, none left */
+	ft_code_eq(fsm_queue_status(x.t.f, FSM_QUEUE_LOCK, ft_s("a"), 8, &st),
+		   COORD_OK);
+	ck_assert_uint_eq(st.delay_until_ms, 0);
+	ck_assert_uint_eq(st.n_holders, 1);
+	ck_assert_uint_eq(st.n_waiters, 1);
 	fl_close(&x);
 }
 END_TEST
@@ -833,6 +886,7 @@ Suite *fsm_lock_suite(void)
 	FT_ADD(s, waiter_at_its_due_time_is_still_granted);
 	FT_ADD(s, drift_allowance_grows_with_the_ttl);
 	FT_ADD(s, lock_delay_after_expiry_only);
+	FT_ADD(s, lock_delay_over_leaves_no_wake_time);
 	FT_ADD(s, kick_drops_waiters_past_their_deadline);
 	FT_ADD(s, session_end_releases_every_lock_with_chained_grants);
 	FT_ADD(s, session_end_removes_its_waits);
