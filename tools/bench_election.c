@@ -16,6 +16,13 @@
  *       round, then a RESULT line with the medians.
  *   election-holder --endpoints E --holder-ttl-ms MS --election NAME
  *       The holder: prints "ELECTED <token> <session>" and keeps alive.
+ *   election-churn [--endpoints E] [--rounds N (4000)] [--label L]
+ *       One client; each round a new session campaigns (elected at once,
+ *       no one else runs), resigns and closes -- the records an election
+ *       and a session leave behind. RESULT: the time of a round over the
+ *       first and over the last tenth of the rounds, and growth = last /
+ *       first. A cost that grows with the rounds before it (a scan that
+ *       steps over what they deleted) shows as growth well above 1.
  */
 #include "tools/bench_election.h"
 #include "tools/bench_util.h"
@@ -239,23 +246,88 @@ static int run_failover(const struct eb_opts *o)
 	return 0;
 }
 
+/* One churn round: a new session campaigns, resigns, closes. */
+static int churn_round(struct coord_client *c, const char *name)
+{
+	struct coord_session *s;
+	struct coord_election *e;
+	int rc = coord_session_open(c, 10000, &s);
+
+	if (rc != COORD_OK)
+		return rc;
+	rc = coord_election_campaign(s, name, strlen(name), "v", 1, 5000, &e);
+	if (rc == COORD_OK)
+		rc = coord_election_resign(e);
+	if (rc == COORD_OK)
+		return coord_session_close(s);
+	coord_session_close(s);
+	return rc;
+}
+
+static int run_churn(const struct eb_opts *o)
+{
+	struct coord_client *c;
+	char la[16], prefix[96], name[160];
+	int slice = o->rounds >= 10 ? o->rounds / 10 : 1;
+	uint64_t t0, first_ns = 0, last_from = 0, end;
+	double first, last;
+
+	bench_prefix(prefix, sizeof(prefix));
+	snprintf(name, sizeof(name), "%s/election-churn", prefix);
+	if (eb_client(o, 5000, &c) != COORD_OK)
+		return 1;
+	t0 = bench_mono_ns();
+	for (int r = 0; r < o->rounds; r++) {
+		int rc;
+
+		if (r == o->rounds - slice)
+			last_from = bench_mono_ns();
+		rc = churn_round(c, name);
+		if (rc != COORD_OK) {
+			fprintf(stderr, "coord-bench election-churn: round %d: "
+				"%s (%s)\n", r + 1, coord_strerror(rc),
+				coord_errmsg(c));
+			coord_client_free(c);
+			return 1;
+		}
+		if (r == slice - 1)
+			first_ns = bench_mono_ns() - t0;
+	}
+	end = bench_mono_ns();
+	coord_client_free(c);
+	bench_loadavg1(la, sizeof(la));
+	first = (double)first_ns / 1e6 / slice;
+	last = (double)(end - last_from) / 1e6 / slice;
+	printf("RESULT workload=election-churn rounds=%d round_first_ms=%.3f"
+	       " round_last_ms=%.3f growth=%.2f rounds_per_s=%.1f label=%s"
+	       " loadavg1=%s\n", o->rounds, first, last, last / first,
+	       o->rounds / ((double)(end - t0) / 1e9),
+	       o->label ? o->label : "-", la);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: coord-bench election-failover [--endpoints E] "
-		"[--rounds N] [--holder-ttl-ms MS] [--label L]\n");
+		"[--rounds N] [--holder-ttl-ms MS] [--label L]\n"
+		"       coord-bench election-churn [--endpoints E] "
+		"[--rounds N] [--label L]\n");
 	exit(2);
 }
 
 bool bench_election_has(const char *workload)
 {
 	return strcmp(workload, "election-failover") == 0 ||
+	       strcmp(workload, "election-churn") == 0 ||
 	       strcmp(workload, "election-holder") == 0;
 }
 
 int bench_election(const char *workload, int argc, char **argv)
 {
-	struct eb_opts o = { "127.0.0.1:2479", 5, 2000, NULL, NULL };
+	bool churn = strcmp(workload, "election-churn") == 0;
+	struct eb_opts o = { "127.0.0.1:2479", churn ? 4000 : 5, 2000, NULL,
+			     NULL };
 
 	for (int i = 0; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -276,8 +348,11 @@ int bench_election(const char *workload, int argc, char **argv)
 			usage();
 		i++;
 	}
-	if (o.rounds < 1 || o.rounds > EB_ROUNDS_MAX || o.ttl_ms < 300)
+	if (o.rounds < 1 || (!churn && o.rounds > EB_ROUNDS_MAX) ||
+	    o.ttl_ms < 300)
 		usage();
+	if (churn)
+		return run_churn(&o);
 	if (strcmp(workload, "election-holder") == 0)
 		return o.election != NULL ? run_holder(&o) : (usage(), 2);
 	return run_failover(&o);

@@ -38,6 +38,9 @@
  *   coord-bench election-failover [--rounds N] [--holder-ttl-ms MS]
  *       The time from killing an election leader's client to the next
  *       leader's campaign returning (see tools/bench_election.c).
+ *   coord-bench election-churn [--rounds N]
+ *       Campaign, resign and session close, round after round: whether
+ *       a round costs more the more rounds came before it.
  */
 #include "raft/raft.h"
 #include "tools/bench_election.h"
@@ -291,7 +294,8 @@ static void usage(FILE *f)
 		   " [--help]\n"
 		   "       coord-bench job-cycles [--help]\n"
 		   "       coord-bench election-failover [--rounds N] "
-		   "[--holder-ttl-ms MS]\n");
+		   "[--holder-ttl-ms MS]\n"
+		   "       coord-bench election-churn [--rounds N]\n");
 }
 
 int main(int argc, char **argv)
