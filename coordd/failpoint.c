@@ -13,6 +13,7 @@
 
 #include "coordd/failpoint.h"
 #include "proto/errors.h"
+#include "proto/exit.h"
 
 static const struct {
 	const char *name;
@@ -277,6 +278,6 @@ enum failpoint_action failpoint_hit(enum failpoint_id id)
 		       a == FAILPOINT_CRASH ? ": exiting at once, nothing "
 					      "flushed" : "");
 	if (a == FAILPOINT_CRASH)
-		_exit(FAILPOINT_CRASH_STATUS);
+		coord_exit_now(FAILPOINT_CRASH_STATUS);
 	return a;
 }

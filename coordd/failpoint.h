@@ -48,7 +48,8 @@ enum failpoint_action {
 	FAILPOINT_DROP
 };
 
-/* The exit status of a crash: _exit() at once, no flush, no atexit. */
+/* The exit status of a crash: _exit() at once, no flush, no atexit (a
+ * coverage build writes its line counts first: proto/exit.h). */
 #define FAILPOINT_CRASH_STATUS 86
 
 #ifdef COORD_FAILPOINTS_ENABLED

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/exit.h"
+
 uint64_t wl_now_us(void)
 {
 	struct timespec ts;
@@ -224,10 +226,10 @@ int wl_run_clients(unsigned n, const char *path, FILE **out,
 			*out = fopen(part, "w");
 			if (*out == NULL) {
 				perror(part);
-				_exit(1);
+				coord_exit_now(1);
 			}
 			fn(i);
-			_exit(fclose(*out) == 0 ? 0 : 1);
+			coord_exit_now(fclose(*out) == 0 ? 0 : 1);
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {

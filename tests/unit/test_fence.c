@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "fencing/coordfence.h"
+#include "proto/exit.h"
 
 /* Kills per seed of the crash test, and the longest a child lives
  * before its kill, in microseconds. */
@@ -644,7 +645,8 @@ static int open_in_child(const char *dir, int want)
 
 		if (rv == COORDFENCE_OK)
 			coordfence_highest(g, "db", 2, &t);
-		_exit(rv == want && (rv != COORDFENCE_OK || t == 5) ? 0 : 1);
+		coord_exit_now(rv == want && (rv != COORDFENCE_OK || t == 5)
+				       ? 0 : 1);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -29,6 +29,7 @@
 
 #include "libcoord/coord.h"
 #include "libcoord/liveness.h"
+#include "proto/exit.h"
 #include "proto/limits.h"
 #include "tests/unit/check_util.h"
 
@@ -549,8 +550,8 @@ START_TEST(queued_acquire_is_granted_on_release)
 		    coord_lock_acquire(sb, "L", 1, NULL, &lb) == COORD_OK)
 			t = coord_lock_token(lb);
 		if (write(fds[1], &t, sizeof(t)) != sizeof(t))
-			_exit(2);
-		_exit(0);
+			coord_exit_now(2);
+		coord_exit_now(0);
 	}
 	close(fds[1]);
 	for (int i = 0; i < 1000; i++) {

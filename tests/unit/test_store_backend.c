@@ -12,6 +12,7 @@
 
 #include "coordd/fsm/fsm.h"
 #include "coordd/store/store_int.h"
+#include "proto/exit.h"
 #include "tests/unit/backend_check.h"
 #include "tests/unit/store_test.h"
 #include "tests/unit/test_store.h"
@@ -334,16 +335,16 @@ START_TEST(waiting_writes_reach_leveldb_at_a_flush)
 		bc_put(&w, "k1", "v1");
 		if (f.b->ops->write(f.b, &w, 1) != COORD_OK ||
 		    f.b->ops->iter_new(f.b, NULL, &it) != COORD_OK)
-			_exit(2);
+			coord_exit_now(2);
 		f.b->ops->iter_free(it);
 		bc_put(&w, "k2", "v2");
 		if (f.b->ops->write(f.b, &w, 1) != COORD_OK ||
 		    f.b->ops->get(f.b, (const uint8_t *)"k2", 2, &v, &len) !=
 			    COORD_OK)
-			_exit(3);
+			coord_exit_now(3);
 		store_writeback_stats(f.s, &deferred, &flushes);
 		/* Died here: k2 waits still. */
-		_exit(deferred == 2 && flushes == 1 ? 0 : 4);
+		coord_exit_now(deferred == 2 && flushes == 1 ? 0 : 4);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,

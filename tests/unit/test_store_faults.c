@@ -16,6 +16,7 @@
 
 #include "coordd/failpoint.h"
 #include "coordd/store/store_int.h"
+#include "proto/exit.h"
 #include "tests/unit/store_test.h"
 #include "tests/unit/test_store.h"
 
@@ -205,10 +206,10 @@ START_TEST(write_errors_fail_the_store_and_lose_nothing_synced)
 		signal(SIGXFSZ, SIG_IGN);
 		st_options(&o, NULL);
 		if (store_open(dir, &o, &s, &rs) != COORD_OK)
-			_exit(2);
+			coord_exit_now(2);
 		store_restore_close(&rs);
 		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
-			_exit(3);
+			coord_exit_now(3);
 		st_work_init(&cw, 9);
 		for (;;) {
 			st_work_step(&cw);
@@ -216,11 +217,11 @@ START_TEST(write_errors_fail_the_store_and_lose_nothing_synced)
 			if (rv != COORD_OK)
 				break;
 			if (write(p[1], &cw.step, 8) != 8)
-				_exit(4);
+				coord_exit_now(4);
 		}
 		if (rv != COORD_EIO || strstr(store_errmsg(s), "IO error") ==
 					       NULL)
-			_exit(5);
+			coord_exit_now(5);
 		/* Failed: every write refuses now. */
 		b = store_fsm_backend(s);
 		memset(&m, 0, sizeof(m));
@@ -229,15 +230,15 @@ START_TEST(write_errors_fail_the_store_and_lose_nothing_synced)
 			    COORD_EIO ||
 		    b->ops->write(b, &wr, 1) != COORD_EIO ||
 		    strstr(store_errmsg(s), "failed earlier") == NULL)
-			_exit(6);
+			coord_exit_now(6);
 		if (store_applied_index(s) < store_hard_state(s).commit &&
 		    store_applied_set(s, store_applied_index(s) + 1) !=
 			    COORD_EIO)
-			_exit(7);
+			coord_exit_now(7);
 		(void)in;
 		store_close(s);
 		st_work_close(&cw);
-		_exit(0);
+		coord_exit_now(0);
 	}
 	close(p[1]);
 	while (read(p[0], &v, sizeof(v)) == (ssize_t)sizeof(v))
@@ -295,11 +296,11 @@ START_TEST(failed_flush_of_waiting_writes_fails_the_store)
 		signal(SIGXFSZ, SIG_IGN);
 		st_options(&o, NULL);
 		if (store_open(dir, &o, &s, &rs) != COORD_OK)
-			_exit(2);
+			coord_exit_now(2);
 		store_restore_close(&rs);
 		b = store_fsm_backend(s);
 		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
-			_exit(3);
+			coord_exit_now(3);
 		/* Batches of 16 waiting records, each flushed by an
 		 * iterator, until LevelDB cannot write its log. */
 		for (k = 0; k < 100000 && rv == COORD_OK; k++) {
@@ -309,7 +310,7 @@ START_TEST(failed_flush_of_waiting_writes_fails_the_store)
 			};
 
 			if (b->ops->write(b, &w, 1) != COORD_OK)
-				_exit(4);
+				coord_exit_now(4);
 			if (k % 16 == 15) {
 				rv = b->ops->iter_new(b, NULL, &it);
 				if (rv == COORD_OK)
@@ -319,22 +320,22 @@ START_TEST(failed_flush_of_waiting_writes_fails_the_store)
 		store_writeback_stats(s, &deferred, &flushes);
 		if (rv != COORD_EIO || flushes == 0 || deferred < 16 ||
 		    strstr(store_errmsg(s), "writing fsm records") == NULL)
-			_exit(5);
+			coord_exit_now(5);
 		/* The last record of the failed batch is not served. */
 		k--;
 		if (b->ops->get(b, (const uint8_t *)&k, sizeof(k), &v, &len) ==
 		    COORD_OK)
-			_exit(6);
+			coord_exit_now(6);
 		{
 			struct fsm_backend_write w = {
 				FSM_BACKEND_PUT, (const uint8_t *)"x", 1, val, 1
 			};
 
 			if (b->ops->write(b, &w, 1) != COORD_EIO)
-				_exit(7);
+				coord_exit_now(7);
 		}
 		store_close(s);
-		_exit(0);
+		coord_exit_now(0);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -367,44 +368,44 @@ START_TEST(failed_sync_at_the_failpoint_fails_the_store)
 
 		st_options(&o, NULL);
 		if (store_open(dir, &o, &s, &rs) != COORD_OK)
-			_exit(2);
+			coord_exit_now(2);
 		store_restore_close(&rs);
 		setenv("COORD_FAILPOINTS", "store.sync=error#2", 1);
 		if (failpoint_setup_env(NULL, err, sizeof(err)) != COORD_OK)
-			_exit(3);
+			coord_exit_now(3);
 		leveldb_writebatch_clear(s->batch);
 		/* Hit 1 syncs; hit 2 fails. */
 		if (store_batch_write(s, s->batch, true, "first") != COORD_OK)
-			_exit(4);
+			coord_exit_now(4);
 		if (store_batch_write(s, s->batch, true, "second") !=
 			    COORD_EIO ||
 		    strstr(store_errmsg(s), "second: IO error") == NULL)
-			_exit(5);
+			coord_exit_now(5);
 		st_work_init(&cw, 3);
 		st_work_step(&cw);
 		if (st_work_persist(&cw, s) != COORD_EIO ||
 		    strstr(store_errmsg(s), "failed earlier") == NULL)
-			_exit(6);
+			coord_exit_now(6);
 		store_close(s);
 		/* Reopened, its first log append fails. */
 		unsetenv("COORD_FAILPOINTS");
 		if (failpoint_setup_env(NULL, err, sizeof(err)) != COORD_OK ||
 		    store_open(dir, &o, &s, &rs) != COORD_OK)
-			_exit(7);
+			coord_exit_now(7);
 		store_restore_close(&rs);
 		setenv("COORD_FAILPOINTS", "store.sync=error#1", 1);
 		if (failpoint_setup_env(NULL, err, sizeof(err)) != COORD_OK)
-			_exit(8);
+			coord_exit_now(8);
 		if (st_work_persist(&cw, s) != COORD_EIO ||
 		    strstr(store_errmsg(s), "IO error: ") == NULL ||
 		    strstr(store_errmsg(s), "Input/output error") == NULL)
-			_exit(9);
+			coord_exit_now(9);
 		if (st_work_persist(&cw, s) != COORD_EIO ||
 		    strstr(store_errmsg(s), "failed earlier") == NULL)
-			_exit(10);
+			coord_exit_now(10);
 		store_close(s);
 		st_work_close(&cw);
-		_exit(0);
+		coord_exit_now(0);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -453,41 +454,41 @@ START_TEST(failed_background_sync_fails_the_store)
 
 		st_options(&o, NULL);
 		if (store_open(dir, &o, &s, &rs) != COORD_OK)
-			_exit(2);
+			coord_exit_now(2);
 		store_restore_close(&rs);
 		setenv("COORD_FAILPOINTS", "store.sync=error#3", 1);
 		if (failpoint_setup_env(NULL, err, sizeof(err)) != COORD_OK)
-			_exit(3);
+			coord_exit_now(3);
 		if (async_one(s, 1) != COORD_OK || async_one(s, 2) != COORD_OK ||
 		    store_log_drain(s) != COORD_OK)
-			_exit(4);
+			coord_exit_now(4);
 		if (store_log_poll(s, &index, &term, NULL, NULL) != COORD_OK ||
 		    index != 2 || term != 1)
-			_exit(5);
+			coord_exit_now(5);
 		/* Hit 3 fails; 4 was queued behind it. */
 		if (async_one(s, 3) != COORD_OK)
-			_exit(6);
+			coord_exit_now(6);
 		(void)async_one(s, 4);
 		if (store_log_drain(s) != COORD_EIO ||
 		    strstr(store_errmsg(s), "appending to") == NULL ||
 		    strstr(store_errmsg(s), "Input/output error") == NULL)
-			_exit(7);
+			coord_exit_now(7);
 		if (store_log_poll(s, &index, &term, NULL, NULL) !=
 			    COORD_EIO ||
 		    index != 2)
-			_exit(8);
+			coord_exit_now(8);
 		if (async_one(s, 5) != COORD_EIO)
-			_exit(9);
+			coord_exit_now(9);
 		store_close(s);
 		unsetenv("COORD_FAILPOINTS");
 		if (failpoint_setup_env(NULL, err, sizeof(err)) != COORD_OK ||
 		    store_open(dir, &o, &s, &rs) != COORD_OK)
-			_exit(10);
+			coord_exit_now(10);
 		if (rs.raft.n_entries != 2 || store_last_index(s) != 2)
-			_exit(11);
+			coord_exit_now(11);
 		store_restore_close(&rs);
 		store_close(s);
-		_exit(0);
+		coord_exit_now(0);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,

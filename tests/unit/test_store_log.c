@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "coordd/store/store_int.h"
+#include "proto/exit.h"
 #include "tests/unit/store_test.h"
 #include "tests/unit/test_store.h"
 
@@ -207,10 +208,10 @@ START_TEST(open_refuses_a_dir_another_store_holds)
 		int rv = store_open(f.dir, &f.o, &s2, &rs);
 
 		if (rv == COORD_EIO && strstr(rs.errmsg, "another coordd"))
-			_exit(0);
+			coord_exit_now(0);
 		fprintf(stderr, "second open: %s: %s\n",
 			coord_error_name(rv), rs.errmsg);
-		_exit(1);
+		coord_exit_now(1);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -11,6 +11,7 @@
 
 #include "coordd/store/crc32c.h"
 #include "coordd/store/store_int.h"
+#include "proto/exit.h"
 #include "tests/unit/backend_check.h"
 #include "tests/unit/store_test.h"
 #include "tests/unit/test_store.h"
@@ -572,11 +573,11 @@ START_TEST(crash_during_install_leaves_the_old_state)
 
 		if (store_open(b.dir, &b.o, &s, &rs) != COORD_OK ||
 		    store_snapshot_install_begin(s, &in) != COORD_OK)
-			_exit(1);
+			coord_exit_now(1);
 		for (size_t i = 0; i + 1 < st.n; i++)
 			if (add(in, &st, i) != COORD_OK)
-				_exit(1);
-		_exit(0);   /* dies before the commit */
+				coord_exit_now(1);
+		coord_exit_now(0);   /* dies before the commit */
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
