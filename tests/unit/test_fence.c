@@ -674,6 +674,180 @@ START_TEST(second_process_is_refused)
 }
 END_TEST
 
+/* coordfence_open(dir) must fail with want, *out NULL, and a message
+ * holding each of the strings of want_msg (NULL-terminated). */
+static void open_fails(const char *dir, int want, const char *const *want_msg)
+{
+	struct coordfence *g = (struct coordfence *)&g;
+	char err[512];
+	int rv = coordfence_open(dir, NULL, &g, err, sizeof(err));
+
+	ck_assert_msg(rv == want, "open %s: %s (%s), want %s", dir,
+		      coordfence_strerror(rv), err, coordfence_strerror(want));
+	ck_assert_ptr_null(g);
+	for (; *want_msg != NULL; want_msg++)
+		ck_assert_msg(strstr(err, *want_msg) != NULL,
+			      "open %s: \"%s\" lacks \"%s\"", dir, err,
+			      *want_msg);
+}
+
+/* What is in the way of a store -- a missing parent, a file where the
+ * directory goes, a directory where LOCK or FENCE goes -- is
+ * COORDFENCE_EIO naming the path and the system's reason, and open
+ * creates or changes nothing; with the obstacle gone, it opens. */
+START_TEST(open_refuses_what_is_in_the_way)
+{
+	char *dir = dir_new(), p[4096], q[4096];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/no/such/store", dir);
+	open_fails(p, COORDFENCE_EIO, (const char *const[]){
+		"mkdir", p, strerror(ENOENT), NULL});
+	snprintf(q, sizeof(q), "%s/no", dir);
+	ck_assert_int_ne(access(q, F_OK), 0);
+	/* A regular file as the store's directory. */
+	snprintf(p, sizeof(p), "%s/file", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0666);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "data", 4), 4);
+	close(fd);
+	open_fails(p, COORDFENCE_EIO, (const char *const[]){
+		"open", p, strerror(ENOTDIR), NULL});
+	ck_assert_int_eq(file_size(p), 4);
+	ck_assert_int_eq(unlink(p), 0);
+	/* A directory as LOCK, then as FENCE. */
+	snprintf(p, sizeof(p), "%s/LOCK", dir);
+	ck_assert_int_eq(mkdir(p, 0777), 0);
+	open_fails(dir, COORDFENCE_EIO, (const char *const[]){
+		"LOCK", strerror(EISDIR), NULL});
+	ck_assert_int_ne(access(fence_path(dir), F_OK), 0);
+	ck_assert_int_eq(rmdir(p), 0);
+	ck_assert_int_eq(mkdir(fence_path(dir), 0777), 0);
+	open_fails(dir, COORDFENCE_EIO, (const char *const[]){
+		"open FENCE", strerror(EISDIR), NULL});
+	ck_assert_int_eq(rmdir(fence_path(dir)), 0);
+	/* A directory as FENCE.tmp: a new store's empty log cannot be
+	 * written, so there is no store. */
+	snprintf(p, sizeof(p), "%s/FENCE.tmp", dir);
+	ck_assert_int_eq(mkdir(p, 0777), 0);
+	open_fails(dir, COORDFENCE_EIO, (const char *const[]){
+		"log rewrite", "FENCE.tmp", strerror(EISDIR), NULL});
+	ck_assert_int_ne(access(fence_path(dir), F_OK), 0);
+	ck_assert_int_eq(rmdir(p), 0);
+	admit_and_reopen(dir, "db", 1);
+	dir_free(dir);
+}
+END_TEST
+
+/* A store named without a directory part ("fences") lives in the
+ * working directory, whose entry is synced like any parent's. */
+START_TEST(store_in_the_working_directory)
+{
+	char *dir = dir_new(), cwd[4096], p[4096];
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(dir), 0);
+	admit_and_reopen("fences", "db", 4);
+	ck_assert_int_eq(chdir(cwd), 0);
+	snprintf(p, sizeof(p), "%s/fences", dir);
+	{
+		struct coordfence *f = open_ok(p, NULL);
+
+		ck_assert_uint_eq(highest(f, "db"), 4);
+		coordfence_close(f);
+	}
+	dir_free(strdup(p));
+	dir_free(dir);
+}
+END_TEST
+
+/* A rewrite of the log that cannot be done (FENCE.tmp is in the way)
+ * fails no admit: each token is on disk in the old log already. The
+ * message says why; after a reopen every token is there, and with the
+ * obstacle gone the log is rewritten again. */
+START_TEST(failed_rewrite_keeps_the_old_log)
+{
+	char *dir = dir_new(), tmp[4096], err[256];
+	struct coordfence *f = open_ok(dir, NULL);
+	uint64_t t;
+	off_t size;
+
+	snprintf(tmp, sizeof(tmp), "%s/FENCE.tmp", dir);
+	ck_assert_int_eq(mkdir(tmp, 0777), 0);
+	/* One live record of 16 bytes: past 2 x 16 + 4096 bytes of log, a
+	 * rewrite is due at every admit. */
+	for (t = 1; t <= 300; t++)
+		ck_assert_int_eq(admit(f, "db", t), COORDFENCE_OK);
+	coordfence_errmsg(f, err, sizeof(err));
+	ck_assert_msg(strstr(err, "log rewrite") != NULL &&
+		      strstr(err, strerror(EISDIR)) != NULL, "%s", err);
+	size = file_size(fence_path(dir));
+	ck_assert_int_eq(size, 8 + 300 * 16);
+	coordfence_close(f);
+	f = open_ok(dir, NULL);
+	ck_assert_uint_eq(highest(f, "db"), 300);
+	ck_assert_int_eq(rmdir(tmp), 0);
+	ck_assert_int_eq(admit(f, "db", 301), COORDFENCE_OK);
+	ck_assert_int_lt(file_size(fence_path(dir)), size);
+	coordfence_close(f);
+	f = open_ok(dir, NULL);
+	ck_assert_uint_eq(highest(f, "db"), 301);
+	coordfence_close(f);
+	dir_free(dir);
+}
+END_TEST
+
+/* A log whose records do not raise their resource's token (here: one
+ * record twice, each with a good checksum) was not written by this
+ * library: COORDFENCE_ECORRUPT naming the offset. */
+START_TEST(record_that_does_not_raise_is_refused)
+{
+	char *dir = dir_new();
+	unsigned char rec[16];
+	int fd;
+
+	admit_and_reopen(dir, "db", 5);
+	ck_assert_int_eq(file_size(fence_path(dir)), 8 + 16);
+	fd = open(fence_path(dir), O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, rec, sizeof(rec), 8), (ssize_t)sizeof(rec));
+	close(fd);
+	append_bytes(fence_path(dir), rec, sizeof(rec));
+	open_fails(dir, COORDFENCE_ECORRUPT, (const char *const[]){
+		"token 5 at offset 24 does not raise", NULL});
+	ck_assert_int_eq(file_size(fence_path(dir)), 8 + 32);
+	dir_free(dir);
+}
+END_TEST
+
+/* Every code has a message of its own; others are "unknown error". */
+START_TEST(every_code_has_its_message)
+{
+	static const struct {
+		int code;
+		const char *msg;
+	} codes[] = {
+		{COORDFENCE_OK, "success"},
+		{COORDFENCE_EINVAL, "invalid argument"},
+		{COORDFENCE_ENOMEM, "out of memory"},
+		{COORDFENCE_EIO, "fence store I/O error"},
+		{COORDFENCE_ECORRUPT, "fence store is corrupt"},
+		{COORDFENCE_ESTALE, "stale token: a newer one was admitted"},
+		{COORDFENCE_ENOTFOUND, "no token admitted for this resource"},
+		{COORDFENCE_ELOCKED,
+		 "fence store is open in another process or handle"},
+		{COORDFENCE_EFULL, "fence store holds its maximum of resources"},
+	};
+	size_t n = sizeof(codes) / sizeof(codes[0]);
+
+	for (size_t i = 0; i < n; i++)
+		ck_assert_str_eq(coordfence_strerror(codes[i].code),
+				 codes[i].msg);
+	ck_assert_str_eq(coordfence_strerror(-1), "unknown error");
+	ck_assert_str_eq(coordfence_strerror(1002), "unknown error");
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *t, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -705,6 +879,11 @@ int main(int argc, char **argv)
 	ADD(s, damaged_log_is_refused, 30);
 	ADD(s, second_process_is_refused, 30);
 	ADD(s, failed_write_breaks_the_handle, 30);
+	ADD(s, open_refuses_what_is_in_the_way, 30);
+	ADD(s, store_in_the_working_directory, 30);
+	ADD(s, failed_rewrite_keeps_the_old_log, 60);
+	ADD(s, record_that_does_not_raise_is_refused, 30);
+	ADD(s, every_code_has_its_message, 30);
 	tc = tcase_create("killed_admitter_loses_no_token");
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, killed_admitter_loses_no_token, 0, 2);
