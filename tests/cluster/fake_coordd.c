@@ -18,9 +18,11 @@
  *
  * An ELECTION_CAMPAIGN is a waiting exclusive acquire of a lock of the
  * election's name, ELECTION_RESIGN its release; ELECTION_PROCLAIM checks
- * the session and token only. LOCK_RELEASE_PUT releases and answers a
+ * the session and token only; ELECTION_LEADER answers that lock's holder
+ * (session 0: none). LOCK_RELEASE_PUT releases and answers a
  * new revision (the put is not kept).
- * Locks named race* make a cancel race a grant (race_cancel()). A PUT of
+ * Locks (and elections) named race* make a cancel race a grant
+ * (race_cancel()). A PUT of
  * the key "drop" closes its connection without an answer, once
  * (the client's reconnect and re-attach). A PUT of "old-server" makes it
  * answer SESSION_KEEPALIVE_MANY with COORD_EUNKNOWNMSG from then on, as
@@ -696,6 +698,16 @@ static void handle(const struct proto_request *rq, int ci,
 		break;
 	case PROTO_ELECTION_PROCLAIM:
 		proclaim(&rq->u.proclaim, ci, r);
+		break;
+	case PROTO_ELECTION_LEADER:
+		l = lock_get(rq->u.election.name, 0);
+		memset(&r->u.leader, 0, sizeof(r->u.leader));
+		if (l != NULL && l->n_holders > 0) {
+			r->u.leader.session = l->holders[0].session;
+			r->u.leader.token = l->holders[0].token;
+			r->u.leader.revision = l->holders[0].token;
+			r->u.leader.candidates = l->n_queue;
+		}
 		break;
 	case PROTO_LOCK_CHECK:
 		l = lock_get(rq->u.lock_check.name, 0);

@@ -168,6 +168,30 @@ static bool log_has(const char *what)
 	return log_line(what, line, sizeof(line));
 }
 
+/* Lines of the fake's log starting with prefix; *sum: the sum of the
+ * numbers after "n=" on them. */
+static int log_count(const char *prefix, uint64_t *sum)
+{
+	char line[256];
+	int n = 0;
+	FILE *f = fopen(fake_log, "r");
+
+	*sum = 0;
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *p;
+
+		if (strncmp(line, prefix, strlen(prefix)) != 0)
+			continue;
+		n++;
+		if ((p = strstr(line, "n=")) != NULL)
+			*sum += strtoull(p + 2, NULL, 10);
+	}
+	fclose(f);
+	return n;
+}
+
 /* The fake listens on a port the kernel picks (port 0) and says which in
  * its "ready PORT" line: no range shared with the cluster tests' ports. */
 static void fake_start(void)
@@ -483,19 +507,29 @@ END_TEST
  * COORD_ENOTFOUND): the library learns of the grant (by the push, or by
  * asking again) and releases it, so that nothing is held that the caller
  * does not know of. */
-static void cancel_race(const char *name)
+static void cancel_race(const char *name, bool election)
 {
 	struct coord_client *a = client(), *b = client();
 	struct coord_session *sa = session(a, 20000), *sb = session(b, 20000);
 	struct coord_lock_opts o = { .wait = true, .timeout_ms = 200 };
 	struct coord_lock_status *st;
 	struct coord_lock *la, *lb;
+	struct coord_election *ea, *eb = (struct coord_election *)&eb;
 	char released[64];
 
-	cu_code_eq(coord_lock_acquire(sa, name, strlen(name), NULL, &la),
-		   COORD_OK);
-	cu_code_eq(coord_lock_acquire(sb, name, strlen(name), &o, &lb),
-		   COORD_ETIMEDOUT);
+	if (election) {
+		cu_code_eq(coord_election_campaign(sa, name, strlen(name), "a",
+						   1, 0, &ea), COORD_OK);
+		cu_code_eq(coord_election_campaign(sb, name, strlen(name), "b",
+						   1, 200, &eb),
+			   COORD_ETIMEDOUT);
+		ck_assert_ptr_null(eb);
+	} else {
+		cu_code_eq(coord_lock_acquire(sa, name, strlen(name), NULL,
+					      &la), COORD_OK);
+		cu_code_eq(coord_lock_acquire(sb, name, strlen(name), &o, &lb),
+			   COORD_ETIMEDOUT);
+	}
 	snprintf(released, sizeof(released), "release %s session=%" PRIu64,
 		 name, coord_session_id(sb));
 	ck_assert_msg(log_has(released), "no \"%s\"", released);
@@ -511,13 +545,112 @@ static void cancel_race(const char *name)
 
 START_TEST(grant_pushed_before_the_cancel_is_released)
 {
-	cancel_race("race-push");
+	cancel_race("race-push", false);
 }
 END_TEST
 
 START_TEST(grant_learned_after_the_cancel_is_released)
 {
-	cancel_race("race-silent");
+	cancel_race("race-silent", false);
+}
+END_TEST
+
+/* The same race for a campaign, whose cancel is a resign with token 0:
+ * when it finds no candidacy, the library reads the election's leader
+ * (the elected session raced the cancel), and resigns what it learns it
+ * won, before the caller hears COORD_ETIMEDOUT. */
+START_TEST(election_pushed_before_the_cancel_is_resigned)
+{
+	cancel_race("race-push", true);
+}
+END_TEST
+
+START_TEST(election_learned_by_the_leader_read_is_resigned)
+{
+	cancel_race("race-silent", true);
+}
+END_TEST
+
+/* Synchronous calls from inside a libcoord callback (the loop is
+ * running; nothing can be waited for there) are COORD_EINVAL with a
+ * message, and send nothing; the asynchronous ones work there. */
+struct in_cb {
+	struct coord_client *c;
+	int codes[7];
+	char msg[256];
+	bool done;
+};
+
+static void in_cb_lock(void *arg, coord_err_t code, struct coord_lock *l)
+{
+	struct in_cb *x = arg;
+
+	x->codes[4] = code;
+	if (code == COORD_OK) {
+		x->codes[5] = coord_lock_put_release(l, "k", 1, "v", 1, NULL);
+		snprintf(x->msg, sizeof(x->msg), "%s", coord_errmsg(x->c));
+		/* From a callback: sent, not waited for. */
+		x->codes[6] = coord_lock_release(l);
+	}
+	x->done = true;
+}
+
+static void in_cb_open(void *arg, coord_err_t code, struct coord_session *s)
+{
+	struct in_cb *x = arg;
+	struct coord_lock *l = (struct coord_lock *)x;
+	struct coord_election *e = (struct coord_election *)x;
+	struct coord_job *j = (struct coord_job *)x;
+	struct coord_session *s2 = (struct coord_session *)x;
+
+	if (code != COORD_OK) {
+		x->codes[0] = code;
+		x->done = true;
+		return;
+	}
+	x->codes[0] = coord_lock_acquire(s, "L", 1, NULL, &l);
+	x->codes[1] = coord_election_campaign(s, "E", 1, "v", 1, 0, &e);
+	x->codes[2] = coord_job_claim(s, "q", 1, NULL, &j);
+	x->codes[3] = coord_session_open(x->c, 20000, &s2);
+	if (l != NULL || e != NULL || j != NULL ||
+	    coord_lock_acquire_async(s, "L", 1, NULL, in_cb_lock, x) !=
+		    COORD_OK)
+		x->done = true;
+}
+
+START_TEST(sync_calls_from_a_callback_are_refused)
+{
+	struct in_cb x = { .c = client(), .codes = { -1, -1, -1, -1, -1, -1,
+						     -1 } };
+	struct coord_lock_status *st;
+	uint64_t sum;
+
+	cu_code_eq(coord_session_open_async(x.c, 20000, in_cb_open, &x),
+		   COORD_OK);
+	for (int i = 0; i < 2000 && !x.done; i++)
+		coord_client_run(x.c, 10);
+	ck_assert(x.done);
+	for (int i = 0; i < 4; i++)
+		cu_code_eq(x.codes[i], COORD_EINVAL);
+	cu_code_eq(x.codes[4], COORD_OK);       /* the async acquire */
+	cu_code_eq(x.codes[5], COORD_EINVAL);   /* put_release, sync */
+	cu_code_eq(x.codes[6], COORD_OK);       /* release, async */
+	ck_assert_msg(strstr(x.msg, "from inside a libcoord callback") != NULL,
+		      "%s", x.msg);
+	/* Nothing of the refused calls reached the server: one session,
+	 * no campaign, no write; the async release went out. */
+	ck_assert(!log_has("write PUT"));
+	cu_code_eq(coord_lock_status(x.c, "E", 1, &st), COORD_OK);
+	ck_assert_uint_eq(st->n_holders + st->n_waiters, 0);
+	coord_lock_status_free(st);
+	for (int i = 0; i < 1000 && !log_has("release L "); i++)
+		coord_client_run(x.c, 10);
+	ck_assert(log_has("release L "));
+	cu_code_eq(coord_lock_status(x.c, "L", 1, &st), COORD_OK);
+	ck_assert_uint_eq(st->n_holders + st->n_waiters, 0);
+	coord_lock_status_free(st);
+	coord_client_free(x.c);
+	ck_assert_int_eq(log_count("open session=", &sum), 1);
 }
 END_TEST
 
@@ -882,30 +1015,6 @@ START_TEST(waiter_of_a_lost_session_fails_and_may_close_it)
 	coord_client_free(a);
 }
 END_TEST
-
-/* Lines of the fake's log starting with prefix; *sum: the sum of the
- * numbers after "n=" on them. */
-static int log_count(const char *prefix, uint64_t *sum)
-{
-	char line[256];
-	int n = 0;
-	FILE *f = fopen(fake_log, "r");
-
-	*sum = 0;
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		const char *p;
-
-		if (strncmp(line, prefix, strlen(prefix)) != 0)
-			continue;
-		n++;
-		if ((p = strstr(line, "n=")) != NULL)
-			*sum += strtoull(p + 2, NULL, 10);
-	}
-	fclose(f);
-	return n;
-}
 
 #define MANY_SESSIONS 40
 
@@ -1346,11 +1455,22 @@ START_TEST(thousands_of_queued_writes_go_out_in_linear_time)
 }
 END_TEST
 
+static void observe_never(void *arg, coord_err_t code,
+			  const struct coord_leader *l)
+{
+	(void)arg;
+	(void)code;
+	(void)l;
+	ck_abort_msg("an observe refused at the call called back");
+}
+
 START_TEST(bad_arguments_are_refused_before_sending)
 {
 	struct coord_client *a = client();
 	struct coord_session *sa;
 	struct coord_lock *l;
+	struct coord_watch *w = (struct coord_watch *)&w;
+	struct coord_job_list *jl = (struct coord_job_list *)&jl;
 	char big[COORD_NAME_BYTES_MAX + 1];
 	struct coord_fence f[COORD_FENCES_MAX + 1];
 
@@ -1364,8 +1484,34 @@ START_TEST(bad_arguments_are_refused_before_sending)
 	memset(f, 0, sizeof(f));
 	cu_code_eq(coord_put_fenced(a, f, COORD_FENCES_MAX + 1, "k", 1, "v",
 				    1, NULL), COORD_EINVAL);
+	f[0] = (struct coord_fence){ "L", 1, 5, 99 };
+	cu_code_eq(coord_put_fenced(a, f, 1, "k", 1, "v", 1, NULL),
+		   COORD_EINVAL);
+	ck_assert_msg(strstr(coord_errmsg(a), "fence 0: an unknown kind 99"),
+		      "%s", coord_errmsg(a));
+	cu_code_eq(coord_election_observe(a, "", 0, 0, observe_never, NULL,
+					  &w), COORD_EINVAL);
+	ck_assert_ptr_null(w);
+	cu_code_eq(coord_election_observe(a, big, sizeof(big), 0,
+					  observe_never, NULL, &w),
+		   COORD_EINVAL);
+	cu_code_eq(coord_job_list(a, "q", 1, 0, 0, 10, &jl), COORD_EINVAL);
+	cu_code_eq(coord_job_list(a, "q", 1, COORD_JOB_DEAD + 1, 0, 10, &jl),
+		   COORD_EINVAL);
+	cu_code_eq(coord_job_list(a, "q", 1, COORD_JOB_PENDING, 0,
+				  COORD_JOB_LIST_MAX + 1, &jl), COORD_EINVAL);
+	ck_assert_ptr_null(jl);
+	cu_code_eq(coord_job_complete_by(sa, "q", 1, 0, 1, NULL, 0),
+		   COORD_EINVAL);
+	ck_assert_msg(strstr(coord_errmsg(a), "no job id"), "%s",
+		      coord_errmsg(a));
+	cu_code_eq(coord_job_fail_by(sa, "q", 1, 0, 1, false, NULL),
+		   COORD_EINVAL);
 	coord_session_close(sa);
 	coord_client_free(a);
+	/* Nothing of it was sent: no write, no watch. */
+	ck_assert(!log_has("write PUT"));
+	ck_assert(!log_has("fenced PUT"));
 }
 END_TEST
 
@@ -1440,6 +1586,9 @@ static Suite *session_lock_suite(void)
 	SL_ADD(s, queued_acquire_is_granted_on_release);
 	SL_ADD(s, grant_pushed_before_the_cancel_is_released);
 	SL_ADD(s, grant_learned_after_the_cancel_is_released);
+	SL_ADD(s, election_pushed_before_the_cancel_is_resigned);
+	SL_ADD(s, election_learned_by_the_leader_read_is_resigned);
+	SL_ADD(s, sync_calls_from_a_callback_are_refused);
 	SL_ADD(s, session_survives_a_broken_connection);
 	SL_ADD(s, session_deadline_is_the_last_acked_send_plus_ttl);
 	SL_ADD(s, bad_arguments_are_refused_before_sending);
