@@ -12,7 +12,9 @@
 #   - a key file others may read is started with, and said at warn;
 #   - the data dir is 0700 and nothing in it is open to group or others;
 #   - coordctl with --cert/--key but no --cacert refuses to connect rather
-#     than send in plaintext (against a plaintext node that would take it).
+#     than send in plaintext (against a plaintext node that would take it);
+#     a certificate without its key, or one that cannot be loaded, is
+#     refused before connecting.
 . "$(dirname "$0")/lib.sh"
 cl_init tls-config
 command -v openssl >/dev/null 2>&1 || { echo "SKIP: no openssl"; exit 77; }
@@ -89,4 +91,23 @@ case $out in
 *) fail "coordctl did not say why: $out" ;;
 esac
 [ "$(cl_ctl get plain --count-only)" = 0 ] || fail "the plaintext put was applied"
-echo "PASS: tls_config (partial TLS sets refused, sessions resumed, private files)"
+# A certificate without its key, and one that cannot be loaded: the
+# client refuses before it connects, saying which, and writes nothing.
+ctl_refused() { # WHAT WANT FLAGS...
+	what=$1
+	want=$2
+	shift 2
+	if out=$(cl_ctl "$@" put "$what" v 2>&1); then
+		fail "coordctl $what: sent: $out"
+	fi
+	case $out in
+	*"$want"*) ;;
+	*) fail "coordctl $what: did not say '$want': $out" ;;
+	esac
+	[ "$(cl_ctl get "$what" --count-only)" = 0 ] || fail "$what: the put was applied"
+}
+ctl_refused nokey "a client certificate needs both cert and key" \
+	--cacert "$P/ca.crt" --cert "$P/client.crt"
+ctl_refused badcert "cannot load certificate $CL_DIR/none.crt" \
+	--cacert "$P/ca.crt" --cert "$CL_DIR/none.crt" --key "$P/client.key"
+echo "PASS: tls_config (partial TLS sets refused, sessions resumed, private files, client certificates checked)"
