@@ -10,7 +10,8 @@
 # Cases on a client port: garbage bytes, a truncated frame then close, a
 # 4 GiB length prefix, a zero length, valid msgpack with wrong types, a
 # kind nobody knows and one this version does not serve, a request before
-# HELLO, a key and a value over their limits (and at them), a frame over
+# HELLO, a key and a value over their limits (and at them), a watch of
+# a key over the limit (and at it), a frame over
 # --max-frame-bytes (and at it), 1000 connections at once, too many
 # watches on one connection. On a peer port: garbage and a malformed
 # frame; the cluster keeps its leader and term.
@@ -178,6 +179,20 @@ absent bigv "value over the limit"
 raw "$FPORT" hello putk 65 3
 expect "key over, follower" '^reply PUT id=2 code=(8|6) '
 alive "limits"
+
+# A watch of a key, or to a range end, over --max-key-bytes: refused
+# with COORD_EKEYTOOBIG and a log line; no watch is made, and the
+# connection goes on (at the limit, a watch is made).
+k65="k$k64"
+mark "$l" "WATCH_CREATE refused: key too large"
+raw "$LPORT" hello watchone exact "$k65" watchone range a "$k65" \
+	watchone exact "$k64" get key
+expect "watch key over" '^reply WATCH_CREATE id=2 code=8 COORD_EKEYTOOBIG$'
+expect "watch end over" '^reply WATCH_CREATE id=3 code=8 COORD_EKEYTOOBIG$'
+expect "watch key at the limit" '^reply WATCH_CREATE id=4 code=0 COORD_OK$'
+expect "watch refused: connection goes on" '^reply RANGE id=5 code=0 '
+logged "watch key over"
+alive "watch keys"
 
 # Frames: a body of exactly --max-frame-bytes is read (its value is then
 # too large), one byte more closes the connection.

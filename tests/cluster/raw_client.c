@@ -21,6 +21,8 @@
  *   register N            N REGISTER_CLIENTs sent at once, then their N
  *                         replies; a reply line with code 0 ends
  *                         "client=ID" (once.sh)
+ *   leases                LEASE_LIST, then read one frame; a reply line
+ *                         with code 0 ends "leases=ID,ID..." (rising)
  *   get KEY               RANGE of KEY, then read one frame
  *   range PREFIX LIMIT    RANGE of the keys under PREFIX with LIMIT (0:
  *                         none), then read one frame and print
@@ -136,6 +138,29 @@ static int send_request(int fd, struct proto_request *rq)
 	return rc;
 }
 
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* " leases=ID,ID..." in rising order (" leases=" for none). */
+static void print_leases(const struct proto_u64_list *l)
+{
+	uint64_t *v = malloc((l->n + 1) * sizeof(*v));
+
+	if (v == NULL)
+		exit(2);
+	if (l->n > 0)
+		memcpy(v, l->v, l->n * sizeof(*v));
+	qsort(v, l->n, sizeof(*v), u64_cmp);
+	printf(" leases=");
+	for (size_t i = 0; i < l->n; i++)
+		printf("%s%llu", i > 0 ? "," : "", (unsigned long long)v[i]);
+	free(v);
+}
+
 /* Reads and prints one frame; false once the connection is closed or
  * silent. */
 static bool recv_frame(int fd)
@@ -177,6 +202,9 @@ static bool recv_frame(int fd)
 		    r.code == COORD_OK)
 			printf(" client=%llu",
 			       (unsigned long long)r.u.register_client.client_id);
+		if (rc == COORD_OK && r.kind == PROTO_LEASE_LIST &&
+		    r.code == COORD_OK)
+			print_leases(&r.u.lease_list.leases);
 		if (rc == COORD_OK)
 			printf("\n");
 	}
@@ -856,6 +884,12 @@ int main(int argc, char **argv)
 			     k++)
 				recv_frame(fd);
 			i++;
+		} else if (strcmp(step, "leases") == 0) {
+			memset(&rq, 0, sizeof(rq));
+			rq.kind = PROTO_LEASE_LIST;
+			if (send_request(fd, &rq) != 0)
+				return 1;
+			recv_frame(fd);
 		} else if (strcmp(step, "get") == 0) {
 			if (a1 == NULL)
 				usage();
