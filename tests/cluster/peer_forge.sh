@@ -10,6 +10,9 @@
 #     a HEARTBEAT of term 2^62 to every node. Each node drops it as
 #     malformed (a warn line), the term stays where it was, and writes go
 #     on -- before the fix the cluster stopped for good.
+#   - a member on its own accepted connection: a second HELLO, and a
+#     message naming another member as its sender, close it at warn;
+#     nothing reaches Raft (no node takes the message's term).
 #   - snapshot chunks (§10), well-formed as the store stages them: 20 MiB
 #     from a member that is not the leader are ignored ("not from the
 #     leader"); 20 MiB claiming the leader's id stop at
@@ -93,6 +96,32 @@ for i in 1 2 3; do
 	t=$(status_field "$i" term)
 	[ -n "$t" ] && [ "$t" -lt 1000 ] || fail "n$i is at term '$t'"
 done
+# On an accepted connection a member speaks only as itself, once: a
+# second HELLO, and a RAFT message naming another sender, close it (at
+# warn) before anything reaches Raft.
+term=$(status_field "$l" term)
+for i in 1 2 3; do
+	from=n$((i % 3 + 1))
+	other=n$(((i + 1) % 3 + 1))
+	raw "$(cl_port "$i" 1)" hello "$from" "n$i" "$cid" recv \
+		hello "$from" "n$i" "$cid" eof
+	[ "$(printf '%s\n' "$OUT" | tail -1)" = closed ] ||
+		fail "n$i took a second hello: $(printf '%s' "$OUT" | tr '\n' '|')"
+	grep -q "peer addr=127.0.0.1:[0-9]*: a second hello: closing" \
+		"$CL_DIR/n$i.log" || fail "n$i did not log the second hello"
+	raw "$(cl_port "$i" 1)" hello "$from" "n$i" "$cid" recv \
+		heartbeat "$other" "n$i" $((term + 5)) 0 eof
+	[ "$(printf '%s\n' "$OUT" | tail -1)" = closed ] ||
+		fail "n$i took $other's heartbeat from $from: $(printf '%s' "$OUT" | tr '\n' '|')"
+	grep -q "peer addr=127.0.0.1:[0-9]*: message from=[0-9a-f]* on the connection of [0-9a-f]*: closing" \
+		"$CL_DIR/n$i.log" || fail "n$i did not log the message of another sender"
+done
+cl_ctl put after-impersonation yes >/dev/null || fail "put after the impersonations"
+# (The forged heartbeat's term: reached by no node.)
+for i in 1 2 3; do
+	t=$(status_field "$i" term)
+	[ -n "$t" ] && [ "$t" -lt $((term + 5)) ] || fail "n$i is at term '$t' (was $term)"
+done
 # §10: snapshot chunks to a follower.
 l=$(cl_leader)
 f=$(( l % 3 + 1 ))
@@ -116,4 +145,4 @@ until grep -q "dropped a stalled snapshot stream from=[0-9a-f]* index=100002" "$
 done
 cl_ctl put after-chunks yes >/dev/null || fail "put after the chunks"
 cl_wait_converged >/dev/null
-echo "PASS: peer_forge (a forged leader refused, a term-2^62 heartbeat dropped, snapshot chunks only from the leader, capped, stalls dropped)"
+echo "PASS: peer_forge (a forged leader refused, a term-2^62 heartbeat dropped, a second hello and another's message refused, snapshot chunks only from the leader, capped, stalls dropped)"
