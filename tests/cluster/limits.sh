@@ -3,8 +3,9 @@
 # 13) and idle timeouts (section 7), on a 3-node cluster with
 # --http-timeout-ms 1000 --max-http-connections 4 --metrics-no-state
 # --conn-idle-ms 1000 --peer-idle-ms 1000:
-# - a request head over 8 KiB is answered 431, a request with a body 413,
-#   a POST 405 (and nothing is read beyond the head);
+# - a request head over 8 KiB is answered 431, a request with a body 413
+#   (a Content-Length of zeros is none), a POST 405, a head without a
+#   request line 400 (and nothing is read beyond the head);
 # - a request whose sender then closes its side still gets the reply;
 # - a connection that sends nothing is closed after --http-timeout-ms;
 # - 10 connections at once: at most 4 served, the rest closed at accept
@@ -47,6 +48,10 @@ st=$(http_raw 'POST /metrics HTTP/1.0\r\n\r\n')
 [ "$st" = "HTTP/1.0 405 Method Not Allowed" ] || fail "POST: '$st'"
 st=$(http_raw 'GET /health?x=1 HTTP/1.1\r\nHost: x\r\n\r\n')
 [ "$st" = "HTTP/1.0 200 OK" ] || fail "GET /health: '$st'"
+st=$(http_raw 'GET /health HTTP/1.1\r\nContent-Length: 000\r\n\r\n')
+[ "$st" = "HTTP/1.0 200 OK" ] || fail "a zero Content-Length: '$st'"
+st=$(http_raw 'NONSENSE\r\n\r\n')
+[ "$st" = "HTTP/1.0 400 Bad Request" ] || fail "no request line: '$st'"
 
 # A client that closes its sending side after the request still gets
 # the reply.

@@ -4,7 +4,8 @@
 # §15). Checks:
 #   - coordd refuses to start when a TLS flag comes without the rest of
 #     its set (--client-cert-auth --trusted-ca-file without --cert-file;
-#     peer CA and key without --peer-cert-file), naming what is missing;
+#     peer CA and key without --peer-cert-file), naming what is missing,
+#     and when its key is not the certificate's;
 #   - a TLS session is resumed (openssl s_client -sess_out, -sess_in) on
 #     the client listener under --client-cert-auth and on the peer
 #     listener -- the handshake used to abort ("session id context
@@ -42,6 +43,8 @@ refused "client CA without a certificate" "the client listener would be plaintex
 	--client-cert-auth --trusted-ca-file "$P/ca.crt"
 refused "peer CA and key without a certificate" "peers would be plaintext" \
 	--peer-trusted-ca-file "$P/ca.crt" --peer-key-file "$P/n1.key"
+refused "the key of another certificate" "TLS: loading key $P/client.key: .*key values mismatch" \
+	--cert-file "$P/n1.crt" --key-file "$P/client.key"
 
 TLS=1
 cl_node_flags() {
