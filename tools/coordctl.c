@@ -9,7 +9,8 @@
  *                    [--keys-only] [--count-only] [--serializable]
  *   coordctl del KEY [--prefix] [--from-key]
  *   coordctl txn                      (reads the txn from stdin)
- *   coordctl watch KEY [--prefix] [--rev R] [--prev-kv]
+ *   coordctl watch KEY [--prefix] [--rev R] [--prev-kv]   (until SIGTERM or
+ *                   SIGINT: exit 0)
  *   coordctl member list
  *   coordctl member add NAME PEER_ADDR [--client-addr A] [--learner]
  *   coordctl member remove NAME|ID
@@ -620,6 +621,9 @@ static int cmd_txn(struct coord_client *c, const struct gopts *g)
 /* ---------------------------------------------------------------------- */
 /* watch */
 
+static void run_until_signal(struct coord_client *c, const int *code,
+			     const bool *done);
+
 struct watch_ctx {
 	struct coord_client *c;
 	bool json;
@@ -692,7 +696,9 @@ static int cmd_watch(struct coord_client *c, const struct gopts *g, int argc,
 				  on_events, &w, &h);
 	if (code != COORD_OK)
 		return fail(c, "watch", code);
-	coord_client_run(c, 0);
+	run_until_signal(c, &w.code, NULL);
+	/* Before w goes: the client's end would call it back. */
+	coord_watch_cancel(c, h);
 	return w.code == COORD_OK ? 0 : 1;
 }
 
@@ -1166,6 +1172,23 @@ static void lock_signal_handler(int sig)
 	lock_signal = sig;
 }
 
+/* Runs the client's loop for a watch or an observe until it ends
+ * (*code set, or *done when done is not NULL) or SIGTERM or SIGINT
+ * comes: the end the user asked for, a normal one (exit 0 then). */
+static void run_until_signal(struct coord_client *c, const int *code,
+			     const bool *done)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = lock_signal_handler;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	while (*code == COORD_OK && (done == NULL || !*done) &&
+	       lock_signal == 0)
+		coord_client_run(c, 100);
+}
+
 /* The exit status of a child as a shell gives it. */
 int exit_status(int wstatus)
 {
@@ -1617,7 +1640,7 @@ static int cmd_elect(struct coord_client *c, const struct gopts *g, int argc,
 					      on_change, &o, &h);
 		if (code != COORD_OK)
 			return fail(c, "elect --observe", code);
-		coord_client_run(c, 0);
+		run_until_signal(c, &o.code, &o.done);
 		/* Before o goes: the client's end would call it back. */
 		coord_watch_cancel(c, h);
 		return o.code == COORD_OK ? 0 : 1;

@@ -46,7 +46,8 @@ grep -q decreasing "$D/bad.why" || fail "falling token: $(cat "$D/bad.why")"
 
 start=$(( $(el_leader e | awk '{print $7}') + 1 ))
 "$COORDCTL" --endpoints "$EP" elect --observe e --rev "$start" >"$D/o1.out" 2>&1 &
-lk_bg $!
+O1=$!
+lk_bg $O1
 "$COORDCTL" --endpoints "$EP3" elect --observe e --rev "$start" >"$D/o2.out" 2>&1 &
 lk_bg $!
 
@@ -103,4 +104,9 @@ for o in o1 o2; do
 		fail "observer $o: $(cat "$D/$o.why"); saw: $(cat "$D/$o.out"); history: $(cat "$D/hist.out")"
 done
 grep -q 'value b2$' "$D/o2.out" || fail "o2 missed the proclaim"
+# TERM ends an observer, a normal end: exit 0.
+kill -TERM "$O1"
+wait "$O1"
+st=$?
+[ "$st" = 0 ] || fail "observer o1: exit $st after TERM: $(tail -3 "$D/o1.out")"
 echo "election_failover: B elected ${took} ms after A's kill (TTL ${TTL_MS} ms); 2 observers saw the 5 changes once each, in order"

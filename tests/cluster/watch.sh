@@ -22,8 +22,12 @@ for i in $(seq 41 50); do cl_ctl put "w/$i" "$i" >/dev/null || fail "put w/$i"; 
 # Wait until the last event arrived (at most 60 s).
 j=0
 while ! grep -qx "w/50" "$CL_DIR/watch.out" && [ $j -lt 1200 ]; do sleep 0.05; j=$((j + 1)); done
-kill "$watcher"
-wait "$watcher" 2>/dev/null
+# TERM ends the watch, a normal end: exit 0, nothing on stderr.
+kill -TERM "$watcher"
+wait "$watcher"
+st=$?
+[ "$st" = 0 ] || fail "coordctl watch: exit $st after TERM: $(cat "$CL_DIR/watch.err")"
+[ ! -s "$CL_DIR/watch.err" ] || fail "coordctl watch said: $(cat "$CL_DIR/watch.err")"
 # The output is "PUT\nKEY\nVALUE" per event: keys in order, once each.
 grep -x "w/[0-9]*" "$CL_DIR/watch.out" >"$CL_DIR/keys"
 seq 1 50 | sed 's|^|w/|' >"$CL_DIR/want"
