@@ -6,7 +6,9 @@
 # (SESSION_KEEPALIVE_MANY answers each other session COORD_ESESSION, and
 # a list over COORD_KEEPALIVE_SESSIONS_MAX is malformed),
 # and an ATTACH with a wrong secret is refused and logged
-# (docs/security.md).
+# (docs/security.md). Elections and job queues refuse a request without
+# a name (COORD_EINVAL) and an election value over 64 KiB
+# (COORD_EVALUETOOBIG), changing nothing.
 #
 # The nodes allow 4 sessions, 1 waiter per lock and 2 locks per session,
 # so that each limit is reached with a few requests.
@@ -55,6 +57,13 @@ echo "$out" | grep -q '^keepalive-many-own results=COORD_OK/60000,COORD_OK/60000
 	fail "SESSION_KEEPALIVE_MANY of the connection's sessions: $(echo "$out" | grep '^keepalive-many-own ')"
 grep -q '^keepalive-many-own code=COORD_OK$' <<<"$out" || fail "SESSION_KEEPALIVE_MANY refused"
 want keepalive-many-too-long COORD_EMALFORMED
+# Elections and job queues: no name, a value over 64 KiB.
+want campaign-no-name COORD_EINVAL
+want campaign-value-too-big COORD_EVALUETOOBIG
+want proclaim-value-too-big COORD_EVALUETOOBIG
+want observe-no-name COORD_EINVAL
+want enqueue-no-queue COORD_EINVAL
+want claim-no-queue COORD_EINVAL
 want too-many-waiters COORD_ETOOMANYWAITERS
 want too-many-locks COORD_ETOOMANYLOCKS
 want too-many-sessions COORD_ETOOMANYSESSIONS

@@ -60,7 +60,8 @@
  *       each PUSH_GRANT the grantee releases at once. Prints "fifo
  *       granted=G in_order=0|1 twice=D tokens_rising=0|1".
  *   bad HOST PORT
- *       the refused requests of lock_badinput.sh, each printed as
+ *       the refused requests of lock_badinput.sh (and elections' and
+ *       job queues' names and values), each printed as
  *       "CASE code=NAME changed=0|1" (changed: the revision or the
  *       status of lock "L" moved); a SESSION_KEEPALIVE_MANY also as
  *       "CASE results=CODE/TTL,..." (one per session).
@@ -1402,6 +1403,42 @@ static void bad_keepalive_many_long(struct conn *c)
 	msg_free(&m);
 }
 
+/* Elections' and job queues' refusals of what the codec carries but
+ * the server does not take: no name, a value over
+ * COORD_ELECTION_VALUE_BYTES_MAX (session s, on c). */
+static void bad_names_and_values(struct conn *c, uint64_t s)
+{
+	static uint8_t big[COORD_ELECTION_VALUE_BYTES_MAX + 1];
+	struct proto_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_ELECTION_CAMPAIGN;
+	rq.u.campaign.session = s;
+	rq.u.campaign.value = proto_bytes_make("v", 1);
+	bad_call(c, c, "campaign-no-name", &rq);
+	rq.u.campaign.name = proto_bytes_make("E", 1);
+	rq.u.campaign.value = proto_bytes_make(big, sizeof(big));
+	bad_call(c, c, "campaign-value-too-big", &rq);
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_ELECTION_PROCLAIM;
+	rq.u.proclaim.name = proto_bytes_make("E", 1);
+	rq.u.proclaim.session = s;
+	rq.u.proclaim.token = 1;
+	rq.u.proclaim.value = proto_bytes_make(big, sizeof(big));
+	bad_call(c, c, "proclaim-value-too-big", &rq);
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_ELECTION_OBSERVE;
+	bad_call(c, c, "observe-no-name", &rq);
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_JOB_ENQUEUE;
+	rq.u.job_enqueue.job = proto_bytes_make("j", 1);
+	bad_call(c, c, "enqueue-no-queue", &rq);
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = PROTO_JOB_CLAIM;
+	rq.u.job_claim.session = s;
+	bad_call(c, c, "claim-no-queue", &rq);
+}
+
 static int mode_bad(void)
 {
 	struct conn c, other;
@@ -1515,6 +1552,7 @@ static int mode_bad(void)
 		       coord_error_name(code));
 		bad_keepalive_many_long(&c);
 	}
+	bad_names_and_values(&c, s1);
 
 	/* Limits (the test starts the nodes with --max-sessions 4,
 	 * --max-waiters-per-lock 1, --max-locks-per-session 2). */
