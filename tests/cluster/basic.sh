@@ -3,7 +3,7 @@
 # linearizable reads through every node (a write through a follower goes
 # to the leader), serializable reads, a txn, HTTP /health and /metrics,
 # convergence of the state hashes, and a graceful stop (SIGTERM: exit 0,
-# leadership handed over first).
+# leadership handed over first); a second signal stops at once (exit 0).
 . "$(dirname "$0")/lib.sh"
 cl_init basic
 cl_start 3
@@ -67,8 +67,25 @@ l2=$(cl_leader)
 [ "$l2" != "$l" ] || fail "the stopped node still leads"
 [ "$(cl_ctl get k1 | sed -n 2p)" = swapped ] || fail "k1 after the stop"
 cl_ctl put after-stop yes >/dev/null || fail "put after the stop"
+# A second signal stops at once (coordd.1, SIGNALS): TERM and INT
+# delivered together to a stopped node -- the graceful stop begins, the
+# second ends it -- and it exits 0.
 for i in 1 2 3; do
 	[ "$i" = "$l" ] && continue
+	pid=$(cl_pid "$i")
+	kill -STOP "$pid"
+	kill -TERM "$pid"
+	kill -INT "$pid"
+	kill -CONT "$pid"
+	break
+done
+cl_kill "$i" TERM
+[ "$CL_STATUS" -eq 0 ] || fail "n$i exited $CL_STATUS after two signals"
+grep -q "stopping: second signal" "$CL_DIR/n$i.log" ||
+	fail "n$i did not stop at the second signal: $(tail -3 "$CL_DIR/n$i.log")"
+for i in 1 2 3; do
+	[ "$i" = "$l" ] && continue
+	cl_running "$i" || continue
 	cl_kill "$i" TERM
 done
 echo "PASS: basic"
