@@ -13,6 +13,8 @@
 #   - a member on its own accepted connection: a second HELLO, and a
 #     message naming another member as its sender, close it at warn;
 #     nothing reaches Raft (no node takes the message's term).
+#   - a PUBLISH naming another member than its sender is refused at
+#     warn; the member table stays.
 #   - snapshot chunks (§10), well-formed as the store stages them: 20 MiB
 #     from a member that is not the leader are ignored ("not from the
 #     leader"); 20 MiB claiming the leader's id stop at
@@ -99,10 +101,16 @@ done
 # On an accepted connection a member speaks only as itself, once: a
 # second HELLO, and a RAFT message naming another sender, close it (at
 # warn) before anything reaches Raft.
+# The sender is never the leader: its connection's close would tell the
+# follower that its leader's connection broke (and start an election).
+l=$(cl_leader)
 term=$(status_field "$l" term)
 for i in 1 2 3; do
-	from=n$((i % 3 + 1))
-	other=n$(((i + 1) % 3 + 1))
+	for j in 1 2 3; do
+		[ "$j" != "$i" ] && [ "$j" != "$l" ] && break
+	done
+	from=n$j
+	other=n$((6 - i - j))
 	raw "$(cl_port "$i" 1)" hello "$from" "n$i" "$cid" recv \
 		hello "$from" "n$i" "$cid" eof
 	[ "$(printf '%s\n' "$OUT" | tail -1)" = closed ] ||
@@ -122,6 +130,24 @@ for i in 1 2 3; do
 	t=$(status_field "$i" term)
 	[ -n "$t" ] && [ "$t" -lt $((term + 5)) ] || fail "n$i is at term '$t' (was $term)"
 done
+# A member publishes only itself: a PUBLISH naming another member, sent
+# to the leader on a follower's connection, is refused at warn and the
+# member table keeps that member's addresses.
+l=$(cl_leader)
+f=$(( l % 3 + 1 ))
+o=$(( f % 3 + 1 ))
+[ "$o" != "$l" ] || o=$(( o % 3 + 1 ))
+raw "$(cl_port "$l" 1)" hello "n$f" "n$l" "$cid" recv \
+	publish "n$o" forged.invalid:1 forged.invalid:2 sleep 200
+cl_wait_log "$l" "member publish from=[0-9a-f]* refused: it names id=[0-9a-f]* name=n$o\$" ||
+	fail "n$l did not refuse the forged publish"
+cl_ctl put after-publish yes >/dev/null || fail "put after the forged publish"
+members=$(cl_ctl member list)
+case $members in
+*forged*) fail "the forged publish changed the members: $members" ;;
+esac
+printf '%s\n' "$members" | grep -q "n$o.*127.0.0.1:$(cl_port "$o" 0)" ||
+	fail "n$o's client address is gone: $members"
 # §10: snapshot chunks to a follower.
 l=$(cl_leader)
 f=$(( l % 3 + 1 ))
@@ -150,4 +176,4 @@ until grep -q "dropped a stalled snapshot stream from=[0-9a-f]* index=100002" "$
 done
 cl_ctl put after-chunks yes >/dev/null || fail "put after the chunks"
 cl_wait_converged >/dev/null
-echo "PASS: peer_forge (a forged leader refused, a term-2^62 heartbeat dropped, a second hello and another's message refused, snapshot chunks only from the leader, capped, stalls dropped)"
+echo "PASS: peer_forge (a forged leader refused, a term-2^62 heartbeat dropped, a second hello, another's message and another's publish refused, snapshot chunks only from the leader, capped, stalls dropped)"

@@ -22,6 +22,8 @@
  *   append FROM TO TERM PREV_INDEX PREV_TERM COMMIT KEY VALUE
  *                                one entry at PREV_INDEX+1 of term TERM:
  *                                a PUT of KEY = VALUE
+ *   publish NAME CLIENT HTTP     member PUBLISH of NAME (its id and name)
+ *                                with these client and HTTP addresses
  *   chunks N INDEX TERM LEN      N snapshot chunks of LEN bytes from
  *                                offset 0 on, none of them the last, in
  *                                the store's chunk format (chunk_make())
@@ -84,8 +86,8 @@ static uint64_t num(const char *s)
 	return v;
 }
 
-/* The three kinds of message, one frame each. */
-enum what { W_HELLO, W_RAFT, W_CHUNK };
+/* The four kinds of message, one frame each. */
+enum what { W_HELLO, W_RAFT, W_CHUNK, W_PUBLISH };
 
 static int send_msg(int fd, enum what w, const void *msg)
 {
@@ -99,6 +101,8 @@ static int send_msg(int fd, enum what w, const void *msg)
 		rc = proto_peer_hello_encode(msg, &b);
 	else if (rc == COORD_OK && w == W_RAFT)
 		rc = proto_peer_raft_encode(msg, &b);
+	else if (rc == COORD_OK && w == W_PUBLISH)
+		rc = proto_peer_publish_encode(msg, &b);
 	else if (rc == COORD_OK)
 		rc = proto_peer_chunk_encode(msg, &b);
 	if (rc == COORD_OK)
@@ -300,6 +304,16 @@ static int step(int fd, bool emit, int argc, char **argv)
 		}
 		free(data);
 		return 5;
+	}
+	if (strcmp(s, "publish") == 0) {
+		struct proto_peer_publish p;
+
+		NEED(3);
+		p.id = id_of(argv[1]);
+		p.name = proto_bytes_make(argv[1], strlen(argv[1]));
+		p.client_addr = proto_bytes_make(argv[2], strlen(argv[2]));
+		p.http_addr = proto_bytes_make(argv[3], strlen(argv[3]));
+		return send_msg(fd, W_PUBLISH, &p) == 0 ? 4 : 0;
 	}
 	if (strcmp(s, "sleep") == 0) {
 		uint64_t ms;
