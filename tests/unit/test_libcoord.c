@@ -260,6 +260,7 @@ START_TEST(acquire_try_and_fenced_writes_through_the_handle)
 	tok = coord_lock_token(la);
 	ck_assert_uint_gt(tok, 0);
 	ck_assert_int_eq(coord_lock_state(la), COORD_LOCK_HELD);
+	ck_assert_ptr_eq(coord_lock_session(la), sa);
 	cu_code_eq(coord_lock_acquire(sb, "L", 1, &try_, &lb), COORD_EBUSY);
 	ck_assert_ptr_null(lb);
 	cu_code_eq(coord_lock_put(la, "k", 1, "v", 1, &rev), COORD_OK);
@@ -573,10 +574,12 @@ END_TEST
 
 /* Synchronous calls from inside a libcoord callback (the loop is
  * running; nothing can be waited for there) are COORD_EINVAL with a
- * message, and send nothing; the asynchronous ones work there. */
+ * message, and send nothing; the asynchronous ones work there, and a
+ * release or a session close is sent without waiting. */
 struct in_cb {
 	struct coord_client *c;
-	int codes[7];
+	struct coord_session *s;
+	int codes[9];
 	char msg[256];
 	bool done;
 };
@@ -590,7 +593,10 @@ static void in_cb_lock(void *arg, coord_err_t code, struct coord_lock *l)
 		x->codes[5] = coord_lock_put_release(l, "k", 1, "v", 1, NULL);
 		snprintf(x->msg, sizeof(x->msg), "%s", coord_errmsg(x->c));
 		/* From a callback: sent, not waited for. */
+		x->codes[7] = coord_lock_session(l) == x->s ? COORD_OK
+							    : COORD_EINVAL;
 		x->codes[6] = coord_lock_release(l);
+		x->codes[8] = coord_session_close(x->s);
 	}
 	x->done = true;
 }
@@ -608,6 +614,7 @@ static void in_cb_open(void *arg, coord_err_t code, struct coord_session *s)
 		x->done = true;
 		return;
 	}
+	x->s = s;
 	x->codes[0] = coord_lock_acquire(s, "L", 1, NULL, &l);
 	x->codes[1] = coord_election_campaign(s, "E", 1, "v", 1, 0, &e);
 	x->codes[2] = coord_job_claim(s, "q", 1, NULL, &j);
@@ -621,7 +628,7 @@ static void in_cb_open(void *arg, coord_err_t code, struct coord_session *s)
 START_TEST(sync_calls_from_a_callback_are_refused)
 {
 	struct in_cb x = { .c = client(), .codes = { -1, -1, -1, -1, -1, -1,
-						     -1 } };
+						     -1, -1, -1 } };
 	struct coord_lock_status *st;
 	uint64_t sum;
 
@@ -635,6 +642,8 @@ START_TEST(sync_calls_from_a_callback_are_refused)
 	cu_code_eq(x.codes[4], COORD_OK);       /* the async acquire */
 	cu_code_eq(x.codes[5], COORD_EINVAL);   /* put_release, sync */
 	cu_code_eq(x.codes[6], COORD_OK);       /* release, async */
+	cu_code_eq(x.codes[7], COORD_OK);       /* the lock's session */
+	cu_code_eq(x.codes[8], COORD_OK);       /* session close, async */
 	ck_assert_msg(strstr(x.msg, "from inside a libcoord callback") != NULL,
 		      "%s", x.msg);
 	/* Nothing of the refused calls reached the server: one session,
@@ -646,6 +655,9 @@ START_TEST(sync_calls_from_a_callback_are_refused)
 	for (int i = 0; i < 1000 && !log_has("release L "); i++)
 		coord_client_run(x.c, 10);
 	ck_assert(log_has("release L "));
+	for (int i = 0; i < 1000 && !log_has("close session="); i++)
+		coord_client_run(x.c, 10);
+	ck_assert(log_has("close session="));
 	cu_code_eq(coord_lock_status(x.c, "L", 1, &st), COORD_OK);
 	ck_assert_uint_eq(st->n_holders + st->n_waiters, 0);
 	coord_lock_status_free(st);
