@@ -17,7 +17,7 @@
 #   spent, the others after --slow-reader-ms;
 # while a well-behaved client keeps writing and reading through the same
 # node. Checked: its writes all succeed; the node's RSS never grows by
-# more than the two budgets plus 64 MiB over its RSS before the attack;
+# more than the two budgets plus 96 MiB over its RSS before the attack;
 # every attacker connection is closed (coord_client_connections falls
 # back); /metrics counts the pauses and closes.
 . "$(dirname "$0")/lib.sh"
@@ -125,7 +125,11 @@ stop_bg
 cl_running "$l" || fail "n$l is gone"
 rss_max=$(cat "$CL_DIR/rss.max")
 grown=$(( (rss_max - rss0) * 1024 ))
-limit=$(( 2 * BUDGET + 64 * MIB ))
+# The slack beyond the budgets: the 2,000 attacker connections' own
+# structures and libevent buffers, under ASan's redzones (64 MiB was
+# outgrown by 1 to 10 MiB on a loaded machine). Still half of what the
+# unfinished frames alone would hold without the input budget (256 MiB).
+limit=$(( 2 * BUDGET + 96 * MIB ))
 echo "RSS of n$l: $((rss0 / 1024)) MiB before, $((rss_max / 1024)) MiB at most (grown $((grown / MIB)) MiB, limit $((limit / MIB)) MiB)"
 [ "$grown" -le "$limit" ] || fail "RSS grew by $((grown / MIB)) MiB, over $((limit / MIB)) MiB"
 cl_good_check 3
