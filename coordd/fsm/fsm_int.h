@@ -413,6 +413,8 @@ struct fsm_queue_policy {
 int fsm_queue_load(struct fsm *f, uint8_t kind, struct proto_bytes name,
 		   struct fsm_queue *q);
 int fsm_queue_store(struct fsm *f, const struct fsm_queue *q);
+/* A lock-delay was set and is over (fsm_queue_grant() clears it). */
+bool fsm_queue_delay_over(const struct fsm *f, const struct fsm_queue *q);
 /* Index of session among holders / waiters, or -1. */
 long fsm_queue_find(const struct fsm_qentry *v, size_t n, uint64_t session);
 /* Adds a hold (token: this command's revision) or a wait at the tail,

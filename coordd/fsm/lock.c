@@ -148,8 +148,7 @@ int fsm_cmd_queue_kick(struct fsm *f, const struct proto_queue_kick *k,
 	}
 	/* A lock-delay that is over goes (fsm_queue_grant()): a change,
 	 * even when no one can be granted yet. */
-	if (rc == COORD_OK && q.delay_until_ms != 0 &&
-	    q.delay_until_ms <= f->clock_new)
+	if (rc == COORD_OK && fsm_queue_delay_over(f, &q))
 		changed = true;
 	if (rc == COORD_OK)
 		rc = fsm_queue_grant(f, &q, pol, &out->granted);

@@ -286,6 +286,11 @@ int fsm_queue_unwait(struct fsm *f, struct fsm_queue *q, size_t i)
 	return owner_set(f, q, session, false);
 }
 
+bool fsm_queue_delay_over(const struct fsm *f, const struct fsm_queue *q)
+{
+	return q->delay_until_ms != 0 && q->delay_until_ms <= f->clock_new;
+}
+
 int fsm_queue_grant(struct fsm *f, struct fsm_queue *q,
 		    const struct fsm_queue_policy *pol, uint64_t *granted)
 {
@@ -298,7 +303,7 @@ int fsm_queue_grant(struct fsm *f, struct fsm_queue *q,
 	/* A lock-delay that is over is none: cleared, or it would stay the
 	 * queue's wake time (queue_wake()), a time already past that the
 	 * leader would kick for nothing again and again. */
-	if (q->delay_until_ms != 0 && q->delay_until_ms <= f->clock_new)
+	if (fsm_queue_delay_over(f, q))
 		q->delay_until_ms = 0;
 	while (rc == COORD_OK && q->n_waiters > 0) {
 		w = q->waiters[0];
