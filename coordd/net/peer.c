@@ -542,12 +542,26 @@ static int in_frame(struct conn *c, const uint8_t *body, size_t len)
 	}
 }
 
+/* Whether another accepted connection than in speaks for in->from. */
+static bool in_other_from(const struct peer_in *in)
+{
+	for (const struct peer_in *o = in->net->peer_ins; o != NULL;
+	     o = o->next)
+		if (o != in && o->from == in->from)
+			return true;
+	return false;
+}
+
 static void in_closed(struct conn *c, const char *why)
 {
 	struct peer_in *in = c->ctx;
 
 	log_debug("peer connection addr=%s closed: %s", c->addr, why);
-	if (in->from != 0 && in->net->node != NULL && !in->net->stopping) {
+	/* A peer is down when its last connection here closes: not when a
+	 * second one does -- a stale duplicate, or one forged with its id,
+	 * whose close would make a follower drop a live leader. */
+	if (in->from != 0 && in->net->node != NULL && !in->net->stopping &&
+	    !in_other_from(in)) {
 		node_report_peer_down(in->net->node, in->from);
 		net_kick(in->net);
 	}

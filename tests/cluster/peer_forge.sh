@@ -15,6 +15,8 @@
 #     nothing reaches Raft (no node takes the message's term).
 #   - a PUBLISH naming another member than its sender is refused at
 #     warn; the member table stays.
+#   - a second connection with the leader's id, closed: the follower
+#     keeps its leader (it dropped it before, and campaigned).
 #   - snapshot chunks (§10), well-formed as the store stages them: 20 MiB
 #     from a member that is not the leader are ignored ("not from the
 #     leader"); 20 MiB claiming the leader's id stop at
@@ -130,6 +132,23 @@ for i in 1 2 3; do
 	t=$(status_field "$i" term)
 	[ -n "$t" ] && [ "$t" -lt $((term + 5)) ] || fail "n$i is at term '$t' (was $term)"
 done
+# A second connection with the leader's id, closed: the follower keeps
+# its leader (its own connection from the leader is still up). Before,
+# any such close made it drop the leader and campaign. The marker: a
+# refused hello on a later connection, logged after the close was read.
+l=$(cl_leader)
+f=$(( l % 3 + 1 ))
+broke0=$(grep -c "connection to leader=[0-9a-f]* broke" "$CL_DIR/n$f.log")
+refused0=$(grep -c "refused: node=[0-9a-f]* is not a member" "$CL_DIR/n$f.log")
+raw "$(cl_port "$f" 1)" hello "n$l" "n$f" "$cid" eof
+raw "$(cl_port "$f" 1)" hello evil "n$f" "$cid" eof
+dl=$(cl_deadline "$CL_WAIT_S")
+until [ "$(grep -c "refused: node=[0-9a-f]* is not a member" "$CL_DIR/n$f.log")" -gt "$refused0" ]; do
+	[ "$(date +%s)" -lt "$dl" ] || fail "n$f did not log refusing evil's hello"
+	sleep 0.1
+done
+[ "$(grep -c "connection to leader=[0-9a-f]* broke" "$CL_DIR/n$f.log")" -eq "$broke0" ] ||
+	fail "n$f dropped its leader when a duplicate of its connection closed"
 # A member publishes only itself: a PUBLISH naming another member, sent
 # to the leader on a follower's connection, is refused at warn and the
 # member table keeps that member's addresses.
